@@ -1,0 +1,151 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from baton import __version__
+from baton.audit.models import SecurityEvent
+from baton.audit.service import record_security_event
+from baton.config import Settings, get_settings
+from baton.core.context import Ctx
+from baton.core.envelope import RequestEnvelope
+from baton.core.errors import (
+    DomainError,
+    FieldError,
+    PermissionDenied,
+    Unauthenticated,
+    ValidationFailed,
+)
+from baton.core.logging import configure_logging
+from baton.core.metrics import Metrics
+from baton.core.problems import PROBLEM_JSON, from_database_error
+from baton.core.request_transaction import RequestTransaction, error_fragment
+from baton.core.runtime import Runtime
+from baton.db.engine import Database
+from baton.db.urls import app_url
+from baton.identity.api import router as identity_router
+from baton.ops.api import router as ops_router
+from baton.web import STATIC_DIR
+from baton.web.pages import router as web_router
+
+log = structlog.get_logger("baton.app")
+CLEANUP_INTERVAL_SECONDS = 600
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings)
+    db = database or Database(
+        app_url(settings), pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+    )
+    metrics = Metrics()
+    metrics.watch_pool(db)
+    runtime = Runtime(
+        settings=settings, db=db, metrics=metrics, secret_key=settings.resolved_secret_key()
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        cleanup = asyncio.create_task(_cleanup_forever(db))
+        try:
+            yield
+        finally:
+            cleanup.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await cleanup
+            await db.dispose()
+
+    app = FastAPI(
+        title="Baton",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.runtime = runtime
+    app.add_middleware(RequestTransaction)
+    app.add_middleware(RequestEnvelope)
+    _install_error_handlers(app)
+    app.include_router(ops_router)
+    app.include_router(identity_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+async def _cleanup_forever(db: Database) -> None:
+    """Expired idempotency keys and stale rate-limit buckets, every ten minutes."""
+    while True:
+        try:
+            async with db.engine.begin() as conn:
+                removed = await conn.scalar(text("SELECT baton_cleanup_expired()"))
+            if removed:
+                log.info("expired rows removed", count=removed)
+        except Exception:
+            log.exception("cleanup failed; retrying later")
+        await asyncio.sleep(CLEANUP_INTERVAL_SECONDS)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _render(request: Request, error: DomainError) -> Response:
+    if _is_api(request):
+        return JSONResponse(
+            error.problem(request.url.path),
+            status_code=error.status,
+            headers=error.headers,
+            media_type=PROBLEM_JSON,
+        )
+    if isinstance(error, Unauthenticated) and "hx-request" not in request.headers:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    headers = dict(error.headers)
+    if isinstance(error, Unauthenticated):
+        headers["HX-Redirect"] = "/login"
+    return HTMLResponse(error_fragment(error), status_code=error.status, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, error: DomainError) -> Response:
+        if isinstance(error, PermissionDenied):
+            ctx: Ctx = request.state.ctx
+            await record_security_event(
+                ctx,
+                SecurityEvent.PERMISSION_DENIED,
+                details={"path": request.url.path, "reason": error.detail},
+                survive_rollback=True,
+            )
+        return _render(request, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            FieldError(
+                ".".join(str(part) for part in err["loc"] if part not in ("body", "query", "path")),
+                str(err["msg"]),
+            )
+            for err in exc.errors()
+        ]
+        return _render(request, ValidationFailed(errors=errors))
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
+        translated = from_database_error(exc)
+        if translated is None:
+            raise exc
+        return _render(request, translated)

@@ -1,0 +1,168 @@
+"""`baton` command line: serve, db, demo, user, version."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+
+from baton import __version__
+from baton.config import get_settings
+from baton.core.errors import DomainError
+from baton.db import migrate
+from baton.db.engine import Database
+from baton.db.urls import app_role_password, app_url, owner_url
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Baton CRM", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema and roles", no_args_is_help=True)
+user_app = typer.Typer(help="Users", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+
+
+def _with_app_db(work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `work` with the service's own (app role) database connection."""
+    settings = get_settings()
+
+    async def run() -> T:
+        db = Database(app_url(settings), pool_size=2, max_overflow=0)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DomainError as error:
+        typer.secho(f"error: {error.detail}", fg=typer.colors.RED, err=True)
+        for field_error in error.errors:
+            typer.secho(f"  {field_error.field}: {field_error.message}", err=True)
+        raise typer.Exit(1) from error
+
+
+@app.command()
+def version() -> None:
+    """Print Baton's version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: BATON_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: BATON_PORT")] = None,
+) -> None:
+    """Serve the web app and API (the schema must already be migrated)."""
+    import uvicorn
+
+    from baton.app import create_app
+
+    settings = get_settings()
+    owner = owner_url(settings)  # starts the embedded server when no URL is configured
+    current = asyncio.run(migrate.current_revision(owner))
+    if current != migrate.head_revision():
+        typer.secho(
+            f"The database is at {current}, not {migrate.head_revision()}: run `baton db upgrade`.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
+    application = create_app(settings)
+    typer.echo(f"Baton {__version__} on http://{host or settings.host}:{port or settings.port}")
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations as the owner, then create and grant the app role."""
+    settings = get_settings()
+    owner = owner_url(settings)
+    migrate.upgrade(owner, revision)
+    password = None if settings.app_database_url else app_role_password(settings)
+    asyncio.run(migrate.grant_app_role(owner, settings.app_db_role, password))
+    typer.echo(f"database at {asyncio.run(migrate.current_revision(owner))}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1 or base")]) -> None:
+    """Revert migrations down to `revision`."""
+    owner = owner_url(get_settings())
+    migrate.downgrade(owner, revision)
+    typer.echo(f"database at {asyncio.run(migrate.current_revision(owner))}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's revision and the code's head."""
+    owner = owner_url(get_settings())
+    typer.echo(f"current: {asyncio.run(migrate.current_revision(owner))}")
+    typer.echo(f"head:    {migrate.head_revision()}")
+
+
+@db_app.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("-m", "--message")],
+    autogenerate: Annotated[bool, typer.Option(help="Diff the models against the DB")] = True,
+) -> None:
+    """Create a new, date-prefixed migration file."""
+    migrate.new_revision(owner_url(get_settings()), message, autogenerate)
+
+
+@app.command()
+def demo() -> None:
+    """Create the demo organization (Acme Logistics) with one login per role."""
+    from baton.demo import DEMO_PASSWORD, DEMO_SLUG, ensure_demo_tenant
+
+    logins = _with_app_db(ensure_demo_tenant)
+    typer.echo(f"Demo organization '{DEMO_SLUG}' — every login's password: {DEMO_PASSWORD}")
+    for login in logins:
+        typer.echo(f"  {login.role.value:<10} {login.email:<26} {login.full_name}")
+
+
+@user_app.command("create")
+def user_create(
+    tenant: Annotated[str, typer.Option(help="Organization slug")],
+    email: Annotated[str, typer.Option()],
+    full_name: Annotated[str, typer.Option("--full-name")],
+    role: Annotated[str, typer.Option(help="admin|manager|marketing|sales|viewer")] = "sales",
+    password: Annotated[str | None, typer.Option(help="Prompted when omitted")] = None,
+) -> None:
+    """Add a member to an organization, as its first admin would."""
+    from baton.core.schemas import parse_input
+    from baton.identity import service
+    from baton.identity.operator import act_as_admin_of, operator_ctx
+    from baton.identity.schemas import MemberIn
+
+    secret = password or getpass.getpass("Password (10+ characters): ")
+
+    async def work(db: Database) -> None:
+        data = parse_input(
+            MemberIn, {"email": email, "full_name": full_name, "role": role, "password": secret}
+        )
+        async with operator_ctx(db, "user-create") as ctx:
+            await act_as_admin_of(ctx, tenant)
+            member = await service.invite_member(ctx, data)
+        typer.echo(f"{member['email']} is now {member['role']} of {tenant}")
+
+    _with_app_db(work)
+
+
+def main() -> None:
+    app(prog_name="baton")
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

@@ -1,0 +1,82 @@
+"""Settings from the environment (`BATON_` prefix) with safe laptop defaults."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_FILE = "secret_key"
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    PROD = "prod"
+    TEST = "test"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BATON_", extra="ignore")
+
+    env: Environment = Environment.DEV
+    # Unset: an embedded PostgreSQL is started under `data_dir`.
+    database_url: str | None = None
+    data_dir: Path = Path(".baton")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str | None = None
+    # The login role the service connects as; it never owns tables or bypasses RLS.
+    app_db_role: str = "baton_app"
+    # Explicit URL for the app role; derived from database_url when unset.
+    app_database_url: str | None = None
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    access_token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
+    session_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Per-token API budget: requests per minute.
+    api_rate_per_minute: int = Field(default=600, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+    log_level: str = "INFO"
+    # argon2id cost; the defaults follow OWASP's minimum (19 MiB, t=2). Tests lower them.
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_memory_kib: int = Field(default=19_456, ge=8)
+
+    @model_validator(mode="after")
+    def _prod_needs_real_secret(self) -> Settings:
+        if self.env is Environment.PROD and (
+            not self.secret_key or len(self.secret_key) < 32 or self.secret_key.startswith("dev-")
+        ):
+            raise ValueError(
+                "BATON_SECRET_KEY must be set to at least 32 random characters in prod "
+                "(dev secrets are refused)"
+            )
+        return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.env is Environment.PROD
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or in dev/test one generated once into the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / DEV_SECRET_FILE
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = "dev-" + secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

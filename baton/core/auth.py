@@ -1,0 +1,36 @@
+"""FastAPI dependencies: the request's `Ctx`, the caller, `If-Match` versions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from baton.core.context import Ctx, Principal
+from baton.core.errors import FieldError, ValidationFailed
+
+
+def get_ctx(request: Request) -> Ctx:
+    ctx: Ctx = request.state.ctx
+    return ctx
+
+
+def get_principal(request: Request) -> Principal:
+    return get_ctx(request).require_principal()
+
+
+def if_match_version(
+    if_match: Annotated[str | None, Header(max_length=32)] = None,
+) -> int | None:
+    """`If-Match: "3"` (or W/"3", or 3) → 3."""
+    if if_match is None:
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ValidationFailed(errors=[FieldError("If-Match", "must be a record version")])
+    return int(value)
+
+
+CtxDep = Annotated[Ctx, Depends(get_ctx)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+IfMatchDep = Annotated[int | None, Depends(if_match_version)]

@@ -1,0 +1,80 @@
+"""`Ctx`: what every service call receives — session, tenant, actor, request."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from baton.core.errors import Unauthenticated
+from baton.db.engine import Database, set_transaction_context
+
+
+class AuthMethod(StrEnum):
+    BEARER = "bearer"
+    SESSION = "session"
+    API_KEY = "api_key"
+    # An operator at the server's shell (`baton user create`, `baton demo`).
+    CLI = "cli"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated member of one tenant."""
+
+    tenant_id: uuid.UUID
+    tenant_slug: str
+    tenant_name: str
+    user_id: uuid.UUID
+    email: str
+    full_name: str
+    membership_id: uuid.UUID
+    role: str
+    method: AuthMethod
+    # The token, session or API key the request came with; None for the CLI.
+    credential_id: uuid.UUID | None
+
+
+@dataclass
+class Ctx:
+    """One unit of work. Services `flush()`; the owner of the Ctx commits."""
+
+    session: AsyncSession
+    db: Database
+    request_id: str
+    client_address: str | None = None
+    user_agent: str | None = None
+    principal: Principal | None = None
+    # Set while a service acts in a tenant before a principal exists (registration).
+    tenant_id: uuid.UUID | None = field(default=None)
+
+    @property
+    def current_tenant_id(self) -> uuid.UUID | None:
+        return self.principal.tenant_id if self.principal else self.tenant_id
+
+    @property
+    def actor_id(self) -> uuid.UUID | None:
+        return self.principal.user_id if self.principal else None
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise Unauthenticated()
+        return self.principal
+
+    async def enter_tenant(
+        self,
+        tenant_id: uuid.UUID | None,
+        user_id: uuid.UUID | None = None,
+        role: str | None = None,
+    ) -> None:
+        """Scope the rest of this transaction to `tenant_id` and actor (RLS and audit)."""
+        self.tenant_id = tenant_id
+        await set_transaction_context(
+            self.session,
+            tenant_id=tenant_id,
+            user_id=user_id,
+            role=role,
+            request_id=self.request_id,
+        )

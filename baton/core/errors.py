@@ -1,0 +1,110 @@
+"""Domain errors that carry their HTTP meaning, rendered as RFC 9457 problem+json.
+
+Services raise these; one handler renders them for the API (problem+json) and the
+web layer renders the same error as an inline message or toast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    status: ClassVar[int] = 400
+    title: ClassVar[str] = "Bad request"
+    slug: ClassVar[str] = "bad-request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.detail = detail or self.title
+        self.errors = errors or []
+        self.headers = headers or {}
+        super().__init__(self.detail)
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"https://baton.dev/problems/{self.slug}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
+        return body
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    title = "Authentication required"
+    slug = "unauthenticated"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    title = "Your role may not do this"
+    slug = "permission-denied"
+
+
+class NotFound(DomainError):
+    """Also the answer for another tenant's id: never 403 across tenants."""
+
+    status = 404
+    title = "Not found"
+    slug = "not-found"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"
+    slug = "conflict"
+
+
+class StaleVersion(Conflict):
+    title = "The record changed since you loaded it"
+    slug = "stale-version"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    title = "Request body too large"
+    slug = "payload-too-large"
+
+
+class RuleViolation(DomainError):
+    """A business rule refused the request (422)."""
+
+    status = 422
+    title = "The request breaks a rule"
+    slug = "rule-violation"
+
+
+class ValidationFailed(RuleViolation):
+    title = "Validation failed"
+    slug = "validation-failed"
+
+
+class RateLimited(DomainError):
+    status = 429
+    title = "Too many requests"
+    slug = "rate-limited"
+
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(detail, headers={"Retry-After": str(self.retry_after)})

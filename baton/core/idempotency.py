@@ -1,0 +1,106 @@
+"""`Idempotency-Key` on POST/PATCH/PUT/DELETE (DESIGN §3.4).
+
+The stored answer is written in the same transaction as the work it answers, so a
+key is "used" exactly when the work committed. While the first request runs it holds
+a transaction-scoped advisory lock on the key: a concurrent duplicate cannot take it
+and gets 409 at once instead of waiting. Only successful (2xx) answers are stored;
+a refused request changed nothing, so retrying it with the same key runs it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+
+from baton.core.context import Ctx
+from baton.core.errors import Conflict, FieldError, ValidationFailed
+from baton.core.models import IdempotencyRecord
+
+HEADER = "idempotency-key"
+_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Headers worth replaying; the rest (request id, timing) describe the new request.
+REPLAYED_HEADERS = ("content-type", "location")
+
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def request_fingerprint(method: str, path: str, query: bytes, body: bytes) -> bytes:
+    digest = hashlib.sha256()
+    for part in (method.encode(), path.encode(), query, body):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.digest()
+
+
+def validate_key(key: str) -> str:
+    if not _VALID_KEY.match(key):
+        raise ValidationFailed(
+            errors=[FieldError(HEADER, "must be 1 to 255 printable ASCII characters")]
+        )
+    return key
+
+
+async def claim(ctx: Ctx, key: str, fingerprint: bytes) -> StoredResponse | None:
+    """Lock the key for this transaction; return the stored answer if it was used.
+
+    409 if another request holds the key now; 422 if the key was used for a
+    different request.
+    """
+    principal = ctx.require_principal()
+    name = f"idem:{principal.tenant_id}:{principal.user_id}:{key}"
+    if not await ctx.session.scalar(_TRY_LOCK, {"name": name}):
+        raise Conflict("A request with this Idempotency-Key is still in progress")
+    record = await ctx.session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.tenant_id == principal.tenant_id,
+            IdempotencyRecord.user_id == principal.user_id,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.expires_at > datetime.now(UTC),
+        )
+    )
+    if record is None:
+        return None
+    if record.request_hash != fingerprint:
+        raise ValidationFailed(
+            "This Idempotency-Key was used for a different request",
+            errors=[FieldError(HEADER, "was already used with another method, path or body")],
+        )
+    return StoredResponse(
+        record.response_status, dict(record.response_headers), record.response_body
+    )
+
+
+async def store(
+    ctx: Ctx, key: str, fingerprint: bytes, response: StoredResponse, ttl_hours: int
+) -> None:
+    """Keep the answer for `ttl_hours`; replaces an expired record of the same key."""
+    principal = ctx.require_principal()
+    values = {
+        "tenant_id": principal.tenant_id,
+        "user_id": principal.user_id,
+        "key": key,
+        "request_hash": fingerprint,
+        "response_status": response.status,
+        "response_headers": response.headers,
+        "response_body": response.body,
+        "created_at": datetime.now(UTC),
+        "expires_at": datetime.now(UTC) + timedelta(hours=ttl_hours),
+    }
+    statement = insert(IdempotencyRecord).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["tenant_id", "user_id", "key"],
+        set_={k: statement.excluded[k] for k in values if k not in ("tenant_id", "user_id", "key")},
+    )
+    await ctx.session.execute(statement)

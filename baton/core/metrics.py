@@ -1,0 +1,52 @@
+"""Prometheus metrics: requests by route, latency, and the DB connection pool."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.pool import QueuePool
+
+from baton.db.engine import Database
+
+
+class Metrics:
+    """One registry per app, so tests can build several apps in one process."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "baton_http_requests",
+            "HTTP requests by route template, method and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "baton_http_request_duration_seconds",
+            "Server time per request by route template",
+            ["method", "route"],
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+
+    def watch_pool(self, db: Database) -> None:
+        self.registry.register(PoolCollector(db))
+
+
+class PoolCollector(Collector):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        pool = self.db.engine.pool
+        if not isinstance(pool, QueuePool):
+            return
+        for name, value, doc in (
+            ("baton_db_pool_size", pool.size(), "Configured pool size"),
+            ("baton_db_pool_checked_out", pool.checkedout(), "Connections in use"),
+            ("baton_db_pool_checked_in", pool.checkedin(), "Idle connections"),
+            ("baton_db_pool_overflow", pool.overflow(), "Connections beyond the pool size"),
+        ):
+            yield GaugeMetricFamily(name, doc, value=value)

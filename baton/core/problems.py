@@ -1,0 +1,61 @@
+"""Rendering errors as RFC 9457 problem+json, and database refusals as domain errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from baton.core.errors import Conflict, DomainError, FieldError, RuleViolation
+
+PROBLEM_JSON = "application/problem+json"
+
+# sqlstate → the domain error a database refusal means.
+_SQLSTATE_ERRORS: dict[str, type[DomainError]] = {
+    "23505": Conflict,  # unique_violation
+    "23503": RuleViolation,  # foreign_key_violation
+    "23514": RuleViolation,  # check_violation
+    "23502": RuleViolation,  # not_null_violation
+    "23P01": Conflict,  # exclusion_violation
+    "40001": Conflict,  # serialization_failure
+    "40P01": Conflict,  # deadlock_detected
+    "55P03": Conflict,  # lock_not_available
+}
+
+
+def problem_body(error: DomainError, instance: str | None = None) -> bytes:
+    return json.dumps(error.problem(instance), separators=(",", ":")).encode()
+
+
+def problem_headers(error: DomainError) -> list[tuple[bytes, bytes]]:
+    headers = [(b"content-type", PROBLEM_JSON.encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+    return headers
+
+
+def from_database_error(exc: DBAPIError) -> DomainError | None:
+    """The domain error for a constraint the database enforced, or None if unknown.
+
+    Services check rules first and give friendly messages; this is the backstop
+    that keeps a race or a missed check from becoming a 500.
+    """
+    cause: Any = getattr(exc.orig, "__cause__", None) or exc.orig
+    sqlstate = str(getattr(cause, "sqlstate", ""))
+    error_type = _SQLSTATE_ERRORS.get(sqlstate)
+    if error_type is None:
+        return None
+    constraint = getattr(cause, "constraint_name", None)
+    column = getattr(cause, "column_name", None)
+    detail = _message(sqlstate, constraint, cause)
+    return error_type(detail, errors=[FieldError(column, detail)] if column else None)
+
+
+def _message(sqlstate: str, constraint: str | None, cause: Any) -> str:
+    if constraint == "memberships_admin_required":
+        return "An organization needs at least one admin"
+    if sqlstate == "23505":
+        return f"A record with these values already exists ({constraint})"
+    if sqlstate in ("40001", "40P01", "55P03"):
+        return "The record is busy; retry the request"
+    return str(getattr(cause, "message", None) or f"Violates {constraint or 'a constraint'}")

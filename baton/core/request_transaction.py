@@ -1,0 +1,322 @@
+"""The request's unit of work: the one place that commits.
+
+For every API call and web page this middleware
+1. bounds and buffers the request body (413 past `BATON_MAX_BODY_BYTES`),
+2. opens one transaction and authenticates the caller inside it (bearer token or
+   API key under /api, the session cookie elsewhere), which scopes the transaction
+   to the caller's tenant for RLS and audit,
+3. checks the per-credential API budget and, for cookie-authenticated unsafe
+   requests, the CSRF token,
+4. answers a repeated `Idempotency-Key` from the stored response,
+5. runs the endpoint with its response buffered, and
+6. commits before a single byte of a successful answer is sent; any error status
+   or exception rolls everything back.
+Side effects that must only happen after commit are therefore safe to send once
+this returns.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs
+
+from sqlalchemy.exc import DBAPIError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from baton.audit.models import SecurityEvent
+from baton.audit.service import record_security_event
+from baton.core import idempotency, rate_limit
+from baton.core.context import Ctx
+from baton.core.errors import (
+    DomainError,
+    PayloadTooLarge,
+    PermissionDenied,
+    RateLimited,
+    Unauthenticated,
+)
+from baton.core.problems import from_database_error, problem_body, problem_headers
+from baton.core.runtime import Runtime
+from baton.db.engine import set_transaction_context
+from baton.identity import credentials, queries
+from baton.identity.credentials import CredentialPrefix
+
+SESSION_COOKIE = "baton_session"
+ANONYMOUS_COOKIE = "baton_anon"
+CSRF_HEADER = b"x-csrf-token"
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+UNTRANSACTED_PREFIXES = ("/static/", "/healthz", "/readyz", "/metrics")
+
+
+@dataclass
+class BufferedResponse:
+    status: int = 500
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytearray = field(default_factory=bytearray)
+
+    async def send(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": bytes(self.body)})
+
+    def header(self, name: bytes) -> str | None:
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value.decode("latin-1")
+        return None
+
+
+def headers_of(scope: Scope) -> dict[bytes, bytes]:
+    return {key.lower(): value for key, value in scope["headers"]}
+
+
+def cookies_of(headers: dict[bytes, bytes]) -> dict[str, str]:
+    raw = headers.get(b"cookie")
+    if not raw:
+        return {}
+    jar: SimpleCookie = SimpleCookie()
+    jar.load(raw.decode("latin-1"))
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def is_api(scope: Scope) -> bool:
+    return bool(scope["path"].startswith("/api/"))
+
+
+class RequestTransaction:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(UNTRANSACTED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        runtime: Runtime = scope["app"].state.runtime
+        state = scope.setdefault("state", {})
+        headers = headers_of(scope)
+        try:
+            body = await _read_body(receive, headers, runtime.settings.max_body_bytes)
+        except PayloadTooLarge as error:
+            await _error_response(error, scope).send(send)
+            return
+        response = await self._handle(scope, runtime, state, headers, body)
+        await response.send(send)
+
+    async def _handle(
+        self,
+        scope: Scope,
+        runtime: Runtime,
+        state: dict[str, object],
+        headers: dict[bytes, bytes],
+        body: bytes,
+    ) -> BufferedResponse:
+        cookies = cookies_of(headers)
+        client = scope.get("client")
+        async with runtime.db.sessions() as session:
+            ctx = Ctx(
+                session=session,
+                db=runtime.db,
+                request_id=str(state["request_id"]),
+                client_address=client[0] if client else None,
+                user_agent=headers.get(b"user-agent", b"").decode("latin-1")[:400] or None,
+            )
+            state["ctx"] = ctx
+            try:
+                parsed = _presented_credential(scope, headers, cookies)
+                if is_api(scope) and parsed is not None:
+                    await _enforce_api_budget(ctx, runtime, parsed)
+                await _authenticate(ctx, scope, parsed)
+                if scope["method"] in UNSAFE_METHODS and not is_api(scope):
+                    _check_csrf(runtime, parsed, cookies, headers, body)
+                key = headers.get(idempotency.HEADER.encode())
+                fingerprint = b""
+                if key is not None and scope["method"] in UNSAFE_METHODS and ctx.principal:
+                    key_text = idempotency.validate_key(key.decode("latin-1"))
+                    fingerprint = idempotency.request_fingerprint(
+                        scope["method"], scope["path"], scope.get("query_string", b""), body
+                    )
+                    stored = await idempotency.claim(ctx, key_text, fingerprint)
+                    if stored is not None:
+                        await session.rollback()
+                        return _replay(stored)
+                response = await self._run(scope, body)
+                if response.status >= 400:
+                    await session.rollback()
+                    return response
+                if key is not None and fingerprint and 200 <= response.status < 300:
+                    await idempotency.store(
+                        ctx,
+                        key.decode("latin-1"),
+                        fingerprint,
+                        _storable(response),
+                        runtime.settings.idempotency_ttl_hours,
+                    )
+                await session.commit()
+                return response
+            except DomainError as error:
+                await session.rollback()
+                if isinstance(error, PermissionDenied):
+                    await record_security_event(
+                        ctx,
+                        SecurityEvent.PERMISSION_DENIED,
+                        details={"path": scope["path"], "reason": error.detail},
+                        survive_rollback=True,
+                    )
+                return _error_response(error, scope)
+            except DBAPIError as exc:
+                # A constraint enforced at commit (deferred triggers) or a race.
+                await session.rollback()
+                translated = from_database_error(exc)
+                if translated is None:
+                    raise
+                return _error_response(translated, scope)
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def _run(self, scope: Scope, body: bytes) -> BufferedResponse:
+        response = BufferedResponse()
+        delivered = False
+
+        async def replay_receive() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.disconnect"}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response.status = message["status"]
+                response.headers = list(message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                response.body.extend(message.get("body", b""))
+
+        await self.app(scope, replay_receive, capture)
+        return response
+
+
+async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:
+    declared = headers.get(b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The request body exceeds {limit} bytes")
+    chunks = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.extend(message.get("body", b""))
+        if len(chunks) > limit:
+            raise PayloadTooLarge(f"The request body exceeds {limit} bytes")
+        if not message.get("more_body", False):
+            break
+    return bytes(chunks)
+
+
+def _presented_credential(
+    scope: Scope, headers: dict[bytes, bytes], cookies: dict[str, str]
+) -> credentials.ParsedCredential | None:
+    if is_api(scope):
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not value:
+            return None
+        parsed = credentials.parse(value.strip())
+        if parsed is None or parsed.prefix is CredentialPrefix.SESSION:
+            raise Unauthenticated("The access token is malformed")
+        return parsed
+    raw = cookies.get(SESSION_COOKIE)
+    parsed = credentials.parse(raw) if raw else None
+    if parsed is None or parsed.prefix is not CredentialPrefix.SESSION:
+        return None
+    return parsed
+
+
+async def _enforce_api_budget(
+    ctx: Ctx, runtime: Runtime, parsed: credentials.ParsedCredential
+) -> None:
+    """Per-credential requests per minute, counted before the request's transaction."""
+    bucket = f"api:{parsed.digest.hex()[:32]}"
+    wait = await rate_limit.hit(runtime.db.engine, bucket, runtime.settings.api_rate_per_minute)
+    if wait is not None:
+        await record_security_event(
+            ctx,
+            SecurityEvent.RATE_LIMITED,
+            tenant_id=parsed.tenant_id,
+            details={"scope": "api", "retry_after": wait},
+            survive_rollback=True,
+        )
+        raise RateLimited(wait, "API request budget exhausted for this credential")
+
+
+async def _authenticate(
+    ctx: Ctx, scope: Scope, parsed: credentials.ParsedCredential | None
+) -> None:
+    if parsed is None:
+        return
+    await set_transaction_context(
+        ctx.session, tenant_id=parsed.tenant_id, request_id=ctx.request_id
+    )
+    ctx.principal = await queries.principal_for(ctx.session, parsed)
+    if ctx.principal is None:
+        if is_api(scope):
+            raise Unauthenticated("The access token is unknown, expired or revoked")
+        # A stale web session is just an anonymous visitor (sent to the login page).
+        await set_transaction_context(ctx.session, tenant_id=None, request_id=ctx.request_id)
+
+
+def _check_csrf(
+    runtime: Runtime,
+    parsed: credentials.ParsedCredential | None,
+    cookies: dict[str, str],
+    headers: dict[bytes, bytes],
+    body: bytes,
+) -> None:
+    """Every unsafe web request carries the token bound to its session or browser."""
+    if parsed is not None:
+        binding = parsed.digest
+    elif cookies.get(ANONYMOUS_COOKIE):
+        binding = cookies[ANONYMOUS_COOKIE].encode()
+    else:
+        raise PermissionDenied("The form has expired; reload the page and try again")
+    presented = headers.get(CSRF_HEADER, b"").decode("latin-1")
+    if not presented and headers.get(b"content-type", b"").startswith(
+        b"application/x-www-form-urlencoded"
+    ):
+        presented = (parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD) or [""])[0]
+    if not presented or not credentials.csrf_matches(runtime.secret_key, binding, presented):
+        raise PermissionDenied("The form has expired; reload the page and try again")
+
+
+def _storable(response: BufferedResponse) -> idempotency.StoredResponse:
+    kept = {
+        name: value
+        for name in idempotency.REPLAYED_HEADERS
+        if (value := response.header(name.encode())) is not None
+    }
+    return idempotency.StoredResponse(response.status, kept, bytes(response.body))
+
+
+def _replay(stored: idempotency.StoredResponse) -> BufferedResponse:
+    headers = [(k.encode(), v.encode()) for k, v in stored.headers.items()]
+    headers.append((b"idempotent-replayed", b"true"))
+    return BufferedResponse(stored.status, headers, bytearray(stored.body))
+
+
+def _error_response(error: DomainError, scope: Scope) -> BufferedResponse:
+    """problem+json for the API; a small HTML message for pages (htmx shows it as a toast)."""
+    if is_api(scope):
+        headers = problem_headers(error)
+        return BufferedResponse(
+            error.status, headers, bytearray(problem_body(error, scope["path"]))
+        )
+    return BufferedResponse(
+        error.status,
+        [(b"content-type", b"text/html; charset=utf-8")],
+        bytearray(error_fragment(error).encode()),
+    )
+
+
+def error_fragment(error: DomainError) -> str:
+    return f'<p class="error" role="alert">{html.escape(error.detail)}</p>'

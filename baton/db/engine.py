@@ -1,0 +1,84 @@
+"""Engines, sessions and the per-transaction tenant context.
+
+Exactly one place commits: the request's transaction (`baton.core.request_transaction`)
+or `Database.session_scope()` for the CLI and jobs. Services only `flush()`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+_SET_CONTEXT = text(
+    "SELECT set_config('baton.tenant_id', :tenant_id, true),"
+    " set_config('baton.user_id', :user_id, true),"
+    " set_config('baton.role', :role, true),"
+    " set_config('baton.request_id', :request_id, true)"
+)
+
+
+async def set_transaction_context(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID | None,
+    user_id: uuid.UUID | None = None,
+    role: str | None = None,
+    request_id: str | None = None,
+) -> None:
+    """Scope the current transaction to one tenant (and actor) for RLS and audit.
+
+    The settings are transaction-local (`set_config(…, true)`), so a pooled
+    connection never carries one request's tenant into the next.
+    """
+    await session.execute(
+        _SET_CONTEXT,
+        {
+            "tenant_id": str(tenant_id) if tenant_id else "",
+            "user_id": str(user_id) if user_id else "",
+            "role": role or "",
+            "request_id": request_id or "",
+        },
+    )
+
+
+class Database:
+    """The app role's engine and session factory."""
+
+    def __init__(self, url: URL, *, pool_size: int = 10, max_overflow: int = 10) -> None:
+        self.url = url
+        self.engine: AsyncEngine = create_async_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_recycle=1800,
+        )
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def session_scope(
+        self,
+        *,
+        tenant_id: uuid.UUID | None = None,
+        user_id: uuid.UUID | None = None,
+        role: str | None = None,
+        request_id: str | None = None,
+    ) -> AsyncIterator[AsyncSession]:
+        """One transaction for CLI commands and jobs: commit on success, else roll back."""
+        async with self.sessions() as session, session.begin():
+            await set_transaction_context(
+                session, tenant_id=tenant_id, user_id=user_id, role=role, request_id=request_id
+            )
+            yield session

@@ -1,0 +1,140 @@
+"""/api/v1 auth, me, users and api-keys."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, Response, status
+
+from baton.core.auth import CtxDep, IfMatchDep, PrincipalDep
+from baton.core.errors import NotFound
+from baton.core.pagination import PageRequest, next_cursor, page_request
+from baton.core.schemas import Page
+from baton.identity import queries, service
+from baton.identity.models import Role
+from baton.identity.schemas import (
+    ApiKeyCreatedOut,
+    ApiKeyIn,
+    ApiKeyOut,
+    LoginIn,
+    MemberIn,
+    MemberOut,
+    MemberPatch,
+    MeOut,
+    PasswordChangeIn,
+    RegistrationIn,
+    RegistrationOut,
+    TenantOut,
+    TokenOut,
+    UserOut,
+)
+
+router = APIRouter(prefix="/api/v1")
+PageDep = Depends(page_request)
+
+
+@router.post("/auth/register", status_code=status.HTTP_201_CREATED, tags=["auth"])
+async def register(data: RegistrationIn, ctx: CtxDep) -> RegistrationOut:
+    result = await service.register(ctx, data)
+    return RegistrationOut(
+        tenant=TenantOut.model_validate(result.tenant),
+        user=UserOut.model_validate(result.user),
+        access_token=result.access_token,
+    )
+
+
+@router.post("/auth/login", tags=["auth"])
+async def login(data: LoginIn, ctx: CtxDep) -> TokenOut:
+    result = await service.sign_in(ctx, data)
+    return TokenOut(
+        access_token=result.token,
+        expires_at=result.expires_at,
+        tenant=TenantOut.model_validate(result.tenant),
+    )
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
+async def logout(ctx: CtxDep, _: PrincipalDep) -> Response:
+    await service.sign_out(ctx)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
+async def change_password(data: PasswordChangeIn, ctx: CtxDep, _: PrincipalDep) -> Response:
+    await service.change_password(ctx, data)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me", tags=["auth"])
+async def me(principal: PrincipalDep) -> MeOut:
+    return MeOut(
+        user=UserOut(id=principal.user_id, email=principal.email, full_name=principal.full_name),
+        tenant=TenantOut(
+            id=principal.tenant_id, name=principal.tenant_name, slug=principal.tenant_slug
+        ),
+        role=Role(principal.role),
+        auth_method=principal.method.value,
+    )
+
+
+@router.get("/users", tags=["users"])
+async def list_users(ctx: CtxDep, page: PageRequest = PageDep) -> Page[MemberOut]:
+    service.require_role(ctx, Role.ADMIN)
+    rows = await queries.list_members(ctx.session, page)
+    items = [MemberOut.model_validate(row) for row in rows[: page.limit]]
+    return Page(
+        items=items, next_cursor=next_cursor(rows, page, items[-1].membership_id if items else None)
+    )
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, tags=["users"])
+async def invite_user(data: MemberIn, ctx: CtxDep) -> MemberOut:
+    return MemberOut.model_validate(await service.invite_member(ctx, data))
+
+
+@router.patch("/users/{user_id}", tags=["users"])
+async def change_role(
+    user_id: uuid.UUID, data: MemberPatch, ctx: CtxDep, if_match: IfMatchDep
+) -> MemberOut:
+    version = if_match if if_match is not None else data.version
+    return MemberOut.model_validate(
+        await service.change_member_role(ctx, user_id, data.role, version)
+    )
+
+
+@router.delete("/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["users"])
+async def remove_user(user_id: uuid.UUID, ctx: CtxDep) -> Response:
+    await service.remove_member(ctx, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/api-keys", tags=["api-keys"])
+async def list_api_keys(
+    ctx: CtxDep, principal: PrincipalDep, page: PageRequest = PageDep
+) -> Page[ApiKeyOut]:
+    owner = None if principal.role == Role.ADMIN else principal.user_id
+    rows = await queries.list_api_keys(ctx.session, page, owner)
+    items = [ApiKeyOut.model_validate(row) for row in rows[: page.limit]]
+    return Page(items=items, next_cursor=next_cursor(rows, page, items[-1].id if items else None))
+
+
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED, tags=["api-keys"])
+async def create_api_key(data: ApiKeyIn, ctx: CtxDep) -> ApiKeyCreatedOut:
+    created = await service.create_api_key(ctx, data.name)
+    out = ApiKeyOut.model_validate(created.api_key)
+    return ApiKeyCreatedOut(**out.model_dump(), key=created.raw)
+
+
+@router.delete("/api-keys/{api_key_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["api-keys"])
+async def revoke_api_key(api_key_id: uuid.UUID, ctx: CtxDep) -> Response:
+    await service.revoke_api_key(ctx, api_key_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/users/{user_id}", tags=["users"])
+async def get_user(user_id: uuid.UUID, ctx: CtxDep) -> MemberOut:
+    service.require_role(ctx, Role.ADMIN)
+    member = await queries.get_member(ctx.session, user_id)
+    if member is None:
+        raise NotFound("No such member")
+    return MemberOut.model_validate(member)

@@ -1,0 +1,153 @@
+"""Tenants, users, memberships, credentials and per-tenant settings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from baton.core.ids import uuid7
+from baton.db.base import Base, TenantKeyed, Timestamped, Versioned, enum_check
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    MARKETING = "marketing"
+    SALES = "sales"
+    VIEWER = "viewer"
+
+
+class CredentialKind(StrEnum):
+    BEARER = "bearer"
+    SESSION = "session"
+
+
+SLUG_PATTERN = "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+
+
+class Tenant(Timestamped, Versioned, Base):
+    __tablename__ = "tenants"
+    __table_args__ = (
+        CheckConstraint("length(btrim(name)) BETWEEN 1 AND 200", name="name_length"),
+        CheckConstraint(f"slug ~ '{SLUG_PATTERN}'", name="slug_format"),
+        {"info": {"tenancy": "global"}},
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+
+
+class User(Timestamped, Versioned, Base):
+    """A login. It sees a tenant only through a membership in it."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("email = lower(email) AND email LIKE '%_@_%'", name="email_normalised"),
+        CheckConstraint("length(btrim(full_name)) BETWEEN 1 AND 200", name="full_name_length"),
+        {"info": {"tenancy": "global"}},
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    password_changed_at: Mapped[datetime | None]
+
+
+class Membership(TenantKeyed, Timestamped, Versioned, Base):
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id"),
+        CheckConstraint(enum_check("role", Role), name="role_valid"),
+        {"info": {"tenancy": "tenant"}},
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+
+
+class TenantSettings(Timestamped, Versioned, Base):
+    """One row per tenant: the defaults every new record of the tenant takes."""
+
+    __tablename__ = "tenant_settings"
+    __table_args__ = (
+        CheckConstraint("default_currency ~ '^[A-Z]{3}$'", name="currency_format"),
+        CheckConstraint("length(timezone) BETWEEN 1 AND 64", name="timezone_length"),
+        {"info": {"tenancy": "tenant"}},
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id"), primary_key=True, sort_order=-20
+    )
+    default_currency: Mapped[str] = mapped_column(String(3))
+    timezone: Mapped[str] = mapped_column(String(64))
+
+
+class AccessToken(TenantKeyed, Base):
+    """An opaque bearer token or web session; only its SHA-256 is stored."""
+
+    __tablename__ = "access_tokens"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "membership_id"],
+            ["memberships.tenant_id", "memberships.id"],
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("tenant_id", "token_hash"),
+        CheckConstraint(enum_check("kind", CredentialKind), name="kind_valid"),
+        CheckConstraint("octet_length(token_hash) = 32", name="token_hash_length"),
+        Index("ix_access_tokens_tenant_id_membership_id", "tenant_id", "membership_id"),
+        {"info": {"tenancy": "tenant", "audit_redact": ("token_hash",)}},
+    )
+
+    membership_id: Mapped[uuid.UUID]
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+
+
+class ApiKey(TenantKeyed, Base):
+    """A long-lived key acting as its user; shown once, stored as SHA-256."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "membership_id"],
+            ["memberships.tenant_id", "memberships.id"],
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("tenant_id", "key_hash"),
+        CheckConstraint("length(btrim(name)) BETWEEN 1 AND 100", name="name_length"),
+        CheckConstraint("octet_length(key_hash) = 32", name="key_hash_length"),
+        Index("ix_api_keys_tenant_id_membership_id", "tenant_id", "membership_id"),
+        {"info": {"tenancy": "tenant", "audit_redact": ("key_hash",)}},
+    )
+
+    membership_id: Mapped[uuid.UUID]
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(24))
+    key_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    revoked_at: Mapped[datetime | None]

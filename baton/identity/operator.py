@@ -1,0 +1,55 @@
+"""Acting as an operator from the server's shell (CLI, demo data)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import select
+
+from baton.core.context import AuthMethod, Ctx, Principal
+from baton.core.errors import NotFound
+from baton.db.engine import Database
+from baton.identity.models import Membership, Role, Tenant, User
+
+
+@asynccontextmanager
+async def operator_ctx(db: Database, action: str) -> AsyncIterator[Ctx]:
+    """A tenant-less unit of work for the CLI; commits on success."""
+    async with db.session_scope(request_id=f"cli:{action}") as session:
+        yield Ctx(session=session, db=db, request_id=f"cli:{action}")
+
+
+async def act_as_admin_of(ctx: Ctx, tenant_slug: str) -> Principal:
+    """Scope `ctx` to a tenant, attributing changes to its longest-serving admin."""
+    tenant = await ctx.session.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
+    if tenant is None:
+        raise NotFound(f"No organization with slug '{tenant_slug}'")
+    await ctx.enter_tenant(tenant.id)
+    row = (
+        await ctx.session.execute(
+            select(Membership, User)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.role == Role.ADMIN.value)
+            .order_by(Membership.id)
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"Organization '{tenant_slug}' has no admin")
+    membership, user = row
+    principal = Principal(
+        tenant_id=tenant.id,
+        tenant_slug=tenant.slug,
+        tenant_name=tenant.name,
+        user_id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        membership_id=membership.id,
+        role=Role.ADMIN.value,
+        method=AuthMethod.CLI,
+        credential_id=None,
+    )
+    ctx.principal = principal
+    await ctx.enter_tenant(tenant.id, user.id, Role.ADMIN.value)
+    return principal

@@ -1,0 +1,111 @@
+"""Request and response shapes for auth, users and API keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from baton.core.schemas import Email, Name, Password, PresentedPassword, Schema, ShortText
+from baton.identity.models import Role
+
+TenantSlug = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=63)
+]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Timezone = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class RegistrationIn(Schema):
+    organization_name: Name
+    full_name: Name
+    email: Email
+    password: Password
+    default_currency: Currency = "USD"
+    timezone: Timezone = "UTC"
+
+
+class TenantOut(Schema):
+    id: uuid.UUID
+    name: str
+    slug: str
+
+
+class UserOut(Schema):
+    id: uuid.UUID
+    email: str
+    full_name: str
+
+
+class RegistrationOut(Schema):
+    tenant: TenantOut
+    user: UserOut
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+
+
+class LoginIn(Schema):
+    email: Email
+    password: PresentedPassword
+    tenant: TenantSlug | None = None
+
+
+class TokenOut(Schema):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+    tenant: TenantOut
+
+
+class MeOut(Schema):
+    user: UserOut
+    tenant: TenantOut
+    role: Role
+    auth_method: str
+
+
+class PasswordChangeIn(Schema):
+    current_password: PresentedPassword
+    new_password: Password
+
+
+class MemberIn(Schema):
+    email: Email
+    full_name: Name
+    role: Role
+    password: Password
+
+
+class MemberPatch(Schema):
+    role: Role
+    version: int | None = Field(default=None, ge=1)
+
+
+class MemberOut(Schema):
+    id: uuid.UUID = Field(description="The user's id")
+    membership_id: uuid.UUID
+    email: str
+    full_name: str
+    role: Role
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ApiKeyIn(Schema):
+    name: ShortText
+
+
+class ApiKeyOut(Schema):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    user_id: uuid.UUID
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    key: str = Field(description="Shown once; only its hash is stored")

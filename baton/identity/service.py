@@ -1,0 +1,426 @@
+"""Identity rules: registration, sign-in, sessions, members and API keys.
+
+Every write here runs inside the caller's unit of work and only `flush()`es.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm.exc import StaleDataError
+
+from baton.audit.models import SecurityEvent
+from baton.audit.service import record_security_event
+from baton.config import get_settings
+from baton.core import rate_limit
+from baton.core.context import AuthMethod, Ctx, Principal
+from baton.core.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    RuleViolation,
+    StaleVersion,
+    Unauthenticated,
+    ValidationFailed,
+)
+from baton.core.ids import uuid7
+from baton.identity import credentials, queries
+from baton.identity.credentials import CredentialPrefix, IssuedCredential
+from baton.identity.models import (
+    AccessToken,
+    ApiKey,
+    CredentialKind,
+    Membership,
+    Role,
+    Tenant,
+    TenantSettings,
+    User,
+)
+from baton.identity.passwords import hash_password, verify_password
+from baton.identity.schemas import LoginIn, MemberIn, PasswordChangeIn, RegistrationIn
+
+BAD_CREDENTIALS = "Email or password is incorrect"
+
+
+@dataclass(frozen=True)
+class Registration:
+    tenant: Tenant
+    user: User
+    membership: Membership
+    access_token: str
+
+
+@dataclass(frozen=True)
+class SignIn:
+    token: str
+    expires_at: datetime
+    tenant: Tenant
+    user: User
+    membership: Membership
+
+
+@dataclass(frozen=True)
+class CreatedApiKey:
+    api_key: ApiKey
+    raw: str
+
+
+def require_role(ctx: Ctx, *roles: Role) -> Principal:
+    """The principal, if its role is one of `roles`; otherwise 403 (and audited)."""
+    principal = ctx.require_principal()
+    if principal.role not in roles:
+        raise PermissionDenied(f"Role '{principal.role}' may not do this")
+    return principal
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return (slug or "team")[:50].strip("-")
+
+
+async def _free_slug(ctx: Ctx, name: str) -> str:
+    base = slugify(name)
+    taken = set(
+        (
+            await ctx.session.scalars(
+                select(Tenant.slug).where((Tenant.slug == base) | Tenant.slug.like(f"{base}-%"))
+            )
+        ).all()
+    )
+    if base not in taken:
+        return base
+    suffix = 2
+    while f"{base}-{suffix}" in taken:
+        suffix += 1
+    return f"{base}-{suffix}"
+
+
+async def register(ctx: Ctx, data: RegistrationIn) -> Registration:
+    """Create a tenant, its first admin and its default configuration — all or nothing.
+
+    An email that already has a login must sign in instead (one login, many tenants).
+    """
+    existing = await ctx.session.scalar(select(User.id).where(User.email == data.email))
+    if existing is not None:
+        raise Conflict(
+            "An account with this email already exists; sign in instead",
+            errors=[FieldError("email", "is already registered")],
+        )
+    tenant_id = uuid7()
+    user_id = uuid7()
+    # Scope the transaction first: every row below belongs to the new tenant, and
+    # audit rows name the new admin as their actor.
+    await ctx.enter_tenant(tenant_id, user_id, Role.ADMIN)
+    tenant = Tenant(
+        id=tenant_id,
+        name=data.organization_name,
+        slug=await _free_slug(ctx, data.organization_name),
+    )
+    ctx.session.add(tenant)
+    await ctx.session.flush()
+    user = User(
+        id=user_id,
+        email=data.email,
+        full_name=data.full_name,
+        password_hash=await hash_password(data.password),
+    )
+    ctx.session.add(user)
+    await ctx.session.flush()
+    membership = Membership(tenant_id=tenant_id, user_id=user_id, role=Role.ADMIN.value)
+    ctx.session.add(membership)
+    await ctx.session.flush()
+    ctx.session.add(
+        TenantSettings(
+            tenant_id=tenant_id, default_currency=data.default_currency, timezone=data.timezone
+        )
+    )
+    await ctx.session.flush()
+    issued = await _issue_token(ctx, membership, CredentialKind.BEARER)
+    await record_security_event(
+        ctx, SecurityEvent.TENANT_REGISTERED, details={"slug": tenant.slug}, actor_user_id=user_id
+    )
+    return Registration(tenant=tenant, user=user, membership=membership, access_token=issued.raw)
+
+
+async def sign_in(ctx: Ctx, data: LoginIn, kind: CredentialKind = CredentialKind.BEARER) -> SignIn:
+    """Check a password and issue a bearer token or web session for one tenant.
+
+    Failures are counted per account and per client address in the persistent rate
+    limiter; past the limit the account or address is blocked with exponential
+    back-off (429 + Retry-After), and every failure and block is audited.
+    """
+    engine = ctx.db.engine
+    account_key = f"login:account:{data.email}"
+    address_key = f"login:address:{ctx.client_address or 'unknown'}"
+    wait = await rate_limit.blocked_for(engine, [account_key, address_key])
+    if wait is not None:
+        await record_security_event(
+            ctx,
+            SecurityEvent.RATE_LIMITED,
+            details={"scope": "login", "email": data.email, "retry_after": wait},
+            survive_rollback=True,
+        )
+        raise RateLimited(wait, "Too many failed sign-in attempts; try again later")
+
+    user = await ctx.session.scalar(select(User).where(User.email == data.email))
+    password_ok = await verify_password(user.password_hash if user else None, data.password)
+    if user is None or not password_ok or not user.is_active:
+        await _sign_in_failed(ctx, data, user, account_key, address_key)
+        raise Unauthenticated(BAD_CREDENTIALS)
+
+    await ctx.enter_tenant(None, user.id)
+    memberships = await queries.memberships_of(ctx.session, user.id)
+    chosen = _choose_membership(memberships, data.tenant)
+    await rate_limit.clear(engine, account_key)
+    await ctx.enter_tenant(chosen["tenant_id"], user.id, chosen["role"])
+    membership = await ctx.session.get_one(Membership, (chosen["tenant_id"], chosen["id"]))
+    tenant = await ctx.session.get_one(Tenant, chosen["tenant_id"])
+    issued = await _issue_token(ctx, membership, kind)
+    expires_at = datetime.now(UTC) + _ttl(kind)
+    event = (
+        SecurityEvent.LOGIN_OK if kind is CredentialKind.BEARER else SecurityEvent.SESSION_CREATED
+    )
+    await record_security_event(ctx, event, details={"kind": kind.value}, actor_user_id=user.id)
+    return SignIn(issued.raw, expires_at, tenant, user, membership)
+
+
+def _choose_membership(memberships: list[dict[str, Any]], slug: str | None) -> dict[str, Any]:
+    if not memberships:
+        raise Unauthenticated("This login belongs to no organization")
+    if slug is not None:
+        for membership in memberships:
+            if membership["slug"] == slug:
+                return membership
+        raise Unauthenticated(BAD_CREDENTIALS)
+    if len(memberships) == 1:
+        return memberships[0]
+    choices = ", ".join(m["slug"] for m in memberships)
+    raise ValidationFailed(
+        "This login belongs to several organizations; say which one",
+        errors=[FieldError("tenant", f"is required; one of: {choices}")],
+    )
+
+
+async def _sign_in_failed(
+    ctx: Ctx, data: LoginIn, user: User | None, account_key: str, address_key: str
+) -> None:
+    settings = get_settings()
+    account_policy = rate_limit.FailurePolicy(
+        settings.login_max_failures, settings.login_window_seconds
+    )
+    # One address may mistype several accounts; it gets a wider allowance.
+    address_policy = rate_limit.FailurePolicy(
+        settings.login_max_failures * 4, settings.login_window_seconds
+    )
+    blocked = await rate_limit.record_failure(ctx.db.engine, account_key, account_policy)
+    blocked_address = await rate_limit.record_failure(ctx.db.engine, address_key, address_policy)
+    await record_security_event(
+        ctx,
+        SecurityEvent.LOGIN_FAILED,
+        details={
+            "email": data.email,
+            "known_user": user is not None,
+            "blocked_seconds": max(blocked or 0, blocked_address or 0) or None,
+        },
+        actor_user_id=user.id if user else None,
+        survive_rollback=True,
+    )
+
+
+def _ttl(kind: CredentialKind) -> timedelta:
+    settings = get_settings()
+    hours = (
+        settings.session_ttl_hours
+        if kind is CredentialKind.SESSION
+        else settings.access_token_ttl_hours
+    )
+    return timedelta(hours=hours)
+
+
+async def _issue_token(ctx: Ctx, membership: Membership, kind: CredentialKind) -> IssuedCredential:
+    prefix = CredentialPrefix.SESSION if kind is CredentialKind.SESSION else CredentialPrefix.BEARER
+    issued = credentials.issue(prefix, membership.tenant_id)
+    ctx.session.add(
+        AccessToken(
+            tenant_id=membership.tenant_id,
+            membership_id=membership.id,
+            user_id=membership.user_id,
+            kind=kind.value,
+            token_hash=issued.digest,
+            expires_at=datetime.now(UTC) + _ttl(kind),
+            client_address=ctx.client_address,
+            user_agent=(ctx.user_agent or "")[:400] or None,
+        )
+    )
+    await ctx.session.flush()
+    return issued
+
+
+async def sign_out(ctx: Ctx) -> None:
+    """Revoke the credential this request came with (token or web session)."""
+    principal = ctx.require_principal()
+    if principal.method is AuthMethod.API_KEY or principal.credential_id is None:
+        raise RuleViolation("API keys are revoked through DELETE /api/v1/api-keys/{id}")
+    await ctx.session.execute(
+        update(AccessToken)
+        .where(AccessToken.id == principal.credential_id)
+        .values(revoked_at=func.now())
+    )
+    await record_security_event(
+        ctx, SecurityEvent.LOGOUT, details={"method": principal.method.value}
+    )
+
+
+async def change_password(ctx: Ctx, data: PasswordChangeIn) -> None:
+    """Requires the current password; ends every other session of this login."""
+    principal = ctx.require_principal()
+    user = await ctx.session.get_one(User, principal.user_id)
+    if not await verify_password(user.password_hash, data.current_password):
+        raise ValidationFailed(errors=[FieldError("current_password", "is incorrect")])
+    if data.new_password == data.current_password:
+        raise ValidationFailed(
+            errors=[FieldError("new_password", "must differ from the current one")]
+        )
+    user.password_hash = await hash_password(data.new_password)
+    user.password_changed_at = datetime.now(UTC)
+    await ctx.session.flush()
+    keep = principal.credential_id if principal.method is not AuthMethod.API_KEY else None
+    # Every other web session and bearer token of this login, in every tenant.
+    revoked = await ctx.session.scalar(
+        text("SELECT baton_revoke_own_credentials(:keep)"), {"keep": keep}
+    )
+    await record_security_event(
+        ctx, SecurityEvent.PASSWORD_CHANGED, details={"revoked_sessions": revoked}
+    )
+
+
+async def invite_member(ctx: Ctx, data: MemberIn) -> dict[str, Any]:
+    """Admins add a member; an existing login joins with its own password unchanged."""
+    require_role(ctx, Role.ADMIN)
+    user = await ctx.session.scalar(select(User).where(User.email == data.email))
+    if user is None:
+        user = User(
+            email=data.email,
+            full_name=data.full_name,
+            password_hash=await hash_password(data.password),
+        )
+        ctx.session.add(user)
+        await ctx.session.flush()
+    elif await queries.get_member(ctx.session, user.id) is not None:
+        raise Conflict(
+            "This person is already a member", errors=[FieldError("email", "is already a member")]
+        )
+    tenant_id = ctx.require_principal().tenant_id
+    ctx.session.add(Membership(tenant_id=tenant_id, user_id=user.id, role=data.role.value))
+    await ctx.session.flush()
+    await record_security_event(
+        ctx, SecurityEvent.USER_INVITED, details={"user_id": str(user.id), "role": data.role.value}
+    )
+    member = await queries.get_member(ctx.session, user.id)
+    assert member is not None
+    return member
+
+
+async def _membership_for_update(ctx: Ctx, user_id: uuid.UUID) -> Membership:
+    membership = await ctx.session.scalar(
+        select(Membership).where(Membership.user_id == user_id).with_for_update()
+    )
+    if membership is None:
+        raise NotFound("No such member")
+    return membership
+
+
+async def _ensure_other_admin(ctx: Ctx, membership: Membership) -> None:
+    """Refuse to leave the tenant without an admin (the DB re-checks at commit)."""
+    if membership.role != Role.ADMIN.value:
+        return
+    # Lock every admin row so two admins demoting each other serialise.
+    admins = (
+        await ctx.session.scalars(
+            select(Membership.id).where(Membership.role == Role.ADMIN.value).with_for_update()
+        )
+    ).all()
+    if len(admins) <= 1:
+        raise RuleViolation("An organization needs at least one admin")
+
+
+async def change_member_role(
+    ctx: Ctx, user_id: uuid.UUID, role: Role, expected_version: int | None
+) -> dict[str, Any]:
+    """Admins change roles; a stale `version` is 409, the last admin stays admin."""
+    require_role(ctx, Role.ADMIN)
+    membership = await _membership_for_update(ctx, user_id)
+    if expected_version is not None and membership.version != expected_version:
+        raise StaleVersion(f"Member is at version {membership.version}, not {expected_version}")
+    if role is not Role.ADMIN:
+        await _ensure_other_admin(ctx, membership)
+    previous = membership.role
+    membership.role = role.value
+    try:
+        await ctx.session.flush()
+    except StaleDataError as exc:
+        raise StaleVersion() from exc
+    await record_security_event(
+        ctx,
+        SecurityEvent.USER_ROLE_CHANGED,
+        details={"user_id": str(user_id), "from": previous, "to": role.value},
+    )
+    member = await queries.get_member(ctx.session, user_id)
+    assert member is not None
+    return member
+
+
+async def remove_member(ctx: Ctx, user_id: uuid.UUID) -> None:
+    """Admins remove a member; their tokens and API keys in this tenant go with them."""
+    require_role(ctx, Role.ADMIN)
+    membership = await _membership_for_update(ctx, user_id)
+    await _ensure_other_admin(ctx, membership)
+    await ctx.session.delete(membership)
+    await ctx.session.flush()
+    await record_security_event(ctx, SecurityEvent.USER_REMOVED, details={"user_id": str(user_id)})
+
+
+async def create_api_key(ctx: Ctx, name: str) -> CreatedApiKey:
+    """Any member who may write creates keys acting as themselves; shown once."""
+    principal = require_role(ctx, Role.ADMIN, Role.MANAGER, Role.MARKETING, Role.SALES)
+    issued = credentials.issue(CredentialPrefix.API_KEY, principal.tenant_id)
+    api_key = ApiKey(
+        tenant_id=principal.tenant_id,
+        membership_id=principal.membership_id,
+        user_id=principal.user_id,
+        name=name,
+        prefix=issued.visible_prefix,
+        key_hash=issued.digest,
+    )
+    ctx.session.add(api_key)
+    await ctx.session.flush()
+    await ctx.session.refresh(api_key)
+    await record_security_event(
+        ctx, SecurityEvent.API_KEY_CREATED, details={"api_key_id": str(api_key.id), "name": name}
+    )
+    return CreatedApiKey(api_key=api_key, raw=issued.raw)
+
+
+async def revoke_api_key(ctx: Ctx, api_key_id: uuid.UUID) -> None:
+    """Owners revoke their own keys; admins revoke any key of the tenant."""
+    principal = require_role(ctx, Role.ADMIN, Role.MANAGER, Role.MARKETING, Role.SALES)
+    api_key = await ctx.session.scalar(
+        select(ApiKey).where(ApiKey.id == api_key_id).with_for_update()
+    )
+    if api_key is None or (principal.role != Role.ADMIN and api_key.user_id != principal.user_id):
+        raise NotFound("No such API key")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = datetime.now(UTC)
+        await ctx.session.flush()
+        await record_security_event(
+            ctx, SecurityEvent.API_KEY_REVOKED, details={"api_key_id": str(api_key_id)}
+        )

@@ -1,0 +1,30 @@
+"""The sidebar: each entry names the roles that may use it; others never see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from baton.identity.models import Role
+
+ALL_ROLES = frozenset(Role)
+WRITERS = frozenset({Role.ADMIN, Role.MANAGER, Role.MARKETING, Role.SALES})
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    path: str
+    roles: frozenset[Role]
+
+
+# Domains append their pages here (leads, pipeline, targets …) with their roles.
+SIDEBAR: list[NavItem] = [
+    NavItem("Home", "/", ALL_ROLES),
+    NavItem("Team", "/team", frozenset({Role.ADMIN})),
+    NavItem("API keys", "/settings/api-keys", WRITERS),
+    NavItem("My account", "/account", ALL_ROLES),
+]
+
+
+def sidebar_for(role: str) -> list[NavItem]:
+    return [item for item in SIDEBAR if role in item.roles]

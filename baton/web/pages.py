@@ -1,0 +1,192 @@
+"""The web shell: sign-in, home, team administration, API keys, account."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from baton.core.auth import CtxDep
+from baton.core.context import Principal
+from baton.core.errors import DomainError
+from baton.core.pagination import MAX_PAGE_SIZE, PageRequest
+from baton.core.request_transaction import SESSION_COOKIE
+from baton.core.runtime import Runtime
+from baton.core.schemas import parse_input
+from baton.identity import queries, service
+from baton.identity.models import CredentialKind, Role
+from baton.identity.schemas import ApiKeyIn, LoginIn, MemberIn, MemberPatch, PasswordChangeIn
+from baton.web.rendering import render
+
+router = APIRouter(include_in_schema=False)
+FormText = Annotated[str, Form(max_length=300)]
+OptionalFormText = Annotated[str, Form(max_length=300)]
+ALL_MEMBERS = PageRequest(limit=MAX_PAGE_SIZE, after=None)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: an open redirect would hand the session to a stranger."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/"
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+@router.get("/login")
+async def login_page(request: Request, ctx: CtxDep, next: str | None = None) -> Response:
+    if ctx.principal is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "login.html", next=_safe_next(next), errors={}, email="")
+
+
+@router.post("/login")
+async def login_submit(
+    request: Request,
+    ctx: CtxDep,
+    email: FormText,
+    password: FormText,
+    tenant: OptionalFormText = "",
+    next: OptionalFormText = "/",
+) -> Response:
+    try:
+        data = parse_input(
+            LoginIn, {"email": email, "password": password, "tenant": tenant or None}
+        )
+        signed_in = await service.sign_in(ctx, data, CredentialKind.SESSION)
+    except DomainError as error:
+        return render(
+            request,
+            "login.html",
+            status_code=error.status,
+            next=_safe_next(next),
+            email=email,
+            message=error.detail,
+            errors={e.field: e.message for e in error.errors},
+        )
+    runtime: Runtime = request.app.state.runtime
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        signed_in.token,
+        max_age=runtime.settings.session_ttl_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=runtime.settings.secure_cookies,
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(ctx: CtxDep) -> Response:
+    if ctx.principal is not None:
+        await service.sign_out(ctx)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/")
+async def home(request: Request, ctx: CtxDep) -> Response:
+    ctx.require_principal()
+    return render(request, "home.html")
+
+
+async def _team(
+    request: Request, ctx: CtxDep, template: str, notice: str | None = None
+) -> Response:
+    service.require_role(ctx, Role.ADMIN)
+    members = await queries.list_members(ctx.session, ALL_MEMBERS)
+    return render(request, template, members=members, roles=list(Role), notice=notice)
+
+
+@router.get("/team")
+async def team_page(request: Request, ctx: CtxDep) -> Response:
+    return await _team(request, ctx, "team.html")
+
+
+@router.post("/team")
+async def team_invite(
+    request: Request,
+    ctx: CtxDep,
+    email: FormText,
+    full_name: FormText,
+    role: FormText,
+    password: FormText,
+) -> Response:
+    data = parse_input(
+        MemberIn, {"email": email, "full_name": full_name, "role": role, "password": password}
+    )
+    member = await service.invite_member(ctx, data)
+    return await _after_team_change(request, ctx, f"{member['full_name']} was added")
+
+
+@router.post("/team/{user_id}/role")
+async def team_change_role(
+    request: Request, ctx: CtxDep, user_id: uuid.UUID, role: FormText, version: FormText
+) -> Response:
+    data = parse_input(MemberPatch, {"role": role, "version": version or None})
+    member = await service.change_member_role(ctx, user_id, data.role, data.version)
+    return await _after_team_change(request, ctx, f"{member['full_name']} is now {data.role.value}")
+
+
+@router.post("/team/{user_id}/remove")
+async def team_remove(request: Request, ctx: CtxDep, user_id: uuid.UUID) -> Response:
+    await service.remove_member(ctx, user_id)
+    return await _after_team_change(request, ctx, "Member removed")
+
+
+async def _after_team_change(request: Request, ctx: CtxDep, notice: str) -> Response:
+    if _is_htmx(request):
+        return await _team(request, ctx, "_members.html", notice=notice)
+    return RedirectResponse("/team", status_code=303)
+
+
+@router.get("/settings/api-keys")
+async def api_keys_page(request: Request, ctx: CtxDep) -> Response:
+    return await _api_keys(request, ctx)
+
+
+async def _api_keys(request: Request, ctx: CtxDep, new_key: str | None = None) -> Response:
+    principal: Principal = service.require_role(
+        ctx, Role.ADMIN, Role.MANAGER, Role.MARKETING, Role.SALES
+    )
+    owner = None if principal.role == Role.ADMIN else principal.user_id
+    keys = await queries.list_api_keys(ctx.session, ALL_MEMBERS, owner)
+    return render(request, "api_keys.html", keys=keys, new_key=new_key)
+
+
+@router.post("/settings/api-keys")
+async def api_keys_create(request: Request, ctx: CtxDep, name: FormText) -> Response:
+    data = parse_input(ApiKeyIn, {"name": name})
+    created = await service.create_api_key(ctx, data.name)
+    return await _api_keys(request, ctx, new_key=created.raw)
+
+
+@router.post("/settings/api-keys/{api_key_id}/revoke")
+async def api_keys_revoke(request: Request, ctx: CtxDep, api_key_id: uuid.UUID) -> Response:
+    await service.revoke_api_key(ctx, api_key_id)
+    return RedirectResponse("/settings/api-keys", status_code=303)
+
+
+@router.get("/account")
+async def account_page(request: Request, ctx: CtxDep) -> Response:
+    ctx.require_principal()
+    return render(request, "account.html", notice=None)
+
+
+@router.post("/account/password")
+async def account_password(
+    request: Request, ctx: CtxDep, current_password: FormText, new_password: FormText
+) -> Response:
+    data = parse_input(
+        PasswordChangeIn, {"current_password": current_password, "new_password": new_password}
+    )
+    await service.change_password(ctx, data)
+    return render(
+        request, "account.html", notice="Password changed; other sessions were signed out"
+    )

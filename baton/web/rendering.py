@@ -1,0 +1,56 @@
+"""Jinja2 environment and the values every page needs (user, sidebar, CSRF token)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from baton.core.context import Ctx
+from baton.core.request_transaction import ANONYMOUS_COOKIE, SESSION_COOKIE, cookies_of, headers_of
+from baton.core.runtime import Runtime
+from baton.identity import credentials
+from baton.web import TEMPLATES_DIR
+from baton.web.navigation import sidebar_for
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render a page or fragment; sets the anonymous CSRF cookie when a form needs it."""
+    runtime: Runtime = request.app.state.runtime
+    ctx: Ctx = request.state.ctx
+    cookies = cookies_of(headers_of(request.scope))
+    new_anonymous: str | None = None
+    if ctx.principal is not None:
+        session = credentials.parse(cookies.get(SESSION_COOKIE, ""))
+        binding = session.digest if session else b""
+    else:
+        anonymous = cookies.get(ANONYMOUS_COOKIE)
+        if not anonymous:
+            anonymous = new_anonymous = secrets.token_urlsafe(32)
+        binding = anonymous.encode()
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "principal": ctx.principal,
+            "sidebar": sidebar_for(ctx.principal.role) if ctx.principal else [],
+            "csrf_token": credentials.csrf_token(runtime.secret_key, binding),
+            "current_path": request.url.path,
+            **context,
+        },
+        status_code=status_code,
+    )
+    if new_anonymous:
+        response.set_cookie(
+            ANONYMOUS_COOKIE,
+            new_anonymous,
+            httponly=True,
+            samesite="strict",
+            secure=runtime.settings.secure_cookies,
+        )
+    return response
