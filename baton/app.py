@@ -24,6 +24,7 @@ from baton.core.envelope import RequestEnvelope
 from baton.core.errors import (
     DomainError,
     FieldError,
+    InternalError,
     PermissionDenied,
     Unauthenticated,
     ValidationFailed,
@@ -35,6 +36,7 @@ from baton.core.request_transaction import RequestTransaction, error_fragment
 from baton.core.runtime import Runtime
 from baton.db.engine import Database
 from baton.db.urls import app_url
+from baton.identity.api import public as identity_public_router
 from baton.identity.api import router as identity_router
 from baton.ops.api import router as ops_router
 from baton.web import STATIC_DIR
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(RequestEnvelope)
     _install_error_handlers(app)
     app.include_router(ops_router)
+    app.include_router(identity_public_router)
     app.include_router(identity_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -142,6 +145,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         return _render(request, ValidationFailed(errors=errors))
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        # Starlette logs and re-raises after this; the transaction was rolled back.
+        return _render(request, InternalError())
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> Response:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
-
-import json
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession

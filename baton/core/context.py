@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from baton.config import Settings
 from baton.core.errors import Unauthenticated
 from baton.db.engine import Database, set_transaction_context
 
@@ -43,6 +44,7 @@ class Ctx:
 
     session: AsyncSession
     db: Database
+    settings: Settings
     request_id: str
     client_address: str | None = None
     user_agent: str | None = None

@@ -108,3 +108,14 @@ class RateLimited(DomainError):
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         self.retry_after = max(1, retry_after)
         super().__init__(detail, headers={"Retry-After": str(self.retry_after)})
+
+
+class InternalError(DomainError):
+    """Anything unexpected: nothing was changed (the transaction rolled back)."""
+
+    status = 500
+    title = "Internal error"
+    slug = "internal-error"
+
+    def __init__(self) -> None:
+        super().__init__("Something went wrong on our side; nothing was changed")

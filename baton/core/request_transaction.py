@@ -117,6 +117,7 @@ class RequestTransaction:
             ctx = Ctx(
                 session=session,
                 db=runtime.db,
+                settings=runtime.settings,
                 request_id=str(state["request_id"]),
                 client_address=client[0] if client else None,
                 user_agent=headers.get(b"user-agent", b"").decode("latin-1")[:400] or None,

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Depends, Response, status
 
-from baton.core.auth import CtxDep, IfMatchDep, PrincipalDep
+from baton.core.auth import CtxDep, IfMatchDep, PrincipalDep, get_principal
 from baton.core.errors import NotFound
 from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.schemas import Page
@@ -29,11 +29,13 @@ from baton.identity.schemas import (
     UserOut,
 )
 
-router = APIRouter(prefix="/api/v1")
+public = APIRouter(prefix="/api/v1")
+# Authentication is checked before the body is validated: anonymous callers get 401.
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(get_principal)])
 PageDep = Depends(page_request)
 
 
-@router.post("/auth/register", status_code=status.HTTP_201_CREATED, tags=["auth"])
+@public.post("/auth/register", status_code=status.HTTP_201_CREATED, tags=["auth"])
 async def register(data: RegistrationIn, ctx: CtxDep) -> RegistrationOut:
     result = await service.register(ctx, data)
     return RegistrationOut(
@@ -43,7 +45,7 @@ async def register(data: RegistrationIn, ctx: CtxDep) -> RegistrationOut:
     )
 
 
-@router.post("/auth/login", tags=["auth"])
+@public.post("/auth/login", tags=["auth"])
 async def login(data: LoginIn, ctx: CtxDep) -> TokenOut:
     result = await service.sign_in(ctx, data)
     return TokenOut(

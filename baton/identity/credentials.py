@@ -37,7 +37,10 @@ class ParsedCredential:
 def issue(prefix: CredentialPrefix, tenant_id: uuid.UUID) -> IssuedCredential:
     secret = secrets.token_urlsafe(32)
     raw = f"{prefix.value}_{tenant_id.hex}_{secret}"
-    return IssuedCredential(raw=raw, digest=digest(raw), visible_prefix=raw[: 4 + 32 + 1 + 6])
+    # Enough to recognise a key in a list; far too little to guess the rest.
+    return IssuedCredential(
+        raw=raw, digest=digest(raw), visible_prefix=f"{prefix.value}_{secret[:8]}"
+    )
 
 
 def digest(raw: str) -> bytes:

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import select
 
+from baton.config import get_settings
 from baton.core.context import AuthMethod, Ctx, Principal
 from baton.core.errors import NotFound
 from baton.db.engine import Database
@@ -17,7 +18,7 @@ from baton.identity.models import Membership, Role, Tenant, User
 async def operator_ctx(db: Database, action: str) -> AsyncIterator[Ctx]:
     """A tenant-less unit of work for the CLI; commits on success."""
     async with db.session_scope(request_id=f"cli:{action}") as session:
-        yield Ctx(session=session, db=db, request_id=f"cli:{action}")
+        yield Ctx(session=session, db=db, settings=get_settings(), request_id=f"cli:{action}")
 
 
 async def act_as_admin_of(ctx: Ctx, tenant_slug: str) -> Principal:

@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from baton.audit.models import SecurityEvent
 from baton.audit.service import record_security_event
-from baton.config import get_settings
+from baton.config import Settings
 from baton.core import rate_limit
 from baton.core.context import AuthMethod, Ctx, Principal
 from baton.core.errors import (
@@ -185,7 +185,7 @@ async def sign_in(ctx: Ctx, data: LoginIn, kind: CredentialKind = CredentialKind
     membership = await ctx.session.get_one(Membership, (chosen["tenant_id"], chosen["id"]))
     tenant = await ctx.session.get_one(Tenant, chosen["tenant_id"])
     issued = await _issue_token(ctx, membership, kind)
-    expires_at = datetime.now(UTC) + _ttl(kind)
+    expires_at = datetime.now(UTC) + _ttl(ctx.settings, kind)
     event = (
         SecurityEvent.LOGIN_OK if kind is CredentialKind.BEARER else SecurityEvent.SESSION_CREATED
     )
@@ -213,7 +213,7 @@ def _choose_membership(memberships: list[dict[str, Any]], slug: str | None) -> d
 async def _sign_in_failed(
     ctx: Ctx, data: LoginIn, user: User | None, account_key: str, address_key: str
 ) -> None:
-    settings = get_settings()
+    settings = ctx.settings
     account_policy = rate_limit.FailurePolicy(
         settings.login_max_failures, settings.login_window_seconds
     )
@@ -236,8 +236,7 @@ async def _sign_in_failed(
     )
 
 
-def _ttl(kind: CredentialKind) -> timedelta:
-    settings = get_settings()
+def _ttl(settings: Settings, kind: CredentialKind) -> timedelta:
     hours = (
         settings.session_ttl_hours
         if kind is CredentialKind.SESSION
@@ -256,7 +255,7 @@ async def _issue_token(ctx: Ctx, membership: Membership, kind: CredentialKind) -
             user_id=membership.user_id,
             kind=kind.value,
             token_hash=issued.digest,
-            expires_at=datetime.now(UTC) + _ttl(kind),
+            expires_at=datetime.now(UTC) + _ttl(ctx.settings, kind),
             client_address=ctx.client_address,
             user_agent=(ctx.user_agent or "")[:400] or None,
         )

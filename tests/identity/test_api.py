@@ -1,0 +1,242 @@
+"""Registration, sign-in, /me, sign-out through the HTTP API."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.factories import PASSWORD, add_member, login, register_tenant, unique
+
+
+async def test_register_returns_tenant_user_and_working_token(client: httpx.AsyncClient) -> None:
+    admin = await register_tenant(client, name="Zeta Freight")
+    me = await client.get("/api/v1/me", headers=admin.headers)
+    assert me.status_code == 200
+    body = me.json()
+    assert body["role"] == "admin"
+    assert body["tenant"]["name"] == "Zeta Freight"
+    assert body["tenant"]["slug"].startswith("zeta-freight")
+    assert body["user"]["email"] == admin.email
+
+
+async def test_register_validates_every_field(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={
+            "organization_name": "x" * 201,
+            "full_name": "",
+            "email": "not-an-email",
+            "password": "short",
+        },
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert fields == {"organization_name", "full_name", "email", "password"}
+
+
+async def test_register_with_a_known_email_is_409(client: httpx.AsyncClient) -> None:
+    admin = await register_tenant(client)
+    again = await client.post(
+        "/api/v1/auth/register",
+        json={
+            "organization_name": "Another",
+            "full_name": "Ada",
+            "email": admin.email.upper(),
+            "password": PASSWORD,
+        },
+    )
+    assert again.status_code == 409
+    assert again.json()["errors"] == [{"field": "email", "message": "is already registered"}]
+
+
+async def test_same_organization_name_gets_a_distinct_slug(client: httpx.AsyncClient) -> None:
+    name = unique("Same Name")
+    first = await register_tenant(client, name=name)
+    second = await register_tenant(client, name=name)
+    assert first.tenant_slug != second.tenant_slug
+    assert second.tenant_slug.startswith(first.tenant_slug)
+
+
+async def test_login_with_wrong_password_is_401_problem(client: httpx.AsyncClient) -> None:
+    admin = await register_tenant(client)
+    response = await client.post(
+        "/api/v1/auth/login", json={"email": admin.email, "password": "not-the-password"}
+    )
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json()["detail"] == "Email or password is incorrect"
+
+
+async def test_login_to_one_of_several_organizations(client: httpx.AsyncClient) -> None:
+    first = await register_tenant(client)
+    second = await register_tenant(client)
+    invited = await client.post(
+        "/api/v1/users",
+        headers=second.headers,
+        json={"email": first.email, "full_name": "Ada", "role": "viewer", "password": PASSWORD},
+    )
+    assert invited.status_code == 201
+    ambiguous = await client.post(
+        "/api/v1/auth/login", json={"email": first.email, "password": PASSWORD}
+    )
+    assert ambiguous.status_code == 422
+    assert ambiguous.json()["errors"][0]["field"] == "tenant"
+    token = await login(client, first.email, tenant=second.tenant_slug)
+    me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["tenant"]["id"] == str(second.tenant_id)
+    assert me.json()["role"] == "viewer"
+    wrong = await client.post(
+        "/api/v1/auth/login",
+        json={"email": first.email, "password": PASSWORD, "tenant": "no-such-org"},
+    )
+    assert wrong.status_code == 401
+
+
+async def test_missing_malformed_revoked_and_expired_tokens_are_401(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    admin = await register_tenant(client)
+    assert (await client.get("/api/v1/me")).status_code == 401
+    garbage = await client.get("/api/v1/me", headers={"Authorization": "Bearer nonsense"})
+    assert garbage.status_code == 401
+    token = await login(client, admin.email)
+    headers = {"Authorization": f"Bearer {token}"}
+    await owner_conn.execute(
+        "UPDATE access_tokens SET expires_at = now() - interval '1 second'"
+        " WHERE tenant_id = $1 AND created_at = (SELECT max(created_at) FROM access_tokens"
+        " WHERE tenant_id = $1)",
+        admin.tenant_id,
+    )
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
+    assert (await client.get("/api/v1/me", headers=admin.headers)).status_code == 200
+    assert (await client.post("/api/v1/auth/logout", headers=admin.headers)).status_code == 204
+    assert (await client.get("/api/v1/me", headers=admin.headers)).status_code == 401
+
+
+async def test_password_change_ends_other_sessions_everywhere(client: httpx.AsyncClient) -> None:
+    first = await register_tenant(client)
+    second = await register_tenant(client)
+    await client.post(
+        "/api/v1/users",
+        headers=second.headers,
+        json={"email": first.email, "full_name": "Ada", "role": "sales", "password": PASSWORD},
+    )
+    elsewhere = await login(client, first.email, tenant=second.tenant_slug)
+    wrong = await client.post(
+        "/api/v1/auth/password",
+        headers=first.headers,
+        json={"current_password": "not-it-at-all", "new_password": "a-new-long-password"},
+    )
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"][0]["field"] == "current_password"
+    changed = await client.post(
+        "/api/v1/auth/password",
+        headers=first.headers,
+        json={"current_password": PASSWORD, "new_password": "a-new-long-password"},
+    )
+    assert changed.status_code == 204
+    assert (await client.get("/api/v1/me", headers=first.headers)).status_code == 200
+    other = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {elsewhere}"})
+    assert other.status_code == 401
+    old = await client.post(
+        "/api/v1/auth/login",
+        json={"email": first.email, "password": PASSWORD, "tenant": first.tenant_slug},
+    )
+    assert old.status_code == 401
+    await login(client, first.email, "a-new-long-password", tenant=first.tenant_slug)
+
+
+async def test_api_key_is_shown_once_and_authenticates_until_revoked(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await register_tenant(client)
+    sales = await add_member(client, admin, "sales")
+    created = await client.post("/api/v1/api-keys", headers=sales.headers, json={"name": "zapier"})
+    assert created.status_code == 201
+    body = created.json()
+    assert body["key"].startswith(body["prefix"][:4])
+    key_headers = {"Authorization": f"Bearer {body['key']}"}
+    me = await client.get("/api/v1/me", headers=key_headers)
+    assert me.json()["auth_method"] == "api_key"
+    assert me.json()["user"]["id"] == str(sales.user_id)
+    listed = await client.get("/api/v1/api-keys", headers=sales.headers)
+    assert [k["id"] for k in listed.json()["items"]] == [body["id"]]
+    assert "key" not in listed.json()["items"][0]
+    revoked = await client.delete(f"/api/v1/api-keys/{body['id']}", headers=sales.headers)
+    assert revoked.status_code == 204
+    assert (await client.get("/api/v1/me", headers=key_headers)).status_code == 401
+
+
+async def test_members_are_paginated_with_a_cursor(client: httpx.AsyncClient) -> None:
+    admin = await register_tenant(client)
+    for role in ("sales", "sales", "viewer"):
+        await add_member(client, admin, role)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/api/v1/users", headers=admin.headers, params=params)).json()
+        seen += [m["email"] for m in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == 4 == len(set(seen))
+    bad = await client.get("/api/v1/users", headers=admin.headers, params={"cursor": "@@"})
+    assert bad.status_code == 422
+    too_big = await client.get("/api/v1/users", headers=admin.headers, params={"limit": 1000})
+    assert too_big.status_code == 422
+
+
+async def test_role_change_checks_version_and_keeps_an_admin(client: httpx.AsyncClient) -> None:
+    admin = await register_tenant(client)
+    sales = await add_member(client, admin, "sales")
+    member = (await client.get(f"/api/v1/users/{sales.user_id}", headers=admin.headers)).json()
+    ok = await client.patch(
+        f"/api/v1/users/{sales.user_id}",
+        headers={**admin.headers, "If-Match": f'"{member["version"]}"'},
+        json={"role": "manager"},
+    )
+    assert ok.status_code == 200
+    assert ok.json()["version"] == member["version"] + 1
+    stale = await client.patch(
+        f"/api/v1/users/{sales.user_id}",
+        headers={**admin.headers, "If-Match": f'"{member["version"]}"'},
+        json={"role": "viewer"},
+    )
+    assert stale.status_code == 409
+    last_admin = await client.patch(
+        f"/api/v1/users/{admin.user_id}", headers=admin.headers, json={"role": "sales"}
+    )
+    assert last_admin.status_code == 422
+    assert "at least one admin" in last_admin.json()["detail"]
+    removal = await client.delete(f"/api/v1/users/{admin.user_id}", headers=admin.headers)
+    assert removal.status_code == 422
+
+
+async def test_the_database_keeps_an_admin_even_if_the_service_is_bypassed(
+    client: httpx.AsyncClient, app_conn: asyncpg.Connection
+) -> None:
+    admin = await register_tenant(client)
+    with pytest.raises(asyncpg.CheckViolationError, match="without an admin"):
+        async with app_conn.transaction():
+            await app_conn.execute(
+                "SELECT set_config('baton.tenant_id', $1, true)", str(admin.tenant_id)
+            )
+            await app_conn.execute("UPDATE memberships SET role = 'sales'")
+
+
+async def test_removed_member_loses_access_at_once(client: httpx.AsyncClient) -> None:
+    admin = await register_tenant(client)
+    sales = await add_member(client, admin, "sales")
+    key = await client.post("/api/v1/api-keys", headers=sales.headers, json={"name": "k"})
+    key_headers = {"Authorization": f"Bearer {key.json()['key']}"}
+    assert (
+        await client.delete(f"/api/v1/users/{sales.user_id}", headers=admin.headers)
+    ).status_code == 204
+    assert (await client.get("/api/v1/me", headers=sales.headers)).status_code == 401
+    assert (await client.get("/api/v1/me", headers=key_headers)).status_code == 401
+    again = await client.delete(f"/api/v1/users/{sales.user_id}", headers=admin.headers)
+    assert again.status_code == 404
