@@ -41,6 +41,7 @@ from baton.identity.api import router as identity_router
 from baton.ops.api import router as ops_router
 from baton.web import STATIC_DIR
 from baton.web.pages import router as web_router
+from baton.web.rendering import error_page
 
 log = structlog.get_logger("baton.app")
 CLEANUP_INTERVAL_SECONDS = 600
@@ -117,9 +118,12 @@ def _render(request: Request, error: DomainError) -> Response:
     if isinstance(error, Unauthenticated) and "hx-request" not in request.headers:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     headers = dict(error.headers)
-    if isinstance(error, Unauthenticated):
-        headers["HX-Redirect"] = "/login"
-    return HTMLResponse(error_fragment(error), status_code=error.status, headers=headers)
+    if "hx-request" in request.headers:
+        # htmx shows the fragment as a toast (baton.js); the page stays as it was.
+        if isinstance(error, Unauthenticated):
+            headers["HX-Redirect"] = "/login"
+        return HTMLResponse(error_fragment(error), status_code=error.status, headers=headers)
+    return error_page(request, error, headers)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -87,6 +87,7 @@ async def store(
 ) -> None:
     """Keep the answer for `ttl_hours`; replaces an expired record of the same key."""
     principal = ctx.require_principal()
+    now = datetime.now(UTC)
     values = {
         "tenant_id": principal.tenant_id,
         "user_id": principal.user_id,
@@ -95,8 +96,8 @@ async def store(
         "response_status": response.status,
         "response_headers": response.headers,
         "response_body": response.body,
-        "created_at": datetime.now(UTC),
-        "expires_at": datetime.now(UTC) + timedelta(hours=ttl_hours),
+        "created_at": now,
+        "expires_at": now + timedelta(hours=ttl_hours),
     }
     statement = insert(IdempotencyRecord).values(**values)
     statement = statement.on_conflict_do_update(

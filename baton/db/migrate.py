@@ -76,13 +76,25 @@ async def grant_app_role(owner: URL, role: str, password: str | None) -> None:
 
 
 async def _ensure_role(conn: AsyncConnection, role: str, password: str | None) -> None:
-    exists = await conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
     quoted = _ident(role)
-    if not exists:
-        await conn.execute(text(f"CREATE ROLE {quoted} LOGIN"))
+    # Tolerates a concurrent `db upgrade` (or test worker) creating the same role.
     await conn.execute(
-        text(f"ALTER ROLE {quoted} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+        text(
+            f"DO $$ BEGIN CREATE ROLE {quoted} LOGIN; "
+            "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        )
     )
+    unsafe = await conn.scalar(
+        text(
+            "SELECT NOT rolcanlogin OR rolsuper OR rolbypassrls OR rolcreatedb OR rolcreaterole"
+            " FROM pg_roles WHERE rolname = :r"
+        ),
+        {"r": role},
+    )
+    if unsafe:
+        await conn.execute(
+            text(f"ALTER ROLE {quoted} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+        )
     if password is not None:
         # Hex digest from our own HMAC: no quoting hazard.
         await conn.execute(text(f"ALTER ROLE {quoted} PASSWORD '{password}'"))

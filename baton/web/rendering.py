@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from baton.core.context import Ctx
+from baton.core.errors import DomainError
 from baton.core.request_transaction import ANONYMOUS_COOKIE, SESSION_COOKIE, cookies_of, headers_of
 from baton.core.runtime import Runtime
 from baton.identity import credentials
@@ -53,4 +54,11 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             samesite="strict",
             secure=runtime.settings.secure_cookies,
         )
+    return response
+
+
+def error_page(request: Request, error: DomainError, headers: dict[str, str]) -> HTMLResponse:
+    """A whole page (with the sidebar, when signed in) for an error on a page load."""
+    response = render(request, "error.html", status_code=error.status, error=error)
+    response.headers.update(headers)
     return response

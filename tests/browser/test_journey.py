@@ -1,0 +1,217 @@
+"""The admin and sales journeys through the web shell, in a real browser.
+
+Plain `def` tests on purpose: Playwright's sync API refuses to run inside the
+suite's asyncio loop, and the server under test runs in its own thread.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from baton.demo import DEMO_PASSWORD
+from tests.browser.support import (
+    BARE_ERROR_PAGE_FAVICON,
+    WatchedPage,
+    failed_resource,
+    htmx_response_error,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+ADMIN = "admin@acme.example"
+ADMIN_SIDEBAR = ["Home", "Team", "API keys", "My account"]
+SALES_SIDEBAR = ["Home", "API keys", "My account"]
+INVITED_PASSWORD = "browser-test-password"
+# Set to a directory to keep a screenshot of the team page for a visual check.
+SCREENSHOT_DIR = os.environ.get("BATON_BROWSER_SCREENSHOTS")
+
+
+def _mark_document(web: WatchedPage) -> None:
+    """Tag the live document: the tag survives htmx swaps but not a page load."""
+    web.page.evaluate("window.__batonSameDocument = true")
+
+
+def _same_document(web: WatchedPage) -> bool:
+    return bool(web.page.evaluate("window.__batonSameDocument === true"))
+
+
+def _screenshot(web: WatchedPage, name: str) -> None:
+    if SCREENSHOT_DIR:
+        web.page.screenshot(path=os.path.join(SCREENSHOT_DIR, name), full_page=True)
+
+
+def test_admin_invites_a_member_and_sales_sees_no_admin_pages(web: WatchedPage) -> None:
+    page = web.page
+    new_email = f"bea-{uuid.uuid4().hex[:10]}@acme.example"
+
+    # Signed out: the home page sends the visitor to the login form.
+    response = web.goto("/")
+    assert web.path() == "/login?next=/"
+    assert "script-src 'self'" in (response.headers.get("content-security-policy") or "")
+
+    web.log_in(ADMIN, DEMO_PASSWORD)
+    page.wait_for_url(f"{web.base_url}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Ada Admin")
+    assert web.sidebar() == ADMIN_SIDEBAR
+    # The session cookie is HttpOnly: page scripts never see it.
+    assert "baton_session" not in page.evaluate("document.cookie")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Team").click()
+    page.wait_for_url(f"{web.base_url}/team")
+    expect(page.get_by_role("heading", name="Team", level=1)).to_be_visible()
+    members = page.locator("#members")
+    expect(members.locator(f'tr[data-email="{ADMIN}"]')).to_be_visible()
+    expect(page.get_by_role("link", name="Team")).to_have_attribute("aria-current", "page")
+
+    # Invite through the htmx form: the members table is swapped in place.
+    _mark_document(web)
+    invite = page.locator("form[hx-post='/team']")
+    invite.get_by_label("Full name").fill("Bea Browser")
+    invite.get_by_label("Email").fill(new_email)
+    invite.get_by_label("Role").select_option("sales")
+    invite.get_by_label("Initial password").fill(INVITED_PASSWORD)
+    invite.get_by_role("button", name="Invite").click()
+
+    row = page.locator(f'#members tr[data-email="{new_email}"]')
+    expect(row).to_be_visible()
+    expect(row.locator("td").first).to_have_text("Bea Browser")
+    expect(row.get_by_role("combobox")).to_have_value("sales")
+    expect(members.get_by_role("status")).to_have_text("Bea Browser was added")
+    expect(invite.get_by_label("Email")).to_have_value("")  # reset after success
+    assert _same_document(web), "the invite reloaded the page instead of swapping"
+    expect(page.locator("#toasts")).to_be_empty()
+
+    _screenshot(web, "team.png")
+
+    web.log_out()
+    expect(page.get_by_role("heading", name="Sign in to Baton")).to_be_visible()
+    web.goto("/team")
+    assert web.path() == "/login?next=/team"  # the session is gone
+    web.goto("/login")
+
+    # The member just invited is a sales user and signs in with the chosen password.
+    web.log_in(new_email, INVITED_PASSWORD)
+    page.wait_for_url(f"{web.base_url}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Bea Browser")
+    assert web.sidebar() == SALES_SIDEBAR
+    assert page.get_by_role("link", name="Team").count() == 0
+
+    forbidden = web.goto("/team")
+    assert forbidden.status == 403
+    expect(page.get_by_role("alert")).to_contain_text(re.compile(r"\S"))
+    expect(page.get_by_role("heading", name="Team")).to_have_count(0)
+    expect(page.get_by_text("Invite a member")).to_have_count(0)
+    expect(page.locator("#members")).to_have_count(0)
+
+    web.goto("/")
+    web.log_out()
+
+    web.assert_clean(allowed=[failed_resource(403), BARE_ERROR_PAGE_FAVICON])
+
+
+def test_demo_sales_user_sees_no_admin_entries(web: WatchedPage) -> None:
+    page = web.page
+    web.goto("/login")
+    web.log_in("sales1@acme.example", DEMO_PASSWORD)
+    page.wait_for_url(f"{web.base_url}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Sam Sales")
+    assert web.sidebar() == SALES_SIDEBAR
+    tiles = page.locator("ul.tiles").get_by_role("link")
+    assert tiles.all_inner_texts() == ["API keys", "My account"]
+
+    response = web.goto("/team")
+    assert response.status == 403
+    expect(page.get_by_text("Invite a member")).to_have_count(0)
+    web.assert_clean(allowed=[failed_resource(403), BARE_ERROR_PAGE_FAVICON])
+
+
+def test_every_admin_page_renders_without_console_or_csp_errors(web: WatchedPage) -> None:
+    page = web.page
+    web.goto("/login")
+    web.log_in(ADMIN, DEMO_PASSWORD)
+    page.wait_for_url(f"{web.base_url}/")
+    for label, heading in [
+        ("Team", "Team"),
+        ("API keys", "API keys"),
+        ("My account", "My account"),
+        ("Home", "Welcome, Ada Admin"),
+    ]:
+        page.get_by_role("navigation", name="Main").get_by_role("link", name=label).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        expect(page.get_by_role("link", name=label, exact=True).first).to_be_visible()
+    # htmx loaded (from /static, as the CSP demands) and baton.js is wired up.
+    assert page.evaluate("typeof window.htmx") == "object"
+    web.assert_clean()
+
+
+def test_wrong_password_shows_the_error_on_the_login_page(web: WatchedPage) -> None:
+    page = web.page
+    web.goto("/login")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        web.log_in("viewer@acme.example", "not-the-password")
+    assert answer.value.status >= 400
+    assert web.path() == "/login"
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text(re.compile(r"\S"))
+    expect(page.get_by_label("Email")).to_have_value("viewer@acme.example")
+    expect(page.get_by_label("Password")).to_have_value("")
+    expect(page.get_by_role("navigation", name="Main")).to_have_count(0)
+    _screenshot(web, "login-error.png")
+    web.assert_clean(allowed=[failed_resource(answer.value.status)])
+
+
+def test_failed_htmx_action_shows_a_toast(web: WatchedPage) -> None:
+    page = web.page
+    web.goto("/login")
+    web.log_in(ADMIN, DEMO_PASSWORD)
+    page.wait_for_url(f"{web.base_url}/")
+    web.goto("/team")
+    rows = page.locator("#members tbody tr")
+    before = rows.count()
+
+    _mark_document(web)
+    invite = page.locator("form[hx-post='/team']")
+    invite.get_by_label("Full name").fill("Sam Again")
+    invite.get_by_label("Email").fill("sales1@acme.example")
+    invite.get_by_label("Initial password").fill(INVITED_PASSWORD)
+    with page.expect_response(lambda r: r.url.endswith("/team")) as answer:
+        invite.get_by_role("button", name="Invite").click()
+    assert answer.value.status == 409
+
+    toast = page.locator("#toasts .toast")
+    expect(toast).to_have_count(1)
+    expect(toast).to_have_attribute("role", "alert")
+    expect(toast).to_contain_text("already a member")
+    _screenshot(web, "team-toast.png")
+    assert _same_document(web)
+    assert rows.count() == before
+    # The form keeps what was typed, so the user can correct it.
+    expect(invite.get_by_label("Email")).to_have_value("sales1@acme.example")
+
+    toast.get_by_role("button", name="Dismiss").click()
+    expect(toast).to_have_count(0)
+    web.assert_clean(allowed=[failed_resource(409), htmx_response_error(409)])
+
+
+def test_csp_violations_would_be_reported(web: WatchedPage) -> None:
+    """The watch the other tests rely on does catch inline script."""
+    web.goto("/login")
+    web.page.evaluate(
+        """() => {
+            const script = document.createElement("script");
+            script.textContent = "window.__inlineRan = true";
+            document.body.appendChild(script);
+        }"""
+    )
+    assert web.page.evaluate("window.__inlineRan === true") is False
+    for _ in range(40):  # the report reaches Python asynchronously
+        if web.csp_violations:
+            break
+        web.page.wait_for_timeout(50)
+    assert any("script-src" in violation for violation in web.csp_violations), web.csp_violations
+    assert any("Content Security Policy" in text for text in web.console_errors)

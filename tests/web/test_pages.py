@@ -1,0 +1,148 @@
+"""The web shell over plain HTTP: sessions, CSRF, role-aware sidebar, redirects."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.factories import PASSWORD, Member, add_member, register_tenant
+
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+
+
+async def _csrf(client: httpx.AsyncClient, path: str) -> str:
+    page = await client.get(path)
+    assert page.status_code == 200, page.text
+    match = CSRF.search(page.text)
+    assert match, "page has no CSRF field"
+    return match.group(1)
+
+
+async def _sign_in(client: httpx.AsyncClient, member: Member) -> httpx.Response:
+    token = await _csrf(client, "/login")
+    return await client.post(
+        "/login",
+        data={"email": member.email, "password": PASSWORD, "csrf_token": token, "next": "/team"},
+    )
+
+
+async def test_anonymous_pages_redirect_to_login(client: httpx.AsyncClient) -> None:
+    response = await client.get("/team")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/team"
+
+
+async def test_sign_in_sets_a_safe_session_cookie(client: httpx.AsyncClient) -> None:
+    admin = await register_tenant(client)
+    response = await _sign_in(client, admin)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/team"
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("baton_session=bas_")
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    team = await client.get("/team")
+    assert team.status_code == 200
+    assert admin.email in team.text
+
+
+async def test_forms_without_a_valid_csrf_token_are_refused(client: httpx.AsyncClient) -> None:
+    admin = await register_tenant(client)
+    missing = await client.post("/login", data={"email": admin.email, "password": PASSWORD})
+    assert missing.status_code == 403
+    await client.get("/login")  # sets the anonymous cookie
+    forged = await client.post(
+        "/login", data={"email": admin.email, "password": PASSWORD, "csrf_token": "0" * 64}
+    )
+    assert forged.status_code == 403
+    assert "baton_session" not in forged.headers.get("set-cookie", "")
+    await _sign_in(client, admin)
+    invite = await client.post(
+        "/team",
+        data={"email": "x@example.com", "full_name": "X", "role": "sales", "password": PASSWORD},
+    )
+    assert invite.status_code == 403
+    logout = await client.post("/logout", data={"csrf_token": "f" * 64})
+    assert logout.status_code == 403
+
+
+async def test_sidebar_shows_only_what_the_role_may_use(client: httpx.AsyncClient) -> None:
+    admin = await register_tenant(client)
+    sales = await add_member(client, admin, "sales")
+    viewer = await add_member(client, admin, "viewer")
+    expectations = {
+        admin.email: ({"Home", "Team", "API keys", "My account"}, set()),
+        sales.email: ({"Home", "API keys", "My account"}, {"Team"}),
+        viewer.email: ({"Home", "My account"}, {"Team", "API keys"}),
+    }
+    for member in (admin, sales, viewer):
+        client.cookies.clear()
+        await _sign_in(client, member)
+        home = await client.get("/")
+        nav = home.text.split('<nav class="sidebar"', 1)[1].split("</nav>", 1)[0]
+        labels = set(re.findall(r'<a href="[^"]+"[^>]*>([^<]+)</a>', nav))
+        shown, hidden = expectations[member.email]
+        assert labels == shown, member.email
+        assert not labels & hidden
+    forbidden = await client.get("/team")  # still signed in as the viewer
+    assert forbidden.status_code == 403
+
+
+async def test_invite_from_the_team_page_and_htmx_errors(client: httpx.AsyncClient) -> None:
+    admin = await register_tenant(client)
+    await _sign_in(client, admin)
+    token = await _csrf(client, "/team")
+    form = {
+        "email": "new.person@example.com",
+        "full_name": "New Person",
+        "role": "marketing",
+        "password": PASSWORD,
+        "csrf_token": token,
+    }
+    htmx = {"HX-Request": "true"}
+    added = await client.post("/team", data=form, headers=htmx)
+    assert added.status_code == 200
+    assert "New Person was added" in added.text
+    assert 'id="members"' in added.text
+    again = await client.post("/team", data=form, headers=htmx)
+    assert again.status_code == 409
+    assert 'role="alert"' in again.text
+    assert "already a member" in again.text
+
+
+async def test_next_parameter_cannot_redirect_off_site(client: httpx.AsyncClient) -> None:
+    admin = await register_tenant(client)
+    token = await _csrf(client, "/login")
+    response = await client.post(
+        "/login",
+        data={
+            "email": admin.email,
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "//evil.example/steal",
+        },
+    )
+    assert response.headers["location"] == "/"
+
+
+async def test_wrong_password_re_renders_the_form(client: httpx.AsyncClient) -> None:
+    admin = await register_tenant(client)
+    token = await _csrf(client, "/login")
+    response = await client.post(
+        "/login", data={"email": admin.email, "password": "wrong-one", "csrf_token": token}
+    )
+    assert response.status_code == 401
+    assert "Email or password is incorrect" in response.text
+    assert admin.email in response.text  # the email is kept in the form
+
+
+async def test_sign_out_revokes_the_session(client: httpx.AsyncClient) -> None:
+    admin = await register_tenant(client)
+    await _sign_in(client, admin)
+    session = client.cookies["baton_session"]
+    token = await _csrf(client, "/")
+    out = await client.post("/logout", data={"csrf_token": token})
+    assert out.status_code == 303
+    client.cookies.set("baton_session", session)  # a stolen copy is dead too
+    assert (await client.get("/")).status_code == 303
