@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from baton import __version__
 from baton.config import get_settings
@@ -160,6 +161,12 @@ def user_create(
 
 
 def main() -> None:
+    try:
+        get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            typer.secho(f"configuration error: {error['msg']}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
     app(prog_name="baton")
 
 

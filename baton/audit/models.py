@@ -24,12 +24,11 @@ class AuditAction(StrEnum):
 class SecurityEvent(StrEnum):
     LOGIN_OK = "login.ok"
     LOGIN_FAILED = "login.failed"
+    # A bearer token or web session ends; details.method says which.
     LOGOUT = "logout"
     PASSWORD_CHANGED = "password.changed"
+    # LOGIN_OK issues a bearer token; SESSION_CREATED a web session.
     SESSION_CREATED = "session.created"
-    SESSION_REVOKED = "session.revoked"
-    TOKEN_CREATED = "token.created"
-    TOKEN_REVOKED = "token.revoked"
     API_KEY_CREATED = "api_key.created"
     API_KEY_REVOKED = "api_key.revoked"
     USER_INVITED = "user.invited"

@@ -144,7 +144,12 @@ async def register(ctx: Ctx, data: RegistrationIn) -> Registration:
         )
     )
     await ctx.session.flush()
-    issued = await _issue_token(ctx, membership, CredentialKind.BEARER)
+    issued = await _issue_token(
+        ctx,
+        membership,
+        CredentialKind.BEARER,
+        datetime.now(UTC) + _ttl(ctx.settings, CredentialKind.BEARER),
+    )
     await record_security_event(
         ctx, SecurityEvent.TENANT_REGISTERED, details={"slug": tenant.slug}, actor_user_id=user_id
     )
@@ -184,8 +189,8 @@ async def sign_in(ctx: Ctx, data: LoginIn, kind: CredentialKind = CredentialKind
     await ctx.enter_tenant(chosen["tenant_id"], user.id, chosen["role"])
     membership = await ctx.session.get_one(Membership, (chosen["tenant_id"], chosen["id"]))
     tenant = await ctx.session.get_one(Tenant, chosen["tenant_id"])
-    issued = await _issue_token(ctx, membership, kind)
     expires_at = datetime.now(UTC) + _ttl(ctx.settings, kind)
+    issued = await _issue_token(ctx, membership, kind, expires_at)
     event = (
         SecurityEvent.LOGIN_OK if kind is CredentialKind.BEARER else SecurityEvent.SESSION_CREATED
     )
@@ -245,7 +250,9 @@ def _ttl(settings: Settings, kind: CredentialKind) -> timedelta:
     return timedelta(hours=hours)
 
 
-async def _issue_token(ctx: Ctx, membership: Membership, kind: CredentialKind) -> IssuedCredential:
+async def _issue_token(
+    ctx: Ctx, membership: Membership, kind: CredentialKind, expires_at: datetime
+) -> IssuedCredential:
     prefix = CredentialPrefix.SESSION if kind is CredentialKind.SESSION else CredentialPrefix.BEARER
     issued = credentials.issue(prefix, membership.tenant_id)
     ctx.session.add(
@@ -255,7 +262,7 @@ async def _issue_token(ctx: Ctx, membership: Membership, kind: CredentialKind) -
             user_id=membership.user_id,
             kind=kind.value,
             token_hash=issued.digest,
-            expires_at=datetime.now(UTC) + _ttl(ctx.settings, kind),
+            expires_at=expires_at,
             client_address=ctx.client_address,
             user_agent=(ctx.user_agent or "")[:400] or None,
         )
