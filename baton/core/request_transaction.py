@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs
 
 from sqlalchemy.exc import DBAPIError
@@ -76,7 +76,10 @@ def cookies_of(headers: dict[bytes, bytes]) -> dict[str, str]:
     if not raw:
         return {}
     jar: SimpleCookie = SimpleCookie()
-    jar.load(raw.decode("latin-1"))
+    try:
+        jar.load(raw.decode("latin-1"))
+    except CookieError:
+        return {}  # a mangled Cookie header means no usable cookies, not a 500
     return {name: morsel.value for name, morsel in jar.items()}
 
 
@@ -130,14 +133,12 @@ class RequestTransaction:
                 await _authenticate(ctx, scope, parsed)
                 if scope["method"] in UNSAFE_METHODS and not is_api(scope):
                     _check_csrf(runtime, parsed, cookies, headers, body)
-                key = headers.get(idempotency.HEADER.encode())
-                fingerprint = b""
-                if key is not None and scope["method"] in UNSAFE_METHODS and ctx.principal:
-                    key_text = idempotency.validate_key(key.decode("latin-1"))
-                    fingerprint = idempotency.request_fingerprint(
-                        scope["method"], scope["path"], scope.get("query_string", b""), body
-                    )
-                    stored = await idempotency.claim(ctx, key_text, fingerprint)
+                key = _idempotency_key(scope, headers, ctx)
+                fingerprint = idempotency.request_fingerprint(
+                    scope["method"], scope["path"], scope.get("query_string", b""), body
+                )
+                if key is not None:
+                    stored = await idempotency.claim(ctx, key, fingerprint)
                     if stored is not None:
                         await session.rollback()
                         return _replay(stored)
@@ -145,10 +146,10 @@ class RequestTransaction:
                 if response.status >= 400:
                     await session.rollback()
                     return response
-                if key is not None and fingerprint and 200 <= response.status < 300:
+                if key is not None and response.status < 300:
                     await idempotency.store(
                         ctx,
-                        key.decode("latin-1"),
+                        key,
                         fingerprint,
                         _storable(response),
                         runtime.settings.idempotency_ttl_hours,
@@ -213,6 +214,14 @@ async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) 
         if not message.get("more_body", False):
             break
     return bytes(chunks)
+
+
+def _idempotency_key(scope: Scope, headers: dict[bytes, bytes], ctx: Ctx) -> str | None:
+    """The validated key of an authenticated unsafe request, if it carries one."""
+    raw = headers.get(idempotency.HEADER.encode())
+    if raw is None or scope["method"] not in UNSAFE_METHODS or ctx.principal is None:
+        return None
+    return idempotency.validate_key(raw.decode("latin-1"))
 
 
 def _presented_credential(

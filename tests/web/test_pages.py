@@ -146,3 +146,8 @@ async def test_sign_out_revokes_the_session(client: httpx.AsyncClient) -> None:
     assert out.status_code == 303
     client.cookies.set("baton_session", session)  # a stolen copy is dead too
     assert (await client.get("/")).status_code == 303
+
+
+async def test_a_mangled_cookie_header_is_ignored(client: httpx.AsyncClient) -> None:
+    response = await client.get("/login", headers={"Cookie": 'baton_session="unterminated; ;;=='})
+    assert response.status_code == 200
