@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     api_rate_per_minute: int = Field(default=600, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
+    # New organizations per client address per minute (each costs an argon2 hash).
+    registrations_per_minute: int = Field(default=10, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     log_level: str = "INFO"
     # argon2id cost; the defaults follow OWASP's minimum (19 MiB, t=2). Tests lower them.

@@ -49,12 +49,13 @@ class Ctx:
     client_address: str | None = None
     user_agent: str | None = None
     principal: Principal | None = None
-    # Set while a service acts in a tenant before a principal exists (registration).
+    # The tenant this transaction is scoped to (RLS, audit). Follows the principal,
+    # or whatever `enter_tenant` set last (registration, sign-in).
     tenant_id: uuid.UUID | None = field(default=None)
 
     @property
     def current_tenant_id(self) -> uuid.UUID | None:
-        return self.principal.tenant_id if self.principal else self.tenant_id
+        return self.tenant_id
 
     @property
     def actor_id(self) -> uuid.UUID | None:

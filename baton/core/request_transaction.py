@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs
 
+import structlog
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,17 +31,21 @@ from baton.audit.service import record_security_event
 from baton.core import idempotency, rate_limit
 from baton.core.context import Ctx
 from baton.core.errors import (
+    Conflict,
     DomainError,
+    InternalError,
     PayloadTooLarge,
     PermissionDenied,
     RateLimited,
     Unauthenticated,
 )
-from baton.core.problems import from_database_error, problem_body, problem_headers
+from baton.core.problems import PROBLEM_JSON, from_database_error, problem_body, problem_headers
 from baton.core.runtime import Runtime
 from baton.db.engine import set_transaction_context
 from baton.identity import credentials, queries
 from baton.identity.credentials import CredentialPrefix
+
+log = structlog.get_logger("baton.request")
 
 SESSION_COOKIE = "baton_session"
 ANONYMOUS_COOKIE = "baton_anon"
@@ -132,7 +137,8 @@ class RequestTransaction:
                     await _enforce_api_budget(ctx, runtime, parsed)
                 await _authenticate(ctx, scope, parsed)
                 if scope["method"] in UNSAFE_METHODS and not is_api(scope):
-                    _check_csrf(runtime, parsed, cookies, headers, body)
+                    session_credential = parsed if ctx.principal is not None else None
+                    _check_csrf(runtime, session_credential, cookies, headers, body)
                 key = _idempotency_key(scope, headers, ctx)
                 fingerprint = idempotency.request_fingerprint(
                     scope["method"], scope["path"], scope.get("query_string", b""), body
@@ -171,8 +177,15 @@ class RequestTransaction:
                 await session.rollback()
                 translated = from_database_error(exc)
                 if translated is None:
-                    raise
+                    log.exception("database error", path=scope["path"])
+                    translated = InternalError()
                 return _error_response(translated, scope)
+            except Exception:
+                # Answered here, inside the envelope, so even a 500 carries the
+                # request id and security headers; nothing was committed.
+                await session.rollback()
+                log.exception("unhandled error", path=scope["path"])
+                return _error_response(InternalError(), scope)
             except BaseException:
                 await session.rollback()
                 raise
@@ -250,11 +263,12 @@ async def _enforce_api_budget(
     bucket = f"api:{parsed.digest.hex()[:32]}"
     wait = await rate_limit.hit(runtime.db.engine, bucket, runtime.settings.api_rate_per_minute)
     if wait is not None:
+        # Not yet authenticated: the tenant in the credential is only a claim, so
+        # the event goes to no tenant's log rather than to the one it names.
         await record_security_event(
             ctx,
             SecurityEvent.RATE_LIMITED,
-            tenant_id=parsed.tenant_id,
-            details={"scope": "api", "retry_after": wait},
+            details={"scope": "api", "claimed_tenant": str(parsed.tenant_id), "retry_after": wait},
             survive_rollback=True,
         )
         raise RateLimited(wait, "API request budget exhausted for this credential")
@@ -269,6 +283,7 @@ async def _authenticate(
         ctx.session, tenant_id=parsed.tenant_id, request_id=ctx.request_id
     )
     ctx.principal = await queries.principal_for(ctx.session, parsed)
+    ctx.tenant_id = ctx.principal.tenant_id if ctx.principal else None
     if ctx.principal is None:
         if is_api(scope):
             raise Unauthenticated("The access token is unknown, expired or revoked")
@@ -300,6 +315,15 @@ def _check_csrf(
 
 
 def _storable(response: BufferedResponse) -> idempotency.StoredResponse:
+    if "no-store" in (response.header(b"cache-control") or ""):
+        # The answer holds a secret shown once (a new API key): keep the key used,
+        # but never the secret; a replay says so instead of creating another.
+        error = Conflict(
+            "This request already succeeded; its answer held a secret that is shown only once"
+        )
+        return idempotency.StoredResponse(
+            error.status, {"content-type": PROBLEM_JSON}, problem_body(error)
+        )
     kept = {
         name: value
         for name in idempotency.REPLAYED_HEADERS

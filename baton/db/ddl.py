@@ -124,8 +124,9 @@ ADMIN_REQUIRED_TRIGGER = (
 )
 
 # A password change ends the actor's sessions in every tenant; RLS would confine a
-# plain UPDATE to the current one. The function only ever touches the credentials
-# of the user named by `baton.user_id`, so it cannot be aimed at anyone else.
+# plain UPDATE to the current one. The function only touches the credentials of the
+# user named by `baton.user_id`, which the request pipeline sets from the verified
+# credential; it is only as trustworthy as the code that calls it.
 REVOKE_OWN_CREDENTIALS_FUNCTION = f"""
 CREATE FUNCTION baton_revoke_own_credentials(keep uuid) RETURNS integer
 LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$

@@ -121,8 +121,10 @@ async def list_api_keys(
 
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, tags=["api-keys"])
-async def create_api_key(data: ApiKeyIn, ctx: CtxDep) -> ApiKeyCreatedOut:
+async def create_api_key(data: ApiKeyIn, ctx: CtxDep, response: Response) -> ApiKeyCreatedOut:
     created = await service.create_api_key(ctx, data.name)
+    # The key is in this answer only: no cache (nor idempotency record) may keep it.
+    response.headers["Cache-Control"] = "no-store"
     out = ApiKeyOut.model_validate(created.api_key)
     return ApiKeyCreatedOut(**out.model_dump(), key=created.raw)
 

@@ -113,7 +113,7 @@ class AccessToken(TenantKeyed, Base):
         CheckConstraint(enum_check("kind", CredentialKind), name="kind_valid"),
         CheckConstraint("octet_length(token_hash) = 32", name="token_hash_length"),
         Index("ix_access_tokens_tenant_id_membership_id", "tenant_id", "membership_id"),
-        {"info": {"tenancy": "tenant", "audit_redact": ("token_hash",)}},
+        {"info": {"tenancy": "tenant"}},
     )
 
     membership_id: Mapped[uuid.UUID]
@@ -141,7 +141,7 @@ class ApiKey(TenantKeyed, Base):
         CheckConstraint("length(btrim(name)) BETWEEN 1 AND 100", name="name_length"),
         CheckConstraint("octet_length(key_hash) = 32", name="key_hash_length"),
         Index("ix_api_keys_tenant_id_membership_id", "tenant_id", "membership_id"),
-        {"info": {"tenancy": "tenant", "audit_redact": ("key_hash",)}},
+        {"info": {"tenancy": "tenant"}},
     )
 
     membership_id: Mapped[uuid.UUID]

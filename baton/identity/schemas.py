@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Literal
+from zoneinfo import available_timezones
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from baton.core.schemas import Email, Name, Password, PresentedPassword, Schema, ShortText
 from baton.identity.models import Role
@@ -15,7 +17,22 @@ TenantSlug = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=63)
 ]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-Timezone = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+@lru_cache(maxsize=1)
+def _timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _known_timezone(name: str) -> str:
+    if name not in _timezones():
+        raise ValueError("is not a known IANA time zone (e.g. Europe/Berlin)")
+    return name
+
+
+Timezone = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_known_timezone)
+]
 
 
 class RegistrationIn(Schema):

@@ -104,11 +104,31 @@ async def _free_slug(ctx: Ctx, name: str) -> str:
     return f"{base}-{suffix}"
 
 
+async def _limit_registrations(ctx: Ctx) -> None:
+    """New organizations per client address per minute; the CLI (no address) is exempt."""
+    if ctx.client_address is None:
+        return
+    wait = await rate_limit.hit(
+        ctx.db.engine,
+        f"register:address:{ctx.client_address}",
+        ctx.settings.registrations_per_minute,
+    )
+    if wait is not None:
+        await record_security_event(
+            ctx,
+            SecurityEvent.RATE_LIMITED,
+            details={"scope": "register", "retry_after": wait},
+            survive_rollback=True,
+        )
+        raise RateLimited(wait, "Too many new organizations from this address; try again later")
+
+
 async def register(ctx: Ctx, data: RegistrationIn) -> Registration:
     """Create a tenant, its first admin and its default configuration — all or nothing.
 
     An email that already has a login must sign in instead (one login, many tenants).
     """
+    await _limit_registrations(ctx)
     existing = await ctx.session.scalar(select(User.id).where(User.email == data.email))
     if existing is not None:
         raise Conflict(
@@ -362,10 +382,16 @@ async def _ensure_other_admin(ctx: Ctx, membership: Membership) -> None:
 async def change_member_role(
     ctx: Ctx, user_id: uuid.UUID, role: Role, expected_version: int | None
 ) -> dict[str, Any]:
-    """Admins change roles; a stale `version` is 409, the last admin stays admin."""
+    """Admins change roles; the caller's `version` must be current (else 409), and the
+    last admin stays admin."""
     require_role(ctx, Role.ADMIN)
     membership = await _membership_for_update(ctx, user_id)
-    if expected_version is not None and membership.version != expected_version:
+    if expected_version is None:
+        raise ValidationFailed(
+            "Send the member's version (If-Match header or `version` field)",
+            errors=[FieldError("version", "is required")],
+        )
+    if membership.version != expected_version:
         raise StaleVersion(f"Member is at version {membership.version}, not {expected_version}")
     if role is not Role.ADMIN:
         await _ensure_other_admin(ctx, membership)

@@ -102,7 +102,9 @@ async def test_security_events_for_members_keys_and_sessions(
     admin = await register_tenant(client)
     sales = await add_member(client, admin, "sales")
     await client.patch(
-        f"/api/v1/users/{sales.user_id}", headers=admin.headers, json={"role": "marketing"}
+        f"/api/v1/users/{sales.user_id}",
+        headers=admin.headers,
+        json={"role": "marketing", "version": 1},
     )
     key = await client.post("/api/v1/api-keys", headers=admin.headers, json={"name": "ci"})
     await client.delete(f"/api/v1/api-keys/{key.json()['id']}", headers=admin.headers)

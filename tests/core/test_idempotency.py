@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import httpx
 
-from tests.factories import Member, register_tenant
+from tests.factories import PASSWORD, Member, register_tenant
 
 
 async def _key_count(owner_conn: asyncpg.Connection, admin: Member) -> int:
@@ -20,14 +20,41 @@ async def test_replay_returns_the_first_answer_byte_for_byte(
     client: httpx.AsyncClient, owner_conn: asyncpg.Connection
 ) -> None:
     admin = await register_tenant(client)
-    headers = {**admin.headers, "Idempotency-Key": "create-key-1"}
-    first = await client.post("/api/v1/api-keys", headers=headers, json={"name": "once"})
-    second = await client.post("/api/v1/api-keys", headers=headers, json={"name": "once"})
+    headers = {**admin.headers, "Idempotency-Key": "invite-1"}
+    invite = {
+        "email": "once@example.com",
+        "full_name": "Once",
+        "role": "sales",
+        "password": PASSWORD,
+    }
+    first = await client.post("/api/v1/users", headers=headers, json=invite)
+    second = await client.post("/api/v1/users", headers=headers, json=invite)
     assert first.status_code == second.status_code == 201
     assert second.content == first.content
     assert second.headers["content-type"] == first.headers["content-type"]
     assert second.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
+    members = await owner_conn.fetchval(
+        "SELECT count(*) FROM memberships WHERE tenant_id = $1", admin.tenant_id
+    )
+    assert members == 2
+
+
+async def test_answers_holding_a_secret_are_never_stored(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    admin = await register_tenant(client)
+    headers = {**admin.headers, "Idempotency-Key": "create-key-1"}
+    first = await client.post("/api/v1/api-keys", headers=headers, json={"name": "once"})
+    assert first.status_code == 201
+    assert first.headers["cache-control"] == "no-store"
+    stored = await owner_conn.fetchval(
+        "SELECT response_body FROM idempotency_keys WHERE tenant_id = $1", admin.tenant_id
+    )
+    assert first.json()["key"].encode() not in stored
+    second = await client.post("/api/v1/api-keys", headers=headers, json={"name": "once"})
+    assert second.status_code == 409
+    assert "shown only once" in second.json()["detail"]
     assert await _key_count(owner_conn, admin) == 1
 
 

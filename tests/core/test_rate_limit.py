@@ -132,10 +132,11 @@ async def test_api_budget_per_token_is_shared_and_persistent(
     finally:
         await restarted_db.dispose()
     audited = await owner_conn.fetchval(
-        "SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND event = 'rate_limit.hit'"
-        " AND details->>'scope' = 'api'",
-        admin.tenant_id,
+        "SELECT count(*) FROM audit_log WHERE tenant_id IS NULL AND event = 'rate_limit.hit'"
+        " AND details->>'scope' = 'api' AND details->>'claimed_tenant' = $1",
+        str(admin.tenant_id),
     )
+    # Refused before authentication: logged under no tenant, naming the claimed one.
     assert audited == 2
 
 

@@ -53,9 +53,9 @@ async def invite_user(c: httpx.AsyncClient, m: Member, t: Team) -> httpx.Respons
 
 
 async def change_role(c: httpx.AsyncClient, m: Member, t: Team) -> httpx.Response:
-    return await c.patch(
-        f"/api/v1/users/{t.target.user_id}", headers=m.headers, json={"role": "sales"}
-    )
+    current = await c.get(f"/api/v1/users/{t.target.user_id}", headers=t.admin.headers)
+    body = {"role": "sales", "version": current.json()["version"]}
+    return await c.patch(f"/api/v1/users/{t.target.user_id}", headers=m.headers, json=body)
 
 
 async def remove_user(c: httpx.AsyncClient, m: Member, t: Team) -> httpx.Response:

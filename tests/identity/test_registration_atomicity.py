@@ -102,6 +102,9 @@ async def test_a_fault_at_any_step_leaves_nothing(
     response = await client.post("/api/v1/auth/register", json=payload)
     assert response.status_code == 500
     assert response.json()["detail"] == "Something went wrong on our side; nothing was changed"
+    # Even an unexpected failure is answered inside the envelope.
+    assert response.headers["x-request-id"]
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert await _leftovers(owner_conn, email, name) == {
         "tenants": 0,
         "users": 0,

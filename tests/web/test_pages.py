@@ -151,3 +151,23 @@ async def test_sign_out_revokes_the_session(client: httpx.AsyncClient) -> None:
 async def test_a_mangled_cookie_header_is_ignored(client: httpx.AsyncClient) -> None:
     response = await client.get("/login", headers={"Cookie": 'baton_session="unterminated; ;;=='})
     assert response.status_code == 200
+
+
+async def test_a_stale_session_cookie_does_not_block_signing_in(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await register_tenant(client)
+    await _sign_in(client, admin)
+    # The session ends elsewhere (e.g. a password change); the browser keeps the cookie.
+    await client.post(
+        "/api/v1/auth/password",
+        headers=admin.headers,
+        json={"current_password": PASSWORD, "new_password": "brand-new-password"},
+    )
+    assert "baton_session" in client.cookies
+    token = await _csrf(client, "/login")
+    again = await client.post(
+        "/login",
+        data={"email": admin.email, "password": "brand-new-password", "csrf_token": token},
+    )
+    assert again.status_code == 303

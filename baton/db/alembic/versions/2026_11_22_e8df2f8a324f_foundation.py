@@ -310,10 +310,11 @@ def upgrade() -> None:
     for table in TENANT_TABLES:
         for statement in ddl.enable_tenant_rls(table):
             op.execute(statement)
-    # A login sees its own memberships in every tenant (to choose one at sign-in).
+    # While signing in (no tenant chosen yet) a login sees its own memberships in
+    # every tenant, to choose one; once a tenant is set, only that tenant's rows.
     op.execute(
         "CREATE POLICY membership_self ON memberships FOR SELECT "
-        f"USING (user_id = {ddl.CURRENT_USER_ID})"
+        f"USING ({ddl.CURRENT_TENANT} IS NULL AND user_id = {ddl.CURRENT_USER_ID})"
     )
     # audit_log: inserts only for the current tenant (or tenant-less security events).
     op.execute("ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY")
