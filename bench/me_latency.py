@@ -1,0 +1,282 @@
+"""Authenticated GET /api/v1/me over real HTTP against a raw asyncpg baseline.
+
+Budget (platform foundation): p50 ≤ 2 ms on one client.
+
+The client (this process) keeps one HTTP/1.1 connection open to a `baton serve`
+process and times each request from send to the last body byte. In the same rounds,
+chunk by chunk, it runs the SQL that request makes straight through asyncpg as the app
+role (statements taken from baton's own modules, so the baseline follows the code):
+
+- the per-token rate-limit upsert (`baton.core.rate_limit._HIT`) in autocommit,
+- BEGIN; `set_transaction_context`'s set_config x 4; the credential lookup
+  (`baton.identity.queries._TOKEN_LOOKUP`); COMMIT.
+
+A second baseline wraps the upsert in BEGIN/COMMIT, which is what baton actually
+sends today (`rate_limit.hit` uses `engine.begin()`): 7 round trips instead of 5.
+GET /healthz (no database, no transaction middleware) gives the HTTP floor. A second
+server logging at INFO, run in the same rounds, prices the per-request log line.
+
+    .venv/bin/python -m bench.me_latency [--backend embedded|local|both] [--rounds 5] [-n 2000]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import asyncpg
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.sql.elements import TextClause
+
+from bench.harness import (
+    Deployment,
+    Http,
+    QuietWaiter,
+    Result,
+    Round,
+    Server,
+    Stats,
+    Variant,
+    backends_of,
+    common_args,
+    deployment,
+    local_postgres_available,
+    measure_interleaved,
+    noise_note,
+    print_machine,
+    print_table,
+    round_median,
+    round_ratio,
+    serving,
+    timed_calls,
+    write_json,
+)
+
+BENCH = "me_latency"
+BUDGET_P50_MS = 2.0
+CHUNK = 250
+WARMUP = 300
+# The INFO-logging server only answers the "what does logging cost" question.
+INFO_SHARE = 0.5
+
+
+def positional(statement: TextClause) -> str:
+    """baton's `text()` statement as asyncpg SQL ($1, $2 … in parameter order)."""
+    return str(statement.compile(dialect=asyncpg_dialect.dialect()))
+
+
+def new_loop_runner() -> asyncio.Runner:
+    try:
+        import uvloop  # the server runs on uvloop (uvicorn[standard]); so does the baseline
+    except ImportError:
+        return asyncio.Runner()
+    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
+
+
+class RawBaseline:
+    """GET /me's SQL on raw asyncpg connections (one for the upsert, one for the rest)."""
+
+    def __init__(self, deployed: Deployment, token: str) -> None:
+        from baton.core.rate_limit import _HIT
+        from baton.db.engine import _SET_CONTEXT
+        from baton.identity import credentials
+        from baton.identity.models import CredentialKind
+        from baton.identity.queries import _TOKEN_LOOKUP
+
+        parsed = credentials.parse(token)
+        assert parsed is not None
+        self.tenant_id = parsed.tenant_id
+        self.digest = parsed.digest
+        self.kind = CredentialKind.BEARER.value
+        # Its own bucket, so the server's counter is left alone; same row shape and cost.
+        self.bucket = f"api:{parsed.digest.hex()[:24]}baseline"
+        self.sql_hit = positional(_HIT)
+        self.sql_context = positional(_SET_CONTEXT)
+        self.sql_lookup = positional(_TOKEN_LOOKUP)
+        self.connect_kwargs = deployed.app_connect_kwargs()
+        self.runner = new_loop_runner()
+        self.hit_conn: Any = None
+        self.tx_conn: Any = None
+
+    def open(self) -> None:
+        async def connect() -> tuple[Any, Any]:
+            return (
+                await asyncpg.connect(**self.connect_kwargs),
+                await asyncpg.connect(**self.connect_kwargs),
+            )
+
+        self.hit_conn, self.tx_conn = self.runner.run(connect())
+
+    def close(self) -> None:
+        async def disconnect() -> None:
+            for conn in (self.hit_conn, self.tx_conn):
+                if conn is not None:
+                    await conn.close()
+
+        with contextlib.suppress(Exception):
+            self.runner.run(disconnect())
+        self.runner.close()
+
+    def run(self, count: int, *, wrap_hit: bool) -> Stats:
+        return self.runner.run(self._run(count, wrap_hit))
+
+    async def _run(self, count: int, wrap_hit: bool) -> Stats:
+        stats = Stats()
+        clock = time.perf_counter_ns
+        hit_conn, tx_conn = self.hit_conn, self.tx_conn
+        tenant = str(self.tenant_id)
+        for i in range(count):
+            started = clock()
+            if wrap_hit:
+                async with hit_conn.transaction():
+                    await hit_conn.fetchrow(self.sql_hit, self.bucket)
+            else:
+                await hit_conn.fetchrow(self.sql_hit, self.bucket)
+            async with tx_conn.transaction():
+                await tx_conn.fetchrow(self.sql_context, tenant, "", "", f"{i:032x}")
+                row = await tx_conn.fetchrow(
+                    self.sql_lookup, self.tenant_id, self.digest, self.kind
+                )
+            stats.add_ns(clock() - started)
+            if row is None:
+                raise RuntimeError("baseline credential lookup found no row")
+        return stats
+
+
+def report_round(number: int, result: Round) -> None:
+    me, raw = result.stats["me"], result.stats["raw"]
+    print(
+        f"  round {number}: /me p50 {me.p50:.3f} p90 {me.p90:.3f} p99 {me.p99:.3f} ms"
+        f" | raw p50 {raw.p50:.3f} ms | ratio {me.p50 / raw.p50:.2f}x"
+        f" | other load {result.foreign_during:.0%}"
+    )
+
+
+def bench_backend(
+    backend: str, rounds: int, requests: int, *, info: bool, quiet: QuietWaiter
+) -> list[Result]:
+    print(f"\n[{backend}] GET /api/v1/me, {rounds} rounds x {requests} requests per variant")
+    log_bytes = 0
+    with deployment(backend) as deployed, contextlib.ExitStack() as stack:
+        server = stack.enter_context(serving(deployed))
+        servers = [server]
+        client = Http(server.port)
+        stack.callback(client.close)
+        token = client.login()
+        auth = {"authorization": f"Bearer {token}"}
+        baseline = RawBaseline(deployed, token)
+        baseline.open()
+        stack.callback(baseline.close)
+        variants: dict[str, Variant] = {
+            "me": lambda n: timed_calls(client, n, "GET", "/api/v1/me", auth),
+            "raw": lambda n: baseline.run(n, wrap_hit=False),
+            "raw_as_sent": lambda n: baseline.run(n, wrap_hit=True),
+            "healthz": lambda n: timed_calls(client, n, "GET", "/healthz", {}),
+        }
+        info_server: Server | None = None
+        if info:
+            info_server = stack.enter_context(serving(deployed, log_level="INFO"))
+            servers.append(info_server)
+            info_client = Http(info_server.port)
+            stack.callback(info_client.close)
+            info_auth = {"authorization": f"Bearer {info_client.login()}"}
+            variants["me_info"] = lambda n: timed_calls(
+                info_client, n, "GET", "/api/v1/me", info_auth
+            )
+        measured = measure_interleaved(
+            variants,
+            rounds=rounds,
+            requests=requests,
+            chunk=CHUNK,
+            warmup=WARMUP,
+            our_pids=lambda: [s.pid for s in servers] + deployed.postgres_pids(),
+            quiet=quiet,
+            report=report_round,
+            share={"me_info": INFO_SHARE},
+        )
+        if info_server is not None:
+            log_bytes = info_server.log_path.stat().st_size
+
+    def med(name: str, q: float = 50) -> float:
+        return round_median(measured, name, q)
+
+    me_p50 = med("me")
+    tag = f"{BENCH}[{backend}]"
+    results = [
+        Result(
+            tag,
+            "GET /me p50",
+            me_p50,
+            "ms",
+            f"≤ {BUDGET_P50_MS:g} ms",
+            me_p50 <= BUDGET_P50_MS,
+            noise_note(measured),
+        ),
+        Result(tag, "GET /me p90", med("me", 90), "ms"),
+        Result(tag, "GET /me p99", med("me", 99), "ms"),
+        Result(tag, "raw asyncpg, same SQL (5 round trips) p50", med("raw"), "ms"),
+        Result(tag, "raw asyncpg p90", med("raw", 90), "ms"),
+        Result(tag, "raw asyncpg p99", med("raw", 99), "ms"),
+        Result(tag, "ratio /me ÷ raw (p50)", round_ratio(measured, "me", "raw"), "x"),
+        Result(tag, "/me - raw (p50)", me_p50 - med("raw"), "ms"),
+        Result(
+            tag, "raw, upsert in BEGIN/COMMIT as sent (7 round trips) p50", med("raw_as_sent"), "ms"
+        ),
+        Result(
+            tag, "ratio /me ÷ raw-as-sent (p50)", round_ratio(measured, "me", "raw_as_sent"), "x"
+        ),
+        Result(tag, "GET /healthz p50 (HTTP floor, no DB)", med("healthz"), "ms"),
+    ]
+    if info:
+        total = (WARMUP + rounds * requests) * INFO_SHARE
+        results += [
+            Result(tag, "GET /me p50, server logging at INFO", med("me_info"), "ms"),
+            Result(
+                tag,
+                "ratio INFO ÷ WARNING (p50)",
+                round_ratio(measured, "me_info", "me"),
+                "x",
+                note=f"~{log_bytes / total:.0f} log bytes/request",
+            ),
+        ]
+    return results
+
+
+def run(
+    backends: list[str],
+    rounds: int = 5,
+    requests: int = 2000,
+    info_on: str = "embedded",
+    quiet_wait: float = 20.0,
+) -> list[Result]:
+    quiet = QuietWaiter(quiet_wait)
+    results: list[Result] = []
+    for backend in backends:
+        if backend == "local" and not local_postgres_available():
+            print("[local] PostgreSQL at 127.0.0.1:5432 not reachable: skipped")
+            continue
+        results += bench_backend(backend, rounds, requests, info=backend == info_on, quiet=quiet)
+    return results
+
+
+def main() -> None:
+    parser = common_args(__doc__.splitlines()[0], rounds=5, requests=2000)
+    parser.add_argument(
+        "--info-on",
+        choices=["embedded", "local", "none"],
+        default="embedded",
+        help="backend on which to also run an INFO-logging server",
+    )
+    args = parser.parse_args()
+    print_machine()
+    results = run(
+        backends_of(args.backend), args.rounds, args.requests, args.info_on, args.quiet_wait
+    )
+    print_table(results, "GET /api/v1/me")
+    write_json(args.json, results, {})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Every benchmark in one run, then one summary table (the Makefile's `make bench`).
+
+    .venv/bin/python -m bench.run_all [--quick] [--no-local] [--json results.json]
+
+Bounded: about 3 to 4 minutes on the 2-core development machine (`--quick`: about one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections.abc import Callable
+
+from bench import idempotency_overhead, idle_rss, me_latency, startup
+from bench.harness import Result, machine_info, print_machine, print_table, write_json
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, for a smoke run")
+    parser.add_argument(
+        "--no-local", action="store_true", help="skip the local PostgreSQL at 127.0.0.1:5432"
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=6.0,
+        help="per benchmark: seconds to wait in all for other load on the machine to pass",
+    )
+    parser.add_argument("--json", help="also write every result to this file")
+    args = parser.parse_args()
+
+    quick = args.quick
+    wait = args.quiet_wait
+    me_rounds, local_rounds, idem_rounds = (2, 2, 2) if quick else (5, 3, 3)
+    me_requests = 2000
+    idem_requests = 500 if quick else 1000
+    steps: list[tuple[str, Callable[[], list[Result]]]] = [
+        (
+            "GET /api/v1/me (embedded PostgreSQL)",
+            lambda: me_latency.run(["embedded"], me_rounds, me_requests, "embedded", wait),
+        ),
+    ]
+    if not args.no_local:
+        steps.append(
+            (
+                "GET /api/v1/me (local PostgreSQL 127.0.0.1:5432)",
+                lambda: me_latency.run(["local"], local_rounds, me_requests, "none", wait),
+            )
+        )
+    steps += [
+        (
+            "Idempotency-Key overhead",
+            lambda: idempotency_overhead.run(["embedded"], idem_rounds, idem_requests, wait),
+        ),
+        ("Start-up", lambda: startup.run(3 if quick else 4)),
+        ("Idle memory", idle_rss.run),
+    ]
+
+    info = machine_info()
+    print_machine(info)
+    started = time.monotonic()
+    results: list[Result] = []
+    failed: list[str] = []
+    for title, step in steps:
+        step_started = time.monotonic()
+        print(f"\n### {title}")
+        try:
+            got = step()
+        except Exception:
+            traceback.print_exc()
+            failed.append(title)
+            continue
+        results += got
+        print_table(got, f"{title} ({time.monotonic() - step_started:.0f} s)")
+    elapsed = time.monotonic() - started
+
+    budgets = [r for r in results if r.met is not None]
+    print_table(budgets, "Summary: budgets")
+    ratios = [r for r in results if r.unit == "x"]
+    print_table(ratios, "Summary: ratios (same run, same machine)")
+    missed = [r for r in budgets if r.met is False]
+    print(
+        f"\n{len(budgets) - len(missed)} of {len(budgets)} budgets met"
+        + (f"; missed: {', '.join(f'{r.bench} {r.metric}' for r in missed)}" if missed else "")
+        + (f"; FAILED to run: {', '.join(failed)}" if failed else "")
+        + f". Total {elapsed:.0f} s."
+    )
+    write_json(args.json, results, {"machine": info, "elapsed_s": round(elapsed, 1)})
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
