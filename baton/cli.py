@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
@@ -74,6 +75,9 @@ def serve(
         )
         raise typer.Exit(1)
     application = create_app(settings)
+    # uvicorn re-raises SIGTERM after its graceful shutdown, which would skip the exit
+    # handlers that stop the embedded PostgreSQL; exit normally instead.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     typer.echo(f"Baton {__version__} on http://{host or settings.host}:{port or settings.port}")
     uvicorn.run(
         application,

@@ -10,16 +10,18 @@ from baton.core.context import Ctx, Principal
 from baton.core.errors import FieldError, ValidationFailed
 
 
-def get_ctx(request: Request) -> Ctx:
+# async: a plain `def` dependency would be run in a worker thread on every request.
+async def get_ctx(request: Request) -> Ctx:
     ctx: Ctx = request.state.ctx
     return ctx
 
 
-def get_principal(request: Request) -> Principal:
-    return get_ctx(request).require_principal()
+async def get_principal(request: Request) -> Principal:
+    ctx: Ctx = request.state.ctx
+    return ctx.require_principal()
 
 
-def if_match_version(
+async def if_match_version(
     if_match: Annotated[str | None, Header(max_length=32)] = None,
 ) -> int | None:
     """`If-Match: "3"` (or W/"3", or 3) → 3."""

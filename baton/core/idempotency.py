@@ -10,23 +10,40 @@ a refused request changed nothing, so retrying it with the same key runs it agai
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import text
 
 from baton.core.context import Ctx
 from baton.core.errors import Conflict, FieldError, ValidationFailed
-from baton.core.models import IdempotencyRecord
 
 HEADER = "idempotency-key"
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # Headers worth replaying; the rest (request id, timing) describe the new request.
 REPLAYED_HEADERS = ("content-type", "location")
 
+# Plain SQL on this path: building ORM statements per request cost ~1 ms here.
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
+_FIND = text(
+    "SELECT request_hash, response_status, response_headers, response_body"
+    " FROM idempotency_keys WHERE tenant_id = :tenant_id AND user_id = :user_id"
+    " AND key = :key AND expires_at > now()"
+)
+_STORE = text(
+    """
+    INSERT INTO idempotency_keys (tenant_id, user_id, key, request_hash, response_status,
+        response_headers, response_body, created_at, expires_at)
+    VALUES (:tenant_id, :user_id, :key, :request_hash, :response_status,
+        CAST(:response_headers AS jsonb), :response_body, :created_at, :expires_at)
+    ON CONFLICT (tenant_id, user_id, key) DO UPDATE SET
+        request_hash = excluded.request_hash, response_status = excluded.response_status,
+        response_headers = excluded.response_headers, response_body = excluded.response_body,
+        created_at = excluded.created_at, expires_at = excluded.expires_at
+    """
+)
 
 
 @dataclass(frozen=True)
@@ -62,14 +79,12 @@ async def claim(ctx: Ctx, key: str, fingerprint: bytes) -> StoredResponse | None
     name = f"idem:{principal.tenant_id}:{principal.user_id}:{key}"
     if not await ctx.session.scalar(_TRY_LOCK, {"name": name}):
         raise Conflict("A request with this Idempotency-Key is still in progress")
-    record = await ctx.session.scalar(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.tenant_id == principal.tenant_id,
-            IdempotencyRecord.user_id == principal.user_id,
-            IdempotencyRecord.key == key,
-            IdempotencyRecord.expires_at > datetime.now(UTC),
+    record = (
+        await ctx.session.execute(
+            _FIND,
+            {"tenant_id": principal.tenant_id, "user_id": principal.user_id, "key": key},
         )
-    )
+    ).first()
     if record is None:
         return None
     if record.request_hash != fingerprint:
@@ -88,20 +103,17 @@ async def store(
     """Keep the answer for `ttl_hours`; replaces an expired record of the same key."""
     principal = ctx.require_principal()
     now = datetime.now(UTC)
-    values = {
-        "tenant_id": principal.tenant_id,
-        "user_id": principal.user_id,
-        "key": key,
-        "request_hash": fingerprint,
-        "response_status": response.status,
-        "response_headers": response.headers,
-        "response_body": response.body,
-        "created_at": now,
-        "expires_at": now + timedelta(hours=ttl_hours),
-    }
-    statement = insert(IdempotencyRecord).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=["tenant_id", "user_id", "key"],
-        set_={k: statement.excluded[k] for k in values if k not in ("tenant_id", "user_id", "key")},
+    await ctx.session.execute(
+        _STORE,
+        {
+            "tenant_id": principal.tenant_id,
+            "user_id": principal.user_id,
+            "key": key,
+            "request_hash": fingerprint,
+            "response_status": response.status,
+            "response_headers": json.dumps(response.headers),
+            "response_body": response.body,
+            "created_at": now,
+            "expires_at": now + timedelta(hours=ttl_hours),
+        },
     )
-    await ctx.session.execute(statement)

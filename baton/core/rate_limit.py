@@ -94,7 +94,9 @@ async def clear(engine: AsyncEngine, key: str) -> None:
 
 async def hit(engine: AsyncEngine, key: str, limit_per_minute: int) -> int | None:
     """Count one request in the current minute; seconds to wait when over `limit`."""
-    async with engine.begin() as conn:
+    async with engine.connect() as conn:
+        # One autocommit statement: no BEGIN/COMMIT round trips on every request.
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         row = (await conn.execute(_HIT, {"key": key})).one()
     hits, remaining = int(row[0]), float(row[1])
     if hits <= limit_per_minute:

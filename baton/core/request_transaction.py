@@ -140,10 +140,11 @@ class RequestTransaction:
                     session_credential = parsed if ctx.principal is not None else None
                     _check_csrf(runtime, session_credential, cookies, headers, body)
                 key = _idempotency_key(scope, headers, ctx)
-                fingerprint = idempotency.request_fingerprint(
-                    scope["method"], scope["path"], scope.get("query_string", b""), body
-                )
+                fingerprint = b""
                 if key is not None:
+                    fingerprint = idempotency.request_fingerprint(
+                        scope["method"], scope["path"], scope.get("query_string", b""), body
+                    )
                     stored = await idempotency.claim(ctx, key, fingerprint)
                     if stored is not None:
                         await session.rollback()
@@ -279,10 +280,7 @@ async def _authenticate(
 ) -> None:
     if parsed is None:
         return
-    await set_transaction_context(
-        ctx.session, tenant_id=parsed.tenant_id, request_id=ctx.request_id
-    )
-    ctx.principal = await queries.principal_for(ctx.session, parsed)
+    ctx.principal = await queries.principal_for(ctx.session, parsed, ctx.request_id)
     ctx.tenant_id = ctx.principal.tenant_id if ctx.principal else None
     if ctx.principal is None:
         if is_api(scope):

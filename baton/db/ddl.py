@@ -139,3 +139,44 @@ LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
     SELECT count(*)::integer FROM revoked
 $$
 """
+
+
+# Authentication in one round trip (the floor every API call stands on): scope the
+# transaction to the credential's tenant, find the live credential there — as the
+# invoking app role, so RLS applies with the tenant just set — and, for its row
+# only, set the actor and role. Unknown, expired or revoked: no row, no actor.
+_CREDENTIAL_COLUMNS = """
+        c.id, m.id, m.role::text, u.id, u.email::text, u.full_name::text,
+        t.slug::text, t.name::text,
+        set_config('baton.user_id', u.id::text, true),
+        set_config('baton.role', m.role, true)"""
+
+AUTHENTICATE_FUNCTION = f"""
+CREATE FUNCTION baton_authenticate(p_tenant uuid, p_digest bytea, p_prefix text, p_request_id text)
+RETURNS TABLE (credential_id uuid, membership_id uuid, role text, user_id uuid, email text,
+               full_name text, tenant_slug text, tenant_name text, _user text, _role text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('baton.tenant_id', p_tenant::text, true),
+            set_config('baton.request_id', coalesce(p_request_id, ''), true);
+    IF p_prefix = 'bak' THEN
+        RETURN QUERY SELECT {_CREDENTIAL_COLUMNS}
+        FROM api_keys c
+        JOIN memberships m ON m.tenant_id = c.tenant_id AND m.id = c.membership_id
+        JOIN users u ON u.id = m.user_id
+        JOIN tenants t ON t.id = c.tenant_id
+        WHERE c.tenant_id = p_tenant AND c.key_hash = p_digest AND c.revoked_at IS NULL
+          AND u.is_active;
+    ELSE
+        RETURN QUERY SELECT {_CREDENTIAL_COLUMNS}
+        FROM access_tokens c
+        JOIN memberships m ON m.tenant_id = c.tenant_id AND m.id = c.membership_id
+        JOIN users u ON u.id = m.user_id
+        JOIN tenants t ON t.id = c.tenant_id
+        WHERE c.tenant_id = p_tenant AND c.token_hash = p_digest
+          AND c.kind = CASE p_prefix WHEN 'bas' THEN 'session' ELSE 'bearer' END
+          AND c.revoked_at IS NULL AND c.expires_at > now() AND u.is_active;
+    END IF;
+END
+$$
+"""

@@ -111,7 +111,11 @@ async def _grant(conn: AsyncConnection, role: str) -> None:
         await conn.execute(text(f"GRANT {', '.join(privileges)} ON {table.name} TO {quoted}"))
     await conn.execute(text(f"GRANT SELECT ON alembic_version TO {quoted}"))
     await conn.execute(text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {quoted}"))
-    for function in ("baton_cleanup_expired()", "baton_revoke_own_credentials(uuid)"):
+    for function in (
+        "baton_cleanup_expired()",
+        "baton_revoke_own_credentials(uuid)",
+        "baton_authenticate(uuid, bytea, text, text)",
+    ):
         await conn.execute(text(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC"))
         await conn.execute(text(f"GRANT EXECUTE ON FUNCTION {function} TO {quoted}"))
 

@@ -13,44 +13,16 @@ from baton.core.pagination import PageRequest
 from baton.identity.credentials import CredentialPrefix, ParsedCredential
 from baton.identity.models import (
     ApiKey,
-    CredentialKind,
     Membership,
     Tenant,
     User,
 )
 
-# One round trip: find the live credential and, for its row only, scope the rest of
-# the transaction to its user and role (set_config in the select list runs per
-# returned row). The tenant is already set from the credential's clear prefix.
-_CREDENTIAL_COLUMNS = """
-    c.id AS credential_id, m.id AS membership_id, m.role, u.id AS user_id, u.email,
-    u.full_name, t.slug AS tenant_slug, t.name AS tenant_name,
-    set_config('baton.user_id', u.id::text, true) AS _u,
-    set_config('baton.role', m.role, true) AS _r
-"""
-
-_TOKEN_LOOKUP = text(
-    f"""
-    SELECT {_CREDENTIAL_COLUMNS}
-    FROM access_tokens c
-    JOIN memberships m ON m.tenant_id = c.tenant_id AND m.id = c.membership_id
-    JOIN users u ON u.id = m.user_id
-    JOIN tenants t ON t.id = c.tenant_id
-    WHERE c.tenant_id = :tenant_id AND c.token_hash = :digest AND c.kind = :kind
-      AND c.revoked_at IS NULL AND c.expires_at > now() AND u.is_active
-    """
-)
-
-_API_KEY_LOOKUP = text(
-    f"""
-    SELECT {_CREDENTIAL_COLUMNS}
-    FROM api_keys c
-    JOIN memberships m ON m.tenant_id = c.tenant_id AND m.id = c.membership_id
-    JOIN users u ON u.id = m.user_id
-    JOIN tenants t ON t.id = c.tenant_id
-    WHERE c.tenant_id = :tenant_id AND c.key_hash = :digest AND c.revoked_at IS NULL
-      AND u.is_active
-    """
+# See ddl.AUTHENTICATE_FUNCTION: scopes the transaction and looks the credential up
+# in one round trip.
+_AUTHENTICATE = text(
+    "SELECT credential_id, membership_id, role, user_id, email, full_name, tenant_slug,"
+    " tenant_name FROM baton_authenticate(:tenant_id, :digest, :prefix, :request_id)"
 )
 
 _METHODS = {
@@ -60,35 +32,39 @@ _METHODS = {
 }
 
 
-async def principal_for(session: AsyncSession, credential: ParsedCredential) -> Principal | None:
-    """The member a credential stands for, or None if it is unknown, expired or revoked.
+async def principal_for(
+    session: AsyncSession, credential: ParsedCredential, request_id: str
+) -> Principal | None:
+    """The member a credential stands for, or None if unknown, expired or revoked.
 
-    The caller has already scoped the transaction to `credential.tenant_id`.
+    Either way the transaction is scoped to the credential's tenant afterwards; when
+    found, also to its user and role.
     """
-    params: dict[str, Any] = {"tenant_id": credential.tenant_id, "digest": credential.digest}
-    if credential.prefix is CredentialPrefix.API_KEY:
-        statement = _API_KEY_LOOKUP
-    else:
-        statement = _TOKEN_LOOKUP
-        params["kind"] = (
-            CredentialKind.SESSION
-            if credential.prefix is CredentialPrefix.SESSION
-            else CredentialKind.BEARER
-        ).value
-    row = (await session.execute(statement, params)).mappings().first()
+    connection = await session.connection()  # Core, not ORM: this runs on every request
+    row = (
+        await connection.execute(
+            _AUTHENTICATE,
+            {
+                "tenant_id": credential.tenant_id,
+                "digest": credential.digest,
+                "prefix": credential.prefix.value,
+                "request_id": request_id,
+            },
+        )
+    ).first()
     if row is None:
         return None
     return Principal(
         tenant_id=credential.tenant_id,
-        tenant_slug=row["tenant_slug"],
-        tenant_name=row["tenant_name"],
-        user_id=row["user_id"],
-        email=row["email"],
-        full_name=row["full_name"],
-        membership_id=row["membership_id"],
-        role=row["role"],
+        tenant_slug=row.tenant_slug,
+        tenant_name=row.tenant_name,
+        user_id=row.user_id,
+        email=row.email,
+        full_name=row.full_name,
+        membership_id=row.membership_id,
+        role=row.role,
         method=_METHODS[credential.prefix],
-        credential_id=row["credential_id"],
+        credential_id=row.credential_id,
     )
 
 

@@ -333,9 +333,11 @@ def upgrade() -> None:
     op.execute(ddl.ADMIN_REQUIRED_FUNCTION)
     op.execute(ddl.ADMIN_REQUIRED_TRIGGER)
     op.execute(ddl.REVOKE_OWN_CREDENTIALS_FUNCTION)
+    op.execute(ddl.AUTHENTICATE_FUNCTION)
 
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION IF EXISTS baton_authenticate(uuid, bytea, text, text)")
     op.execute("DROP FUNCTION IF EXISTS baton_revoke_own_credentials(uuid)")
     op.execute("DROP TRIGGER IF EXISTS admin_required ON memberships")
     op.execute("DROP FUNCTION IF EXISTS baton_require_admin()")
