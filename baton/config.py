@@ -51,13 +51,18 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=19_456, ge=8)
 
     @model_validator(mode="after")
-    def _prod_needs_real_secret(self) -> Settings:
+    def _prod_needs_real_secret_and_database(self) -> Settings:
         if self.env is Environment.PROD and (
             not self.secret_key or len(self.secret_key) < 32 or self.secret_key.startswith("dev-")
         ):
             raise ValueError(
                 "BATON_SECRET_KEY must be set to at least 32 random characters in prod "
                 "(dev secrets are refused)"
+            )
+        if self.env is Environment.PROD and not self.database_url:
+            raise ValueError(
+                "BATON_DATABASE_URL must point at a managed PostgreSQL in prod "
+                "(the embedded server is for laptops)"
             )
         return self
 

@@ -84,14 +84,26 @@ def test_db_current_reports_head() -> None:
     assert lines["current"].strip() == lines["head"].strip()
 
 
-def test_prod_refuses_a_dev_secret() -> None:
-    env = {**os.environ, "BATON_ENV": "prod", "BATON_SECRET_KEY": "dev-" + "x" * 40}
+def test_prod_refuses_a_dev_secret_and_the_embedded_database() -> None:
+    env = {
+        **os.environ,
+        "BATON_ENV": "prod",
+        "BATON_SECRET_KEY": "dev-" + "x" * 40,
+        "BATON_DATABASE_URL": "postgresql://db.example/baton",
+    }
     result = subprocess.run(
         [sys.executable, "-m", "baton", "db", "current"], capture_output=True, text=True, env=env
     )
     assert result.returncode == 2
     assert "BATON_SECRET_KEY must be set" in result.stderr
     assert "Traceback" not in result.stderr
+    del env["BATON_DATABASE_URL"]
+    env["BATON_SECRET_KEY"] = "s" * 40
+    embedded = subprocess.run(
+        [sys.executable, "-m", "baton", "version"], capture_output=True, text=True, env=env
+    )
+    assert embedded.returncode == 2
+    assert "BATON_DATABASE_URL must point at a managed PostgreSQL" in embedded.stderr
 
 
 def _run(sql: str, url: URL, *args: object) -> list[tuple[object, ...]]:

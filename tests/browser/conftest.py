@@ -16,7 +16,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 
 from baton.config import Settings
-from tests.browser.support import CSP_REPORTER, LiveServer, WatchedPage
+from tests.browser.support import CSP_REPORTER, WatchedPage
+from tests.live_server import LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -7,22 +7,11 @@ belongs to the main thread), so the tests use Playwright's sync API from plain
 
 from __future__ import annotations
 
-import asyncio
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import uvicorn
 from playwright.sync_api import ConsoleMessage, Page, Response
-
-from baton.app import create_app
-from baton.config import Settings
-from baton.db.engine import Database
-from baton.db.urls import app_url
-from baton.demo import ensure_demo_tenant
 
 SERVER_START_TIMEOUT_SECONDS = 30.0
 
@@ -41,64 +30,6 @@ document.addEventListener("securitypolicyviolation", function (event) {
 # Chromium logs every 4xx/5xx answer as a console error; tests that provoke one on
 # purpose allow exactly that line and nothing else.
 FAILED_RESOURCE = r"Failed to load resource: the server responded with a status of {status}\b"
-
-
-class LiveServer:
-    """Uvicorn serving `create_app` on 127.0.0.1 (free port) in a background thread."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        self._socket.listen(128)
-        port = self._socket.getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{port}"
-        self._server: uvicorn.Server | None = None
-        self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="baton-live-server", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
-        while not (self._server is not None and self._server.started):
-            if not self._thread.is_alive():
-                raise RuntimeError("the live server failed to start") from self._failure
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the live server did not start in time")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        self._thread.join(timeout=SERVER_START_TIMEOUT_SECONDS)
-        self._socket.close()
-        if self._thread.is_alive():
-            raise RuntimeError("the live server did not stop")
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as error:  # reported by start()
-            self._failure = error
-
-    async def _serve(self) -> None:
-        # Its own pool: asyncpg connections belong to the loop that opened them.
-        db = Database(app_url(self._settings), pool_size=5, max_overflow=5)
-        try:
-            await ensure_demo_tenant(db)
-        except BaseException:
-            await db.dispose()
-            raise
-        config = uvicorn.Config(
-            create_app(self._settings, db),
-            lifespan="on",
-            log_level="warning",
-            access_log=False,
-        )
-        self._server = uvicorn.Server(config)
-        await self._server.serve(sockets=[self._socket])
 
 
 @dataclass
