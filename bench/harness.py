@@ -356,9 +356,15 @@ class QuietWaiter:
 class Deployment:
     """A migrated Baton database with the demo organization, and its data dir."""
 
-    def __init__(self, backend: str, *, env_name: str = "prod") -> None:
+    def __init__(self, backend: str, *, env_name: str | None = None) -> None:
         if backend not in BACKENDS:
             raise ValueError(backend)
+        if env_name is None:
+            # prod refuses the embedded server (BATON_DATABASE_URL is required there), so
+            # the embedded install runs as dev: same code path, console log renderer and
+            # non-Secure cookies instead of JSON lines and Secure ones.
+            env_name = "prod" if backend == "local" else "dev"
+        self.env_name = env_name
         self.backend = backend
         self.data_dir = Path(tempfile.mkdtemp(prefix="baton-bench-"))
         self.secret_key = secrets.token_urlsafe(48)
@@ -528,7 +534,7 @@ def deployment(backend: str) -> Iterator[Deployment]:
         deployed.prepare()
         print(
             f"[{backend}] db upgrade + demo in {time.perf_counter() - started:.1f} s"
-            f" ({deployed.data_dir})"
+            f" (BATON_ENV={deployed.env_name}, {deployed.data_dir})"
         )
         sys.stdout.flush()
         yield deployed
@@ -606,8 +612,8 @@ class Server:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        # SIGINT, not SIGTERM: see docs/benchmarks.md (SIGTERM skips the embedded
-        # server's atexit cleanup).
+        # SIGINT, like Ctrl-C. Since 5283da8 SIGTERM also stops the embedded PostgreSQL
+        # (before, it skipped the exit handlers); wait_postgres_stopped stays a safety net.
         self.process.send_signal(signal.SIGINT)
         try:
             self.process.wait(15)

@@ -7,14 +7,15 @@ process and times each request from send to the last body byte. In the same roun
 chunk by chunk, it runs the SQL that request makes straight through asyncpg as the app
 role (statements taken from baton's own modules, so the baseline follows the code):
 
-- the per-token rate-limit upsert (`baton.core.rate_limit._HIT`) in autocommit,
-- BEGIN; `set_transaction_context`'s set_config x 4; the credential lookup
-  (`baton.identity.queries._TOKEN_LOOKUP`); COMMIT.
+- the per-token rate-limit upsert (`baton.core.rate_limit._HIT`) as one autocommit
+  statement, on a connection of its own (baton checks one out of the pool for it and
+  returns it before the request's transaction starts),
+- BEGIN; `baton.identity.queries._AUTHENTICATE` (`baton_authenticate(...)`: tenant and
+  request id, credential lookup, user and role in one statement); COMMIT.
 
-A second baseline wraps the upsert in BEGIN/COMMIT, which is what baton actually
-sends today (`rate_limit.hit` uses `engine.begin()`): 7 round trips instead of 5.
-GET /healthz (no database, no transaction middleware) gives the HTTP floor. A second
-server logging at INFO, run in the same rounds, prices the per-request log line.
+That is 4 round trips, as baton sends them. GET /healthz (no database, no transaction
+middleware) gives the HTTP floor. A second server logging at INFO, run in the same
+rounds, prices the per-request log line.
 
     .venv/bin/python -m bench.me_latency [--backend embedded|local|both] [--rounds 5] [-n 2000]
 """
@@ -80,21 +81,18 @@ class RawBaseline:
 
     def __init__(self, deployed: Deployment, token: str) -> None:
         from baton.core.rate_limit import _HIT
-        from baton.db.engine import _SET_CONTEXT
         from baton.identity import credentials
-        from baton.identity.models import CredentialKind
-        from baton.identity.queries import _TOKEN_LOOKUP
+        from baton.identity.queries import _AUTHENTICATE
 
         parsed = credentials.parse(token)
         assert parsed is not None
         self.tenant_id = parsed.tenant_id
         self.digest = parsed.digest
-        self.kind = CredentialKind.BEARER.value
+        self.prefix = parsed.prefix.value  # "bat" for a bearer token
         # Its own bucket, so the server's counter is left alone; same row shape and cost.
         self.bucket = f"api:{parsed.digest.hex()[:24]}baseline"
         self.sql_hit = positional(_HIT)
-        self.sql_context = positional(_SET_CONTEXT)
-        self.sql_lookup = positional(_TOKEN_LOOKUP)
+        self.sql_authenticate = positional(_AUTHENTICATE)
         self.connect_kwargs = deployed.app_connect_kwargs()
         self.runner = new_loop_runner()
         self.hit_conn: Any = None
@@ -119,29 +117,24 @@ class RawBaseline:
             self.runner.run(disconnect())
         self.runner.close()
 
-    def run(self, count: int, *, wrap_hit: bool) -> Stats:
-        return self.runner.run(self._run(count, wrap_hit))
+    def run(self, count: int) -> Stats:
+        return self.runner.run(self._run(count))
 
-    async def _run(self, count: int, wrap_hit: bool) -> Stats:
+    async def _run(self, count: int) -> Stats:
         stats = Stats()
         clock = time.perf_counter_ns
         hit_conn, tx_conn = self.hit_conn, self.tx_conn
-        tenant = str(self.tenant_id)
+        sql_hit, sql_authenticate = self.sql_hit, self.sql_authenticate
         for i in range(count):
             started = clock()
-            if wrap_hit:
-                async with hit_conn.transaction():
-                    await hit_conn.fetchrow(self.sql_hit, self.bucket)
-            else:
-                await hit_conn.fetchrow(self.sql_hit, self.bucket)
+            await hit_conn.fetchrow(sql_hit, self.bucket)
             async with tx_conn.transaction():
-                await tx_conn.fetchrow(self.sql_context, tenant, "", "", f"{i:032x}")
                 row = await tx_conn.fetchrow(
-                    self.sql_lookup, self.tenant_id, self.digest, self.kind
+                    sql_authenticate, self.tenant_id, self.digest, self.prefix, f"{i:032x}"
                 )
             stats.add_ns(clock() - started)
             if row is None:
-                raise RuntimeError("baseline credential lookup found no row")
+                raise RuntimeError("baseline authentication found no credential")
         return stats
 
 
@@ -159,7 +152,9 @@ def bench_backend(
 ) -> list[Result]:
     print(f"\n[{backend}] GET /api/v1/me, {rounds} rounds x {requests} requests per variant")
     log_bytes = 0
+    log_format = ""
     with deployment(backend) as deployed, contextlib.ExitStack() as stack:
+        log_format = "JSON lines" if deployed.env_name == "prod" else "console lines"
         server = stack.enter_context(serving(deployed))
         servers = [server]
         client = Http(server.port)
@@ -171,8 +166,7 @@ def bench_backend(
         stack.callback(baseline.close)
         variants: dict[str, Variant] = {
             "me": lambda n: timed_calls(client, n, "GET", "/api/v1/me", auth),
-            "raw": lambda n: baseline.run(n, wrap_hit=False),
-            "raw_as_sent": lambda n: baseline.run(n, wrap_hit=True),
+            "raw": baseline.run,
             "healthz": lambda n: timed_calls(client, n, "GET", "/healthz", {}),
         }
         info_server: Server | None = None
@@ -216,17 +210,11 @@ def bench_backend(
         ),
         Result(tag, "GET /me p90", med("me", 90), "ms"),
         Result(tag, "GET /me p99", med("me", 99), "ms"),
-        Result(tag, "raw asyncpg, same SQL (5 round trips) p50", med("raw"), "ms"),
+        Result(tag, "raw asyncpg, same SQL (4 round trips) p50", med("raw"), "ms"),
         Result(tag, "raw asyncpg p90", med("raw", 90), "ms"),
         Result(tag, "raw asyncpg p99", med("raw", 99), "ms"),
         Result(tag, "ratio /me ÷ raw (p50)", round_ratio(measured, "me", "raw"), "x"),
         Result(tag, "/me - raw (p50)", me_p50 - med("raw"), "ms"),
-        Result(
-            tag, "raw, upsert in BEGIN/COMMIT as sent (7 round trips) p50", med("raw_as_sent"), "ms"
-        ),
-        Result(
-            tag, "ratio /me ÷ raw-as-sent (p50)", round_ratio(measured, "me", "raw_as_sent"), "x"
-        ),
         Result(tag, "GET /healthz p50 (HTTP floor, no DB)", med("healthz"), "ms"),
     ]
     if info:
@@ -238,7 +226,7 @@ def bench_backend(
                 "ratio INFO ÷ WARNING (p50)",
                 round_ratio(measured, "me_info", "me"),
                 "x",
-                note=f"~{log_bytes / total:.0f} log bytes/request",
+                note=f"~{log_bytes / total:.0f} log bytes/request, {log_format}",
             ),
         ]
     return results
