@@ -7,7 +7,7 @@ process and times each request from send to the last body byte. In the same roun
 chunk by chunk, it runs the SQL that request makes straight through asyncpg as the app
 role (statements taken from baton's own modules, so the baseline follows the code):
 
-- the per-token rate-limit upsert (`baton.core.rate_limit._HIT`) as one autocommit
+- the per-token rate-limit upsert (`baton.core.rate_limit._HIT_DRIVER_SQL`) as one autocommit
   statement, on a connection of its own (baton checks one out of the pool for it and
   returns it before the request's transaction starts),
 - BEGIN; `baton.identity.queries._AUTHENTICATE` (`baton_authenticate(...)`: tenant and
@@ -80,7 +80,7 @@ class RawBaseline:
     """GET /me's SQL on raw asyncpg connections (one for the upsert, one for the rest)."""
 
     def __init__(self, deployed: Deployment, token: str) -> None:
-        from baton.core.rate_limit import _HIT
+        from baton.core.rate_limit import _HIT_DRIVER_SQL
         from baton.identity import credentials
         from baton.identity.queries import _AUTHENTICATE
 
@@ -91,7 +91,7 @@ class RawBaseline:
         self.prefix = parsed.prefix.value  # "bat" for a bearer token
         # Its own bucket, so the server's counter is left alone; same row shape and cost.
         self.bucket = f"api:{parsed.digest.hex()[:24]}baseline"
-        self.sql_hit = positional(_HIT)
+        self.sql_hit = _HIT_DRIVER_SQL
         self.sql_authenticate = positional(_AUTHENTICATE)
         self.connect_kwargs = deployed.app_connect_kwargs()
         self.runner = new_loop_runner()
@@ -100,8 +100,10 @@ class RawBaseline:
 
     def open(self) -> None:
         async def connect() -> tuple[Any, Any]:
+            # Like `Database.counters`: the counter commits without waiting for the flush.
+            counters = {"server_settings": {"synchronous_commit": "off"}}
             return (
-                await asyncpg.connect(**self.connect_kwargs),
+                await asyncpg.connect(**self.connect_kwargs, **counters),
                 await asyncpg.connect(**self.connect_kwargs),
             )
 

@@ -42,18 +42,16 @@ _BLOCK = text(
 
 _CLEAR = text("DELETE FROM rate_limit_buckets WHERE key = :key")
 
-_HIT = text(
-    """
+_HIT_DRIVER_SQL = """
     INSERT INTO rate_limit_buckets AS b (key, window_started_at, hits, updated_at)
-    VALUES (:key, date_trunc('minute', now()), 1, now())
+    VALUES ($1, date_trunc('minute', now()), 1, now())
     ON CONFLICT (key) DO UPDATE SET
         hits = CASE WHEN b.window_started_at = excluded.window_started_at
                     THEN b.hits + 1 ELSE 1 END,
         window_started_at = excluded.window_started_at,
         updated_at = now()
     RETURNING hits, extract(epoch FROM window_started_at + interval '1 minute' - now())
-    """
-)
+"""
 
 
 @dataclass(frozen=True)
@@ -92,12 +90,16 @@ async def clear(engine: AsyncEngine, key: str) -> None:
         await conn.execute(_CLEAR, {"key": key})
 
 
-async def hit(engine: AsyncEngine, key: str, limit_per_minute: int) -> int | None:
-    """Count one request in the current minute; seconds to wait when over `limit`."""
-    async with engine.connect() as conn:
-        # One autocommit statement: no BEGIN/COMMIT round trips on every request.
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        row = (await conn.execute(_HIT, {"key": key})).one()
+async def hit(counters: AsyncEngine, key: str, limit_per_minute: int) -> int | None:
+    """Count one request in the current minute; seconds to wait when over `limit`.
+
+    `counters` is `Database.counters` (autocommit, no wait for the WAL flush). This
+    runs on every API request, so it goes straight to the driver: one round trip.
+    """
+    async with counters.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        row = await driver.fetchrow(_HIT_DRIVER_SQL, key)
     hits, remaining = int(row[0]), float(row[1])
     if hits <= limit_per_minute:
         return None

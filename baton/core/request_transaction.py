@@ -262,7 +262,7 @@ async def _enforce_api_budget(
 ) -> None:
     """Per-credential requests per minute, counted before the request's transaction."""
     bucket = f"api:{parsed.digest.hex()[:32]}"
-    wait = await rate_limit.hit(runtime.db.engine, bucket, runtime.settings.api_rate_per_minute)
+    wait = await rate_limit.hit(runtime.db.counters, bucket, runtime.settings.api_rate_per_minute)
     if wait is not None:
         # Not yet authenticated: the tenant in the credential is only a claim, so
         # the event goes to no tenant's log rather than to the one it names.

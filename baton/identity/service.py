@@ -109,7 +109,7 @@ async def _limit_registrations(ctx: Ctx) -> None:
     if ctx.client_address is None:
         return
     wait = await rate_limit.hit(
-        ctx.db.engine,
+        ctx.db.counters,
         f"register:address:{ctx.client_address}",
         ctx.settings.registrations_per_minute,
     )
