@@ -3,6 +3,15 @@
 from baton.audit.models import AuditEntry
 from baton.core.models import IdempotencyRecord, RateLimitBucket
 from baton.identity.models import AccessToken, ApiKey, Membership, Tenant, TenantSettings, User
+from baton.workflow.models import (
+    ProjectType,
+    Status,
+    Workflow,
+    WorkflowHistory,
+    WorkflowStep,
+    WorkflowTransition,
+)
+from baton.workitems.models import WorkItem
 
 __all__ = [
     "AccessToken",
@@ -10,8 +19,15 @@ __all__ = [
     "AuditEntry",
     "IdempotencyRecord",
     "Membership",
+    "ProjectType",
     "RateLimitBucket",
+    "Status",
     "Tenant",
     "TenantSettings",
     "User",
+    "WorkItem",
+    "Workflow",
+    "WorkflowHistory",
+    "WorkflowStep",
+    "WorkflowTransition",
 ]

@@ -119,3 +119,10 @@ class InternalError(DomainError):
 
     def __init__(self) -> None:
         super().__init__("Something went wrong on our side; nothing was changed")
+
+
+class TransitionRejected(RuleViolation):
+    """A workflow move that is not allowed, or lacks what its transition requires."""
+
+    title = "Transition rejected"
+    slug = "transition-rejected"

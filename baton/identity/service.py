@@ -46,6 +46,7 @@ from baton.identity.models import (
 )
 from baton.identity.passwords import hash_password, verify_password
 from baton.identity.schemas import LoginIn, MemberIn, PasswordChangeIn, RegistrationIn
+from baton.workflow import service as workflow_service
 
 BAD_CREDENTIALS = "Email or password is incorrect"
 
@@ -164,6 +165,7 @@ async def register(ctx: Ctx, data: RegistrationIn) -> Registration:
         )
     )
     await ctx.session.flush()
+    await workflow_service.seed_defaults(ctx)
     issued = await _issue_token(
         ctx,
         membership,

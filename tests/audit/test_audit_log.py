@@ -60,7 +60,18 @@ async def test_registration_is_audited_and_secrets_are_redacted(
         admin.tenant_id,
     )
     tables = {r["table_name"] for r in rows}
-    assert tables == {"tenants", "memberships", "tenant_settings", "access_tokens"}
+    assert tables == {
+        "tenants",
+        "memberships",
+        "tenant_settings",
+        "access_tokens",
+        # the default workflows seeded in the same transaction
+        "statuses",
+        "workflows",
+        "workflow_steps",
+        "workflow_transitions",
+        "project_types",
+    }
     request_ids = {r["request_id"] for r in rows}
     assert len(request_ids) == 1
     assert None not in request_ids

@@ -21,6 +21,10 @@ STEPS = {
     "users": "NEW.email LIKE 'fault-%'",
     "memberships": "true",
     "tenant_settings": "true",
+    # the default workflows and project types
+    "statuses": "true",
+    "workflow_transitions": "true",
+    "project_types": "true",
     "access_tokens": "true",
     "audit_log": "NEW.event = 'tenant.registered'",
 }

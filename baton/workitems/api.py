@@ -1,0 +1,96 @@
+"""/api/v1/work-items: generic records governed by their project type's workflow."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, status
+
+from baton.core.auth import CtxDep, get_principal
+from baton.core.errors import NotFound
+from baton.workflow.engine import CompiledWorkflow, StepNode
+from baton.workitems import queries, service
+from baton.workitems.models import WorkItem
+from baton.workitems.schemas import (
+    HistoryEntryOut,
+    MoveIn,
+    MoveOut,
+    StepRef,
+    WorkItemIn,
+    WorkItemOut,
+)
+
+router = APIRouter(
+    prefix="/api/v1/work-items", tags=["work-items"], dependencies=[Depends(get_principal)]
+)
+
+
+def step_ref(step: StepNode) -> StepRef:
+    return StepRef(
+        id=step.id, key=step.key, name=step.name, category=step.category.value, order=step.position
+    )
+
+
+def item_out(item: WorkItem, flow: CompiledWorkflow) -> WorkItemOut:
+    return WorkItemOut(
+        id=item.id,
+        project_type_id=item.project_type_id,
+        name=item.name,
+        description=item.description,
+        owner_id=item.owner_id,
+        workflow_id=item.workflow_id,
+        step=step_ref(flow.step(item.step_id)),
+        entered_step_at=item.entered_step_at,
+        fields=item.metadata_,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        version=item.version,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_work_item(data: WorkItemIn, ctx: CtxDep) -> WorkItemOut:
+    item, flow = await service.create_work_item(ctx, data)
+    return item_out(item, flow)
+
+
+@router.get("/{item_id}")
+async def get_work_item(item_id: uuid.UUID, ctx: CtxDep) -> WorkItemOut:
+    item, flow = await service.get_work_item(ctx, item_id)
+    return item_out(item, flow)
+
+
+@router.post("/{item_id}/move")
+async def move_work_item(item_id: uuid.UUID, data: MoveIn, ctx: CtxDep) -> MoveOut:
+    result = await service.move_work_item(ctx, item_id, data)
+    return MoveOut(
+        item=item_out(result.item, result.flow),
+        from_step=step_ref(result.move.from_step),
+        to_step=step_ref(result.move.to_step),
+        backwards=result.move.backwards,
+        dry_run=result.dry_run,
+        effects=[effect.name for effect in result.move.edge.effects],
+    )
+
+
+@router.get("/{item_id}/history")
+async def work_item_history(item_id: uuid.UUID, ctx: CtxDep) -> list[HistoryEntryOut]:
+    _, flow = await service.get_work_item(ctx, item_id)
+    entries = await queries.history_of(ctx.session, item_id)
+    if not entries:
+        raise NotFound("No such work item")
+    return [
+        HistoryEntryOut(
+            id=entry.id,
+            from_step=step_ref(flow.step(entry.from_step_id)) if entry.from_step_id else None,
+            to_step=step_ref(flow.step(entry.to_step_id)),
+            actor_id=entry.actor_id,
+            reason=entry.reason,
+            notes=entry.notes,
+            fields=entry.fields,
+            at=entry.at,
+            seconds_in_previous_step=entry.seconds_in_previous_step,
+            backwards=entry.backwards,
+        )
+        for entry in entries
+    ]

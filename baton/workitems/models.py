@@ -1,0 +1,45 @@
+"""Generic work items: records of an admin-defined project type, governed by its workflow."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from baton.db.base import Base, TenantKeyed, Timestamped, Versioned
+
+
+class WorkItem(TenantKeyed, Timestamped, Versioned, Base):
+    __tablename__ = "work_items"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "project_type_id"], ["project_types.tenant_id", "project_types.id"]
+        ),
+        ForeignKeyConstraint(["tenant_id", "workflow_id"], ["workflows.tenant_id", "workflows.id"]),
+        # The step must belong to the record's own workflow.
+        ForeignKeyConstraint(
+            ["tenant_id", "workflow_id", "step_id"],
+            ["workflow_steps.tenant_id", "workflow_steps.workflow_id", "workflow_steps.id"],
+        ),
+        CheckConstraint("length(btrim(name)) BETWEEN 1 AND 200", name="name_length"),
+        CheckConstraint(
+            "description IS NULL OR length(description) <= 10000", name="description_length"
+        ),
+        CheckConstraint("jsonb_typeof(metadata) = 'object'", name="metadata_object"),
+        Index("ix_work_items_board", "tenant_id", "workflow_id", "step_id"),
+        {"info": {"tenancy": "tenant", "governed": "work_item"}},
+    )
+
+    project_type_id: Mapped[uuid.UUID]
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    # No server defaults: the service sets workflow and step from the project type.
+    workflow_id: Mapped[uuid.UUID]
+    step_id: Mapped[uuid.UUID]
+    entered_step_at: Mapped[datetime]
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB)

@@ -1,0 +1,75 @@
+"""Shapes for work items and their moves."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from baton.core.schemas import Name, Schema
+
+ReasonCode = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Notes = Annotated[str, StringConstraints(max_length=10_000)]
+
+
+class StepRef(Schema):
+    id: uuid.UUID
+    key: str
+    name: str
+    category: str
+    order: int
+
+
+class WorkItemIn(Schema):
+    project_type_id: uuid.UUID
+    name: Name
+    description: Notes | None = None
+    fields: dict[str, Any] = Field(default_factory=dict, max_length=100)
+
+
+class WorkItemOut(Schema):
+    id: uuid.UUID
+    project_type_id: uuid.UUID
+    name: str
+    description: str | None
+    owner_id: uuid.UUID | None
+    workflow_id: uuid.UUID
+    step: StepRef
+    entered_step_at: datetime
+    fields: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class MoveIn(Schema):
+    to_step_id: uuid.UUID
+    version: int = Field(ge=1)
+    reason: ReasonCode | None = None
+    notes: Notes | None = None
+    fields: dict[str, Any] = Field(default_factory=dict, max_length=100)
+    dry_run: bool = False
+
+
+class MoveOut(Schema):
+    item: WorkItemOut
+    from_step: StepRef
+    to_step: StepRef
+    backwards: bool
+    dry_run: bool
+    effects: list[str]
+
+
+class HistoryEntryOut(Schema):
+    id: uuid.UUID
+    from_step: StepRef | None
+    to_step: StepRef
+    actor_id: uuid.UUID | None
+    reason: str | None
+    notes: str | None
+    fields: dict[str, Any]
+    at: datetime
+    seconds_in_previous_step: float | None
+    backwards: bool
