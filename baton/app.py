@@ -42,6 +42,7 @@ from baton.ops.api import router as ops_router
 from baton.web import STATIC_DIR
 from baton.web.pages import router as web_router
 from baton.web.rendering import error_page
+from baton.workflow.api import router as workflow_router
 from baton.workitems.api import router as work_items_router
 
 log = structlog.get_logger("baton.app")
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(ops_router)
     app.include_router(identity_public_router)
     app.include_router(identity_router)
+    app.include_router(workflow_router)
     app.include_router(work_items_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

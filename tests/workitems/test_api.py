@@ -195,3 +195,21 @@ async def test_viewers_cannot_create_or_move_and_other_tenants_see_404(
         json={"project_type_id": item["project_type_id"], "name": "x"},
     )
     assert foreign_type.status_code == 404
+
+
+async def test_concurrent_moves_of_one_item_exactly_one_wins(
+    client: httpx.AsyncClient, ticket: dict[str, Any], owner_conn: asyncpg.Connection
+) -> None:
+    import asyncio
+
+    admin, item, steps = ticket["admin"], ticket["item"], ticket["steps"]
+    results = await asyncio.gather(
+        *(_move(client, admin, item, steps["in_progress"]) for _ in range(4))
+    )
+    statuses = sorted(r.status_code for r in results)
+    assert statuses == [200, 409, 409, 409]
+    moves = await owner_conn.fetchval(
+        "SELECT count(*) FROM workflow_history WHERE record_id = $1 AND from_step_id IS NOT NULL",
+        uuid.UUID(item["id"]),
+    )
+    assert moves == 1
