@@ -13,7 +13,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bench import idempotency_overhead, idle_rss, me_latency, startup
+from bench import idempotency_overhead, idle_rss, me_latency, startup, workflow_validation
 from bench.harness import (
     Result,
     local_postgres_available,
@@ -70,6 +70,7 @@ def main() -> None:
         ),
         ("Start-up", lambda: startup.run(3 if quick else 4)),
         ("Idle memory", idle_rss.run),
+        ("Workflow validation (in process)", lambda: workflow_validation.run(3 if quick else 5)),
     ]
 
     info = machine_info()

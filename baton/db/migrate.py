@@ -77,11 +77,12 @@ async def grant_app_role(owner: URL, role: str, password: str | None) -> None:
 
 async def _ensure_role(conn: AsyncConnection, role: str, password: str | None) -> None:
     quoted = _ident(role)
-    # Tolerates a concurrent `db upgrade` (or test worker) creating the same role.
+    # Tolerates a concurrent `db upgrade` (or test worker) creating the same role: the
+    # loser of that race sees duplicate_object, or unique_violation on pg_authid.
     await conn.execute(
         text(
             f"DO $$ BEGIN CREATE ROLE {quoted} LOGIN; "
-            "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
         )
     )
     unsafe = await conn.scalar(

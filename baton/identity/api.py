@@ -11,6 +11,7 @@ from baton.core.errors import NotFound
 from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.schemas import Page
 from baton.identity import queries, service
+from baton.identity.access import require_role
 from baton.identity.models import Role
 from baton.identity.schemas import (
     ApiKeyCreatedOut,
@@ -81,7 +82,7 @@ async def me(principal: PrincipalDep) -> MeOut:
 
 @router.get("/users", tags=["users"])
 async def list_users(ctx: CtxDep, page: PageRequest = PageDep) -> Page[MemberOut]:
-    service.require_role(ctx, Role.ADMIN)
+    require_role(ctx, Role.ADMIN)
     rows = await queries.list_members(ctx.session, page)
     items = [MemberOut.model_validate(row) for row in rows[: page.limit]]
     return Page(
@@ -137,7 +138,7 @@ async def revoke_api_key(api_key_id: uuid.UUID, ctx: CtxDep) -> Response:
 
 @router.get("/users/{user_id}", tags=["users"])
 async def get_user(user_id: uuid.UUID, ctx: CtxDep) -> MemberOut:
-    service.require_role(ctx, Role.ADMIN)
+    require_role(ctx, Role.ADMIN)
     member = await queries.get_member(ctx.session, user_id)
     if member is None:
         raise NotFound("No such member")

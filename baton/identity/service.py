@@ -19,12 +19,11 @@ from baton.audit.models import SecurityEvent
 from baton.audit.service import record_security_event
 from baton.config import Settings
 from baton.core import rate_limit
-from baton.core.context import AuthMethod, Ctx, Principal
+from baton.core.context import AuthMethod, Ctx
 from baton.core.errors import (
     Conflict,
     FieldError,
     NotFound,
-    PermissionDenied,
     RateLimited,
     RuleViolation,
     StaleVersion,
@@ -33,6 +32,7 @@ from baton.core.errors import (
 )
 from baton.core.ids import uuid7
 from baton.identity import credentials, queries
+from baton.identity.access import require_role
 from baton.identity.credentials import CredentialPrefix, IssuedCredential
 from baton.identity.models import (
     AccessToken,
@@ -72,14 +72,6 @@ class SignIn:
 class CreatedApiKey:
     api_key: ApiKey
     raw: str
-
-
-def require_role(ctx: Ctx, *roles: Role) -> Principal:
-    """The principal, if its role is one of `roles`; otherwise 403 (and audited)."""
-    principal = ctx.require_principal()
-    if principal.role not in roles:
-        raise PermissionDenied(f"Role '{principal.role}' may not do this")
-    return principal
 
 
 def slugify(name: str) -> str:

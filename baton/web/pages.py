@@ -16,6 +16,7 @@ from baton.core.request_transaction import SESSION_COOKIE
 from baton.core.runtime import Runtime
 from baton.core.schemas import parse_input
 from baton.identity import queries, service
+from baton.identity.access import require_role
 from baton.identity.models import CredentialKind, Role
 from baton.identity.schemas import ApiKeyIn, LoginIn, MemberIn, MemberPatch, PasswordChangeIn
 from baton.web.rendering import render
@@ -99,7 +100,7 @@ async def home(request: Request, ctx: CtxDep) -> Response:
 async def _team(
     request: Request, ctx: CtxDep, template: str, notice: str | None = None
 ) -> Response:
-    service.require_role(ctx, Role.ADMIN)
+    require_role(ctx, Role.ADMIN)
     members = await queries.list_members(ctx.session, ALL_MEMBERS)
     return render(request, template, members=members, roles=list(Role), notice=notice)
 
@@ -152,9 +153,7 @@ async def api_keys_page(request: Request, ctx: CtxDep) -> Response:
 
 
 async def _api_keys(request: Request, ctx: CtxDep, new_key: str | None = None) -> Response:
-    principal: Principal = service.require_role(
-        ctx, Role.ADMIN, Role.MANAGER, Role.MARKETING, Role.SALES
-    )
+    principal: Principal = require_role(ctx, Role.ADMIN, Role.MANAGER, Role.MARKETING, Role.SALES)
     owner = None if principal.role == Role.ADMIN else principal.user_id
     keys = await queries.list_api_keys(ctx.session, ALL_MEMBERS, owner)
     return render(request, "api_keys.html", keys=keys, new_key=new_key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, status
 
 from baton.core.auth import CtxDep, get_principal
 from baton.core.errors import FieldError, NotFound, ValidationFailed
@@ -15,8 +15,11 @@ from baton.workflow.schemas import (
     OptionOut,
     ProjectTypeOut,
     StatusOut,
+    StepIn,
     StepOut,
+    TransitionIn,
     TransitionOut,
+    WorkflowIn,
     WorkflowOut,
     WorkflowSummaryOut,
 )
@@ -54,13 +57,16 @@ async def list_workflows(ctx: CtxDep) -> list[WorkflowSummaryOut]:
 
 @router.get("/workflows/{workflow_id}")
 async def get_workflow(workflow_id: uuid.UUID, ctx: CtxDep) -> WorkflowOut:
-    flow = await _compiled(ctx, workflow_id)
+    detail = await queries.workflow_detail(ctx.session, workflow_id)
+    if detail is None:
+        raise NotFound("No such workflow")
+    workflow = detail.workflow
     return WorkflowOut(
-        id=flow.workflow_id,
-        name=flow.name,
-        entity_type=flow.entity_type,
-        version=flow.revision,
-        published=flow.published,
+        id=workflow.id,
+        name=workflow.name,
+        entity_type=workflow.entity_type,
+        version=workflow.revision,
+        published=workflow.published,
         steps=[
             StepOut(
                 id=step.id,
@@ -70,31 +76,13 @@ async def get_workflow(workflow_id: uuid.UUID, ctx: CtxDep) -> WorkflowOut:
                 order=step.position,
                 is_initial=step.is_initial,
                 is_final=step.is_final,
-                category=step.category.value,
+                category=detail.categories[step.status_id],
                 probability=step.probability,
-                metadata=dict(step.metadata),
+                metadata=step.metadata_,
             )
-            for step in flow.ordered_steps()
+            for step in detail.steps
         ],
-        transitions=[
-            TransitionOut(
-                id=edge.id,
-                from_step_id=edge.from_step_id,
-                to_step_id=edge.to_step_id,
-                label=edge.label,
-                conditions={
-                    key: list(value)
-                    for key, value in (
-                        ("required_fields", edge.required_fields),
-                        ("reasons", edge.reasons),
-                        ("roles", edge.roles),
-                    )
-                    if value
-                },
-                effects=[{"name": e.name, "config": dict(e.config)} for e in edge.effects],
-            )
-            for edge in flow.edges.values()
-        ],
+        transitions=[TransitionOut.model_validate(t) for t in detail.transitions],
     )
 
 
@@ -128,3 +116,34 @@ async def allowed_transitions(
 @router.get("/project-types")
 async def list_project_types(ctx: CtxDep) -> list[ProjectTypeOut]:
     return [ProjectTypeOut.model_validate(p) for p in await queries.list_project_types(ctx.session)]
+
+
+@router.post("/workflows", status_code=status.HTTP_201_CREATED)
+async def create_workflow(data: WorkflowIn, ctx: CtxDep) -> WorkflowOut:
+    workflow = await service.create_workflow(ctx, data)
+    return await get_workflow(workflow.id, ctx)
+
+
+@router.post("/workflows/{workflow_id}/steps", status_code=status.HTTP_201_CREATED)
+async def add_step(workflow_id: uuid.UUID, data: StepIn, ctx: CtxDep) -> WorkflowOut:
+    """Answers the edited draft: a new version when the workflow was published."""
+    draft = await service.add_step(ctx, workflow_id, data)
+    return await get_workflow(draft.id, ctx)
+
+
+@router.delete("/steps/{step_id}")
+async def delete_step(step_id: uuid.UUID, ctx: CtxDep) -> WorkflowOut:
+    draft = await service.delete_step(ctx, step_id)
+    return await get_workflow(draft.id, ctx)
+
+
+@router.post("/workflows/{workflow_id}/transitions", status_code=status.HTTP_201_CREATED)
+async def add_transition(workflow_id: uuid.UUID, data: TransitionIn, ctx: CtxDep) -> WorkflowOut:
+    draft = await service.add_transition(ctx, workflow_id, data)
+    return await get_workflow(draft.id, ctx)
+
+
+@router.post("/workflows/{workflow_id}/publish")
+async def publish(workflow_id: uuid.UUID, ctx: CtxDep) -> WorkflowOut:
+    workflow = await service.publish(ctx, workflow_id)
+    return await get_workflow(workflow.id, ctx)

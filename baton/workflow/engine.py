@@ -224,7 +224,8 @@ class CompiledWorkflow:
         `present_fields` names the fields the record has (after this request's
         changes). A missing transition, an unknown step or a refused role is
         reported alone; otherwise every missing reason, note and field is listed.
-        A reason given where the transition asks none is accepted as is.
+        A reason given where the transition asks none is accepted as is, except that
+        `other` still requires notes.
         """
         rule = self._rules.get((from_step_id, to_step_id))
         if rule is None:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from baton.workflow.models import ProjectType, Status, Workflow
+from baton.workflow.models import (
+    ProjectType,
+    Status,
+    Workflow,
+    WorkflowStep,
+    WorkflowTransition,
+)
 
 
 async def list_statuses(session: AsyncSession) -> Sequence[Status]:
@@ -21,3 +29,36 @@ async def list_workflows(session: AsyncSession) -> Sequence[Workflow]:
 
 async def list_project_types(session: AsyncSession) -> Sequence[ProjectType]:
     return (await session.scalars(select(ProjectType).order_by(ProjectType.name))).all()
+
+
+@dataclass(frozen=True)
+class WorkflowDetail:
+    workflow: Workflow
+    steps: Sequence[WorkflowStep]
+    transitions: Sequence[WorkflowTransition]
+    categories: dict[uuid.UUID, str]
+
+
+async def workflow_detail(session: AsyncSession, workflow_id: uuid.UUID) -> WorkflowDetail | None:
+    """A workflow's rows as stored — drafts included, valid or not yet (4 queries)."""
+    workflow = await session.scalar(select(Workflow).where(Workflow.id == workflow_id))
+    if workflow is None:
+        return None
+    steps = (
+        await session.scalars(
+            select(WorkflowStep)
+            .where(WorkflowStep.workflow_id == workflow_id)
+            .order_by(WorkflowStep.position)
+        )
+    ).all()
+    transitions = (
+        await session.scalars(
+            select(WorkflowTransition)
+            .where(WorkflowTransition.workflow_id == workflow_id)
+            .order_by(WorkflowTransition.id)
+        )
+    ).all()
+    rows = await session.execute(
+        select(Status.id, Status.category).where(Status.id.in_({s.status_id for s in steps}))
+    )
+    return WorkflowDetail(workflow, steps, transitions, {row.id: row.category for row in rows})

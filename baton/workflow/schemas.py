@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
 
 from baton.core.schemas import Schema
+from baton.identity.models import Role
+from baton.workflow.models import STEP_KEY_PATTERN, EntityType
 
 
 class StatusOut(Schema):
@@ -69,3 +73,37 @@ class ProjectTypeOut(Schema):
     entity_type: str
     default_workflow_id: uuid.UUID
     icon: str
+
+
+class WorkflowIn(Schema):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    entity_type: EntityType
+
+
+class StepIn(Schema):
+    key: Annotated[str, StringConstraints(pattern=STEP_KEY_PATTERN)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    status_id: uuid.UUID
+    is_initial: bool = False
+    is_final: bool = False
+    probability: Annotated[float, Field(ge=0, le=100)] | None = None
+    required_fields: list[Annotated[str, StringConstraints(min_length=1, max_length=63)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+
+class ConditionsIn(Schema):
+    required_fields: list[Annotated[str, StringConstraints(min_length=1, max_length=63)]] = Field(
+        default_factory=list, max_length=50
+    )
+    reasons: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=50
+    )
+    roles: list[Role] = Field(default_factory=list)
+
+
+class TransitionIn(Schema):
+    from_step_id: uuid.UUID
+    to_step_id: uuid.UUID
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    conditions: ConditionsIn = Field(default_factory=ConditionsIn)

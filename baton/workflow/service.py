@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Table, func, insert, select, text, update
 
 from baton.core.context import Ctx
+from baton.core.errors import Conflict, FieldError, NotFound, RuleViolation, ValidationFailed
 from baton.core.ids import uuid7
-from baton.workflow import engine
+from baton.db.base import Base
+from baton.identity.access import require_role
+from baton.identity.models import Role
+from baton.workflow import engine, queries
 from baton.workflow.defaults import DEFAULT_WORKFLOWS
 from baton.workflow.models import (
     ProjectType,
@@ -25,6 +30,7 @@ from baton.workflow.models import (
     WorkflowStep,
     WorkflowTransition,
 )
+from baton.workflow.schemas import StepIn, TransitionIn, WorkflowIn
 
 # Compiled workflows, shared by every request of this process.
 compiled_workflows = engine.WorkflowCache()
@@ -144,22 +150,14 @@ async def compiled(ctx: Ctx, workflow_id: uuid.UUID) -> engine.CompiledWorkflow 
     hit = compiled_workflows.get(key)
     if hit is not None:
         return hit
-    workflow = await ctx.session.get_one(Workflow, (tenant_id, workflow_id))
-    steps = (
-        await ctx.session.scalars(
-            select(WorkflowStep).where(WorkflowStep.workflow_id == workflow_id)
+    detail = await queries.workflow_detail(ctx.session, workflow_id)
+    assert detail is not None
+    try:
+        result = engine.compile_workflow(
+            detail.workflow, detail.steps, detail.transitions, detail.categories
         )
-    ).all()
-    transitions = (
-        await ctx.session.scalars(
-            select(WorkflowTransition).where(WorkflowTransition.workflow_id == workflow_id)
-        )
-    ).all()
-    status_rows = await ctx.session.execute(
-        select(Status.id, Status.category).where(Status.id.in_({step.status_id for step in steps}))
-    )
-    categories = {row.id: row.category for row in status_rows}
-    result = engine.compile_workflow(workflow, steps, transitions, categories)
+    except ValueError as exc:
+        raise RuleViolation(f"The workflow is not complete yet: {exc}") from exc
     compiled_workflows.put(key, result)
     return result
 
@@ -172,3 +170,267 @@ async def pass_move_details(
         _SET_MOVE,
         {"reason": reason or "", "notes": notes or "", "fields": json.dumps(fields, default=str)},
     )
+
+
+# ------------------------------------------------------------------ administration
+#
+# Versioning: records run on the workflow revision they started on. Editing a
+# published revision never changes it: the edit goes to a draft copy (the next
+# revision), which `publish` makes current for new records. Every edit bumps the
+# edited workflow row's `version`, so compiled copies keyed by it go stale at once.
+
+
+async def _lock_workflow(ctx: Ctx, workflow_id: uuid.UUID) -> Workflow:
+    workflow = await ctx.session.scalar(
+        select(Workflow).where(Workflow.id == workflow_id).with_for_update()
+    )
+    if workflow is None:
+        raise NotFound("No such workflow")
+    return workflow
+
+
+async def _draft_for_edit(
+    ctx: Ctx, workflow_id: uuid.UUID
+) -> tuple[Workflow, dict[uuid.UUID, uuid.UUID]]:
+    """The draft an edit applies to, and how the edited revision's step ids map into it.
+
+    A draft is edited in place. A published revision is copied into a new draft
+    first (409 if the workflow already has one). Retired revisions are read-only.
+    """
+    workflow = await _lock_workflow(ctx, workflow_id)
+    if workflow.archived:
+        raise Conflict("This is a retired version of the workflow; edit the current one")
+    if not workflow.published:
+        return workflow, {}
+    existing = await ctx.session.scalar(
+        select(Workflow).where(
+            Workflow.family_id == workflow.family_id,
+            ~Workflow.published,
+            ~Workflow.archived,
+        )
+    )
+    if existing is not None:
+        raise Conflict(
+            f"Version {existing.revision} of this workflow is already a draft; edit that one",
+            errors=[FieldError("workflow_id", f"draft is {existing.id}")],
+        )
+    latest = await ctx.session.scalar(
+        select(func.max(Workflow.revision)).where(Workflow.family_id == workflow.family_id)
+    )
+    draft = Workflow(
+        tenant_id=workflow.tenant_id,
+        family_id=workflow.family_id,
+        revision=(latest or workflow.revision) + 1,
+        name=workflow.name,
+        entity_type=workflow.entity_type,
+        published=False,
+    )
+    ctx.session.add(draft)
+    await ctx.session.flush()
+    steps = (
+        await ctx.session.scalars(
+            select(WorkflowStep).where(WorkflowStep.workflow_id == workflow.id)
+        )
+    ).all()
+    mapping = {step.id: uuid7() for step in steps}
+    for step in steps:
+        ctx.session.add(
+            WorkflowStep(
+                tenant_id=step.tenant_id,
+                id=mapping[step.id],
+                workflow_id=draft.id,
+                status_id=step.status_id,
+                key=step.key,
+                name=step.name,
+                position=step.position,
+                is_initial=step.is_initial,
+                is_final=step.is_final,
+                probability=step.probability,
+                metadata_=dict(step.metadata_),
+            )
+        )
+    await ctx.session.flush()
+    transitions = (
+        await ctx.session.scalars(
+            select(WorkflowTransition).where(WorkflowTransition.workflow_id == workflow.id)
+        )
+    ).all()
+    for transition in transitions:
+        ctx.session.add(
+            WorkflowTransition(
+                tenant_id=transition.tenant_id,
+                workflow_id=draft.id,
+                from_step_id=mapping[transition.from_step_id],
+                to_step_id=mapping[transition.to_step_id],
+                label=transition.label,
+                conditions=dict(transition.conditions),
+                effects=list(transition.effects),
+            )
+        )
+    await ctx.session.flush()
+    return draft, mapping
+
+
+async def _touch(ctx: Ctx, workflow: Workflow) -> None:
+    """Bump the row version: compiled copies keyed by the old one are never used again."""
+    workflow.updated_at = datetime.now(UTC)
+    await ctx.session.flush()
+    compiled_workflows.invalidate(workflow.tenant_id, workflow.id)
+
+
+async def create_workflow(ctx: Ctx, data: WorkflowIn) -> Workflow:
+    """Admins start a workflow as an empty draft (version 1)."""
+    principal = require_role(ctx, Role.ADMIN)
+    workflow_id = uuid7()
+    workflow = Workflow(
+        tenant_id=principal.tenant_id,
+        id=workflow_id,
+        family_id=workflow_id,
+        revision=1,
+        name=data.name,
+        entity_type=data.entity_type.value,
+        published=False,
+    )
+    ctx.session.add(workflow)
+    await ctx.session.flush()
+    return workflow
+
+
+async def add_step(ctx: Ctx, workflow_id: uuid.UUID, data: StepIn) -> Workflow:
+    """Add a step (to the draft); keys and statuses are unique per workflow."""
+    require_role(ctx, Role.ADMIN)
+    draft, _ = await _draft_for_edit(ctx, workflow_id)
+    steps = (
+        await ctx.session.scalars(select(WorkflowStep).where(WorkflowStep.workflow_id == draft.id))
+    ).all()
+    if any(step.key == data.key for step in steps):
+        raise Conflict(errors=[FieldError("key", "is already a step of this workflow")])
+    if any(step.status_id == data.status_id for step in steps):
+        raise Conflict(errors=[FieldError("status_id", "is already used by another step")])
+    if data.is_initial and any(step.is_initial for step in steps):
+        raise Conflict(errors=[FieldError("is_initial", "this workflow already has one")])
+    if await ctx.session.scalar(select(Status.id).where(Status.id == data.status_id)) is None:
+        raise ValidationFailed(errors=[FieldError("status_id", "is not a status")])
+    metadata: dict[str, Any] = {}
+    if data.required_fields:
+        metadata["required_fields"] = data.required_fields
+    ctx.session.add(
+        WorkflowStep(
+            tenant_id=draft.tenant_id,
+            workflow_id=draft.id,
+            status_id=data.status_id,
+            key=data.key,
+            name=data.name,
+            position=max((step.position for step in steps), default=-1) + 1,
+            is_initial=data.is_initial,
+            is_final=data.is_final,
+            probability=data.probability,
+            metadata_=metadata,
+        )
+    )
+    await _touch(ctx, draft)
+    return draft
+
+
+async def add_transition(ctx: Ctx, workflow_id: uuid.UUID, data: TransitionIn) -> Workflow:
+    """Connect two steps of the same workflow (once per direction)."""
+    require_role(ctx, Role.ADMIN)
+    draft, mapping = await _draft_for_edit(ctx, workflow_id)
+    source = mapping.get(data.from_step_id, data.from_step_id)
+    target = mapping.get(data.to_step_id, data.to_step_id)
+    found = set(
+        (
+            await ctx.session.scalars(
+                select(WorkflowStep.id).where(
+                    WorkflowStep.workflow_id == draft.id, WorkflowStep.id.in_([source, target])
+                )
+            )
+        ).all()
+    )
+    errors = [
+        FieldError(name, "is not a step of this workflow")
+        for name, step_id in (("from_step_id", source), ("to_step_id", target))
+        if step_id not in found
+    ]
+    if source == target:
+        errors.append(FieldError("to_step_id", "must differ from from_step_id"))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    exists = await ctx.session.scalar(
+        select(WorkflowTransition.id).where(
+            WorkflowTransition.workflow_id == draft.id,
+            WorkflowTransition.from_step_id == source,
+            WorkflowTransition.to_step_id == target,
+        )
+    )
+    if exists is not None:
+        raise Conflict("These steps are already connected in this direction")
+    ctx.session.add(
+        WorkflowTransition(
+            tenant_id=draft.tenant_id,
+            workflow_id=draft.id,
+            from_step_id=source,
+            to_step_id=target,
+            label=data.label,
+            conditions=data.conditions.model_dump(exclude_defaults=True, mode="json"),
+            effects=[],
+        )
+    )
+    await _touch(ctx, draft)
+    return draft
+
+
+async def delete_step(ctx: Ctx, step_id: uuid.UUID) -> Workflow:
+    """Remove a step (from the draft) with its transitions; never one records sit on."""
+    require_role(ctx, Role.ADMIN)
+    step = await ctx.session.scalar(select(WorkflowStep).where(WorkflowStep.id == step_id))
+    if step is None:
+        raise NotFound("No such step")
+    draft, mapping = await _draft_for_edit(ctx, step.workflow_id)
+    target_id = mapping.get(step.id, step.id)
+    for table in _governed_tables():
+        in_use = await ctx.session.scalar(
+            select(table.c.id).where(table.c.step_id == target_id).limit(1)
+        )
+        if in_use is not None:
+            raise Conflict(f"Records are still on step '{step.name}'; move them first")
+    target = await ctx.session.get_one(WorkflowStep, (draft.tenant_id, target_id))
+    await ctx.session.delete(target)
+    await _touch(ctx, draft)
+    return draft
+
+
+async def publish(ctx: Ctx, workflow_id: uuid.UUID) -> Workflow:
+    """Make a draft the current version: new records of its project types start on it.
+
+    The previous version is retired; records already on it stay there until migrated.
+    """
+    require_role(ctx, Role.ADMIN)
+    workflow = await _lock_workflow(ctx, workflow_id)
+    if workflow.published or workflow.archived:
+        raise Conflict("Only a draft can be published")
+    flow = await compiled(ctx, workflow.id)
+    assert flow is not None
+    previous = (
+        await ctx.session.scalars(
+            select(Workflow)
+            .where(Workflow.family_id == workflow.family_id, Workflow.published)
+            .with_for_update()
+        )
+    ).all()
+    for old in previous:
+        old.published = False
+        old.archived = True
+    workflow.published = True
+    await ctx.session.flush()
+    await ctx.session.execute(
+        update(ProjectType)
+        .where(ProjectType.default_workflow_id.in_([old.id for old in previous]))
+        .values(default_workflow_id=workflow.id)
+    )
+    await _touch(ctx, workflow)
+    return workflow
+
+
+def _governed_tables() -> list[Table]:
+    return [table for table in Base.metadata.tables.values() if table.info.get("governed")]

@@ -11,15 +11,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from baton.core.context import Ctx
 from baton.core.errors import FieldError, NotFound, RuleViolation, StaleVersion
-from baton.identity.models import Role
-from baton.identity.service import require_role
+from baton.identity.access import WRITERS, require_role
 from baton.workflow import engine
 from baton.workflow import service as workflow_service
 from baton.workflow.models import EntityType, ProjectType
 from baton.workitems.models import WorkItem
 from baton.workitems.schemas import MoveIn, WorkItemIn
-
-WRITERS = (Role.ADMIN, Role.MANAGER, Role.MARKETING, Role.SALES)
 
 
 @dataclass(frozen=True)
