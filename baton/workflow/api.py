@@ -12,8 +12,12 @@ from baton.core.errors import FieldError, NotFound, ValidationFailed
 from baton.workflow import queries, service
 from baton.workflow.engine import CompiledWorkflow
 from baton.workflow.schemas import (
+    MigrationIn,
+    MigrationOut,
     OptionOut,
+    ProjectTypeIn,
     ProjectTypeOut,
+    StatusIn,
     StatusOut,
     StepIn,
     StepOut,
@@ -147,3 +151,18 @@ async def add_transition(workflow_id: uuid.UUID, data: TransitionIn, ctx: CtxDep
 async def publish(workflow_id: uuid.UUID, ctx: CtxDep) -> WorkflowOut:
     workflow = await service.publish(ctx, workflow_id)
     return await get_workflow(workflow.id, ctx)
+
+
+@router.post("/statuses", status_code=status.HTTP_201_CREATED)
+async def create_status(data: StatusIn, ctx: CtxDep) -> StatusOut:
+    return StatusOut.model_validate(await service.create_status(ctx, data))
+
+
+@router.post("/project-types", status_code=status.HTTP_201_CREATED)
+async def create_project_type(data: ProjectTypeIn, ctx: CtxDep) -> ProjectTypeOut:
+    return ProjectTypeOut.model_validate(await service.create_project_type(ctx, data))
+
+
+@router.post("/workflows/{workflow_id}/migrate")
+async def migrate(workflow_id: uuid.UUID, data: MigrationIn, ctx: CtxDep) -> MigrationOut:
+    return MigrationOut(moved=await service.migrate_records(ctx, workflow_id, data))

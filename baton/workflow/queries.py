@@ -62,3 +62,17 @@ async def workflow_detail(session: AsyncSession, workflow_id: uuid.UUID) -> Work
         select(Status.id, Status.category).where(Status.id.in_({s.status_id for s in steps}))
     )
     return WorkflowDetail(workflow, steps, transitions, {row.id: row.category for row in rows})
+
+
+async def steps_by_id(
+    session: AsyncSession, step_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, tuple[WorkflowStep, str]]:
+    """Steps of any version (history spans migrations), with their status category."""
+    if not step_ids:
+        return {}
+    rows = await session.execute(
+        select(WorkflowStep, Status.category)
+        .join(Status, Status.id == WorkflowStep.status_id)
+        .where(WorkflowStep.id.in_(step_ids))
+    )
+    return {step.id: (step, category) for step, category in rows}

@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints
 
 from baton.core.schemas import Schema
 from baton.identity.models import Role
-from baton.workflow.models import STEP_KEY_PATTERN, EntityType
+from baton.workflow.models import STEP_KEY_PATTERN, EntityType, StatusCategory
 
 
 class StatusOut(Schema):
@@ -107,3 +107,27 @@ class TransitionIn(Schema):
     to_step_id: uuid.UUID
     label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     conditions: ConditionsIn = Field(default_factory=ConditionsIn)
+
+
+class StatusIn(Schema):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    colour: Annotated[str, StringConstraints(pattern=r"^#[0-9a-f]{6}$")] = "#64748b"
+    category: StatusCategory
+
+
+class ProjectTypeIn(Schema):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    default_workflow_id: uuid.UUID
+    icon: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "folder"
+
+
+class MigrationIn(Schema):
+    """Move every record on version `from_version` to this one, step by step."""
+
+    from_version: int = Field(ge=1)
+    # old step id → new step id, for every old step that records sit on
+    step_map: dict[uuid.UUID, uuid.UUID] = Field(max_length=200)
+
+
+class MigrationOut(Schema):
+    moved: int

@@ -30,7 +30,14 @@ from baton.workflow.models import (
     WorkflowStep,
     WorkflowTransition,
 )
-from baton.workflow.schemas import StepIn, TransitionIn, WorkflowIn
+from baton.workflow.schemas import (
+    MigrationIn,
+    ProjectTypeIn,
+    StatusIn,
+    StepIn,
+    TransitionIn,
+    WorkflowIn,
+)
 
 # Compiled workflows, shared by every request of this process.
 compiled_workflows = engine.WorkflowCache()
@@ -434,3 +441,103 @@ async def publish(ctx: Ctx, workflow_id: uuid.UUID) -> Workflow:
 
 def _governed_tables() -> list[Table]:
     return [table for table in Base.metadata.tables.values() if table.info.get("governed")]
+
+
+async def create_status(ctx: Ctx, data: StatusIn) -> Status:
+    """Admins add statuses; names are unique in the organization."""
+    principal = require_role(ctx, Role.ADMIN)
+    if await ctx.session.scalar(select(Status.id).where(Status.name == data.name)) is not None:
+        raise Conflict(errors=[FieldError("name", "is already a status")])
+    status = Status(
+        tenant_id=principal.tenant_id,
+        name=data.name,
+        colour=data.colour,
+        category=data.category.value,
+    )
+    ctx.session.add(status)
+    await ctx.session.flush()
+    return status
+
+
+async def create_project_type(ctx: Ctx, data: ProjectTypeIn) -> ProjectType:
+    """A new kind of record on a published workflow: usable at once, no code change."""
+    principal = require_role(ctx, Role.ADMIN)
+    workflow = await ctx.session.scalar(
+        select(Workflow).where(Workflow.id == data.default_workflow_id)
+    )
+    if workflow is None:
+        raise NotFound("No such workflow")
+    if not workflow.published:
+        raise RuleViolation(
+            errors=[FieldError("default_workflow_id", "must be a published workflow")]
+        )
+    if await ctx.session.scalar(select(ProjectType.id).where(ProjectType.name == data.name)):
+        raise Conflict(errors=[FieldError("name", "is already a project type")])
+    project_type = ProjectType(
+        tenant_id=principal.tenant_id,
+        name=data.name,
+        entity_type=workflow.entity_type,
+        default_workflow_id=workflow.id,
+        icon=data.icon,
+    )
+    ctx.session.add(project_type)
+    await ctx.session.flush()
+    return project_type
+
+
+async def migrate_records(ctx: Ctx, workflow_id: uuid.UUID, data: MigrationIn) -> int:
+    """Move every record of an older version onto this (published) one, in one go.
+
+    Every old step that records sit on must be mapped to a step of this version;
+    each record gets a history row ("migration"). All or nothing.
+    """
+    require_role(ctx, Role.ADMIN)
+    target = await _lock_workflow(ctx, workflow_id)
+    if not target.published:
+        raise RuleViolation("Records migrate onto the published version only")
+    source = await ctx.session.scalar(
+        select(Workflow).where(
+            Workflow.family_id == target.family_id, Workflow.revision == data.from_version
+        )
+    )
+    if source is None or source.id == target.id:
+        raise ValidationFailed(errors=[FieldError("from_version", "is not an older version")])
+    target_steps = set(
+        (
+            await ctx.session.scalars(
+                select(WorkflowStep.id).where(WorkflowStep.workflow_id == target.id)
+            )
+        ).all()
+    )
+    errors = [
+        FieldError(f"step_map.{old}", "is not a step of this version")
+        for old, new in data.step_map.items()
+        if new not in target_steps
+    ]
+    moved = 0
+    await ctx.session.execute(text("SELECT set_config('baton.workflow_migration', 'on', true)"))
+    for table in _governed_tables():
+        occupied = set(
+            (
+                await ctx.session.scalars(
+                    select(table.c.step_id).where(table.c.workflow_id == source.id).distinct()
+                )
+            ).all()
+        )
+        errors += [
+            FieldError(f"step_map.{step}", "records sit on this step: map it")
+            for step in occupied - data.step_map.keys()
+        ]
+        if errors:
+            raise ValidationFailed(
+                "Every occupied step needs a place in this version", errors=errors
+            )
+        for old, new in data.step_map.items():
+            result = await ctx.session.execute(
+                update(table)
+                .where(table.c.workflow_id == source.id, table.c.step_id == old)
+                .values(workflow_id=target.id, step_id=new, version=table.c.version + 1)
+            )
+            moved += result.rowcount  # type: ignore[attr-defined]
+    await ctx.session.execute(text("SELECT set_config('baton.workflow_migration', '', true)"))
+    return moved

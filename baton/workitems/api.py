@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Depends, status
 
 from baton.core.auth import CtxDep, get_principal
-from baton.core.errors import NotFound
+from baton.workflow import queries as workflow_queries
 from baton.workflow.engine import CompiledWorkflow, StepNode
 from baton.workitems import queries, service
 from baton.workitems.models import WorkItem
@@ -75,15 +75,24 @@ async def move_work_item(item_id: uuid.UUID, data: MoveIn, ctx: CtxDep) -> MoveO
 
 @router.get("/{item_id}/history")
 async def work_item_history(item_id: uuid.UUID, ctx: CtxDep) -> list[HistoryEntryOut]:
-    _, flow = await service.get_work_item(ctx, item_id)
+    await service.get_work_item(ctx, item_id)
     entries = await queries.history_of(ctx.session, item_id)
-    if not entries:
-        raise NotFound("No such work item")
+    steps = await workflow_queries.steps_by_id(
+        ctx.session,
+        {e.to_step_id for e in entries} | {e.from_step_id for e in entries if e.from_step_id},
+    )
+
+    def ref(step_id: uuid.UUID) -> StepRef:
+        step, category = steps[step_id]
+        return StepRef(
+            id=step.id, key=step.key, name=step.name, category=category, order=step.position
+        )
+
     return [
         HistoryEntryOut(
             id=entry.id,
-            from_step=step_ref(flow.step(entry.from_step_id)) if entry.from_step_id else None,
-            to_step=step_ref(flow.step(entry.to_step_id)),
+            from_step=ref(entry.from_step_id) if entry.from_step_id else None,
+            to_step=ref(entry.to_step_id),
             actor_id=entry.actor_id,
             reason=entry.reason,
             notes=entry.notes,
