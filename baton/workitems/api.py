@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 
 from baton.core.auth import CtxDep, get_principal
+from baton.core.errors import NotFound
+from baton.core.pagination import PageRequest, next_cursor, page_request
+from baton.core.schemas import Page
 from baton.workflow import queries as workflow_queries
+from baton.workflow import service as workflow_service
 from baton.workflow.engine import CompiledWorkflow, StepNode
+from baton.workflow.models import WorkflowStep
 from baton.workitems import queries, service
 from baton.workitems.models import WorkItem
 from baton.workitems.schemas import (
+    BoardColumnOut,
+    BoardOut,
     HistoryEntryOut,
     MoveIn,
     MoveOut,
@@ -52,6 +60,62 @@ def item_out(item: WorkItem, flow: CompiledWorkflow) -> WorkItemOut:
 async def create_work_item(data: WorkItemIn, ctx: CtxDep) -> WorkItemOut:
     item, flow = await service.create_work_item(ctx, data)
     return item_out(item, flow)
+
+
+@router.get("")
+async def list_work_items(
+    ctx: CtxDep,
+    project_type_id: uuid.UUID | None = None,
+    step_id: uuid.UUID | None = None,
+    page: PageRequest = Depends(page_request),
+) -> Page[WorkItemOut]:
+    rows = await queries.list_items(ctx.session, page, project_type_id, step_id)
+    shown = rows[: page.limit]
+    steps = await workflow_queries.steps_by_id(ctx.session, {item.step_id for item in shown})
+    items = [_item_with_step(item, *steps[item.step_id]) for item in shown]
+    return Page(items=items, next_cursor=next_cursor(rows, page, shown[-1].id if shown else None))
+
+
+@router.get("/board")
+async def board(
+    workflow_id: uuid.UUID,
+    ctx: CtxDep,
+    per_column: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> BoardOut:
+    """Columns in step order, each with its count and its most recently entered cards."""
+    flow = await workflow_service.compiled(ctx, workflow_id)
+    if flow is None:
+        raise NotFound("No such workflow")
+    columns = await queries.board(ctx.session, workflow_id, per_column)
+    shown = []
+    for step in flow.ordered_steps():
+        column = columns.get(step.id)
+        shown.append(
+            BoardColumnOut(
+                step=step_ref(step),
+                count=column.count if column else 0,
+                items=[item_out(item, flow) for item in column.items] if column else [],
+            )
+        )
+    return BoardOut(workflow_id=workflow_id, columns=shown)
+
+
+def _item_with_step(item: WorkItem, step: WorkflowStep, category: str) -> WorkItemOut:
+    ref = StepRef(id=step.id, key=step.key, name=step.name, category=category, order=step.position)
+    return WorkItemOut(
+        id=item.id,
+        project_type_id=item.project_type_id,
+        name=item.name,
+        description=item.description,
+        owner_id=item.owner_id,
+        workflow_id=item.workflow_id,
+        step=ref,
+        entered_step_at=item.entered_step_at,
+        fields=item.metadata_,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        version=item.version,
+    )
 
 
 @router.get("/{item_id}")

@@ -73,3 +73,14 @@ class HistoryEntryOut(Schema):
     at: datetime
     seconds_in_previous_step: float | None
     backwards: bool
+
+
+class BoardColumnOut(Schema):
+    step: StepRef
+    count: int
+    items: list[WorkItemOut]
+
+
+class BoardOut(Schema):
+    workflow_id: uuid.UUID
+    columns: list[BoardColumnOut]

@@ -213,3 +213,42 @@ async def test_concurrent_moves_of_one_item_exactly_one_wins(
         uuid.UUID(item["id"]),
     )
     assert moves == 1
+
+
+async def test_list_and_board_in_a_constant_number_of_statements(
+    client: httpx.AsyncClient, ticket: dict[str, Any], database: Any
+) -> None:
+    from tests.identity.test_statement_counts import counted
+
+    admin, item, steps = ticket["admin"], ticket["item"], ticket["steps"]
+    for n in range(5):
+        await client.post(
+            "/api/v1/work-items",
+            headers=admin.headers,
+            json={"project_type_id": item["project_type_id"], "name": f"More {n}"},
+        )
+    await _move(client, admin, item, steps["in_progress"])
+    with counted(database) as statements:
+        board = await client.get(
+            "/api/v1/work-items/board",
+            headers=admin.headers,
+            params={"workflow_id": item["workflow_id"], "per_column": 2},
+        )
+    assert board.status_code == 200
+    columns = {c["step"]["key"]: c for c in board.json()["columns"]}
+    assert list(columns) == ["open", "in_progress", "resolved", "closed"]
+    assert columns["open"]["count"] == 5
+    assert len(columns["open"]["items"]) == 2
+    assert [i["id"] for i in columns["in_progress"]["items"]] == [item["id"]]
+    assert columns["closed"] == {**columns["closed"], "count": 0, "items": []}
+    # authenticate, workflow version (compiled graph cached), counts, cards
+    assert len(statements) == 4, statements
+    with counted(database) as listed_statements:
+        listed = await client.get("/api/v1/work-items", headers=admin.headers, params={"limit": 3})
+    assert len(listed.json()["items"]) == 3
+    assert listed.json()["next_cursor"]
+    assert len(listed_statements) == 3, listed_statements
+    by_step = await client.get(
+        "/api/v1/work-items", headers=admin.headers, params={"step_id": str(steps["in_progress"])}
+    )
+    assert [i["id"] for i in by_step.json()["items"]] == [item["id"]]
