@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    field_validator,
 )
 
 from baton.core.errors import FieldError, ValidationFailed
@@ -33,8 +34,26 @@ def _lower(value: str) -> str:
 Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(_lower)]
 
 
+def _storable(value: Any) -> bool:
+    """PostgreSQL text and JSONB hold neither NUL nor lone UTF-16 surrogates."""
+    if isinstance(value, str):
+        return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_storable(v) for v in value)
+    return True
+
+
 class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _only_storable_text(cls, value: Any) -> Any:
+        if not _storable(value):
+            raise ValueError("contains characters that cannot be stored (NUL or a lone surrogate)")
+        return value
 
 
 class Page(Schema, Generic[T]):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from baton.config import Settings
@@ -72,3 +74,21 @@ async def test_health_readiness_and_metrics(client: httpx.AsyncClient) -> None:
     assert 'baton_http_requests_total{method="GET",route="/api/v1/me",status="401"}' in metrics
     assert "baton_http_request_duration_seconds_bucket" in metrics
     assert "baton_db_pool_checked_out" in metrics
+
+
+async def test_text_the_database_cannot_store_is_422_not_500(client: httpx.AsyncClient) -> None:
+    for name in ("nul\u0000byte", "lone \udbc0 surrogate"):
+        body = {
+            "organization_name": name,
+            "full_name": "X",
+            "email": "x@example.com",
+            "password": "long-enough-password",
+        }
+        # json.dumps escapes both as \u sequences, as a client in any language could.
+        response = await client.post(
+            "/api/v1/auth/register",
+            content=json.dumps(body),
+            headers={"content-type": "application/json"},
+        )
+        assert response.status_code == 422, name
+        assert response.json()["errors"][0]["field"] == "organization_name"
