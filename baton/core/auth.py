@@ -28,7 +28,7 @@ async def if_match_version(
     if if_match is None:
         return None
     value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not value.isdigit() or len(value) > 9:
         raise ValidationFailed(errors=[FieldError("If-Match", "must be a record version")])
     return int(value)
 

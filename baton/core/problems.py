@@ -19,6 +19,7 @@ _SQLSTATE_ERRORS: dict[str, type[DomainError]] = {
     "23502": RuleViolation,  # not_null_violation
     "23P01": Conflict,  # exclusion_violation
     "22001": RuleViolation,  # string_data_right_truncation
+    "22003": RuleViolation,  # numeric_value_out_of_range
     "40001": Conflict,  # serialization_failure
     "40P01": Conflict,  # deadlock_detected
     "55P03": Conflict,  # lock_not_available

@@ -97,7 +97,7 @@ class MemberIn(Schema):
 
 class MemberPatch(Schema):
     role: Role
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
 
 
 class MemberOut(Schema):

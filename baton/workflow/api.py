@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -12,6 +13,7 @@ from baton.core.errors import FieldError, NotFound, ValidationFailed
 from baton.workflow import queries, service
 from baton.workflow.engine import CompiledWorkflow
 from baton.workflow.schemas import (
+    AnalyticsOut,
     MigrationIn,
     MigrationOut,
     OptionOut,
@@ -19,6 +21,7 @@ from baton.workflow.schemas import (
     ProjectTypeOut,
     StatusIn,
     StatusOut,
+    StepAnalyticsOut,
     StepIn,
     StepOut,
     TransitionIn,
@@ -166,3 +169,26 @@ async def create_project_type(data: ProjectTypeIn, ctx: CtxDep) -> ProjectTypeOu
 @router.post("/workflows/{workflow_id}/migrate")
 async def migrate(workflow_id: uuid.UUID, data: MigrationIn, ctx: CtxDep) -> MigrationOut:
     return MigrationOut(moved=await service.migrate_records(ctx, workflow_id, data))
+
+
+@router.get("/workflows/{workflow_id}/analytics")
+async def analytics(
+    workflow_id: uuid.UUID,
+    ctx: CtxDep,
+    since: Annotated[datetime | None, Query(alias="from")] = None,
+    until: Annotated[datetime | None, Query(alias="to")] = None,
+) -> AnalyticsOut:
+    """Per step: entries, exits, time in step (median, p90), conversion, backwards moves.
+
+    Default period: the last 90 days. Times must carry a UTC offset.
+    """
+    flow = await _compiled(ctx, workflow_id)
+    until = until or datetime.now(UTC)
+    since = since or until - timedelta(days=90)
+    if since.tzinfo is None or until.tzinfo is None:
+        raise ValidationFailed(errors=[FieldError("from", "needs a UTC offset, e.g. Z")])
+    if since >= until:
+        raise ValidationFailed(errors=[FieldError("from", "must be before to")])
+    moves = await queries.step_flow(ctx.session, workflow_id, since, until)
+    steps = [StepAnalyticsOut(**row) for row in queries.step_analytics(flow, moves)]
+    return AnalyticsOut(workflow_id=workflow_id, since=since, until=until, steps=steps)

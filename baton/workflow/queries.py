@@ -5,14 +5,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from itertools import pairwise
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from baton.workflow.engine import CompiledWorkflow
 from baton.workflow.models import (
     ProjectType,
     Status,
+    StatusCategory,
     Workflow,
+    WorkflowHistory,
     WorkflowStep,
     WorkflowTransition,
 )
@@ -76,3 +82,78 @@ async def steps_by_id(
         .where(WorkflowStep.id.in_(step_ids))
     )
     return {step.id: (step, category) for step, category in rows}
+
+
+@dataclass(frozen=True)
+class StepFlow:
+    edges: dict[tuple[uuid.UUID | None, uuid.UUID], int]
+    # from step → (median seconds, p90 seconds, backwards moves out of it)
+    time_in_step: dict[uuid.UUID, tuple[float | None, float | None, int]]
+
+
+async def step_flow(
+    session: AsyncSession, workflow_id: uuid.UUID, since: datetime, until: datetime
+) -> StepFlow:
+    """Moves between steps in a period, from the history ledger (2 queries)."""
+    period = (
+        WorkflowHistory.workflow_id == workflow_id,
+        WorkflowHistory.at >= since,
+        WorkflowHistory.at < until,
+    )
+    edge_rows = await session.execute(
+        select(WorkflowHistory.from_step_id, WorkflowHistory.to_step_id, func.count())
+        .where(*period)
+        .group_by(WorkflowHistory.from_step_id, WorkflowHistory.to_step_id)
+    )
+    seconds = WorkflowHistory.seconds_in_previous_step
+    time_rows = await session.execute(
+        select(
+            WorkflowHistory.from_step_id,
+            func.percentile_cont(0.5).within_group(seconds),
+            func.percentile_cont(0.9).within_group(seconds),
+            func.count().filter(WorkflowHistory.backwards),
+        )
+        .where(*period, WorkflowHistory.from_step_id.is_not(None))
+        .group_by(WorkflowHistory.from_step_id)
+    )
+    return StepFlow(
+        edges={(source, target): int(count) for source, target, count in edge_rows},
+        time_in_step={
+            step: (median, p90, int(backwards)) for step, median, p90, backwards in time_rows
+        },
+    )
+
+
+# Forward progress runs through open steps into a won one; lost/parked are exits.
+_PROGRESS = (StatusCategory.OPEN, StatusCategory.WON)
+
+
+def step_analytics(flow: CompiledWorkflow, moves: StepFlow) -> list[dict[str, Any]]:
+    """Per step, in order: entries, exits, time in step, conversion onward, backwards."""
+    ordered = flow.ordered_steps()
+    progress = [step for step in ordered if step.category in _PROGRESS]
+    onward = {a.id: b.id for a, b in pairwise(progress)}
+    rows = []
+    for step in ordered:
+        entries = sum(n for (_, target), n in moves.edges.items() if target == step.id)
+        exits = sum(n for (source, _), n in moves.edges.items() if source == step.id)
+        median, p90, backwards = moves.time_in_step.get(step.id, (None, None, 0))
+        following = onward.get(step.id)
+        converted = moves.edges.get((step.id, following), 0) if following else None
+        rows.append(
+            {
+                "step_id": step.id,
+                "key": step.key,
+                "name": step.name,
+                "order": step.position,
+                "entries": entries,
+                "exits": exits,
+                "median_seconds_in_step": median,
+                "p90_seconds_in_step": p90,
+                "conversion_to_next": (
+                    converted / entries if converted is not None and entries else None
+                ),
+                "backwards_moves": backwards,
+            }
+        )
+    return rows

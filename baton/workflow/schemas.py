@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
@@ -124,10 +125,31 @@ class ProjectTypeIn(Schema):
 class MigrationIn(Schema):
     """Move every record on version `from_version` to this one, step by step."""
 
-    from_version: int = Field(ge=1)
+    from_version: int = Field(ge=1, le=2_147_483_647)
     # old step id → new step id, for every old step that records sit on
     step_map: dict[uuid.UUID, uuid.UUID] = Field(max_length=200)
 
 
 class MigrationOut(Schema):
     moved: int
+
+
+class StepAnalyticsOut(Schema):
+    step_id: uuid.UUID
+    key: str
+    name: str
+    order: int
+    entries: int
+    exits: int
+    median_seconds_in_step: float | None
+    p90_seconds_in_step: float | None
+    # Share of this step's entries that moved on to the next open step by order.
+    conversion_to_next: float | None
+    backwards_moves: int
+
+
+class AnalyticsOut(Schema):
+    workflow_id: uuid.UUID
+    since: datetime
+    until: datetime
+    steps: list[StepAnalyticsOut]

@@ -46,7 +46,7 @@ class WorkItemOut(Schema):
 
 class MoveIn(Schema):
     to_step_id: uuid.UUID
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2_147_483_647)
     reason: ReasonCode | None = None
     notes: Notes | None = None
     fields: dict[str, Any] = Field(default_factory=dict, max_length=100)

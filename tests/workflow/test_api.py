@@ -77,3 +77,56 @@ async def test_another_tenants_workflow_is_404(client: httpx.AsyncClient) -> Non
     assert {t["name"] for t in types} == {"Lead", "Deal", "Target", "Support Ticket"}
     statuses = (await client.get("/api/v1/workflow/statuses", headers=admin.headers)).json()
     assert {"New", "Won", "Lost", "Dropped"} <= {s["name"] for s in statuses}
+
+
+async def test_stage_analytics_from_the_history_ledger(client: httpx.AsyncClient) -> None:
+    admin = await register_tenant(client)
+    types = (await client.get("/api/v1/workflow/project-types", headers=admin.headers)).json()
+    ticket = next(t for t in types if t["name"] == "Support Ticket")
+    flow = (
+        await client.get(
+            f"/api/v1/workflow/workflows/{ticket['default_workflow_id']}", headers=admin.headers
+        )
+    ).json()
+    steps = {s["key"]: s["id"] for s in flow["steps"]}
+    items = []
+    for n in range(4):
+        created = await client.post(
+            "/api/v1/work-items",
+            headers=admin.headers,
+            json={"project_type_id": ticket["id"], "name": f"T{n}"},
+        )
+        items.append(created.json())
+    version = {}
+    for item in items[:3]:  # three start work; one of them goes back to the queue
+        moved = await client.post(
+            f"/api/v1/work-items/{item['id']}/move",
+            headers=admin.headers,
+            json={"to_step_id": steps["in_progress"], "version": 1},
+        )
+        version[item["id"]] = moved.json()["item"]["version"]
+    await client.post(
+        f"/api/v1/work-items/{items[0]['id']}/move",
+        headers=admin.headers,
+        json={"to_step_id": steps["open"], "version": version[items[0]["id"]]},
+    )
+    report = await client.get(
+        f"/api/v1/workflow/workflows/{ticket['default_workflow_id']}/analytics",
+        headers=admin.headers,
+    )
+    assert report.status_code == 200, report.text
+    by_key = {s["key"]: s for s in report.json()["steps"]}
+    assert by_key["open"]["entries"] == 5  # 4 created + 1 sent back
+    assert by_key["open"]["exits"] == 3
+    assert by_key["open"]["conversion_to_next"] == 3 / 5
+    assert by_key["open"]["median_seconds_in_step"] >= 0
+    assert by_key["in_progress"]["entries"] == 3
+    assert by_key["in_progress"]["backwards_moves"] == 1
+    assert by_key["closed"]["entries"] == 0
+    assert by_key["closed"]["conversion_to_next"] is None
+    naive = await client.get(
+        f"/api/v1/workflow/workflows/{ticket['default_workflow_id']}/analytics",
+        headers=admin.headers,
+        params={"from": "2026-01-01T00:00:00", "to": "2026-02-01T00:00:00"},
+    )
+    assert naive.status_code == 422

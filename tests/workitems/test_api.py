@@ -252,3 +252,12 @@ async def test_list_and_board_in_a_constant_number_of_statements(
         "/api/v1/work-items", headers=admin.headers, params={"step_id": str(steps["in_progress"])}
     )
     assert [i["id"] for i in by_step.json()["items"]] == [item["id"]]
+
+
+async def test_out_of_range_numbers_are_422(
+    client: httpx.AsyncClient, ticket: dict[str, Any]
+) -> None:
+    admin, item, steps = ticket["admin"], ticket["item"], ticket["steps"]
+    huge = await _move(client, admin, {**item, "version": 2**40}, steps["in_progress"])
+    assert huge.status_code == 422
+    assert huge.json()["errors"][0]["field"] == "version"
