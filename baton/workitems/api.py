@@ -13,7 +13,7 @@ from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.schemas import Page
 from baton.workflow import queries as workflow_queries
 from baton.workflow import service as workflow_service
-from baton.workflow.engine import CompiledWorkflow, StepNode
+from baton.workflow.engine import StepNode
 from baton.workflow.models import WorkflowStep
 from baton.workitems import queries, service
 from baton.workitems.models import WorkItem
@@ -39,7 +39,12 @@ def step_ref(step: StepNode) -> StepRef:
     )
 
 
-def item_out(item: WorkItem, flow: CompiledWorkflow) -> WorkItemOut:
+def stored_step_ref(step: WorkflowStep, category: str) -> StepRef:
+    """A step of any version, as loaded by `workflow_queries.steps_by_id`."""
+    return StepRef(id=step.id, key=step.key, name=step.name, category=category, order=step.position)
+
+
+def item_out(item: WorkItem, step: StepRef) -> WorkItemOut:
     return WorkItemOut(
         id=item.id,
         project_type_id=item.project_type_id,
@@ -47,7 +52,7 @@ def item_out(item: WorkItem, flow: CompiledWorkflow) -> WorkItemOut:
         description=item.description,
         owner_id=item.owner_id,
         workflow_id=item.workflow_id,
-        step=step_ref(flow.step(item.step_id)),
+        step=step,
         entered_step_at=item.entered_step_at,
         fields=item.metadata_,
         created_at=item.created_at,
@@ -59,7 +64,7 @@ def item_out(item: WorkItem, flow: CompiledWorkflow) -> WorkItemOut:
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_work_item(data: WorkItemIn, ctx: CtxDep) -> WorkItemOut:
     item, flow = await service.create_work_item(ctx, data)
-    return item_out(item, flow)
+    return item_out(item, step_ref(flow.step(item.step_id)))
 
 
 @router.get("")
@@ -72,7 +77,7 @@ async def list_work_items(
     rows = await queries.list_items(ctx.session, page, project_type_id, step_id)
     shown = rows[: page.limit]
     steps = await workflow_queries.steps_by_id(ctx.session, {item.step_id for item in shown})
-    items = [_item_with_step(item, *steps[item.step_id]) for item in shown]
+    items = [item_out(item, stored_step_ref(*steps[item.step_id])) for item in shown]
     return Page(items=items, next_cursor=next_cursor(rows, page, shown[-1].id if shown else None))
 
 
@@ -89,46 +94,30 @@ async def board(
     columns = await queries.board(ctx.session, workflow_id, per_column)
     shown = []
     for step in flow.ordered_steps():
+        ref = step_ref(step)
         column = columns.get(step.id)
+        cards = column.items if column else []
         shown.append(
             BoardColumnOut(
-                step=step_ref(step),
+                step=ref,
                 count=column.count if column else 0,
-                items=[item_out(item, flow) for item in column.items] if column else [],
+                items=[item_out(card, ref) for card in cards],
             )
         )
     return BoardOut(workflow_id=workflow_id, columns=shown)
 
 
-def _item_with_step(item: WorkItem, step: WorkflowStep, category: str) -> WorkItemOut:
-    ref = StepRef(id=step.id, key=step.key, name=step.name, category=category, order=step.position)
-    return WorkItemOut(
-        id=item.id,
-        project_type_id=item.project_type_id,
-        name=item.name,
-        description=item.description,
-        owner_id=item.owner_id,
-        workflow_id=item.workflow_id,
-        step=ref,
-        entered_step_at=item.entered_step_at,
-        fields=item.metadata_,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-        version=item.version,
-    )
-
-
 @router.get("/{item_id}")
 async def get_work_item(item_id: uuid.UUID, ctx: CtxDep) -> WorkItemOut:
     item, flow = await service.get_work_item(ctx, item_id)
-    return item_out(item, flow)
+    return item_out(item, step_ref(flow.step(item.step_id)))
 
 
 @router.post("/{item_id}/move")
 async def move_work_item(item_id: uuid.UUID, data: MoveIn, ctx: CtxDep) -> MoveOut:
     result = await service.move_work_item(ctx, item_id, data)
     return MoveOut(
-        item=item_out(result.item, result.flow),
+        item=item_out(result.item, step_ref(result.flow.step(result.item.step_id))),
         from_step=step_ref(result.move.from_step),
         to_step=step_ref(result.move.to_step),
         backwards=result.move.backwards,
@@ -147,10 +136,7 @@ async def work_item_history(item_id: uuid.UUID, ctx: CtxDep) -> list[HistoryEntr
     )
 
     def ref(step_id: uuid.UUID) -> StepRef:
-        step, category = steps[step_id]
-        return StepRef(
-            id=step.id, key=step.key, name=step.name, category=category, order=step.position
-        )
+        return stored_step_ref(*steps[step_id])
 
     return [
         HistoryEntryOut(
