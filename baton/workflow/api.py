@@ -23,6 +23,7 @@ from baton.workflow.schemas import (
     StatusOut,
     StepAnalyticsOut,
     StepIn,
+    StepOrderIn,
     StepOut,
     TransitionIn,
     TransitionOut,
@@ -192,3 +193,15 @@ async def analytics(
     moves = await queries.step_flow(ctx.session, workflow_id, since, until)
     steps = [StepAnalyticsOut(**row) for row in queries.step_analytics(flow, moves)]
     return AnalyticsOut(workflow_id=workflow_id, since=since, until=until, steps=steps)
+
+
+@router.delete("/transitions/{transition_id}")
+async def delete_transition(transition_id: uuid.UUID, ctx: CtxDep) -> WorkflowOut:
+    draft = await service.delete_transition(ctx, transition_id)
+    return await get_workflow(draft.id, ctx)
+
+
+@router.put("/workflows/{workflow_id}/step-order")
+async def reorder_steps(workflow_id: uuid.UUID, data: StepOrderIn, ctx: CtxDep) -> WorkflowOut:
+    draft = await service.reorder_steps(ctx, workflow_id, data.step_ids)
+    return await get_workflow(draft.id, ctx)

@@ -153,3 +153,7 @@ class AnalyticsOut(Schema):
     since: datetime
     until: datetime
     steps: list[StepAnalyticsOut]
+
+
+class StepOrderIn(Schema):
+    step_ids: list[uuid.UUID] = Field(min_length=1, max_length=200)

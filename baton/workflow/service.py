@@ -541,3 +541,51 @@ async def migrate_records(ctx: Ctx, workflow_id: uuid.UUID, data: MigrationIn) -
             moved += result.rowcount  # type: ignore[attr-defined]
     await ctx.session.execute(text("SELECT set_config('baton.workflow_migration', '', true)"))
     return moved
+
+
+async def delete_transition(ctx: Ctx, transition_id: uuid.UUID) -> Workflow:
+    """Disconnect two steps (in the draft)."""
+    require_role(ctx, Role.ADMIN)
+    transition = await ctx.session.scalar(
+        select(WorkflowTransition).where(WorkflowTransition.id == transition_id)
+    )
+    if transition is None:
+        raise NotFound("No such transition")
+    draft, mapping = await _draft_for_edit(ctx, transition.workflow_id)
+    target = await ctx.session.scalar(
+        select(WorkflowTransition).where(
+            WorkflowTransition.workflow_id == draft.id,
+            WorkflowTransition.from_step_id
+            == mapping.get(transition.from_step_id, transition.from_step_id),
+            WorkflowTransition.to_step_id
+            == mapping.get(transition.to_step_id, transition.to_step_id),
+        )
+    )
+    assert target is not None
+    await ctx.session.delete(target)
+    await _touch(ctx, draft)
+    return draft
+
+
+async def reorder_steps(ctx: Ctx, workflow_id: uuid.UUID, step_ids: list[uuid.UUID]) -> Workflow:
+    """Set the steps' order (in the draft); every step listed exactly once."""
+    require_role(ctx, Role.ADMIN)
+    draft, mapping = await _draft_for_edit(ctx, workflow_id)
+    wanted = [mapping.get(step_id, step_id) for step_id in step_ids]
+    steps = {
+        step.id: step
+        for step in (
+            await ctx.session.scalars(
+                select(WorkflowStep).where(WorkflowStep.workflow_id == draft.id)
+            )
+        ).all()
+    }
+    if len(set(wanted)) != len(wanted) or set(wanted) != set(steps):
+        raise ValidationFailed(
+            errors=[FieldError("step_ids", "must list every step of the workflow exactly once")]
+        )
+    # The (workflow, position) unique constraint is deferred to commit for this swap.
+    for position, step_id in enumerate(wanted):
+        steps[step_id].position = position
+    await _touch(ctx, draft)
+    return draft

@@ -181,3 +181,45 @@ async def test_only_admins_edit_and_only_their_own_tenants_workflows(
         f"/api/v1/workflow/workflows/{v1['id']}/publish", headers=stranger.headers
     )
     assert foreign.status_code == 404
+
+
+async def test_reorder_steps_and_remove_a_transition(client: httpx.AsyncClient) -> None:
+    admin = await register_tenant(client)
+    v1 = await _support(client, admin)
+    order = [s["id"] for s in v1["steps"]]
+    swapped = [order[1], order[0], *order[2:]]
+    draft = await client.put(
+        f"/api/v1/workflow/workflows/{v1['id']}/step-order",
+        headers=admin.headers,
+        json={"step_ids": swapped},
+    )
+    assert draft.status_code == 200, draft.text
+    body = draft.json()
+    assert [s["key"] for s in body["steps"]][:2] == ["in_progress", "open"]
+    assert body["version"] == 2
+    partial = await client.put(
+        f"/api/v1/workflow/workflows/{body['id']}/step-order",
+        headers=admin.headers,
+        json={"step_ids": [s["id"] for s in body["steps"]][:2]},
+    )
+    assert partial.status_code == 422
+    edge = next(
+        t
+        for t in v1["transitions"]
+        if t["from_step_id"] == _step(v1, "resolved") and t["to_step_id"] == _step(v1, "closed")
+    )
+    # Edits name the draft once it exists; the published version's ids are read-only.
+    removed = await client.delete(
+        f"/api/v1/workflow/transitions/{edge['id']}", headers=admin.headers
+    )
+    assert removed.status_code == 409  # v1 already has a draft: edit the draft instead
+    draft_edge = next(
+        t
+        for t in body["transitions"]
+        if t["from_step_id"] == _step(body, "resolved") and t["to_step_id"] == _step(body, "closed")
+    )
+    removed = await client.delete(
+        f"/api/v1/workflow/transitions/{draft_edge['id']}", headers=admin.headers
+    )
+    assert removed.status_code == 200
+    assert len(removed.json()["transitions"]) == len(v1["transitions"]) - 1
