@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.run_all [--quick] [--no-local] [--json results.json]
 
-Bounded: about 2.5 minutes on the 2-core development machine (`--quick`: about 1.5).
+Bounded: about 4 minutes on the 2-core development machine (`--quick`: about 2.5); the
+work-item move bench adds about 1.5 minutes of that (bulk load of 100 000 items included).
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bench import idempotency_overhead, idle_rss, me_latency, startup, workflow_validation
+from bench import (
+    idempotency_overhead,
+    idle_rss,
+    me_latency,
+    startup,
+    work_item_move,
+    workflow_validation,
+)
 from bench.harness import (
     Result,
     local_postgres_available,
@@ -71,6 +79,17 @@ def main() -> None:
         ("Start-up", lambda: startup.run(3 if quick else 4)),
         ("Idle memory", idle_rss.run),
         ("Workflow validation (in process)", lambda: workflow_validation.run(3 if quick else 5)),
+        (
+            "Work-item moves, 100 000 items (embedded PostgreSQL)",
+            lambda: work_item_move.run(
+                ["embedded"],
+                2 if quick else 3,
+                500 if quick else 1000,
+                tp_rounds=1 if quick else 2,
+                tp_seconds=4.0 if quick else 6.0,
+                quiet_wait=wait,
+            ),
+        ),
     ]
 
     info = machine_info()
