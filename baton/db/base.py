@@ -58,7 +58,12 @@ class Versioned:
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:
-        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+        # eager_defaults: INSERT/UPDATE … RETURNING the server-set columns, instead of
+        # a refresh SELECT when they are read afterwards.
+        return {
+            "version_id_col": cls.__table__.c.version,  # type: ignore[attr-defined]
+            "eager_defaults": True,
+        }
 
 
 class TenantKeyed:

@@ -146,13 +146,22 @@ async def seed_defaults(ctx: Ctx) -> None:
         await ctx.session.execute(insert(cast(Table, model.__table__)), rows)
 
 
-async def compiled(ctx: Ctx, workflow_id: uuid.UUID) -> engine.CompiledWorkflow | None:
-    """The workflow compiled for validation, from the cache while its version holds."""
+async def compiled(
+    ctx: Ctx, workflow_id: uuid.UUID, version: int | None = None
+) -> engine.CompiledWorkflow | None:
+    """The workflow compiled for validation, from the cache while its row version holds.
+
+    Callers that already loaded the workflow's row version (joined to the record)
+    pass it and save a round trip.
+    """
     tenant_id = ctx.current_tenant_id
     assert tenant_id is not None
-    version = await ctx.session.scalar(select(Workflow.version).where(Workflow.id == workflow_id))
     if version is None:
-        return None
+        version = await ctx.session.scalar(
+            select(Workflow.version).where(Workflow.id == workflow_id)
+        )
+        if version is None:
+            return None
     key = (tenant_id, workflow_id, version)
     hit = compiled_workflows.get(key)
     if hit is not None:
@@ -171,12 +180,23 @@ async def compiled(ctx: Ctx, workflow_id: uuid.UUID) -> engine.CompiledWorkflow 
 
 async def pass_move_details(
     ctx: Ctx, reason: str | None, notes: str | None, fields: dict[str, Any]
-) -> None:
-    """Hand reason, notes and supplied fields to the history trigger for the next move."""
+) -> bool:
+    """Hand reason, notes and supplied fields to the history trigger for the next move.
+
+    Nothing to pass (the common case) costs no round trip: the settings start empty
+    in every transaction. Returns whether anything was set (and must be cleared).
+    """
+    if not (reason or notes or fields):
+        return False
     await ctx.session.execute(
         _SET_MOVE,
         {"reason": reason or "", "notes": notes or "", "fields": json.dumps(fields, default=str)},
     )
+    return True
+
+
+async def clear_move_details(ctx: Ctx) -> None:
+    await ctx.session.execute(_SET_MOVE, {"reason": "", "notes": "", "fields": ""})
 
 
 # ------------------------------------------------------------------ administration

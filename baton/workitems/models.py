@@ -6,7 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String, Text
+from sqlalchemy import (
+    CheckConstraint,
+    FetchedValue,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,5 +49,6 @@ class WorkItem(TenantKeyed, Timestamped, Versioned, Base):
     # No server defaults: the service sets workflow and step from the project type.
     workflow_id: Mapped[uuid.UUID]
     step_id: Mapped[uuid.UUID]
-    entered_step_at: Mapped[datetime]
+    # Set by the govern_step trigger on every step change; fetched back by RETURNING.
+    entered_step_at: Mapped[datetime] = mapped_column(server_onupdate=FetchedValue())
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB)

@@ -14,7 +14,7 @@ from baton.core.errors import FieldError, NotFound, RuleViolation, StaleVersion
 from baton.identity.access import WRITERS, require_role
 from baton.workflow import engine
 from baton.workflow import service as workflow_service
-from baton.workflow.models import EntityType, ProjectType
+from baton.workflow.models import EntityType, ProjectType, Workflow
 from baton.workitems.models import WorkItem
 from baton.workitems.schemas import MoveIn, WorkItemIn
 
@@ -82,12 +82,21 @@ async def move_work_item(ctx: Ctx, item_id: uuid.UUID, data: MoveIn) -> MoveResu
     `dry_run` checks everything and writes nothing.
     """
     principal = require_role(ctx, *WRITERS)
-    item = await ctx.session.scalar(select(WorkItem).where(WorkItem.id == item_id))
-    if item is None:
+    # The workflow's row version comes along: the compiled graph is then a cache hit.
+    row = (
+        await ctx.session.execute(
+            select(WorkItem, Workflow.version)
+            .join(Workflow, Workflow.id == WorkItem.workflow_id)
+            .where(WorkItem.id == item_id)
+        )
+    ).first()
+    if row is None:
         raise NotFound("No such work item")
+    item, workflow_version = row
     if item.version != data.version:
         raise StaleVersion(f"The work item is at version {item.version}, not {data.version}")
-    flow = await _workflow(ctx, item.workflow_id)
+    flow = await workflow_service.compiled(ctx, item.workflow_id, workflow_version)
+    assert flow is not None
     fields = {**item.metadata_, **data.fields}
     present = {name for name, value in fields.items() if value not in (None, "")}
     move = flow.check(
@@ -100,13 +109,15 @@ async def move_work_item(ctx: Ctx, item_id: uuid.UUID, data: MoveIn) -> MoveResu
     )
     if data.dry_run:
         return MoveResult(item, move, flow, dry_run=True)
-    await workflow_service.pass_move_details(ctx, data.reason, data.notes, data.fields)
-    item.metadata_ = fields
+    passed = await workflow_service.pass_move_details(ctx, data.reason, data.notes, data.fields)
+    if data.fields:
+        item.metadata_ = fields
     item.step_id = move.to_step.id
     try:
+        # RETURNING brings back updated_at and the trigger's entered_step_at.
         await ctx.session.flush()
     except StaleDataError as exc:
         raise StaleVersion("The work item changed while you moved it") from exc
-    await workflow_service.pass_move_details(ctx, None, None, {})
-    await ctx.session.refresh(item)
+    if passed:
+        await workflow_service.clear_move_details(ctx)
     return MoveResult(item, move, flow, dry_run=False)
