@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.config import Settings
 from baton.core.errors import Unauthenticated
 from baton.db.engine import Database, set_transaction_context
+
+log = structlog.get_logger("baton.ctx")
 
 
 class AuthMethod(StrEnum):
@@ -52,6 +56,11 @@ class Ctx:
     # The tenant this transaction is scoped to (RLS, audit). Follows the principal,
     # or whatever `enter_tenant` set last (registration, sign-in).
     tenant_id: uuid.UUID | None = field(default=None)
+    # Writes that must persist whatever becomes of this unit of work (a refused
+    # attempt's audit row and failure count). The owner of the unit of work runs
+    # them after it has ended — so they never need a second pooled connection
+    # while this one is held — each in its own short transaction.
+    durable: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def current_tenant_id(self) -> uuid.UUID | None:
@@ -65,6 +74,19 @@ class Ctx:
         if self.principal is None:
             raise Unauthenticated()
         return self.principal
+
+    def defer_durable(self, action: Callable[[], Awaitable[None]]) -> None:
+        self.durable.append(action)
+
+    async def run_durable(self) -> None:
+        """Run the deferred writes; called by the unit of work's owner once it ended."""
+        actions, self.durable = self.durable, []
+        for action in actions:
+            try:
+                await action()
+            except Exception:
+                # A lost audit row must not turn the caller's answer into a 500.
+                log.exception("durable write failed")
 
     async def enter_tenant(
         self,

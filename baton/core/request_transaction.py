@@ -109,6 +109,11 @@ class RequestTransaction:
             await _error_response(error, scope).send(send)
             return
         response = await self._handle(scope, runtime, state, headers, body)
+        ctx = state.get("ctx")
+        if isinstance(ctx, Ctx):
+            # The request's connection is back in the pool: refusals' audit rows and
+            # failure counts are written now, on their own.
+            await ctx.run_durable()
         await response.send(send)
 
     async def _handle(

@@ -16,9 +16,18 @@ from baton.identity.models import Membership, Role, Tenant, User
 
 @asynccontextmanager
 async def operator_ctx(db: Database, action: str) -> AsyncIterator[Ctx]:
-    """A tenant-less unit of work for the CLI; commits on success."""
-    async with db.session_scope(request_id=f"cli:{action}") as session:
-        yield Ctx(session=session, db=db, settings=get_settings(), request_id=f"cli:{action}")
+    """A tenant-less unit of work for the CLI; commits on success.
+
+    Deferred durable writes (audit rows of refusals) run once it has ended.
+    """
+    ctx: Ctx | None = None
+    try:
+        async with db.session_scope(request_id=f"cli:{action}") as session:
+            ctx = Ctx(session=session, db=db, settings=get_settings(), request_id=f"cli:{action}")
+            yield ctx
+    finally:
+        if ctx is not None:
+            await ctx.run_durable()
 
 
 async def act_as_admin_of(ctx: Ctx, tenant_slug: str) -> Principal:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from baton.audit.models import SecurityEvent
-from baton.audit.service import record_security_event
+from baton.audit.service import record_security_event, write_security_event_alone
 from baton.config import Settings
 from baton.core import rate_limit
 from baton.core.context import AuthMethod, Ctx
@@ -199,7 +199,7 @@ async def sign_in(ctx: Ctx, data: LoginIn, kind: CredentialKind = CredentialKind
     await ctx.enter_tenant(None, user.id)
     memberships = await queries.memberships_of(ctx.session, user.id)
     chosen = _choose_membership(memberships, data.tenant)
-    await rate_limit.clear(engine, account_key)
+    ctx.defer_durable(lambda: rate_limit.clear(engine, account_key))
     await ctx.enter_tenant(chosen["tenant_id"], user.id, chosen["role"])
     membership = await ctx.session.get_one(Membership, (chosen["tenant_id"], chosen["id"]))
     tenant = await ctx.session.get_one(Tenant, chosen["tenant_id"])
@@ -240,19 +240,25 @@ async def _sign_in_failed(
     address_policy = rate_limit.FailurePolicy(
         settings.login_max_failures * 4, settings.login_window_seconds
     )
-    blocked = await rate_limit.record_failure(ctx.db.engine, account_key, account_policy)
-    blocked_address = await rate_limit.record_failure(ctx.db.engine, address_key, address_policy)
-    await record_security_event(
-        ctx,
-        SecurityEvent.LOGIN_FAILED,
-        details={
-            "email": data.email,
-            "known_user": user is not None,
-            "blocked_seconds": max(blocked or 0, blocked_address or 0) or None,
-        },
-        actor_user_id=user.id if user else None,
-        survive_rollback=True,
-    )
+    engine = ctx.db.engine
+    # Read now: the ORM object is detached once the request's session has closed.
+    user_id = user.id if user else None
+
+    async def count_and_audit() -> None:
+        blocked = await rate_limit.record_failure(engine, account_key, account_policy)
+        blocked_address = await rate_limit.record_failure(engine, address_key, address_policy)
+        await write_security_event_alone(
+            ctx,
+            SecurityEvent.LOGIN_FAILED,
+            details={
+                "email": data.email,
+                "known_user": user_id is not None,
+                "blocked_seconds": max(blocked or 0, blocked_address or 0) or None,
+            },
+            actor_user_id=user_id,
+        )
+
+    ctx.defer_durable(count_and_audit)
 
 
 def _ttl(settings: Settings, kind: CredentialKind) -> timedelta:

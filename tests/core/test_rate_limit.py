@@ -159,3 +159,53 @@ async def test_failure_window_resets_after_it_passes(
         assert await rate_limit.blocked_for(db.engine, [key]) is None
     finally:
         await db.dispose()
+
+
+async def test_refusals_need_no_second_connection(
+    settings: Settings, owner_conn: asyncpg.Connection
+) -> None:
+    """With a one-connection pool, refused requests still answer and leave their trace:
+    their audit rows and failure counts are written after the request's own
+    transaction has ended, never on a second connection held alongside it."""
+    db = Database(app_url(settings), pool_size=1, max_overflow=0)
+    try:
+        async with _client(create_app(settings, db)) as http:
+            admin = await register_tenant(http)
+            sales = (
+                await http.post(
+                    "/api/v1/users",
+                    headers=admin.headers,
+                    json={
+                        "email": f"{admin.email}.sales",
+                        "full_name": "S",
+                        "role": "sales",
+                        "password": PASSWORD,
+                    },
+                )
+            ).json()
+            wrong = await asyncio.wait_for(
+                http.post(
+                    "/api/v1/auth/login", json={"email": admin.email, "password": "no-no-no"}
+                ),
+                timeout=10,
+            )
+            assert wrong.status_code == 401
+            token = (
+                await http.post(
+                    "/api/v1/auth/login", json={"email": sales["email"], "password": PASSWORD}
+                )
+            ).json()["access_token"]
+            denied = await asyncio.wait_for(
+                http.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"}),
+                timeout=10,
+            )
+            assert denied.status_code == 403
+    finally:
+        await db.dispose()
+    events = await owner_conn.fetch(
+        "SELECT event FROM audit_log WHERE (details->>'email' = $1 AND event = 'login.failed')"
+        " OR (tenant_id = $2 AND event = 'permission.denied')",
+        admin.email,
+        admin.tenant_id,
+    )
+    assert sorted(e["event"] for e in events) == ["login.failed", "permission.denied"]
