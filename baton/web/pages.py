@@ -23,7 +23,6 @@ from baton.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
 FormText = Annotated[str, Form(max_length=300)]
-OptionalFormText = Annotated[str, Form(max_length=300)]
 ALL_MEMBERS = PageRequest(limit=MAX_PAGE_SIZE, after=None)
 
 
@@ -51,8 +50,8 @@ async def login_submit(
     ctx: CtxDep,
     email: FormText,
     password: FormText,
-    tenant: OptionalFormText = "",
-    next: OptionalFormText = "/",
+    tenant: FormText = "",
+    next: FormText = "/",
 ) -> Response:
     try:
         data = parse_input(

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
 from baton.core.auth import CtxDep, get_principal
-from baton.core.errors import FieldError, NotFound, ValidationFailed
+from baton.core.errors import NotFound
 from baton.workflow import queries, service
-from baton.workflow.engine import CompiledWorkflow
 from baton.workflow.schemas import (
     AnalyticsOut,
     MigrationIn,
@@ -35,13 +34,6 @@ from baton.workflow.schemas import (
 router = APIRouter(
     prefix="/api/v1/workflow", tags=["workflow"], dependencies=[Depends(get_principal)]
 )
-
-
-async def _compiled(ctx: CtxDep, workflow_id: uuid.UUID) -> CompiledWorkflow:
-    flow = await service.compiled(ctx, workflow_id)
-    if flow is None:
-        raise NotFound("No such workflow")
-    return flow
 
 
 @router.get("/statuses")
@@ -99,12 +91,6 @@ async def allowed_transitions(
     workflow_id: uuid.UUID, from_step_id: Annotated[uuid.UUID, Query()], ctx: CtxDep
 ) -> list[OptionOut]:
     """What a record on `from_step_id` may do next, for the caller's role."""
-    flow = await _compiled(ctx, workflow_id)
-    if from_step_id not in flow.steps:
-        raise ValidationFailed(
-            errors=[FieldError("from_step_id", "is not a step of this workflow")]
-        )
-    principal = ctx.require_principal()
     return [
         OptionOut(
             transition_id=option.edge.id,
@@ -117,7 +103,7 @@ async def allowed_transitions(
             notes_required_for=list(option.notes_required_for),
             backwards=option.backwards,
         )
-        for option in flow.options(from_step_id, principal.role)
+        for option in await service.allowed_moves(ctx, workflow_id, from_step_id)
     ]
 
 
@@ -183,15 +169,8 @@ async def analytics(
 
     Default period: the last 90 days. Times must carry a UTC offset.
     """
-    flow = await _compiled(ctx, workflow_id)
-    until = until or datetime.now(UTC)
-    since = since or until - timedelta(days=90)
-    if since.tzinfo is None or until.tzinfo is None:
-        raise ValidationFailed(errors=[FieldError("from", "needs a UTC offset, e.g. Z")])
-    if since >= until:
-        raise ValidationFailed(errors=[FieldError("from", "must be before to")])
-    moves = await queries.step_flow(ctx.session, workflow_id, since, until)
-    steps = [StepAnalyticsOut(**row) for row in queries.step_analytics(flow, moves)]
+    since, until, rows = await service.stage_analytics(ctx, workflow_id, since, until)
+    steps = [StepAnalyticsOut(**row) for row in rows]
     return AnalyticsOut(workflow_id=workflow_id, since=since, until=until, steps=steps)
 
 

@@ -8,9 +8,12 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from baton.core.schemas import Schema
+from baton.core.schemas import Schema, ShortText
 from baton.identity.models import Role
 from baton.workflow.models import STEP_KEY_PATTERN, EntityType, StatusCategory
+
+# A record field a transition or step may require (a column or metadata key).
+FieldName = Annotated[str, StringConstraints(min_length=1, max_length=63)]
 
 
 class StatusOut(Schema):
@@ -77,47 +80,41 @@ class ProjectTypeOut(Schema):
 
 
 class WorkflowIn(Schema):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: ShortText
     entity_type: EntityType
 
 
 class StepIn(Schema):
     key: Annotated[str, StringConstraints(pattern=STEP_KEY_PATTERN)]
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: ShortText
     status_id: uuid.UUID
     is_initial: bool = False
     is_final: bool = False
     probability: Annotated[float, Field(ge=0, le=100)] | None = None
-    required_fields: list[Annotated[str, StringConstraints(min_length=1, max_length=63)]] = Field(
-        default_factory=list, max_length=50
-    )
+    required_fields: list[FieldName] = Field(default_factory=list, max_length=50)
 
 
 class ConditionsIn(Schema):
-    required_fields: list[Annotated[str, StringConstraints(min_length=1, max_length=63)]] = Field(
-        default_factory=list, max_length=50
-    )
-    reasons: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
-        default_factory=list, max_length=50
-    )
+    required_fields: list[FieldName] = Field(default_factory=list, max_length=50)
+    reasons: list[ShortText] = Field(default_factory=list, max_length=50)
     roles: list[Role] = Field(default_factory=list)
 
 
 class TransitionIn(Schema):
     from_step_id: uuid.UUID
     to_step_id: uuid.UUID
-    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    label: ShortText
     conditions: ConditionsIn = Field(default_factory=ConditionsIn)
 
 
 class StatusIn(Schema):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: ShortText
     colour: Annotated[str, StringConstraints(pattern=r"^#[0-9a-f]{6}$")] = "#64748b"
     category: StatusCategory
 
 
 class ProjectTypeIn(Schema):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: ShortText
     default_workflow_id: uuid.UUID
     icon: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "folder"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, text, update
@@ -176,6 +176,45 @@ async def compiled(
         raise RuleViolation(f"The workflow is not complete yet: {exc}") from exc
     compiled_workflows.put(key, result)
     return result
+
+
+async def require_compiled(
+    ctx: Ctx, workflow_id: uuid.UUID, version: int | None = None
+) -> engine.CompiledWorkflow:
+    """`compiled`, or 404 for an unknown (or another tenant's) workflow."""
+    flow = await compiled(ctx, workflow_id, version)
+    if flow is None:
+        raise NotFound("No such workflow")
+    return flow
+
+
+async def allowed_moves(
+    ctx: Ctx, workflow_id: uuid.UUID, from_step_id: uuid.UUID
+) -> tuple[engine.MoveOption, ...]:
+    """What a record on `from_step_id` may do next, for the caller's role."""
+    principal = ctx.require_principal()
+    flow = await require_compiled(ctx, workflow_id)
+    if from_step_id not in flow.steps:
+        raise ValidationFailed(
+            errors=[FieldError("from_step_id", "is not a step of this workflow")]
+        )
+    return flow.options(from_step_id, principal.role)
+
+
+async def stage_analytics(
+    ctx: Ctx, workflow_id: uuid.UUID, since: datetime | None, until: datetime | None
+) -> tuple[datetime, datetime, list[dict[str, Any]]]:
+    """Per-step figures from the history ledger; default period: the last 90 days."""
+    ctx.require_principal()
+    flow = await require_compiled(ctx, workflow_id)
+    until = until or datetime.now(UTC)
+    since = since or until - timedelta(days=90)
+    if since.tzinfo is None or until.tzinfo is None:
+        raise ValidationFailed(errors=[FieldError("from", "needs a UTC offset, e.g. Z")])
+    if since >= until:
+        raise ValidationFailed(errors=[FieldError("from", "must be before to")])
+    moves = await queries.step_flow(ctx.session, workflow_id, since, until)
+    return since, until, queries.step_analytics(flow, moves)
 
 
 async def pass_move_details(
@@ -534,24 +573,20 @@ async def migrate_records(ctx: Ctx, workflow_id: uuid.UUID, data: MigrationIn) -
         for old, new in data.step_map.items()
         if new not in target_steps
     ]
+    tables = _governed_tables()
+    occupied: set[uuid.UUID] = set()
+    for table in tables:
+        query = select(table.c.step_id).where(table.c.workflow_id == source.id).distinct()
+        occupied.update((await ctx.session.scalars(query)).all())
+    errors += [
+        FieldError(f"step_map.{step}", "records sit on this step: map it")
+        for step in occupied - data.step_map.keys()
+    ]
+    if errors:
+        raise ValidationFailed("Every occupied step needs a place in this version", errors=errors)
     moved = 0
     await ctx.session.execute(text("SELECT set_config('baton.workflow_migration', 'on', true)"))
-    for table in _governed_tables():
-        occupied = set(
-            (
-                await ctx.session.scalars(
-                    select(table.c.step_id).where(table.c.workflow_id == source.id).distinct()
-                )
-            ).all()
-        )
-        errors += [
-            FieldError(f"step_map.{step}", "records sit on this step: map it")
-            for step in occupied - data.step_map.keys()
-        ]
-        if errors:
-            raise ValidationFailed(
-                "Every occupied step needs a place in this version", errors=errors
-            )
+    for table in tables:
         for old, new in data.step_map.items():
             result = await ctx.session.execute(
                 update(table)

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from baton.core.auth import CtxDep, get_principal
-from baton.core.errors import NotFound
 from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.schemas import Page
 from baton.workflow import queries as workflow_queries
@@ -88,9 +87,7 @@ async def board(
     per_column: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> BoardOut:
     """Columns in step order, each with its count and its most recently entered cards."""
-    flow = await workflow_service.compiled(ctx, workflow_id)
-    if flow is None:
-        raise NotFound("No such workflow")
+    flow = await workflow_service.require_compiled(ctx, workflow_id)
     columns = await queries.board(ctx.session, workflow_id, per_column)
     shown = []
     for step in flow.ordered_steps():

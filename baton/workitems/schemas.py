@@ -8,9 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from baton.core.schemas import Name, Schema
+from baton.core.schemas import Name, Schema, ShortText
 
-ReasonCode = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Notes = Annotated[str, StringConstraints(max_length=10_000)]
 
 
@@ -47,7 +46,7 @@ class WorkItemOut(Schema):
 class MoveIn(Schema):
     to_step_id: uuid.UUID
     version: int = Field(ge=1, le=2_147_483_647)
-    reason: ReasonCode | None = None
+    reason: ShortText | None = None
     notes: Notes | None = None
     fields: dict[str, Any] = Field(default_factory=dict, max_length=100)
     dry_run: bool = False

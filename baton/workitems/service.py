@@ -27,13 +27,6 @@ class MoveResult:
     dry_run: bool
 
 
-async def _workflow(ctx: Ctx, workflow_id: uuid.UUID) -> engine.CompiledWorkflow:
-    flow = await workflow_service.compiled(ctx, workflow_id)
-    if flow is None:
-        raise NotFound("No such workflow")
-    return flow
-
-
 async def create_work_item(ctx: Ctx, data: WorkItemIn) -> tuple[WorkItem, engine.CompiledWorkflow]:
     """A new item starts at the initial step of its project type's default workflow."""
     principal = require_role(ctx, *WRITERS)
@@ -47,7 +40,7 @@ async def create_work_item(ctx: Ctx, data: WorkItemIn) -> tuple[WorkItem, engine
             f"'{project_type.name}' records are created through their own endpoints",
             errors=[FieldError("project_type_id", "is not a work item project type")],
         )
-    flow = await _workflow(ctx, project_type.default_workflow_id)
+    flow = await workflow_service.require_compiled(ctx, project_type.default_workflow_id)
     item = WorkItem(
         tenant_id=principal.tenant_id,
         project_type_id=project_type.id,
@@ -71,7 +64,7 @@ async def get_work_item(ctx: Ctx, item_id: uuid.UUID) -> tuple[WorkItem, engine.
     item = await ctx.session.scalar(select(WorkItem).where(WorkItem.id == item_id))
     if item is None:
         raise NotFound("No such work item")
-    return item, await _workflow(ctx, item.workflow_id)
+    return item, await workflow_service.require_compiled(ctx, item.workflow_id)
 
 
 async def move_work_item(ctx: Ctx, item_id: uuid.UUID, data: MoveIn) -> MoveResult:
@@ -95,8 +88,7 @@ async def move_work_item(ctx: Ctx, item_id: uuid.UUID, data: MoveIn) -> MoveResu
     item, workflow_version = row
     if item.version != data.version:
         raise StaleVersion(f"The work item is at version {item.version}, not {data.version}")
-    flow = await workflow_service.compiled(ctx, item.workflow_id, workflow_version)
-    assert flow is not None
+    flow = await workflow_service.require_compiled(ctx, item.workflow_id, workflow_version)
     fields = {**item.metadata_, **data.fields}
     present = {name for name, value in fields.items() if value not in (None, "")}
     move = flow.check(

@@ -24,7 +24,7 @@ def _client(app: Any, address: str | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
-async def _fresh_app(settings: Settings) -> tuple[Any, Database]:
+def _fresh_app(settings: Settings) -> tuple[Any, Database]:
     """A new app with its own engine: what a restarted (or another) process has."""
     db = Database(app_url(settings), pool_size=2, max_overflow=2)
     return create_app(settings, db), db
@@ -40,7 +40,7 @@ async def test_login_lockout_survives_a_restart(
 ) -> None:
     admin = await register_tenant(client)
     address = random_address()
-    first_app, first_db = await _fresh_app(settings)
+    first_app, first_db = _fresh_app(settings)
     async with _client(first_app, address) as http:
         for attempt in range(settings.login_max_failures):
             wrong = await http.post(
@@ -54,7 +54,7 @@ async def test_login_lockout_survives_a_restart(
         assert 1 <= int(locked.headers["retry-after"]) <= 30
     await first_db.dispose()
 
-    restarted_app, restarted_db = await _fresh_app(settings)
+    restarted_app, restarted_db = _fresh_app(settings)
     async with _client(restarted_app) as http:  # another address: the account is still locked
         still = await http.post(
             "/api/v1/auth/login", json={"email": admin.email, "password": PASSWORD}
@@ -110,8 +110,8 @@ async def test_api_budget_per_token_is_shared_and_persistent(
     admin = await register_tenant(client)
     limited = make_settings(settings, api_rate_per_minute=3)
     await _wait_for_fresh_minute()
-    app_one, db_one = await _fresh_app(limited)
-    app_two, db_two = await _fresh_app(limited)
+    app_one, db_one = _fresh_app(limited)
+    app_two, db_two = _fresh_app(limited)
     try:
         async with _client(app_one) as one, _client(app_two) as two:
             # Two processes share one budget.
@@ -124,7 +124,7 @@ async def test_api_budget_per_token_is_shared_and_persistent(
     finally:
         await db_one.dispose()
         await db_two.dispose()
-    restarted, restarted_db = await _fresh_app(limited)
+    restarted, restarted_db = _fresh_app(limited)
     try:
         async with _client(restarted) as http:
             again = await http.get("/api/v1/me", headers=admin.headers)
