@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.factories import Member, register_tenant
+from tests.factories import Member, add_member, register_tenant
 
 
 async def _post(client: httpx.AsyncClient, admin: Member, path: str, body: dict[str, Any]) -> Any:
@@ -142,3 +142,39 @@ async def test_running_records_migrate_to_a_new_version_with_history(
         await client.get(f"/api/v1/work-items/{items[0]['id']}/history", headers=admin.headers)
     ).json()
     assert history[-1]["reason"] == "migration"
+
+
+async def test_status_and_project_type_refusals(client: httpx.AsyncClient) -> None:
+    admin = await register_tenant(client)
+    stranger = await register_tenant(client)
+    viewer_refused = await client.post(
+        "/api/v1/workflow/statuses",
+        headers=(await add_member(client, admin, "viewer")).headers,
+        json={"name": "Mine", "category": "open"},
+    )
+    assert viewer_refused.status_code == 403
+    duplicate = await client.post(
+        "/api/v1/workflow/statuses", headers=admin.headers, json={"name": "Won", "category": "won"}
+    )
+    assert duplicate.status_code == 409
+    assert duplicate.json()["errors"][0]["field"] == "name"
+    bad_colour = await client.post(
+        "/api/v1/workflow/statuses",
+        headers=admin.headers,
+        json={"name": "Odd", "category": "open", "colour": "red"},
+    )
+    assert bad_colour.status_code == 422
+    listed = (await client.get("/api/v1/workflow/workflows", headers=admin.headers)).json()
+    support = next(w["id"] for w in listed if w["name"] == "Support ticket")
+    taken = await client.post(
+        "/api/v1/workflow/project-types",
+        headers=admin.headers,
+        json={"name": "Support Ticket", "default_workflow_id": support},
+    )
+    assert taken.status_code == 409
+    foreign = await client.post(
+        "/api/v1/workflow/project-types",
+        headers=stranger.headers,
+        json={"name": "Borrowed", "default_workflow_id": support},
+    )
+    assert foreign.status_code == 404
