@@ -77,10 +77,12 @@ async def claim(ctx: Ctx, key: str, fingerprint: bytes) -> StoredResponse | None
     """
     principal = ctx.require_principal()
     name = f"idem:{principal.tenant_id}:{principal.user_id}:{key}"
-    if not await ctx.session.scalar(_TRY_LOCK, {"name": name}):
+    # Core connection, not the ORM session: these run on every keyed request.
+    connection = await ctx.session.connection()
+    if not await connection.scalar(_TRY_LOCK, {"name": name}):
         raise Conflict("A request with this Idempotency-Key is still in progress")
     record = (
-        await ctx.session.execute(
+        await connection.execute(
             _FIND,
             {"tenant_id": principal.tenant_id, "user_id": principal.user_id, "key": key},
         )
@@ -103,7 +105,8 @@ async def store(
     """Keep the answer for `ttl_hours`; replaces an expired record of the same key."""
     principal = ctx.require_principal()
     now = datetime.now(UTC)
-    await ctx.session.execute(
+    connection = await ctx.session.connection()
+    await connection.execute(
         _STORE,
         {
             "tenant_id": principal.tenant_id,
