@@ -38,6 +38,7 @@ from baton.db.engine import Database
 from baton.db.urls import app_url
 from baton.identity.api import public as identity_public_router
 from baton.identity.api import router as identity_router
+from baton.notifications.api import router as notifications_router
 from baton.ops.api import router as ops_router
 from baton.web import STATIC_DIR
 from baton.web.pages import router as web_router
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(identity_router)
     app.include_router(workflow_router)
     app.include_router(work_items_router)
+    app.include_router(notifications_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -1,8 +1,10 @@
 """Imports every domain's tables so metadata (Alembic, grants, catalog tests) sees them all."""
 
+from baton.activities.models import Activity
 from baton.audit.models import AuditEntry
 from baton.core.models import IdempotencyRecord, RateLimitBucket
 from baton.identity.models import AccessToken, ApiKey, Membership, Tenant, TenantSettings, User
+from baton.notifications.models import Notification
 from baton.workflow.models import (
     ProjectType,
     Status,
@@ -15,10 +17,12 @@ from baton.workitems.models import WorkItem
 
 __all__ = [
     "AccessToken",
+    "Activity",
     "ApiKey",
     "AuditEntry",
     "IdempotencyRecord",
     "Membership",
+    "Notification",
     "ProjectType",
     "RateLimitBucket",
     "Status",

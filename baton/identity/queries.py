@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.core.context import AuthMethod, Principal
 from baton.core.pagination import PageRequest
+from baton.identity.access import WRITERS
 from baton.identity.credentials import CredentialPrefix, ParsedCredential
 from baton.identity.models import (
     ApiKey,
@@ -101,6 +102,21 @@ async def get_member(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any
     )
     row = (await session.execute(query)).mappings().first()
     return dict(row) if row else None
+
+
+async def writer_name(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
+) -> str | None:
+    """The member's name if they may own records in this organization (a writer role)."""
+    return await session.scalar(
+        select(User.full_name)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.tenant_id == tenant_id,
+            Membership.user_id == user_id,
+            Membership.role.in_([role.value for role in WRITERS]),
+        )
+    )
 
 
 async def memberships_of(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:

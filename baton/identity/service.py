@@ -31,6 +31,7 @@ from baton.core.errors import (
     ValidationFailed,
 )
 from baton.core.ids import uuid7
+from baton.core.versioning import check_version
 from baton.identity import credentials, queries
 from baton.identity.access import require_role
 from baton.identity.credentials import CredentialPrefix, IssuedCredential
@@ -386,13 +387,7 @@ async def change_member_role(
     last admin stays admin."""
     require_role(ctx, Role.ADMIN)
     membership = await _membership_for_update(ctx, user_id)
-    if expected_version is None:
-        raise ValidationFailed(
-            "Send the member's version (If-Match header or `version` field)",
-            errors=[FieldError("version", "is required")],
-        )
-    if membership.version != expected_version:
-        raise StaleVersion(f"Member is at version {membership.version}, not {expected_version}")
+    check_version(membership.version, expected_version, "member")
     if role is not Role.ADMIN:
         await _ensure_other_admin(ctx, membership)
     previous = membership.role

@@ -8,11 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from baton.core.auth import CtxDep, get_principal
+from baton.core.auth import CtxDep, IfMatchDep, get_principal
 from baton.core.errors import NotFound
-from baton.workflow import queries, service
+from baton.workflow import effects, queries, service
+from baton.workflow.models import EntityType
 from baton.workflow.schemas import (
     AnalyticsOut,
+    EffectOut,
     MigrationIn,
     MigrationOut,
     OptionOut,
@@ -20,14 +22,18 @@ from baton.workflow.schemas import (
     ProjectTypeOut,
     StatusIn,
     StatusOut,
+    StatusPatch,
     StepAnalyticsOut,
     StepIn,
     StepOrderIn,
     StepOut,
+    StepPatch,
     TransitionIn,
     TransitionOut,
+    TransitionPatch,
     WorkflowIn,
     WorkflowOut,
+    WorkflowPatch,
     WorkflowSummaryOut,
 )
 
@@ -66,6 +72,7 @@ async def get_workflow(workflow_id: uuid.UUID, ctx: CtxDep) -> WorkflowOut:
         name=workflow.name,
         entity_type=workflow.entity_type,
         version=workflow.revision,
+        row_version=workflow.version,
         published=workflow.published,
         steps=[
             StepOut(
@@ -79,6 +86,7 @@ async def get_workflow(workflow_id: uuid.UUID, ctx: CtxDep) -> WorkflowOut:
                 category=detail.categories[step.status_id],
                 probability=step.probability,
                 metadata=step.metadata_,
+                version=step.version,
             )
             for step in detail.steps
         ],
@@ -125,9 +133,30 @@ async def add_step(workflow_id: uuid.UUID, data: StepIn, ctx: CtxDep) -> Workflo
     return await get_workflow(draft.id, ctx)
 
 
+@router.patch("/workflows/{workflow_id}")
+async def update_workflow(
+    workflow_id: uuid.UUID, data: WorkflowPatch, ctx: CtxDep, if_match: IfMatchDep
+) -> WorkflowOut:
+    """Rename (every version). Send `row_version` as If-Match or `version`."""
+    version = if_match if if_match is not None else data.version
+    workflow = await service.update_workflow(ctx, workflow_id, data, version)
+    return await get_workflow(workflow.id, ctx)
+
+
+@router.patch("/steps/{step_id}")
+async def update_step(
+    step_id: uuid.UUID, data: StepPatch, ctx: CtxDep, if_match: IfMatchDep
+) -> WorkflowOut:
+    """Answers the edited draft: a new version when the workflow was published."""
+    version = if_match if if_match is not None else data.version
+    draft = await service.update_step(ctx, step_id, data, version)
+    return await get_workflow(draft.id, ctx)
+
+
 @router.delete("/steps/{step_id}")
-async def delete_step(step_id: uuid.UUID, ctx: CtxDep) -> WorkflowOut:
-    draft = await service.delete_step(ctx, step_id)
+async def delete_step(step_id: uuid.UUID, ctx: CtxDep, if_match: IfMatchDep) -> WorkflowOut:
+    """409 while records sit on the step. If-Match, when sent, must be current."""
+    draft = await service.delete_step(ctx, step_id, if_match)
     return await get_workflow(draft.id, ctx)
 
 
@@ -146,6 +175,34 @@ async def publish(workflow_id: uuid.UUID, ctx: CtxDep) -> WorkflowOut:
 @router.post("/statuses", status_code=status.HTTP_201_CREATED)
 async def create_status(data: StatusIn, ctx: CtxDep) -> StatusOut:
     return StatusOut.model_validate(await service.create_status(ctx, data))
+
+
+@router.patch("/statuses/{status_id}")
+async def update_status(
+    status_id: uuid.UUID, data: StatusPatch, ctx: CtxDep, if_match: IfMatchDep
+) -> StatusOut:
+    version = if_match if if_match is not None else data.version
+    return StatusOut.model_validate(await service.update_status(ctx, status_id, data, version))
+
+
+@router.delete("/statuses/{status_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_status(status_id: uuid.UUID, ctx: CtxDep, if_match: IfMatchDep) -> None:
+    """409 while a step uses the status (archive it instead)."""
+    await service.delete_status(ctx, status_id, if_match)
+
+
+@router.get("/effects")
+async def list_effects(entity_type: EntityType) -> list[EffectOut]:
+    """The effects a transition of a workflow for `entity_type` may carry, with their
+    config schemas."""
+    return [
+        EffectOut(
+            name=definition.name,
+            summary=definition.summary,
+            config_schema=definition.config_model.model_json_schema(),
+        )
+        for definition in effects.available_effects(entity_type)
+    ]
 
 
 @router.post("/project-types", status_code=status.HTTP_201_CREATED)
@@ -174,9 +231,21 @@ async def analytics(
     return AnalyticsOut(workflow_id=workflow_id, since=since, until=until, steps=steps)
 
 
+@router.patch("/transitions/{transition_id}")
+async def update_transition(
+    transition_id: uuid.UUID, data: TransitionPatch, ctx: CtxDep, if_match: IfMatchDep
+) -> WorkflowOut:
+    """Label, conditions or effects (unknown effects are 422 here, not at run time)."""
+    version = if_match if if_match is not None else data.version
+    draft = await service.update_transition(ctx, transition_id, data, version)
+    return await get_workflow(draft.id, ctx)
+
+
 @router.delete("/transitions/{transition_id}")
-async def delete_transition(transition_id: uuid.UUID, ctx: CtxDep) -> WorkflowOut:
-    draft = await service.delete_transition(ctx, transition_id)
+async def delete_transition(
+    transition_id: uuid.UUID, ctx: CtxDep, if_match: IfMatchDep
+) -> WorkflowOut:
+    draft = await service.delete_transition(ctx, transition_id, if_match)
     return await get_workflow(draft.id, ctx)
 
 

@@ -22,6 +22,7 @@ class StatusOut(Schema):
     colour: str
     category: str
     archived: bool
+    version: int
 
 
 class StepOut(Schema):
@@ -35,6 +36,7 @@ class StepOut(Schema):
     category: str
     probability: float | None
     metadata: dict[str, Any]
+    version: int
 
 
 class TransitionOut(Schema):
@@ -44,6 +46,7 @@ class TransitionOut(Schema):
     label: str
     conditions: dict[str, Any]
     effects: list[dict[str, Any]]
+    version: int
 
 
 class WorkflowSummaryOut(Schema):
@@ -55,6 +58,9 @@ class WorkflowSummaryOut(Schema):
 
 
 class WorkflowOut(WorkflowSummaryOut):
+    # `version` is the workflow's version number; this is the row's edit counter,
+    # to send back (If-Match or `version`) when renaming the workflow.
+    row_version: int
     steps: list[StepOut]
     transitions: list[TransitionOut]
 
@@ -69,6 +75,12 @@ class OptionOut(Schema):
     reason_required: bool
     notes_required_for: list[str]
     backwards: bool
+
+
+class EffectOut(Schema):
+    name: str
+    summary: str
+    config_schema: dict[str, Any]
 
 
 class ProjectTypeOut(Schema):
@@ -92,6 +104,7 @@ class StepIn(Schema):
     is_final: bool = False
     probability: Annotated[float, Field(ge=0, le=100)] | None = None
     required_fields: list[FieldName] = Field(default_factory=list, max_length=50)
+    sla_days: Annotated[int, Field(ge=1, le=3650)] | None = None
 
 
 class ConditionsIn(Schema):
@@ -100,11 +113,55 @@ class ConditionsIn(Schema):
     roles: list[Role] = Field(default_factory=list)
 
 
+class EffectIn(Schema):
+    """An effect by its registered name, with that effect's own config."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=63)]
+    config: dict[str, Any] = Field(default_factory=dict, max_length=20)
+
+
 class TransitionIn(Schema):
     from_step_id: uuid.UUID
     to_step_id: uuid.UUID
     label: ShortText
     conditions: ConditionsIn = Field(default_factory=ConditionsIn)
+    effects: list[EffectIn] = Field(default_factory=list, max_length=10)
+
+
+class TransitionPatch(Schema):
+    """Only the parts sent change; conditions and effects are replaced whole."""
+
+    label: ShortText | None = None
+    conditions: ConditionsIn | None = None
+    effects: list[EffectIn] | None = Field(default=None, max_length=10)
+    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
+
+
+class StepPatch(Schema):
+    """Only the fields sent change. `sla_days` null removes the SLA."""
+
+    name: ShortText | None = None
+    status_id: uuid.UUID | None = None
+    is_final: bool | None = None
+    probability: Annotated[float, Field(ge=0, le=100)] | None = None
+    required_fields: list[FieldName] | None = Field(default=None, max_length=50)
+    sla_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
+
+
+class WorkflowPatch(Schema):
+    name: ShortText
+    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
+
+
+class StatusPatch(Schema):
+    """Only the fields sent change; a status in use keeps its category."""
+
+    name: ShortText | None = None
+    colour: Annotated[str, StringConstraints(pattern=r"^#[0-9a-f]{6}$")] | None = None
+    category: StatusCategory | None = None
+    archived: bool | None = None
+    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
 
 
 class StatusIn(Schema):

@@ -13,14 +13,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy.orm.exc import StaleDataError
 
 from baton.core.context import Ctx
-from baton.core.errors import Conflict, FieldError, NotFound, RuleViolation, ValidationFailed
+from baton.core.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    RuleViolation,
+    StaleVersion,
+    ValidationFailed,
+)
 from baton.core.ids import uuid7
+from baton.core.versioning import check_version
 from baton.db.base import Base
 from baton.identity.access import require_role
 from baton.identity.models import Role
-from baton.workflow import engine, queries
+from baton.workflow import effects, engine, queries
 from baton.workflow.defaults import DEFAULT_WORKFLOWS
 from baton.workflow.models import (
     ProjectType,
@@ -31,12 +40,17 @@ from baton.workflow.models import (
     WorkflowTransition,
 )
 from baton.workflow.schemas import (
+    EffectIn,
     MigrationIn,
     ProjectTypeIn,
     StatusIn,
+    StatusPatch,
     StepIn,
+    StepPatch,
     TransitionIn,
+    TransitionPatch,
     WorkflowIn,
+    WorkflowPatch,
 )
 
 # Compiled workflows, shared by every request of this process.
@@ -375,11 +389,12 @@ async def add_step(ctx: Ctx, workflow_id: uuid.UUID, data: StepIn) -> Workflow:
         raise Conflict(errors=[FieldError("status_id", "is already used by another step")])
     if data.is_initial and any(step.is_initial for step in steps):
         raise Conflict(errors=[FieldError("is_initial", "this workflow already has one")])
-    if await ctx.session.scalar(select(Status.id).where(Status.id == data.status_id)) is None:
-        raise ValidationFailed(errors=[FieldError("status_id", "is not a status")])
+    await _usable_status(ctx, data.status_id)
     metadata: dict[str, Any] = {}
     if data.required_fields:
-        metadata["required_fields"] = data.required_fields
+        metadata["required_fields"] = list(dict.fromkeys(data.required_fields))
+    if data.sla_days is not None:
+        metadata["sla_days"] = data.sla_days
     ctx.session.add(
         WorkflowStep(
             tenant_id=draft.tenant_id,
@@ -439,31 +454,85 @@ async def add_transition(ctx: Ctx, workflow_id: uuid.UUID, data: TransitionIn) -
             to_step_id=target,
             label=data.label,
             conditions=data.conditions.model_dump(exclude_defaults=True, mode="json"),
-            effects=[],
+            effects=await _stored_effects(ctx, draft, data.effects),
         )
     )
     await _touch(ctx, draft)
     return draft
 
 
-async def delete_step(ctx: Ctx, step_id: uuid.UUID) -> Workflow:
-    """Remove a step (from the draft) with its transitions; never one records sit on."""
-    require_role(ctx, Role.ADMIN)
+async def _step_in_draft(
+    ctx: Ctx, step_id: uuid.UUID, expected_version: int | None, *, version_required: bool
+) -> tuple[Workflow, WorkflowStep]:
+    """The draft an edit of this step applies to, and the step there (checked as seen)."""
     step = await ctx.session.scalar(select(WorkflowStep).where(WorkflowStep.id == step_id))
     if step is None:
         raise NotFound("No such step")
+    if version_required or expected_version is not None:
+        check_version(step.version, expected_version, "step")
     draft, mapping = await _draft_for_edit(ctx, step.workflow_id)
-    target_id = mapping.get(step.id, step.id)
+    if not mapping:
+        return draft, step
+    return draft, await ctx.session.get_one(WorkflowStep, (draft.tenant_id, mapping[step.id]))
+
+
+async def delete_step(
+    ctx: Ctx, step_id: uuid.UUID, expected_version: int | None = None
+) -> Workflow:
+    """Remove a step (from the draft) with its transitions; never one records sit on."""
+    require_role(ctx, Role.ADMIN)
+    draft, step = await _step_in_draft(ctx, step_id, expected_version, version_required=False)
     for table in _governed_tables():
         in_use = await ctx.session.scalar(
-            select(table.c.id).where(table.c.step_id == target_id).limit(1)
+            select(table.c.id).where(table.c.step_id == step.id).limit(1)
         )
         if in_use is not None:
             raise Conflict(f"Records are still on step '{step.name}'; move them first")
-    target = await ctx.session.get_one(WorkflowStep, (draft.tenant_id, target_id))
-    await ctx.session.delete(target)
+    await ctx.session.delete(step)
     await _touch(ctx, draft)
     return draft
+
+
+async def update_step(
+    ctx: Ctx, step_id: uuid.UUID, data: StepPatch, expected_version: int | None
+) -> Workflow:
+    """Change a step's name, status, finality, probability, SLA or required fields (in
+    the draft). Its status stays unique in the workflow and must not be archived."""
+    require_role(ctx, Role.ADMIN)
+    draft, step = await _step_in_draft(ctx, step_id, expected_version, version_required=True)
+    changes = data.model_dump(exclude_unset=True)
+    if data.status_id is not None and data.status_id != step.status_id:
+        await _usable_status(ctx, data.status_id)
+        taken = await ctx.session.scalar(
+            select(WorkflowStep.id).where(
+                WorkflowStep.workflow_id == draft.id, WorkflowStep.status_id == data.status_id
+            )
+        )
+        if taken is not None:
+            raise Conflict(errors=[FieldError("status_id", "is already used by another step")])
+        step.status_id = data.status_id
+    if data.name is not None:
+        step.name = data.name
+    if data.is_final is not None:
+        step.is_final = data.is_final
+    if "probability" in changes:
+        step.probability = data.probability
+    metadata = dict(step.metadata_)
+    if data.required_fields is not None:
+        metadata["required_fields"] = list(dict.fromkeys(data.required_fields))
+    if "sla_days" in changes:
+        metadata["sla_days"] = data.sla_days
+    step.metadata_ = {key: value for key, value in metadata.items() if value not in (None, [])}
+    await _touch(ctx, draft)
+    return draft
+
+
+async def _usable_status(ctx: Ctx, status_id: uuid.UUID) -> None:
+    archived = await ctx.session.scalar(select(Status.archived).where(Status.id == status_id))
+    if archived is None:
+        raise ValidationFailed(errors=[FieldError("status_id", "is not a status")])
+    if archived:
+        raise RuleViolation(errors=[FieldError("status_id", "is archived")])
 
 
 async def publish(ctx: Ctx, workflow_id: uuid.UUID) -> Workflow:
@@ -516,6 +585,90 @@ async def create_status(ctx: Ctx, data: StatusIn) -> Status:
     ctx.session.add(status)
     await ctx.session.flush()
     return status
+
+
+async def _locked_status(ctx: Ctx, status_id: uuid.UUID) -> Status:
+    status = await ctx.session.scalar(
+        select(Status).where(Status.id == status_id).with_for_update()
+    )
+    if status is None:
+        raise NotFound("No such status")
+    return status
+
+
+async def _steps_using(ctx: Ctx, status_id: uuid.UUID) -> int:
+    """Steps of any version (retired ones too: their records still show the status)."""
+    count = await ctx.session.scalar(
+        select(func.count()).select_from(WorkflowStep).where(WorkflowStep.status_id == status_id)
+    )
+    return int(count or 0)
+
+
+async def update_status(
+    ctx: Ctx, status_id: uuid.UUID, data: StatusPatch, expected_version: int | None
+) -> Status:
+    """Admins rename, recolour, archive or re-categorise a status.
+
+    A status that steps use keeps its category: won/lost/open decide what a record
+    on it means, and records already there must keep that meaning.
+    """
+    require_role(ctx, Role.ADMIN)
+    status = await _locked_status(ctx, status_id)
+    check_version(status.version, expected_version, "status")
+    if data.name is not None and data.name != status.name:
+        if await ctx.session.scalar(select(Status.id).where(Status.name == data.name)):
+            raise Conflict(errors=[FieldError("name", "is already a status")])
+        status.name = data.name
+    if data.category is not None and data.category.value != status.category:
+        in_use = await _steps_using(ctx, status.id)
+        if in_use:
+            raise Conflict(
+                f"{in_use} step(s) use this status, so its category cannot change; "
+                "create a new status instead",
+                errors=[FieldError("category", "cannot change while steps use the status")],
+            )
+        status.category = data.category.value
+    if data.colour is not None:
+        status.colour = data.colour
+    if data.archived is not None:
+        status.archived = data.archived
+    try:
+        await ctx.session.flush()
+    except StaleDataError as exc:
+        raise StaleVersion() from exc
+    return status
+
+
+async def delete_status(ctx: Ctx, status_id: uuid.UUID, expected_version: int | None) -> None:
+    """Admins delete a status no step uses (archive it otherwise)."""
+    require_role(ctx, Role.ADMIN)
+    status = await _locked_status(ctx, status_id)
+    if expected_version is not None:
+        check_version(status.version, expected_version, "status")
+    in_use = await _steps_using(ctx, status.id)
+    if in_use:
+        raise Conflict(
+            f"{in_use} step(s) use this status; archive it instead, or change those steps"
+        )
+    await ctx.session.delete(status)
+    await ctx.session.flush()
+
+
+async def update_workflow(
+    ctx: Ctx, workflow_id: uuid.UUID, data: WorkflowPatch, expected_version: int | None
+) -> Workflow:
+    """Rename a workflow: every version of it carries the new name (no new draft)."""
+    require_role(ctx, Role.ADMIN)
+    workflow = await _lock_workflow(ctx, workflow_id)
+    check_version(workflow.version, expected_version, "workflow")
+    await ctx.session.execute(
+        update(Workflow)
+        .where(Workflow.family_id == workflow.family_id)
+        .values(name=data.name, version=Workflow.version + 1, updated_at=func.now())
+        .execution_options(synchronize_session=False)
+    )
+    await ctx.session.refresh(workflow)
+    return workflow
 
 
 async def create_project_type(ctx: Ctx, data: ProjectTypeIn) -> ProjectType:
@@ -598,28 +751,74 @@ async def migrate_records(ctx: Ctx, workflow_id: uuid.UUID, data: MigrationIn) -
     return moved
 
 
-async def delete_transition(ctx: Ctx, transition_id: uuid.UUID) -> Workflow:
-    """Disconnect two steps (in the draft)."""
-    require_role(ctx, Role.ADMIN)
+async def _transition_in_draft(
+    ctx: Ctx, transition_id: uuid.UUID, expected_version: int | None, *, version_required: bool
+) -> tuple[Workflow, WorkflowTransition]:
+    """The draft an edit of this transition applies to, and the transition there.
+
+    The version is checked against the transition the caller saw (before any copy).
+    """
     transition = await ctx.session.scalar(
         select(WorkflowTransition).where(WorkflowTransition.id == transition_id)
     )
     if transition is None:
         raise NotFound("No such transition")
+    if version_required or expected_version is not None:
+        check_version(transition.version, expected_version, "transition")
     draft, mapping = await _draft_for_edit(ctx, transition.workflow_id)
-    target = await ctx.session.scalar(
+    if not mapping:
+        return draft, transition
+    copy = await ctx.session.scalar(
         select(WorkflowTransition).where(
             WorkflowTransition.workflow_id == draft.id,
-            WorkflowTransition.from_step_id
-            == mapping.get(transition.from_step_id, transition.from_step_id),
-            WorkflowTransition.to_step_id
-            == mapping.get(transition.to_step_id, transition.to_step_id),
+            WorkflowTransition.from_step_id == mapping[transition.from_step_id],
+            WorkflowTransition.to_step_id == mapping[transition.to_step_id],
         )
     )
-    assert target is not None
-    await ctx.session.delete(target)
+    assert copy is not None
+    return draft, copy
+
+
+async def delete_transition(
+    ctx: Ctx, transition_id: uuid.UUID, expected_version: int | None = None
+) -> Workflow:
+    """Disconnect two steps (in the draft); a version, when sent, must be current."""
+    require_role(ctx, Role.ADMIN)
+    draft, transition = await _transition_in_draft(
+        ctx, transition_id, expected_version, version_required=False
+    )
+    await ctx.session.delete(transition)
     await _touch(ctx, draft)
     return draft
+
+
+async def update_transition(
+    ctx: Ctx, transition_id: uuid.UUID, data: TransitionPatch, expected_version: int | None
+) -> Workflow:
+    """Change a transition's label, conditions or effects (in the draft).
+
+    Effects are validated against the registry now, not when a record moves.
+    """
+    require_role(ctx, Role.ADMIN)
+    draft, transition = await _transition_in_draft(
+        ctx, transition_id, expected_version, version_required=True
+    )
+    if data.label is not None:
+        transition.label = data.label
+    if data.conditions is not None:
+        transition.conditions = data.conditions.model_dump(exclude_defaults=True, mode="json")
+    if data.effects is not None:
+        transition.effects = await _stored_effects(ctx, draft, data.effects)
+    await _touch(ctx, draft)
+    return draft
+
+
+async def _stored_effects(
+    ctx: Ctx, workflow: Workflow, requested: list[EffectIn]
+) -> list[dict[str, Any]]:
+    return await effects.validate_effects(
+        ctx, workflow.entity_type, [(effect.name, effect.config) for effect in requested]
+    )
 
 
 async def reorder_steps(ctx: Ctx, workflow_id: uuid.UUID, step_ids: list[uuid.UUID]) -> Workflow:

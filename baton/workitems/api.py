@@ -7,13 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from baton.core.auth import CtxDep, get_principal
+from baton.activities import queries as activity_queries
+from baton.activities.schemas import ActivityOut
+from baton.core.auth import CtxDep, IfMatchDep, get_principal
 from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.schemas import Page
 from baton.workflow import queries as workflow_queries
 from baton.workflow import service as workflow_service
 from baton.workflow.engine import StepNode
-from baton.workflow.models import WorkflowStep
+from baton.workflow.models import EntityType, WorkflowStep
 from baton.workitems import queries, service
 from baton.workitems.models import WorkItem
 from baton.workitems.schemas import (
@@ -22,9 +24,11 @@ from baton.workitems.schemas import (
     HistoryEntryOut,
     MoveIn,
     MoveOut,
+    PlannedEffectOut,
     StepRef,
     WorkItemIn,
     WorkItemOut,
+    WorkItemPatch,
 )
 
 router = APIRouter(
@@ -110,6 +114,35 @@ async def get_work_item(item_id: uuid.UUID, ctx: CtxDep) -> WorkItemOut:
     return item_out(item, step_ref(flow.step(item.step_id)))
 
 
+@router.patch("/{item_id}")
+async def update_work_item(
+    item_id: uuid.UUID, data: WorkItemPatch, ctx: CtxDep, if_match: IfMatchDep
+) -> WorkItemOut:
+    """Edit name, description, owner or fields; send the version (If-Match or body)."""
+    version = if_match if if_match is not None else data.version
+    item, flow = await service.update_work_item(ctx, item_id, data, version)
+    return item_out(item, step_ref(flow.step(item.step_id)))
+
+
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_work_item(
+    item_id: uuid.UUID,
+    ctx: CtxDep,
+    if_match: IfMatchDep,
+    version: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+) -> None:
+    """Soft delete: the item leaves lists and boards; its history stays. Send the version."""
+    await service.delete_work_item(ctx, item_id, if_match if if_match is not None else version)
+
+
+@router.get("/{item_id}/activities")
+async def work_item_activities(item_id: uuid.UUID, ctx: CtxDep) -> list[ActivityOut]:
+    """The item's timeline (stage changes, hand-overs, planned follow-ups), newest first."""
+    await service.get_work_item(ctx, item_id)
+    rows = await activity_queries.for_record(ctx.session, EntityType.WORK_ITEM, item_id)
+    return [ActivityOut.model_validate(row) for row in rows]
+
+
 @router.post("/{item_id}/move")
 async def move_work_item(item_id: uuid.UUID, data: MoveIn, ctx: CtxDep) -> MoveOut:
     result = await service.move_work_item(ctx, item_id, data)
@@ -119,7 +152,7 @@ async def move_work_item(item_id: uuid.UUID, data: MoveIn, ctx: CtxDep) -> MoveO
         to_step=step_ref(result.move.to_step),
         backwards=result.move.backwards,
         dry_run=result.dry_run,
-        effects=[effect.name for effect in result.move.edge.effects],
+        effects=[PlannedEffectOut(name=e.name, description=e.description) for e in result.effects],
     )
 
 

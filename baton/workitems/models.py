@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     String,
     Text,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -38,7 +39,13 @@ class WorkItem(TenantKeyed, Timestamped, Versioned, Base):
             "description IS NULL OR length(description) <= 10000", name="description_length"
         ),
         CheckConstraint("jsonb_typeof(metadata) = 'object'", name="metadata_object"),
-        Index("ix_work_items_board", "tenant_id", "workflow_id", "step_id"),
+        Index(
+            "ix_work_items_board",
+            "tenant_id",
+            "workflow_id",
+            "step_id",
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
         {"info": {"tenancy": "tenant", "governed": "work_item"}},
     )
 
@@ -52,3 +59,6 @@ class WorkItem(TenantKeyed, Timestamped, Versioned, Base):
     # Set by the govern_step trigger on every step change; fetched back by RETURNING.
     entered_step_at: Mapped[datetime] = mapped_column(server_onupdate=FetchedValue())
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB)
+    # Soft delete: history and activities keep pointing at a row that still exists.
+    deleted_at: Mapped[datetime | None]
+    deleted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))

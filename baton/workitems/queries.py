@@ -29,8 +29,13 @@ async def list_items(
     project_type_id: uuid.UUID | None,
     step_id: uuid.UUID | None,
 ) -> list[WorkItem]:
-    """Items in creation order, `limit + 1` rows."""
-    query = select(WorkItem).order_by(WorkItem.id).limit(page.limit + 1)
+    """Live items in creation order, `limit + 1` rows."""
+    query = (
+        select(WorkItem)
+        .where(WorkItem.deleted_at.is_(None))
+        .order_by(WorkItem.id)
+        .limit(page.limit + 1)
+    )
     if project_type_id is not None:
         query = query.where(WorkItem.project_type_id == project_type_id)
     if step_id is not None:
@@ -55,7 +60,7 @@ async def board(
         (
             await session.execute(
                 select(WorkItem.step_id, func.count())
-                .where(WorkItem.workflow_id == workflow_id)
+                .where(WorkItem.workflow_id == workflow_id, WorkItem.deleted_at.is_(None))
                 .group_by(WorkItem.step_id)
             )
         ).all()
@@ -67,7 +72,7 @@ async def board(
             .over(partition_by=WorkItem.step_id, order_by=WorkItem.entered_step_at.desc())
             .label("rank"),
         )
-        .where(WorkItem.workflow_id == workflow_id)
+        .where(WorkItem.workflow_id == workflow_id, WorkItem.deleted_at.is_(None))
         .subquery()
     )
     cards = (

@@ -28,6 +28,16 @@ class WorkItemIn(Schema):
     fields: dict[str, Any] = Field(default_factory=dict, max_length=100)
 
 
+class WorkItemPatch(Schema):
+    """Only the fields sent change; `fields` merge into the item's (null removes one)."""
+
+    name: Name | None = None
+    description: Notes | None = None
+    owner_id: uuid.UUID | None = None
+    fields: dict[str, Any] = Field(default_factory=dict, max_length=100)
+    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
+
+
 class WorkItemOut(Schema):
     id: uuid.UUID
     project_type_id: uuid.UUID
@@ -52,13 +62,19 @@ class MoveIn(Schema):
     dry_run: bool = False
 
 
+class PlannedEffectOut(Schema):
+    name: str
+    description: str
+
+
 class MoveOut(Schema):
     item: WorkItemOut
     from_step: StepRef
     to_step: StepRef
     backwards: bool
     dry_run: bool
-    effects: list[str]
+    # What the transition's effects do (or, on a dry run, would do).
+    effects: list[PlannedEffectOut]
 
 
 class HistoryEntryOut(Schema):

@@ -1,22 +1,39 @@
-"""Work items: create on the project type's workflow, move through the engine."""
+"""Work items: create on the project type's workflow, edit, delete, move through the engine."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, Table, bindparam, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm.exc import StaleDataError
 
+from baton.activities.models import ActivityStatus, ActivityType
+from baton.activities.service import ACTIVITIES, stage_change_subject
 from baton.core.context import Ctx
-from baton.core.errors import FieldError, NotFound, RuleViolation, StaleVersion
+from baton.core.errors import (
+    FieldError,
+    NotFound,
+    RuleViolation,
+    StaleVersion,
+    ValidationFailed,
+)
+from baton.core.ids import uuid7
+from baton.core.versioning import check_version
 from baton.identity.access import WRITERS, require_role
-from baton.workflow import engine
+from baton.identity.queries import writer_name
+from baton.workflow import effects, engine
 from baton.workflow import service as workflow_service
 from baton.workflow.models import EntityType, ProjectType, Workflow
 from baton.workitems.models import WorkItem
-from baton.workitems.schemas import MoveIn, WorkItemIn
+from baton.workitems.schemas import MoveIn, WorkItemIn, WorkItemPatch
+
+WORK_ITEMS: Table = WorkItem.__table__  # type: ignore[assignment]
+WORKFLOWS: Table = Workflow.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -25,6 +42,7 @@ class MoveResult:
     move: engine.Move
     flow: engine.CompiledWorkflow
     dry_run: bool
+    effects: list[effects.PlannedEffect]
 
 
 async def create_work_item(ctx: Ctx, data: WorkItemIn) -> tuple[WorkItem, engine.CompiledWorkflow]:
@@ -59,57 +77,201 @@ async def create_work_item(ctx: Ctx, data: WorkItemIn) -> tuple[WorkItem, engine
     return item, flow
 
 
-async def get_work_item(ctx: Ctx, item_id: uuid.UUID) -> tuple[WorkItem, engine.CompiledWorkflow]:
-    ctx.require_principal()
-    item = await ctx.session.scalar(select(WorkItem).where(WorkItem.id == item_id))
+async def _live_item(ctx: Ctx, item_id: uuid.UUID) -> WorkItem:
+    item = await ctx.session.scalar(
+        select(WorkItem).where(WorkItem.id == item_id, WorkItem.deleted_at.is_(None))
+    )
     if item is None:
         raise NotFound("No such work item")
+    return item
+
+
+async def get_work_item(ctx: Ctx, item_id: uuid.UUID) -> tuple[WorkItem, engine.CompiledWorkflow]:
+    """Any member reads a live item of the organization; deleted ones are 404."""
+    ctx.require_principal()
+    item = await _live_item(ctx, item_id)
     return item, await workflow_service.require_compiled(ctx, item.workflow_id)
+
+
+async def update_work_item(
+    ctx: Ctx, item_id: uuid.UUID, data: WorkItemPatch, expected_version: int | None
+) -> tuple[WorkItem, engine.CompiledWorkflow]:
+    """Writers edit name, description, owner and fields; the step changes only by a move.
+
+    The caller's version must be current (409 otherwise); `fields` are merged, a null
+    value removes the field.
+    """
+    principal = require_role(ctx, *WRITERS)
+    item = await _live_item(ctx, item_id)
+    check_version(item.version, expected_version, "work item")
+    changes = data.model_dump(exclude_unset=True)
+    if "name" in changes:
+        if data.name is None:
+            raise ValidationFailed(errors=[FieldError("name", "cannot be removed")])
+        item.name = data.name
+    if "description" in changes:
+        item.description = data.description
+    if "owner_id" in changes:
+        if data.owner_id is not None and not await writer_name(
+            ctx.session, principal.tenant_id, data.owner_id
+        ):
+            raise ValidationFailed(
+                errors=[FieldError("owner_id", "is not a member who can own records")]
+            )
+        item.owner_id = data.owner_id
+    if data.fields:
+        merged = {**item.metadata_, **data.fields}
+        item.metadata_ = {key: value for key, value in merged.items() if value is not None}
+    try:
+        await ctx.session.flush()
+    except StaleDataError as exc:
+        raise StaleVersion("The work item changed while you edited it") from exc
+    return item, await workflow_service.require_compiled(ctx, item.workflow_id)
+
+
+async def delete_work_item(ctx: Ctx, item_id: uuid.UUID, expected_version: int | None) -> None:
+    """Writers delete items softly: history and timeline stay; the item leaves boards."""
+    principal = require_role(ctx, *WRITERS)
+    item = await _live_item(ctx, item_id)
+    check_version(item.version, expected_version, "work item")
+    item.deleted_at = datetime.now(UTC)
+    item.deleted_by = principal.user_id
+    try:
+        await ctx.session.flush()
+    except StaleDataError as exc:
+        raise StaleVersion("The work item changed while you deleted it") from exc
+
+
+# The move is the hot path (DESIGN §7): plain Core statements on the session's
+# connection, two round trips between authentication and commit. The load also
+# hands reason, notes and fields to the history trigger (transaction-local
+# settings; every move sets all three, so nothing carries over to a later move);
+# the update and the "Stage changed" timeline entry are one statement.
+_LOAD_FOR_MOVE = (
+    select(
+        WORK_ITEMS,
+        WORKFLOWS.c.version.label("workflow_version"),
+        func.set_config("baton.transition_reason", bindparam("reason"), True),
+        func.set_config("baton.transition_notes", bindparam("notes"), True),
+        func.set_config("baton.transition_fields", bindparam("fields_text"), True),
+    )
+    .join(WORKFLOWS, WORKFLOWS.c.id == WORK_ITEMS.c.workflow_id)
+    .where(WORK_ITEMS.c.id == bindparam("item_id"), WORK_ITEMS.c.deleted_at.is_(None))
+)
+
+_moved = (
+    update(WORK_ITEMS)
+    .where(WORK_ITEMS.c.id == bindparam("item_id"), WORK_ITEMS.c.version == bindparam("version"))
+    .values(
+        step_id=bindparam("to_step_id"),
+        metadata=WORK_ITEMS.c.metadata.op("||")(bindparam("fields", type_=JSONB)),
+        version=WORK_ITEMS.c.version + 1,
+        updated_at=func.now(),
+    )
+    .returning(*WORK_ITEMS.c)
+    .cte("moved")
+)
+_logged = insert(ACTIVITIES).from_select(
+    [
+        "tenant_id",
+        "id",
+        "type",
+        "status",
+        "subject",
+        "completed_at",
+        "owner_id",
+        "created_by",
+        "work_item_id",
+    ],
+    select(
+        _moved.c.tenant_id,
+        bindparam("activity_id"),
+        literal(ActivityType.SYSTEM.value),
+        literal(ActivityStatus.DONE.value),
+        bindparam("subject"),
+        func.now(),
+        bindparam("actor_id"),
+        bindparam("actor_id"),
+        _moved.c.id,
+    ),
+)
+_MOVE = select(_moved).add_cte(_logged.cte("logged"))
+
+
+_ITEM_KEYS = ("metadata_", *(column.key for column in WORK_ITEMS.c if column.key != "metadata"))
+
+
+def _item_of(row: Row[Any]) -> WorkItem:
+    """A detached WorkItem for the answer, from a row of `work_items` columns."""
+    values = row._asdict()
+    values["metadata_"] = values.pop("metadata")
+    return WorkItem(**{key: values[key] for key in _ITEM_KEYS})
 
 
 async def move_work_item(ctx: Ctx, item_id: uuid.UUID, data: MoveIn) -> MoveResult:
     """Move along a transition of the item's workflow — validated, recorded, all or nothing.
 
     The caller's `version` must be current (409 otherwise); the transition's role,
-    reason, notes and required fields must hold (422 naming what is missing).
-    `dry_run` checks everything and writes nothing.
+    reason, notes and required fields must hold (422 naming what is missing). The
+    move writes a history row (the trigger), a "Stage changed" timeline entry and
+    runs the transition's effects in the same transaction. `dry_run` checks
+    everything, reports the planned effects and writes nothing.
     """
     principal = require_role(ctx, *WRITERS)
-    # The workflow's row version comes along: the compiled graph is then a cache hit.
+    connection = await ctx.session.connection()
+    fields_text = json.dumps(data.fields, default=str) if data.fields else ""
     row = (
-        await ctx.session.execute(
-            select(WorkItem, Workflow.version)
-            .join(Workflow, Workflow.id == WorkItem.workflow_id)
-            .where(WorkItem.id == item_id)
+        await connection.execute(
+            _LOAD_FOR_MOVE,
+            {
+                "item_id": item_id,
+                "reason": data.reason or "",
+                "notes": data.notes or "",
+                "fields_text": fields_text,
+            },
         )
     ).first()
     if row is None:
         raise NotFound("No such work item")
-    item, workflow_version = row
-    if item.version != data.version:
-        raise StaleVersion(f"The work item is at version {item.version}, not {data.version}")
-    flow = await workflow_service.require_compiled(ctx, item.workflow_id, workflow_version)
-    fields = {**item.metadata_, **data.fields}
-    present = {name for name, value in fields.items() if value not in (None, "")}
+    if row.version != data.version:
+        raise StaleVersion(f"The work item is at version {row.version}, not {data.version}")
+    flow = await workflow_service.require_compiled(ctx, row.workflow_id, row.workflow_version)
+    present = {
+        name for name, value in {**row.metadata, **data.fields}.items() if value not in (None, "")
+    }
     move = flow.check(
-        item.step_id,
+        row.step_id,
         data.to_step_id,
         role=principal.role,
         reason=data.reason,
         notes=data.notes,
         present_fields=present,
     )
+    planned = effects.planned_effects(EntityType.WORK_ITEM, move)
     if data.dry_run:
-        return MoveResult(item, move, flow, dry_run=True)
-    passed = await workflow_service.pass_move_details(ctx, data.reason, data.notes, data.fields)
-    if data.fields:
-        item.metadata_ = fields
-    item.step_id = move.to_step.id
-    try:
-        # RETURNING brings back updated_at and the trigger's entered_step_at.
-        await ctx.session.flush()
-    except StaleDataError as exc:
-        raise StaleVersion("The work item changed while you moved it") from exc
-    if passed:
-        await workflow_service.clear_move_details(ctx)
-    return MoveResult(item, move, flow, dry_run=False)
+        return MoveResult(_item_of(row), move, flow, dry_run=True, effects=planned)
+    moved = (
+        await connection.execute(
+            _MOVE,
+            {
+                "item_id": item_id,
+                "version": data.version,
+                "to_step_id": move.to_step.id,
+                "fields": data.fields,
+                "activity_id": uuid7(),
+                "subject": stage_change_subject(move),
+                "actor_id": principal.user_id,
+            },
+        )
+    ).first()
+    if moved is None:
+        raise StaleVersion("The work item changed while you moved it")
+    item = _item_of(moved)
+    if move.edge.effects:
+        record = effects.MovedRecord(EntityType.WORK_ITEM, item.id, item.name, item.owner_id)
+        await effects.run_effects(ctx, record, move)
+        # Effects may change the item (a hand-over sets the owner): answer what is stored.
+        item = _item_of(
+            (await connection.execute(select(WORK_ITEMS).where(WORK_ITEMS.c.id == item_id))).one()
+        )
+    return MoveResult(item, move, flow, dry_run=False, effects=planned)

@@ -1,0 +1,84 @@
+"""One table for every call, email, meeting, task, note and system entry (DESIGN §3.2).
+
+An activity belongs to at most one record of each kind; the related-record columns
+are composite FKs, so an activity can never point into another tenant. Domains add
+their column (`deal_id`, `lead_id` …) with their own migration.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from baton.db.base import Base, TenantKeyed, Timestamped, Versioned, enum_check
+
+
+class ActivityType(StrEnum):
+    CALL = "call"
+    EMAIL = "email"
+    MEETING = "meeting"
+    TASK = "task"
+    NOTE = "note"
+    # Written by Baton itself: stage changes, hand-overs.
+    SYSTEM = "system"
+
+
+class ActivityStatus(StrEnum):
+    PLANNED = "planned"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Activity(TenantKeyed, Timestamped, Versioned, Base):
+    __tablename__ = "activities"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "work_item_id"], ["work_items.tenant_id", "work_items.id"]
+        ),
+        CheckConstraint(enum_check("type", ActivityType), name="type_valid"),
+        CheckConstraint(enum_check("status", ActivityStatus), name="status_valid"),
+        CheckConstraint("length(btrim(subject)) BETWEEN 1 AND 200", name="subject_length"),
+        CheckConstraint(
+            "description IS NULL OR length(description) <= 10000", name="description_length"
+        ),
+        CheckConstraint("outcome IS NULL OR length(outcome) <= 1000", name="outcome_length"),
+        # A done activity says when; a planned one is not done yet.
+        CheckConstraint(
+            "(status = 'done') = (completed_at IS NOT NULL)", name="completed_when_done"
+        ),
+        CheckConstraint("type <> 'system' OR status = 'done'", name="system_entries_done"),
+        Index(
+            "ix_activities_work_item",
+            "tenant_id",
+            "work_item_id",
+            "created_at",
+            postgresql_where=text("work_item_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_activities_owner_planned",
+            "tenant_id",
+            "owner_id",
+            "due_at",
+            postgresql_where=text("status = 'planned' AND deleted_at IS NULL"),
+        ),
+        {"info": {"tenancy": "tenant"}},
+    )
+
+    # No server defaults: type and status are always chosen by the service (DESIGN §3.2).
+    type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(Text)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    work_item_id: Mapped[uuid.UUID | None]
+    deleted_at: Mapped[datetime | None]
+    deleted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    deletion_id: Mapped[uuid.UUID | None]

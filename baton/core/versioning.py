@@ -1,0 +1,16 @@
+"""Optimistic locking as the API sees it: the caller says which version it edited."""
+
+from __future__ import annotations
+
+from baton.core.errors import FieldError, StaleVersion, ValidationFailed
+
+
+def check_version(current: int, expected: int | None, what: str) -> None:
+    """409 unless the caller edited the current version; 422 when it sent none."""
+    if expected is None:
+        raise ValidationFailed(
+            f"Send the {what}'s version (If-Match header or `version` field)",
+            errors=[FieldError("version", "is required")],
+        )
+    if current != expected:
+        raise StaleVersion(f"The {what} is at version {current}, not {expected}")

@@ -1,0 +1,50 @@
+"""Notifying members, inside the transaction of the action that concerns them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import Table, insert, update
+
+from baton.core.context import Ctx
+from baton.core.errors import NotFound
+from baton.core.ids import uuid7
+from baton.notifications.models import Notification
+from baton.workflow.effects import MovedRecord
+
+NOTIFICATIONS: Table = Notification.__table__  # type: ignore[assignment]
+
+
+async def notify(ctx: Ctx, user_id: uuid.UUID, message: str, record: MovedRecord | None) -> None:
+    """Leave `user_id` a notification; it exists only if the caller's transaction commits."""
+    tenant_id = ctx.current_tenant_id
+    assert tenant_id is not None
+    await ctx.session.execute(
+        insert(NOTIFICATIONS),
+        [
+            {
+                "tenant_id": tenant_id,
+                "id": uuid7(),
+                "user_id": user_id,
+                "message": message[:500],
+                "entity_type": record.entity_type.value if record else None,
+                "record_id": record.id if record else None,
+            }
+        ],
+    )
+
+
+async def mark_read(ctx: Ctx, notification_id: uuid.UUID) -> None:
+    """Members mark their own notifications read; anyone else's is 404."""
+    principal = ctx.require_principal()
+    result = await ctx.session.execute(
+        update(NOTIFICATIONS)
+        .where(
+            NOTIFICATIONS.c.id == notification_id,
+            NOTIFICATIONS.c.user_id == principal.user_id,
+        )
+        .values(read_at=datetime.now(UTC), version=NOTIFICATIONS.c.version + 1)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise NotFound("No such notification")
