@@ -44,7 +44,9 @@ from baton.web import STATIC_DIR
 from baton.web.pages import router as web_router
 from baton.web.rendering import error_page
 from baton.workflow.api import router as workflow_router
+from baton.workflow.web import router as workflow_web_router
 from baton.workitems.api import router as work_items_router
+from baton.workitems.web import router as work_items_web_router
 
 log = structlog.get_logger("baton.app")
 CLEANUP_INTERVAL_SECONDS = 600
@@ -92,6 +94,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(work_items_router)
     app.include_router(notifications_router)
     app.include_router(web_router)
+    app.include_router(workflow_web_router)
+    app.include_router(work_items_web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select, text
@@ -117,6 +118,22 @@ async def writer_name(
             Membership.role.in_([role.value for role in WRITERS]),
         )
     )
+
+
+async def member_names(
+    session: AsyncSession, user_ids: Iterable[uuid.UUID | None]
+) -> dict[uuid.UUID, str]:
+    """Names of members of the current tenant; the membership join keeps RLS in force
+    (`users` itself is global), so another organization's people stay nameless."""
+    wanted = {user_id for user_id in user_ids if user_id is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(User.id, User.full_name)
+        .join(Membership, Membership.user_id == User.id)
+        .where(User.id.in_(wanted))
+    )
+    return {user_id: name for user_id, name in rows.all()}
 
 
 async def memberships_of(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:

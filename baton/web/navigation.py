@@ -8,6 +8,8 @@ from baton.identity.models import Role
 
 ALL_ROLES = frozenset(Role)
 WRITERS = frozenset({Role.ADMIN, Role.MANAGER, Role.MARKETING, Role.SALES})
+# Workflow configuration: admins change it, managers read it.
+WORKFLOW_READERS = frozenset({Role.ADMIN, Role.MANAGER})
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,10 @@ class NavItem:
 # Domains append their pages here (leads, pipeline, targets …) with their roles.
 SIDEBAR: list[NavItem] = [
     NavItem("Home", "/", ALL_ROLES),
+    NavItem("Work items", "/work-items", ALL_ROLES),
+    NavItem("Workflows", "/workflow/workflows", WORKFLOW_READERS),
+    NavItem("Statuses", "/workflow/statuses", WORKFLOW_READERS),
+    NavItem("Project types", "/workflow/project-types", WORKFLOW_READERS),
     NavItem("Team", "/team", frozenset({Role.ADMIN})),
     NavItem("API keys", "/settings/api-keys", WRITERS),
     NavItem("My account", "/account", ALL_ROLES),

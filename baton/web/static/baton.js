@@ -1,4 +1,5 @@
-// Baton's only hand-written script: toasts for failed htmx requests and form resets.
+// Baton's only hand-written script: toasts and inline errors for htmx requests, form
+// resets, and drag and drop (step order, board) through the vendored SortableJS.
 // No inline script anywhere (the CSP forbids it); behaviour hangs off data attributes.
 (function () {
   "use strict";
@@ -41,10 +42,128 @@
   document.addEventListener("htmx:sendError", function () {
     toast("The server could not be reached. Nothing was changed.", "error");
   });
+  // A refused form (4xx) whose container names a `data-error-target` shows the
+  // server's fragment there, next to the form, instead of a toast.
+  function errorTargetOf(elt) {
+    var holder = elt && elt.closest ? elt.closest("[data-error-target]") : null;
+    return holder ? document.querySelector(holder.getAttribute("data-error-target")) : null;
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (status < 400 || status >= 500 || status === 401) { return; }
+    var target = errorTargetOf(event.detail.requestConfig ? event.detail.requestConfig.elt : event.detail.elt);
+    if (!target) { return; }
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+    event.detail.target = target;
+    event.detail.swapOverride = "innerHTML";
+  });
+
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.detail.elt;
-    if (event.detail.successful && form && form.hasAttribute && form.hasAttribute("data-reset-on-success")) {
-      form.reset();
-    }
+    var ok = event.detail.xhr && event.detail.xhr.status < 400 && event.detail.successful;
+    if (!ok || !form || !form.hasAttribute) { return; }
+    if (form.hasAttribute("data-reset-on-success")) { form.reset(); }
+    var slot = errorTargetOf(form);
+    if (slot && document.body.contains(slot)) { slot.textContent = ""; }
   });
+
+  // Buttons that close a panel (a transition form, a move form).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-clear]") : null;
+    if (!button) { return; }
+    var target = document.querySelector(button.getAttribute("data-clear"));
+    if (target) { target.textContent = ""; }
+  });
+
+  // Drag and drop (SortableJS). Mouse-driven fallback mode: it behaves the same in
+  // every browser and needs no HTML5 drag-and-drop events.
+  var SORTABLE_OPTIONS = { animation: 120, forceFallback: true, fallbackTolerance: 4 };
+
+  function options(extra) {
+    var merged = {};
+    Object.keys(SORTABLE_OPTIONS).forEach(function (key) { merged[key] = SORTABLE_OPTIONS[key]; });
+    Object.keys(extra).forEach(function (key) { merged[key] = extra[key]; });
+    return merged;
+  }
+
+  // Step order: on drop, post every step id in its new order; on refusal, restore.
+  function initStepList(list) {
+    var before = null;
+    var sortable = window.Sortable.create(list, options({
+      handle: ".handle",
+      draggable: "[data-id]",
+      onStart: function () { before = sortable.toArray(); },
+      onEnd: function () {
+        var order = sortable.toArray();
+        if (before === null || order.join() === before.join()) { return; }
+        var previous = before;
+        list.addEventListener("htmx:afterRequest", function restore(event) {
+          list.removeEventListener("htmx:afterRequest", restore);
+          if (event.detail.xhr.status >= 400 && document.body.contains(list)) { sortable.sort(previous, true); }
+        });
+        window.htmx.ajax("POST", list.getAttribute("data-sort-url"), {
+          source: list,
+          target: list.getAttribute("data-sort-target"),
+          swap: "outerHTML",
+          values: { step_ids: order }
+        });
+      }
+    }));
+  }
+
+  // The board: a card dropped on another column asks the server to move it. The
+  // answer redraws the board; a refusal (or a form asking for details) puts the
+  // card back where it was.
+  function initBoard(board) {
+    board.querySelectorAll("[data-column]").forEach(function (column) {
+      window.Sortable.create(column, options({
+        group: "board-" + (board.getAttribute("data-board") || "cards"),
+        draggable: "[data-card]",
+        sort: false,
+        onEnd: function (event) {
+          if (event.from === event.to) { return; }
+          var card = event.item;
+          var home = event.from;
+          var index = event.oldIndex;
+          card.classList.add("moving");
+          card.addEventListener("htmx:afterRequest", function settle(answer) {
+            card.removeEventListener("htmx:afterRequest", settle);
+            card.classList.remove("moving");
+            if (answer.detail.xhr.status >= 400 && document.body.contains(home)) {
+              home.insertBefore(card, home.children[index] || null);
+            }
+          });
+          window.htmx.ajax("POST", card.getAttribute("data-move-url"), {
+            source: card,
+            target: "#move-panel",
+            swap: "innerHTML",
+            values: {
+              to_step_id: event.to.getAttribute("data-step-id"),
+              version: card.getAttribute("data-version"),
+              context: "board"
+            }
+          });
+        }
+      }));
+    });
+  }
+
+  function initDrag(root) {
+    if (!window.Sortable || !root.querySelectorAll) { return; }
+    var lists = Array.prototype.slice.call(root.querySelectorAll("[data-sortable]"));
+    if (root.matches && root.matches("[data-sortable]")) { lists.push(root); }
+    lists.forEach(function (list) {
+      if (!list.__batonSortable) { list.__batonSortable = true; initStepList(list); }
+    });
+    var boards = Array.prototype.slice.call(root.querySelectorAll("[data-board]"));
+    if (root.matches && root.matches("[data-board]")) { boards.push(root); }
+    boards.forEach(function (board) {
+      if (!board.__batonSortable) { board.__batonSortable = true; initBoard(board); }
+    });
+  }
+
+  document.addEventListener("htmx:load", function (event) { initDrag(event.detail.elt); });
+  document.addEventListener("DOMContentLoaded", function () { initDrag(document.body); });
 })();
