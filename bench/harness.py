@@ -6,6 +6,9 @@
 - `Server`: one `baton serve` process (uvicorn, its own OS process) on 127.0.0.1.
 - `Http`: a keep-alive `http.client` connection, the cheapest client Python has.
 - `Result` rows, percentiles and the machine description every report starts with.
+- The raw-driver side of the baselines: baton's statements compiled for asyncpg
+  (`DriverStatement`), the counter/transaction connection pair, a uvloop runner.
+- `run_backends` / `finish`: the loop over backends and the end of every `main()`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +37,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
@@ -150,6 +157,23 @@ def common_args(description: str, *, rounds: int, requests: int) -> argparse.Arg
 
 def backends_of(choice: str) -> list[str]:
     return list(BACKENDS) if choice == "both" else [choice]
+
+
+def run_backends(backends: Sequence[str], bench: Callable[[str], list[Result]]) -> list[Result]:
+    """`bench(backend)` for each backend; the local one is skipped when unreachable."""
+    results: list[Result] = []
+    for backend in backends:
+        if backend == "local" and not local_postgres_available():
+            print("[local] PostgreSQL at 127.0.0.1:5432 not reachable: skipped")
+            continue
+        results += bench(backend)
+    return results
+
+
+def finish(results: Sequence[Result], title: str, json_path: str | None) -> None:
+    """The end of every script's `main()`: the table, and the JSON file if asked for."""
+    print_table(results, title)
+    write_json(json_path, results, {})
 
 
 # ---------------------------------------------------------------- statistics
@@ -280,13 +304,15 @@ def _system_jiffies() -> tuple[int, int]:
     return total - idle, total
 
 
-def _process_jiffies(pid: int) -> int:
-    """utime + stime of one process (all its threads)."""
+def process_jiffies(pid: int, *, reaped_children: bool = False) -> int:
+    """utime + stime of one process (all its threads), plus, if asked, the CPU time of
+    its children that have exited and been waited for (cutime + cstime)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0
-    return int(fields[11]) + int(fields[12])
+    own = int(fields[11]) + int(fields[12])
+    return own + int(fields[13]) + int(fields[14]) if reaped_children else own
 
 
 def pids_matching(fragment: str) -> list[int]:
@@ -313,7 +339,7 @@ class CpuWatch:
         self.start_busy = self.start_total = self.start_ours = 0
 
     def _ours(self) -> int:
-        return sum(_process_jiffies(pid) for pid in self.pids)
+        return sum(process_jiffies(pid) for pid in self.pids)
 
     def start(self) -> None:
         self.pids = sorted({os.getpid(), *self.our_pids()})
@@ -453,6 +479,21 @@ class Deployment:
             return pids_matching(self.database)
         pid = self.postmaster_pid()
         return [pid, *children_of(pid)] if pid is not None else []
+
+    def postgres_jiffies(self) -> int:
+        """CPU jiffies used so far by our PostgreSQL processes.
+
+        Embedded: the postmaster, its live children and the children it has reaped, so
+        backends that came and went (a pool opening and closing connections) count.
+        Local: the live backends of our database only (the cluster is shared).
+        """
+        if self.backend == "local":
+            return sum(process_jiffies(pid) for pid in self.postgres_pids())
+        pid = self.postmaster_pid()
+        if pid is None:
+            return 0
+        children = sum(process_jiffies(child) for child in children_of(pid))
+        return process_jiffies(pid, reaped_children=True) + children
 
     def postgres_memory(self) -> tuple[int, Memory]:
         """(process count, summed memory) of the embedded postmaster and its children."""
@@ -773,7 +814,90 @@ def round_ratio(rounds: Sequence[Round], a: str, b: str) -> float:
     return median([r.stats[a].p50 / r.stats[b].p50 for r in rounds])
 
 
+def percentile_rows(
+    tag: str, rounds: Sequence[Round], name: str, label: str, qs: Sequence[float] = (50, 90, 99)
+) -> list[Result]:
+    """One `Result` per percentile of variant `name`: the median over rounds."""
+    return [Result(tag, f"{label} p{q:g}", round_median(rounds, name, q), "ms") for q in qs]
+
+
 def noise_note(rounds: Sequence[Round]) -> str:
     during = median([r.foreign_during for r in rounds])
     worst = max(r.foreign_during for r in rounds)
     return f"other load during rounds: median {during:.0%}, max {worst:.0%} of all CPUs"
+
+
+# ---------------------------------------------------------------- raw driver
+
+# Like `Database.counters`: the rate-limit upsert commits without waiting for the flush.
+COUNTER_SERVER_SETTINGS = {"synchronous_commit": "off"}
+
+
+def new_loop_runner() -> asyncio.Runner:
+    try:
+        import uvloop  # the server runs on uvloop (uvicorn[standard]); so does the baseline
+    except ImportError:
+        return asyncio.Runner()
+    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
+
+
+@dataclass(frozen=True)
+class DriverStatement:
+    """One of baton's SQLAlchemy statements as asyncpg SQL, compiled once.
+
+    The SQL is what SQLAlchemy's asyncpg dialect sends for it (`$1`, `$2` … with the
+    dialect's casts), so a baseline built from baton's own statement objects follows
+    the code. `args(**params)` lays the parameters out in `$n` order; values bound in
+    the statement itself (literals, constants such as `version + 1`) are filled in.
+    """
+
+    sql: str
+    names: tuple[str, ...]
+    defaults: dict[str, Any]
+
+    @classmethod
+    def of(cls, statement: ClauseElement) -> DriverStatement:
+        compiled = statement.compile(dialect=asyncpg_dialect.dialect())  # type: ignore[no-untyped-call]
+        assert isinstance(compiled, SQLCompiler)
+        names = tuple(compiled.positiontup or ())
+        defaults = {name: bind.effective_value for bind, name in compiled.bind_names.items()}
+        return cls(str(compiled), names, defaults)
+
+    def args(self, **params: Any) -> list[Any]:
+        defaults = self.defaults
+        return [params[name] if name in params else defaults[name] for name in self.names]
+
+
+async def connect_counter_and_tx(connect_kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """Two raw connections as the app role: the rate-limit counter's, the transaction's."""
+    counter = await asyncpg.connect(**connect_kwargs, server_settings=COUNTER_SERVER_SETTINGS)
+    return counter, await asyncpg.connect(**connect_kwargs)
+
+
+async def close_quietly(*connections: Any) -> None:
+    for conn in connections:
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+
+@dataclass(frozen=True)
+class TokenParts:
+    """What `baton_authenticate` is called with for a bearer token, and its bucket."""
+
+    tenant_id: uuid.UUID
+    digest: bytes
+    prefix: str  # "bat" for a bearer token
+
+    @classmethod
+    def of(cls, token: str) -> TokenParts:
+        from baton.identity import credentials
+
+        parsed = credentials.parse(token)
+        assert parsed is not None
+        return cls(parsed.tenant_id, parsed.digest, parsed.prefix.value)
+
+    def bucket(self, tag: str) -> str:
+        """A rate-limit bucket of the baseline's own: the server's row shape and cost,
+        the server's counter left alone."""
+        return f"api:{self.digest.hex()[:24]}{tag}"

@@ -27,16 +27,15 @@ from bench.harness import (
     backends_of,
     common_args,
     deployment,
-    local_postgres_available,
+    finish,
     measure_interleaved,
     median,
     noise_note,
     print_machine,
-    print_table,
     round_median,
+    run_backends,
     serving,
     timed_calls,
-    write_json,
 )
 
 BENCH = "idempotency"
@@ -137,13 +136,7 @@ def run(
     backends: list[str], rounds: int = 3, requests: int = 2000, quiet_wait: float = 20.0
 ) -> list[Result]:
     quiet = QuietWaiter(quiet_wait)
-    results: list[Result] = []
-    for backend in backends:
-        if backend == "local" and not local_postgres_available():
-            print("[local] PostgreSQL at 127.0.0.1:5432 not reachable: skipped")
-            continue
-        results += bench_backend(backend, rounds, requests, quiet)
-    return results
+    return run_backends(backends, lambda backend: bench_backend(backend, rounds, requests, quiet))
 
 
 def main() -> None:
@@ -151,8 +144,7 @@ def main() -> None:
     args = parser.parse_args()
     print_machine()
     results = run(backends_of(args.backend), args.rounds, args.requests, args.quiet_wait)
-    print_table(results, "Idempotency-Key overhead")
-    write_json(args.json, results, {})
+    finish(results, "Idempotency-Key overhead", args.json)
 
 
 if __name__ == "__main__":

@@ -22,37 +22,37 @@ rounds, prices the per-request log line.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from typing import Any
 
-import asyncpg
-from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
-from sqlalchemy.sql.elements import TextClause
-
 from bench.harness import (
     Deployment,
+    DriverStatement,
     Http,
     QuietWaiter,
     Result,
     Round,
     Server,
     Stats,
+    TokenParts,
     Variant,
     backends_of,
+    close_quietly,
     common_args,
+    connect_counter_and_tx,
     deployment,
-    local_postgres_available,
+    finish,
     measure_interleaved,
+    new_loop_runner,
     noise_note,
+    percentile_rows,
     print_machine,
-    print_table,
     round_median,
     round_ratio,
+    run_backends,
     serving,
     timed_calls,
-    write_json,
 )
 
 BENCH = "me_latency"
@@ -63,60 +63,28 @@ WARMUP = 300
 INFO_SHARE = 0.5
 
 
-def positional(statement: TextClause) -> str:
-    """baton's `text()` statement as asyncpg SQL ($1, $2 … in parameter order)."""
-    return str(statement.compile(dialect=asyncpg_dialect.dialect()))
-
-
-def new_loop_runner() -> asyncio.Runner:
-    try:
-        import uvloop  # the server runs on uvloop (uvicorn[standard]); so does the baseline
-    except ImportError:
-        return asyncio.Runner()
-    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
-
-
 class RawBaseline:
     """GET /me's SQL on raw asyncpg connections (one for the upsert, one for the rest)."""
 
     def __init__(self, deployed: Deployment, token: str) -> None:
         from baton.core.rate_limit import _HIT_DRIVER_SQL
-        from baton.identity import credentials
         from baton.identity.queries import _AUTHENTICATE
 
-        parsed = credentials.parse(token)
-        assert parsed is not None
-        self.tenant_id = parsed.tenant_id
-        self.digest = parsed.digest
-        self.prefix = parsed.prefix.value  # "bat" for a bearer token
-        # Its own bucket, so the server's counter is left alone; same row shape and cost.
-        self.bucket = f"api:{parsed.digest.hex()[:24]}baseline"
+        self.token = TokenParts.of(token)
+        self.bucket = self.token.bucket("baseline")
         self.sql_hit = _HIT_DRIVER_SQL
-        self.sql_authenticate = positional(_AUTHENTICATE)
+        self.authenticate = DriverStatement.of(_AUTHENTICATE)
         self.connect_kwargs = deployed.app_connect_kwargs()
         self.runner = new_loop_runner()
         self.hit_conn: Any = None
         self.tx_conn: Any = None
 
     def open(self) -> None:
-        async def connect() -> tuple[Any, Any]:
-            # Like `Database.counters`: the counter commits without waiting for the flush.
-            counters = {"server_settings": {"synchronous_commit": "off"}}
-            return (
-                await asyncpg.connect(**self.connect_kwargs, **counters),
-                await asyncpg.connect(**self.connect_kwargs),
-            )
-
-        self.hit_conn, self.tx_conn = self.runner.run(connect())
+        self.hit_conn, self.tx_conn = self.runner.run(connect_counter_and_tx(self.connect_kwargs))
 
     def close(self) -> None:
-        async def disconnect() -> None:
-            for conn in (self.hit_conn, self.tx_conn):
-                if conn is not None:
-                    await conn.close()
-
         with contextlib.suppress(Exception):
-            self.runner.run(disconnect())
+            self.runner.run(close_quietly(self.hit_conn, self.tx_conn))
         self.runner.close()
 
     def run(self, count: int) -> Stats:
@@ -125,14 +93,20 @@ class RawBaseline:
     async def _run(self, count: int) -> Stats:
         stats = Stats()
         clock = time.perf_counter_ns
-        hit_conn, tx_conn = self.hit_conn, self.tx_conn
-        sql_hit, sql_authenticate = self.sql_hit, self.sql_authenticate
+        hit_conn, tx_conn, token = self.hit_conn, self.tx_conn, self.token
+        sql_hit, authenticate = self.sql_hit, self.authenticate
         for i in range(count):
             started = clock()
             await hit_conn.fetchrow(sql_hit, self.bucket)
             async with tx_conn.transaction():
                 row = await tx_conn.fetchrow(
-                    sql_authenticate, self.tenant_id, self.digest, self.prefix, f"{i:032x}"
+                    authenticate.sql,
+                    *authenticate.args(
+                        tenant_id=token.tenant_id,
+                        digest=token.digest,
+                        prefix=token.prefix,
+                        request_id=f"{i:032x}",
+                    ),
                 )
             stats.add_ns(clock() - started)
             if row is None:
@@ -210,11 +184,8 @@ def bench_backend(
             me_p50 <= BUDGET_P50_MS,
             noise_note(measured),
         ),
-        Result(tag, "GET /me p90", med("me", 90), "ms"),
-        Result(tag, "GET /me p99", med("me", 99), "ms"),
-        Result(tag, "raw asyncpg, same SQL (4 round trips) p50", med("raw"), "ms"),
-        Result(tag, "raw asyncpg p90", med("raw", 90), "ms"),
-        Result(tag, "raw asyncpg p99", med("raw", 99), "ms"),
+        *percentile_rows(tag, measured, "me", "GET /me", (90, 99)),
+        *percentile_rows(tag, measured, "raw", "raw asyncpg, same SQL (4 round trips)"),
         Result(tag, "ratio /me ÷ raw (p50)", round_ratio(measured, "me", "raw"), "x"),
         Result(tag, "/me - raw (p50)", me_p50 - med("raw"), "ms"),
         Result(tag, "GET /healthz p50 (HTTP floor, no DB)", med("healthz"), "ms"),
@@ -242,13 +213,12 @@ def run(
     quiet_wait: float = 20.0,
 ) -> list[Result]:
     quiet = QuietWaiter(quiet_wait)
-    results: list[Result] = []
-    for backend in backends:
-        if backend == "local" and not local_postgres_available():
-            print("[local] PostgreSQL at 127.0.0.1:5432 not reachable: skipped")
-            continue
-        results += bench_backend(backend, rounds, requests, info=backend == info_on, quiet=quiet)
-    return results
+    return run_backends(
+        backends,
+        lambda backend: bench_backend(
+            backend, rounds, requests, info=backend == info_on, quiet=quiet
+        ),
+    )
 
 
 def main() -> None:
@@ -264,8 +234,7 @@ def main() -> None:
     results = run(
         backends_of(args.backend), args.rounds, args.requests, args.info_on, args.quiet_wait
     )
-    print_table(results, "GET /api/v1/me")
-    write_json(args.json, results, {})
+    finish(results, "GET /api/v1/me", args.json)
 
 
 if __name__ == "__main__":
