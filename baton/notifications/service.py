@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, func, insert, update
 
 from baton.core.context import Ctx
 from baton.core.errors import NotFound
@@ -36,7 +36,10 @@ async def notify(ctx: Ctx, user_id: uuid.UUID, message: str, record: MovedRecord
 
 
 async def mark_read(ctx: Ctx, notification_id: uuid.UUID) -> None:
-    """Members mark their own notifications read; anyone else's is 404."""
+    """Members mark their own notifications read; anyone else's is 404.
+
+    Marking one read again keeps the time it was first read.
+    """
     principal = ctx.require_principal()
     result = await ctx.session.execute(
         update(NOTIFICATIONS)
@@ -44,7 +47,10 @@ async def mark_read(ctx: Ctx, notification_id: uuid.UUID) -> None:
             NOTIFICATIONS.c.id == notification_id,
             NOTIFICATIONS.c.user_id == principal.user_id,
         )
-        .values(read_at=datetime.now(UTC), version=NOTIFICATIONS.c.version + 1)
+        .values(
+            read_at=func.coalesce(NOTIFICATIONS.c.read_at, datetime.now(UTC)),
+            version=NOTIFICATIONS.c.version + 1,
+        )
     )
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound("No such notification")

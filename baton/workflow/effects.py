@@ -15,6 +15,7 @@ To add an effect: write its config schema and an async ``run`` in the domain's
 from __future__ import annotations
 
 import importlib
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ EFFECT_MODULES = (
     "baton.workitems.effects",
 )
 MAX_EFFECTS_PER_TRANSITION = 10
+_PLACEHOLDER = re.compile(r"\{(title|from_step|to_step)\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +51,10 @@ class MovedRecord:
 
 
 def fill_placeholders(template: str, record: MovedRecord, move: Move) -> str:
-    """`{title}`, `{from_step}` and `{to_step}` filled in; any other braces stay as written."""
+    """`{title}`, `{from_step}` and `{to_step}` filled in, in one pass (a title that
+    itself contains `{to_step}` stays as written); any other braces stay too."""
     values = {"title": record.title, "from_step": move.from_step.name, "to_step": move.to_step.name}
-    for key, value in values.items():
-        template = template.replace("{" + key + "}", value)
-    return template
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
 
 
 ConfigT = TypeVar("ConfigT", bound=Schema)
