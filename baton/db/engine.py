@@ -65,11 +65,13 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         # Rate-limit counters: autocommit, and no wait for the WAL flush. A crash may
         # lose the last fraction of a second of counts, which a per-minute budget
-        # tolerates; every API request saves the flush (~0.25 ms).
+        # tolerates; every API request saves the flush (~0.25 ms). Every API request
+        # takes one, so the pool is as large as the request pool: a smaller one churned
+        # through hundreds of new connections a second under load (bench/work_item_move).
         self.counters: AsyncEngine = create_async_engine(
             url,
-            pool_size=2,
-            max_overflow=max_overflow + pool_size,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
             pool_recycle=1800,
             isolation_level="AUTOCOMMIT",
             connect_args={"server_settings": {"synchronous_commit": "off"}},

@@ -7,7 +7,6 @@ messages, and passes reason, notes and fields to the trigger.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -55,12 +54,6 @@ from baton.workflow.schemas import (
 
 # Compiled workflows, shared by every request of this process.
 compiled_workflows = engine.WorkflowCache()
-
-_SET_MOVE = text(
-    "SELECT set_config('baton.transition_reason', :reason, true),"
-    " set_config('baton.transition_notes', :notes, true),"
-    " set_config('baton.transition_fields', :fields, true)"
-)
 
 
 async def seed_defaults(ctx: Ctx) -> None:
@@ -229,27 +222,6 @@ async def stage_analytics(
         raise ValidationFailed(errors=[FieldError("from", "must be before to")])
     moves = await queries.step_flow(ctx.session, workflow_id, since, until)
     return since, until, queries.step_analytics(flow, moves)
-
-
-async def pass_move_details(
-    ctx: Ctx, reason: str | None, notes: str | None, fields: dict[str, Any]
-) -> bool:
-    """Hand reason, notes and supplied fields to the history trigger for the next move.
-
-    Nothing to pass (the common case) costs no round trip: the settings start empty
-    in every transaction. Returns whether anything was set (and must be cleared).
-    """
-    if not (reason or notes or fields):
-        return False
-    await ctx.session.execute(
-        _SET_MOVE,
-        {"reason": reason or "", "notes": notes or "", "fields": json.dumps(fields, default=str)},
-    )
-    return True
-
-
-async def clear_move_details(ctx: Ctx) -> None:
-    await ctx.session.execute(_SET_MOVE, {"reason": "", "notes": "", "fields": ""})
 
 
 # ------------------------------------------------------------------ administration
