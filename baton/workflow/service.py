@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.orm.exc import StaleDataError
@@ -51,6 +51,8 @@ from baton.workflow.schemas import (
     WorkflowIn,
     WorkflowPatch,
 )
+
+PartT = TypeVar("PartT", WorkflowStep, WorkflowTransition)
 
 # Compiled workflows, shared by every request of this process.
 compiled_workflows = engine.WorkflowCache()
@@ -433,11 +435,27 @@ async def add_transition(ctx: Ctx, workflow_id: uuid.UUID, data: TransitionIn) -
     return draft
 
 
+async def _locked_part(ctx: Ctx, model: type[PartT], part_id: uuid.UUID) -> PartT | None:
+    """A step or transition, read after its workflow row is locked.
+
+    Every edit of a workflow's parts takes that lock first, so what is read here is
+    what the commit will see: a concurrent edit that won is seen (its version, or the
+    row gone) and answered 409/404, never a stale write.
+    """
+    workflow_id = await ctx.session.scalar(select(model.workflow_id).where(model.id == part_id))
+    if workflow_id is None:
+        return None
+    await _lock_workflow(ctx, workflow_id)
+    return await ctx.session.scalar(
+        select(model).where(model.id == part_id).execution_options(populate_existing=True)
+    )
+
+
 async def _step_in_draft(
     ctx: Ctx, step_id: uuid.UUID, expected_version: int | None, *, version_required: bool
 ) -> tuple[Workflow, WorkflowStep]:
     """The draft an edit of this step applies to, and the step there (checked as seen)."""
-    step = await ctx.session.scalar(select(WorkflowStep).where(WorkflowStep.id == step_id))
+    step = await _locked_part(ctx, WorkflowStep, step_id)
     if step is None:
         raise NotFound("No such step")
     if version_required or expected_version is not None:
@@ -730,9 +748,7 @@ async def _transition_in_draft(
 
     The version is checked against the transition the caller saw (before any copy).
     """
-    transition = await ctx.session.scalar(
-        select(WorkflowTransition).where(WorkflowTransition.id == transition_id)
-    )
+    transition = await _locked_part(ctx, WorkflowTransition, transition_id)
     if transition is None:
         raise NotFound("No such transition")
     if version_required or expected_version is not None:
