@@ -132,12 +132,39 @@ async def test_api_budget_per_token_is_shared_and_persistent(
     finally:
         await restarted_db.dispose()
     audited = await owner_conn.fetchval(
+        "SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND event = 'rate_limit.hit'"
+        " AND details->>'scope' = 'api' AND details->>'claimed_tenant' = $1::text",
+        admin.tenant_id,
+    )
+    # The token was valid: the refusals are in its organization's log.
+    assert audited == 2
+
+
+async def test_over_budget_wins_over_a_revoked_token(
+    client: httpx.AsyncClient, settings: Settings, owner_conn: asyncpg.Connection
+) -> None:
+    """Counting overlaps authentication, yet a spent budget answers 429 even when the
+    credential is no longer valid, and the event then goes to no tenant's log."""
+    admin = await register_tenant(client)
+    limited = make_settings(settings, api_rate_per_minute=2)
+    await _wait_for_fresh_minute()
+    app, db = _fresh_app(limited)
+    try:
+        async with _client(app) as http:
+            assert (await http.get("/api/v1/me", headers=admin.headers)).status_code == 200
+            logout = await http.post("/api/v1/auth/logout", headers=admin.headers)
+            assert logout.status_code == 204
+            # Within budget a revoked token is 401; past it, 429 comes first.
+            refused = await http.get("/api/v1/me", headers=admin.headers)
+            assert refused.status_code == 429, refused.text
+    finally:
+        await db.dispose()
+    audited = await owner_conn.fetchval(
         "SELECT count(*) FROM audit_log WHERE tenant_id IS NULL AND event = 'rate_limit.hit'"
-        " AND details->>'scope' = 'api' AND details->>'claimed_tenant' = $1",
+        " AND details->>'claimed_tenant' = $1",
         str(admin.tenant_id),
     )
-    # Refused before authentication: logged under no tenant, naming the claimed one.
-    assert audited == 2
+    assert audited == 1
 
 
 async def test_failure_window_resets_after_it_passes(
