@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 
 from baton.core.schemas import Name, Schema, ShortText
 
@@ -60,6 +60,15 @@ class MoveIn(Schema):
     notes: Notes | None = None
     fields: dict[str, Any] = Field(default_factory=dict, max_length=100)
     dry_run: bool = False
+
+    @field_validator("fields")
+    @classmethod
+    def _values_only(cls, fields: dict[str, Any]) -> dict[str, Any]:
+        # A move supplies values; removing a field is an edit (PATCH with null).
+        empty = sorted(name for name, value in fields.items() if value is None)
+        if empty:
+            raise ValueError(f"null is not a value ({', '.join(empty)}); PATCH removes fields")
+        return fields
 
 
 class PlannedEffectOut(Schema):

@@ -208,6 +208,24 @@ def _item_of(row: Row[Any]) -> WorkItem:
     return WorkItem(**{key: values[key] for key in _ITEM_KEYS})
 
 
+# Columns of the item a transition may require, besides its custom fields.
+REQUIRABLE_COLUMNS = ("name", "description", "owner_id")
+
+
+def present_fields(item: WorkItem, supplied: dict[str, Any]) -> set[str]:
+    """The names a transition's `required_fields` are checked against: custom fields
+    (stored, overlaid by those the move supplies) and the item's own columns, each
+    counted when it holds something other than null or an empty string."""
+    fields = {**item.metadata_, **supplied}
+    columns = {column: getattr(item, column) for column in REQUIRABLE_COLUMNS}
+    return {
+        name
+        for values in (fields, columns)
+        for name, value in values.items()
+        if value not in (None, "")
+    }
+
+
 async def move_work_item(ctx: Ctx, item_id: uuid.UUID, data: MoveIn) -> MoveResult:
     """Move along a transition of the item's workflow — validated, recorded, all or nothing.
 
@@ -236,20 +254,18 @@ async def move_work_item(ctx: Ctx, item_id: uuid.UUID, data: MoveIn) -> MoveResu
     if row.version != data.version:
         raise StaleVersion(f"The work item is at version {row.version}, not {data.version}")
     flow = await workflow_service.require_compiled(ctx, row.workflow_id, row.workflow_version)
-    present = {
-        name for name, value in {**row.metadata, **data.fields}.items() if value not in (None, "")
-    }
+    current = _item_of(row)
     move = flow.check(
         row.step_id,
         data.to_step_id,
         role=principal.role,
         reason=data.reason,
         notes=data.notes,
-        present_fields=present,
+        present_fields=present_fields(current, data.fields),
     )
     planned = effects.planned_effects(EntityType.WORK_ITEM, move)
     if data.dry_run:
-        return MoveResult(_item_of(row), move, flow, dry_run=True, effects=planned)
+        return MoveResult(current, move, flow, dry_run=True, effects=planned)
     moved = (
         await connection.execute(
             _MOVE,

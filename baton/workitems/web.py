@@ -214,7 +214,7 @@ async def _details_form(
 
 
 def _missing_fields(item: WorkItem, option: engine.MoveOption) -> list[str]:
-    present = {name for name, value in item.metadata_.items() if value not in (None, "")}
+    present = service.present_fields(item, {})
     return [name for name in option.required_fields if name not in present]
 
 

@@ -158,6 +158,45 @@ async def test_patch_merges_fields_and_null_removes_one(
     assert resolved.status_code == 200, resolved.text
 
 
+async def test_a_transition_may_require_a_column_of_the_item(
+    client: httpx.AsyncClient, ticket: Ticket
+) -> None:
+    """`required_fields` names custom fields or the item's own columns (description,
+    owner_id); a move may not send null for a field (PATCH removes fields)."""
+    admin = ticket.admin
+    workflow_url = f"/api/v1/workflow/workflows/{ticket.item['workflow_id']}"
+    workflow = (await client.get(workflow_url, headers=admin.headers)).json()
+    step = next(s for s in workflow["steps"] if s["key"] == "in_progress")
+    draft = await client.patch(
+        f"/api/v1/workflow/steps/{step['id']}",
+        headers=admin.headers,
+        json={"required_fields": ["description", "owner_id"], "version": step["version"]},
+    )
+    assert draft.status_code == 200, draft.text
+    published = await client.post(
+        f"/api/v1/workflow/workflows/{draft.json()['id']}/publish", headers=admin.headers
+    )
+    assert published.status_code == 200, published.text
+    steps = {s["key"]: s["id"] for s in published.json()["steps"]}
+    bare = await _create(client, admin, ticket.item["project_type_id"])
+    assert bare["owner_id"] is not None
+    refused = await _move(client, admin, bare, steps["in_progress"])
+    assert refused.status_code == 422
+    assert _error_fields(refused) == ["fields.description"]
+    null = await _move(client, admin, bare, steps["in_progress"], fields={"description": None})
+    assert null.status_code == 422
+    assert _error_fields(null) == ["fields"]
+    described = await client.patch(
+        f"{ITEMS}/{bare['id']}",
+        headers=admin.headers,
+        json={"description": "Paper jam", "version": bare["version"]},
+    )
+    assert described.status_code == 200, described.text
+    moved = await _move(client, admin, described.json(), steps["in_progress"])
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["item"]["fields"] == {}
+
+
 async def test_invalid_patches_are_422_and_change_nothing(
     client: httpx.AsyncClient, ticket: Ticket
 ) -> None:
