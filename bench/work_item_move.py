@@ -18,16 +18,17 @@ The variants:
 - **service**: in this process, what the request middleware does for that request,
   with baton's own functions and without HTTP: the app's `Runtime` from `create_app`
   (its `Database`: pool 10 + 10 and the counters engine), a session, the rate-limit
-  hit (`request_transaction._enforce_api_budget`), authentication
-  (`request_transaction._authenticate` → `queries.principal_for`), then
+  hit overlapping authentication (`request_transaction._authenticate_within_budget`
+  → `rate_limit.hit` and `queries.principal_for`), then
   `workitems.service.move_work_item`, `session.commit()`.
 - **raw**: the statements baton sends for a move (checked with `log_statement = all`),
   compiled from baton's own statement objects, on raw asyncpg as the app role: the
   rate-limit upsert (`rate_limit._HIT_DRIVER_SQL`) in autocommit on a connection of
-  its own; then on another `BEGIN`; `baton_authenticate(…)`; `_LOAD_FOR_MOVE` (the
+  its own, overlapping (as baton does) `BEGIN` and `baton_authenticate(…)` on
+  another; then `_LOAD_FOR_MOVE` (the
   item joined to its workflow's version, setting the three `baton.transition_*`
   settings); `_MOVE` (`UPDATE … RETURNING` in a CTE plus the "Stage changed"
-  activity `INSERT`); `COMMIT`. 6 round trips.
+  activity `INSERT`); `COMMIT`. 6 round trips, 5 of them in sequence.
 
 1. Latency, one client: HTTP, service (one task), raw and an authenticated
    `GET /api/v1/me` interleaved in chunks, several rounds, medians and ratios.
@@ -353,15 +354,18 @@ class RawMover:
         i, item_id, target, version = self.items.next()
         sql, tx, token, fixture = self.sql, self.tx_conn, self.token, self.items.fixture
         started = time.perf_counter_ns()
-        await self.hit_conn.fetchrow(sql.hit, self.bucket)
         async with tx.transaction():
-            who = await tx.fetchrow(
-                sql.authenticate.sql,
-                *sql.authenticate.args(
-                    tenant_id=token.tenant_id,
-                    digest=token.digest,
-                    prefix=token.prefix,
-                    request_id=self.uuid7().hex,
+            # As baton does: the budget hit on its own connection while authenticating.
+            _, who = await asyncio.gather(
+                self.hit_conn.fetchrow(sql.hit, self.bucket),
+                tx.fetchrow(
+                    sql.authenticate.sql,
+                    *sql.authenticate.args(
+                        tenant_id=token.tenant_id,
+                        digest=token.digest,
+                        prefix=token.prefix,
+                        request_id=self.uuid7().hex,
+                    ),
                 ),
             )
             row = await tx.fetchrow(
@@ -467,8 +471,7 @@ class ServiceMover:
         from baton.core.context import Ctx
         from baton.core.ids import uuid7
         from baton.core.request_transaction import (
-            _authenticate,
-            _enforce_api_budget,
+            _authenticate_within_budget,
             _presented_credential,
         )
         from baton.workitems.schemas import MoveIn
@@ -488,8 +491,7 @@ class ServiceMover:
             )
             parsed = _presented_credential(MOVE_SCOPE, self.headers, {})
             assert parsed is not None
-            await _enforce_api_budget(ctx, runtime, parsed)
-            await _authenticate(ctx, MOVE_SCOPE, parsed)
+            await _authenticate_within_budget(ctx, runtime, MOVE_SCOPE, parsed)
             result = await move_work_item(ctx, item_id, data)
             await session.commit()
         await ctx.run_durable()
