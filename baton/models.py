@@ -1,8 +1,11 @@
 """Imports every domain's tables so metadata (Alembic, grants, catalog tests) sees them all."""
 
+from baton.accounts.models import Account, AccountTransaction
 from baton.activities.models import Activity
 from baton.audit.models import AuditEntry
+from baton.contacts.models import Contact
 from baton.core.models import IdempotencyRecord, RateLimitBucket
+from baton.deals.models import Deal
 from baton.identity.models import AccessToken, ApiKey, Membership, Tenant, TenantSettings, User
 from baton.notifications.models import Notification
 from baton.workflow.models import (
@@ -17,9 +20,13 @@ from baton.workitems.models import WorkItem
 
 __all__ = [
     "AccessToken",
+    "Account",
+    "AccountTransaction",
     "Activity",
     "ApiKey",
     "AuditEntry",
+    "Contact",
+    "Deal",
     "IdempotencyRecord",
     "Membership",
     "Notification",

@@ -39,6 +39,9 @@ class Activity(TenantKeyed, Timestamped, Versioned, Base):
         ForeignKeyConstraint(
             ["tenant_id", "work_item_id"], ["work_items.tenant_id", "work_items.id"]
         ),
+        ForeignKeyConstraint(["tenant_id", "account_id"], ["accounts.tenant_id", "accounts.id"]),
+        ForeignKeyConstraint(["tenant_id", "contact_id"], ["contacts.tenant_id", "contacts.id"]),
+        ForeignKeyConstraint(["tenant_id", "deal_id"], ["deals.tenant_id", "deals.id"]),
         CheckConstraint(enum_check("type", ActivityType), name="type_valid"),
         CheckConstraint(enum_check("status", ActivityStatus), name="status_valid"),
         CheckConstraint("length(btrim(subject)) BETWEEN 1 AND 200", name="subject_length"),
@@ -57,6 +60,16 @@ class Activity(TenantKeyed, Timestamped, Versioned, Base):
             "work_item_id",
             "created_at",
             postgresql_where=text("work_item_id IS NOT NULL"),
+        ),
+        *(
+            Index(
+                f"ix_activities_{column}",
+                "tenant_id",
+                column,
+                "created_at",
+                postgresql_where=text(f"{column} IS NOT NULL"),
+            )
+            for column in ("account_id", "contact_id", "deal_id")
         ),
         Index(
             "ix_activities_owner_planned",
@@ -79,6 +92,9 @@ class Activity(TenantKeyed, Timestamped, Versioned, Base):
     owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     work_item_id: Mapped[uuid.UUID | None]
+    account_id: Mapped[uuid.UUID | None]
+    contact_id: Mapped[uuid.UUID | None]
+    deal_id: Mapped[uuid.UUID | None]
     deleted_at: Mapped[datetime | None]
     deleted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     deletion_id: Mapped[uuid.UUID | None]

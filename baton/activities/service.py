@@ -24,7 +24,10 @@ from baton.workflow.models import EntityType
 ACTIVITIES: Table = Activity.__table__  # type: ignore[assignment]
 
 # The activity column that points at each kind of record; domains add theirs.
-RELATED_COLUMN: dict[EntityType, str] = {EntityType.WORK_ITEM: "work_item_id"}
+RELATED_COLUMN: dict[EntityType, str] = {
+    EntityType.WORK_ITEM: "work_item_id",
+    EntityType.DEAL: "deal_id",
+}
 
 
 def stage_change_subject(move: Move) -> str:

@@ -305,3 +305,77 @@ def attach_governance(table: str, entity_type: str) -> str:
         f"CREATE TRIGGER govern_step BEFORE INSERT OR UPDATE ON {table} "
         f"FOR EACH ROW EXECUTE FUNCTION baton_govern_step('{entity_type}')"
     )
+
+
+# A deal's outcome follows the step it is on: won on a `won` step, lost on a `lost`
+# one, none elsewhere. Closing sets both in one UPDATE; anything else is refused,
+# whoever sends the SQL.
+DEAL_OUTCOME_FUNCTION = """
+CREATE FUNCTION baton_deal_outcome() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    step_category text;
+BEGIN
+    SELECT st.category INTO step_category
+    FROM workflow_steps s JOIN statuses st ON st.tenant_id = s.tenant_id AND st.id = s.status_id
+    WHERE s.tenant_id = NEW.tenant_id AND s.id = NEW.step_id;
+    IF NEW.outcome IS DISTINCT FROM
+       (CASE WHEN step_category IN ('won', 'lost') THEN step_category END) THEN
+        RAISE EXCEPTION 'a deal on a % step cannot have the outcome %',
+            step_category, coalesce(NEW.outcome, 'none')
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'deal_outcome_matches_step';
+    END IF;
+    RETURN NEW;
+END
+$$
+"""
+ATTACH_DEAL_OUTCOME = (
+    "CREATE TRIGGER deal_outcome BEFORE INSERT OR UPDATE OF step_id, outcome ON deals "
+    "FOR EACH ROW EXECUTE FUNCTION baton_deal_outcome()"
+)
+
+# Account status (DESIGN §5), computed on every read and never stored. Days count in
+# UTC. Tenure: prospect until the first won deal or ledger line; a new customer for
+# 90 days from it; then a winback target once the last ledger line is 90 days old,
+# else an active customer. Activity from the last ledger line: ≤ 30 days active,
+# 31 to 89 passive, ≥ 90 inactive; none at all: no transaction. `security_invoker`
+# makes the tables' row-level security apply to whoever reads the view.
+ACCOUNT_STATUSES_VIEW = """
+CREATE VIEW account_statuses WITH (security_invoker = true) AS
+SELECT a.tenant_id,
+       a.id AS account_id,
+       ledger.first_on AS first_transaction_on,
+       ledger.last_on AS last_transaction_on,
+       won.first_won_on,
+       since.customer_since,
+       CASE
+           WHEN since.customer_since IS NULL THEN 'prospect'
+           WHEN today.d - since.customer_since <= 90 THEN 'new_customer'
+           WHEN ledger.last_on IS NOT NULL AND today.d - ledger.last_on >= 90
+               THEN 'winback_target'
+           ELSE 'active_customer'
+       END AS tenure,
+       CASE
+           WHEN ledger.last_on IS NULL THEN 'no_transaction'
+           WHEN today.d - ledger.last_on <= 30 THEN 'active'
+           WHEN today.d - ledger.last_on < 90 THEN 'passive'
+           ELSE 'inactive'
+       END AS activity
+FROM accounts a
+CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE 'UTC')::date AS d) today
+LEFT JOIN LATERAL (
+    SELECT min(t.occurred_on) AS first_on, max(t.occurred_on) AS last_on
+    FROM account_transactions t
+    WHERE t.tenant_id = a.tenant_id AND t.account_id = a.id
+) ledger ON true
+LEFT JOIN LATERAL (
+    SELECT min((d.closed_at AT TIME ZONE 'UTC')::date) AS first_won_on
+    FROM deals d
+    WHERE d.tenant_id = a.tenant_id AND d.account_id = a.id
+      AND d.outcome = 'won' AND d.deleted_at IS NULL
+) won ON true
+CROSS JOIN LATERAL (SELECT least(ledger.first_on, won.first_won_on) AS customer_since) since
+"""
+
+# Views the app role reads (granted by `migrate.grant_app_role`).
+APP_VIEWS = ("account_statuses",)

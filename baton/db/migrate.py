@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from baton.db import ddl
 from baton.db.base import Base
 
 ALEMBIC_DIR = Path(__file__).parent / "alembic"
@@ -110,6 +111,8 @@ async def _grant(conn: AsyncConnection, role: str) -> None:
     for table in Base.metadata.sorted_tables:
         privileges = table.info.get("app_privileges", DEFAULT_APP_PRIVILEGES)
         await conn.execute(text(f"GRANT {', '.join(privileges)} ON {table.name} TO {quoted}"))
+    for view in ddl.APP_VIEWS:
+        await conn.execute(text(f"GRANT SELECT ON {view} TO {quoted}"))
     await conn.execute(text(f"GRANT SELECT ON alembic_version TO {quoted}"))
     await conn.execute(text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {quoted}"))
     for function in (

@@ -1,0 +1,1 @@
+"""Accounts: the companies a team sells to, their ledger and their computed status."""

@@ -1,0 +1,152 @@
+"""Deals: governed by the sales-pipeline workflow; closing one needs its reason.
+
+The database backs every rule the service states: an open deal has an owner, a next
+step and its due date; a won deal its win reason, a lost one its loss reason
+(`other` with notes); the outcome matches the category of the step the deal is on
+(the `deal_outcome_matches_step` trigger); cards of one column have distinct ranks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    FetchedValue,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from baton.accounts.models import CURRENCY_CHECK
+from baton.db.base import Base, TenantKeyed, Timestamped, Versioned, enum_check
+
+# Board order: a base-36 string compared byte by byte (COLLATE "C"), so a card moved
+# between two others gets a rank between theirs and no other row changes.
+RANK_PATTERN = "^[0-9a-z]{1,64}$"
+
+
+class DealOutcome(StrEnum):
+    WON = "won"
+    LOST = "lost"
+
+
+class Deal(TenantKeyed, Timestamped, Versioned, Base):
+    __tablename__ = "deals"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "account_id"], ["accounts.tenant_id", "accounts.id"]),
+        ForeignKeyConstraint(["tenant_id", "contact_id"], ["contacts.tenant_id", "contacts.id"]),
+        ForeignKeyConstraint(["tenant_id", "workflow_id"], ["workflows.tenant_id", "workflows.id"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "workflow_id", "step_id"],
+            ["workflow_steps.tenant_id", "workflow_steps.workflow_id", "workflow_steps.id"],
+        ),
+        CheckConstraint("length(btrim(name)) BETWEEN 1 AND 200", name="name_length"),
+        CheckConstraint("amount IS NULL OR amount BETWEEN 0 AND 1e12", name="amount_range"),
+        CheckConstraint(f"currency {CURRENCY_CHECK}", name="currency_code"),
+        CheckConstraint(
+            "probability IS NULL OR probability BETWEEN 0 AND 100", name="probability_range"
+        ),
+        CheckConstraint(
+            "next_step IS NULL OR length(btrim(next_step)) BETWEEN 1 AND 200",
+            name="next_step_length",
+        ),
+        # An open deal always says what happens next, and when (DESIGN §5).
+        CheckConstraint(
+            "outcome IS NOT NULL OR (next_step IS NOT NULL AND next_step_due_date IS NOT NULL)",
+            name="open_has_next_step",
+        ),
+        CheckConstraint(enum_check("outcome", DealOutcome), name="outcome_valid"),
+        CheckConstraint("(outcome IS NULL) = (closed_at IS NULL)", name="closed_when_outcome"),
+        CheckConstraint(
+            "outcome IS DISTINCT FROM 'won' OR win_reason IS NOT NULL", name="won_has_reason"
+        ),
+        CheckConstraint(
+            "outcome IS DISTINCT FROM 'lost' OR loss_reason IS NOT NULL", name="lost_has_reason"
+        ),
+        CheckConstraint(
+            "(win_reason IS NULL OR outcome = 'won') AND (loss_reason IS NULL OR outcome = 'lost')",
+            name="reason_matches_outcome",
+        ),
+        CheckConstraint(
+            "'other' NOT IN (coalesce(win_reason, ''), coalesce(loss_reason, ''))"
+            " OR length(btrim(coalesce(close_notes, ''))) > 0",
+            name="other_reason_has_notes",
+        ),
+        CheckConstraint(
+            "close_notes IS NULL OR length(close_notes) <= 10000", name="close_notes_length"
+        ),
+        CheckConstraint(f"rank ~ '{RANK_PATTERN}'", name="rank_format"),
+        CheckConstraint("(deleted_at IS NULL) = (deletion_id IS NULL)", name="deletion_complete"),
+        # One position per card in a column: the board is a total order.
+        Index(
+            "uq_deals_board_rank",
+            "tenant_id",
+            "workflow_id",
+            "step_id",
+            "rank",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_deals_account",
+            "tenant_id",
+            "account_id",
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_deals_open_owner",
+            "tenant_id",
+            "owner_id",
+            "next_step_due_date",
+            postgresql_where=text("outcome IS NULL AND deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_deals_open_due",
+            "tenant_id",
+            "next_step_due_date",
+            postgresql_where=text("outcome IS NULL AND deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_deals_closed",
+            "tenant_id",
+            "closed_at",
+            postgresql_where=text("outcome IS NOT NULL AND deleted_at IS NULL"),
+        ),
+        {"info": {"tenancy": "tenant", "governed": "deal"}},
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    account_id: Mapped[uuid.UUID]
+    contact_id: Mapped[uuid.UUID | None]
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    # An override of the step's probability; null: the step's.
+    probability: Mapped[int | None] = mapped_column(SmallInteger)
+    expected_close_date: Mapped[date | None] = mapped_column(Date)
+    next_step: Mapped[str | None] = mapped_column(String(200))
+    next_step_due_date: Mapped[date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(8))
+    win_reason: Mapped[str | None] = mapped_column(String(32))
+    loss_reason: Mapped[str | None] = mapped_column(String(32))
+    close_notes: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None]
+    # No server defaults: the service sets workflow and step from the default pipeline.
+    workflow_id: Mapped[uuid.UUID]
+    step_id: Mapped[uuid.UUID]
+    entered_step_at: Mapped[datetime] = mapped_column(server_onupdate=FetchedValue())
+    rank: Mapped[str] = mapped_column(String(64, collation="C"))
+    deleted_at: Mapped[datetime | None]
+    deleted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    deletion_id: Mapped[uuid.UUID | None]
