@@ -18,6 +18,7 @@ from baton.config import Settings
 from baton.db.engine import Database
 from baton.db.urls import app_url
 from baton.demo import ensure_demo_tenant
+from baton.demo_sales import ensure_demo_sales
 
 SERVER_START_TIMEOUT_SECONDS = 30.0
 
@@ -69,6 +70,7 @@ class LiveServer:
         db = Database(app_url(self._settings), pool_size=5, max_overflow=5)
         try:
             await ensure_demo_tenant(db)
+            await ensure_demo_sales(db)
         except BaseException:
             await db.dispose()
             raise

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
 from baton.activities.models import ActivityType
+from baton.activities.schemas import PlannedType
 from baton.activities.service import plan_activity
 from baton.core.context import Ctx
 from baton.core.schemas import Schema
 from baton.workflow.effects import EffectDefinition, MovedRecord, fill_placeholders, register
 from baton.workflow.engine import Move
-
-
-class PlannedType(StrEnum):
-    CALL = ActivityType.CALL.value
-    EMAIL = ActivityType.EMAIL.value
-    MEETING = ActivityType.MEETING.value
-    TASK = ActivityType.TASK.value
 
 
 class LogActivityConfig(Schema):

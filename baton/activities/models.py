@@ -42,6 +42,12 @@ class Activity(TenantKeyed, Timestamped, Versioned, Base):
         ForeignKeyConstraint(["tenant_id", "account_id"], ["accounts.tenant_id", "accounts.id"]),
         ForeignKeyConstraint(["tenant_id", "contact_id"], ["contacts.tenant_id", "contacts.id"]),
         ForeignKeyConstraint(["tenant_id", "deal_id"], ["deals.tenant_id", "deals.id"]),
+        ForeignKeyConstraint(["tenant_id", "lead_id"], ["leads.tenant_id", "leads.id"]),
+        ForeignKeyConstraint(["tenant_id", "target_id"], ["targets.tenant_id", "targets.id"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "enrollment_id"],
+            ["cadence_enrollments.tenant_id", "cadence_enrollments.id"],
+        ),
         CheckConstraint(enum_check("type", ActivityType), name="type_valid"),
         CheckConstraint(enum_check("status", ActivityStatus), name="status_valid"),
         CheckConstraint("length(btrim(subject)) BETWEEN 1 AND 200", name="subject_length"),
@@ -69,7 +75,14 @@ class Activity(TenantKeyed, Timestamped, Versioned, Base):
                 "created_at",
                 postgresql_where=text(f"{column} IS NOT NULL"),
             )
-            for column in ("account_id", "contact_id", "deal_id")
+            for column in ("account_id", "contact_id", "deal_id", "lead_id", "target_id")
+        ),
+        # Pausing or stopping an enrolment cancels its still-planned activities.
+        Index(
+            "ix_activities_enrollment",
+            "tenant_id",
+            "enrollment_id",
+            postgresql_where=text("enrollment_id IS NOT NULL"),
         ),
         Index(
             "ix_activities_owner_planned",
@@ -77,6 +90,19 @@ class Activity(TenantKeyed, Timestamped, Versioned, Base):
             "owner_id",
             "due_at",
             postgresql_where=text("status = 'planned' AND deleted_at IS NULL"),
+        ),
+        # The planner's tenant-wide views (today, overdue, done) at 500 000 activities.
+        Index(
+            "ix_activities_planned_due",
+            "tenant_id",
+            "due_at",
+            postgresql_where=text("status = 'planned' AND deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_activities_done",
+            "tenant_id",
+            "completed_at",
+            postgresql_where=text("status = 'done' AND deleted_at IS NULL"),
         ),
         {"info": {"tenancy": "tenant"}},
     )
@@ -95,6 +121,10 @@ class Activity(TenantKeyed, Timestamped, Versioned, Base):
     account_id: Mapped[uuid.UUID | None]
     contact_id: Mapped[uuid.UUID | None]
     deal_id: Mapped[uuid.UUID | None]
+    lead_id: Mapped[uuid.UUID | None]
+    target_id: Mapped[uuid.UUID | None]
+    # The cadence enrolment that planned it, if any.
+    enrollment_id: Mapped[uuid.UUID | None]
     deleted_at: Mapped[datetime | None]
     deleted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     deletion_id: Mapped[uuid.UUID | None]

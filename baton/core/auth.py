@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 
 from baton.core.context import Ctx, Principal
 from baton.core.errors import FieldError, ValidationFailed
@@ -36,3 +36,5 @@ async def if_match_version(
 CtxDep = Annotated[Ctx, Depends(get_ctx)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 IfMatchDep = Annotated[int | None, Depends(if_match_version)]
+# `?version=` where a DELETE has no body to carry it (If-Match is the other way).
+VersionQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647)]

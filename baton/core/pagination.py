@@ -15,6 +15,10 @@ from baton.core.errors import FieldError, ValidationFailed
 T = TypeVar("T")
 MAX_PAGE_SIZE = 200
 
+# A list's search text. No NUL: PostgreSQL text cannot hold one, so the query would
+# fail instead of matching nothing.
+SearchQuery = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
+
 
 @dataclass(frozen=True)
 class PageRequest:

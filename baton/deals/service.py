@@ -1,17 +1,662 @@
-"""Writing deals: every rule of DESIGN §3 to §5 for them, backed by the database."""
+"""Writing deals: every rule of DESIGN §3 to §5 for them, backed by the database.
+
+A deal is a record governed by the sales pipeline (the Deal project type's default
+workflow). It moves through `move_deal` (open steps, and reorders within a column)
+and ends through `close_deal` (the won or lost step, with its reason); each is one
+transaction: the step change, its history row (trigger), its "Stage changed"
+timeline entry, its audit rows (trigger) and the transition's effects.
+
+Board order lives in `rank` (see `baton.deals.ranks`): placing a card writes that
+card's rank only, except when its gap is exhausted and the column is rebalanced.
+"""
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import Table, func, update
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Numeric,
+    Row,
+    SmallInteger,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 
+from baton.accounts.models import Account
+
+# A module import, not its names: activities' service imports this module in turn.
+from baton.activities import service as activity_service
+from baton.activities.models import Activity, ActivityStatus, ActivityType
+from baton.cadences import service as cadence_service
+from baton.contacts.models import Contact
 from baton.core.context import Ctx
-from baton.core.errors import NotFound
-from baton.deals.models import Deal
+from baton.core.errors import (
+    FieldError,
+    NotFound,
+    RuleViolation,
+    StaleVersion,
+    TransitionRejected,
+    ValidationFailed,
+)
+from baton.core.ids import uuid7
+from baton.core.pagination import PageRequest
+from baton.core.versioning import check_version
+from baton.deals import queries, ranks
+from baton.deals.models import Deal, DealOutcome
+from baton.deals.schemas import CloseIn, DealIn, DealMoveIn, DealPatch, DealView, MoveFields
+from baton.identity.access import WRITERS, require_role
+from baton.identity.queries import writer_name
+from baton.workflow import effects, engine
+from baton.workflow import service as workflow_service
+from baton.workflow.models import (
+    EntityType,
+    ProjectType,
+    StatusCategory,
+    Workflow,
+    WorkflowHistory,
+)
 
 DEALS: Table = Deal.__table__  # type: ignore[assignment]
+ACTIVITIES: Table = Activity.__table__  # type: ignore[assignment]
+ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
+CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
+WORKFLOWS: Table = Workflow.__table__  # type: ignore[assignment]
+PROJECT_TYPES: Table = ProjectType.__table__  # type: ignore[assignment]
+
+# Another live card of the same column as the deal being placed (the `deals` row of
+# the enclosing query); `_CARD` and `_NEXT` are two names for it, so one can be
+# compared with the other.
+_CARD = DEALS.alias("card")
+_NEXT = DEALS.alias("next_card")
+
+
+def _in_column(card: Any, step_id: Any) -> list[Any]:
+    return [
+        card.c.workflow_id == DEALS.c.workflow_id,
+        card.c.step_id == step_id,
+        card.c.deleted_at.is_(None),
+        card.c.id != DEALS.c.id,
+    ]
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """What a placement needs to know about the target column, read with the deal."""
+
+    after_rank: str | None
+    before_rank: str | None
+    next_after: str | None
+    prev_before: str | None
+    last_rank: str | None
+
+
+def _neighbour_columns(step_id: Any) -> list[Any]:
+    after = (
+        select(_CARD.c.rank)
+        .where(*_in_column(_CARD, step_id), _CARD.c.id == bindparam("after_id"))
+        .scalar_subquery()
+    )
+    before = (
+        select(_CARD.c.rank)
+        .where(*_in_column(_CARD, step_id), _CARD.c.id == bindparam("before_id"))
+        .scalar_subquery()
+    )
+    # Nested one level deeper: correlated explicitly to the outer deal row.
+    after_of_next = (
+        select(_CARD.c.rank)
+        .where(*_in_column(_CARD, step_id), _CARD.c.id == bindparam("after_id"))
+        .correlate(DEALS)
+        .scalar_subquery()
+    )
+    before_of_prev = (
+        select(_CARD.c.rank)
+        .where(*_in_column(_CARD, step_id), _CARD.c.id == bindparam("before_id"))
+        .correlate(DEALS)
+        .scalar_subquery()
+    )
+    return [
+        after.label("after_rank"),
+        before.label("before_rank"),
+        select(func.min(_NEXT.c.rank))
+        .where(*_in_column(_NEXT, step_id), _NEXT.c.rank > after_of_next)
+        .scalar_subquery()
+        .label("next_after"),
+        select(func.max(_NEXT.c.rank))
+        .where(*_in_column(_NEXT, step_id), _NEXT.c.rank < before_of_prev)
+        .scalar_subquery()
+        .label("prev_before"),
+        select(func.max(_NEXT.c.rank))
+        .where(*_in_column(_NEXT, step_id))
+        .scalar_subquery()
+        .label("last_rank"),
+    ]
+
+
+def _settings_columns() -> list[Any]:
+    # Reason, notes and fields reach the history trigger through transaction-local
+    # settings; every move and close sets all three, so nothing leaks into a later
+    # move in the same transaction.
+    return [
+        func.set_config("baton.transition_reason", bindparam("reason"), True),
+        func.set_config("baton.transition_notes", bindparam("notes"), True),
+        func.set_config("baton.transition_fields", bindparam("fields_text"), True),
+    ]
+
+
+# The move is the hot path (DESIGN §7), written like `workitems.service.move_work_item`:
+# one statement loads the deal, its workflow's row version (the compiled graph is a
+# cache hit without another query), the target column's neighbour ranks, and sets
+# the trigger's settings; the next one updates the deal and writes the timeline
+# entry. A rebalance (rare) adds two statements.
+_LOAD_FOR_MOVE = (
+    select(
+        DEALS,
+        WORKFLOWS.c.version.label("workflow_version"),
+        *_settings_columns(),
+        *_neighbour_columns(bindparam("to_step_id")),
+    )
+    .join(WORKFLOWS, WORKFLOWS.c.id == DEALS.c.workflow_id)
+    .where(DEALS.c.id == bindparam("record_id"), DEALS.c.deleted_at.is_(None))
+)
+
+_LOAD_FOR_CLOSE = (
+    select(DEALS, WORKFLOWS.c.version.label("workflow_version"), *_settings_columns())
+    .join(WORKFLOWS, WORKFLOWS.c.id == DEALS.c.workflow_id)
+    .where(DEALS.c.id == bindparam("record_id"), DEALS.c.deleted_at.is_(None))
+)
+
+_LAST_RANK = select(func.max(DEALS.c.rank)).where(
+    DEALS.c.workflow_id == bindparam("workflow_id"),
+    DEALS.c.step_id == bindparam("step_id"),
+    DEALS.c.deleted_at.is_(None),
+)
+
+
+def _stage_change_entry(moved: Any) -> Any:
+    """The system activity a step change writes, on the deal and its account."""
+    return insert(ACTIVITIES).from_select(
+        [
+            "tenant_id",
+            "id",
+            "type",
+            "status",
+            "subject",
+            "description",
+            "completed_at",
+            "owner_id",
+            "created_by",
+            "deal_id",
+            "account_id",
+        ],
+        select(
+            moved.c.tenant_id,
+            bindparam("activity_id"),
+            literal(ActivityType.SYSTEM.value),
+            literal(ActivityStatus.DONE.value),
+            bindparam("entry_subject"),
+            bindparam("entry_description", type_=String),
+            func.now(),
+            bindparam("actor_id"),
+            bindparam("actor_id"),
+            moved.c.id,
+            moved.c.account_id,
+        ).where(bindparam("log_stage_change", type_=Boolean)),
+    )
+
+
+# A move may fill in the deal columns its target step requires; null = not sent.
+_MOVE_FIELD_TYPES: dict[str, Any] = {
+    "amount": Numeric(14, 2),
+    "currency": String(3),
+    "probability": SmallInteger,
+    "expected_close_date": Date,
+    "next_step": String(200),
+    "next_step_due_date": Date,
+}
+
+_moved = (
+    update(DEALS)
+    .where(
+        DEALS.c.id == bindparam("record_id"),
+        DEALS.c.version == bindparam("expected_version"),
+        DEALS.c.deleted_at.is_(None),
+    )
+    .values(
+        step_id=bindparam("to_step_id"),
+        rank=bindparam("new_rank"),
+        version=DEALS.c.version + 1,
+        updated_at=func.now(),
+        **{
+            name: func.coalesce(bindparam(f"set_{name}", type_=kind), DEALS.c[name])
+            for name, kind in _MOVE_FIELD_TYPES.items()
+        },
+    )
+    .returning(*DEALS.c)
+    .cte("moved")
+)
+_MOVE = select(_moved).add_cte(_stage_change_entry(_moved).cte("logged"))
+
+# The close: the step change, outcome and reason, the timeline entry and the
+# cancellation of the deal's still-planned work, in one statement. The activities
+# are reached through the updated deal, so the deal row is locked first — the order
+# the activities service also follows (deal, then its activities).
+_closed = (
+    update(DEALS)
+    .where(
+        DEALS.c.id == bindparam("record_id"),
+        DEALS.c.version == bindparam("expected_version"),
+        DEALS.c.outcome.is_(None),
+        DEALS.c.deleted_at.is_(None),
+    )
+    .values(
+        step_id=bindparam("to_step_id"),
+        rank=bindparam("new_rank"),
+        outcome=bindparam("new_outcome"),
+        win_reason=bindparam("new_win_reason", type_=String),
+        loss_reason=bindparam("new_loss_reason", type_=String),
+        close_notes=bindparam("new_close_notes", type_=String),
+        closed_at=func.now(),
+        version=DEALS.c.version + 1,
+        updated_at=func.now(),
+    )
+    .returning(*DEALS.c)
+    .cte("closed")
+)
+_cancelled = (
+    update(ACTIVITIES)
+    .where(
+        ACTIVITIES.c.tenant_id == _closed.c.tenant_id,
+        ACTIVITIES.c.deal_id == _closed.c.id,
+        ACTIVITIES.c.status == ActivityStatus.PLANNED.value,
+        ACTIVITIES.c.deleted_at.is_(None),
+    )
+    .values(
+        status=ActivityStatus.CANCELLED.value,
+        version=ACTIVITIES.c.version + 1,
+        updated_at=func.now(),
+    )
+    .returning(ACTIVITIES.c.id)
+    .cte("cancelled")
+)
+_CLOSE = select(
+    _closed,
+    select(func.count()).select_from(_cancelled).scalar_subquery().label("cancelled_count"),
+).add_cte(_stage_change_entry(_closed).cte("logged"))
+
+_DEAL_KEYS = tuple(column.key for column in DEALS.c)
+
+
+def deal_of(row: Row[Any]) -> Deal:
+    """A detached Deal for the answer, from a row holding the `deals` columns."""
+    values = row._asdict()
+    return Deal(**{key: values[key] for key in _DEAL_KEYS})
+
+
+# Deal columns a transition's `required_fields` may name.
+REQUIRABLE_COLUMNS = (
+    "name",
+    "contact_id",
+    "owner_id",
+    "amount",
+    "currency",
+    "probability",
+    "expected_close_date",
+    "next_step",
+    "next_step_due_date",
+)
+
+
+def present_fields(deal: Deal, supplied: MoveFields | None = None) -> set[str]:
+    """The names a transition's `required_fields` are checked against: the deal's
+    columns (overlaid by what the move fills in), each counted when it holds
+    something other than null or an empty string."""
+    overlay = supplied.model_dump(exclude_none=True) if supplied else {}
+    present = set(overlay)
+    for column in REQUIRABLE_COLUMNS:
+        if getattr(deal, column) not in (None, ""):
+            present.add(column)
+    return present
+
+
+@dataclass(frozen=True)
+class DealMove:
+    deal: Deal
+    move: engine.Move | None
+    from_step: engine.StepNode
+    to_step: engine.StepNode
+    flow: engine.CompiledWorkflow
+    dry_run: bool
+    effects: list[effects.PlannedEffect]
+
+
+@dataclass(frozen=True)
+class DealClose:
+    deal: Deal
+    move: engine.Move
+    flow: engine.CompiledWorkflow
+    cancelled_activities: int
+    effects: list[effects.PlannedEffect]
+
+
+# ---------------------------------------------------------------- create, edit, delete
+
+
+async def deal_workflow(ctx: Ctx) -> tuple[uuid.UUID, int]:
+    """The Deal project type's default workflow and its row version (404 if none)."""
+    row = (
+        await ctx.session.execute(
+            select(WORKFLOWS.c.id, WORKFLOWS.c.version)
+            .join(PROJECT_TYPES, PROJECT_TYPES.c.default_workflow_id == WORKFLOWS.c.id)
+            .where(PROJECT_TYPES.c.entity_type == EntityType.DEAL.value)
+            .order_by(PROJECT_TYPES.c.created_at, PROJECT_TYPES.c.id)
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("This organization has no Deal project type")
+    return row.id, row.version
+
+
+async def _check_references(ctx: Ctx, account_id: uuid.UUID, contact_id: uuid.UUID | None) -> None:
+    """The account exists and is live; the contact, when given, is a live person of it.
+
+    Another organization's ids are unknown here (RLS): 404, like every other tenant's id.
+    """
+    row = (
+        await ctx.session.execute(
+            select(
+                select(ACCOUNTS.c.deleted_at.is_(None))
+                .where(ACCOUNTS.c.id == account_id)
+                .scalar_subquery()
+                .label("account_live"),
+                select(CONTACTS.c.account_id)
+                .where(CONTACTS.c.id == contact_id)
+                .scalar_subquery()
+                .label("contact_account"),
+                select(CONTACTS.c.deleted_at.is_(None))
+                .where(CONTACTS.c.id == contact_id)
+                .scalar_subquery()
+                .label("contact_live"),
+            )
+        )
+    ).one()
+    if row.account_live is None:
+        raise NotFound("No such account")
+    if not row.account_live:
+        raise ValidationFailed(errors=[FieldError("account_id", "is a deleted account")])
+    if contact_id is None:
+        return
+    if row.contact_account is None:
+        raise NotFound("No such contact")
+    if row.contact_account != account_id:
+        raise ValidationFailed(errors=[FieldError("contact_id", "belongs to another account")])
+    if not row.contact_live:
+        raise ValidationFailed(errors=[FieldError("contact_id", "is a deleted contact")])
+
+
+async def _check_owner(ctx: Ctx, owner_id: uuid.UUID) -> None:
+    principal = ctx.require_principal()
+    if owner_id == principal.user_id:
+        return
+    if not await writer_name(ctx.session, principal.tenant_id, owner_id):
+        raise ValidationFailed(
+            errors=[FieldError("owner_id", "is not a member who can own records")]
+        )
+
+
+async def _rank_in(
+    ctx: Ctx,
+    workflow_id: uuid.UUID,
+    step_id: uuid.UUID,
+    deal_id: uuid.UUID,
+    lo: str | None,
+    hi: str | None,
+) -> str:
+    """A rank for `deal_id` between `lo` and `hi` in one column; rebalances the column
+    when that gap has no room left (the only time other cards' ranks change)."""
+    position = ranks.position_between(lo, hi)
+    if position is not None:
+        return ranks.rank_of(position, deal_id)
+    return await _rebalance(ctx, workflow_id, step_id, deal_id, lo)
+
+
+async def _rebalance(
+    ctx: Ctx, workflow_id: uuid.UUID, step_id: uuid.UUID, deal_id: uuid.UUID, after: str | None
+) -> str:
+    """Rewrite one column's ranks evenly, atomically: its live cards are locked in rank
+    order (so two rebalances of a column queue up, and a concurrent move of one of its
+    cards waits), then rewritten in one executemany. Versions stay as they are: a card's
+    place on the board is not an edit of the deal, and must not fail its editors."""
+    connection = await ctx.session.connection()
+    cards = (
+        await connection.execute(
+            select(DEALS.c.id, DEALS.c.rank)
+            .where(
+                DEALS.c.workflow_id == workflow_id,
+                DEALS.c.step_id == step_id,
+                DEALS.c.deleted_at.is_(None),
+                DEALS.c.id != deal_id,
+            )
+            .order_by(DEALS.c.rank)
+            .with_for_update()
+        )
+    ).all()
+    others, own = ranks.rebalanced([(c.id, c.rank) for c in cards], deal_id, after)
+    if others:
+        # New ranks end with each card's own id, so none can equal another card's old
+        # rank: the unique index holds row by row inside this one statement.
+        await connection.execute(
+            update(DEALS)
+            .where(DEALS.c.id == bindparam("card_id"))
+            .values(rank=bindparam("new_rank")),
+            [{"card_id": card_id, "new_rank": rank} for card_id, rank in others.items()],
+        )
+    return own
+
+
+async def create_deal(ctx: Ctx, data: DealIn) -> tuple[Deal, engine.CompiledWorkflow]:
+    """A writer opens a deal on the Deal project type's default workflow, at its initial
+    step and at the end of that column.
+
+    The account must exist (404) and be live (422); the contact, when given, must be a
+    live contact of that account (422); the owner is the caller unless another member
+    who can write is named (422 otherwise). An open deal has its next step and due date.
+    """
+    principal = require_role(ctx, *WRITERS)
+    workflow_id, workflow_version = await deal_workflow(ctx)
+    flow = await workflow_service.require_compiled(ctx, workflow_id, workflow_version)
+    await _check_references(ctx, data.account_id, data.contact_id)
+    owner_id = data.owner_id or principal.user_id
+    await _check_owner(ctx, owner_id)
+    deal_id = uuid7()
+    step = flow.initial_step
+    connection = await ctx.session.connection()
+    last = await connection.scalar(_LAST_RANK, {"workflow_id": workflow_id, "step_id": step.id})
+    rank = await _rank_in(ctx, workflow_id, step.id, deal_id, last, None)
+    row = (
+        await connection.execute(
+            insert(DEALS)
+            .values(
+                tenant_id=principal.tenant_id,
+                id=deal_id,
+                name=data.name,
+                account_id=data.account_id,
+                contact_id=data.contact_id,
+                owner_id=owner_id,
+                amount=data.amount,
+                currency=data.currency,
+                probability=data.probability,
+                expected_close_date=data.expected_close_date,
+                next_step=data.next_step,
+                next_step_due_date=data.next_step_due_date,
+                workflow_id=workflow_id,
+                step_id=step.id,
+                # The trigger sets the real time of entry; this only satisfies NOT NULL.
+                entered_step_at=datetime.now(UTC),
+                rank=rank,
+            )
+            .returning(*DEALS.c)
+        )
+    ).one()
+    return deal_of(row), flow
+
+
+_LOAD = (
+    select(DEALS, WORKFLOWS.c.version.label("workflow_version"))
+    .join(WORKFLOWS, WORKFLOWS.c.id == DEALS.c.workflow_id)
+    .where(DEALS.c.id == bindparam("record_id"), DEALS.c.deleted_at.is_(None))
+)
+
+
+async def _load(ctx: Ctx, deal_id: uuid.UUID) -> tuple[Deal, engine.CompiledWorkflow]:
+    connection = await ctx.session.connection()
+    row = (await connection.execute(_LOAD, {"record_id": deal_id})).first()
+    if row is None:
+        raise NotFound("No such deal")
+    flow = await workflow_service.require_compiled(ctx, row.workflow_id, row.workflow_version)
+    return deal_of(row), flow
+
+
+async def get_deal(ctx: Ctx, deal_id: uuid.UUID) -> tuple[Deal, engine.CompiledWorkflow]:
+    """Any member reads a live deal of the organization; deleted ones are 404."""
+    ctx.require_principal()
+    return await _load(ctx, deal_id)
+
+
+# The row image the audit trail holds for the deal at a moment, typed by PostgreSQL
+# itself (`jsonb_populate_record` against the table's row type).
+_AS_OF = text(
+    "SELECT r.* FROM jsonb_populate_record(NULL::deals,"
+    " baton_record_as_of('deals', :record_id, :at)) AS r"
+).columns(*DEALS.c)
+
+
+async def deal_as_of(
+    ctx: Ctx, deal_id: uuid.UUID, at: datetime
+) -> tuple[Deal, engine.CompiledWorkflow]:
+    """The deal as it was at `at`, rebuilt from the audit log (DESIGN §3.3).
+
+    404 when it did not exist then, or was deleted then; `at` needs a UTC offset.
+    """
+    ctx.require_principal()
+    if at.tzinfo is None:
+        raise ValidationFailed(errors=[FieldError("as_of", "needs a UTC offset, e.g. Z")])
+    connection = await ctx.session.connection()
+    row = (await connection.execute(_AS_OF, {"record_id": deal_id, "at": at})).first()
+    if row is None or row.id is None or row.deleted_at is not None:
+        raise NotFound("No such deal at that time")
+    return deal_of(row), await workflow_service.require_compiled(ctx, row.workflow_id)
+
+
+async def update_deal(
+    ctx: Ctx, deal_id: uuid.UUID, data: DealPatch, expected_version: int | None
+) -> tuple[Deal, engine.CompiledWorkflow]:
+    """Writers edit a deal's details; the step changes only by a move or a close.
+
+    The caller's version must be current (409). A contact must be a live contact of
+    the deal's account, an owner a member who can write (422). An open deal keeps its
+    next step and due date: removing either is 422 (the database says so too).
+    """
+    require_role(ctx, *WRITERS)
+    deal, flow = await _load(ctx, deal_id)
+    check_version(deal.version, expected_version, "deal")
+    changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    errors = [
+        FieldError(name, "cannot be removed")
+        for name in ("name", "owner_id", "currency")
+        if name in changes and changes[name] is None
+    ]
+    if deal.outcome is None:
+        errors += [
+            FieldError(name, "is required while the deal is open")
+            for name in ("next_step", "next_step_due_date")
+            if name in changes and changes[name] is None
+        ]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    if changes.get("contact_id") is not None:
+        await _check_references(ctx, deal.account_id, changes["contact_id"])
+    if changes.get("owner_id") is not None:
+        await _check_owner(ctx, changes["owner_id"])
+    if not changes:
+        return deal, flow
+    connection = await ctx.session.connection()
+    row = (
+        await connection.execute(
+            update(DEALS)
+            .where(
+                DEALS.c.id == deal_id,
+                DEALS.c.version == deal.version,
+                DEALS.c.deleted_at.is_(None),
+            )
+            .values(**changes, version=DEALS.c.version + 1, updated_at=func.now())
+            .returning(*DEALS.c)
+        )
+    ).first()
+    if row is None:
+        raise StaleVersion("The deal changed while you edited it")
+    return deal_of(row), flow
+
+
+async def delete_deal(ctx: Ctx, deal_id: uuid.UUID, expected_version: int | None) -> None:
+    """Writers delete a deal softly, with its still-planned activities, under one new
+    deletion id (so a restore can bring back exactly that set). History, the timeline
+    and the audit trail stay; the deal leaves lists and the board and answers 404."""
+    principal = require_role(ctx, *WRITERS)
+    deal, _ = await _load(ctx, deal_id)
+    check_version(deal.version, expected_version, "deal")
+    deletion_id = uuid7()
+    deleted = (
+        update(DEALS)
+        .where(
+            DEALS.c.id == deal_id,
+            DEALS.c.version == deal.version,
+            DEALS.c.deleted_at.is_(None),
+        )
+        .values(
+            deleted_at=func.now(),
+            deleted_by=principal.user_id,
+            deletion_id=deletion_id,
+            version=DEALS.c.version + 1,
+            updated_at=func.now(),
+        )
+        .returning(DEALS.c.tenant_id, DEALS.c.id)
+        .cte("deleted")
+    )
+    planned = (
+        update(ACTIVITIES)
+        .where(
+            ACTIVITIES.c.tenant_id == deleted.c.tenant_id,
+            ACTIVITIES.c.deal_id == deleted.c.id,
+            ACTIVITIES.c.status == ActivityStatus.PLANNED.value,
+            ACTIVITIES.c.deleted_at.is_(None),
+        )
+        .values(
+            deleted_at=func.now(),
+            deleted_by=principal.user_id,
+            deletion_id=deletion_id,
+            version=ACTIVITIES.c.version + 1,
+            updated_at=func.now(),
+        )
+        .cte("planned")
+    )
+    connection = await ctx.session.connection()
+    row = (await connection.execute(select(deleted.c.id).add_cte(planned))).first()
+    if row is None:
+        raise StaleVersion("The deal changed while you deleted it")
 
 
 async def set_next_step(ctx: Ctx, deal_id: uuid.UUID, next_step: str, due: date) -> None:
@@ -33,3 +678,307 @@ async def set_next_step(ctx: Ctx, deal_id: uuid.UUID, next_step: str, due: date)
     )
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound("No such open deal")
+
+
+# ---------------------------------------------------------------- move and close
+
+
+def _closing_step(step: engine.StepNode) -> bool:
+    return step.category in (StatusCategory.WON, StatusCategory.LOST)
+
+
+def _placement(data: DealMoveIn, neighbours: Neighbours) -> tuple[str | None, str | None]:
+    """The ranks to land between, from the cards the caller named (422 for a card that
+    is not in the target column, or a pair out of order)."""
+    errors = []
+    if data.after_id is not None and neighbours.after_rank is None:
+        errors.append(FieldError("after_id", "is not another card of the target column"))
+    if data.before_id is not None and neighbours.before_rank is None:
+        errors.append(FieldError("before_id", "is not another card of the target column"))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    if data.after_id is not None and data.before_id is not None:
+        lo, hi = neighbours.after_rank, neighbours.before_rank
+        assert lo is not None
+        assert hi is not None
+        if lo >= hi:
+            raise ValidationFailed(
+                errors=[FieldError("before_id", "must come after the card named by after_id")]
+            )
+        return lo, hi
+    if data.after_id is not None:
+        return neighbours.after_rank, neighbours.next_after
+    if data.before_id is not None:
+        return neighbours.prev_before, neighbours.before_rank
+    return neighbours.last_rank, None
+
+
+async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
+    """Move a deal along a transition of its workflow, or reorder it in its column —
+    validated, recorded, all or nothing.
+
+    The caller's `version` must be current (409; also when a concurrent move won).
+    A won or lost step is reached only through `close_deal` (422). A step change must
+    be a transition the caller's role may take, with its reason, notes and required
+    fields (deal columns, possibly filled in by `fields`) — 422 naming each problem.
+    It writes the history row (trigger), a "Stage changed" system activity on the
+    deal and its account, and runs the transition's effects, in one transaction.
+    The card lands between `after_id` and `before_id` (or at the column's end); only
+    its own rank changes unless that gap is full and the column is rebalanced.
+    A move to the deal's own step only reorders it: no history, no timeline entry.
+    `dry_run` checks everything, reports the planned effects and writes nothing.
+    """
+    principal = require_role(ctx, *WRITERS)
+    connection = await ctx.session.connection()
+    supplied = data.fields.model_dump(exclude_none=True, mode="json")
+    row = (
+        await connection.execute(
+            _LOAD_FOR_MOVE,
+            {
+                "record_id": deal_id,
+                "to_step_id": data.to_step_id,
+                "after_id": data.after_id,
+                "before_id": data.before_id,
+                "reason": data.reason or "",
+                "notes": data.notes or "",
+                "fields_text": json.dumps(supplied) if supplied else "",
+            },
+        )
+    ).first()
+    if row is None:
+        raise NotFound("No such deal")
+    if row.version != data.version:
+        raise StaleVersion(f"The deal is at version {row.version}, not {data.version}")
+    flow = await workflow_service.require_compiled(ctx, row.workflow_id, row.workflow_version)
+    current = deal_of(row)
+    from_step = flow.step(current.step_id)
+    target = flow.steps.get(data.to_step_id)
+    if target is not None and _closing_step(target) and target.id != from_step.id:
+        raise TransitionRejected(
+            f"A deal is closed through POST /api/v1/deals/{deal_id}/close, with its reason",
+            errors=[
+                FieldError("to_step_id", f"{target.name} is reached by closing the deal (/close)")
+            ],
+        )
+    move: engine.Move | None = None
+    if data.to_step_id != current.step_id:
+        move = flow.check(
+            current.step_id,
+            data.to_step_id,
+            role=principal.role,
+            reason=data.reason,
+            notes=data.notes,
+            present_fields=present_fields(current, data.fields),
+        )
+    to_step = move.to_step if move else from_step
+    planned = effects.planned_effects(EntityType.DEAL, move) if move else []
+    lo, hi = _placement(
+        data,
+        Neighbours(row.after_rank, row.before_rank, row.next_after, row.prev_before, row.last_rank),
+    )
+    if data.dry_run:
+        return DealMove(current, move, from_step, to_step, flow, True, planned)
+    rank = await _rank_in(ctx, current.workflow_id, to_step.id, deal_id, lo, hi)
+    moved = (
+        await connection.execute(
+            _MOVE,
+            {
+                "record_id": deal_id,
+                "expected_version": data.version,
+                "to_step_id": to_step.id,
+                "new_rank": rank,
+                **{f"set_{name}": getattr(data.fields, name) for name in _MOVE_FIELD_TYPES},
+                "activity_id": uuid7(),
+                "entry_subject": activity_service.stage_change_subject(move) if move else "",
+                "entry_description": None,
+                "actor_id": principal.user_id,
+                "log_stage_change": move is not None,
+            },
+        )
+    ).first()
+    if moved is None:
+        raise StaleVersion("The deal changed while you moved it")
+    deal = deal_of(moved)
+    if move is not None and move.edge.effects:
+        await _run_effects(ctx, deal, move)
+        deal, _ = await _load(ctx, deal_id)
+    return DealMove(deal, move, from_step, to_step, flow, False, planned)
+
+
+async def _run_effects(ctx: Ctx, deal: Deal, move: engine.Move) -> None:
+    record = effects.MovedRecord(EntityType.DEAL, deal.id, deal.name, deal.owner_id)
+    await effects.run_effects(ctx, record, move)
+
+
+def _close_target(
+    flow: engine.CompiledWorkflow, from_step: engine.StepNode, outcome: DealOutcome
+) -> engine.StepNode:
+    """The workflow's won (or lost) step the deal can reach from where it is; the first
+    such step when none can be reached, so the engine names the missing transition."""
+    candidates = flow.steps_in_category(StatusCategory(outcome.value))
+    if not candidates:
+        raise RuleViolation(
+            f"The workflow {flow.name} has no {outcome.value} step",
+            errors=[FieldError("outcome", f"no {outcome.value} step in this workflow")],
+        )
+    for step in candidates:
+        if (from_step.id, step.id) in flow.edges:
+            return step
+    return candidates[0]
+
+
+def _close_description(data: CloseIn) -> str:
+    text = f"Closed {data.outcome.value}: {data.reason}"
+    # The notes are kept whole on the deal; the timeline entry has the CHECK's bound.
+    return (f"{text} — {data.notes}" if data.notes else text)[:10_000]
+
+
+async def close_deal(ctx: Ctx, deal_id: uuid.UUID, data: CloseIn) -> DealClose:
+    """Close an open deal as won or lost — one transaction, or nothing.
+
+    The deal moves to the workflow's won/lost step along a transition from its current
+    step (422 when there is none: no jump from Prospecting to Won). A reason is always
+    required and must be one of the transition's reasons when it lists some; `other`
+    needs notes (422 naming each problem; the database CHECKs back this). The close
+    sets the outcome, the win or loss reason, the notes and `closed_at`, cancels the
+    deal's still-planned activities and stops its cadence enrolments, writes the
+    history row and a "Stage changed" system activity, runs the transition's effects;
+    the audit trigger records it all.
+    The caller's version must be current (409; also when a concurrent move won).
+    """
+    principal = require_role(ctx, *WRITERS)
+    connection = await ctx.session.connection()
+    row = (
+        await connection.execute(
+            _LOAD_FOR_CLOSE,
+            {
+                "record_id": deal_id,
+                "reason": data.reason or "",
+                "notes": data.notes or "",
+                "fields_text": "",
+            },
+        )
+    ).first()
+    if row is None:
+        raise NotFound("No such deal")
+    if row.version != data.version:
+        raise StaleVersion(f"The deal is at version {row.version}, not {data.version}")
+    current = deal_of(row)
+    if current.outcome is not None:
+        raise RuleViolation(
+            f"The deal is already closed ({current.outcome})",
+            errors=[FieldError("outcome", "the deal is already closed")],
+        )
+    flow = await workflow_service.require_compiled(ctx, row.workflow_id, row.workflow_version)
+    from_step = flow.step(current.step_id)
+    target = _close_target(flow, from_step, data.outcome)
+    move = flow.check(
+        from_step.id,
+        target.id,
+        role=principal.role,
+        reason=data.reason,
+        notes=data.notes,
+        present_fields=present_fields(current),
+    )
+    if data.reason is None:
+        # The transition may list no reasons; a closed deal still has one (DESIGN §3.2).
+        raise TransitionRejected(
+            f"Cannot close the deal as {data.outcome.value} without a reason",
+            errors=[FieldError("reason", "is required")],
+        )
+    planned = effects.planned_effects(EntityType.DEAL, move)
+    last = await connection.scalar(
+        _LAST_RANK, {"workflow_id": current.workflow_id, "step_id": target.id}
+    )
+    rank = await _rank_in(ctx, current.workflow_id, target.id, deal_id, last, None)
+    won = data.outcome is DealOutcome.WON
+    closed = (
+        await connection.execute(
+            _CLOSE,
+            {
+                "record_id": deal_id,
+                "expected_version": data.version,
+                "to_step_id": target.id,
+                "new_rank": rank,
+                "new_outcome": data.outcome.value,
+                "new_win_reason": data.reason if won else None,
+                "new_loss_reason": None if won else data.reason,
+                "new_close_notes": data.notes,
+                "activity_id": uuid7(),
+                "entry_subject": activity_service.stage_change_subject(move),
+                "entry_description": _close_description(data),
+                "actor_id": principal.user_id,
+                "log_stage_change": True,
+            },
+        )
+    ).first()
+    if closed is None:
+        raise StaleVersion("The deal changed while you closed it")
+    deal = deal_of(closed)
+    # Closing a deal ends its cadences (DESIGN §5); the deal row is locked by now.
+    await cadence_service.stop_enrollments_for(ctx, deal_id=deal_id)
+    if move.edge.effects:
+        await _run_effects(ctx, deal, move)
+        deal, _ = await _load(ctx, deal_id)
+    return DealClose(deal, move, flow, int(closed.cancelled_count), planned)
+
+
+# ---------------------------------------------------------------- reads
+
+
+async def list_deals(
+    ctx: Ctx,
+    page: PageRequest,
+    view: DealView | None,
+    account_id: uuid.UUID | None,
+) -> list[Row[Any]]:
+    """Any member lists the organization's live deals, by view (DESIGN §5); `overdue`
+    compares the next step's due date with today in UTC."""
+    principal = ctx.require_principal()
+    return await queries.list_deals(
+        ctx.session,
+        page,
+        view=view,
+        user_id=principal.user_id,
+        today=datetime.now(UTC).date(),
+        account_id=account_id,
+    )
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    flow: engine.CompiledWorkflow
+    columns: dict[uuid.UUID, queries.BoardColumn]
+
+
+async def pipeline(
+    ctx: Ctx, workflow_id: uuid.UUID | None, per_column: int, *, view: DealView | None = None
+) -> Pipeline:
+    """Any member reads a deal workflow's board (default: the Deal project type's);
+    another kind of workflow is 422, another organization's 404.
+
+    `view` filters the board (the pages' all / mine / overdue): `mine` keeps the
+    caller's deals, `overdue` the open deals whose next step was due before today
+    (UTC); other views, or none, show every live deal.
+    """
+    principal = ctx.require_principal()
+    version = None
+    if workflow_id is None:
+        workflow_id, version = await deal_workflow(ctx)
+    flow = await workflow_service.require_compiled(ctx, workflow_id, version)
+    if flow.entity_type != EntityType.DEAL.value:
+        raise ValidationFailed(errors=[FieldError("workflow_id", "is not a deal workflow")])
+    columns = await queries.board(
+        ctx.session,
+        workflow_id,
+        per_column,
+        owner_id=principal.user_id if view is DealView.MINE else None,
+        due_before=datetime.now(UTC).date() if view is DealView.OVERDUE else None,
+    )
+    return Pipeline(flow, columns)
+
+
+async def deal_history(ctx: Ctx, deal_id: uuid.UUID) -> list[WorkflowHistory]:
+    """Any member reads a live deal's step changes, oldest first."""
+    await get_deal(ctx, deal_id)
+    return await queries.history_of(ctx.session, deal_id)

@@ -63,3 +63,34 @@ async def act_as_admin_of(ctx: Ctx, tenant_slug: str) -> Principal:
     ctx.principal = principal
     await ctx.enter_tenant(tenant.id, user.id, Role.ADMIN.value)
     return principal
+
+
+async def act_as_member(ctx: Ctx, email: str) -> Principal:
+    """Re-scope `ctx` (already inside a tenant) to one of its members, with that
+    member's own role: what follows is checked and attributed as if they did it."""
+    current = ctx.require_principal()
+    row = (
+        await ctx.session.execute(
+            select(Membership, User)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.tenant_id == current.tenant_id, User.email == email.lower())
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"'{email}' is not a member of '{current.tenant_slug}'")
+    membership, user = row
+    principal = Principal(
+        tenant_id=current.tenant_id,
+        tenant_slug=current.tenant_slug,
+        tenant_name=current.tenant_name,
+        user_id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        membership_id=membership.id,
+        role=membership.role,
+        method=AuthMethod.CLI,
+        credential_id=None,
+    )
+    ctx.principal = principal
+    await ctx.enter_tenant(current.tenant_id, user.id, membership.role)
+    return principal

@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from baton.audit.models import SecurityEvent
 from baton.audit.service import record_security_event, write_security_event_alone
+from baton.cadences import service as cadence_service
 from baton.config import Settings
 from baton.core import rate_limit
 from baton.core.context import AuthMethod, Ctx
@@ -159,6 +160,7 @@ async def register(ctx: Ctx, data: RegistrationIn) -> Registration:
     )
     await ctx.session.flush()
     await workflow_service.seed_defaults(ctx)
+    await cadence_service.seed_default_cadence(ctx, created_by=user_id)
     issued = await _issue_token(
         ctx,
         membership,

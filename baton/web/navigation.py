@@ -22,6 +22,9 @@ class NavItem:
 # Domains append their pages here (leads, pipeline, targets …) with their roles.
 SIDEBAR: list[NavItem] = [
     NavItem("Home", "/", ALL_ROLES),
+    NavItem("Pipeline", "/pipeline", ALL_ROLES),
+    NavItem("Accounts", "/accounts", ALL_ROLES),
+    NavItem("Activities", "/activities", ALL_ROLES),
     NavItem("Work items", "/work-items", ALL_ROLES),
     NavItem("Workflows", "/workflow/workflows", WORKFLOW_READERS),
     NavItem("Statuses", "/workflow/statuses", WORKFLOW_READERS),

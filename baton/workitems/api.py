@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from baton.activities import queries as activity_queries
 from baton.activities.schemas import ActivityOut
-from baton.core.auth import CtxDep, IfMatchDep, get_principal
+from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
 from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.schemas import Page
 from baton.workflow import queries as workflow_queries
@@ -129,7 +129,7 @@ async def delete_work_item(
     item_id: uuid.UUID,
     ctx: CtxDep,
     if_match: IfMatchDep,
-    version: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    version: VersionQuery = None,
 ) -> None:
     """Soft delete: the item leaves lists and boards; its history stays. Send the version."""
     await service.delete_work_item(ctx, item_id, if_match if if_match is not None else version)

@@ -71,6 +71,9 @@ async def test_registration_is_audited_and_secrets_are_redacted(
         "workflow_steps",
         "workflow_transitions",
         "project_types",
+        # and the default cadence
+        "cadences",
+        "cadence_steps",
     }
     request_ids = {r["request_id"] for r in rows}
     assert len(request_ids) == 1

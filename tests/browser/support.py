@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from playwright.sync_api import ConsoleMessage, Page, Response
+from playwright.sync_api import ConsoleMessage, Locator, Page, Response
 
 SERVER_START_TIMEOUT_SECONDS = 30.0
 
@@ -100,3 +100,19 @@ def htmx_response_error(status: int) -> str:
 # An error answer to a full-page navigation is a bare HTML fragment without <head>,
 # so chromium falls back to /favicon.ico, which does not exist.
 BARE_ERROR_PAGE_FAVICON = r"status of 404 \(Not Found\) \[[^\]]*/favicon\.ico\]$"
+
+
+def drag(page: Page, source: Locator, target: Locator, fraction: float = 0.5) -> None:
+    """Press on `source`, glide to `fraction` of `target`'s height, release."""
+    source.scroll_into_view_if_needed()
+    start = source.bounding_box()
+    end = target.bounding_box()
+    assert start is not None
+    assert end is not None
+    x, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 6, y + 6, steps=3)  # past Sortable's tolerance: the drag starts
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] * fraction, steps=15)
+    page.wait_for_timeout(100)
+    page.mouse.up()

@@ -26,6 +26,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 ADMIN = "admin@acme.example"
 ADMIN_SIDEBAR = [
     "Home",
+    "Pipeline",
+    "Accounts",
+    "Activities",
     "Work items",
     "Workflows",
     "Statuses",
@@ -34,7 +37,15 @@ ADMIN_SIDEBAR = [
     "API keys",
     "My account",
 ]
-SALES_SIDEBAR = ["Home", "Work items", "API keys", "My account"]
+SALES_SIDEBAR = [
+    "Home",
+    "Pipeline",
+    "Accounts",
+    "Activities",
+    "Work items",
+    "API keys",
+    "My account",
+]
 INVITED_PASSWORD = "browser-test-password"
 # Set to a directory to keep a screenshot of the team page for a visual check.
 SCREENSHOT_DIR = os.environ.get("BATON_BROWSER_SCREENSHOTS")

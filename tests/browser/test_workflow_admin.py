@@ -12,10 +12,10 @@ import re
 import uuid
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from baton.demo import DEMO_PASSWORD
-from tests.browser.support import WatchedPage, failed_resource
+from tests.browser.support import WatchedPage, drag, failed_resource
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -27,22 +27,6 @@ SCREENSHOT_DIR = os.environ.get("BATON_BROWSER_SCREENSHOTS")
 def _screenshot(page: Page, name: str) -> None:
     if SCREENSHOT_DIR:
         page.screenshot(path=os.path.join(SCREENSHOT_DIR, name), full_page=True)
-
-
-def _drag(page: Page, source: Locator, target: Locator, fraction: float = 0.5) -> None:
-    """Press on `source`, glide to `fraction` of `target`'s height, release."""
-    source.scroll_into_view_if_needed()
-    start = source.bounding_box()
-    end = target.bounding_box()
-    assert start is not None
-    assert end is not None
-    x, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 6, y + 6, steps=3)  # past Sortable's tolerance: the drag starts
-    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] * fraction, steps=15)
-    page.wait_for_timeout(100)
-    page.mouse.up()
 
 
 def _step_keys(page: Page) -> list[str]:
@@ -104,7 +88,7 @@ def test_admin_builds_a_workflow_and_moves_a_work_item(web: WatchedPage) -> None
 
     # Drag "Doing" above "Done"; the order is saved and survives a reload.
     with page.expect_response(lambda r: r.url.endswith("/step-order")) as answer:
-        _drag(
+        drag(
             page,
             page.locator('li[data-key="doing"] .handle'),
             page.locator('li[data-key="done"]'),
@@ -153,7 +137,7 @@ def test_admin_builds_a_workflow_and_moves_a_work_item(web: WatchedPage) -> None
     expect(todo.locator("[data-card]")).to_have_count(1)
 
     with page.expect_response(lambda r: r.url.endswith("/move")) as answer:
-        _drag(page, card, doing)
+        drag(page, card, doing)
     assert answer.value.status == 200
     expect(doing.locator("[data-card]")).to_have_count(1)
     expect(page.locator("#board").get_by_role("status")).to_contain_text("moved to Doing")
@@ -163,7 +147,7 @@ def test_admin_builds_a_workflow_and_moves_a_work_item(web: WatchedPage) -> None
 
     # No transition leads from Doing back to To do: the card snaps back, the reason shows.
     with page.expect_response(lambda r: r.url.endswith("/move")) as answer:
-        _drag(page, card, todo)
+        drag(page, card, todo)
     assert answer.value.status == 422
     expect(page.locator("#move-panel")).to_contain_text(
         re.compile("There is no transition from Doing to To do")

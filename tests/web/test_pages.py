@@ -73,12 +73,19 @@ async def test_sidebar_shows_only_what_the_role_may_use(client: httpx.AsyncClien
     viewer = await add_member(client, admin, "viewer")
     expectations = {
         admin.email: (
-            {"Home", "Work items", "Workflows", "Statuses", "Project types"}
-            | {"Team", "API keys", "My account"},
+            {"Home", "Pipeline", "Accounts", "Activities", "Work items", "Workflows"}
+            | {"Statuses", "Project types", "Team", "API keys", "My account"},
             set(),
         ),
-        sales.email: ({"Home", "Work items", "API keys", "My account"}, {"Team", "Workflows"}),
-        viewer.email: ({"Home", "Work items", "My account"}, {"Team", "API keys", "Statuses"}),
+        sales.email: (
+            {"Home", "Pipeline", "Accounts", "Activities", "Work items", "API keys"}
+            | {"My account"},
+            {"Team", "Workflows"},
+        ),
+        viewer.email: (
+            {"Home", "Pipeline", "Accounts", "Activities", "Work items", "My account"},
+            {"Team", "API keys", "Statuses"},
+        ),
     }
     for member in (admin, sales, viewer):
         client.cookies.clear()

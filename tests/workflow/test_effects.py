@@ -671,7 +671,7 @@ async def test_the_effect_catalogue_depends_on_the_kind_of_record(
         "/api/v1/workflow/effects", headers=admin.headers, params={"entity_type": "deal"}
     )
     assert deals.status_code == 200
-    assert [e["name"] for e in deals.json()] == ["log_activity", "notify_owner"]
+    assert [e["name"] for e in deals.json()] == ["log_activity", "notify_owner", "start_cadence"]
 
     bad = await client.get(
         "/api/v1/workflow/effects", headers=admin.headers, params={"entity_type": "spaceship"}

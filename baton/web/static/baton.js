@@ -115,23 +115,48 @@
 
   // The board: a card dropped on another column asks the server to move it. The
   // answer redraws the board; a refusal (or a form asking for details) puts the
-  // card back where it was.
+  // card back where it was. A board marked `data-reorder` (the pipeline) also
+  // sorts within a column, and every drop names the card's new neighbours
+  // (`after_id`, `before_id`) so only that card's rank changes; `data-view` is
+  // sent along so the redrawn board keeps its filter.
+  function neighbourId(card, step) {
+    var next = step < 0 ? card.previousElementSibling : card.nextElementSibling;
+    while (next && !next.hasAttribute("data-card")) {
+      next = step < 0 ? next.previousElementSibling : next.nextElementSibling;
+    }
+    return next ? next.getAttribute("data-id") : null;
+  }
+
   function initBoard(board) {
+    var reorder = board.hasAttribute("data-reorder");
     board.querySelectorAll("[data-column]").forEach(function (column) {
       window.Sortable.create(column, options({
         group: "board-" + (board.getAttribute("data-board") || "cards"),
         draggable: "[data-card]",
-        sort: false,
+        sort: reorder,
         onEnd: function (event) {
-          if (event.from === event.to) { return; }
+          if (event.from === event.to && (!reorder || event.oldIndex === event.newIndex)) { return; }
           var card = event.item;
           var home = event.from;
           var index = event.oldIndex;
+          var values = {
+            to_step_id: event.to.getAttribute("data-step-id"),
+            version: card.getAttribute("data-version"),
+            context: "board"
+          };
+          if (reorder) {
+            var after = neighbourId(card, -1);
+            var before = neighbourId(card, 1);
+            if (after) { values.after_id = after; }
+            if (before) { values.before_id = before; }
+          }
+          if (board.hasAttribute("data-view")) { values.view = board.getAttribute("data-view"); }
           card.classList.add("moving");
           card.addEventListener("htmx:afterRequest", function settle(answer) {
             card.removeEventListener("htmx:afterRequest", settle);
             card.classList.remove("moving");
             if (answer.detail.xhr.status >= 400 && document.body.contains(home)) {
+              card.remove();  // out first: within one column its old index counts without it
               home.insertBefore(card, home.children[index] || null);
             }
           });
@@ -139,11 +164,7 @@
             source: card,
             target: "#move-panel",
             swap: "innerHTML",
-            values: {
-              to_step_id: event.to.getAttribute("data-step-id"),
-              version: card.getAttribute("data-version"),
-              context: "board"
-            }
+            values: values
           });
         }
       }));

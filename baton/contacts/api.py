@@ -1,0 +1,62 @@
+"""/api/v1/contacts: the people at an account."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, status
+
+from baton.contacts import service
+from baton.contacts.schemas import ContactIn, ContactOut, ContactPatch
+from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
+from baton.core.pagination import PageRequest, next_cursor, page_request
+from baton.core.schemas import Page
+
+router = APIRouter(
+    prefix="/api/v1/contacts", tags=["contacts"], dependencies=[Depends(get_principal)]
+)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_contact(data: ContactIn, ctx: CtxDep) -> ContactOut:
+    return ContactOut.model_validate(await service.create_contact(ctx, data))
+
+
+@router.get("")
+async def list_contacts(
+    ctx: CtxDep,
+    account_id: uuid.UUID | None = None,
+    page: PageRequest = Depends(page_request),
+) -> Page[ContactOut]:
+    """Live contacts in creation order; `account_id`: only that account's."""
+    rows = await service.list_contacts(ctx, page, account_id)
+    shown = rows[: page.limit]
+    return Page(
+        items=[ContactOut.model_validate(contact) for contact in shown],
+        next_cursor=next_cursor(rows, page, shown[-1].id if shown else None),
+    )
+
+
+@router.get("/{contact_id}")
+async def get_contact(contact_id: uuid.UUID, ctx: CtxDep) -> ContactOut:
+    return ContactOut.model_validate(await service.get_contact(ctx, contact_id))
+
+
+@router.patch("/{contact_id}")
+async def update_contact(
+    contact_id: uuid.UUID, data: ContactPatch, ctx: CtxDep, if_match: IfMatchDep
+) -> ContactOut:
+    """Edit the contact; send the version (If-Match or body). Null clears a field."""
+    version = if_match if if_match is not None else data.version
+    return ContactOut.model_validate(await service.update_contact(ctx, contact_id, data, version))
+
+
+@router.delete("/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_contact(
+    contact_id: uuid.UUID,
+    ctx: CtxDep,
+    if_match: IfMatchDep,
+    version: VersionQuery = None,
+) -> None:
+    """Soft delete of this contact alone; send the version (If-Match or `?version=`)."""
+    await service.delete_contact(ctx, contact_id, if_match if if_match is not None else version)

@@ -1,0 +1,169 @@
+"""Contacts: the people at an account.
+
+Rules (DESIGN §3.2, issue 4 part 2): a contact belongs to a live account of the
+organization; its email is stored lower-cased and is unique among the live contacts
+of its account (409 naming `email`; the partial unique index is the backstop);
+writers create, edit and delete, viewers read only; deleting a contact soft-deletes
+it alone, under its own deletion id (its account's restore leaves it deleted).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Table, func, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from baton.accounts.models import Account
+from baton.contacts import queries
+from baton.contacts.models import Contact
+from baton.contacts.schemas import ContactIn, ContactPatch
+from baton.core.context import Ctx
+from baton.core.errors import Conflict, FieldError, NotFound, StaleVersion, ValidationFailed
+from baton.core.ids import uuid7
+from baton.core.pagination import PageRequest
+from baton.core.versioning import check_version
+from baton.identity.access import WRITERS, require_role
+
+CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
+
+_EMAIL_TAKEN = "The account already has a contact with this email"
+
+
+def _email_conflict() -> Conflict:
+    return Conflict(_EMAIL_TAKEN, errors=[FieldError("email", "is already another contact's")])
+
+
+async def _require_account(ctx: Ctx, account_id: uuid.UUID) -> None:
+    """404 naming `account_id` unless it is a live account of the organization (another
+    organization's account is as unknown as a made-up id)."""
+    found = await ctx.session.scalar(
+        select(literal(True)).where(Account.id == account_id, Account.deleted_at.is_(None))
+    )
+    if not found:
+        raise NotFound(
+            "No such account", errors=[FieldError("account_id", "is not a live account")]
+        )
+
+
+async def _check_email(
+    ctx: Ctx, account_id: uuid.UUID, email: str | None, except_id: uuid.UUID | None = None
+) -> None:
+    if email is None:
+        return
+    query = select(literal(True)).where(
+        Contact.account_id == account_id, Contact.email == email, Contact.deleted_at.is_(None)
+    )
+    if except_id is not None:
+        query = query.where(Contact.id != except_id)
+    if await ctx.session.scalar(query):
+        raise _email_conflict()
+
+
+async def _flush(ctx: Ctx) -> None:
+    try:
+        await ctx.session.flush()
+    except StaleDataError as exc:
+        raise StaleVersion("The contact changed while you edited it") from exc
+    except IntegrityError as exc:
+        cause = getattr(exc.orig, "__cause__", None) or exc.orig
+        if getattr(cause, "constraint_name", None) == "uq_contacts_email":
+            raise _email_conflict() from exc
+        raise
+
+
+async def _live(ctx: Ctx, contact_id: uuid.UUID) -> Contact:
+    contact = await queries.live_contact(ctx.session, contact_id)
+    if contact is None:
+        raise NotFound("No such contact")
+    return contact
+
+
+async def get_contact(ctx: Ctx, contact_id: uuid.UUID) -> Contact:
+    """Any member reads a live contact; deleted and foreign ids are 404."""
+    ctx.require_principal()
+    return await _live(ctx, contact_id)
+
+
+async def list_contacts(ctx: Ctx, page: PageRequest, account_id: uuid.UUID | None) -> list[Contact]:
+    """Any member lists live contacts, optionally of one account (a deleted or unknown
+    account simply has none)."""
+    ctx.require_principal()
+    return await queries.list_contacts(ctx.session, page, account_id)
+
+
+async def create_contact(ctx: Ctx, data: ContactIn) -> Contact:
+    """Writers add a person to a live account; the email must be new to that account."""
+    principal = require_role(ctx, *WRITERS)
+    await _require_account(ctx, data.account_id)
+    await _check_email(ctx, data.account_id, data.email)
+    contact = Contact(
+        tenant_id=principal.tenant_id,
+        account_id=data.account_id,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        email=data.email,
+        phone=data.phone,
+        title=data.title,
+    )
+    ctx.session.add(contact)
+    await _flush(ctx)
+    return contact
+
+
+async def update_contact(
+    ctx: Ctx, contact_id: uuid.UUID, data: ContactPatch, expected_version: int | None
+) -> Contact:
+    """Writers edit a live contact at its current version (409 if stale, 422 if none).
+
+    Only the fields sent change; the first name and the account cannot be cleared; a
+    new account must be live, and the email must stay unique in the (new) account.
+    """
+    require_role(ctx, *WRITERS)
+    contact = await _live(ctx, contact_id)
+    check_version(contact.version, expected_version, "contact")
+    changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    for required in ("first_name", "account_id"):
+        if required in changes and changes[required] is None:
+            raise ValidationFailed(errors=[FieldError(required, "cannot be removed")])
+    account_id = changes.get("account_id", contact.account_id)
+    if account_id != contact.account_id:
+        await _require_account(ctx, account_id)
+    email = changes.get("email", contact.email)
+    if account_id != contact.account_id or email != contact.email:
+        await _check_email(ctx, account_id, email, except_id=contact.id)
+    for name, value in changes.items():
+        setattr(contact, name, value)
+    if changes:
+        await _flush(ctx)
+        await ctx.session.refresh(contact)
+    return contact
+
+
+async def delete_contact(ctx: Ctx, contact_id: uuid.UUID, expected_version: int | None) -> None:
+    """Writers soft-delete one contact at its current version, under its own deletion id.
+
+    Its deals and activities keep pointing at it and show it as "deleted contact".
+    """
+    principal = require_role(ctx, *WRITERS)
+    contact = await _live(ctx, contact_id)
+    check_version(contact.version, expected_version, "contact")
+    deleted = await ctx.session.execute(
+        update(CONTACTS)
+        .where(
+            CONTACTS.c.id == contact_id,
+            CONTACTS.c.version == expected_version,
+            CONTACTS.c.deleted_at.is_(None),
+        )
+        .values(
+            deleted_at=func.now(),
+            deleted_by=principal.user_id,
+            deletion_id=uuid7(),
+            version=CONTACTS.c.version + 1,
+            updated_at=func.now(),
+        )
+    )
+    if deleted.rowcount == 0:  # type: ignore[attr-defined]
+        raise StaleVersion("The contact changed while you deleted it")
+    ctx.session.expire(contact)

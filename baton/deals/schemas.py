@@ -1,0 +1,188 @@
+"""Shapes for deals, their moves and closes, and the pipeline board (DESIGN §6)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints, model_validator
+
+from baton.core.schemas import Name, Schema, ShortText
+from baton.deals.models import DealOutcome
+from baton.workitems.schemas import PlannedEffectOut, StepRef
+
+Notes = Annotated[str, StringConstraints(max_length=10_000)]
+Version = Annotated[int, Field(ge=1, le=2_147_483_647)]
+# numeric(14, 2) and the `amount_range` CHECK.
+Amount = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"), decimal_places=2)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Probability = Annotated[int, Field(ge=0, le=100)]
+NextStep = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Dates a person types; the bounds keep them inside what PostgreSQL and Python share.
+Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(9999, 12, 31))]
+
+
+class DealView(StrEnum):
+    """The lists of DESIGN §5: open deals (all, mine, next step overdue) and closed ones."""
+
+    PIPELINE = "pipeline"
+    MINE = "mine"
+    OVERDUE = "overdue"
+    CLOSED = "closed"
+
+
+class DealIn(Schema):
+    name: Name
+    account_id: uuid.UUID
+    contact_id: uuid.UUID | None = None
+    # The caller when absent; otherwise a member who can write.
+    owner_id: uuid.UUID | None = None
+    amount: Amount | None = None
+    currency: Currency = "EUR"
+    # An override of the step's probability.
+    probability: Probability | None = None
+    expected_close_date: Day | None = None
+    next_step: NextStep
+    next_step_due_date: Day
+
+
+class DealPatch(Schema):
+    """Only the fields sent change. The step changes by a move or a close; an open deal
+    keeps a next step and its due date (sending null for either is 422)."""
+
+    name: Name | None = None
+    contact_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+    amount: Amount | None = None
+    currency: Currency | None = None
+    probability: Probability | None = None
+    expected_close_date: Day | None = None
+    next_step: NextStep | None = None
+    next_step_due_date: Day | None = None
+    version: Version | None = None
+
+
+class MoveFields(Schema):
+    """Deal columns a move may fill in on the way (a step may require them)."""
+
+    amount: Amount | None = None
+    currency: Currency | None = None
+    probability: Probability | None = None
+    expected_close_date: Day | None = None
+    next_step: NextStep | None = None
+    next_step_due_date: Day | None = None
+
+
+class DealMoveIn(Schema):
+    """A step change along a transition, or a reorder within the column (same step).
+
+    `after_id` / `before_id` name cards of the target column to land between (one of
+    them is enough); without either the card goes to the end of the column.
+    """
+
+    to_step_id: uuid.UUID
+    version: Version
+    reason: ShortText | None = None
+    notes: Notes | None = None
+    fields: MoveFields = Field(default_factory=MoveFields)
+    after_id: uuid.UUID | None = None
+    before_id: uuid.UUID | None = None
+    dry_run: bool = False
+
+
+class CloseIn(Schema):
+    outcome: DealOutcome
+    reason: ShortText | None = None
+    notes: Notes | None = None
+    version: Version
+
+    @model_validator(mode="after")
+    def _notes_not_blank(self) -> CloseIn:
+        # Whitespace is no note: the database's `other` rule trims before it counts.
+        if self.notes is not None and not self.notes.strip():
+            self.notes = None
+        return self
+
+
+class DealOut(Schema):
+    id: uuid.UUID
+    name: str
+    account_id: uuid.UUID
+    contact_id: uuid.UUID | None
+    owner_id: uuid.UUID
+    amount: Decimal | None
+    currency: str
+    # The override when set, else the step's.
+    probability: float | None
+    probability_override: int | None
+    expected_close_date: date | None
+    next_step: str | None
+    next_step_due_date: date | None
+    outcome: DealOutcome | None
+    win_reason: str | None
+    loss_reason: str | None
+    close_notes: str | None
+    closed_at: datetime | None
+    workflow_id: uuid.UUID
+    step: StepRef
+    entered_step_at: datetime
+    rank: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class DealMoveOut(Schema):
+    deal: DealOut
+    from_step: StepRef
+    to_step: StepRef
+    backwards: bool
+    dry_run: bool
+    # What the transition's effects do (or, on a dry run, would do).
+    effects: list[PlannedEffectOut]
+
+
+class CloseOut(Schema):
+    deal: DealOut
+    from_step: StepRef
+    to_step: StepRef
+    # Planned activities of the deal cancelled by the close.
+    cancelled_activities: int
+    effects: list[PlannedEffectOut]
+
+
+class DealHistoryEntryOut(Schema):
+    id: uuid.UUID
+    from_step: StepRef | None
+    to_step: StepRef
+    actor_id: uuid.UUID | None
+    reason: str | None
+    notes: str | None
+    fields: dict[str, Any]
+    at: datetime
+    seconds_in_previous_step: float | None
+    # How long the deal stayed in `to_step`: until the next entry, or until now.
+    seconds_in_step: float
+    current: bool
+    backwards: bool
+
+
+class AmountTotal(Schema):
+    currency: str
+    amount: Decimal
+
+
+class PipelineColumnOut(Schema):
+    step: StepRef
+    count: int
+    # Sum of the column's amounts, per currency (deals without an amount add nothing).
+    totals: list[AmountTotal]
+    items: list[DealOut]
+
+
+class PipelineOut(Schema):
+    workflow_id: uuid.UUID
+    columns: list[PipelineColumnOut]

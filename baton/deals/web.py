@@ -1,0 +1,571 @@
+"""Deal pages: the pipeline board (`/pipeline`) and one deal (`/deals/{id}`).
+
+Writers drag cards between columns and within one (baton.js posts the move with the
+card's new neighbours, so only that card's rank changes); viewers read. A refused
+move answers 422 with the reason, or with a small form asking for exactly what the
+move lacks; a card dropped on a won or lost column answers 422 with the close form
+(nothing has moved yet), so the card snaps back until the form is sent. Handlers
+parse the form, call one service function and render.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from baton.activities import queries as activity_queries
+from baton.activities.models import Activity
+from baton.core.auth import CtxDep
+from baton.core.context import Ctx, Principal
+from baton.core.errors import DomainError, RuleViolation, TransitionRejected
+from baton.core.schemas import parse_input
+from baton.deals import queries, service
+from baton.deals.models import Deal, DealOutcome
+from baton.deals.schemas import CloseIn, DealIn, DealMoveIn, DealPatch, DealView
+from baton.identity.access import WRITERS
+from baton.identity.queries import member_names
+from baton.web.rendering import render
+from baton.workflow import charts, engine
+from baton.workflow import queries as workflow_queries
+from baton.workflow.models import EntityType, StatusCategory
+from baton.workflow.web import form_error, is_htmx, optional, redirect, text, version_of
+
+router = APIRouter(include_in_schema=False)
+
+# Cards shown per column; the column header still counts every deal.
+CARDS_PER_COLUMN = 50
+# Accounts offered by the "Add deal" picker.
+ACCOUNT_CHOICES = 500
+FIELD_PREFIX = "field."
+# The board's filters, as the page names them.
+BOARD_VIEWS: dict[str, DealView | None] = {
+    "all": None,
+    "mine": DealView.MINE,
+    "overdue": DealView.OVERDUE,
+}
+CLOSING = (StatusCategory.WON, StatusCategory.LOST)
+# How a field a step requires is asked for (anything else: a text input).
+FIELD_INPUTS: dict[str, dict[str, str]] = {
+    "amount": {"type": "number", "min": "0", "step": "0.01"},
+    "probability": {"type": "number", "min": "0", "max": "100", "step": "1"},
+    "expected_close_date": {"type": "date"},
+    "next_step_due_date": {"type": "date"},
+    "currency": {"type": "text", "pattern": "[A-Z]{3}", "maxlength": "3"},
+    "next_step": {"type": "text", "maxlength": "200"},
+}
+FIELD_LABELS = {
+    "amount": "Amount",
+    "currency": "Currency",
+    "probability": "Probability (%)",
+    "expected_close_date": "Expected close date",
+    "next_step": "Next step",
+    "next_step_due_date": "Next step due",
+}
+
+
+def _can_write(principal: Principal) -> bool:
+    return principal.role in WRITERS
+
+
+def money(amount: Decimal | None, currency: str) -> str:
+    if amount is None:
+        return "—"
+    return f"{amount:,.2f} {currency}"
+
+
+def field_label(name: str) -> str:
+    return FIELD_LABELS.get(name, name.replace("_", " "))
+
+
+def _helpers() -> dict[str, Any]:
+    return {
+        "money": money,
+        "field_label": field_label,
+        "field_inputs": FIELD_INPUTS,
+        "duration": charts.duration,
+        "today": datetime.now(UTC).date(),
+    }
+
+
+# ------------------------------------------------------------------ the board
+
+
+@dataclass(frozen=True)
+class Column:
+    step: engine.StepNode
+    count: int
+    totals: list[tuple[str, Decimal]]
+    cards: list[Deal]
+
+
+@dataclass(frozen=True)
+class Board:
+    flow: engine.CompiledWorkflow
+    columns: list[Column]
+    owners: dict[uuid.UUID, str]
+    accounts: dict[uuid.UUID, str]
+    can_write: bool
+    view: str
+    # `?workflow_id=…` when the page shows a workflow other than the default one.
+    query: str
+
+    def link(self, view: str) -> str:
+        params = dict(self.query_params)
+        if view != "all":
+            params["view"] = view
+        return "/pipeline" + (f"?{urlencode(params)}" if params else "")
+
+    @property
+    def query_params(self) -> dict[str, str]:
+        return {"workflow_id": self.query} if self.query else {}
+
+
+def _view_name(raw: str | None) -> str:
+    return raw if raw in BOARD_VIEWS else "all"
+
+
+async def _board(
+    ctx: Ctx, workflow_id: uuid.UUID | None, view: str, explicit: bool = True
+) -> Board:
+    principal = ctx.require_principal()
+    found = await service.pipeline(ctx, workflow_id, CARDS_PER_COLUMN, view=BOARD_VIEWS[view])
+    columns = []
+    for step in found.flow.ordered_steps():
+        column = found.columns.get(step.id)
+        columns.append(
+            Column(
+                step,
+                column.count if column else 0,
+                sorted(column.totals.items()) if column else [],
+                [service.deal_of(card) for card in column.cards] if column else [],
+            )
+        )
+    cards = [card for column in columns for card in column.cards]
+    owners = await member_names(ctx.session, (card.owner_id for card in cards))
+    accounts = await queries.account_names(ctx.session, (card.account_id for card in cards))
+    return Board(
+        found.flow,
+        columns,
+        owners,
+        accounts,
+        _can_write(principal),
+        view,
+        str(workflow_id) if workflow_id and explicit else "",
+    )
+
+
+async def _render_board(
+    request: Request,
+    ctx: Ctx,
+    workflow_id: uuid.UUID | None,
+    view: str,
+    notice: str | None,
+    *,
+    explicit: bool = True,
+) -> Response:
+    board = await _board(ctx, workflow_id, view, explicit)
+    return render(request, "deals/_board.html", board=board, notice=notice, **_helpers())
+
+
+@router.get("/pipeline")
+async def pipeline_page(
+    request: Request,
+    ctx: CtxDep,
+    workflow_id: uuid.UUID | None = None,
+    view: str | None = None,
+) -> Response:
+    ctx.require_principal()
+    view_name = _view_name(view)
+    if is_htmx(request) and request.headers.get("hx-target") == "board":
+        return await _render_board(request, ctx, workflow_id, view_name, None)
+    board = await _board(ctx, workflow_id, view_name)
+    accounts = (
+        await queries.account_choices(ctx.session, ACCOUNT_CHOICES) if board.can_write else []
+    )
+    return render(
+        request,
+        "deals/pipeline.html",
+        board=board,
+        notice=None,
+        accounts=accounts,
+        **_helpers(),
+    )
+
+
+@router.post("/deals")
+async def deal_create(request: Request, ctx: CtxDep) -> Response:
+    form = await request.form()
+    try:
+        data = parse_input(
+            DealIn,
+            {
+                "account_id": text(form, "account_id"),
+                "name": text(form, "name"),
+                "amount": optional(text(form, "amount")),
+                "currency": text(form, "currency").upper() or "EUR",
+                "expected_close_date": optional(text(form, "expected_close_date")),
+                "next_step": text(form, "next_step"),
+                "next_step_due_date": optional(text(form, "next_step_due_date")),
+            },
+        )
+        deal, _ = await service.create_deal(ctx, data)
+    except DomainError as error:
+        return form_error(request, error)
+    if not is_htmx(request):
+        return RedirectResponse(f"/deals/{deal.id}", 303)
+    # The new card is at the end of the first column: show every deal so it is seen.
+    return await _render_board(
+        request, ctx, deal.workflow_id, "all", f"{deal.name} added", explicit=False
+    )
+
+
+# ------------------------------------------------------------------ moving
+
+
+def _needs_details(error: TransitionRejected) -> bool:
+    """The transition exists and the role may take it; only reason, notes or fields lack."""
+    return bool(error.errors) and all(
+        e.field in ("reason", "notes") or e.field.startswith("fields.") for e in error.errors
+    )
+
+
+def _move_fields(form: FormData) -> dict[str, str]:
+    return {
+        name.removeprefix(FIELD_PREFIX): value.strip()
+        for name, value in form.multi_items()
+        if name.startswith(FIELD_PREFIX) and isinstance(value, str) and value.strip()
+    }
+
+
+def _board_redrawn(response: Response) -> Response:
+    # Whatever element asked (a card, a details or close form), the whole board is redrawn.
+    response.headers["HX-Retarget"] = "#board"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
+@router.post("/deals/{deal_id}/move")
+async def deal_move(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Response:
+    form = await request.form()
+    on_board = text(form, "context") == "board"
+    view = _view_name(text(form, "view"))
+    try:
+        data = parse_input(
+            DealMoveIn,
+            {
+                "to_step_id": text(form, "to_step_id"),
+                "version": text(form, "version"),
+                "reason": optional(text(form, "reason")),
+                "notes": optional(text(form, "notes")),
+                "fields": _move_fields(form),
+                "after_id": optional(text(form, "after_id")),
+                "before_id": optional(text(form, "before_id")),
+            },
+        )
+        result = await service.move_deal(ctx, deal_id, data)
+    except TransitionRejected as error:
+        if is_htmx(request):
+            return await _refused_move(request, ctx, deal_id, data, error, on_board, view)
+        return form_error(request, error)
+    except DomainError as error:
+        return form_error(request, error)
+    if on_board and is_htmx(request):
+        what = f"moved to {result.to_step.name}" if result.move is not None else "reordered"
+        response = await _render_board(
+            request, ctx, result.deal.workflow_id, view, f"{result.deal.name} {what}"
+        )
+        return _board_redrawn(response)
+    return redirect(request, f"/deals/{deal_id}")
+
+
+async def _refused_move(
+    request: Request,
+    ctx: Ctx,
+    deal_id: uuid.UUID,
+    data: DealMoveIn,
+    error: TransitionRejected,
+    on_board: bool,
+    view: str,
+) -> Response:
+    """What a refused move answers (422: nothing moved): the close form for a won or
+    lost column, a form for exactly what the move lacks, or else the reason."""
+    principal = ctx.require_principal()
+    deal, flow = await service.get_deal(ctx, deal_id)
+    target = flow.steps.get(data.to_step_id)
+    context = "board" if on_board else "detail"
+    if target is not None and target.category in CLOSING and target.id != deal.step_id:
+        outcome = DealOutcome(target.category.value)
+        choices = _close_choices(deal, flow, principal.role, outcome)
+        if not choices:
+            try:  # the engine's words for why there is no way there
+                flow.check(deal.step_id, target.id, role=principal.role)
+            except TransitionRejected as refusal:
+                return form_error(request, refusal)
+            return form_error(request, error)
+        return _close_form(request, deal, choices, context, view, status_code=error.status)
+    option = next(
+        (o for o in flow.options(deal.step_id, principal.role) if o.to_step.id == data.to_step_id),
+        None,
+    )
+    if option is None or not _needs_details(error):
+        return form_error(request, error)
+    return render(
+        request,
+        "deals/_move_form.html",
+        status_code=error.status,
+        deal=deal,
+        option=option,
+        error=error,
+        data=data,
+        missing=_missing_fields(deal, option),
+        sent_fields=data.fields.model_dump(exclude_none=True, mode="json"),
+        context=context,
+        view=view,
+        **_helpers(),
+    )
+
+
+def _missing_fields(deal: Deal, option: engine.MoveOption) -> list[str]:
+    present = service.present_fields(deal)
+    return [name for name in option.required_fields if name not in present]
+
+
+# ------------------------------------------------------------------ closing
+
+
+@dataclass(frozen=True)
+class CloseChoice:
+    outcome: DealOutcome
+    option: engine.MoveOption
+
+
+def _close_choices(
+    deal: Deal, flow: engine.CompiledWorkflow, role: str, outcome: DealOutcome | None = None
+) -> list[CloseChoice]:
+    """The won/lost steps the caller may close this open deal into, one per outcome."""
+    if deal.outcome is not None:
+        return []
+    choices: dict[DealOutcome, CloseChoice] = {}
+    for option in flow.options(deal.step_id, role):
+        if option.to_step.category not in CLOSING:
+            continue
+        kind = DealOutcome(option.to_step.category.value)
+        if (outcome is None or kind is outcome) and kind not in choices:
+            choices[kind] = CloseChoice(kind, option)
+    return [choices[kind] for kind in DealOutcome if kind in choices]
+
+
+def _close_form(
+    request: Request,
+    deal: Deal,
+    choices: list[CloseChoice],
+    context: str,
+    view: str,
+    *,
+    status_code: int = 200,
+    error: DomainError | None = None,
+    data: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "deals/_close_form.html",
+        status_code=status_code,
+        deal=deal,
+        choices=choices,
+        context=context,
+        view=view,
+        error=error,
+        errors={e.field: e.message for e in error.errors} if error else {},
+        data=data or {},
+    )
+
+
+@router.post("/deals/{deal_id}/close")
+async def deal_close(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Response:
+    form = await request.form()
+    on_board = text(form, "context") == "board"
+    view = _view_name(text(form, "view"))
+    sent = {name: text(form, name) for name in ("outcome", "reason", "notes")}
+    try:
+        data = parse_input(
+            CloseIn,
+            {
+                "outcome": sent["outcome"],
+                "reason": optional(sent["reason"]),
+                "notes": optional(sent["notes"]),
+                "version": text(form, "version"),
+            },
+        )
+        result = await service.close_deal(ctx, deal_id, data)
+    except RuleViolation as error:
+        if not is_htmx(request):
+            return form_error(request, error)
+        # The form again, each problem next to its field (nothing was closed).
+        principal = ctx.require_principal()
+        deal, flow = await service.get_deal(ctx, deal_id)
+        known = sent["outcome"] in {kind.value for kind in DealOutcome}
+        outcome = DealOutcome(sent["outcome"]) if on_board and known else None
+        choices = _close_choices(deal, flow, principal.role, outcome)
+        if not choices:
+            return form_error(request, error)
+        return _close_form(
+            request,
+            deal,
+            choices,
+            "board" if on_board else "detail",
+            view,
+            status_code=error.status,
+            error=error,
+            data=sent,
+        )
+    except DomainError as error:
+        return form_error(request, error)
+    if on_board and is_htmx(request):
+        response = await _render_board(
+            request,
+            ctx,
+            result.deal.workflow_id,
+            view,
+            f"{result.deal.name} closed as {data.outcome.value}",
+        )
+        return _board_redrawn(response)
+    return redirect(request, f"/deals/{deal_id}")
+
+
+# ------------------------------------------------------------------ one deal
+
+
+@router.post("/deals/{deal_id}/edit")
+async def deal_edit(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Response:
+    form = await request.form()
+    try:
+        data = parse_input(
+            DealPatch,
+            {
+                "name": text(form, "name"),
+                "amount": optional(text(form, "amount")),
+                "currency": optional(text(form, "currency").upper()),
+                "probability": optional(text(form, "probability")),
+                "expected_close_date": optional(text(form, "expected_close_date")),
+                "next_step": optional(text(form, "next_step")),
+                "next_step_due_date": optional(text(form, "next_step_due_date")),
+            },
+        )
+        await service.update_deal(ctx, deal_id, data, version_of(form))
+    except DomainError as error:
+        return form_error(request, error)
+    return redirect(request, f"/deals/{deal_id}")
+
+
+@router.post("/deals/{deal_id}/delete")
+async def deal_delete(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Response:
+    form = await request.form()
+    try:
+        await service.delete_deal(ctx, deal_id, version_of(form))
+    except DomainError as error:
+        return form_error(request, error)
+    return redirect(request, "/pipeline")
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    from_name: str | None
+    to_name: str
+    at: datetime
+    actor_id: uuid.UUID | None
+    reason: str | None
+    notes: str | None
+    backwards: bool
+    seconds_in_step: float
+    current: bool
+
+
+async def _history(ctx: Ctx, deal_id: uuid.UUID) -> list[HistoryRow]:
+    entries = await service.deal_history(ctx, deal_id)
+    steps = await workflow_queries.steps_by_id(
+        ctx.session,
+        {e.to_step_id for e in entries} | {e.from_step_id for e in entries if e.from_step_id},
+    )
+
+    def name(step_id: uuid.UUID | None) -> str | None:
+        if step_id is None:
+            return None
+        return steps[step_id][0].name if step_id in steps else "?"
+
+    now = datetime.now(UTC)
+    ends = [entry.at for entry in entries[1:]] + [now]
+    return [
+        HistoryRow(
+            from_name=name(entry.from_step_id),
+            to_name=name(entry.to_step_id) or "?",
+            at=entry.at,
+            actor_id=entry.actor_id,
+            reason=entry.reason,
+            notes=entry.notes,
+            backwards=entry.backwards,
+            seconds_in_step=max(0.0, (end - entry.at).total_seconds()),
+            current=index == len(entries) - 1,
+        )
+        for index, (entry, end) in enumerate(zip(entries, ends, strict=True))
+    ]
+
+
+@router.get("/deals/{deal_id}")
+async def deal_page(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Response:
+    principal = ctx.require_principal()
+    deal, flow = await service.get_deal(ctx, deal_id)
+    can_write = _can_write(principal)
+    options = (
+        [
+            (option, _missing_fields(deal, option))
+            for option in flow.options(deal.step_id, principal.role)
+            if option.to_step.category not in CLOSING
+        ]
+        if can_write and deal.outcome is None
+        else []
+    )
+    history = await _history(ctx, deal_id)
+    activities: list[Activity] = list(
+        await activity_queries.for_record(ctx.session, EntityType.DEAL, deal_id)
+    )
+    refs = await queries.references(ctx.session, deal.account_id, deal.contact_id)
+    names = await member_names(
+        ctx.session,
+        [
+            deal.owner_id,
+            *(row.actor_id for row in history),
+            *(a.owner_id for a in activities),
+            *(a.created_by for a in activities),
+        ],
+    )
+    return render(
+        request,
+        "deals/detail.html",
+        deal=deal,
+        step=flow.step(deal.step_id),
+        flow=flow,
+        refs=refs,
+        options=options,
+        choices=_close_choices(deal, flow, principal.role) if can_write else [],
+        history=history,
+        activities=activities,
+        names=names,
+        can_write=can_write,
+        probability=deal.probability
+        if deal.probability is not None
+        else flow.step(deal.step_id).probability,
+        context="detail",
+        view="all",
+        error=None,
+        errors={},
+        data={},
+        **_helpers(),
+    )
