@@ -16,9 +16,15 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from baton import __version__
+from baton.accounts.api import router as accounts_router
+from baton.accounts.web import router as accounts_web_router
+from baton.activities.api import router as activities_router
+from baton.activities.web import router as activities_web_router
 from baton.audit.models import SecurityEvent
 from baton.audit.service import record_security_event
+from baton.cadences.api import router as cadences_router
 from baton.config import Settings, get_settings
+from baton.contacts.api import router as contacts_router
 from baton.core.context import Ctx
 from baton.core.envelope import RequestEnvelope
 from baton.core.errors import (
@@ -36,10 +42,14 @@ from baton.core.request_transaction import RequestTransaction, error_fragment
 from baton.core.runtime import Runtime
 from baton.db.engine import Database
 from baton.db.urls import app_url
+from baton.deals.api import router as deals_router
+from baton.deals.web import router as deals_web_router
 from baton.identity.api import public as identity_public_router
 from baton.identity.api import router as identity_router
+from baton.leads.api import router as leads_router
 from baton.notifications.api import router as notifications_router
 from baton.ops.api import router as ops_router
+from baton.targets.api import router as targets_router
 from baton.web import STATIC_DIR
 from baton.web.pages import router as web_router
 from baton.web.rendering import error_page
@@ -92,10 +102,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(identity_router)
     app.include_router(workflow_router)
     app.include_router(work_items_router)
+    app.include_router(deals_router)
+    app.include_router(accounts_router)
+    app.include_router(contacts_router)
+    app.include_router(activities_router)
+    app.include_router(cadences_router)
+    app.include_router(leads_router)
+    app.include_router(targets_router)
     app.include_router(notifications_router)
     app.include_router(web_router)
     app.include_router(workflow_web_router)
     app.include_router(work_items_web_router)
+    app.include_router(accounts_web_router)
+    app.include_router(activities_web_router)
+    app.include_router(deals_web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -1,4 +1,4 @@
-"""`baton` command line: serve, db, demo, user, version."""
+"""`baton` command line: serve, db, demo, doctor, user, version."""
 
 from __future__ import annotations
 
@@ -127,13 +127,51 @@ def db_revision(
 
 @app.command()
 def demo() -> None:
-    """Create the demo organization (Acme Logistics) with one login per role."""
-    from baton.demo import DEMO_PASSWORD, DEMO_SLUG, ensure_demo_tenant
+    """Create the demo organization (Acme Logistics): one login per role, and sales
+    data (accounts, contacts, ledgers, deals in every stage, activities) once."""
+    from baton.demo import DEMO_PASSWORD, DEMO_SLUG, DemoLogin, ensure_demo_tenant
+    from baton.demo_sales import SalesSummary, ensure_demo_sales
 
-    logins = _with_app_db(ensure_demo_tenant)
+    async def work(db: Database) -> tuple[list[DemoLogin], SalesSummary]:
+        logins = await ensure_demo_tenant(db)
+        return logins, await ensure_demo_sales(db)
+
+    logins, sales = _with_app_db(work)
     typer.echo(f"Demo organization '{DEMO_SLUG}' — every login's password: {DEMO_PASSWORD}")
     for login in logins:
         typer.echo(f"  {login.role.value:<10} {login.email:<26} {login.full_name}")
+    typer.echo(sales.line())
+
+
+@app.command()
+def doctor(
+    tenant: Annotated[str | None, typer.Option(help="Check only this organization (slug)")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Machine-readable report")] = False,
+    sample: Annotated[int, typer.Option(min=0, help="Offending ids shown per check")] = 5,
+) -> None:
+    """Check the data's integrity as the owner, across every organization (read only).
+
+    Exit status: 0 nothing found, 1 findings, 2 the checks could not run."""
+    import json
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from baton.ops.doctor import DoctorUsageError, run_doctor
+
+    try:
+        report = asyncio.run(run_doctor(owner_url(get_settings()), tenant=tenant, sample=sample))
+    except DoctorUsageError as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from error
+    except (OSError, SQLAlchemyError) as error:
+        typer.secho(f"error: cannot run the checks: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from error
+    if json_output:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        for line in report.lines():
+            typer.echo(line)
+    raise typer.Exit(0 if report.ok else 1)
 
 
 @user_app.command("create")

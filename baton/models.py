@@ -3,11 +3,14 @@
 from baton.accounts.models import Account, AccountTransaction
 from baton.activities.models import Activity
 from baton.audit.models import AuditEntry
+from baton.cadences.models import Cadence, CadenceEnrollment, CadenceStep
 from baton.contacts.models import Contact
 from baton.core.models import IdempotencyRecord, RateLimitBucket
 from baton.deals.models import Deal
 from baton.identity.models import AccessToken, ApiKey, Membership, Tenant, TenantSettings, User
+from baton.leads.models import Lead, PoolEntry
 from baton.notifications.models import Notification
+from baton.targets.models import Target
 from baton.workflow.models import (
     ProjectType,
     Status,
@@ -25,14 +28,20 @@ __all__ = [
     "Activity",
     "ApiKey",
     "AuditEntry",
+    "Cadence",
+    "CadenceEnrollment",
+    "CadenceStep",
     "Contact",
     "Deal",
     "IdempotencyRecord",
+    "Lead",
     "Membership",
     "Notification",
+    "PoolEntry",
     "ProjectType",
     "RateLimitBucket",
     "Status",
+    "Target",
     "Tenant",
     "TenantSettings",
     "User",

@@ -379,3 +379,126 @@ CROSS JOIN LATERAL (SELECT least(ledger.first_on, won.first_won_on) AS customer_
 
 # Views the app role reads (granted by `migrate.grant_app_role`).
 APP_VIEWS = ("account_statuses",)
+
+# A record as it was at a past moment, rebuilt from its audit trail (DESIGN §3.3):
+# the row image the last change at or before `p_at` left, NULL if the record did not
+# exist then (or had been deleted). The app role may not read `audit_log`, so this
+# runs as the owner, confined to the tenant of the transaction and to the tables
+# whose history the API shows.
+RECORD_AS_OF_FUNCTION = """
+CREATE FUNCTION baton_record_as_of(p_table text, p_row uuid, p_at timestamptz) RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+    SELECT CASE WHEN a.action = 'delete' THEN NULL ELSE a.after END
+    FROM audit_log a
+    WHERE a.tenant_id = nullif(current_setting('baton.tenant_id', true), '')::uuid
+      AND p_table IN ('accounts', 'deals')
+      AND a.table_name = p_table AND a.row_id = p_row AND a.at <= p_at
+    ORDER BY a.at DESC, a.id DESC
+    LIMIT 1
+$$
+"""
+
+# A lead's queue (`view`) follows from its step, never from the caller: by step key
+# for the default lead workflow, else by the step's status category for steps an
+# admin added. `qualified` never rests (qualifying hands over in the same
+# transaction), so it counts as the pool.
+LEAD_VIEW_FUNCTION = """
+CREATE FUNCTION baton_lead_view() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    step_key text;
+    step_category text;
+BEGIN
+    SELECT s.key, st.category INTO step_key, step_category
+    FROM workflow_steps s JOIN statuses st ON st.tenant_id = s.tenant_id AND st.id = s.status_id
+    WHERE s.tenant_id = NEW.tenant_id AND s.id = NEW.step_id;
+    NEW.view := CASE
+        WHEN step_key IN ('new', 'in_review') THEN 'inbox'
+        WHEN step_key IN ('qualified', 'handed_over') THEN 'pool'
+        WHEN step_key = 'claimed' THEN 'mine'
+        WHEN step_key = 'nurture' THEN 'nurture'
+        WHEN step_key = 'disqualified' THEN 'disqualified'
+        WHEN step_key = 'converted' THEN 'converted'
+        WHEN step_category = 'won' THEN 'converted'
+        WHEN step_category = 'lost' THEN 'disqualified'
+        WHEN step_category = 'parked' THEN 'nurture'
+        ELSE 'inbox'
+    END;
+    RETURN NEW;
+END
+$$
+"""
+ATTACH_LEAD_VIEW = (
+    "CREATE TRIGGER lead_view BEFORE INSERT OR UPDATE OF step_id ON leads "
+    "FOR EACH ROW EXECUTE FUNCTION baton_lead_view()"
+)
+
+# No lead can vanish (seed 002): at every commit a live lead is in `lead_pool`
+# exactly when its view is `pool`. Checked at commit (deferred), so a hand-over or a
+# claim may move the lead and the pool row in either order inside its transaction.
+# Every role that writes leads can see pooled leads, so a lead this check cannot see
+# is not a pooled one.
+LEAD_POOL_FUNCTION = """
+CREATE FUNCTION baton_lead_pool_consistent() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    checked_tenant uuid;
+    checked_lead uuid;
+    in_pool_view boolean;
+    pooled boolean;
+BEGIN
+    IF TG_TABLE_NAME = 'leads' THEN
+        checked_tenant := NEW.tenant_id;
+        checked_lead := NEW.id;
+    ELSIF TG_OP = 'DELETE' THEN
+        checked_tenant := OLD.tenant_id;
+        checked_lead := OLD.lead_id;
+    ELSE
+        checked_tenant := NEW.tenant_id;
+        checked_lead := NEW.lead_id;
+    END IF;
+    SELECT l.view = 'pool' AND l.deleted_at IS NULL INTO in_pool_view
+    FROM leads l WHERE l.tenant_id = checked_tenant AND l.id = checked_lead;
+    pooled := EXISTS (
+        SELECT 1 FROM lead_pool p WHERE p.tenant_id = checked_tenant AND p.lead_id = checked_lead
+    );
+    IF coalesce(in_pool_view, false) IS DISTINCT FROM pooled THEN
+        RAISE EXCEPTION 'a lead is in the sales pool exactly when it is handed over'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'lead_pool_consistent';
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+ATTACH_LEAD_POOL = (
+    "CREATE CONSTRAINT TRIGGER lead_pool_consistent AFTER INSERT OR UPDATE OF step_id, deleted_at"
+    " ON leads DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
+    " EXECUTE FUNCTION baton_lead_pool_consistent()",
+    "CREATE CONSTRAINT TRIGGER lead_pool_consistent AFTER INSERT OR DELETE ON lead_pool"
+    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION baton_lead_pool_consistent()",
+)
+
+_ROLE = "current_setting('baton.role', true)"
+
+# Who sees which leads (DESIGN §5), on top of tenant isolation (restrictive: both
+# must hold). Marketing works the inbox, nurture and disqualified lists and sees its
+# leads reach the pool, never a claimed lead; sales sees the pool, its own leads and
+# the leads it sent back to marketing (`rejected_by`), never the rest of the inbox;
+# admins, managers and viewers see all. PostgreSQL checks the new row of an UPDATE
+# that reads the table against this policy too, so every lead a role may move stays
+# visible to it afterwards: that is why a rejection records its author. Viewers
+# write nothing.
+LEAD_POLICIES = (
+    "CREATE POLICY lead_visibility ON leads AS RESTRICTIVE FOR ALL USING ("
+    f"{_ROLE} IN ('admin', 'manager', 'viewer')"
+    f" OR ({_ROLE} = 'marketing' AND view IN ('inbox', 'pool', 'nurture', 'disqualified'))"
+    f" OR ({_ROLE} = 'sales' AND (view = 'pool' OR sales_owner_id = {CURRENT_USER_ID}"
+    f" OR rejected_by = {CURRENT_USER_ID}))"
+    ") WITH CHECK (true)",
+    f"CREATE POLICY lead_no_viewer_insert ON leads AS RESTRICTIVE FOR INSERT"
+    f" WITH CHECK ({_ROLE} IS DISTINCT FROM 'viewer')",
+    f"CREATE POLICY lead_no_viewer_update ON leads AS RESTRICTIVE FOR UPDATE"
+    f" USING ({_ROLE} IS DISTINCT FROM 'viewer')",
+    f"CREATE POLICY lead_no_viewer_delete ON leads AS RESTRICTIVE FOR DELETE"
+    f" USING ({_ROLE} IS DISTINCT FROM 'viewer')",
+)

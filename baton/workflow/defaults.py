@@ -91,6 +91,10 @@ LEAD_TRIAGE = WorkflowSpec(
         TransitionSpec("nurture", "in_review", "Review again"),
         TransitionSpec("qualified", "handed_over", "Hand over to sales", effects=("hand_over",)),
         TransitionSpec("handed_over", "claimed", "Claim"),
+        # Sales hands a pooled lead back to marketing, saying why.
+        TransitionSpec("handed_over", "in_review", "Reject", reasons=DISQUALIFY_REASONS),
+        # The claimer gives a lead back to the pool before any work on it was done.
+        TransitionSpec("claimed", "handed_over", "Release"),
         TransitionSpec("claimed", "converted", "Convert"),
         TransitionSpec("claimed", "disqualified", "Close as not a fit", reasons=DISQUALIFY_REASONS),
     ),

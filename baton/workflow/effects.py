@@ -33,6 +33,8 @@ from baton.workflow.models import EntityType
 # (app, CLI, tests) sees the same registry without import-order surprises.
 EFFECT_MODULES = (
     "baton.activities.effects",
+    "baton.cadences.effects",
+    "baton.leads.effects",
     "baton.notifications.effects",
     "baton.workitems.effects",
 )

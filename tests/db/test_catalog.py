@@ -7,9 +7,13 @@ import re
 import asyncpg
 
 import baton.models  # noqa: F401
+from baton.activities.models import ActivityStatus, ActivityType
+from baton.cadences.models import CadenceStepType, EnrollmentStatus
 from baton.config import Settings
 from baton.db.base import Base
+from baton.deals.models import DealOutcome
 from baton.identity.models import CredentialKind, Role
+from baton.leads.models import LeadView
 
 TENANT_KINDS = {"tenant", "tenant_operational"}
 TENANT_TABLES = {t.name for t in Base.metadata.tables.values() if t.info["tenancy"] in TENANT_KINDS}
@@ -111,6 +115,14 @@ async def test_check_constraints_list_exactly_the_python_enums(
     }
     assert values_of(checks["ck_memberships_role_valid"]) == {r.value for r in Role}
     assert values_of(checks["ck_access_tokens_kind_valid"]) == {k.value for k in CredentialKind}
+    assert values_of(checks["ck_cadence_steps_type_valid"]) == {t.value for t in CadenceStepType}
+    assert values_of(checks["ck_cadence_enrollments_status_valid"]) == {
+        s.value for s in EnrollmentStatus
+    }
+    assert values_of(checks["ck_deals_outcome_valid"]) == {o.value for o in DealOutcome}
+    assert values_of(checks["ck_leads_view_valid"]) == {v.value for v in LeadView}
+    assert values_of(checks["ck_activities_type_valid"]) == {t.value for t in ActivityType}
+    assert values_of(checks["ck_activities_status_valid"]) == {s.value for s in ActivityStatus}
 
 
 async def test_app_role_is_unprivileged(owner_conn: asyncpg.Connection, settings: Settings) -> None:

@@ -1,0 +1,110 @@
+"""Read models for leads: one lead, and the lists of DESIGN §5 (one statement each).
+
+A lead is read with its step (any workflow version) and, while pooled, its pool entry
+(the claim SLA). Row-level security decides which leads a role sees at all; the lists
+filter by `view`, which the database derives from the step.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from baton.core.pagination import PageRequest
+from baton.leads.models import Lead, LeadView, PoolEntry
+from baton.workflow.models import Status, WorkflowStep
+
+LEADS: Table = Lead.__table__  # type: ignore[assignment]
+POOL: Table = PoolEntry.__table__  # type: ignore[assignment]
+STEPS: Table = WorkflowStep.__table__  # type: ignore[assignment]
+STATUSES: Table = Status.__table__  # type: ignore[assignment]
+
+_LEAD_KEYS = tuple(column.key for column in LEADS.c)
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    id: uuid.UUID
+    key: str
+    name: str
+    category: str
+    position: int
+
+
+@dataclass(frozen=True)
+class LeadRecord:
+    """A lead as the API shows it: its columns, its step, its pool entry if pooled."""
+
+    lead: Lead
+    step: StepInfo
+    claim_due_at: datetime | None
+
+
+def _read() -> Select[Any]:
+    return (
+        select(
+            LEADS,
+            STEPS.c.key.label("step_key"),
+            STEPS.c.name.label("step_name"),
+            STEPS.c.position.label("step_position"),
+            STATUSES.c.category.label("step_category"),
+            POOL.c.claim_due_at,
+        )
+        .join(STEPS, (STEPS.c.tenant_id == LEADS.c.tenant_id) & (STEPS.c.id == LEADS.c.step_id))
+        .join(
+            STATUSES,
+            (STATUSES.c.tenant_id == STEPS.c.tenant_id) & (STATUSES.c.id == STEPS.c.status_id),
+        )
+        .outerjoin(POOL, (POOL.c.tenant_id == LEADS.c.tenant_id) & (POOL.c.lead_id == LEADS.c.id))
+    )
+
+
+def lead_of(row: Row[Any]) -> Lead:
+    """A detached Lead, from a row holding the `leads` columns."""
+    values = row._asdict()
+    return Lead(**{key: values[key] for key in _LEAD_KEYS})
+
+
+def record_of(row: Row[Any]) -> LeadRecord:
+    return LeadRecord(
+        lead=lead_of(row),
+        step=StepInfo(
+            id=row.step_id,
+            key=row.step_key,
+            name=row.step_name,
+            category=row.step_category,
+            position=row.step_position,
+        ),
+        claim_due_at=row.claim_due_at,
+    )
+
+
+async def live_lead(session: AsyncSession, lead_id: uuid.UUID) -> LeadRecord | None:
+    """A live lead the caller may see (RLS: tenant and role), or None."""
+    row = (
+        await session.execute(_read().where(LEADS.c.id == lead_id, LEADS.c.deleted_at.is_(None)))
+    ).first()
+    return record_of(row) if row else None
+
+
+async def list_leads(
+    session: AsyncSession, page: PageRequest, *, view: LeadView, owner_id: uuid.UUID | None
+) -> list[LeadRecord]:
+    """Live leads of one view in creation order (UUIDv7 ids), `limit + 1` of them;
+    `owner_id` keeps one salesperson's leads (the `mine` list)."""
+    query = (
+        _read()
+        .where(LEADS.c.view == view.value, LEADS.c.deleted_at.is_(None))
+        .order_by(LEADS.c.id)
+        .limit(page.limit + 1)
+    )
+    if owner_id is not None:
+        query = query.where(LEADS.c.sales_owner_id == owner_id)
+    if page.after is not None:
+        query = query.where(LEADS.c.id > page.after)
+    return [record_of(row) for row in (await session.execute(query)).all()]

@@ -1,0 +1,851 @@
+"""The lead journey (DESIGN §5, seed 002): triage, hand-over, the pool, claims.
+
+Its one promise: every lead is always in exactly one work queue (`view`, derived by
+the database from the step) and every hand-over is one atomic, idempotent action.
+Each public function here is one unit of work inside the request's transaction:
+either everything it describes happens, or (on any error) nothing does.
+
+How the database keeps it honest:
+- the `govern_step` trigger refuses a step change that is not a transition of the
+  lead's workflow and writes the history row; the reason and notes reach it through
+  transaction-local settings, set by the statement that loads the lead;
+- the deferred `lead_pool_consistent` trigger refuses a commit that leaves a lead
+  pooled without a pool row, or a pool row for a lead that is not pooled;
+- row-level security shows each role only its queues. A write that moves a lead out
+  of the writer's sight (sales rejecting a pooled lead back to marketing) is an
+  UPDATE without RETURNING: PostgreSQL checks a returned row against the read policy.
+
+Locking: a claim (and a rejection) takes the lead's pool row with `FOR UPDATE SKIP
+LOCKED` and deletes it, so of many concurrent claimers exactly one gets the row and
+the others learn at once that the lead is taken (409) instead of queueing. Account
+find-or-create is serialised per company by transaction-scoped advisory locks.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+
+from baton.accounts import queries as account_queries
+from baton.accounts import service as account_service
+from baton.accounts.matching import company_key
+from baton.accounts.models import Account
+from baton.activities.models import Activity, ActivityStatus, ActivityType
+from baton.core.context import Ctx, Principal
+from baton.core.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+    StaleVersion,
+    TransitionRejected,
+    ValidationFailed,
+)
+from baton.core.ids import uuid7
+from baton.core.pagination import PageRequest
+from baton.core.versioning import check_version
+
+# Module imports, not names: the deals service imports activities, which import it.
+from baton.deals import service as deal_service
+from baton.deals.models import Deal, DealOutcome
+from baton.deals.schemas import CloseIn, DealIn
+from baton.identity.access import WRITERS, require_role
+from baton.identity.models import Membership, Role, TenantSettings
+from baton.leads import queries
+from baton.leads.models import Lead, LeadView, PoolEntry
+from baton.leads.queries import LeadRecord
+from baton.leads.schemas import LeadIn, LeadPatch, RejectIn, TriageIn, TriageStatus
+from baton.workflow import effects, engine
+from baton.workflow import service as workflow_service
+from baton.workflow.defaults import LOSS_REASONS
+from baton.workflow.models import EntityType, ProjectType, Workflow, WorkflowHistory
+
+LEADS: Table = Lead.__table__  # type: ignore[assignment]
+POOL: Table = PoolEntry.__table__  # type: ignore[assignment]
+ACTIVITIES: Table = Activity.__table__  # type: ignore[assignment]
+ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
+DEALS: Table = Deal.__table__  # type: ignore[assignment]
+WORKFLOWS: Table = Workflow.__table__  # type: ignore[assignment]
+PROJECT_TYPES: Table = ProjectType.__table__  # type: ignore[assignment]
+HISTORY: Table = WorkflowHistory.__table__  # type: ignore[assignment]
+
+# The claim SLA of a pool entry. Organizations have no setting for it yet
+# (`tenant_settings` holds currency and timezone only): every tenant gets 24 hours.
+CLAIM_SLA = timedelta(hours=24)
+
+# Who works which side of the hand-over (DESIGN §5).
+MARKETING_SIDE = (Role.ADMIN, Role.MANAGER, Role.MARKETING)
+SALES_SIDE = (Role.ADMIN, Role.MANAGER, Role.SALES)
+SUPERVISORS = (Role.ADMIN, Role.MANAGER)
+_ALL_VIEWS = frozenset(LeadView)
+VIEWS_BY_ROLE: dict[str, frozenset[LeadView]] = {
+    Role.MARKETING: frozenset(
+        {LeadView.INBOX, LeadView.POOL, LeadView.NURTURE, LeadView.DISQUALIFIED}
+    ),
+    Role.SALES: frozenset({LeadView.POOL, LeadView.MINE}),
+    Role.ADMIN: _ALL_VIEWS,
+    Role.MANAGER: _ALL_VIEWS,
+    Role.VIEWER: _ALL_VIEWS,
+}
+# Steps marketing triages from; a claimed lead is triaged (closed) by sales.
+_MARKETING_STEPS = frozenset({"new", "in_review", "nurture"})
+
+FIRST_CONTACT = "First contact"
+HANDED_OVER_SUBJECT = "Handed over to sales"
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """What a claim, an assignment or a conversion leaves: the lead and its new work."""
+
+    lead: LeadRecord
+    deal: Deal
+    deal_flow: engine.CompiledWorkflow
+    account: account_queries.AccountRow
+    activities: list[Activity]
+
+
+# ---------------------------------------------------------------- normalising
+
+
+def dedupe_key(email: str | None, phone: str | None, company_name: str) -> str:
+    """What finds a lead's duplicates: the normalised email, else the phone's digits,
+    else the normalised company name (its plain lower case if nothing is left)."""
+    if email:
+        return email.lower()
+    digits = re.sub(r"\D", "", phone or "")
+    if digits:
+        return digits
+    return company_key(company_name) or company_name.strip().lower()
+
+
+def _missing_for_sales(email: str | None, phone: str | None, need: str | None) -> list[FieldError]:
+    """What a lead lacks before sales can work it: a way to reach them and a need."""
+    errors = []
+    if not email and not phone:
+        errors.append(FieldError("email", "an email or a phone is required to qualify"))
+    if not (need and need.strip()):
+        errors.append(FieldError("need", "a stated need is required to qualify"))
+    return errors
+
+
+# ---------------------------------------------------------------- shared statements
+
+# The load every action starts with: the lead, its workflow's row version (the
+# compiled graph is then a cache hit) and the history trigger's settings. Every
+# action sets all three, so nothing leaks into a later move of the same transaction.
+_LOAD = (
+    select(
+        LEADS,
+        WORKFLOWS.c.version.label("workflow_version"),
+        func.set_config("baton.transition_reason", bindparam("reason"), True),
+        func.set_config("baton.transition_notes", bindparam("notes"), True),
+        func.set_config("baton.transition_fields", literal(""), True),
+    )
+    .join(WORKFLOWS, WORKFLOWS.c.id == LEADS.c.workflow_id)
+    .where(LEADS.c.id == bindparam("lead_id"), LEADS.c.deleted_at.is_(None))
+)
+
+# Take a lead's pool entry: whoever deletes the row owns the hand-over. A row another
+# transaction holds is skipped, not waited for.
+_TAKE_FROM_POOL = (
+    delete(POOL)
+    .where(
+        POOL.c.id
+        == select(POOL.c.id)
+        .where(POOL.c.lead_id == bindparam("lead_id"))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    .returning(POOL.c.id)
+)
+
+# The company name's `name_key`, computed by the very expression the column uses.
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    lead: Lead
+    flow: engine.CompiledWorkflow
+    step: engine.StepNode
+
+
+async def _load(
+    ctx: Ctx,
+    lead_id: uuid.UUID,
+    *,
+    reason: str | None = None,
+    notes: str | None = None,
+    lock: bool = False,
+) -> _Loaded:
+    """The live lead the caller may see (404 otherwise, and for another tenant's id)."""
+    connection = await ctx.session.connection()
+    query = _LOAD.with_for_update(of=LEADS) if lock else _LOAD
+    row = (
+        await connection.execute(
+            query, {"lead_id": lead_id, "reason": reason or "", "notes": notes or ""}
+        )
+    ).first()
+    if row is None:
+        raise NotFound("No such lead")
+    lead = queries.lead_of(row)
+    flow = await workflow_service.require_compiled(ctx, row.workflow_id, row.workflow_version)
+    return _Loaded(lead, flow, flow.step(lead.step_id))
+
+
+def _step(flow: engine.CompiledWorkflow, key: str) -> engine.StepNode:
+    try:
+        return flow.step_by_key(key)
+    except KeyError:
+        raise RuleViolation(
+            f"The workflow {flow.name} has no '{key}' step; an admin must restore it"
+        ) from None
+
+
+async def _move(
+    ctx: Ctx, lead: Lead, to_step: engine.StepNode, expected_version: int, **values: Any
+) -> None:
+    """One guarded step change (the trigger checks and records it). No RETURNING: the
+    lead may leave the caller's sight. 409 when the lead changed meanwhile."""
+    result = await ctx.session.execute(
+        update(LEADS)
+        .where(
+            LEADS.c.id == lead.id,
+            LEADS.c.version == expected_version,
+            LEADS.c.deleted_at.is_(None),
+        )
+        .values(step_id=to_step.id, version=LEADS.c.version + 1, updated_at=func.now(), **values)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise StaleVersion("The lead changed while you worked on it")
+
+
+async def _log(
+    ctx: Ctx, lead_id: uuid.UUID, *subjects: str, description: str | None = None
+) -> None:
+    """System entries on the lead's timeline (done as written)."""
+    principal = ctx.require_principal()
+    await ctx.session.execute(
+        insert(ACTIVITIES),
+        [
+            {
+                "tenant_id": principal.tenant_id,
+                "id": uuid7(),
+                "type": ActivityType.SYSTEM.value,
+                "status": ActivityStatus.DONE.value,
+                "subject": subject[:200],
+                "description": description,
+                "completed_at": datetime.now(UTC),
+                "owner_id": principal.user_id,
+                "created_by": principal.user_id,
+                "lead_id": lead_id,
+            }
+            for subject in subjects
+        ],
+    )
+
+
+async def _run_effects(ctx: Ctx, lead: Lead, move: engine.Move) -> None:
+    """The transition's effects (an admin may add some), in the move's transaction."""
+    if move.edge.effects:
+        owner = lead.sales_owner_id or lead.marketing_owner_id
+        record = effects.MovedRecord(EntityType.LEAD, lead.id, lead.company_name, owner)
+        await effects.run_effects(ctx, record, move)
+
+
+def _stage_change(move: engine.Move) -> str:
+    return f"Stage changed: {move.from_step.name} → {move.to_step.name}"
+
+
+async def enter_pool(ctx: Ctx, lead_id: uuid.UUID, subject: str) -> None:
+    """Put a lead (now on its handed-over step) into the sales pool with the claim
+    SLA, and say so on its timeline. The pool row and the step change must meet at
+    commit (the deferred `lead_pool_consistent` trigger)."""
+    principal = ctx.require_principal()
+    now = datetime.now(UTC)
+    await ctx.session.execute(
+        insert(POOL).values(
+            tenant_id=principal.tenant_id,
+            id=uuid7(),
+            lead_id=lead_id,
+            entered_at=now,
+            claim_due_at=now + CLAIM_SLA,
+            handed_over_by=principal.user_id,
+        )
+    )
+    await _log(ctx, lead_id, subject)
+
+
+async def _reread(ctx: Ctx, lead_id: uuid.UUID) -> LeadRecord:
+    record = await queries.live_lead(ctx.session, lead_id)
+    if record is None:
+        raise NotFound("No such lead")
+    return record
+
+
+# ---------------------------------------------------------------- create, read, edit
+
+
+async def lead_workflow(ctx: Ctx) -> tuple[uuid.UUID, int]:
+    """The Lead project type's default workflow and its row version (404 if none)."""
+    row = (
+        await ctx.session.execute(
+            select(WORKFLOWS.c.id, WORKFLOWS.c.version)
+            .join(PROJECT_TYPES, PROJECT_TYPES.c.default_workflow_id == WORKFLOWS.c.id)
+            .where(PROJECT_TYPES.c.entity_type == EntityType.LEAD.value)
+            .order_by(PROJECT_TYPES.c.created_at, PROJECT_TYPES.c.id)
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("This organization has no Lead project type")
+    return row.id, row.version
+
+
+async def create_lead(ctx: Ctx, data: LeadIn) -> LeadRecord:
+    """Marketing (and admins, managers) add a lead; it starts at New of the Lead project
+    type's default workflow, owned on the marketing side by the caller, with its
+    dedupe key (normalised email, else phone digits, else normalised company)."""
+    principal = require_role(ctx, *MARKETING_SIDE)
+    workflow_id, version = await lead_workflow(ctx)
+    flow = await workflow_service.require_compiled(ctx, workflow_id, version)
+    lead_id = uuid7()
+    await ctx.session.execute(
+        insert(LEADS).values(
+            tenant_id=principal.tenant_id,
+            id=lead_id,
+            company_name=data.company_name,
+            contact_name=data.contact_name,
+            email=data.email,
+            phone=data.phone,
+            source=data.source,
+            need=data.need,
+            notes=data.notes,
+            marketing_owner_id=principal.user_id,
+            workflow_id=workflow_id,
+            step_id=flow.initial_step.id,
+            # The trigger sets the real time of entry; this only satisfies NOT NULL.
+            entered_step_at=datetime.now(UTC),
+            dedupe_key=dedupe_key(data.email, data.phone, data.company_name),
+        )
+    )
+    return await _reread(ctx, lead_id)
+
+
+async def get_lead(ctx: Ctx, lead_id: uuid.UUID) -> LeadRecord:
+    """Any member reads a live lead their role sees (RLS); others are 404."""
+    ctx.require_principal()
+    return await _reread(ctx, lead_id)
+
+
+async def list_leads(ctx: Ctx, view: LeadView, page: PageRequest) -> list[LeadRecord]:
+    """One queue, in creation order. A role asks only for the queues it works (403):
+    marketing inbox, pool, nurture, disqualified; sales pool and mine; admins,
+    managers and viewers all. `mine` is the caller's claimed, unconverted leads."""
+    principal = ctx.require_principal()
+    if view not in VIEWS_BY_ROLE.get(principal.role, frozenset()):
+        raise PermissionDenied(f"Role '{principal.role}' does not work the {view.value} list")
+    owner = principal.user_id if view is LeadView.MINE else None
+    return await queries.list_leads(ctx.session, page, view=view, owner_id=owner)
+
+
+async def update_lead(
+    ctx: Ctx, lead_id: uuid.UUID, data: LeadPatch, expected_version: int | None
+) -> LeadRecord:
+    """Writers who see a lead edit its details at its current version (409 stale, 422
+    none); the step changes only through the journey's actions. A lead with sales (or
+    on its way there) keeps a way to reach it and its stated need (422); the dedupe
+    key follows the new details."""
+    require_role(ctx, *WRITERS)
+    loaded = await _load(ctx, lead_id)
+    lead = loaded.lead
+    check_version(lead.version, expected_version, "lead")
+    changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    if "company_name" in changes and changes["company_name"] is None:
+        raise ValidationFailed(errors=[FieldError("company_name", "cannot be removed")])
+    if not changes:
+        return await _reread(ctx, lead_id)
+    merged = {
+        name: changes.get(name, getattr(lead, name))
+        for name in ("company_name", "email", "phone", "need")
+    }
+    if lead.view in (LeadView.POOL, LeadView.MINE, LeadView.CONVERTED):
+        missing = _missing_for_sales(merged["email"], merged["phone"], merged["need"])
+        if missing:
+            raise ValidationFailed(
+                "A lead with sales keeps a way to reach it and its stated need", errors=missing
+            )
+    result = await ctx.session.execute(
+        update(LEADS)
+        .where(LEADS.c.id == lead_id, LEADS.c.version == lead.version)
+        .values(
+            **changes,
+            dedupe_key=dedupe_key(merged["email"], merged["phone"], merged["company_name"]),
+            version=LEADS.c.version + 1,
+            updated_at=func.now(),
+        )
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise StaleVersion("The lead changed while you edited it")
+    return await _reread(ctx, lead_id)
+
+
+# ---------------------------------------------------------------- triage
+
+
+def _require_triager(principal: Principal, lead: Lead, from_key: str, status: TriageStatus) -> None:
+    """Marketing's queues are triaged by marketing (and admins, managers); a claimed
+    lead is closed by its sales owner (or an admin, a manager)."""
+    if from_key not in _MARKETING_STEPS and not (
+        from_key == "claimed" and status is TriageStatus.DISQUALIFIED
+    ):
+        raise TransitionRejected(
+            "Triage moves leads of the inbox and nurture, and closes claimed ones as "
+            "disqualified; a pooled lead is claimed, rejected or assigned instead",
+            errors=[FieldError("status", f"cannot triage a lead that is {from_key}")],
+        )
+    if from_key in _MARKETING_STEPS:
+        if principal.role not in MARKETING_SIDE:
+            raise PermissionDenied("Triage of marketing's leads is marketing's")
+    elif principal.role not in SUPERVISORS and lead.sales_owner_id != principal.user_id:
+        raise PermissionDenied("Only the lead's salesperson may close it")
+
+
+async def triage_lead(ctx: Ctx, lead_id: uuid.UUID, data: TriageIn) -> LeadRecord:
+    """Move a lead through triage: New → In Review → Qualified | Nurture | Disqualified;
+    Nurture → In Review; and the sales closure Claimed → Disqualified.
+
+    Disqualifying needs a reason from the transition's list (`other` with notes).
+    Qualifying needs an email or a phone and a stated need (422 naming what is
+    missing, suggesting Nurture instead) and hands the lead over in the same
+    transaction: Qualified, then Handed Over (two history rows), the pool entry with
+    its claim SLA, `qualified_at`/`handed_over_at` and a "Handed over to sales" entry —
+    no qualified lead ever rests outside the pool. A salesperson disqualifying their
+    claimed lead also closes its deal as lost with that reason (a lead reason that is
+    no deal loss reason becomes `other`, the lead reason in the notes).
+    """
+    principal = require_role(ctx, *WRITERS)
+    loaded = await _load(ctx, lead_id, reason=data.reason, notes=data.notes, lock=True)
+    lead, flow = loaded.lead, loaded.flow
+    check_version(lead.version, data.version, "lead")
+    _require_triager(principal, lead, loaded.step.key, data.status)
+    target = _step(flow, data.status.value)
+    if data.status is TriageStatus.QUALIFIED:
+        missing = _missing_for_sales(lead.email, lead.phone, lead.need)
+        if missing:
+            raise RuleViolation(
+                "This lead cannot be qualified yet: add "
+                + " and ".join(
+                    "an email or a phone" if e.field == "email" else "the stated need"
+                    for e in missing
+                )
+                + ", or move it to Nurture instead",
+                errors=missing,
+            )
+    present = {name for name in ("email", "phone", "need") if getattr(lead, name)}
+    move = flow.check(
+        lead.step_id,
+        target.id,
+        role=principal.role,
+        reason=data.reason,
+        notes=data.notes,
+        present_fields=present,
+    )
+    values: dict[str, Any] = {}
+    if data.status is TriageStatus.DISQUALIFIED:
+        if data.reason is None:
+            raise ValidationFailed(errors=[FieldError("reason", "is required to disqualify")])
+        values = {
+            "disqualified_at": func.now(),
+            "disqualify_reason": data.reason,
+            "disqualify_notes": data.notes,
+        }
+    elif data.status is TriageStatus.QUALIFIED:
+        values = {"qualified_at": func.now()}
+    await _move(ctx, lead, target, lead.version, **values)
+    await _log(ctx, lead_id, _stage_change(move))
+    await _run_effects(ctx, lead, move)
+    if data.status is TriageStatus.QUALIFIED:
+        await _hand_over(ctx, loaded, move.to_step, lead.version + 1, principal)
+    if data.status is TriageStatus.DISQUALIFIED and lead.deal_id is not None:
+        await _close_deal_lost(ctx, lead.deal_id, data.reason or "other", data.notes)
+    return await _reread(ctx, lead_id)
+
+
+async def _hand_over(
+    ctx: Ctx,
+    loaded: _Loaded,
+    qualified: engine.StepNode,
+    version: int,
+    principal: Principal,
+) -> None:
+    """Qualified → Handed Over, in the qualifying transaction. The transition's
+    `hand_over` effect puts the lead in the pool; an admin cannot configure the
+    hand-over away: without the effect the service does the same itself."""
+    # Reason and notes were the qualification's: the hand-over has none of its own.
+    await ctx.session.execute(
+        select(
+            func.set_config("baton.transition_reason", "", True),
+            func.set_config("baton.transition_notes", "", True),
+        )
+    )
+    handed_over = _step(loaded.flow, "handed_over")
+    move = loaded.flow.check(qualified.id, handed_over.id, role=principal.role)
+    await _move(ctx, loaded.lead, handed_over, version, handed_over_at=func.now())
+    await _log(ctx, loaded.lead.id, _stage_change(move))
+    await _run_effects(ctx, loaded.lead, move)
+    if not any(spec.name == "hand_over" for spec in move.edge.effects):
+        await enter_pool(ctx, loaded.lead.id, HANDED_OVER_SUBJECT)
+
+
+async def _close_deal_lost(ctx: Ctx, deal_id: uuid.UUID, reason: str, notes: str | None) -> None:
+    """Close the lead's open deal as lost (the sales closure); a closed or deleted deal
+    stays as it is."""
+    deal = (
+        await ctx.session.execute(
+            select(DEALS.c.version, DEALS.c.outcome).where(
+                DEALS.c.id == deal_id, DEALS.c.deleted_at.is_(None)
+            )
+        )
+    ).first()
+    if deal is None or deal.outcome is not None:
+        return
+    if reason in LOSS_REASONS and reason != "other":
+        close = CloseIn(outcome=DealOutcome.LOST, reason=reason, notes=notes, version=deal.version)
+    else:
+        text_notes = f"Lead disqualified: {reason}" + (f" — {notes}" if notes else "")
+        close = CloseIn(
+            outcome=DealOutcome.LOST,
+            reason="other",
+            notes=text_notes[:10_000],
+            version=deal.version,
+        )
+    await deal_service.close_deal(ctx, deal_id, close)
+
+
+# ---------------------------------------------------------------- pool: reject, release
+
+
+async def reject_lead(ctx: Ctx, lead_id: uuid.UUID, data: RejectIn) -> LeadRecord:
+    """Sales (and admins, managers) hand a pooled lead back to marketing: it leaves the
+    pool and returns to In Review with the reason (and notes) on it, for the inbox to
+    show. A lead someone is claiming or has claimed is 409 "already claimed".
+
+    The answer is the lead as the rejection left it, built from what was written.
+    The salesperson who rejected it can still read it (`rejected_by`), no one else on
+    the sales side can: it is marketing's again.
+    """
+    principal = require_role(ctx, *SALES_SIDE)
+    try:
+        loaded = await _load(ctx, lead_id, reason=data.reason, notes=data.notes)
+    except NotFound:
+        await _raise_if_taken(ctx, lead_id)
+        raise
+    lead, flow = loaded.lead, loaded.flow
+    if lead.view != LeadView.POOL.value:
+        raise Conflict("This lead is not in the pool: already claimed")
+    in_review = _step(flow, "in_review")
+    move = flow.check(
+        lead.step_id, in_review.id, role=principal.role, reason=data.reason, notes=data.notes
+    )
+    connection = await ctx.session.connection()
+    if (await connection.scalar(_TAKE_FROM_POOL, {"lead_id": lead_id})) is None:
+        raise Conflict("This lead was already claimed by someone else")
+    now = datetime.now(UTC)
+    # `rejected_by` keeps the lead readable to the salesperson who sent it back (the
+    # read policy checks the new row of this UPDATE too); the rest of the inbox is not.
+    await _move(
+        ctx,
+        lead,
+        in_review,
+        lead.version,
+        rejected_at=now,
+        rejected_by=principal.user_id,
+        reject_reason=data.reason,
+        reject_notes=data.notes,
+    )
+    await _run_effects(ctx, lead, move)
+    await _log(
+        ctx,
+        lead_id,
+        _stage_change(move),
+        f"Rejected by sales: {data.reason}",
+        description=data.notes,
+    )
+    lead.step_id = in_review.id
+    lead.view = LeadView.INBOX.value
+    lead.rejected_at = now
+    lead.rejected_by = principal.user_id
+    lead.reject_reason = data.reason
+    lead.reject_notes = data.notes
+    lead.entered_step_at = now
+    lead.updated_at = now
+    lead.version += 1
+    step = queries.StepInfo(
+        in_review.id, in_review.key, in_review.name, in_review.category.value, in_review.position
+    )
+    return LeadRecord(lead=lead, step=step, claim_due_at=None)
+
+
+async def release_lead(ctx: Ctx, lead_id: uuid.UUID) -> LeadRecord:
+    """The claimer (or an admin, a manager) gives a claimed lead back to the pool while
+    no activity of its deal has been done: Claimed → Handed Over, a fresh pool entry
+    with a new claim SLA, the sales owner cleared.
+
+    The deal the claim opened is soft-deleted with its planned activities (not closed
+    as lost): nothing was lost, the lead was never worked, and a fake loss would skew
+    the loss reports. History and audit keep it; the next claim opens a new deal on
+    the same account (find-or-create finds it again).
+    """
+    principal = require_role(ctx, *SALES_SIDE)
+    loaded = await _load(ctx, lead_id, lock=True)
+    lead, flow = loaded.lead, loaded.flow
+    if lead.view != LeadView.MINE.value:
+        raise Conflict("Only a claimed lead can be released")
+    if principal.role not in SUPERVISORS and lead.sales_owner_id != principal.user_id:
+        raise PermissionDenied("Only the lead's salesperson may release it")
+    handed_over = _step(flow, "handed_over")
+    move = flow.check(lead.step_id, handed_over.id, role=principal.role)
+    if lead.deal_id is not None:
+        # The deal first (the lock order of completing an activity), then its work.
+        deal_version = await ctx.session.scalar(
+            select(DEALS.c.version)
+            .where(DEALS.c.id == lead.deal_id, DEALS.c.deleted_at.is_(None))
+            .with_for_update()
+        )
+        if deal_version is not None:
+            worked = await ctx.session.scalar(
+                select(func.count())
+                .select_from(ACTIVITIES)
+                .where(
+                    ACTIVITIES.c.deal_id == lead.deal_id,
+                    ACTIVITIES.c.type != ActivityType.SYSTEM.value,
+                    ACTIVITIES.c.status == ActivityStatus.DONE.value,
+                    ACTIVITIES.c.deleted_at.is_(None),
+                )
+            )
+            if worked:
+                raise Conflict(
+                    "Work on this lead's deal has been done: it cannot go back to the pool"
+                )
+            await deal_service.delete_deal(ctx, lead.deal_id, deal_version)
+    await _move(
+        ctx,
+        lead,
+        handed_over,
+        lead.version,
+        sales_owner_id=None,
+        claimed_at=None,
+        deal_id=None,
+        handed_over_at=func.now(),
+    )
+    await _log(ctx, lead_id, _stage_change(move))
+    await _run_effects(ctx, lead, move)
+    await enter_pool(ctx, lead_id, "Released back to the pool")
+    return await _reread(ctx, lead_id)
+
+
+# ---------------------------------------------------------------- claim, assign, convert
+
+
+async def _open_deal(ctx: Ctx, lead: Lead, account_id: uuid.UUID, owner_id: uuid.UUID) -> Deal:
+    """The lead's deal on the default pipeline, owned by the salesperson, with its first
+    step "First contact" due today, and that activity planned for them."""
+    currency = (await ctx.session.execute(select(TenantSettings.default_currency))).scalar_one()
+    today = datetime.now(UTC).date()
+    deal, _ = await deal_service.create_deal(
+        ctx,
+        DealIn(
+            name=lead.company_name,
+            account_id=account_id,
+            owner_id=owner_id,
+            currency=currency,
+            next_step=FIRST_CONTACT,
+            next_step_due_date=today,
+        ),
+    )
+    principal = ctx.require_principal()
+    await ctx.session.execute(
+        insert(ACTIVITIES).values(
+            tenant_id=principal.tenant_id,
+            id=uuid7(),
+            type=ActivityType.CALL.value,
+            status=ActivityStatus.PLANNED.value,
+            subject=FIRST_CONTACT,
+            description=lead.need,
+            # The end of today (UTC): due today, not overdue the moment it exists.
+            due_at=datetime.combine(today, time(23, 59), UTC),
+            owner_id=owner_id,
+            created_by=principal.user_id,
+            account_id=account_id,
+            deal_id=deal.id,
+            lead_id=lead.id,
+        )
+    )
+    return deal
+
+
+async def _result(ctx: Ctx, lead_id: uuid.UUID) -> ClaimResult:
+    record = await _reread(ctx, lead_id)
+    lead = record.lead
+    if lead.deal_id is None or lead.account_id is None:
+        raise RuleViolation("This lead has no deal yet")
+    deal, deal_flow = await deal_service.get_deal(ctx, lead.deal_id)
+    account = await account_queries.live_account(ctx.session, lead.account_id)
+    if account is None:
+        raise NotFound("The lead's account was deleted")
+    activities = list(
+        (
+            await ctx.session.scalars(
+                select(Activity)
+                .where(
+                    Activity.deal_id == deal.id,
+                    Activity.status == ActivityStatus.PLANNED.value,
+                    Activity.deleted_at.is_(None),
+                )
+                .order_by(Activity.due_at, Activity.id)
+            )
+        ).all()
+    )
+    return ClaimResult(record, deal, deal_flow, account, activities)
+
+
+async def _raise_if_taken(ctx: Ctx, lead_id: uuid.UUID) -> None:
+    """409 for a lead of this organization the caller cannot see: to a salesperson, a
+    lead someone else claimed is invisible (RLS), yet "not found" would mislead them.
+    Its workflow history (tenant-scoped, not role-scoped) proves it exists; another
+    organization's id has none and stays 404."""
+    exists = await ctx.session.scalar(
+        select(literal(True))
+        .select_from(HISTORY)
+        .where(HISTORY.c.entity_type == EntityType.LEAD.value, HISTORY.c.record_id == lead_id)
+        .limit(1)
+    )
+    if exists:
+        raise Conflict("This lead is no longer in the pool: already claimed")
+
+
+async def _claim(ctx: Ctx, lead_id: uuid.UUID, owner_id: uuid.UUID) -> ClaimResult:
+    """Take a pooled lead for `owner_id`: one transaction, all or nothing.
+
+    The pool row is taken first (`SKIP LOCKED`): exactly one of any number of
+    concurrent claimers gets it. The one it already went to gets the same answer
+    again (idempotent); anyone else 409 "already claimed". Then: the account (found
+    or created), the deal (owner, "First contact" due today), the lead Claimed with
+    its sales owner, account and deal, the first activity. Any failure on the way
+    rolls back the whole transaction — the pool row included, so the lead is still
+    pooled, untouched.
+    """
+    principal = ctx.require_principal()
+    try:
+        loaded = await _load(ctx, lead_id)
+    except NotFound:
+        await _raise_if_taken(ctx, lead_id)
+        raise
+    lead, flow = loaded.lead, loaded.flow
+    connection = await ctx.session.connection()
+    taken = await connection.scalar(_TAKE_FROM_POOL, {"lead_id": lead_id})
+    if taken is None:
+        if (
+            lead.sales_owner_id == owner_id
+            and lead.deal_id is not None
+            and lead.view in (LeadView.MINE.value, LeadView.CONVERTED.value)
+        ):
+            return await _result(ctx, lead_id)
+        if lead.view in (LeadView.POOL.value, LeadView.MINE.value, LeadView.CONVERTED.value):
+            raise Conflict("This lead was already claimed by someone else")
+        raise Conflict("This lead is not in the pool")
+    claimed = _step(flow, "claimed")
+    move = flow.check(lead.step_id, claimed.id, role=principal.role)
+    account_id = await account_service.find_or_create_account(
+        ctx, lead.company_name, lead.email, owner_id
+    )
+    deal = await _open_deal(ctx, lead, account_id, owner_id)
+    await _move(
+        ctx,
+        lead,
+        claimed,
+        lead.version,
+        sales_owner_id=owner_id,
+        claimed_at=func.now(),
+        account_id=account_id,
+        deal_id=deal.id,
+    )
+    await _log(ctx, lead_id, _stage_change(move))
+    lead.sales_owner_id = owner_id
+    await _run_effects(ctx, lead, move)
+    return await _result(ctx, lead_id)
+
+
+async def claim_lead(ctx: Ctx, lead_id: uuid.UUID) -> ClaimResult:
+    """Sales (and admins, managers) claim a pooled lead for themselves (see `_claim`)."""
+    principal = require_role(ctx, *SALES_SIDE)
+    return await _claim(ctx, lead_id, principal.user_id)
+
+
+async def assign_lead(ctx: Ctx, lead_id: uuid.UUID, user_id: uuid.UUID) -> ClaimResult:
+    """Admins and managers give a pooled lead to a named salesperson: a claim on their
+    behalf (their deal, their first activity). The member must sell: sales, manager or
+    admin (422 otherwise, also for someone outside the organization)."""
+    require_role(ctx, *SUPERVISORS)
+    # The lead first: another organization's lead is 404 whoever is named.
+    await _reread(ctx, lead_id)
+    role = await ctx.session.scalar(select(Membership.role).where(Membership.user_id == user_id))
+    if role not in SALES_SIDE:
+        raise ValidationFailed(
+            errors=[FieldError("user_id", "is not a salesperson of this organization")]
+        )
+    return await _claim(ctx, lead_id, user_id)
+
+
+async def convert_lead(ctx: Ctx, lead_id: uuid.UUID) -> ClaimResult:
+    """The salesperson who owns a lead (or an admin, a manager) converts it: Claimed →
+    Converted. Its account and deal are the claim's; a lead that has none gets them
+    by the same find-or-create and deal logic. Converting again answers the same
+    result (idempotent)."""
+    principal = require_role(ctx, *SALES_SIDE)
+    loaded = await _load(ctx, lead_id, lock=True)
+    lead, flow = loaded.lead, loaded.flow
+    if lead.view not in (LeadView.MINE.value, LeadView.CONVERTED.value) or (
+        lead.sales_owner_id is None
+    ):
+        raise Conflict("Only a claimed lead can be converted")
+    if principal.role not in SUPERVISORS and lead.sales_owner_id != principal.user_id:
+        raise PermissionDenied("Only the lead's salesperson may convert it")
+    if lead.view == LeadView.CONVERTED.value:
+        return await _result(ctx, lead_id)
+    converted = _step(flow, "converted")
+    move = flow.check(lead.step_id, converted.id, role=principal.role)
+    account_id, deal_id = lead.account_id, lead.deal_id
+    if deal_id is None:
+        account_id = await account_service.find_or_create_account(
+            ctx, lead.company_name, lead.email, lead.sales_owner_id
+        )
+        deal_id = (await _open_deal(ctx, lead, account_id, lead.sales_owner_id)).id
+    await _move(
+        ctx,
+        lead,
+        converted,
+        lead.version,
+        converted_at=func.now(),
+        account_id=account_id,
+        deal_id=deal_id,
+    )
+    await _log(ctx, lead_id, _stage_change(move))
+    await _run_effects(ctx, lead, move)
+    return await _result(ctx, lead_id)

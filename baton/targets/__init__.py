@@ -1,0 +1,1 @@
+"""Targets: prospecting lists worked from first contact to a converted account and deal."""
