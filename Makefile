@@ -33,8 +33,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## Every benchmark, one summary table, docs/benchmarks.md's sales section (the sales
+## data set is generated once, ~3.5 min, and cached in .bench/; run times in the doc).
+## BENCH_FLAGS=--only-sales runs the sales core alone; --quick: fewer rounds.
 bench: $(STAMP)
-	$(BIN)/python -m bench.run_all
+	$(BIN)/python -m bench.run_all $(BENCH_FLAGS)
 
 clean-data:
 	rm -rf .baton
