@@ -2,7 +2,8 @@
 nurture, disqualify — the sales closure too), claim, assign, reject, release and
 convert by random members of one organization, and after every step checks the
 promise of the lead journey: every lead is in exactly one view, the one the model
-expects, and the pool holds exactly the pooled leads.
+expects, the pool holds exactly the pooled leads, and `baton doctor`'s checks
+(scoped to the organization) find nothing.
 
 The machine runs its own event loop (`asyncio.Runner`) with its own engine, app and
 client: Hypothesis calls rules synchronously, and the suite's engine belongs to the
@@ -30,11 +31,15 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from baton.app import create_app
 from baton.config import Settings
 from baton.db.engine import Database
 from baton.db.urls import app_url, libpq_dsn
+from baton.ops import doctor
+from baton.ops.doctor import Report
 from tests.factories import Member, add_member, register_tenant, unique
 
 VIEWS = ("inbox", "pool", "mine", "nurture", "disqualified", "converted")
@@ -67,6 +72,8 @@ class ModelLead:
     contactable: bool
     owner: str | None = None
     deal_id: str | None = None
+    # The member who last sent it back from the pool (they may still read it).
+    rejected_by: str | None = None
 
 
 def _sees(member: str, lead: ModelLead) -> bool:
@@ -76,7 +83,7 @@ def _sees(member: str, lead: ModelLead) -> bool:
         return True
     if member == "marketing":
         return view in ("inbox", "pool", "nurture", "disqualified")
-    return view == "pool" or lead.owner == member
+    return view == "pool" or lead.owner == member or lead.rejected_by == member
 
 
 class LeadJourney(RuleBasedStateMachine):
@@ -260,6 +267,7 @@ class LeadJourney(RuleBasedStateMachine):
         if lead.step == "handed_over" and (member in SELLERS or member in SUPERVISORS):
             assert response.status_code == 200, response.text
             lead.step = "in_review"
+            lead.rejected_by = member
             self._check(lead, response.json())
         else:
             assert response.status_code in (403, 404, 409), response.text
@@ -333,6 +341,24 @@ class LeadJourney(RuleBasedStateMachine):
             for lead in self.model.values():
                 response = self._send(member, "GET", f"/{lead.id}")
                 assert response.status_code == (200 if _sees(member, lead) else 404)
+
+    @invariant()
+    def the_doctor_finds_nothing(self) -> None:
+        """`baton doctor`'s checks, scoped to this organization, after every step."""
+        if not self.members:
+            return
+        slug = self.members["admin"].tenant_slug
+
+        async def diagnose() -> Report:
+            engine = create_async_engine(self.owner_url, poolclass=NullPool)
+            try:
+                async with engine.connect() as conn, conn.begin():
+                    return await doctor.diagnose(conn, tenant=slug)
+            finally:
+                await engine.dispose()
+
+        report = self.runner.run(diagnose())
+        assert report.findings == [], report.findings
 
 
 def test_random_journeys_keep_every_lead_in_exactly_one_view(
