@@ -15,11 +15,13 @@ from pydantic import ValidationError
 from baton import __version__
 from baton.config import get_settings
 from baton.core.errors import DomainError
-from baton.db import migrate
 from baton.db.engine import Database
 from baton.db.urls import app_role_password, app_url, owner_url
 
 T = TypeVar("T")
+
+# `baton.db.migrate` (alembic, half a second to import) is imported by the commands
+# that use it, so the others (demo, doctor, user) start quickly.
 
 app = typer.Typer(help="Baton CRM", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema and roles", no_args_is_help=True)
@@ -63,6 +65,7 @@ def serve(
     import uvicorn
 
     from baton.app import create_app
+    from baton.db import migrate
 
     settings = get_settings()
     owner = owner_url(settings)  # starts the embedded server when no URL is configured
@@ -92,6 +95,8 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations as the owner, then create and grant the app role."""
+    from baton.db import migrate
+
     settings = get_settings()
     owner = owner_url(settings)
     migrate.upgrade(owner, revision)
@@ -103,6 +108,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 @db_app.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1 or base")]) -> None:
     """Revert migrations down to `revision`."""
+    from baton.db import migrate
+
     owner = owner_url(get_settings())
     migrate.downgrade(owner, revision)
     typer.echo(f"database at {asyncio.run(migrate.current_revision(owner))}")
@@ -111,6 +118,8 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1 or base")
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's revision and the code's head."""
+    from baton.db import migrate
+
     owner = owner_url(get_settings())
     typer.echo(f"current: {asyncio.run(migrate.current_revision(owner))}")
     typer.echo(f"head:    {migrate.head_revision()}")
@@ -122,25 +131,31 @@ def db_revision(
     autogenerate: Annotated[bool, typer.Option(help="Diff the models against the DB")] = True,
 ) -> None:
     """Create a new, date-prefixed migration file."""
+    from baton.db import migrate
+
     migrate.new_revision(owner_url(get_settings()), message, autogenerate)
 
 
 @app.command()
 def demo() -> None:
-    """Create the demo organization (Acme Logistics): one login per role, and sales
-    data (accounts, contacts, ledgers, deals in every stage, activities) once."""
+    """Create the demo organization (Acme Logistics): one login per role, sales data
+    (accounts, contacts, ledgers, deals in every stage, activities) and the lead
+    journey (leads in every state, a target list), each once."""
     from baton.demo import DEMO_PASSWORD, DEMO_SLUG, DemoLogin, ensure_demo_tenant
+    from baton.demo_leads import LeadsSummary, ensure_demo_leads
     from baton.demo_sales import SalesSummary, ensure_demo_sales
 
-    async def work(db: Database) -> tuple[list[DemoLogin], SalesSummary]:
+    async def work(db: Database) -> tuple[list[DemoLogin], SalesSummary, LeadsSummary]:
         logins = await ensure_demo_tenant(db)
-        return logins, await ensure_demo_sales(db)
+        sales = await ensure_demo_sales(db)
+        return logins, sales, await ensure_demo_leads(db)
 
-    logins, sales = _with_app_db(work)
+    logins, sales, lead_data = _with_app_db(work)
     typer.echo(f"Demo organization '{DEMO_SLUG}' — every login's password: {DEMO_PASSWORD}")
     for login in logins:
         typer.echo(f"  {login.role.value:<10} {login.email:<26} {login.full_name}")
     typer.echo(sales.line())
+    typer.echo(lead_data.line())
 
 
 @app.command()
