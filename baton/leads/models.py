@@ -95,10 +95,11 @@ class Lead(TenantKeyed, Timestamped, Versioned, Base):
         CheckConstraint("view <> 'converted' OR deal_id IS NOT NULL", name="converted_has_deal"),
         CheckConstraint("(deleted_at IS NULL) = (deletion_id IS NULL)", name="deletion_complete"),
         Index(
+            # Lists page by id (UUIDv7) within a view.
             "ix_leads_view",
             "tenant_id",
             "view",
-            "created_at",
+            "id",
             postgresql_where=text("deleted_at IS NULL"),
         ),
         Index(

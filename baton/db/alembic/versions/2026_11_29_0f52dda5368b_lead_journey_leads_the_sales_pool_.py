@@ -184,7 +184,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_leads_view",
         "leads",
-        ["tenant_id", "view", "created_at"],
+        ["tenant_id", "view", "id"],
         unique=False,
         postgresql_where=sa.text("deleted_at IS NULL"),
     )
