@@ -47,9 +47,11 @@ from baton.deals.web import router as deals_web_router
 from baton.identity.api import public as identity_public_router
 from baton.identity.api import router as identity_router
 from baton.leads.api import router as leads_router
+from baton.leads.web import router as leads_web_router
 from baton.notifications.api import router as notifications_router
 from baton.ops.api import router as ops_router
 from baton.targets.api import router as targets_router
+from baton.targets.web import router as targets_web_router
 from baton.web import STATIC_DIR
 from baton.web.pages import router as web_router
 from baton.web.rendering import error_page
@@ -116,6 +118,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(accounts_web_router)
     app.include_router(activities_web_router)
     app.include_router(deals_web_router)
+    app.include_router(leads_web_router)
+    app.include_router(targets_web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

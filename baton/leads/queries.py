@@ -108,3 +108,15 @@ async def list_leads(
     if page.after is not None:
         query = query.where(LEADS.c.id > page.after)
     return [record_of(row) for row in (await session.execute(query)).all()]
+
+
+async def pool_by_claim_due(session: AsyncSession, limit: int) -> list[LeadRecord]:
+    """The Sales Inbox: pooled live leads, the earliest claim due first (then creation
+    order), `limit + 1` of them — one statement along `ix_lead_pool_claim_due`."""
+    query = (
+        _read()
+        .where(LEADS.c.view == LeadView.POOL.value, LEADS.c.deleted_at.is_(None))
+        .order_by(POOL.c.claim_due_at, LEADS.c.id)
+        .limit(limit + 1)
+    )
+    return [record_of(row) for row in (await session.execute(query)).all()]

@@ -10,6 +10,10 @@ ALL_ROLES = frozenset(Role)
 WRITERS = frozenset({Role.ADMIN, Role.MANAGER, Role.MARKETING, Role.SALES})
 # Workflow configuration: admins change it, managers read it.
 WORKFLOW_READERS = frozenset({Role.ADMIN, Role.MANAGER})
+# The lead queues (DESIGN §5): marketing's side triages, sales' side claims; managers
+# and admins work both. Viewers work no queue and see none of them (Targets they read).
+MARKETING_SIDE = frozenset({Role.ADMIN, Role.MANAGER, Role.MARKETING})
+SALES_SIDE = frozenset({Role.ADMIN, Role.MANAGER, Role.SALES})
 
 
 @dataclass(frozen=True)
@@ -22,8 +26,14 @@ class NavItem:
 # Domains append their pages here (leads, pipeline, targets …) with their roles.
 SIDEBAR: list[NavItem] = [
     NavItem("Home", "/", ALL_ROLES),
+    NavItem("Lead Inbox", "/leads/inbox", MARKETING_SIDE),
+    NavItem("Sales Inbox", "/leads/pool", SALES_SIDE),
+    NavItem("My Leads", "/leads/mine", SALES_SIDE),
+    NavItem("Nurture", "/leads/nurture", MARKETING_SIDE),
+    NavItem("Disqualified", "/leads/disqualified", MARKETING_SIDE),
     NavItem("Pipeline", "/pipeline", ALL_ROLES),
     NavItem("Accounts", "/accounts", ALL_ROLES),
+    NavItem("Targets", "/targets", ALL_ROLES),
     NavItem("Activities", "/activities", ALL_ROLES),
     NavItem("Work items", "/work-items", ALL_ROLES),
     NavItem("Workflows", "/workflow/workflows", WORKFLOW_READERS),

@@ -26,8 +26,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 ADMIN = "admin@acme.example"
 ADMIN_SIDEBAR = [
     "Home",
+    "Lead Inbox",
+    "Sales Inbox",
+    "My Leads",
+    "Nurture",
+    "Disqualified",
     "Pipeline",
     "Accounts",
+    "Targets",
     "Activities",
     "Work items",
     "Workflows",
@@ -39,8 +45,11 @@ ADMIN_SIDEBAR = [
 ]
 SALES_SIDEBAR = [
     "Home",
+    "Sales Inbox",
+    "My Leads",
     "Pipeline",
     "Accounts",
+    "Targets",
     "Activities",
     "Work items",
     "API keys",

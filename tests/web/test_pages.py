@@ -69,25 +69,34 @@ async def test_forms_without_a_valid_csrf_token_are_refused(client: httpx.AsyncC
 
 async def test_sidebar_shows_only_what_the_role_may_use(client: httpx.AsyncClient) -> None:
     admin = await register_tenant(client)
+    marketing = await add_member(client, admin, "marketing")
     sales = await add_member(client, admin, "sales")
     viewer = await add_member(client, admin, "viewer")
+    leads = {"Lead Inbox", "Sales Inbox", "My Leads", "Nurture", "Disqualified"}
     expectations = {
         admin.email: (
-            {"Home", "Pipeline", "Accounts", "Activities", "Work items", "Workflows"}
-            | {"Statuses", "Project types", "Team", "API keys", "My account"},
+            {"Home", "Pipeline", "Accounts", "Targets", "Activities", "Work items", "Workflows"}
+            | {"Statuses", "Project types", "Team", "API keys", "My account"}
+            | leads,
             set(),
         ),
+        marketing.email: (
+            {"Home", "Lead Inbox", "Nurture", "Disqualified", "Pipeline", "Accounts"}
+            | {"Targets", "Activities", "Work items", "API keys", "My account"},
+            {"Sales Inbox", "My Leads", "Team", "Workflows"},
+        ),
         sales.email: (
-            {"Home", "Pipeline", "Accounts", "Activities", "Work items", "API keys"}
-            | {"My account"},
-            {"Team", "Workflows"},
+            {"Home", "Sales Inbox", "My Leads", "Pipeline", "Accounts", "Targets"}
+            | {"Activities", "Work items", "API keys", "My account"},
+            {"Team", "Workflows", "Lead Inbox", "Nurture", "Disqualified"},
         ),
         viewer.email: (
-            {"Home", "Pipeline", "Accounts", "Activities", "Work items", "My account"},
-            {"Team", "API keys", "Statuses"},
+            {"Home", "Pipeline", "Accounts", "Targets", "Activities", "Work items"}
+            | {"My account"},
+            {"Team", "API keys", "Statuses"} | leads,
         ),
     }
-    for member in (admin, sales, viewer):
+    for member in (admin, marketing, sales, viewer):
         client.cookies.clear()
         await _sign_in(client, member)
         home = await client.get("/")

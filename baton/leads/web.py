@@ -1,0 +1,308 @@
+"""Lead pages: the queues of DESIGN §5, each for the roles that work it.
+
+- Lead Inbox (`/leads/inbox`; marketing, managers, admins): New and In Review leads (a
+  lead sales sent back shows why), "Add lead", triage buttons; Disqualify opens a small
+  form with the transition's reasons; a refused Qualify (no email/phone, no need)
+  answers inline with the suggestion to nurture and a button for it.
+- Sales Inbox (`/leads/pool`; sales, managers, admins): the pool by claim due (overdue
+  flagged) and the caller's overdue activities. One-click Claim redraws the row with
+  "Open the deal"; a claim lost to a colleague answers 409 with the pool redrawn and
+  "Someone just claimed this lead". Reject sends a lead back to marketing with a reason.
+- My Leads (`/leads/mine`; sales, managers, admins — whoever can claim): the caller's
+  claimed leads with their deal, Release and Convert.
+- Nurture and Disqualified (marketing, managers, admins); "Review again" from nurture.
+
+Viewers work no queue and get none of these pages (403); they read deals and accounts.
+Handlers parse the form, call one service function and render; a list redraws itself
+after an action (`#leads-list`), a refusal shows next to its row (`form_error`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from baton.activities import queries as activity_queries
+from baton.activities.queries import ViewPage
+from baton.activities.schemas import ActivityView
+from baton.activities.web import rows_of
+from baton.core.auth import CtxDep
+from baton.core.context import Ctx
+from baton.core.errors import Conflict, DomainError, PermissionDenied, RuleViolation
+from baton.core.pagination import PageRequest
+from baton.core.schemas import parse_input
+from baton.identity.access import require_role
+from baton.identity.models import Role
+from baton.identity.queries import member_names
+from baton.leads import queries, service
+from baton.leads.models import LeadView
+from baton.leads.queries import LeadRecord
+from baton.leads.schemas import LeadIn, RejectIn, TriageIn, TriageStatus
+from baton.leads.service import MARKETING_SIDE, SALES_SIDE
+from baton.web.rendering import render
+from baton.workflow import service as workflow_service
+from baton.workflow.engine import CompiledWorkflow
+from baton.workflow.web import form_error, is_htmx, optional, redirect, text, version_of
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 100
+OVERDUE_SHOWN = 20
+TAKEN = "Someone just claimed this lead"
+
+
+class _Queue:
+    def __init__(self, view: LeadView, title: str, roles: tuple[Role, ...]) -> None:
+        self.view, self.title, self.roles = view, title, roles
+
+
+QUEUES = {
+    "inbox": _Queue(LeadView.INBOX, "Lead Inbox", MARKETING_SIDE),
+    "pool": _Queue(LeadView.POOL, "Sales Inbox", SALES_SIDE),
+    "mine": _Queue(LeadView.MINE, "My Leads", SALES_SIDE),
+    "nurture": _Queue(LeadView.NURTURE, "Nurture", MARKETING_SIDE),
+    "disqualified": _Queue(LeadView.DISQUALIFIED, "Disqualified", MARKETING_SIDE),
+}
+
+
+def _reasons(flow: CompiledWorkflow, from_key: str, to_key: str) -> tuple[str, ...]:
+    """The reason codes of a transition of the lead workflow (none if it is gone)."""
+    try:
+        edge = flow.edges.get((flow.step_by_key(from_key).id, flow.step_by_key(to_key).id))
+    except KeyError:
+        return ()
+    return edge.reasons if edge else ()
+
+
+async def _lead_flow(ctx: Ctx) -> CompiledWorkflow:
+    workflow_id, version = await service.lead_workflow(ctx)
+    return await workflow_service.require_compiled(ctx, workflow_id, version)
+
+
+def _owner_ids(records: Iterable[LeadRecord]) -> Iterable[uuid.UUID | None]:
+    for record in records:
+        yield record.lead.marketing_owner_id
+        yield record.lead.sales_owner_id
+        yield record.lead.rejected_by
+
+
+async def _list_context(ctx: Ctx, name: str, notice: str | None) -> dict[str, Any]:
+    """What a queue's list shows: its leads (the pool by claim due), who they belong
+    to and the reason lists of the actions it offers."""
+    queue = QUEUES[name]
+    require_role(ctx, *queue.roles)
+    if queue.view is LeadView.POOL:
+        found = await queries.pool_by_claim_due(ctx.session, PAGE_SIZE)
+    else:
+        found = await service.list_leads(ctx, queue.view, PageRequest(limit=PAGE_SIZE, after=None))
+    leads = found[:PAGE_SIZE]
+    flow = await _lead_flow(ctx)
+    return {
+        "queue": name,
+        "title": queue.title,
+        "leads": leads,
+        "more": len(found) > PAGE_SIZE,
+        "owners": await member_names(ctx.session, _owner_ids(leads)),
+        "now": datetime.now(UTC),
+        "notice": notice,
+        "disqualify_reasons": _reasons(flow, "in_review", "disqualified"),
+        "reject_reasons": _reasons(flow, "handed_over", "in_review"),
+    }
+
+
+async def _page(request: Request, ctx: Ctx, name: str, notice: str | None = None) -> Response:
+    context = await _list_context(ctx, name, notice)
+    if name == "pool":
+        principal = ctx.require_principal()
+        now = context["now"]
+        late = await activity_queries.list_view(
+            ctx.session,
+            ActivityView.OVERDUE,
+            ViewPage(OVERDUE_SHOWN, None),
+            principal.user_id,
+            now,
+        )
+        shown = late[:OVERDUE_SHOWN]
+        names = await activity_queries.related_names(ctx.session, shown)
+        owners = await member_names(ctx.session, (a.owner_id for a in shown))
+        context["overdue"] = rows_of(shown, names, owners, now)
+        context["overdue_more"] = len(late) > OVERDUE_SHOWN
+        # The planner's rows, with their one-click actions.
+        context.update(can_write=True, show_account=True, return_to="/leads/pool")
+    return render(request, f"leads/{name}.html", **context)
+
+
+async def _redraw(
+    request: Request, ctx: Ctx, name: str, notice: str, status_code: int = 200
+) -> Response:
+    """After an action: the queue's list redrawn with a notice (htmx), else the page."""
+    if not is_htmx(request):
+        return RedirectResponse(f"/leads/{name}", status_code=303)
+    context = await _list_context(ctx, name, notice)
+    return render(request, f"leads/_{name}.html", status_code=status_code, **context)
+
+
+def _queue_of(raw: str, default: str) -> str:
+    return raw if raw in QUEUES else default
+
+
+# ------------------------------------------------------------------ the pages
+
+
+@router.get("/leads/inbox")
+async def inbox_page(request: Request, ctx: CtxDep) -> Response:
+    return await _page(request, ctx, "inbox")
+
+
+@router.get("/leads/pool")
+async def pool_page(request: Request, ctx: CtxDep) -> Response:
+    return await _page(request, ctx, "pool")
+
+
+@router.get("/leads/mine")
+async def mine_page(request: Request, ctx: CtxDep) -> Response:
+    return await _page(request, ctx, "mine")
+
+
+@router.get("/leads/nurture")
+async def nurture_page(request: Request, ctx: CtxDep) -> Response:
+    return await _page(request, ctx, "nurture")
+
+
+@router.get("/leads/disqualified")
+async def disqualified_page(request: Request, ctx: CtxDep) -> Response:
+    return await _page(request, ctx, "disqualified")
+
+
+# ------------------------------------------------------------------ marketing's actions
+
+
+@router.post("/leads")
+async def lead_create(request: Request, ctx: CtxDep) -> Response:
+    form = await request.form()
+    try:
+        data = parse_input(
+            LeadIn,
+            {
+                "company_name": text(form, "company_name"),
+                "contact_name": optional(text(form, "contact_name")),
+                "email": optional(text(form, "email")),
+                "phone": optional(text(form, "phone")),
+                "source": optional(text(form, "source")),
+                "need": optional(text(form, "need")),
+                "notes": optional(text(form, "notes")),
+            },
+        )
+        record = await service.create_lead(ctx, data)
+    except DomainError as error:
+        return form_error(request, error)
+    return await _redraw(request, ctx, "inbox", f"{record.lead.company_name} added")
+
+
+TRIAGE_DONE = {
+    TriageStatus.IN_REVIEW: "is in review",
+    TriageStatus.QUALIFIED: "was qualified and handed over to sales",
+    TriageStatus.NURTURE: "moved to Nurture",
+    TriageStatus.DISQUALIFIED: "was disqualified",
+}
+
+
+@router.post("/leads/{lead_id}/triage")
+async def lead_triage(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Response:
+    form = await request.form()
+    queue = _queue_of(text(form, "queue"), "inbox")
+    try:
+        data = parse_input(
+            TriageIn,
+            {
+                "status": text(form, "status"),
+                "reason": optional(text(form, "reason")),
+                "notes": optional(text(form, "notes")),
+                "version": version_of(form),
+            },
+        )
+        record = await service.triage_lead(ctx, lead_id, data)
+    except RuleViolation as error:
+        asks_contact = any(problem.field in ("email", "need") for problem in error.errors)
+        if is_htmx(request) and asks_contact and text(form, "status") == "qualified":
+            return render(
+                request,
+                "leads/_qualify_refused.html",
+                status_code=error.status,
+                error=error,
+                lead_id=lead_id,
+                version=version_of(form),
+                queue=queue,
+            )
+        return form_error(request, error)
+    except DomainError as error:
+        return form_error(request, error)
+    notice = f"{record.lead.company_name} {TRIAGE_DONE[data.status]}"
+    return await _redraw(request, ctx, queue, notice)
+
+
+# ------------------------------------------------------------------ sales' actions
+
+
+@router.post("/leads/{lead_id}/claim")
+async def lead_claim(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Response:
+    try:
+        result = await service.claim_lead(ctx, lead_id)
+    except PermissionDenied:
+        raise
+    except DomainError as error:
+        # Lost to a colleague (or gone): say so above the pool and redraw the pool
+        # (out of band) as it is now; the status stays the service's (409).
+        if not is_htmx(request):
+            raise
+        message = TAKEN if isinstance(error, Conflict) else error.detail
+        context = await _list_context(ctx, "pool", None)
+        return render(
+            request,
+            "leads/_claim_lost.html",
+            status_code=error.status,
+            message=message,
+            **context,
+        )
+    if not is_htmx(request):
+        return RedirectResponse(f"/deals/{result.deal.id}", status_code=303)
+    return render(request, "leads/_claimed_row.html", record=result.lead, deal=result.deal)
+
+
+@router.post("/leads/{lead_id}/reject")
+async def lead_reject(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Response:
+    form = await request.form()
+    try:
+        data = parse_input(
+            RejectIn, {"reason": text(form, "reason"), "notes": optional(text(form, "notes"))}
+        )
+        record = await service.reject_lead(ctx, lead_id, data)
+    except DomainError as error:
+        return form_error(request, error)
+    return await _redraw(request, ctx, "pool", f"{record.lead.company_name} went back to marketing")
+
+
+@router.post("/leads/{lead_id}/release")
+async def lead_release(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Response:
+    try:
+        record = await service.release_lead(ctx, lead_id)
+    except DomainError as error:
+        return form_error(request, error)
+    return await _redraw(request, ctx, "mine", f"{record.lead.company_name} is back in the pool")
+
+
+@router.post("/leads/{lead_id}/convert")
+async def lead_convert(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Response:
+    try:
+        result = await service.convert_lead(ctx, lead_id)
+    except DomainError as error:
+        return form_error(request, error)
+    if not is_htmx(request):
+        return redirect(request, f"/deals/{result.deal.id}")
+    context = await _list_context(ctx, "mine", f"{result.lead.lead.company_name} converted")
+    return render(request, "leads/_mine.html", converted_deal=result.deal, **context)

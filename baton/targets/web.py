@@ -1,0 +1,186 @@
+"""The Targets page: the prospecting list with status chips (the summary's counts),
+search, "Add target", status changes (Drop asks for a reason) and Convert, which
+answers with a link to the deal it opened.
+
+Every member reads it (DESIGN §5: targets by status); writers get the controls,
+viewers none (their POSTs are 403 from the service). Handlers parse the form, call
+one service function and render; after an action `#targets` (chips and rows) is
+redrawn with the filters the page had, a refusal shows next to its row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from baton.activities.web import can_write
+from baton.core.auth import CtxDep
+from baton.core.context import Ctx
+from baton.core.errors import DomainError
+from baton.core.pagination import PageRequest
+from baton.core.schemas import parse_input
+from baton.identity.queries import member_names
+from baton.targets import service
+from baton.targets.schemas import StatusIn, TargetIn
+from baton.web.rendering import render
+from baton.workflow.engine import CompiledWorkflow, StepNode
+from baton.workflow.models import StatusCategory
+from baton.workflow.web import form_error, is_htmx, optional, text, version_of
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 100
+MAX_QUERY = 200
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a target on a step can do next (on the current target workflow)."""
+
+    moves: list[StepNode]
+    drop: StepNode | None
+    drop_reasons: tuple[str, ...]
+    convertible: bool
+
+
+def _options(flow: CompiledWorkflow, step_key: str) -> Options:
+    step = flow.steps_by_key.get(step_key)
+    if step is None:
+        return Options([], None, (), False)
+    moves: list[StepNode] = []
+    drop: StepNode | None = None
+    reasons: tuple[str, ...] = ()
+    convertible = False
+    for edge in flow.outgoing.get(step.id, ()):
+        to = flow.step(edge.to_step_id)
+        if to.category is StatusCategory.WON:
+            convertible = True
+        elif to.category is StatusCategory.LOST:
+            drop, reasons = to, edge.reasons
+        else:
+            moves.append(to)
+            # Conversion may pass through one open step (Engaged → Qualified → Converted).
+            if to.category is StatusCategory.OPEN and any(
+                flow.step(e.to_step_id).category is StatusCategory.WON
+                for e in flow.outgoing.get(to.id, ())
+            ):
+                convertible = True
+    return Options(moves, drop, reasons, convertible)
+
+
+def _filters(status: str, q: str) -> tuple[str, str]:
+    q = q.replace("\x00", "").strip()[:MAX_QUERY]
+    return status.strip()[:64], q
+
+
+async def _context(
+    ctx: Ctx, status: str, q: str, notice: str | None = None, deal_id: uuid.UUID | None = None
+) -> dict[str, Any]:
+    principal = ctx.require_principal()
+    _, counts = await service.summary(ctx)
+    keys = {count.key for count in counts}
+    chosen = status if status in keys else ""
+    flow = await service.target_workflow(ctx)
+    rows = await service.list_targets(
+        ctx, PageRequest(limit=PAGE_SIZE, after=None), chosen or None, q or None
+    )
+    shown = rows[:PAGE_SIZE]
+    return {
+        "counts": counts,
+        "total": sum(count.count for count in counts),
+        "status": chosen,
+        "q": q,
+        "rows": shown,
+        "more": len(rows) > PAGE_SIZE,
+        "options": {row.step_key: _options(flow, row.step_key) for row in shown},
+        "owners": await member_names(ctx.session, (row.owner_id for row in shown)),
+        "can_write": can_write(principal),
+        "notice": notice,
+        "deal_id": deal_id,
+    }
+
+
+def _chip_url(status: str, q: str) -> str:
+    kept = {key: value for key, value in (("status", status), ("q", q)) if value}
+    return "/targets" + ("?" + urlencode(kept) if kept else "")
+
+
+@router.get("/targets")
+async def targets_page(request: Request, ctx: CtxDep, status: str = "", q: str = "") -> Response:
+    status, q = _filters(status, q)
+    context = await _context(ctx, status, q)
+    if is_htmx(request) and "hx-history-restore-request" not in request.headers:
+        return render(request, "targets/_content.html", chip_url=_chip_url, **context)
+    return render(request, "targets/list.html", chip_url=_chip_url, **context)
+
+
+async def _redraw(
+    request: Request,
+    ctx: Ctx,
+    form: Any,
+    notice: str,
+    deal_id: uuid.UUID | None = None,
+) -> Response:
+    status, q = _filters(text(form, "filter_status"), text(form, "filter_q"))
+    if not is_htmx(request):
+        return RedirectResponse(_chip_url(status, q), status_code=303)
+    context = await _context(ctx, status, q, notice, deal_id)
+    return render(request, "targets/_content.html", chip_url=_chip_url, **context)
+
+
+@router.post("/targets")
+async def target_create(request: Request, ctx: CtxDep) -> Response:
+    form = await request.form()
+    try:
+        data = parse_input(
+            TargetIn,
+            {
+                "company_name": text(form, "company_name"),
+                "contact_name": optional(text(form, "contact_name")),
+                "email": optional(text(form, "email")),
+                "phone": optional(text(form, "phone")),
+                "notes": optional(text(form, "notes")),
+            },
+        )
+        target, _ = await service.create_target(ctx, data)
+    except DomainError as error:
+        return form_error(request, error)
+    return await _redraw(request, ctx, form, f"{target.company_name} added")
+
+
+@router.post("/targets/{target_id}/status")
+async def target_status(request: Request, ctx: CtxDep, target_id: uuid.UUID) -> Response:
+    form = await request.form()
+    try:
+        data = parse_input(
+            StatusIn,
+            {
+                "status": text(form, "status"),
+                "reason": optional(text(form, "reason")),
+                "notes": optional(text(form, "notes")),
+                "version": version_of(form),
+            },
+        )
+        target, flow = await service.change_status(ctx, target_id, data)
+    except DomainError as error:
+        return form_error(request, error)
+    step = flow.step(target.step_id)
+    return await _redraw(request, ctx, form, f"{target.company_name} is now {step.name}")
+
+
+@router.post("/targets/{target_id}/convert")
+async def target_convert(request: Request, ctx: CtxDep, target_id: uuid.UUID) -> Response:
+    form = await request.form()
+    try:
+        result = await service.convert_target(ctx, target_id)
+    except DomainError as error:
+        return form_error(request, error)
+    if not is_htmx(request):
+        return RedirectResponse(f"/deals/{result.deal.id}", status_code=303)
+    notice = f"{result.target.company_name} converted: account {result.account.account.name}"
+    return await _redraw(request, ctx, form, notice, result.deal.id)
