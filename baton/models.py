@@ -6,7 +6,7 @@ from baton.audit.models import AuditEntry
 from baton.cadences.models import Cadence, CadenceEnrollment, CadenceStep
 from baton.contacts.models import Contact
 from baton.core.models import IdempotencyRecord, RateLimitBucket
-from baton.deals.models import Deal
+from baton.deals.models import Deal, PipelineColumnTotal
 from baton.identity.models import AccessToken, ApiKey, Membership, Tenant, TenantSettings, User
 from baton.leads.models import Lead, PoolEntry
 from baton.notifications.models import Notification
@@ -37,6 +37,7 @@ __all__ = [
     "Lead",
     "Membership",
     "Notification",
+    "PipelineColumnTotal",
     "PoolEntry",
     "ProjectType",
     "RateLimitBucket",

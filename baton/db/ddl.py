@@ -502,3 +502,92 @@ LEAD_POLICIES = (
     f"CREATE POLICY lead_no_viewer_delete ON leads AS RESTRICTIVE FOR DELETE"
     f" USING ({_ROLE} IS DISTINCT FROM 'viewer')",
 )
+
+
+# The board's per-column counts and sums (`pipeline_column_totals`), kept exact on
+# every write to deals, from the service or from hand-written SQL. A live deal counts
+# in the row of its (workflow, step, currency) and of a shard taken from its id's
+# last byte (random in a UUIDv7 or v4), so concurrent moves in one column mostly
+# update different rows. Per statement, not per row: the transition tables give the
+# old and new images of every deal the statement wrote, and one upsert adds the net
+# change per row of totals. Per row, a bulk statement (an account delete, a workflow
+# migration, a generated data set) would update the same few rows once per deal in
+# one transaction, and each update walks the chain of versions the earlier ones left
+# (quadratic: 100 000 deals took minutes). Rows are upserted in key order, so two
+# statements crossing between the same columns lock them in the same order (no
+# deadlock). The net change may be negative: hence no CHECK on the figures (the
+# tests compare them with the deals). SECURITY INVOKER: RLS on the totals applies to
+# the writer like any other insert.
+PIPELINE_TOTALS_SHARDS = 8
+
+
+def _totals_rows(image: str, sign: str) -> str:
+    return (
+        f"SELECT tenant_id, workflow_id, step_id, currency,"
+        f" get_byte(uuid_send(id), 15) % {PIPELINE_TOTALS_SHARDS} AS shard,"
+        f" {sign}1 AS n, {sign}(amount IS NOT NULL)::integer AS priced,"
+        f" {sign}coalesce(amount, 0) AS total"
+        f" FROM {image} WHERE deleted_at IS NULL"
+    )
+
+
+def _totals_function(name: str, changes: str) -> str:
+    return f"""
+CREATE FUNCTION {name}() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO pipeline_column_totals AS t (tenant_id, workflow_id, step_id, currency, shard,
+        deal_count, amount_count, amount_total)
+    SELECT tenant_id, workflow_id, step_id, currency, shard, sum(n), sum(priced), sum(total)
+    FROM ({changes}) AS change
+    GROUP BY tenant_id, workflow_id, step_id, currency, shard
+    HAVING sum(n) <> 0 OR sum(priced) <> 0 OR sum(total) <> 0
+    ORDER BY tenant_id, workflow_id, step_id, currency, shard
+    ON CONFLICT (tenant_id, workflow_id, step_id, currency, shard) DO UPDATE
+    SET deal_count = t.deal_count + excluded.deal_count,
+        amount_count = t.amount_count + excluded.amount_count,
+        amount_total = t.amount_total + excluded.amount_total;
+    RETURN NULL;
+END
+$$
+"""
+
+
+# One function per event: a trigger with transition tables serves a single event, and
+# a function may only name the transition tables its trigger declares.
+PIPELINE_TOTALS_FUNCTIONS = (
+    _totals_function("baton_pipeline_totals_insert", _totals_rows("new_deals", "")),
+    _totals_function(
+        "baton_pipeline_totals_update",
+        f"{_totals_rows('old_deals', '-')} UNION ALL {_totals_rows('new_deals', '')}",
+    ),
+    _totals_function("baton_pipeline_totals_delete", _totals_rows("old_deals", "-")),
+)
+PIPELINE_TOTALS_TRIGGERS = (
+    "CREATE TRIGGER pipeline_totals_insert AFTER INSERT ON deals"
+    " REFERENCING NEW TABLE AS new_deals"
+    " FOR EACH STATEMENT EXECUTE FUNCTION baton_pipeline_totals_insert()",
+    "CREATE TRIGGER pipeline_totals_update AFTER UPDATE ON deals"
+    " REFERENCING OLD TABLE AS old_deals NEW TABLE AS new_deals"
+    " FOR EACH STATEMENT EXECUTE FUNCTION baton_pipeline_totals_update()",
+    "CREATE TRIGGER pipeline_totals_delete AFTER DELETE ON deals"
+    " REFERENCING OLD TABLE AS old_deals"
+    " FOR EACH STATEMENT EXECUTE FUNCTION baton_pipeline_totals_delete()",
+)
+_EVENTS = ("insert", "update", "delete")
+DROP_PIPELINE_TOTALS = (
+    *(f"DROP TRIGGER IF EXISTS pipeline_totals_{event} ON deals" for event in _EVENTS),
+    *(f"DROP FUNCTION IF EXISTS baton_pipeline_totals_{event}()" for event in _EVENTS),
+)
+
+# The totals of the deals already there when the table is created (one pass).
+PIPELINE_TOTALS_BACKFILL = f"""
+INSERT INTO pipeline_column_totals (tenant_id, workflow_id, step_id, currency, shard,
+    deal_count, amount_count, amount_total)
+SELECT tenant_id, workflow_id, step_id, currency,
+    get_byte(uuid_send(id), 15) % {PIPELINE_TOTALS_SHARDS},
+    count(*), count(amount), coalesce(sum(amount), 0)
+FROM deals
+WHERE deleted_at IS NULL
+GROUP BY 1, 2, 3, 4, 5
+"""

@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
     FetchedValue,
@@ -29,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from baton.accounts.models import CURRENCY_CHECK
+from baton.db import ddl
 from baton.db.base import Base, TenantKeyed, Timestamped, Versioned, enum_check
 
 # Board order: a base-36 string compared byte by byte (COLLATE "C"), so a card moved
@@ -150,3 +152,47 @@ class Deal(TenantKeyed, Timestamped, Versioned, Base):
     deleted_at: Mapped[datetime | None]
     deleted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     deletion_id: Mapped[uuid.UUID | None]
+
+
+class PipelineColumnTotal(Base):
+    """Per column, currency and shard: how many live deals, and their amounts summed.
+
+    Bookkeeping kept exact by the `pipeline_totals_*` triggers on deals (whoever writes
+    them), so the board reads its counts and sums in O(steps) instead of aggregating
+    every deal of the pipeline. Rows whose count fell to 0 stay (a handful per column).
+    """
+
+    __tablename__ = "pipeline_column_totals"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "workflow_id"], ["workflows.tenant_id", "workflows.id"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "workflow_id", "step_id"],
+            ["workflow_steps.tenant_id", "workflow_steps.workflow_id", "workflow_steps.id"],
+        ),
+        CheckConstraint(f"currency {CURRENCY_CHECK}", name="currency_code"),
+        # Shards spread concurrent moves in one column over several rows; the trigger
+        # picks one from the deal id, so a deal always leaves the shard it entered.
+        CheckConstraint(
+            f"shard BETWEEN 0 AND {ddl.PIPELINE_TOTALS_SHARDS - 1}", name="shard_range"
+        ),
+        # Written only by the trigger, as the app role: no DELETE.
+        {
+            "info": {
+                "tenancy": "tenant",
+                "audited": False,
+                "app_privileges": ("SELECT", "INSERT", "UPDATE"),
+            }
+        },
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    workflow_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    step_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    deal_count: Mapped[int] = mapped_column(BigInteger)
+    # Deals with an amount: a currency whose deals all lack one has no total (NULL),
+    # as SUM over the deals would say, rather than 0.
+    amount_count: Mapped[int] = mapped_column(BigInteger)
+    # Wider than a deal's numeric(14,2): a column may hold many deals at the maximum.
+    amount_total: Mapped[Decimal] = mapped_column(Numeric(20, 2))

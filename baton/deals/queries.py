@@ -13,13 +13,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Table, func, select, true
+from sqlalchemy import Row, Table, case, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.accounts.models import Account
 from baton.contacts.models import Contact
 from baton.core.pagination import PageRequest
-from baton.deals.models import Deal
+from baton.deals.models import Deal, PipelineColumnTotal
 from baton.deals.schemas import DealView
 from baton.workflow.models import Status, WorkflowHistory, WorkflowStep
 
@@ -28,6 +28,7 @@ STEPS: Table = WorkflowStep.__table__  # type: ignore[assignment]
 STATUSES: Table = Status.__table__  # type: ignore[assignment]
 ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
 CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
+TOTALS: Table = PipelineColumnTotal.__table__  # type: ignore[assignment]
 
 # The step each listed deal is on, joined in (steps of any workflow version).
 _STEP_COLUMNS = (
@@ -111,15 +112,36 @@ async def board(
         filters += [DEALS.c.outcome.is_(None), DEALS.c.next_step_due_date < due_before]
     live += filters
     columns: dict[uuid.UUID, BoardColumn] = defaultdict(BoardColumn)
-    totals = await session.execute(
-        select(DEALS.c.step_id, DEALS.c.currency, func.count(), func.sum(DEALS.c.amount))
-        .where(*live)
-        .group_by(DEALS.c.step_id, DEALS.c.currency)
-        .order_by(DEALS.c.step_id, DEALS.c.currency)
-    )
+    if filters:
+        # A filtered board counts only some deals: the maintained totals cannot say
+        # which, so it aggregates the deals it shows (owner / due-date partial indexes).
+        totals = await session.execute(
+            select(DEALS.c.step_id, DEALS.c.currency, func.count(), func.sum(DEALS.c.amount))
+            .where(*live)
+            .group_by(DEALS.c.step_id, DEALS.c.currency)
+            .order_by(DEALS.c.step_id, DEALS.c.currency)
+        )
+    else:
+        # The whole board: `pipeline_column_totals`, kept by triggers on deals, has a
+        # few shard rows per column and currency, so this reads O(steps) rows however
+        # many deals the pipeline holds. A currency whose deals have no amount has no
+        # total, as SUM over the deals says.
+        amount_count = func.sum(TOTALS.c.amount_count)
+        totals = await session.execute(
+            select(
+                TOTALS.c.step_id,
+                TOTALS.c.currency,
+                func.sum(TOTALS.c.deal_count),
+                case((amount_count > 0, func.sum(TOTALS.c.amount_total))),
+            )
+            .where(TOTALS.c.workflow_id == workflow_id)
+            .group_by(TOTALS.c.step_id, TOTALS.c.currency)
+            .having(func.sum(TOTALS.c.deal_count) > 0)
+            .order_by(TOTALS.c.step_id, TOTALS.c.currency)
+        )
     for step_id, currency, count, amount in totals:
         column = columns[step_id]
-        column.count += count
+        column.count += int(count)
         if amount is not None:
             column.totals[currency] = amount
     # Per step, an index range scan of `uq_deals_board_rank` (workflow, step, rank):
