@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable
 
 from bench import (
+    claims,
     idempotency_overhead,
     idle_rss,
     me_latency,
@@ -53,6 +54,11 @@ def main() -> None:
         help="only the sales-core bench (100 000 deals; cached data set)",
     )
     parser.add_argument("--no-sales", action="store_true", help="skip the sales-core bench")
+    parser.add_argument(
+        "--no-claims",
+        action="store_true",
+        help="skip the lead-journey bench (100 000 leads, 32 claimers; data generated fresh)",
+    )
     args = parser.parse_args()
 
     quick = args.quick
@@ -113,10 +119,22 @@ def main() -> None:
             time_rebalance=False,
         ),
     )
+    claims_step = (
+        "Lead journey, 100 000 leads, 32 claimers (embedded PostgreSQL)",
+        lambda: claims.run(
+            2 if quick else 3,
+            150 if quick else 300,
+            seconds=8.0 if quick else None,
+            quiet_wait=wait,
+        ),
+    )
     if args.only_sales:
         steps = [sales_step]
-    elif not args.no_sales:
-        steps.append(sales_step)
+    else:
+        if not args.no_sales:
+            steps.append(sales_step)
+        if not args.no_claims:
+            steps.append(claims_step)
 
     info = machine_info()
     print_machine(info)
