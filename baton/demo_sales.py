@@ -45,8 +45,8 @@ from baton.deals import service as deals
 from baton.deals.models import DealOutcome
 from baton.deals.schemas import CloseIn, DealIn, DealMoveIn, MoveFields
 from baton.demo import DEMO_SLUG
-from baton.identity.models import TenantSettings
 from baton.identity.operator import act_as_admin_of, act_as_member, operator_ctx
+from baton.identity.queries import default_currency
 from baton.workflow import service as workflow_service
 from baton.workflow.engine import CompiledWorkflow
 
@@ -835,7 +835,7 @@ async def ensure_demo_sales(db: Database) -> SalesSummary:
             return SalesSummary(
                 skipped="not added: the sales pipeline has no step " + ", ".join(missing)
             )
-        currency = (await ctx.session.execute(select(TenantSettings.default_currency))).scalar_one()
+        currency = await default_currency(ctx.session)
         rng = random.Random(SEED)  # noqa: S311 - repeatable demo data, not a secret
         builder = _Builder(ctx, flow, currency, datetime.now(UTC).date(), rng)
         for company in COMPANIES:

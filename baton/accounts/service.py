@@ -40,8 +40,7 @@ from baton.core.pagination import PageRequest
 from baton.core.versioning import check_version
 from baton.deals.models import Deal
 from baton.identity.access import WRITERS, require_role
-from baton.identity.models import TenantSettings
-from baton.identity.queries import writer_name
+from baton.identity.queries import default_currency, writer_name
 
 ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
 CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
@@ -442,14 +441,6 @@ async def find_or_create_account(
     return account_id
 
 
-async def _default_currency(ctx: Ctx) -> str:
-    # Every organization has its settings row (registration writes it): no fallback.
-    currency: str = (
-        await ctx.session.execute(select(TenantSettings.default_currency))
-    ).scalar_one()
-    return currency
-
-
 async def add_transaction(
     ctx: Ctx, account_id: uuid.UUID, data: TransactionIn
 ) -> AccountTransaction:
@@ -484,7 +475,7 @@ async def add_transaction(
         account_id=account_id,
         occurred_on=data.occurred_on,
         amount=data.amount,
-        currency=data.currency or await _default_currency(ctx),
+        currency=data.currency or await default_currency(ctx.session),
         reference=data.reference,
         created_by=principal.user_id,
     )

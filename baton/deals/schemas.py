@@ -41,7 +41,8 @@ class DealIn(Schema):
     # The caller when absent; otherwise a member who can write.
     owner_id: uuid.UUID | None = None
     amount: Amount | None = None
-    currency: Currency = "EUR"
+    # None: the organization's default currency.
+    currency: Currency | None = None
     # An override of the step's probability.
     probability: Probability | None = None
     expected_close_date: Day | None = None

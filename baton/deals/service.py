@@ -58,7 +58,7 @@ from baton.deals import queries, ranks
 from baton.deals.models import Deal, DealOutcome
 from baton.deals.schemas import CloseIn, DealIn, DealMoveIn, DealPatch, DealView, MoveFields
 from baton.identity.access import WRITERS, require_role
-from baton.identity.queries import writer_name
+from baton.identity.queries import default_currency, writer_name
 from baton.workflow import effects, engine
 from baton.workflow import service as workflow_service
 from baton.workflow.models import (
@@ -497,7 +497,7 @@ async def create_deal(ctx: Ctx, data: DealIn) -> tuple[Deal, engine.CompiledWork
                 contact_id=data.contact_id,
                 owner_id=owner_id,
                 amount=data.amount,
-                currency=data.currency,
+                currency=data.currency or await default_currency(ctx.session),
                 probability=data.probability,
                 expected_close_date=data.expected_close_date,
                 next_step=data.next_step,

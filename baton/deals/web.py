@@ -210,7 +210,7 @@ async def deal_create(request: Request, ctx: CtxDep) -> Response:
                 "account_id": text(form, "account_id"),
                 "name": text(form, "name"),
                 "amount": optional(text(form, "amount")),
-                "currency": text(form, "currency").upper() or "EUR",
+                "currency": text(form, "currency").upper() or None,
                 "expected_close_date": optional(text(form, "expected_close_date")),
                 "next_step": text(form, "next_step"),
                 "next_step_due_date": optional(text(form, "next_step_due_date")),

@@ -17,6 +17,7 @@ from baton.identity.models import (
     ApiKey,
     Membership,
     Tenant,
+    TenantSettings,
     User,
 )
 
@@ -134,6 +135,12 @@ async def member_names(
         .where(User.id.in_(wanted))
     )
     return {user_id: name for user_id, name in rows.all()}
+
+
+async def default_currency(session: AsyncSession) -> str:
+    """The organization's currency (its settings row exists from registration on)."""
+    currency: str = (await session.execute(select(TenantSettings.default_currency))).scalar_one()
+    return currency
 
 
 async def memberships_of(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:

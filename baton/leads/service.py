@@ -65,7 +65,7 @@ from baton.deals import service as deal_service
 from baton.deals.models import Deal, DealOutcome
 from baton.deals.schemas import CloseIn, DealIn
 from baton.identity.access import WRITERS, require_role
-from baton.identity.models import Membership, Role, TenantSettings
+from baton.identity.models import Membership, Role
 from baton.leads import queries
 from baton.leads.models import Lead, LeadView, PoolEntry
 from baton.leads.queries import LeadRecord
@@ -666,7 +666,6 @@ async def release_lead(ctx: Ctx, lead_id: uuid.UUID) -> LeadRecord:
 async def _open_deal(ctx: Ctx, lead: Lead, account_id: uuid.UUID, owner_id: uuid.UUID) -> Deal:
     """The lead's deal on the default pipeline, owned by the salesperson, with its first
     step "First contact" due today, and that activity planned for them."""
-    currency = (await ctx.session.execute(select(TenantSettings.default_currency))).scalar_one()
     today = datetime.now(UTC).date()
     deal, _ = await deal_service.create_deal(
         ctx,
@@ -674,7 +673,6 @@ async def _open_deal(ctx: Ctx, lead: Lead, account_id: uuid.UUID, owner_id: uuid
             name=lead.company_name,
             account_id=account_id,
             owner_id=owner_id,
-            currency=currency,
             next_step=FIRST_CONTACT,
             next_step_due_date=today,
         ),

@@ -61,7 +61,6 @@ from baton.deals import service as deal_service
 from baton.deals.models import Deal
 from baton.deals.schemas import DealIn
 from baton.identity.access import WRITERS, require_role
-from baton.identity.models import TenantSettings
 from baton.identity.queries import writer_name
 from baton.targets import queries
 from baton.targets.models import Target
@@ -675,14 +674,6 @@ async def _account_row(ctx: Ctx, account_id: uuid.UUID) -> account_queries.Accou
     return row
 
 
-async def _default_currency(ctx: Ctx) -> str:
-    # Every organization has its settings row (registration writes it).
-    currency: str = (
-        await ctx.session.execute(select(TenantSettings.default_currency))
-    ).scalar_one()
-    return currency
-
-
 async def convert_target(ctx: Ctx, target_id: uuid.UUID) -> Conversion:
     """Turn a qualified (or engaged) target into an account, a contact, a deal and its
     first activity — one transaction, or nothing.
@@ -717,7 +708,6 @@ async def convert_target(ctx: Ctx, target_id: uuid.UUID) -> Conversion:
             account_id=account_id,
             contact_id=contact_id,
             owner_id=target.owner_id,
-            currency=await _default_currency(ctx),
             next_step=FIRST_CONTACT,
             next_step_due_date=today,
         ),

@@ -559,3 +559,26 @@ async def test_as_of_rebuilds_the_deal_from_the_audit_log(
         url, headers=stranger.headers, params={"as_of": datetime.now(UTC).isoformat()}
     )
     assert foreign.status_code == 404
+
+
+async def test_a_deal_without_a_currency_takes_the_organizations(
+    client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
+) -> None:
+    await owner_conn.execute(
+        "UPDATE tenant_settings SET default_currency = 'CHF' WHERE tenant_id = $1",
+        org.admin.tenant_id,
+    )
+    assert (await org.create(client))["currency"] == "CHF"
+    assert (await org.create(client, currency="USD"))["currency"] == "USD"
+    bad = await client.post(
+        "/api/v1/deals",
+        headers=org.sales.headers,
+        json={
+            "name": "Deal",
+            "account_id": str(org.account_id),
+            "currency": "usd",
+            "next_step": "Call",
+            "next_step_due_date": NEXT_WEEK,
+        },
+    )
+    assert bad.status_code == 422

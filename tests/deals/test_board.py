@@ -281,7 +281,7 @@ async def test_the_pipeline_board_in_a_constant_number_of_statements(
         i["rank"] for i in prospecting["items"]
     )
     assert columns["discovery"]["count"] == 1
-    assert columns["discovery"]["totals"] == [{"currency": "EUR", "amount": "7.00"}]
+    assert columns["discovery"]["totals"] == [{"currency": "USD", "amount": "7.00"}]
     assert (columns["won"]["count"], columns["won"]["items"], columns["won"]["totals"]) == (
         0,
         [],
