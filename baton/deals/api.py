@@ -29,8 +29,8 @@ from baton.deals.schemas import (
 )
 from baton.workflow import queries as workflow_queries
 from baton.workflow.engine import StepNode
-from baton.workitems.api import step_ref, stored_step_ref
-from baton.workitems.schemas import PlannedEffectOut, StepRef
+from baton.workflow.schemas import StepRef
+from baton.workitems.schemas import PlannedEffectOut
 
 router = APIRouter(prefix="/api/v1", tags=["deals"], dependencies=[Depends(get_principal)])
 
@@ -65,17 +65,11 @@ def deal_out(deal: Deal, step: StepRef, step_probability: float | None) -> DealO
 
 
 def _on_step(deal: Deal, step: StepNode) -> DealOut:
-    return deal_out(deal, step_ref(step), step.probability)
+    return deal_out(deal, StepRef.of(step), step.probability)
 
 
 def _listed(row: Any) -> DealOut:
-    step = StepRef(
-        id=row.step_id,
-        key=row.step_key,
-        name=row.step_name,
-        category=row.step_category,
-        order=row.step_position,
-    )
+    step = StepRef.listed(row)
     return deal_out(service.deal_of(row), step, row.step_probability)
 
 
@@ -118,7 +112,7 @@ async def pipeline(
     board = await service.pipeline(ctx, workflow_id, per_column)
     columns = []
     for step in board.flow.ordered_steps():
-        ref = step_ref(step)
+        ref = StepRef.of(step)
         column = board.columns.get(step.id)
         columns.append(
             PipelineColumnOut(
@@ -175,8 +169,8 @@ async def move_deal(deal_id: uuid.UUID, data: DealMoveIn, ctx: CtxDep) -> DealMo
     result = await service.move_deal(ctx, deal_id, data)
     return DealMoveOut(
         deal=_on_step(result.deal, result.flow.step(result.deal.step_id)),
-        from_step=step_ref(result.from_step),
-        to_step=step_ref(result.to_step),
+        from_step=StepRef.of(result.from_step),
+        to_step=StepRef.of(result.to_step),
         backwards=result.move.backwards if result.move else False,
         dry_run=result.dry_run,
         effects=_effects_out(result.effects),
@@ -189,8 +183,8 @@ async def close_deal(deal_id: uuid.UUID, data: CloseIn, ctx: CtxDep) -> CloseOut
     result = await service.close_deal(ctx, deal_id, data)
     return CloseOut(
         deal=_on_step(result.deal, result.flow.step(result.deal.step_id)),
-        from_step=step_ref(result.move.from_step),
-        to_step=step_ref(result.move.to_step),
+        from_step=StepRef.of(result.move.from_step),
+        to_step=StepRef.of(result.move.to_step),
         cancelled_activities=result.cancelled_activities,
         effects=_effects_out(result.effects),
     )
@@ -206,7 +200,7 @@ async def deal_history(deal_id: uuid.UUID, ctx: CtxDep) -> list[DealHistoryEntry
     )
 
     def ref(step_id: uuid.UUID) -> StepRef:
-        return stored_step_ref(*steps[step_id])
+        return StepRef.stored(*steps[step_id])
 
     now = datetime.now(UTC)
     ends = [entry.at for entry in entries[1:]] + [now]

@@ -12,7 +12,8 @@ from pydantic import Field, StringConstraints, model_validator
 
 from baton.core.schemas import Name, Schema, ShortText
 from baton.deals.models import DealOutcome
-from baton.workitems.schemas import PlannedEffectOut, StepRef
+from baton.workflow.schemas import StepRef
+from baton.workitems.schemas import PlannedEffectOut
 
 Notes = Annotated[str, StringConstraints(max_length=10_000)]
 Version = Annotated[int, Field(ge=1, le=2_147_483_647)]

@@ -25,8 +25,7 @@ from baton.leads.schemas import (
     RejectIn,
     TriageIn,
 )
-from baton.workitems.api import step_ref
-from baton.workitems.schemas import StepRef
+from baton.workflow.schemas import StepRef
 
 router = APIRouter(prefix="/api/v1/leads", tags=["leads"], dependencies=[Depends(get_principal)])
 
@@ -77,7 +76,7 @@ def claim_out(result: service.ClaimResult) -> ClaimOut:
     deal_step = result.deal_flow.step(result.deal.step_id)
     return ClaimOut(
         lead=lead_out(result.lead),
-        deal=deal_out(result.deal, step_ref(deal_step), deal_step.probability),
+        deal=deal_out(result.deal, StepRef.of(deal_step), deal_step.probability),
         account=account_out(result.account),
         activities=[ActivityOut.model_validate(activity) for activity in result.activities],
     )

@@ -15,7 +15,7 @@ from baton.activities.schemas import ActivityOut
 from baton.core.schemas import Email, Name, Schema
 from baton.deals.schemas import DealOut
 from baton.leads.models import LeadView
-from baton.workitems.schemas import StepRef
+from baton.workflow.schemas import StepRef
 
 Version = Annotated[int, Field(ge=1, le=2_147_483_647)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40)]

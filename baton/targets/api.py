@@ -26,8 +26,7 @@ from baton.targets.schemas import (
     TargetPatch,
 )
 from baton.workflow.engine import CompiledWorkflow
-from baton.workitems.api import step_ref
-from baton.workitems.schemas import StepRef
+from baton.workflow.schemas import StepRef
 
 router = APIRouter(
     prefix="/api/v1/targets", tags=["targets"], dependencies=[Depends(get_principal)]
@@ -61,17 +60,11 @@ def target_out(target: Target, step: StepRef) -> TargetOut:
 
 
 def _on_flow(target: Target, flow: CompiledWorkflow) -> TargetOut:
-    return target_out(target, step_ref(flow.step(target.step_id)))
+    return target_out(target, StepRef.of(flow.step(target.step_id)))
 
 
 def _listed(row: Any) -> TargetOut:
-    step = StepRef(
-        id=row.step_id,
-        key=row.step_key,
-        name=row.step_name,
-        category=row.step_category,
-        order=row.step_position,
-    )
+    step = StepRef.listed(row)
     return target_out(service.target_of(row), step)
 
 
@@ -153,7 +146,7 @@ async def convert_target(target_id: uuid.UUID, ctx: CtxDep) -> ConvertOut:
     return ConvertOut(
         target=_on_flow(result.target, result.flow),
         account=account_out(result.account),
-        deal=deal_out(result.deal, step_ref(deal_step), deal_step.probability),
+        deal=deal_out(result.deal, StepRef.of(deal_step), deal_step.probability),
         activities=[TargetActivityOut.model_validate(a) for a in result.activities],
     )
 

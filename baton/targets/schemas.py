@@ -13,7 +13,7 @@ from baton.activities.schemas import ActivityOut
 from baton.contacts.schemas import Phone
 from baton.core.schemas import Email, Name, Schema, ShortText
 from baton.deals.schemas import DealOut
-from baton.workitems.schemas import StepRef
+from baton.workflow.schemas import StepRef
 
 Notes = Annotated[str, StringConstraints(max_length=10_000)]
 Version = Annotated[int, Field(ge=1, le=2_147_483_647)]

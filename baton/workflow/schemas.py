@@ -10,7 +10,8 @@ from pydantic import Field, StringConstraints
 
 from baton.core.schemas import Schema, ShortText
 from baton.identity.models import Role
-from baton.workflow.models import STEP_KEY_PATTERN, EntityType, StatusCategory
+from baton.workflow.engine import StepNode
+from baton.workflow.models import STEP_KEY_PATTERN, EntityType, StatusCategory, WorkflowStep
 
 # A record field a transition or step may require (a column or metadata key).
 FieldName = Annotated[str, StringConstraints(min_length=1, max_length=63)]
@@ -211,3 +212,41 @@ class AnalyticsOut(Schema):
 
 class StepOrderIn(Schema):
     step_ids: list[uuid.UUID] = Field(min_length=1, max_length=200)
+
+
+class StepRef(Schema):
+    """The step a governed record is on, as every record's answer shows it."""
+
+    id: uuid.UUID
+    key: str
+    name: str
+    category: str
+    order: int
+
+    @classmethod
+    def of(cls, step: StepNode) -> StepRef:
+        """A step of a compiled workflow."""
+        return cls(
+            id=step.id,
+            key=step.key,
+            name=step.name,
+            category=step.category.value,
+            order=step.position,
+        )
+
+    @classmethod
+    def stored(cls, step: WorkflowStep, category: str) -> StepRef:
+        """A step of any version, as loaded by `workflow.queries.steps_by_id`."""
+        return cls(id=step.id, key=step.key, name=step.name, category=category, order=step.position)
+
+    @classmethod
+    def listed(cls, row: Any) -> StepRef:
+        """A list row's step, joined in as `step_id`, `step_key`, `step_name`,
+        `step_category` and `step_position`."""
+        return cls(
+            id=row.step_id,
+            key=row.step_key,
+            name=row.step_name,
+            category=row.step_category,
+            order=row.step_position,
+        )

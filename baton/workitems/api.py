@@ -14,8 +14,8 @@ from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.schemas import Page
 from baton.workflow import queries as workflow_queries
 from baton.workflow import service as workflow_service
-from baton.workflow.engine import StepNode
-from baton.workflow.models import EntityType, WorkflowStep
+from baton.workflow.models import EntityType
+from baton.workflow.schemas import StepRef
 from baton.workitems import queries, service
 from baton.workitems.models import WorkItem
 from baton.workitems.schemas import (
@@ -25,7 +25,6 @@ from baton.workitems.schemas import (
     MoveIn,
     MoveOut,
     PlannedEffectOut,
-    StepRef,
     WorkItemIn,
     WorkItemOut,
     WorkItemPatch,
@@ -34,17 +33,6 @@ from baton.workitems.schemas import (
 router = APIRouter(
     prefix="/api/v1/work-items", tags=["work-items"], dependencies=[Depends(get_principal)]
 )
-
-
-def step_ref(step: StepNode) -> StepRef:
-    return StepRef(
-        id=step.id, key=step.key, name=step.name, category=step.category.value, order=step.position
-    )
-
-
-def stored_step_ref(step: WorkflowStep, category: str) -> StepRef:
-    """A step of any version, as loaded by `workflow_queries.steps_by_id`."""
-    return StepRef(id=step.id, key=step.key, name=step.name, category=category, order=step.position)
 
 
 def item_out(item: WorkItem, step: StepRef) -> WorkItemOut:
@@ -67,7 +55,7 @@ def item_out(item: WorkItem, step: StepRef) -> WorkItemOut:
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_work_item(data: WorkItemIn, ctx: CtxDep) -> WorkItemOut:
     item, flow = await service.create_work_item(ctx, data)
-    return item_out(item, step_ref(flow.step(item.step_id)))
+    return item_out(item, StepRef.of(flow.step(item.step_id)))
 
 
 @router.get("")
@@ -80,7 +68,7 @@ async def list_work_items(
     rows = await queries.list_items(ctx.session, page, project_type_id, step_id)
     shown = rows[: page.limit]
     steps = await workflow_queries.steps_by_id(ctx.session, {item.step_id for item in shown})
-    items = [item_out(item, stored_step_ref(*steps[item.step_id])) for item in shown]
+    items = [item_out(item, StepRef.stored(*steps[item.step_id])) for item in shown]
     return Page(items=items, next_cursor=next_cursor(rows, page, shown[-1].id if shown else None))
 
 
@@ -95,7 +83,7 @@ async def board(
     columns = await queries.board(ctx.session, workflow_id, per_column)
     shown = []
     for step in flow.ordered_steps():
-        ref = step_ref(step)
+        ref = StepRef.of(step)
         column = columns.get(step.id)
         cards = column.items if column else []
         shown.append(
@@ -111,7 +99,7 @@ async def board(
 @router.get("/{item_id}")
 async def get_work_item(item_id: uuid.UUID, ctx: CtxDep) -> WorkItemOut:
     item, flow = await service.get_work_item(ctx, item_id)
-    return item_out(item, step_ref(flow.step(item.step_id)))
+    return item_out(item, StepRef.of(flow.step(item.step_id)))
 
 
 @router.patch("/{item_id}")
@@ -121,7 +109,7 @@ async def update_work_item(
     """Edit name, description, owner or fields; send the version (If-Match or body)."""
     version = if_match if if_match is not None else data.version
     item, flow = await service.update_work_item(ctx, item_id, data, version)
-    return item_out(item, step_ref(flow.step(item.step_id)))
+    return item_out(item, StepRef.of(flow.step(item.step_id)))
 
 
 @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -147,9 +135,9 @@ async def work_item_activities(item_id: uuid.UUID, ctx: CtxDep) -> list[Activity
 async def move_work_item(item_id: uuid.UUID, data: MoveIn, ctx: CtxDep) -> MoveOut:
     result = await service.move_work_item(ctx, item_id, data)
     return MoveOut(
-        item=item_out(result.item, step_ref(result.flow.step(result.item.step_id))),
-        from_step=step_ref(result.move.from_step),
-        to_step=step_ref(result.move.to_step),
+        item=item_out(result.item, StepRef.of(result.flow.step(result.item.step_id))),
+        from_step=StepRef.of(result.move.from_step),
+        to_step=StepRef.of(result.move.to_step),
         backwards=result.move.backwards,
         dry_run=result.dry_run,
         effects=[PlannedEffectOut(name=e.name, description=e.description) for e in result.effects],
@@ -166,7 +154,7 @@ async def work_item_history(item_id: uuid.UUID, ctx: CtxDep) -> list[HistoryEntr
     )
 
     def ref(step_id: uuid.UUID) -> StepRef:
-        return stored_step_ref(*steps[step_id])
+        return StepRef.stored(*steps[step_id])
 
     return [
         HistoryEntryOut(

@@ -9,16 +9,9 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, field_validator
 
 from baton.core.schemas import Name, Schema, ShortText
+from baton.workflow.schemas import StepRef
 
 Notes = Annotated[str, StringConstraints(max_length=10_000)]
-
-
-class StepRef(Schema):
-    id: uuid.UUID
-    key: str
-    name: str
-    category: str
-    order: int
 
 
 class WorkItemIn(Schema):
