@@ -6,13 +6,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+import orjson
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
 from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.schemas import Page
 from baton.deals import service
 from baton.deals.models import Deal, DealOutcome
+from baton.deals.queries import ColumnTotals
 from baton.deals.schemas import (
     AmountTotal,
     CloseIn,
@@ -24,7 +26,6 @@ from baton.deals.schemas import (
     DealOut,
     DealPatch,
     DealView,
-    PipelineColumnOut,
     PipelineOut,
 )
 from baton.workflow import queries as workflow_queries
@@ -101,34 +102,35 @@ async def list_deals(
     )
 
 
-@router.get("/pipeline")
+def pipeline_answer(board: service.PipelineDocument) -> bytes:
+    """`PipelineOut` as JSON, the cards spliced in as the database wrote them."""
+    columns = []
+    for step in board.flow.ordered_steps():
+        totals = board.totals.get(step.id) or ColumnTotals()
+        columns.append(
+            {
+                "step": StepRef.of(step).model_dump(mode="json"),
+                "count": totals.count,
+                "totals": [
+                    AmountTotal(currency=currency, amount=amount).model_dump(mode="json")
+                    for currency, amount in totals.amounts.items()
+                ],
+                "items": orjson.Fragment(board.cards_json.get(step.id, "[]")),
+            }
+        )
+    return orjson.dumps({"workflow_id": str(board.flow.workflow_id), "columns": columns})
+
+
+@router.get("/pipeline", response_model=PipelineOut)
 async def pipeline(
     ctx: CtxDep,
     workflow_id: uuid.UUID | None = None,
     per_column: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> PipelineOut:
+) -> Response:
     """Columns in step order, each with its count, its amounts per currency and its
     first cards in board order (default workflow: the Deal project type's)."""
-    board = await service.pipeline(ctx, workflow_id, per_column)
-    columns = []
-    for step in board.flow.ordered_steps():
-        ref = StepRef.of(step)
-        column = board.columns.get(step.id)
-        columns.append(
-            PipelineColumnOut(
-                step=ref,
-                count=column.count if column else 0,
-                totals=[
-                    AmountTotal(currency=currency, amount=amount)
-                    for currency, amount in (column.totals.items() if column else ())
-                ],
-                items=[
-                    deal_out(service.deal_of(card), ref, step.probability)
-                    for card in (column.cards if column else ())
-                ],
-            )
-        )
-    return PipelineOut(workflow_id=board.flow.workflow_id, columns=columns)
+    board = await service.pipeline_document(ctx, workflow_id, per_column)
+    return Response(pipeline_answer(board), media_type="application/json")
 
 
 @router.get("/deals/{deal_id}")

@@ -947,35 +947,64 @@ async def list_deals(
 
 @dataclass(frozen=True)
 class Pipeline:
+    """A board as the pages draw it: per step, its totals and first cards (rows)."""
+
     flow: engine.CompiledWorkflow
-    columns: dict[uuid.UUID, queries.BoardColumn]
+    totals: dict[uuid.UUID, queries.ColumnTotals]
+    cards: dict[uuid.UUID, list[Row[Any]]]
 
 
-async def pipeline(
-    ctx: Ctx, workflow_id: uuid.UUID | None, per_column: int, *, view: DealView | None = None
-) -> Pipeline:
+@dataclass(frozen=True)
+class PipelineDocument:
+    """A board as the API answers it: per step, its totals and first cards (JSON)."""
+
+    flow: engine.CompiledWorkflow
+    totals: dict[uuid.UUID, queries.ColumnTotals]
+    cards_json: dict[uuid.UUID, str]
+
+
+async def _board_workflow(ctx: Ctx, workflow_id: uuid.UUID | None) -> engine.CompiledWorkflow:
     """Any member reads a deal workflow's board (default: the Deal project type's);
-    another kind of workflow is 422, another organization's 404.
-
-    `view` filters the board (the pages' all / mine / overdue): `mine` keeps the
-    caller's deals, `overdue` the open deals whose next step was due before today
-    (UTC); other views, or none, show every live deal.
-    """
-    principal = ctx.require_principal()
+    another kind of workflow is 422, another organization's 404."""
+    ctx.require_principal()
     version = None
     if workflow_id is None:
         workflow_id, version = await deal_workflow(ctx)
     flow = await workflow_service.require_compiled(ctx, workflow_id, version)
     if flow.entity_type != EntityType.DEAL.value:
         raise ValidationFailed(errors=[FieldError("workflow_id", "is not a deal workflow")])
-    columns = await queries.board(
-        ctx.session,
-        workflow_id,
-        per_column,
+    return flow
+
+
+async def pipeline(
+    ctx: Ctx, workflow_id: uuid.UUID | None, per_column: int, *, view: DealView | None = None
+) -> Pipeline:
+    """The board of a deal workflow for a page (see `_board_workflow` for who may).
+
+    `view` filters counts, totals and cards alike (the pages' all / mine / overdue):
+    `mine` keeps the caller's deals, `overdue` the open deals whose next step was due
+    before today (UTC); other views, or none, show every live deal.
+    """
+    principal = ctx.require_principal()
+    flow = await _board_workflow(ctx, workflow_id)
+    shown = queries.BoardFilter(
         owner_id=principal.user_id if view is DealView.MINE else None,
         due_before=datetime.now(UTC).date() if view is DealView.OVERDUE else None,
     )
-    return Pipeline(flow, columns)
+    totals = await queries.board_totals(ctx.session, flow.workflow_id, shown)
+    cards = await queries.board_cards(ctx.session, flow.workflow_id, per_column, shown)
+    return Pipeline(flow, totals, cards)
+
+
+async def pipeline_document(
+    ctx: Ctx, workflow_id: uuid.UUID | None, per_column: int
+) -> PipelineDocument:
+    """The whole board of a deal workflow for the API, its cards written as JSON by
+    the database (see `_board_workflow` for who may)."""
+    flow = await _board_workflow(ctx, workflow_id)
+    totals = await queries.board_totals(ctx.session, flow.workflow_id, queries.BoardFilter())
+    cards = await queries.board_cards_json(ctx.session, flow.workflow_id, per_column)
+    return PipelineDocument(flow, totals, cards)
 
 
 async def deal_history(ctx: Ctx, deal_id: uuid.UUID) -> list[WorkflowHistory]:

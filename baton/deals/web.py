@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Row
 from starlette.datastructures import FormData
 
 from baton.activities import queries as activity_queries
@@ -103,7 +104,8 @@ class Column:
     step: engine.StepNode
     count: int
     totals: list[tuple[str, Decimal]]
-    cards: list[Deal]
+    # `queries.board_cards` rows: what a card shows.
+    cards: list[Row[Any]]
 
 
 @dataclass(frozen=True)
@@ -139,18 +141,18 @@ async def _board(
     found = await service.pipeline(ctx, workflow_id, CARDS_PER_COLUMN, view=BOARD_VIEWS[view])
     columns = []
     for step in found.flow.ordered_steps():
-        column = found.columns.get(step.id)
+        totals = found.totals.get(step.id)
         columns.append(
             Column(
                 step,
-                column.count if column else 0,
-                sorted(column.totals.items()) if column else [],
-                [service.deal_of(card) for card in column.cards] if column else [],
+                totals.count if totals else 0,
+                sorted(totals.amounts.items()) if totals else [],
+                found.cards.get(step.id, []),
             )
         )
     cards = [card for column in columns for card in column.cards]
     owners = await member_names(ctx.session, (card.owner_id for card in cards))
-    accounts = await queries.account_names(ctx.session, (card.account_id for card in cards))
+    accounts = {card.account_id: card.account_name for card in cards}
     return Board(
         found.flow,
         columns,

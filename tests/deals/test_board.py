@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import uuid
 from typing import Any
@@ -12,7 +13,7 @@ import httpx
 
 from baton.db.engine import Database
 from baton.deals import ranks
-from tests.deals.conftest import Org
+from tests.deals.conftest import NEXT_WEEK, Org, insert_contact
 from tests.identity.test_statement_counts import counted
 
 
@@ -296,3 +297,52 @@ async def test_the_pipeline_board_in_a_constant_number_of_statements(
     assert len(page.json()["items"]) == 5
     # authenticate, the page with each deal's step
     assert len(listed) == 2, listed
+
+
+def _typed(text: str) -> Any:
+    """JSON with its numbers kept as written: 20 and 20.0 differ, as in the answer."""
+    return json.loads(text, parse_int=lambda s: ("int", s), parse_float=lambda s: ("float", s))
+
+
+async def test_every_board_card_is_the_deal_as_get_answers_it(
+    client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
+) -> None:
+    """The board's cards are written by PostgreSQL, the deal's answer by pydantic:
+    the two must agree on every field and on how each is written."""
+    contact_id = await insert_contact(owner_conn, org.admin, org.account_id)
+    plain = await org.create(client)
+    detailed = await org.create(
+        client,
+        amount="1234.50",
+        currency="USD",
+        probability=37,
+        contact_id=str(contact_id),
+        expected_close_date=NEXT_WEEK,
+    )
+    moved = await org.walk(client, await org.create(client), "discovery", "proposal")
+    won = await org.walk(client, await org.create(client), "discovery", "proposal", "negotiation")
+    closed = await org.close(client, won, outcome="won", reason="other", notes='Said "yes" — ü')
+    assert closed.status_code == 200, closed.text
+    # Whole seconds are written without a fraction, other times with six digits.
+    for deal, created_at in (
+        (plain, "2026-01-02 03:04:05+00"),
+        (detailed, "2026-01-02 03:04:05.4+00"),
+    ):
+        await owner_conn.execute(
+            "UPDATE deals SET created_at = $2::text::timestamptz WHERE id = $1",
+            uuid.UUID(deal["id"]),
+            created_at,
+        )
+    response = await client.get("/api/v1/pipeline", headers=org.sales.headers)
+    assert response.status_code == 200, response.text
+    cards = [card for column in _typed(response.text)["columns"] for card in column["items"]]
+    assert len(cards) == 4
+    for deal in (plain, detailed, moved, won):
+        answer = await client.get(f"/api/v1/deals/{deal['id']}", headers=org.sales.headers)
+        (card,) = [c for c in cards if c["id"] == deal["id"]]
+        assert card == _typed(answer.text)
+    by_id = {card["id"]: card for card in cards}
+    assert by_id[plain["id"]]["created_at"] == "2026-01-02T03:04:05Z"
+    assert by_id[detailed["id"]]["created_at"] == "2026-01-02T03:04:05.400000Z"
+    assert by_id[plain["id"]]["amount"] is None
+    assert by_id[detailed["id"]]["probability"] == ("float", "37.0")

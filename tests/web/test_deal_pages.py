@@ -195,8 +195,8 @@ async def test_the_board_in_a_constant_number_of_statements(
     await pipe.create(client)
     large = await statements()
     assert len(large) == len(small), large
-    # authenticate, the Deal workflow, totals, cards, owners, accounts, the picker
-    assert len(large) == 7, large
+    # authenticate, the Deal workflow, totals, cards with their accounts, owners, the picker
+    assert len(large) == 6, large
 
 
 async def test_moves_from_the_board(client: httpx.AsyncClient, pipe: Pipeline) -> None:
