@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import (
     Boolean,
     Date,
@@ -26,7 +27,9 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    any_,
     bindparam,
+    exists,
     func,
     insert,
     literal,
@@ -34,6 +37,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import array
 
 from baton.accounts.models import Account
 
@@ -54,11 +58,13 @@ from baton.core.errors import (
 from baton.core.ids import uuid7
 from baton.core.pagination import PageRequest
 from baton.core.versioning import check_version
+from baton.db.driver import DriverStatement
 from baton.deals import queries, ranks
 from baton.deals.models import Deal, DealOutcome
 from baton.deals.schemas import CloseIn, DealIn, DealMoveIn, DealPatch, DealView, MoveFields
 from baton.identity.access import WRITERS, require_role
-from baton.identity.queries import default_currency, writer_name
+from baton.identity.models import Membership, TenantSettings
+from baton.identity.queries import writer_name
 from baton.workflow import effects, engine
 from baton.workflow import service as workflow_service
 from baton.workflow.models import (
@@ -67,6 +73,7 @@ from baton.workflow.models import (
     StatusCategory,
     Workflow,
     WorkflowHistory,
+    WorkflowStep,
 )
 
 DEALS: Table = Deal.__table__  # type: ignore[assignment]
@@ -75,6 +82,9 @@ ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
 CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
 WORKFLOWS: Table = Workflow.__table__  # type: ignore[assignment]
 PROJECT_TYPES: Table = ProjectType.__table__  # type: ignore[assignment]
+STEPS: Table = WorkflowStep.__table__  # type: ignore[assignment]
+MEMBERSHIPS: Table = Membership.__table__  # type: ignore[assignment]
+TENANT_SETTINGS: Table = TenantSettings.__table__  # type: ignore[assignment]
 
 # Another live card of the same column as the deal being placed (the `deals` row of
 # the enclosing query); `_CARD` and `_NEXT` are two names for it, so one can be
@@ -297,11 +307,16 @@ _CLOSE = select(
 ).add_cte(_stage_change_entry(_closed).cte("logged"))
 
 _DEAL_KEYS = tuple(column.key for column in DEALS.c)
+# The move and the close are hot paths: straight to the driver (baton.db.driver).
+_LOAD_FOR_MOVE_ON_DRIVER = DriverStatement.of(_LOAD_FOR_MOVE)
+_MOVE_ON_DRIVER = DriverStatement.of(_MOVE)
+_LOAD_FOR_CLOSE_ON_DRIVER = DriverStatement.of(_LOAD_FOR_CLOSE)
+_CLOSE_ON_DRIVER = DriverStatement.of(_CLOSE)
 
 
-def deal_of(row: Row[Any]) -> Deal:
+def deal_of(row: Row[Any] | asyncpg.Record) -> Deal:
     """A detached Deal for the answer, from a row holding the `deals` columns."""
-    values = row._asdict()
+    values = row._mapping if isinstance(row, Row) else row
     return Deal(**{key: values[key] for key in _DEAL_KEYS})
 
 
@@ -354,57 +369,66 @@ class DealClose:
 # ---------------------------------------------------------------- create, edit, delete
 
 
+# The Deal project type's default workflow (the first Deal type's, if several).
+_DEAL_WORKFLOW = (
+    select(WORKFLOWS.c.id, WORKFLOWS.c.version)
+    .join(PROJECT_TYPES, PROJECT_TYPES.c.default_workflow_id == WORKFLOWS.c.id)
+    .where(PROJECT_TYPES.c.entity_type == EntityType.DEAL.value)
+    .order_by(PROJECT_TYPES.c.created_at, PROJECT_TYPES.c.id)
+    .limit(1)
+)
+
+
 async def deal_workflow(ctx: Ctx) -> tuple[uuid.UUID, int]:
     """The Deal project type's default workflow and its row version (404 if none)."""
-    row = (
-        await ctx.session.execute(
-            select(WORKFLOWS.c.id, WORKFLOWS.c.version)
-            .join(PROJECT_TYPES, PROJECT_TYPES.c.default_workflow_id == WORKFLOWS.c.id)
-            .where(PROJECT_TYPES.c.entity_type == EntityType.DEAL.value)
-            .order_by(PROJECT_TYPES.c.created_at, PROJECT_TYPES.c.id)
-            .limit(1)
-        )
-    ).first()
+    row = (await ctx.session.execute(_DEAL_WORKFLOW)).first()
     if row is None:
         raise NotFound("This organization has no Deal project type")
     return row.id, row.version
 
 
-async def _check_references(ctx: Ctx, account_id: uuid.UUID, contact_id: uuid.UUID | None) -> None:
+def _references(account_id: Any, contact_id: Any) -> tuple[Any, ...]:
+    """Whether the account is live, the contact's account and whether it is live
+    (null when unknown: another organization's ids are unknown here, RLS)."""
+    return (
+        select(ACCOUNTS.c.deleted_at.is_(None))
+        .where(ACCOUNTS.c.id == account_id)
+        .scalar_subquery()
+        .label("account_live"),
+        select(CONTACTS.c.account_id)
+        .where(CONTACTS.c.id == contact_id)
+        .scalar_subquery()
+        .label("contact_account"),
+        select(CONTACTS.c.deleted_at.is_(None))
+        .where(CONTACTS.c.id == contact_id)
+        .scalar_subquery()
+        .label("contact_live"),
+    )
+
+
+def _refuse_references(row: Any, account_id: uuid.UUID, contact_id: uuid.UUID | None) -> None:
     """The account exists and is live; the contact, when given, is a live person of it.
 
     Another organization's ids are unknown here (RLS): 404, like every other tenant's id.
     """
-    row = (
-        await ctx.session.execute(
-            select(
-                select(ACCOUNTS.c.deleted_at.is_(None))
-                .where(ACCOUNTS.c.id == account_id)
-                .scalar_subquery()
-                .label("account_live"),
-                select(CONTACTS.c.account_id)
-                .where(CONTACTS.c.id == contact_id)
-                .scalar_subquery()
-                .label("contact_account"),
-                select(CONTACTS.c.deleted_at.is_(None))
-                .where(CONTACTS.c.id == contact_id)
-                .scalar_subquery()
-                .label("contact_live"),
-            )
-        )
-    ).one()
-    if row.account_live is None:
+    if row["account_live"] is None:
         raise NotFound("No such account")
-    if not row.account_live:
+    if not row["account_live"]:
         raise ValidationFailed(errors=[FieldError("account_id", "is a deleted account")])
     if contact_id is None:
         return
-    if row.contact_account is None:
+    if row["contact_account"] is None:
         raise NotFound("No such contact")
-    if row.contact_account != account_id:
+    if row["contact_account"] != account_id:
         raise ValidationFailed(errors=[FieldError("contact_id", "belongs to another account")])
-    if not row.contact_live:
+    if not row["contact_live"]:
         raise ValidationFailed(errors=[FieldError("contact_id", "is a deleted contact")])
+
+
+async def _check_references(ctx: Ctx, account_id: uuid.UUID, contact_id: uuid.UUID | None) -> None:
+    """See `_refuse_references` (one query)."""
+    row = (await ctx.session.execute(select(*_references(account_id, contact_id)))).one()
+    _refuse_references(row._mapping, account_id, contact_id)
 
 
 async def _check_owner(ctx: Ctx, owner_id: uuid.UUID) -> None:
@@ -439,22 +463,31 @@ async def _rebalance(
     """Rewrite one column's ranks evenly, atomically: its live cards are locked in rank
     order (so two rebalances of a column queue up, and a concurrent move of one of its
     cards waits), then rewritten in one executemany. Versions stay as they are: a card's
-    place on the board is not an edit of the deal, and must not fail its editors."""
+    place on the board is not an edit of the deal, and must not fail its editors.
+
+    The moving card is locked with the others (when it is in the column): two
+    rebalances then take the same rows in the same order, where each taking every card
+    but its own deadlocked (tests/deals/test_races.py). One that waited for another
+    sees the ranks that one wrote: it orders the cards by them and finds the card it
+    drops after by its id (every rank ends with it), not by the rank it read before."""
     connection = await ctx.session.connection()
-    cards = (
+    locked = (
         await connection.execute(
             select(DEALS.c.id, DEALS.c.rank)
             .where(
                 DEALS.c.workflow_id == workflow_id,
                 DEALS.c.step_id == step_id,
                 DEALS.c.deleted_at.is_(None),
-                DEALS.c.id != deal_id,
             )
             .order_by(DEALS.c.rank)
             .with_for_update()
         )
     ).all()
-    others, own = ranks.rebalanced([(c.id, c.rank) for c in cards], deal_id, after)
+    cards = sorted(((c.id, c.rank) for c in locked if c.id != deal_id), key=lambda c: c[1])
+    if after is not None:
+        suffix = after[-ranks.ID_DIGITS :]
+        after = next((rank for _, rank in cards if rank.endswith(suffix)), after)
+    others, own = ranks.rebalanced(cards, deal_id, after)
     if others:
         # New ranks end with each card's own id, so none can equal another card's old
         # rank: the unique index holds row by row inside this one statement.
@@ -467,6 +500,58 @@ async def _rebalance(
     return own
 
 
+# Everything a create checks and needs before its INSERT, in one round trip: the Deal
+# workflow (no row: no Deal project type), the end of its initial column, the
+# references, whether the named owner may own records, the default currency.
+_deal_workflow = _DEAL_WORKFLOW.cte("deal_workflow")
+_BEFORE_CREATE = DriverStatement.of(
+    select(
+        _deal_workflow.c.id.label("workflow_id"),
+        _deal_workflow.c.version.label("workflow_version"),
+        select(func.max(DEALS.c.rank))
+        .where(
+            DEALS.c.workflow_id == _deal_workflow.c.id,
+            DEALS.c.step_id == STEPS.c.id,
+            DEALS.c.deleted_at.is_(None),
+        )
+        .scalar_subquery()
+        .label("last_rank"),
+        *_references(bindparam("account_id"), bindparam("contact_id")),
+        exists()
+        .where(
+            MEMBERSHIPS.c.user_id == bindparam("owner_id"),
+            # `= ANY(ARRAY[…])`, not `IN`: the driver statement has no expanding lists.
+            MEMBERSHIPS.c.role == any_(array([role.value for role in WRITERS])),
+        )
+        .label("owner_writes"),
+        select(TENANT_SETTINGS.c.default_currency).scalar_subquery().label("default_currency"),
+    )
+    .select_from(_deal_workflow)
+    .join(STEPS, (STEPS.c.workflow_id == _deal_workflow.c.id) & STEPS.c.is_initial)
+)
+_CREATED = (
+    "tenant_id",
+    "id",
+    "name",
+    "account_id",
+    "contact_id",
+    "owner_id",
+    "amount",
+    "currency",
+    "probability",
+    "expected_close_date",
+    "next_step",
+    "next_step_due_date",
+    "workflow_id",
+    "step_id",
+    "entered_step_at",
+    "rank",
+)
+_CREATE = DriverStatement.of(
+    insert(DEALS).values({key: bindparam(key) for key in _CREATED}).returning(*DEALS.c)
+)
+
+
 async def create_deal(ctx: Ctx, data: DealIn) -> tuple[Deal, engine.CompiledWorkflow]:
     """A writer opens a deal on the Deal project type's default workflow, at its initial
     step and at the end of that column.
@@ -474,43 +559,50 @@ async def create_deal(ctx: Ctx, data: DealIn) -> tuple[Deal, engine.CompiledWork
     The account must exist (404) and be live (422); the contact, when given, must be a
     live contact of that account (422); the owner is the caller unless another member
     who can write is named (422 otherwise). An open deal has its next step and due date.
+    A deal without a currency takes the organization's.
     """
     principal = require_role(ctx, *WRITERS)
-    workflow_id, workflow_version = await deal_workflow(ctx)
-    flow = await workflow_service.require_compiled(ctx, workflow_id, workflow_version)
-    await _check_references(ctx, data.account_id, data.contact_id)
     owner_id = data.owner_id or principal.user_id
-    await _check_owner(ctx, owner_id)
+    found = await _BEFORE_CREATE.fetchrow(
+        ctx.session,
+        {"account_id": data.account_id, "contact_id": data.contact_id, "owner_id": owner_id},
+    )
+    if found is None:
+        raise NotFound("This organization has no Deal project type")
+    flow = await workflow_service.require_compiled(
+        ctx, found["workflow_id"], found["workflow_version"]
+    )
+    _refuse_references(found, data.account_id, data.contact_id)
+    if not found["owner_writes"]:
+        raise ValidationFailed(
+            errors=[FieldError("owner_id", "is not a member who can own records")]
+        )
     deal_id = uuid7()
     step = flow.initial_step
-    connection = await ctx.session.connection()
-    last = await connection.scalar(_LAST_RANK, {"workflow_id": workflow_id, "step_id": step.id})
-    rank = await _rank_in(ctx, workflow_id, step.id, deal_id, last, None)
-    row = (
-        await connection.execute(
-            insert(DEALS)
-            .values(
-                tenant_id=principal.tenant_id,
-                id=deal_id,
-                name=data.name,
-                account_id=data.account_id,
-                contact_id=data.contact_id,
-                owner_id=owner_id,
-                amount=data.amount,
-                currency=data.currency or await default_currency(ctx.session),
-                probability=data.probability,
-                expected_close_date=data.expected_close_date,
-                next_step=data.next_step,
-                next_step_due_date=data.next_step_due_date,
-                workflow_id=workflow_id,
-                step_id=step.id,
-                # The trigger sets the real time of entry; this only satisfies NOT NULL.
-                entered_step_at=datetime.now(UTC),
-                rank=rank,
-            )
-            .returning(*DEALS.c)
-        )
-    ).one()
+    rank = await _rank_in(ctx, flow.workflow_id, step.id, deal_id, found["last_rank"], None)
+    row = await _CREATE.fetchrow(
+        ctx.session,
+        {
+            "tenant_id": principal.tenant_id,
+            "id": deal_id,
+            "name": data.name,
+            "account_id": data.account_id,
+            "contact_id": data.contact_id,
+            "owner_id": owner_id,
+            "amount": data.amount,
+            "currency": data.currency or found["default_currency"],
+            "probability": data.probability,
+            "expected_close_date": data.expected_close_date,
+            "next_step": data.next_step,
+            "next_step_due_date": data.next_step_due_date,
+            "workflow_id": flow.workflow_id,
+            "step_id": step.id,
+            # The trigger sets the real time of entry; this only satisfies NOT NULL.
+            "entered_step_at": datetime.now(UTC),
+            "rank": rank,
+        },
+    )
+    assert row is not None
     return deal_of(row), flow
 
 
@@ -729,27 +821,24 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
     `dry_run` checks everything, reports the planned effects and writes nothing.
     """
     principal = require_role(ctx, *WRITERS)
-    connection = await ctx.session.connection()
     supplied = data.fields.model_dump(exclude_none=True, mode="json")
-    row = (
-        await connection.execute(
-            _LOAD_FOR_MOVE,
-            {
-                "record_id": deal_id,
-                "to_step_id": data.to_step_id,
-                "after_id": data.after_id,
-                "before_id": data.before_id,
-                "reason": data.reason or "",
-                "notes": data.notes or "",
-                "fields_text": json.dumps(supplied) if supplied else "",
-            },
-        )
-    ).first()
+    row = await _LOAD_FOR_MOVE_ON_DRIVER.fetchrow(
+        ctx.session,
+        {
+            "record_id": deal_id,
+            "to_step_id": data.to_step_id,
+            "after_id": data.after_id,
+            "before_id": data.before_id,
+            "reason": data.reason or "",
+            "notes": data.notes or "",
+            "fields_text": json.dumps(supplied) if supplied else "",
+        },
+    )
     if row is None:
         raise NotFound("No such deal")
-    if row.version != data.version:
-        raise StaleVersion(f"The deal is at version {row.version}, not {data.version}")
-    flow = await workflow_service.require_compiled(ctx, row.workflow_id, row.workflow_version)
+    if row["version"] != data.version:
+        raise StaleVersion(f"The deal is at version {row['version']}, not {data.version}")
+    flow = await workflow_service.require_compiled(ctx, row["workflow_id"], row["workflow_version"])
     current = deal_of(row)
     from_step = flow.step(current.step_id)
     target = flow.steps.get(data.to_step_id)
@@ -774,28 +863,32 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
     planned = effects.planned_effects(EntityType.DEAL, move) if move else []
     lo, hi = _placement(
         data,
-        Neighbours(row.after_rank, row.before_rank, row.next_after, row.prev_before, row.last_rank),
+        Neighbours(
+            row["after_rank"],
+            row["before_rank"],
+            row["next_after"],
+            row["prev_before"],
+            row["last_rank"],
+        ),
     )
     if data.dry_run:
         return DealMove(current, move, from_step, to_step, flow, True, planned)
     rank = await _rank_in(ctx, current.workflow_id, to_step.id, deal_id, lo, hi)
-    moved = (
-        await connection.execute(
-            _MOVE,
-            {
-                "record_id": deal_id,
-                "expected_version": data.version,
-                "to_step_id": to_step.id,
-                "new_rank": rank,
-                **{f"set_{name}": getattr(data.fields, name) for name in _MOVE_FIELD_TYPES},
-                "activity_id": uuid7(),
-                "entry_subject": activity_service.stage_change_subject(move) if move else "",
-                "entry_description": None,
-                "actor_id": principal.user_id,
-                "log_stage_change": move is not None,
-            },
-        )
-    ).first()
+    moved = await _MOVE_ON_DRIVER.fetchrow(
+        ctx.session,
+        {
+            "record_id": deal_id,
+            "expected_version": data.version,
+            "to_step_id": to_step.id,
+            "new_rank": rank,
+            **{f"set_{name}": getattr(data.fields, name) for name in _MOVE_FIELD_TYPES},
+            "activity_id": uuid7(),
+            "entry_subject": activity_service.stage_change_subject(move) if move else "",
+            "entry_description": None,
+            "actor_id": principal.user_id,
+            "log_stage_change": move is not None,
+        },
+    )
     if moved is None:
         raise StaleVersion("The deal changed while you moved it")
     deal = deal_of(moved)
@@ -847,29 +940,26 @@ async def close_deal(ctx: Ctx, deal_id: uuid.UUID, data: CloseIn) -> DealClose:
     The caller's version must be current (409; also when a concurrent move won).
     """
     principal = require_role(ctx, *WRITERS)
-    connection = await ctx.session.connection()
-    row = (
-        await connection.execute(
-            _LOAD_FOR_CLOSE,
-            {
-                "record_id": deal_id,
-                "reason": data.reason or "",
-                "notes": data.notes or "",
-                "fields_text": "",
-            },
-        )
-    ).first()
+    row = await _LOAD_FOR_CLOSE_ON_DRIVER.fetchrow(
+        ctx.session,
+        {
+            "record_id": deal_id,
+            "reason": data.reason or "",
+            "notes": data.notes or "",
+            "fields_text": "",
+        },
+    )
     if row is None:
         raise NotFound("No such deal")
-    if row.version != data.version:
-        raise StaleVersion(f"The deal is at version {row.version}, not {data.version}")
+    if row["version"] != data.version:
+        raise StaleVersion(f"The deal is at version {row['version']}, not {data.version}")
     current = deal_of(row)
     if current.outcome is not None:
         raise RuleViolation(
             f"The deal is already closed ({current.outcome})",
             errors=[FieldError("outcome", "the deal is already closed")],
         )
-    flow = await workflow_service.require_compiled(ctx, row.workflow_id, row.workflow_version)
+    flow = await workflow_service.require_compiled(ctx, row["workflow_id"], row["workflow_version"])
     from_step = flow.step(current.step_id)
     target = _close_target(flow, from_step, data.outcome)
     move = flow.check(
@@ -887,31 +977,29 @@ async def close_deal(ctx: Ctx, deal_id: uuid.UUID, data: CloseIn) -> DealClose:
             errors=[FieldError("reason", "is required")],
         )
     planned = effects.planned_effects(EntityType.DEAL, move)
-    last = await connection.scalar(
+    last = await ctx.session.scalar(
         _LAST_RANK, {"workflow_id": current.workflow_id, "step_id": target.id}
     )
     rank = await _rank_in(ctx, current.workflow_id, target.id, deal_id, last, None)
     won = data.outcome is DealOutcome.WON
-    closed = (
-        await connection.execute(
-            _CLOSE,
-            {
-                "record_id": deal_id,
-                "expected_version": data.version,
-                "to_step_id": target.id,
-                "new_rank": rank,
-                "new_outcome": data.outcome.value,
-                "new_win_reason": data.reason if won else None,
-                "new_loss_reason": None if won else data.reason,
-                "new_close_notes": data.notes,
-                "activity_id": uuid7(),
-                "entry_subject": activity_service.stage_change_subject(move),
-                "entry_description": _close_description(data),
-                "actor_id": principal.user_id,
-                "log_stage_change": True,
-            },
-        )
-    ).first()
+    closed = await _CLOSE_ON_DRIVER.fetchrow(
+        ctx.session,
+        {
+            "record_id": deal_id,
+            "expected_version": data.version,
+            "to_step_id": target.id,
+            "new_rank": rank,
+            "new_outcome": data.outcome.value,
+            "new_win_reason": data.reason if won else None,
+            "new_loss_reason": None if won else data.reason,
+            "new_close_notes": data.notes,
+            "activity_id": uuid7(),
+            "entry_subject": activity_service.stage_change_subject(move),
+            "entry_description": _close_description(data),
+            "actor_id": principal.user_id,
+            "log_stage_change": True,
+        },
+    )
     if closed is None:
         raise StaleVersion("The deal changed while you closed it")
     deal = deal_of(closed)
@@ -920,7 +1008,7 @@ async def close_deal(ctx: Ctx, deal_id: uuid.UUID, data: CloseIn) -> DealClose:
     if move.edge.effects:
         await _run_effects(ctx, deal, move)
         deal, _ = await _load(ctx, deal_id)
-    return DealClose(deal, move, flow, int(closed.cancelled_count), planned)
+    return DealClose(deal, move, flow, int(closed["cancelled_count"]), planned)
 
 
 # ---------------------------------------------------------------- reads

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.core.context import AuthMethod, Principal
 from baton.core.pagination import PageRequest
+from baton.db.driver import DriverStatement
 from baton.identity.access import WRITERS
 from baton.identity.credentials import CredentialPrefix, ParsedCredential
 from baton.identity.models import (
@@ -22,11 +23,12 @@ from baton.identity.models import (
 )
 
 # See ddl.AUTHENTICATE_FUNCTION: scopes the transaction and looks the credential up
-# in one round trip.
+# in one round trip. Every request sends it: straight to the driver.
 _AUTHENTICATE = text(
     "SELECT credential_id, membership_id, role, user_id, email, full_name, tenant_slug,"
     " tenant_name FROM baton_authenticate(:tenant_id, :digest, :prefix, :request_id)"
 )
+_AUTHENTICATE_ON_DRIVER = DriverStatement.of(_AUTHENTICATE)
 
 _METHODS = {
     CredentialPrefix.BEARER: AuthMethod.BEARER,
@@ -43,31 +45,28 @@ async def principal_for(
     Either way the transaction is scoped to the credential's tenant afterwards; when
     found, also to its user and role.
     """
-    connection = await session.connection()  # Core, not ORM: this runs on every request
-    row = (
-        await connection.execute(
-            _AUTHENTICATE,
-            {
-                "tenant_id": credential.tenant_id,
-                "digest": credential.digest,
-                "prefix": credential.prefix.value,
-                "request_id": request_id,
-            },
-        )
-    ).first()
+    row = await _AUTHENTICATE_ON_DRIVER.fetchrow(
+        session,
+        {
+            "tenant_id": credential.tenant_id,
+            "digest": credential.digest,
+            "prefix": credential.prefix.value,
+            "request_id": request_id,
+        },
+    )
     if row is None:
         return None
     return Principal(
         tenant_id=credential.tenant_id,
-        tenant_slug=row.tenant_slug,
-        tenant_name=row.tenant_name,
-        user_id=row.user_id,
-        email=row.email,
-        full_name=row.full_name,
-        membership_id=row.membership_id,
-        role=row.role,
+        tenant_slug=row["tenant_slug"],
+        tenant_name=row["tenant_name"],
+        user_id=row["user_id"],
+        email=row["email"],
+        full_name=row["full_name"],
+        membership_id=row["membership_id"],
+        role=row["role"],
         method=_METHODS[credential.prefix],
-        credential_id=row.credential_id,
+        credential_id=row["credential_id"],
     )
 
 

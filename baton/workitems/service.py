@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, func, insert, literal, select, update
+from sqlalchemy import Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -24,6 +25,7 @@ from baton.core.errors import (
 )
 from baton.core.ids import uuid7
 from baton.core.versioning import check_version
+from baton.db.driver import DriverStatement
 from baton.identity.access import WRITERS, require_role
 from baton.identity.queries import writer_name
 from baton.workflow import effects, engine
@@ -196,14 +198,18 @@ _logged = insert(ACTIVITIES).from_select(
     ),
 )
 _MOVE = select(_moved).add_cte(_logged.cte("logged"))
-
+_LOAD_FOR_MOVE_ON_DRIVER = DriverStatement.of(_LOAD_FOR_MOVE)
+_MOVE_ON_DRIVER = DriverStatement.of(_MOVE)
+_ITEM_ON_DRIVER = DriverStatement.of(
+    select(WORK_ITEMS).where(WORK_ITEMS.c.id == bindparam("item_id"))
+)
 
 _ITEM_KEYS = ("metadata_", *(column.key for column in WORK_ITEMS.c if column.key != "metadata"))
 
 
-def _item_of(row: Row[Any]) -> WorkItem:
-    """A detached WorkItem for the answer, from a row of `work_items` columns."""
-    values = row._asdict()
+def _item_of(row: Mapping[str, Any]) -> WorkItem:
+    """A detached WorkItem for the answer, from a driver row of `work_items` columns."""
+    values = dict(row)
     values["metadata_"] = values.pop("metadata")
     return WorkItem(**{key: values[key] for key in _ITEM_KEYS})
 
@@ -236,27 +242,24 @@ async def move_work_item(ctx: Ctx, item_id: uuid.UUID, data: MoveIn) -> MoveResu
     everything, reports the planned effects and writes nothing.
     """
     principal = require_role(ctx, *WRITERS)
-    connection = await ctx.session.connection()
     fields_text = json.dumps(data.fields, default=str) if data.fields else ""
-    row = (
-        await connection.execute(
-            _LOAD_FOR_MOVE,
-            {
-                "item_id": item_id,
-                "reason": data.reason or "",
-                "notes": data.notes or "",
-                "fields_text": fields_text,
-            },
-        )
-    ).first()
+    row = await _LOAD_FOR_MOVE_ON_DRIVER.fetchrow(
+        ctx.session,
+        {
+            "item_id": item_id,
+            "reason": data.reason or "",
+            "notes": data.notes or "",
+            "fields_text": fields_text,
+        },
+    )
     if row is None:
         raise NotFound("No such work item")
-    if row.version != data.version:
-        raise StaleVersion(f"The work item is at version {row.version}, not {data.version}")
-    flow = await workflow_service.require_compiled(ctx, row.workflow_id, row.workflow_version)
+    if row["version"] != data.version:
+        raise StaleVersion(f"The work item is at version {row['version']}, not {data.version}")
+    flow = await workflow_service.require_compiled(ctx, row["workflow_id"], row["workflow_version"])
     current = _item_of(row)
     move = flow.check(
-        row.step_id,
+        current.step_id,
         data.to_step_id,
         role=principal.role,
         reason=data.reason,
@@ -266,20 +269,18 @@ async def move_work_item(ctx: Ctx, item_id: uuid.UUID, data: MoveIn) -> MoveResu
     planned = effects.planned_effects(EntityType.WORK_ITEM, move)
     if data.dry_run:
         return MoveResult(current, move, flow, dry_run=True, effects=planned)
-    moved = (
-        await connection.execute(
-            _MOVE,
-            {
-                "item_id": item_id,
-                "version": data.version,
-                "to_step_id": move.to_step.id,
-                "fields": data.fields,
-                "activity_id": uuid7(),
-                "subject": stage_change_subject(move),
-                "actor_id": principal.user_id,
-            },
-        )
-    ).first()
+    moved = await _MOVE_ON_DRIVER.fetchrow(
+        ctx.session,
+        {
+            "item_id": item_id,
+            "version": data.version,
+            "to_step_id": move.to_step.id,
+            "fields": fields_text or "{}",
+            "activity_id": uuid7(),
+            "subject": stage_change_subject(move),
+            "actor_id": principal.user_id,
+        },
+    )
     if moved is None:
         raise StaleVersion("The work item changed while you moved it")
     item = _item_of(moved)
@@ -287,7 +288,7 @@ async def move_work_item(ctx: Ctx, item_id: uuid.UUID, data: MoveIn) -> MoveResu
         record = effects.MovedRecord(EntityType.WORK_ITEM, item.id, item.name, item.owner_id)
         await effects.run_effects(ctx, record, move)
         # Effects may change the item (a hand-over sets the owner): answer what is stored.
-        item = _item_of(
-            (await connection.execute(select(WORK_ITEMS).where(WORK_ITEMS.c.id == item_id))).one()
-        )
+        stored = await _ITEM_ON_DRIVER.fetchrow(ctx.session, {"item_id": item_id})
+        assert stored is not None
+        item = _item_of(stored)
     return MoveResult(item, move, flow, dry_run=False, effects=planned)
