@@ -37,9 +37,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ClauseElement
+
+# Baselines send baton's own statements, compiled as baton sends them on the driver.
+from baton.db.driver import DriverStatement as DriverStatement
 
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
@@ -839,33 +839,6 @@ def new_loop_runner() -> asyncio.Runner:
     except ImportError:
         return asyncio.Runner()
     return asyncio.Runner(loop_factory=uvloop.new_event_loop)
-
-
-@dataclass(frozen=True)
-class DriverStatement:
-    """One of baton's SQLAlchemy statements as asyncpg SQL, compiled once.
-
-    The SQL is what SQLAlchemy's asyncpg dialect sends for it (`$1`, `$2` … with the
-    dialect's casts), so a baseline built from baton's own statement objects follows
-    the code. `args(**params)` lays the parameters out in `$n` order; values bound in
-    the statement itself (literals, constants such as `version + 1`) are filled in.
-    """
-
-    sql: str
-    names: tuple[str, ...]
-    defaults: dict[str, Any]
-
-    @classmethod
-    def of(cls, statement: ClauseElement) -> DriverStatement:
-        compiled = statement.compile(dialect=asyncpg_dialect.dialect())  # type: ignore[no-untyped-call]
-        assert isinstance(compiled, SQLCompiler)
-        names = tuple(compiled.positiontup or ())
-        defaults = {name: bind.effective_value for bind, name in compiled.bind_names.items()}
-        return cls(str(compiled), names, defaults)
-
-    def args(self, **params: Any) -> list[Any]:
-        defaults = self.defaults
-        return [params[name] if name in params else defaults[name] for name in self.names]
 
 
 async def connect_counter_and_tx(connect_kwargs: dict[str, Any]) -> tuple[Any, Any]:

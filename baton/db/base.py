@@ -12,9 +12,10 @@ The catalog tests walk the database and hold every table to the rules of its kin
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, func
 from sqlalchemy.dialects.postgresql import UUID
@@ -34,6 +35,15 @@ NAMING_CONVENTION = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {uuid.UUID: UUID(as_uuid=True), datetime: DateTime(timezone=True)}
+
+    @classmethod
+    def detached(cls, values: Mapping[str, Any]) -> Self:
+        """An instance outside any session holding `values` (attribute names) as if
+        loaded: for answers built from a Core or driver row. The constructor's
+        attribute events cost ~30 times as much (~50 µs a deal), twice per move."""
+        instance: Self = cls.__mapper__.class_manager.new_instance()
+        instance.__dict__.update(values)
+        return instance
 
 
 def enum_check(column: str, enum: type[StrEnum]) -> str:

@@ -48,9 +48,11 @@ class DriverStatement:
         }
         return cls(str(compiled), names, fixed)
 
-    def args(self, params: Mapping[str, Any]) -> list[Any]:
-        """The positional arguments, from `params` by name, else the bound value."""
-        return [params[name] if name in params else self.fixed[name] for name in self.names]
+    def args(self, params: Mapping[str, Any] | None = None, /, **named: Any) -> list[Any]:
+        """The positional arguments, from `params` (or keywords) by name, else the
+        value bound in the statement."""
+        given = {**(params or {}), **named}
+        return [given[name] if name in given else self.fixed[name] for name in self.names]
 
     async def fetchrow(
         self, session: AsyncSession, params: Mapping[str, Any]

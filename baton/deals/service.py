@@ -317,7 +317,7 @@ _CLOSE_ON_DRIVER = DriverStatement.of(_CLOSE)
 def deal_of(row: Row[Any] | asyncpg.Record) -> Deal:
     """A detached Deal for the answer, from a row holding the `deals` columns."""
     values = row._mapping if isinstance(row, Row) else row
-    return Deal(**{key: values[key] for key in _DEAL_KEYS})
+    return Deal.detached({key: values[key] for key in _DEAL_KEYS})
 
 
 # Deal columns a transition's `required_fields` may name.

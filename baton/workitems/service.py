@@ -211,7 +211,7 @@ def _item_of(row: Mapping[str, Any]) -> WorkItem:
     """A detached WorkItem for the answer, from a driver row of `work_items` columns."""
     values = dict(row)
     values["metadata_"] = values.pop("metadata")
-    return WorkItem(**{key: values[key] for key in _ITEM_KEYS})
+    return WorkItem.detached({key: values[key] for key in _ITEM_KEYS})
 
 
 # Columns of the item a transition may require, besides its custom fields.
