@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ClauseElement
+from sqlalchemy import ClauseElement, Connection
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 
 _DIALECT = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
@@ -61,17 +61,25 @@ class DriverStatement:
 
         Listeners of the engine's `before_cursor_execute` hear of it as of any other
         statement (the tests count statements that way)."""
-        connection = await session.connection()
+        sync, driver = await _connections_of(session)
         args = self.args(params)
-        sync = connection.sync_connection
-        if sync is not None and sync.dispatch.before_cursor_execute:
+        if sync.dispatch.before_cursor_execute:
             sync.dispatch.before_cursor_execute(sync, None, self.sql, args, None, False)
-        driver = await _driver_of(connection)
         return await driver.fetchrow(self.sql, *args)
 
 
-async def _driver_of(connection: AsyncConnection) -> asyncpg.Connection:
-    """The asyncpg connection under `connection`, its transaction begun."""
+_CONNECTIONS = "baton.driver_connections"
+
+
+async def _connections_of(session: AsyncSession) -> tuple[Connection, asyncpg.Connection]:
+    """The session transaction's connection and the asyncpg connection under it, its
+    transaction begun. Kept in `session.info` for the transaction: looking them up
+    costs two greenlet hops, more than a statement's own Python."""
+    transaction = session.sync_session.get_transaction()
+    cached = session.info.get(_CONNECTIONS)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cached[1], cached[2]
+    connection = await session.connection()
     raw = await connection.get_raw_connection()
     adapter = raw.dbapi_connection
     # SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its own first statement;
@@ -80,4 +88,7 @@ async def _driver_of(connection: AsyncConnection) -> asyncpg.Connection:
         await adapter._start_transaction()
     driver = raw.driver_connection
     assert isinstance(driver, asyncpg.Connection)
-    return driver
+    sync = connection.sync_connection
+    assert sync is not None
+    session.info[_CONNECTIONS] = (session.sync_session.get_transaction(), sync, driver)
+    return sync, driver
