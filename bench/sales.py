@@ -18,9 +18,10 @@ sends, compiled from baton's own statement objects, in the same rounds):
   hit overlapping authentication, `move_deal`, commit), raw asyncpg (rate-limit
   upsert ‖ `BEGIN` + `baton_authenticate`, `_LOAD_FOR_MOVE`, `_MOVE`, `COMMIT`).
 - **create a deal**: `POST /api/v1/deals`, one client, p50, against raw asyncpg
-  sending what `create_deal` sends (workflow lookup, reference check, last rank,
-  `INSERT … RETURNING`). Creating a deal does not enrol it in a cadence (the budget
-  row's "cadence (5 activities)" part does not exist in the code yet).
+  sending what `create_deal` sends (`_BEFORE_CREATE`: workflow, end of column,
+  references, owner, currency in one statement; `_CREATE`: `INSERT … RETURNING`).
+  Creating a deal does not enrol it in a cadence (the budget row's "cadence (5
+  activities)" part is what a claim does, measured in `bench.claims`).
 - **pipeline board**: boards of 50 and of 1 000 cards (`per_column` 9 and 167 over
   the 6 columns): `GET /api/v1/pipeline` over HTTP; the server's work in process
   (session, authentication, `deals.service.pipeline_document`, commit, the JSON
@@ -387,70 +388,15 @@ class DealRawMover(RawMover):
 
 
 def create_statements() -> dict[str, DriverStatement]:
-    """`create_deal`'s statements as the service builds them (its inline queries are
-    rebuilt here the same way; `_LAST_RANK` is imported)."""
-    from sqlalchemy import Uuid, bindparam, insert, select
+    """`create_deal`'s statements as the service sends them: everything it checks
+    and needs in one (`_BEFORE_CREATE`), then the `INSERT … RETURNING` (`_CREATE`);
+    and the Deal workflow's lookup the board sends."""
+    from baton.deals.service import _BEFORE_CREATE, _CREATE, _DEAL_WORKFLOW
 
-    from baton.deals.service import (
-        _LAST_RANK,
-        ACCOUNTS,
-        CONTACTS,
-        DEALS,
-        PROJECT_TYPES,
-        WORKFLOWS,
-    )
-    from baton.workflow.models import EntityType
-
-    workflow = (
-        select(WORKFLOWS.c.id, WORKFLOWS.c.version)
-        .join(PROJECT_TYPES, PROJECT_TYPES.c.default_workflow_id == WORKFLOWS.c.id)
-        .where(PROJECT_TYPES.c.entity_type == EntityType.DEAL.value)
-        .order_by(PROJECT_TYPES.c.created_at, PROJECT_TYPES.c.id)
-        .limit(1)
-    )
-    contact_id = bindparam("contact_id", type_=Uuid)
-    references = select(
-        select(ACCOUNTS.c.deleted_at.is_(None))
-        .where(ACCOUNTS.c.id == bindparam("account_id", type_=Uuid))
-        .scalar_subquery()
-        .label("account_live"),
-        select(CONTACTS.c.account_id)
-        .where(CONTACTS.c.id == contact_id)
-        .scalar_subquery()
-        .label("contact_account"),
-        select(CONTACTS.c.deleted_at.is_(None))
-        .where(CONTACTS.c.id == contact_id)
-        .scalar_subquery()
-        .label("contact_live"),
-    )
-    columns = (
-        "tenant_id",
-        "id",
-        "name",
-        "account_id",
-        "contact_id",
-        "owner_id",
-        "amount",
-        "currency",
-        "probability",
-        "expected_close_date",
-        "next_step",
-        "next_step_due_date",
-        "workflow_id",
-        "step_id",
-        "entered_step_at",
-        "rank",
-    )
-    created = (
-        insert(DEALS)
-        .values({name: bindparam(f"v_{name}", type_=DEALS.c[name].type) for name in columns})
-        .returning(*DEALS.c)
-    )
     return {
-        "workflow": DriverStatement.of(workflow),
-        "references": DriverStatement.of(references),
-        "last_rank": DriverStatement.of(_LAST_RANK),
-        "insert": DriverStatement.of(created),
+        "before": _BEFORE_CREATE,
+        "insert": _CREATE,
+        "workflow": DriverStatement.of(_DEAL_WORKFLOW),
     }
 
 
@@ -545,16 +491,12 @@ class RawCreator:
                     ),
                 ),
             )
-            workflow = await tx.fetchrow(sql["workflow"].sql, *sql["workflow"].args())
-            refs = await tx.fetchrow(
-                sql["references"].sql,
-                *sql["references"].args(account_id=account, contact_id=None),
+            found = await tx.fetchrow(
+                sql["before"].sql,
+                *sql["before"].args(account_id=account, contact_id=None, owner_id=tenant.user_id),
             )
             step_id = tenant.prospecting
-            last = await tx.fetchval(
-                sql["last_rank"].sql,
-                *sql["last_rank"].args(workflow_id=workflow["id"], step_id=step_id),
-            )
+            last = found["last_rank"]
             deal_id = self.uuid7()
             position = ranks.position_between(last, None)
             if position is None:
@@ -572,17 +514,14 @@ class RawCreator:
                 "expected_close_date": None,
                 "next_step": "Intro call",
                 "next_step_due_date": due,
-                "workflow_id": workflow["id"],
+                "workflow_id": found["workflow_id"],
                 "step_id": step_id,
                 "entered_step_at": datetime.now(UTC),
                 "rank": ranks.rank_of(position, deal_id),
             }
-            row = await tx.fetchrow(
-                sql["insert"].sql,
-                *sql["insert"].args(**{f"v_{k}": v for k, v in values.items()}),
-            )
+            row = await tx.fetchrow(sql["insert"].sql, *sql["insert"].args(values))
         elapsed = time.perf_counter_ns() - started
-        if who is None or refs is None or not refs["account_live"] or row is None:
+        if who is None or not found["account_live"] or row is None:
             raise RuntimeError("raw create failed")
         return elapsed
 
@@ -808,10 +747,10 @@ async def explain_all(deployed: Any, tenants: list[Tenant]) -> list[Explained]:
                 ),
             )
             await explain(
-                "create: _LAST_RANK",
-                create["last_rank"].sql,
-                create["last_rank"].args(
-                    workflow_id=tenant.shape.workflow_id, step_id=tenant.prospecting
+                "create: _BEFORE_CREATE",
+                create["before"].sql,
+                create["before"].args(
+                    account_id=tenant.accounts[0], contact_id=None, owner_id=tenant.user_id
                 ),
             )
             await explain(
@@ -1160,7 +1099,7 @@ def bench(
             Result(tag, "create: HTTP p99", round_median(creates, "create", 99), "ms"),
             Result(
                 tag,
-                "create: raw asyncpg, same SQL (7 round trips) p50",
+                "create: raw asyncpg, same SQL (5 round trips) p50",
                 round_median(creates, "raw", 50),
                 "ms",
             ),
