@@ -529,30 +529,13 @@ class RawCreator:
 # ---------------------------------------------------------------- the board
 
 
-class _Captured:
-    """A stand-in session: records the statements `queries.board` builds."""
-
-    def __init__(self) -> None:
-        self.statements: list[Any] = []
-
-    async def execute(self, statement: Any, *_: Any) -> list[Any]:
-        self.statements.append(statement)
-        return []
-
-
-def board_statements(workflow_id: uuid.UUID, per_column: int) -> list[DriverStatement]:
+def board_statements() -> list[DriverStatement]:
+    """What `GET /pipeline` sends after authentication: the Deal workflow, the whole
+    board's totals, the cards as JSON (baton's own driver statements)."""
     from baton.deals import queries
 
-    captured = _Captured()
-    # `_Captured.execute` never suspends: one step runs each coroutine to its end.
-    for coroutine in (
-        queries.board_totals(captured, workflow_id, queries.BoardFilter()),  # type: ignore[arg-type]
-        queries.board_cards_json(captured, workflow_id, per_column),  # type: ignore[arg-type]
-    ):
-        with contextlib.suppress(StopIteration):
-            coroutine.send(None)
     workflow = create_statements()["workflow"]
-    return [workflow, *(DriverStatement.of(s) for s in captured.statements)]
+    return [workflow, queries._WHOLE_BOARD_TOTALS, queries._BOARD_CARDS_JSON]
 
 
 class RawBoard:
@@ -570,7 +553,7 @@ class RawBoard:
         self.bucket = self.token.bucket(f"rawb{uuid.uuid4().hex[:8]}")
         self.connect_kwargs = deployed.app_connect_kwargs()
         self.tenant = tenant
-        self.statements = board_statements(tenant.shape.workflow_id, 1)
+        self.statements = board_statements()
         self.hit_conn: Any = None
         self.tx_conn: Any = None
         self.cards: dict[int, int] = {}
@@ -599,7 +582,7 @@ class RawBoard:
                 ),
             )
             found = await tx.fetchrow(workflow.sql, *workflow.args())
-            await tx.fetch(totals.sql, *totals.args(workflow_id_1=found["id"]))
+            await tx.fetch(totals.sql, *totals.args(workflow_id=found["id"]))
             rows = await tx.fetch(
                 cards.sql, *cards.args(workflow_id=found["id"], per_column=per_column)
             )
@@ -686,7 +669,7 @@ async def explain_all(deployed: Any, tenants: list[Tenant]) -> list[Explained]:
     out: list[Explained] = []
     try:
         for tenant in tenants:
-            _, totals, cards = board_statements(tenant.shape.workflow_id, 1)
+            _, totals, cards = board_statements()
             deal_id, source, version = tenant.movers[-1]
             target = tenant.other(source)
             anchor = tenant.anchors[target][len(tenant.anchors[target]) // 2]
@@ -756,7 +739,7 @@ async def explain_all(deployed: Any, tenants: list[Tenant]) -> list[Explained]:
             await explain(
                 "board: counts and sums",
                 totals.sql,
-                totals.args(workflow_id_1=tenant.shape.workflow_id),
+                totals.args(workflow_id=tenant.shape.workflow_id),
             )
             for board_cards in (50, 1000):
                 await explain(

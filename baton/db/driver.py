@@ -67,6 +67,15 @@ class DriverStatement:
             sync.dispatch.before_cursor_execute(sync, None, self.sql, args, None, False)
         return await driver.fetchrow(self.sql, *args)
 
+    async def fetch(self, session: AsyncSession, params: Mapping[str, Any]) -> list[asyncpg.Record]:
+        """Every row, as `fetchrow` runs it."""
+        sync, driver = await _connections_of(session)
+        args = self.args(params)
+        if sync.dispatch.before_cursor_execute:
+            sync.dispatch.before_cursor_execute(sync, None, self.sql, args, None, False)
+        rows: list[asyncpg.Record] = await driver.fetch(self.sql, *args)
+        return rows
+
 
 _CONNECTIONS = "baton.driver_connections"
 

@@ -35,6 +35,7 @@ from sqlalchemy.sql.elements import BindParameter
 from baton.accounts.models import Account
 from baton.contacts.models import Contact
 from baton.core.pagination import PageRequest
+from baton.db.driver import DriverStatement
 from baton.deals.models import Deal, PipelineColumnTotal
 from baton.deals.schemas import DealView
 from baton.workflow.models import Status, WorkflowHistory, WorkflowStep
@@ -124,12 +125,31 @@ class ColumnTotals:
     amounts: dict[str, Decimal] = field(default_factory=dict)
 
 
+# The whole board: `pipeline_column_totals`, kept by triggers on deals, has a few
+# shard rows per column and currency, so this reads O(steps) rows however many deals
+# the pipeline holds. Every board sends it: straight to the driver.
+_amount_count = func.sum(TOTALS.c.amount_count)
+_WHOLE_BOARD_TOTALS = DriverStatement.of(
+    select(
+        TOTALS.c.step_id,
+        TOTALS.c.currency,
+        func.sum(TOTALS.c.deal_count),
+        case((_amount_count > 0, func.sum(TOTALS.c.amount_total))),
+    )
+    .where(TOTALS.c.workflow_id == bindparam("workflow_id"))
+    .group_by(TOTALS.c.step_id, TOTALS.c.currency)
+    .having(func.sum(TOTALS.c.deal_count) > 0)
+    .order_by(TOTALS.c.step_id, TOTALS.c.currency)
+)
+
+
 async def board_totals(
     session: AsyncSession, workflow_id: uuid.UUID, shown: BoardFilter
 ) -> dict[uuid.UUID, ColumnTotals]:
     """Per step of the workflow: how many deals the board shows and their amounts
     summed per currency (one query); steps without deals are absent."""
     conditions = shown.conditions()
+    rows: Iterable[Any]
     if conditions:
         # A filtered board counts only some deals: the maintained totals cannot say
         # which, so it aggregates the deals it shows (owner / due-date partial indexes).
@@ -140,22 +160,7 @@ async def board_totals(
             .order_by(DEALS.c.step_id, DEALS.c.currency)
         )
     else:
-        # The whole board: `pipeline_column_totals`, kept by triggers on deals, has a
-        # few shard rows per column and currency, so this reads O(steps) rows however
-        # many deals the pipeline holds.
-        amount_count = func.sum(TOTALS.c.amount_count)
-        rows = await session.execute(
-            select(
-                TOTALS.c.step_id,
-                TOTALS.c.currency,
-                func.sum(TOTALS.c.deal_count),
-                case((amount_count > 0, func.sum(TOTALS.c.amount_total))),
-            )
-            .where(TOTALS.c.workflow_id == workflow_id)
-            .group_by(TOTALS.c.step_id, TOTALS.c.currency)
-            .having(func.sum(TOTALS.c.deal_count) > 0)
-            .order_by(TOTALS.c.step_id, TOTALS.c.currency)
-        )
+        rows = await _WHOLE_BOARD_TOTALS.fetch(session, {"workflow_id": workflow_id})
     columns: dict[uuid.UUID, ColumnTotals] = defaultdict(ColumnTotals)
     for step_id, currency, count, amount in rows:
         column = columns[step_id]
@@ -336,7 +341,7 @@ def _board_cards_json_statement() -> Any:
     )
 
 
-_BOARD_CARDS_JSON = _board_cards_json_statement()
+_BOARD_CARDS_JSON = DriverStatement.of(_board_cards_json_statement())
 
 
 async def board_cards_json(
@@ -349,8 +354,8 @@ async def board_cards_json(
     them in about half that, and the API splices the arrays into its answer.
     `tests/deals/test_board.py` holds every card equal to `GET /deals/{id}`.
     """
-    rows = await session.execute(
-        _BOARD_CARDS_JSON, {"workflow_id": workflow_id, "per_column": per_column}
+    rows = await _BOARD_CARDS_JSON.fetch(
+        session, {"workflow_id": workflow_id, "per_column": per_column}
     )
     return {step_id: cards_json for step_id, cards_json in rows}
 

@@ -379,12 +379,15 @@ _DEAL_WORKFLOW = (
 )
 
 
+_DEAL_WORKFLOW_ON_DRIVER = DriverStatement.of(_DEAL_WORKFLOW)
+
+
 async def deal_workflow(ctx: Ctx) -> tuple[uuid.UUID, int]:
     """The Deal project type's default workflow and its row version (404 if none)."""
-    row = (await ctx.session.execute(_DEAL_WORKFLOW)).first()
+    row = await _DEAL_WORKFLOW_ON_DRIVER.fetchrow(ctx.session, {})
     if row is None:
         raise NotFound("This organization has no Deal project type")
-    return row.id, row.version
+    return row["id"], row["version"]
 
 
 def _references(account_id: Any, contact_id: Any) -> tuple[Any, ...]:
