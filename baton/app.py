@@ -46,6 +46,7 @@ from baton.deals.api import router as deals_router
 from baton.deals.web import router as deals_web_router
 from baton.identity.api import public as identity_public_router
 from baton.identity.api import router as identity_router
+from baton.identity.web import router as identity_web_router
 from baton.leads.api import router as leads_router
 from baton.leads.web import router as leads_web_router
 from baton.notifications.api import router as notifications_router
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(targets_router)
     app.include_router(notifications_router)
     app.include_router(web_router)
+    app.include_router(identity_web_router)
     app.include_router(workflow_web_router)
     app.include_router(work_items_web_router)
     app.include_router(accounts_web_router)

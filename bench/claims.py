@@ -11,10 +11,16 @@ them pooled, and 32 salespeople with their own tokens (bench/claims_data.py).
   empty (or `--seconds`): a lead someone else took is a 409 and the claimer moves on.
   The baseline, in the same run, on a fresh pool of 10 000: the very statements a
   claim sends (captured from two service claims, replayed on raw asyncpg with the
-  lead's values and fresh ids substituted; the rate-limit hit beside the
-  authentication, as the server does), on 32 connections, `FOR UPDATE SKIP LOCKED`.
-  Both are checked for double claims: every claimed lead has exactly one claimed
-  history row, one deal, one owner, and no lead was won by two claimers.
+  lead's values — and the texts made of them, the activity subjects — fresh ids,
+  a fresh board rank and times at the same distance from now substituted, array
+  parameters element by element; the rate-limit hit beside the authentication, as
+  the server does), on 32 connections, `FOR UPDATE SKIP LOCKED`: a claim whose
+  statement taking the pool row (`DELETE FROM lead_pool`, inside the lead's load)
+  took none is skipped as taken, as the service answers 409. The replay includes
+  the cadence enrolment and its planned activities, which the claim writes in its
+  last statement. Both are checked for double claims: every claimed lead has
+  exactly one claimed history row, one deal (its planned activities name no other),
+  one owner, and no lead was won by two claimers.
 - Pages: `GET /api/v1/leads?view=inbox` as marketing and `?view=pool` as sales,
   first page of 50, in process (service + queries) and over HTTP; EXPLAIN ANALYZE of
   their statements.
@@ -106,6 +112,7 @@ def lead_values(row: Any) -> dict[str, Any]:
     return {
         "id": row["id"],
         "company_name": company,
+        "company_lowered": company.strip().lower(),
         "email": email,
         "need": row["need"],
         "dedupe_key": row["dedupe_key"],
@@ -119,15 +126,23 @@ def lead_values(row: Any) -> dict[str, Any]:
 
 class Replay:
     """A claim's statements as sent, with each per-claim value marked: a value of the
-    lead (by name), a fresh id (the same within one claim), the request id, or `now`."""
+    lead (by name), a text made of the lead's company name (the planned activities'
+    subjects), a fresh id (the same within one claim), the request id, a board rank, a
+    time (kept at its distance from the claim's earliest one), or, in an array
+    parameter, each element so."""
 
     def __init__(
         self, a: list[Sent], b: list[Sent], lead_a: dict[str, Any], lead_b: dict[str, Any]
     ):
         if [s.sql for s in a] != [s.sql for s in b]:
             raise RuntimeError("the two captured claims sent different statements")
+        # The replay runs the first statement beside the rate-limit hit, as the server
+        # runs authentication: a capture that missed it would replay less than a claim.
+        if not a or "baton_authenticate" not in a[0].sql:
+            raise RuntimeError("the captured claim does not start with its authentication")
         self.steps: list[tuple[str, bool, list[list[Any]]]] = []
         self.take_index = -1
+        self.base = min(_times(s.params for s in a), default=None)
         for number, (sa, sb) in enumerate(zip(a, b, strict=True)):
             rows_a = sa.params if sa.many else [sa.params]
             rows_b = sb.params if sb.many else [sb.params]
@@ -136,18 +151,22 @@ class Replay:
                 for ra, rb in zip(rows_a, rows_b, strict=True)
             ]
             self.steps.append((sa.sql, sa.many, marked))
-            if sa.sql.lstrip().upper().startswith("DELETE FROM LEAD_POOL"):
+            if "DELETE FROM lead_pool" in sa.sql:
                 self.take_index = number
         if self.take_index < 0:
             raise RuntimeError("no DELETE FROM lead_pool among the captured statements")
 
-    @staticmethod
-    def _mark(x: Any, y: Any, lead_a: dict[str, Any], lead_b: dict[str, Any]) -> Any:
+    def _mark(self, x: Any, y: Any, lead_a: dict[str, Any], lead_b: dict[str, Any]) -> Any:
         if x == y:
             return ("const", x)
+        if isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
+            return ("list", [self._mark(i, j, lead_a, lead_b) for i, j in zip(x, y, strict=True)])
         for name, value in lead_a.items():
             if value == x and lead_b[name] == y:
                 return ("lead", name)
+        company_a, company_b = lead_a["company_name"], lead_b["company_name"]
+        if isinstance(x, str) and company_a in x and x.replace(company_a, company_b) == y:
+            return ("company_text", x.split(company_a))
         if isinstance(x, uuid.UUID):
             return ("fresh", x)
         if isinstance(x, str) and len(x) == 32:
@@ -156,8 +175,8 @@ class Replay:
             # The new deal's board rank (after the column's last card): the replay
             # gives each claim its own rank of the same length, unique by its suffix.
             return ("rank", len(x))
-        if isinstance(x, datetime):
-            return ("now", None)
+        if isinstance(x, datetime) and self.base is not None:
+            return ("now", x - self.base)
         raise RuntimeError(f"a per-claim value the replay cannot derive: {x!r} / {y!r}")
 
     def bind(self, lead: dict[str, Any]) -> list[tuple[str, bool, list[list[Any]]]]:
@@ -171,8 +190,12 @@ class Replay:
             kind, arg = mark
             if kind == "const":
                 return arg
+            if kind == "list":
+                return [value(item) for item in arg]
             if kind == "lead":
                 return lead[arg]
+            if kind == "company_text":
+                return lead["company_name"].join(arg)
             if kind == "fresh":
                 if arg not in fresh:
                     fresh[arg] = uuid7()
@@ -181,11 +204,22 @@ class Replay:
                 return request_id
             if kind == "rank":
                 return _fresh_rank(arg)
-            return now
+            return now + arg
 
         return [
             (sql, many, [[value(m) for m in row] for row in rows]) for sql, many, rows in self.steps
         ]
+
+
+def _times(params: Any) -> list[datetime]:
+    """Every datetime among captured parameters (rows, tuples and arrays of them)."""
+    found: list[datetime] = []
+    for item in params:
+        if isinstance(item, datetime):
+            found.append(item)
+        elif isinstance(item, list | tuple):
+            found += _times(item)
+    return found
 
 
 def _is_rank(value: str) -> bool:
@@ -323,7 +357,10 @@ async def raw_claims(
                                 counter.fetchrow(_HIT_DRIVER_SQL, bucket), tx.fetch(sql, *rows[0])
                             )
                         elif number == replay.take_index:
-                            if await tx.fetchrow(sql, *rows[0]) is None:
+                            # The lead's load takes its pool row: `taken_id` is null
+                            # when someone else has it.
+                            row = await tx.fetchrow(sql, *rows[0])
+                            if row is None or row["taken_id"] is None:
                                 raise Taken
                         else:
                             await tx.fetch(sql, *rows[0])
@@ -351,7 +388,7 @@ class Check:
     claimed: int  # leads of the run now claimed (view mine, an owner, a deal)
     still_pooled: int
     two_history: int  # leads with more than one handed_over → claimed history row
-    two_deals: int  # leads whose "First contact" activities name more than one deal
+    two_deals: int  # leads whose planned activities name more than one deal
     two_claimers: int  # leads the client side saw won by two claimers
     new_deals: int
 
@@ -391,11 +428,10 @@ async def verify(
             """
             SELECT count(*) FROM (
                 SELECT lead_id FROM activities
-                WHERE lead_id = ANY($1::uuid[]) AND deal_id IS NOT NULL AND subject = $2
+                WHERE lead_id = ANY($1::uuid[]) AND deal_id IS NOT NULL AND status = 'planned'
                 GROUP BY lead_id HAVING count(DISTINCT deal_id) > 1) x
             """,
             leads,
-            "First contact",
         )
         deals = await conn.fetchval("SELECT count(*) FROM deals")
     finally:

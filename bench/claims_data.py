@@ -19,7 +19,9 @@ each step change writes its history row and the `lead_view` trigger derives the
 view; pool rows are inserted for the handed-over leads in the same transaction (the
 deferred `lead_pool_consistent` trigger checks every lead and pool row at commit).
 Claimed and converted leads get an account and a deal each (the deal at the
-pipeline's first step), as a claim would have made them.
+pipeline's first step), as a claim would have made them — without the cadence
+enrolment and planned activities a claim now adds: the claims measured here write
+their own, and the leads' volume is what the pages and the pool scan feel.
 """
 
 from __future__ import annotations

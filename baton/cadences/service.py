@@ -8,6 +8,10 @@
   start plus the step's cumulative delay, owned by the record's owner (a contact's:
   its account's owner), subject filled from the template, linked to the record and
   to the enrolment. One live (active or paused) enrolment per record and cadence.
+- A new deal (a lead's claim, a conversion) is enrolled in the organization's
+  active default cadence by its own statement (`new_deal_plan`,
+  `NEW_DEAL_ENROLLMENT`, `NEW_DEAL_ACTIVITIES`): the same rows `enroll_record`
+  writes, without reading back a deal written in the same transaction.
 - Pause cancels the enrolment's still-planned activities and remembers how many
   steps were left; resume plans those steps again from now, keeping the gaps
   between them; stop cancels what is still planned and ends the enrolment. An
@@ -24,15 +28,33 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import Row, Table, delete, func, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    DateTime,
+    Row,
+    String,
+    Table,
+    Text,
+    Uuid,
+    bindparam,
+    column,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from baton.accounts.models import Account
-from baton.activities.models import Activity, ActivityStatus
+from baton.activities.models import Activity, ActivityStatus, ActivityType
 from baton.cadences import queries
 from baton.cadences.models import (
     Cadence,
@@ -64,6 +86,8 @@ ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
 CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
 DEALS: Table = Deal.__table__  # type: ignore[assignment]
 ENROLLMENTS: Table = CadenceEnrollment.__table__  # type: ignore[assignment]
+CADENCES: Table = Cadence.__table__  # type: ignore[assignment]
+STEPS: Table = CadenceStep.__table__  # type: ignore[assignment]
 
 # Cadences are shared sales process: the people who run the team edit them.
 CADENCE_WRITERS = (Role.ADMIN, Role.MANAGER)
@@ -76,6 +100,10 @@ DEFAULT_CADENCE_STEPS: tuple[tuple[CadenceStepType, str, int], ...] = (
     (CadenceStepType.EMAIL, "Check-in email to {company}", 4),
     (CadenceStepType.MEETING, "Meeting with {company}", 5),
 )
+
+# What a new deal gets when the organization has no active default cadence: one
+# call, due by the end of the day it was opened (UTC).
+FIRST_CONTACT = "First contact"
 
 _PLACEHOLDER = re.compile(r"\{(company|contact|title)\}")
 _SPACES = re.compile(r"\s+")
@@ -92,6 +120,55 @@ class EnrollmentView:
     enrollment: CadenceEnrollment
     # The activities this action planned or cancelled, in step order.
     activities: list[Row[Any]]
+
+
+class SubjectValues(Protocol):
+    """What fills a subject template's placeholders."""
+
+    @property
+    def company(self) -> str: ...
+
+    @property
+    def contact(self) -> str | None: ...
+
+    @property
+    def title(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Placeholders:
+    """The placeholder values of a record about to be written (a new deal)."""
+
+    company: str
+    contact: str | None
+    title: str
+
+
+@dataclass(frozen=True)
+class StepTemplate:
+    """A cadence step as enrolment uses it."""
+
+    type: str
+    subject_template: str
+    delay_days: int
+
+
+@dataclass(frozen=True)
+class DefaultCadence:
+    """The organization's active default cadence and its steps, in order."""
+
+    id: uuid.UUID
+    steps: tuple[StepTemplate, ...]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One activity an enrolment (or the first-contact fallback) will plan."""
+
+    type: str
+    subject: str
+    due_at: datetime
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -412,7 +489,7 @@ async def _record(ctx: Ctx, column: str, record_id: uuid.UUID) -> EnrolledRecord
     return record
 
 
-def fill_subject(template: str, record: EnrolledRecord, fallback: str) -> str:
+def fill_subject(template: str, record: SubjectValues, fallback: str) -> str:
     """`{company}`, `{contact}` and `{title}` filled in one pass (a name that itself
     contains a placeholder stays as written). A record without a contact fills
     `{contact}` with nothing; spaces are tidied and an empty result becomes
@@ -426,6 +503,29 @@ def fill_subject(template: str, record: EnrolledRecord, fallback: str) -> str:
 # ---------------------------------------------------------------- enrolments
 
 
+def schedule(
+    steps: Sequence[StepTemplate | CadenceStep],
+    values: SubjectValues,
+    start: datetime,
+    *,
+    resuming: bool = False,
+) -> list[Planned]:
+    """One planned activity per step, due `start` + the cumulative delay up to it,
+    its subject filled from the step's template (the step's type when that leaves
+    nothing).
+
+    On resume the first remaining step is due at `start` itself: its delay after
+    the step before it was spent before the pause.
+    """
+    planned = []
+    offset = 0
+    for index, step in enumerate(steps):
+        offset += 0 if resuming and index == 0 else step.delay_days
+        subject = fill_subject(step.subject_template, values, step.type.title())
+        planned.append(Planned(step.type, subject, start + timedelta(days=offset)))
+    return planned
+
+
 def _activity_rows(
     enrollment: CadenceEnrollment,
     record: EnrolledRecord,
@@ -435,30 +535,23 @@ def _activity_rows(
     *,
     resuming: bool,
 ) -> list[dict[str, Any]]:
-    """One planned activity per step, due `start` + the cumulative delay up to it.
-
-    On resume the first remaining step is due at `start` itself: its delay after
-    the step before it was spent before the pause.
-    """
-    rows = []
-    offset = 0
-    for index, step in enumerate(steps):
-        offset += 0 if resuming and index == 0 else step.delay_days
-        rows.append(
-            {
-                "tenant_id": enrollment.tenant_id,
-                "id": uuid7(),
-                "type": step.type,
-                "status": ActivityStatus.PLANNED.value,
-                "subject": fill_subject(step.subject_template, record, step.type.title()),
-                "due_at": start + timedelta(days=offset),
-                "owner_id": enrollment.owner_id,
-                "created_by": actor,
-                "enrollment_id": enrollment.id,
-                **record.links(),
-            }
-        )
-    return rows
+    """The rows of `schedule`'s activities: owned by the enrolment's owner, linked to
+    the record and to the enrolment."""
+    return [
+        {
+            "tenant_id": enrollment.tenant_id,
+            "id": uuid7(),
+            "type": planned.type,
+            "status": ActivityStatus.PLANNED.value,
+            "subject": planned.subject,
+            "due_at": planned.due_at,
+            "owner_id": enrollment.owner_id,
+            "created_by": actor,
+            "enrollment_id": enrollment.id,
+            **record.links(),
+        }
+        for planned in schedule(steps, record, start, resuming=resuming)
+    ]
 
 
 _ACTIVITY_COLUMNS = tuple(
@@ -761,3 +854,222 @@ async def cadence_to_start(ctx: Ctx, cadence_id: uuid.UUID | None) -> Cadence | 
         found: Cadence | None = await ctx.session.scalar(select(Cadence).where(Cadence.is_default))
         return found
     return await ctx.session.get(Cadence, (ctx.current_tenant_id, cadence_id))
+
+
+# ---------------------------------------------------------------- new deals: claim, conversion
+
+
+def default_cadence_column() -> Any:
+    """The organization's active default cadence as one JSON value, for the statement
+    that needs it to read along (null when there is none): `[id, [[type,
+    subject_template, delay_days], …]]`, the steps in order."""
+    steps = (
+        select(
+            func.json_agg(
+                aggregate_order_by(
+                    func.json_build_array(
+                        STEPS.c.type, STEPS.c.subject_template, STEPS.c.delay_days
+                    ),
+                    STEPS.c.position,
+                )
+            )
+        )
+        .where(STEPS.c.tenant_id == CADENCES.c.tenant_id, STEPS.c.cadence_id == CADENCES.c.id)
+        .scalar_subquery()
+    )
+    return (
+        select(func.json_build_array(CADENCES.c.id, steps, type_=JSON))
+        .where(CADENCES.c.is_default, CADENCES.c.active)
+        .scalar_subquery()
+    )
+
+
+def default_cadence_of(value: Any) -> DefaultCadence | None:
+    """A `default_cadence_column` value read; None when there is no active default
+    cadence, or it has no steps (enrolling in it would plan nothing)."""
+    if value is None:
+        return None
+    cadence_id, steps = value
+    if not steps:
+        return None
+    return DefaultCadence(
+        uuid.UUID(cadence_id),
+        tuple(StepTemplate(type, template, delay) for type, template, delay in steps),
+    )
+
+
+async def default_cadence(ctx: Ctx) -> DefaultCadence | None:
+    """The organization's active default cadence with its steps (one statement)."""
+    return default_cadence_of(await ctx.session.scalar(select(default_cadence_column())))
+
+
+def _end_of_day(moment: datetime) -> datetime:
+    # Due that day (UTC) and not overdue until the day is over: the planner's "today".
+    day = moment.astimezone(UTC).date()
+    return datetime.combine(day + timedelta(days=1), time(), UTC) - timedelta(microseconds=1)
+
+
+def new_deal_plan(
+    cadence: DefaultCadence | None,
+    values: SubjectValues,
+    start: datetime,
+    first_contact_note: str | None,
+) -> list[Planned]:
+    """The work a deal opened by a claim or a conversion starts with (DESIGN §5): the
+    default cadence's activities (`schedule`, from `start`), or, when the organization
+    has no active default cadence, one "First contact" call due by the end of that day
+    (UTC), described by `first_contact_note`."""
+    if cadence is None:
+        return [
+            Planned(ActivityType.CALL.value, FIRST_CONTACT, _end_of_day(start), first_contact_note)
+        ]
+    return schedule(cadence.steps, values, start)
+
+
+def next_step_of(planned: Sequence[Planned]) -> tuple[str, date]:
+    """An open deal's next step and its due date (UTC): its earliest planned activity,
+    the first step among equally due ones — as `_repoint_deal` reads it later."""
+    first = min(planned, key=lambda item: item.due_at)
+    return first.subject, first.due_at.astimezone(UTC).date()
+
+
+# The new deal's enrolment (when the `enrollment` parameter is not null) and its planned
+# activities, as statements a caller runs alone (`start_new_deal`) or inside its own
+# statement (the claim). Parameters: `new_deal_params`. The activities come as
+# arrays, so the statement is the same whatever the number of steps.
+NEW_DEAL_ENROLLMENT = insert(ENROLLMENTS).from_select(
+    ["tenant_id", "id", "cadence_id", "deal_id", "status", "owner_id", "created_by", "started_at"],
+    select(
+        bindparam("tenant", type_=Uuid),
+        bindparam("enrollment", type_=Uuid),
+        bindparam("cadence", type_=Uuid),
+        bindparam("deal", type_=Uuid),
+        literal(EnrollmentStatus.ACTIVE.value),
+        bindparam("owner", type_=Uuid),
+        bindparam("actor", type_=Uuid),
+        bindparam("started", type_=DateTime(timezone=True)),
+    ).where(bindparam("enrollment", type_=Uuid).is_not(None)),
+)
+_NEW_ROWS = (
+    func.unnest(
+        bindparam("activity_ids", type_=ARRAY(Uuid)),
+        bindparam("activity_types", type_=ARRAY(String)),
+        bindparam("activity_subjects", type_=ARRAY(String)),
+        bindparam("activity_descriptions", type_=ARRAY(Text)),
+        bindparam("activity_due_ats", type_=ARRAY(DateTime(timezone=True))),
+    )
+    .table_valued(
+        column("id", Uuid),
+        column("type", String),
+        column("subject", String),
+        column("description", Text),
+        column("due_at", DateTime(timezone=True)),
+    )
+    .render_derived(name="planned_rows")
+)
+NEW_DEAL_ACTIVITIES = (
+    insert(ACTIVITIES)
+    .from_select(
+        [
+            "tenant_id",
+            "id",
+            "type",
+            "status",
+            "subject",
+            "description",
+            "due_at",
+            "owner_id",
+            "created_by",
+            "account_id",
+            "contact_id",
+            "deal_id",
+            "lead_id",
+            "target_id",
+            "enrollment_id",
+        ],
+        select(
+            bindparam("tenant", type_=Uuid),
+            _NEW_ROWS.c.id,
+            _NEW_ROWS.c.type,
+            literal(ActivityStatus.PLANNED.value),
+            _NEW_ROWS.c.subject,
+            _NEW_ROWS.c.description,
+            _NEW_ROWS.c.due_at,
+            bindparam("owner", type_=Uuid),
+            bindparam("actor", type_=Uuid),
+            bindparam("account", type_=Uuid),
+            bindparam("contact", type_=Uuid),
+            bindparam("deal", type_=Uuid),
+            bindparam("lead", type_=Uuid),
+            bindparam("target", type_=Uuid),
+            bindparam("enrollment", type_=Uuid),
+        ).select_from(_NEW_ROWS),
+    )
+    .returning(*ACTIVITIES.c)
+)
+
+_planned_cte = NEW_DEAL_ACTIVITIES.cte("planned")
+_START_NEW_DEAL = select(_planned_cte).add_cte(NEW_DEAL_ENROLLMENT.cte("enrolled"))
+
+
+def new_deal_params(
+    cadence: DefaultCadence | None,
+    planned: Sequence[Planned],
+    *,
+    tenant_id: uuid.UUID,
+    deal_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    actor_id: uuid.UUID | None,
+    account_id: uuid.UUID,
+    start: datetime,
+    contact_id: uuid.UUID | None = None,
+    lead_id: uuid.UUID | None = None,
+    target_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """The parameters of `NEW_DEAL_ENROLLMENT` and `NEW_DEAL_ACTIVITIES`: the deal's
+    enrolment in `cadence` (none without one), started at `start` by `actor_id`, and
+    `planned` as activities owned by the deal's owner (the enrolment's owner, as
+    `enroll_record` has it), linked to the deal, its account and contact, the lead or
+    target it came from and the enrolment."""
+    # Named apart from every column: SQLAlchemy would take a parameter named like a
+    # column of a table the statement writes as a value for that column.
+    return {
+        "tenant": tenant_id,
+        "enrollment": uuid7() if cadence is not None else None,
+        "cadence": cadence.id if cadence is not None else None,
+        "deal": deal_id,
+        "owner": owner_id,
+        "actor": actor_id,
+        "started": start,
+        "account": account_id,
+        "contact": contact_id,
+        "lead": lead_id,
+        "target": target_id,
+        "activity_ids": [uuid7() for _ in planned],
+        "activity_types": [item.type for item in planned],
+        "activity_subjects": [item.subject for item in planned],
+        "activity_descriptions": [item.description for item in planned],
+        "activity_due_ats": [item.due_at for item in planned],
+    }
+
+
+_ACTIVITY_KEYS = tuple(column.key for column in ACTIVITIES.c)
+
+
+def activities_of(rows: Sequence[Row[Any]], prefix: str = "") -> list[Activity]:
+    """Detached Activities from rows holding the `activities` columns (each named
+    `prefix` + its key), in planner order: due first, then creation order."""
+    activities = [
+        Activity.detached({key: row._mapping[prefix + key] for key in _ACTIVITY_KEYS})
+        for row in rows
+    ]
+    return sorted(activities, key=lambda activity: (activity.due_at, activity.id))
+
+
+async def start_new_deal(ctx: Ctx, params: dict[str, Any]) -> list[Activity]:
+    """Write a new deal's enrolment and planned activities (`new_deal_params`) in one
+    statement; answers the activities. No role check: the caller opening the deal
+    (a conversion) has decided; the deal is new, so it has no enrolment yet (the
+    unique index on live enrolments is the backstop)."""
+    connection = await ctx.session.connection()
+    return activities_of((await connection.execute(_START_NEW_DEAL, params)).all())

@@ -1,4 +1,4 @@
-"""/api/v1 auth, me, users and api-keys."""
+"""/api/v1 auth, me, users, settings and api-keys."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from baton.identity.schemas import (
     PasswordChangeIn,
     RegistrationIn,
     RegistrationOut,
+    SettingsOut,
+    SettingsPatch,
     TenantOut,
     TokenOut,
     UserOut,
@@ -109,6 +111,20 @@ async def change_role(
 async def remove_user(user_id: uuid.UUID, ctx: CtxDep) -> Response:
     await service.remove_member(ctx, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/settings", tags=["settings"])
+async def get_settings(ctx: CtxDep) -> SettingsOut:
+    """The organization's settings (any member)."""
+    return SettingsOut.model_validate(await service.get_settings(ctx))
+
+
+@router.patch("/settings", tags=["settings"])
+async def update_settings(data: SettingsPatch, ctx: CtxDep, if_match: IfMatchDep) -> SettingsOut:
+    """Change settings (admins); send the version (If-Match or body). A new claim SLA
+    applies to leads entering the sales pool afterwards: pooled leads keep their due time."""
+    version = if_match if if_match is not None else data.version
+    return SettingsOut.model_validate(await service.update_settings(ctx, data, version))
 
 
 @router.get("/api-keys", tags=["api-keys"])

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     LargeBinary,
     String,
     UniqueConstraint,
@@ -37,6 +38,11 @@ class CredentialKind(StrEnum):
 
 
 SLUG_PATTERN = "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+
+# The claim SLA of the sales pool, in hours: a day unless the organization says
+# otherwise, at most 30 days (beyond that a pooled lead is forgotten, not waiting).
+DEFAULT_CLAIM_SLA_HOURS = 24
+MAX_CLAIM_SLA_HOURS = 720
 
 
 class Tenant(Timestamped, Versioned, Base):
@@ -83,12 +89,20 @@ class Membership(TenantKeyed, Timestamped, Versioned, Base):
 
 
 class TenantSettings(Timestamped, Versioned, Base):
-    """One row per tenant: the defaults every new record of the tenant takes."""
+    """One row per tenant: the defaults every new record of the tenant takes.
+
+    `claim_sla_hours` is how long a lead may wait in the sales pool before its claim
+    is overdue; it is read when a lead enters the pool, so a change applies to leads
+    pooled afterwards and existing entries keep their due time.
+    """
 
     __tablename__ = "tenant_settings"
     __table_args__ = (
         CheckConstraint("default_currency ~ '^[A-Z]{3}$'", name="currency_format"),
         CheckConstraint("length(timezone) BETWEEN 1 AND 64", name="timezone_length"),
+        CheckConstraint(
+            f"claim_sla_hours BETWEEN 1 AND {MAX_CLAIM_SLA_HOURS}", name="claim_sla_hours_range"
+        ),
         {"info": {"tenancy": "tenant"}},
     )
 
@@ -97,6 +111,11 @@ class TenantSettings(Timestamped, Versioned, Base):
     )
     default_currency: Mapped[str] = mapped_column(String(3))
     timezone: Mapped[str] = mapped_column(String(64))
+    # The database default fills the rows that predate the setting and any raw INSERT
+    # that omits it; registration sets it explicitly.
+    claim_sla_hours: Mapped[int] = mapped_column(
+        Integer, server_default=text(str(DEFAULT_CLAIM_SLA_HOURS))
+    )
 
 
 class AccessToken(TenantKeyed, Base):

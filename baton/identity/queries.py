@@ -1,12 +1,14 @@
-"""Read models for identity: credential lookup, members, API keys."""
+"""Read models for identity: credential lookup, members, settings, API keys."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import RowMapping, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.core.context import AuthMethod, Principal
@@ -17,6 +19,7 @@ from baton.identity.credentials import CredentialPrefix, ParsedCredential
 from baton.identity.models import (
     ApiKey,
     Membership,
+    Role,
     Tenant,
     TenantSettings,
     User,
@@ -134,6 +137,57 @@ async def member_names(
         .where(User.id.in_(wanted))
     )
     return {user_id: name for user_id, name in rows.all()}
+
+
+async def members_with_roles(
+    session: AsyncSession, roles: Iterable[Role]
+) -> list[tuple[uuid.UUID, str]]:
+    """(user id, name) of every member of the current tenant holding one of `roles`,
+    by name — one statement (the membership join keeps RLS in force)."""
+    rows = await session.execute(
+        select(User.id, User.full_name)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.role.in_([role.value for role in roles]))
+        .order_by(User.full_name, User.id)
+    )
+    return [(user_id, name) for user_id, name in rows.all()]
+
+
+@dataclass(frozen=True)
+class OrganizationSettings:
+    """The organization's settings as the API and the settings page show them."""
+
+    default_currency: str
+    timezone: str
+    claim_sla_hours: int
+    updated_at: datetime
+    version: int
+
+
+SETTINGS_COLUMNS = (
+    TenantSettings.default_currency,
+    TenantSettings.timezone,
+    TenantSettings.claim_sla_hours,
+    TenantSettings.updated_at,
+    TenantSettings.version,
+)
+
+
+def settings_of(values: RowMapping) -> OrganizationSettings:
+    """The settings from a row holding `SETTINGS_COLUMNS` (a SELECT or a RETURNING)."""
+    return OrganizationSettings(**values)
+
+
+async def tenant_settings(
+    session: AsyncSession, tenant_id: uuid.UUID
+) -> OrganizationSettings | None:
+    """The organization's settings row (it exists from registration on)."""
+    row = (
+        await session.execute(
+            select(*SETTINGS_COLUMNS).where(TenantSettings.tenant_id == tenant_id)
+        )
+    ).first()
+    return settings_of(row._mapping) if row else None
 
 
 async def default_currency(session: AsyncSession) -> str:

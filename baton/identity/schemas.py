@@ -11,7 +11,7 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, Field, StringConstraints
 
 from baton.core.schemas import Email, Name, Password, PresentedPassword, Schema, ShortText
-from baton.identity.models import Role
+from baton.identity.models import MAX_CLAIM_SLA_HOURS, Role
 
 TenantSlug = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=63)
@@ -33,6 +33,17 @@ def _known_timezone(name: str) -> str:
 Timezone = Annotated[
     str, StringConstraints(min_length=1, max_length=64), AfterValidator(_known_timezone)
 ]
+
+
+ClaimSlaHours = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=MAX_CLAIM_SLA_HOURS,
+        description="Hours a lead may wait in the sales pool before its claim is overdue",
+    ),
+]
+RowVersion = Annotated[int, Field(ge=1, le=2_147_483_647)]
 
 
 class RegistrationIn(Schema):
@@ -126,3 +137,25 @@ class ApiKeyOut(Schema):
 
 class ApiKeyCreatedOut(ApiKeyOut):
     key: str = Field(description="Shown once; only its hash is stored")
+
+
+class SettingsOut(Schema):
+    """The organization's settings: the defaults its new records take."""
+
+    default_currency: str
+    timezone: str
+    claim_sla_hours: int = Field(
+        description="Applies to leads entering the sales pool from now on; pooled leads "
+        "keep the claim due time they got"
+    )
+    updated_at: datetime
+    version: int
+
+
+class SettingsPatch(Schema):
+    """Only the fields sent change (none may be cleared); send the version you edited."""
+
+    default_currency: Currency | None = None
+    timezone: Timezone | None = None
+    claim_sla_hours: ClaimSlaHours | None = None
+    version: RowVersion | None = None

@@ -1,4 +1,4 @@
-"""Identity rules: registration, sign-in, sessions, members and API keys.
+"""Identity rules: registration, sign-in, sessions, members, settings and API keys.
 
 Every write here runs inside the caller's unit of work and only `flush()`es.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from baton.audit.models import SecurityEvent
@@ -37,6 +37,7 @@ from baton.identity import credentials, queries
 from baton.identity.access import require_role
 from baton.identity.credentials import CredentialPrefix, IssuedCredential
 from baton.identity.models import (
+    DEFAULT_CLAIM_SLA_HOURS,
     AccessToken,
     ApiKey,
     CredentialKind,
@@ -47,10 +48,17 @@ from baton.identity.models import (
     User,
 )
 from baton.identity.passwords import hash_password, verify_password
-from baton.identity.schemas import LoginIn, MemberIn, PasswordChangeIn, RegistrationIn
+from baton.identity.schemas import (
+    LoginIn,
+    MemberIn,
+    PasswordChangeIn,
+    RegistrationIn,
+    SettingsPatch,
+)
 from baton.workflow import service as workflow_service
 
 BAD_CREDENTIALS = "Email or password is incorrect"
+SETTINGS: Table = TenantSettings.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -155,7 +163,10 @@ async def register(ctx: Ctx, data: RegistrationIn) -> Registration:
     await ctx.session.flush()
     ctx.session.add(
         TenantSettings(
-            tenant_id=tenant_id, default_currency=data.default_currency, timezone=data.timezone
+            tenant_id=tenant_id,
+            default_currency=data.default_currency,
+            timezone=data.timezone,
+            claim_sla_hours=DEFAULT_CLAIM_SLA_HOURS,
         )
     )
     await ctx.session.flush()
@@ -416,6 +427,57 @@ async def remove_member(ctx: Ctx, user_id: uuid.UUID) -> None:
     await ctx.session.delete(membership)
     await ctx.session.flush()
     await record_security_event(ctx, SecurityEvent.USER_REMOVED, details={"user_id": str(user_id)})
+
+
+async def get_settings(ctx: Ctx) -> queries.OrganizationSettings:
+    """Any member reads the organization's settings (its row exists from registration)."""
+    principal = ctx.require_principal()
+    row = await queries.tenant_settings(ctx.session, principal.tenant_id)
+    if row is None:
+        raise NotFound("This organization has no settings")
+    return row
+
+
+async def update_settings(
+    ctx: Ctx, data: SettingsPatch, expected_version: int | None
+) -> queries.OrganizationSettings:
+    """Admins change the organization's settings at the version they edited: 409 when
+    it is stale, 422 when none was sent, a value is out of range or a setting is sent
+    as null (none may be cleared). Only the fields sent change.
+
+    The claim SLA is read when a lead enters the sales pool, so a new value applies to
+    leads pooled afterwards; pooled leads keep the claim due time they got. The audit
+    trigger records the change (before, after, actor) like every other write; the
+    table's CHECKs hold the same bounds as the schema.
+    """
+    principal = require_role(ctx, Role.ADMIN)
+    changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    cleared = [
+        FieldError(name, "cannot be removed") for name, value in changes.items() if value is None
+    ]
+    if cleared:
+        raise ValidationFailed(errors=cleared)
+    if expected_version is None or not changes:
+        current = await get_settings(ctx)
+        check_version(current.version, expected_version, "settings")
+        return current
+    # One statement: the version check and the write together, so of two admins who
+    # edited the same version exactly one succeeds.
+    updated = (
+        await ctx.session.execute(
+            update(SETTINGS)
+            .where(
+                SETTINGS.c.tenant_id == principal.tenant_id,
+                SETTINGS.c.version == expected_version,
+            )
+            .values(**changes, version=SETTINGS.c.version + 1, updated_at=func.now())
+            .returning(*(SETTINGS.c[column.key] for column in queries.SETTINGS_COLUMNS))
+        )
+    ).first()
+    if updated is None:
+        current = await get_settings(ctx)
+        raise StaleVersion(f"The settings are at version {current.version}, not {expected_version}")
+    return queries.settings_of(updated._mapping)
 
 
 async def create_api_key(ctx: Ctx, name: str) -> CreatedApiKey:

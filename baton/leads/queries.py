@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, select
+from sqlalchemy import Row, Select, Table, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from baton.core.pagination import PageRequest
+from baton.core.errors import FieldError, ValidationFailed
+from baton.core.pagination import PageRequest, decode_cursor, encode_cursor
 from baton.leads.models import Lead, LeadView, PoolEntry
 from baton.workflow.models import Status, WorkflowStep
 
@@ -25,6 +26,7 @@ STEPS: Table = WorkflowStep.__table__  # type: ignore[assignment]
 STATUSES: Table = Status.__table__  # type: ignore[assignment]
 
 _LEAD_KEYS = tuple(column.key for column in LEADS.c)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def _read() -> Select[Any]:
 def lead_of(row: Row[Any]) -> Lead:
     """A detached Lead, from a row holding the `leads` columns."""
     values = row._asdict()
-    return Lead(**{key: values[key] for key in _LEAD_KEYS})
+    return Lead.detached({key: values[key] for key in _LEAD_KEYS})
 
 
 def record_of(row: Row[Any]) -> LeadRecord:
@@ -110,13 +112,45 @@ async def list_leads(
     return [record_of(row) for row in (await session.execute(query)).all()]
 
 
-async def pool_by_claim_due(session: AsyncSession, limit: int) -> list[LeadRecord]:
+@dataclass(frozen=True)
+class PoolCursor:
+    """Where a page of the Sales Inbox ended: the last lead's claim due and id (the
+    list's sort key, so the next page starts exactly after it)."""
+
+    claim_due_at: datetime
+    lead_id: uuid.UUID
+
+    def encode(self) -> str:
+        micros = (self.claim_due_at - _EPOCH) // timedelta(microseconds=1)
+        return f"{encode_cursor(self.lead_id)}.{micros}"
+
+    @classmethod
+    def decode(cls, raw: str) -> PoolCursor:
+        lead_part, _, micros = raw.partition(".")
+        try:
+            # Bounded before int(): a cursor is short, and datetime's range is finite.
+            if not (1 <= len(micros) <= 17 and micros.lstrip("-").isdigit()):
+                raise ValueError(raw)
+            due = _EPOCH + timedelta(microseconds=int(micros))
+        except (ValueError, OverflowError):
+            raise ValidationFailed(errors=[FieldError("cursor", "is not a valid cursor")]) from None
+        return cls(due, decode_cursor(lead_part))
+
+
+async def pool_by_claim_due(
+    session: AsyncSession, limit: int, after: PoolCursor | None = None
+) -> list[LeadRecord]:
     """The Sales Inbox: pooled live leads, the earliest claim due first (then creation
-    order), `limit + 1` of them — one statement along `ix_lead_pool_claim_due`."""
+    order), `limit + 1` of them, after `after` if given — one statement along
+    `ix_lead_pool_claim_due`."""
     query = (
         _read()
         .where(LEADS.c.view == LeadView.POOL.value, LEADS.c.deleted_at.is_(None))
         .order_by(POOL.c.claim_due_at, LEADS.c.id)
         .limit(limit + 1)
     )
+    if after is not None:
+        query = query.where(
+            tuple_(POOL.c.claim_due_at, LEADS.c.id) > tuple_(after.claim_due_at, after.lead_id)
+        )
     return [record_of(row) for row in (await session.execute(query)).all()]

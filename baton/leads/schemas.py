@@ -147,5 +147,6 @@ class ClaimOut(Schema):
     lead: LeadOut
     deal: DealOut
     account: AccountOut
-    # The deal's planned activities (the first contact).
+    # The deal's planned activities, due first: its default-cadence steps (or the
+    # one "First contact" call of an organization without a default cadence).
     activities: list[ActivityOut]

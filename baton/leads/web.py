@@ -5,12 +5,19 @@
   form with the transition's reasons; a refused Qualify (no email/phone, no need)
   answers inline with the suggestion to nurture and a button for it.
 - Sales Inbox (`/leads/pool`; sales, managers, admins): the pool by claim due (overdue
-  flagged) and the caller's overdue activities. One-click Claim redraws the row with
+  flagged: the due time is the organization's claim SLA after the lead entered the
+  pool) and the caller's overdue activities. One-click Claim redraws the row with
   "Open the deal"; a claim lost to a colleague answers 409 with the pool redrawn and
-  "Someone just claimed this lead". Reject sends a lead back to marketing with a reason.
+  "Someone just claimed this lead". Managers and admins also get "Assign to…" on each
+  row (the organization's salespeople, read once per page), a claim on that person's
+  behalf that answers the same way. Reject sends a lead back to marketing with a reason.
 - My Leads (`/leads/mine`; sales, managers, admins — whoever can claim): the caller's
   claimed leads with their deal, Release and Convert.
 - Nurture and Disqualified (marketing, managers, admins); "Review again" from nurture.
+
+Every list shows its first `PAGE_SIZE` leads and "Load more", which appends the next
+page's rows (`?cursor=…&part=rows`, the API's cursor; the pool's cursor is its sort
+key, claim due and id) with the same few statements whatever the page.
 
 Viewers work no queue and get none of these pages (403); they read deals and accounts.
 Handlers parse the form, call one service function and render; a list redraws itself
@@ -23,6 +30,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -33,17 +41,17 @@ from baton.activities.schemas import ActivityView
 from baton.activities.web import rows_of
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx
-from baton.core.errors import Conflict, DomainError, PermissionDenied, RuleViolation
-from baton.core.pagination import PageRequest
+from baton.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RuleViolation
+from baton.core.pagination import PageRequest, decode_cursor, next_cursor
 from baton.core.schemas import parse_input
 from baton.identity.access import require_role
 from baton.identity.models import Role
-from baton.identity.queries import member_names
+from baton.identity.queries import member_names, members_with_roles
 from baton.leads import queries, service
 from baton.leads.models import LeadView
-from baton.leads.queries import LeadRecord
-from baton.leads.schemas import LeadIn, RejectIn, TriageIn, TriageStatus
-from baton.leads.service import MARKETING_SIDE, SALES_SIDE
+from baton.leads.queries import LeadRecord, PoolCursor
+from baton.leads.schemas import AssignIn, LeadIn, RejectIn, TriageIn, TriageStatus
+from baton.leads.service import MARKETING_SIDE, SALES_SIDE, SUPERVISORS
 from baton.web.rendering import render
 from baton.workflow import service as workflow_service
 from baton.workflow.engine import CompiledWorkflow
@@ -91,32 +99,66 @@ def _owner_ids(records: Iterable[LeadRecord]) -> Iterable[uuid.UUID | None]:
         yield record.lead.rejected_by
 
 
-async def _list_context(ctx: Ctx, name: str, notice: str | None) -> dict[str, Any]:
-    """What a queue's list shows: its leads (the pool by claim due), who they belong
-    to and the reason lists of the actions it offers."""
-    queue = QUEUES[name]
-    require_role(ctx, *queue.roles)
+async def _found(
+    ctx: Ctx, queue: _Queue, cursor: str | None
+) -> tuple[list[LeadRecord], str | None]:
+    """One page of a queue (the pool by claim due) and the cursor of the next, if any."""
     if queue.view is LeadView.POOL:
-        found = await queries.pool_by_claim_due(ctx.session, PAGE_SIZE)
-    else:
-        found = await service.list_leads(ctx, queue.view, PageRequest(limit=PAGE_SIZE, after=None))
+        after = PoolCursor.decode(cursor[:80]) if cursor else None
+        found = await queries.pool_by_claim_due(ctx.session, PAGE_SIZE, after)
+        leads = found[:PAGE_SIZE]
+        last = leads[-1] if leads else None
+        if len(found) <= PAGE_SIZE or last is None or last.claim_due_at is None:
+            return leads, None
+        return leads, PoolCursor(last.claim_due_at, last.lead.id).encode()
+    page = PageRequest(limit=PAGE_SIZE, after=decode_cursor(cursor[:64]) if cursor else None)
+    found = await service.list_leads(ctx, queue.view, page)
     leads = found[:PAGE_SIZE]
+    return leads, next_cursor(found, page, leads[-1].lead.id if leads else None)
+
+
+async def _list_context(
+    ctx: Ctx, name: str, notice: str | None, cursor: str | None = None
+) -> dict[str, Any]:
+    """What a queue's list shows: one page of its leads (the pool by claim due), who
+    they belong to, the reason lists of the actions it offers and, on the pool for
+    managers and admins, the salespeople a lead may be assigned to."""
+    queue = QUEUES[name]
+    principal = require_role(ctx, *queue.roles)
+    leads, following = await _found(ctx, queue, cursor)
     flow = await _lead_flow(ctx)
+    can_assign = queue.view is LeadView.POOL and principal.role in SUPERVISORS
     return {
         "queue": name,
         "title": queue.title,
         "leads": leads,
-        "more": len(found) > PAGE_SIZE,
+        "more_url": (
+            f"/leads/{name}?" + urlencode({"cursor": following, "part": "rows"})
+            if following
+            else None
+        ),
         "owners": await member_names(ctx.session, _owner_ids(leads)),
         "now": datetime.now(UTC),
         "notice": notice,
         "disqualify_reasons": _reasons(flow, "in_review", "disqualified"),
         "reject_reasons": _reasons(flow, "handed_over", "in_review"),
+        "can_assign": can_assign,
+        # One statement for every row's "Assign to…" choices.
+        "salespeople": await members_with_roles(ctx.session, SALES_SIDE) if can_assign else [],
     }
 
 
-async def _page(request: Request, ctx: Ctx, name: str, notice: str | None = None) -> Response:
-    context = await _list_context(ctx, name, notice)
+async def _page(
+    request: Request,
+    ctx: Ctx,
+    name: str,
+    cursor: str | None = None,
+    part: str | None = None,
+) -> Response:
+    context = await _list_context(ctx, name, None, cursor)
+    if part == "rows" and is_htmx(request) and "hx-history-restore-request" not in request.headers:
+        # "Load more": the next page's rows, appended in place of the button's row.
+        return render(request, f"leads/_{name}_rows.html", **context)
     if name == "pool":
         principal = ctx.require_principal()
         now = context["now"]
@@ -155,28 +197,38 @@ def _queue_of(raw: str, default: str) -> str:
 
 
 @router.get("/leads/inbox")
-async def inbox_page(request: Request, ctx: CtxDep) -> Response:
-    return await _page(request, ctx, "inbox")
+async def inbox_page(
+    request: Request, ctx: CtxDep, cursor: str | None = None, part: str | None = None
+) -> Response:
+    return await _page(request, ctx, "inbox", cursor, part)
 
 
 @router.get("/leads/pool")
-async def pool_page(request: Request, ctx: CtxDep) -> Response:
-    return await _page(request, ctx, "pool")
+async def pool_page(
+    request: Request, ctx: CtxDep, cursor: str | None = None, part: str | None = None
+) -> Response:
+    return await _page(request, ctx, "pool", cursor, part)
 
 
 @router.get("/leads/mine")
-async def mine_page(request: Request, ctx: CtxDep) -> Response:
-    return await _page(request, ctx, "mine")
+async def mine_page(
+    request: Request, ctx: CtxDep, cursor: str | None = None, part: str | None = None
+) -> Response:
+    return await _page(request, ctx, "mine", cursor, part)
 
 
 @router.get("/leads/nurture")
-async def nurture_page(request: Request, ctx: CtxDep) -> Response:
-    return await _page(request, ctx, "nurture")
+async def nurture_page(
+    request: Request, ctx: CtxDep, cursor: str | None = None, part: str | None = None
+) -> Response:
+    return await _page(request, ctx, "nurture", cursor, part)
 
 
 @router.get("/leads/disqualified")
-async def disqualified_page(request: Request, ctx: CtxDep) -> Response:
-    return await _page(request, ctx, "disqualified")
+async def disqualified_page(
+    request: Request, ctx: CtxDep, cursor: str | None = None, part: str | None = None
+) -> Response:
+    return await _page(request, ctx, "disqualified", cursor, part)
 
 
 # ------------------------------------------------------------------ marketing's actions
@@ -249,6 +301,21 @@ async def lead_triage(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Resp
 # ------------------------------------------------------------------ sales' actions
 
 
+async def _lost(request: Request, ctx: Ctx, error: DomainError) -> Response:
+    """A claim or an assignment that lost the lead (or found it gone): say so above the
+    pool and redraw the pool (out of band) as it is now; the status stays the
+    service's (409, 404)."""
+    message = TAKEN if isinstance(error, Conflict) else error.detail
+    context = await _list_context(ctx, "pool", None)
+    return render(
+        request,
+        "leads/_claim_lost.html",
+        status_code=error.status,
+        message=message,
+        **context,
+    )
+
+
 @router.post("/leads/{lead_id}/claim")
 async def lead_claim(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Response:
     try:
@@ -256,22 +323,43 @@ async def lead_claim(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Respo
     except PermissionDenied:
         raise
     except DomainError as error:
-        # Lost to a colleague (or gone): say so above the pool and redraw the pool
-        # (out of band) as it is now; the status stays the service's (409).
         if not is_htmx(request):
             raise
-        message = TAKEN if isinstance(error, Conflict) else error.detail
-        context = await _list_context(ctx, "pool", None)
-        return render(
-            request,
-            "leads/_claim_lost.html",
-            status_code=error.status,
-            message=message,
-            **context,
-        )
+        return await _lost(request, ctx, error)
     if not is_htmx(request):
         return RedirectResponse(f"/deals/{result.deal.id}", status_code=303)
     return render(request, "leads/_claimed_row.html", record=result.lead, deal=result.deal)
+
+
+@router.post("/leads/{lead_id}/assign")
+async def lead_assign(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Response:
+    """Managers and admins give a pooled lead to a salesperson (`assign_lead`: a claim
+    on their behalf). Lost to a claimer meanwhile: the claim's answer; a refused
+    choice (not a salesperson): the reason above the pool."""
+    # The role first: a salesperson's malformed form is 403, not a validation error.
+    require_role(ctx, *SUPERVISORS)
+    form = await request.form()
+    try:
+        data = parse_input(AssignIn, {"user_id": text(form, "user_id")})
+        result = await service.assign_lead(ctx, lead_id, data.user_id)
+    except PermissionDenied:
+        raise
+    except (Conflict, NotFound) as error:
+        if not is_htmx(request):
+            raise
+        return await _lost(request, ctx, error)
+    except DomainError as error:
+        return form_error(request, error)
+    if not is_htmx(request):
+        return RedirectResponse("/leads/pool", status_code=303)
+    names = await member_names(ctx.session, [data.user_id])
+    return render(
+        request,
+        "leads/_claimed_row.html",
+        record=result.lead,
+        deal=result.deal,
+        assignee=names.get(data.user_id, "the salesperson"),
+    )
 
 
 @router.post("/leads/{lead_id}/reject")

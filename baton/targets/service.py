@@ -11,7 +11,8 @@ Rules (DESIGN §3 to §5, issue 5 part 7):
   on the target;
 - a target is dropped with a reason from the transition's list (`other` needs
   notes) and converted only through `convert_target`, which makes the account, the
-  contact, the deal and its first activity in the same transaction.
+  contact and the deal, enrolled in the default cadence with its planned activities
+  (or one "First contact" call without one), in the same transaction.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -44,6 +45,7 @@ from baton.accounts.matching import company_key
 from baton.accounts.models import Account
 from baton.activities.models import Activity, ActivityStatus, ActivityType
 from baton.activities.service import stage_change_subject
+from baton.cadences import service as cadence_service
 from baton.contacts.models import Contact
 from baton.core.context import Ctx, Principal
 from baton.core.errors import (
@@ -76,7 +78,6 @@ CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
 WORKFLOWS: Table = Workflow.__table__  # type: ignore[assignment]
 PROJECT_TYPES: Table = ProjectType.__table__  # type: ignore[assignment]
 
-FIRST_CONTACT = "First contact"
 # The `drop_reason` column's bound (reason codes may be longer elsewhere).
 MAX_DROP_REASON = 32
 
@@ -196,7 +197,7 @@ _TARGET_KEYS = tuple(column.key for column in TARGETS.c)
 def target_of(row: Row[Any]) -> Target:
     """A detached Target for the answer, from a row holding the `targets` columns."""
     values = row._asdict()
-    return Target(**{key: values[key] for key in _TARGET_KEYS})
+    return Target.detached({key: values[key] for key in _TARGET_KEYS})
 
 
 @dataclass(frozen=True)
@@ -578,14 +579,6 @@ def _conversion_path(
     )
 
 
-def _end_of_today() -> datetime:
-    # Due today (UTC) and not overdue until the day is over: the planner's "today".
-    today = datetime.now(UTC).date()
-    return datetime.combine(today + timedelta(days=1), time(), tzinfo=UTC) - timedelta(
-        microseconds=1
-    )
-
-
 def _person(target: Target) -> tuple[str, str | None]:
     """First and last name for the contact: the contact's name split at its first
     space, else the email's local part, else a stand-in naming the company."""
@@ -599,10 +592,10 @@ def _person(target: Target) -> tuple[str, str | None]:
 
 async def _find_or_create_contact(
     ctx: Ctx, principal: Principal, account_id: uuid.UUID, target: Target
-) -> uuid.UUID | None:
+) -> tuple[uuid.UUID, str] | None:
     """The account's live contact for the target's person — the one with the same
-    email, or without an email the same name — else a new one; None when the target
-    names no contact, email or phone."""
+    email, or without an email the same name — else a new one, with its full name;
+    None when the target names no contact, email or phone."""
     if not (target.contact_name or target.email or target.phone):
         return None
     first, last = _person(target)
@@ -614,14 +607,16 @@ async def _find_or_create_contact(
             & (func.coalesce(func.lower(CONTACTS.c.last_name), "") == (last or "").lower())
         )
     )
-    found: uuid.UUID | None = await ctx.session.scalar(
-        select(CONTACTS.c.id)
-        .where(CONTACTS.c.account_id == account_id, CONTACTS.c.deleted_at.is_(None), same)
-        .order_by(CONTACTS.c.id)
-        .limit(1)
-    )
+    found = (
+        await ctx.session.execute(
+            select(CONTACTS.c.id, CONTACTS.c.first_name, CONTACTS.c.last_name)
+            .where(CONTACTS.c.account_id == account_id, CONTACTS.c.deleted_at.is_(None), same)
+            .order_by(CONTACTS.c.id)
+            .limit(1)
+        )
+    ).first()
     if found is not None:
-        return found
+        return found.id, _full_name(found.first_name, found.last_name)
     contact_id = uuid7()
     await ctx.session.execute(
         insert(CONTACTS).values(
@@ -634,7 +629,11 @@ async def _find_or_create_contact(
             phone=target.phone,
         )
     )
-    return contact_id
+    return contact_id, _full_name(first, last)
+
+
+def _full_name(first: str, last: str | None) -> str:
+    return f"{first} {last}" if last else first
 
 
 async def _conversion_activities(ctx: Ctx, target: Target) -> list[Activity]:
@@ -675,8 +674,8 @@ async def _account_row(ctx: Ctx, account_id: uuid.UUID) -> account_queries.Accou
 
 
 async def convert_target(ctx: Ctx, target_id: uuid.UUID) -> Conversion:
-    """Turn a qualified (or engaged) target into an account, a contact, a deal and its
-    first activity — one transaction, or nothing.
+    """Turn a qualified (or engaged) target into an account, a contact and a deal with
+    its planned work — one transaction, or nothing.
 
     The target's row is locked first. A target already converted answers the account,
     deal and activities it became (idempotent: nothing new is written). Otherwise it
@@ -686,10 +685,18 @@ async def convert_target(ctx: Ctx, target_id: uuid.UUID) -> Conversion:
     normalised company name) or created; the contact is found or created from the
     contact name, email and phone; the deal is opened on the default pipeline through
     `deals.service.create_deal` (owner = the target's owner, which must still be a
-    writer member — 422 otherwise, undoing everything; next step "First contact" due
-    today, UTC); a planned "First contact" call is put on the deal for its owner; the
-    target moves, the last move setting `converted_account_id`, `converted_deal_id` and
-    `converted_at`, each move writing history and a "Stage changed" system activity.
+    writer member — 422 otherwise, undoing everything) and enrolled in the
+    organization's active default cadence (DESIGN §5): each step's activity planned
+    for the deal's owner as `cadences.service.enroll_record` plans it (subjects from
+    the account, the contact and the deal; due from now by the step delays), linked
+    to the deal, its account and contact, the target and the enrolment; the deal's
+    next step and due date are the earliest of them. Without an active default
+    cadence: one "First contact" call due by the end of today (UTC), described by the
+    target's notes, and that is the next step. The target moves last, the last move
+    setting `converted_account_id`, `converted_deal_id` and `converted_at`, each move
+    writing history and a "Stage changed" system activity. Targets are not enrolled in
+    cadences themselves (an enrolment holds a deal, an account or a contact), so none
+    is left to stop.
     """
     principal = require_role(ctx, *WRITERS)
     target, flow = await _load(ctx, target_id, _LOAD_FOR_CONVERT, reason="", notes="")
@@ -699,8 +706,20 @@ async def convert_target(ctx: Ctx, target_id: uuid.UUID) -> Conversion:
     account_id = await account_service.find_or_create_account(
         ctx, target.company_name, target.email, target.owner_id
     )
-    contact_id = await _find_or_create_contact(ctx, principal, account_id, target)
-    today: date = datetime.now(UTC).date()
+    contact = await _find_or_create_contact(ctx, principal, account_id, target)
+    contact_id, contact_name = contact if contact is not None else (None, None)
+    account = await _account_row(ctx, account_id)
+    cadence = await cadence_service.default_cadence(ctx)
+    start = datetime.now(UTC)
+    planned = cadence_service.new_deal_plan(
+        cadence,
+        cadence_service.Placeholders(
+            company=account.account.name, contact=contact_name, title=target.company_name
+        ),
+        start,
+        target.notes,
+    )
+    next_step, next_step_due = cadence_service.next_step_of(planned)
     deal, deal_flow = await deal_service.create_deal(
         ctx,
         DealIn(
@@ -708,32 +727,25 @@ async def convert_target(ctx: Ctx, target_id: uuid.UUID) -> Conversion:
             account_id=account_id,
             contact_id=contact_id,
             owner_id=target.owner_id,
-            next_step=FIRST_CONTACT,
-            next_step_due_date=today,
+            next_step=next_step,
+            next_step_due_date=next_step_due,
         ),
     )
-    first_row = (
-        await ctx.session.execute(
-            insert(ACTIVITIES)
-            .values(
-                tenant_id=principal.tenant_id,
-                id=uuid7(),
-                type=ActivityType.CALL.value,
-                status=ActivityStatus.PLANNED.value,
-                subject=FIRST_CONTACT,
-                description=target.notes,
-                due_at=_end_of_today(),
-                owner_id=deal.owner_id,
-                created_by=principal.user_id,
-                account_id=account_id,
-                contact_id=contact_id,
-                deal_id=deal.id,
-                target_id=target.id,
-            )
-            .returning(*ACTIVITIES.c)
-        )
-    ).one()
-    first = Activity(**{column.key: getattr(first_row, column.name) for column in ACTIVITIES.c})
+    activities = await cadence_service.start_new_deal(
+        ctx,
+        cadence_service.new_deal_params(
+            cadence,
+            planned,
+            tenant_id=principal.tenant_id,
+            deal_id=deal.id,
+            owner_id=deal.owner_id,
+            actor_id=principal.user_id,
+            account_id=account_id,
+            start=start,
+            contact_id=contact_id,
+            target_id=target.id,
+        ),
+    )
     version = target.version
     for move in moves:
         last = move is moves[-1]
@@ -749,8 +761,7 @@ async def convert_target(ctx: Ctx, target_id: uuid.UUID) -> Conversion:
             ),
         )
         version = target.version
-    account = await _account_row(ctx, account_id)
-    return Conversion(target, flow, account, deal, deal_flow, [first])
+    return Conversion(target, flow, account, deal, deal_flow, activities)
 
 
 async def activities_of(ctx: Ctx, target_id: uuid.UUID) -> Sequence[Activity]:

@@ -1,6 +1,8 @@
 """The Targets page: the prospecting list with status chips (the summary's counts),
 search, "Add target", status changes (Drop asks for a reason) and Convert, which
-answers with a link to the deal it opened.
+answers with a link to the deal it opened. The list shows its first `PAGE_SIZE`
+targets and "Load more", which appends the next cursor page's rows with the same
+status and search (`?cursor=…&part=rows`), in the same few statements every time.
 
 Every member reads it (DESIGN §5: targets by status); writers get the controls,
 viewers none (their POSTs are 403 from the service). Handlers parse the form, call
@@ -22,7 +24,7 @@ from baton.activities.web import can_write
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx
 from baton.core.errors import DomainError
-from baton.core.pagination import PageRequest
+from baton.core.pagination import PageRequest, decode_cursor, next_cursor
 from baton.core.schemas import parse_input
 from baton.identity.queries import member_names
 from baton.targets import service
@@ -78,30 +80,41 @@ def _filters(status: str, q: str) -> tuple[str, str]:
     return status.strip()[:64], q
 
 
-async def _context(
-    ctx: Ctx, status: str, q: str, notice: str | None = None, deal_id: uuid.UUID | None = None
-) -> dict[str, Any]:
+async def _rows(ctx: Ctx, status: str, q: str, cursor: str | None) -> dict[str, Any]:
+    """One page of targets with what their rows show and the next page's URL, if any."""
     principal = ctx.require_principal()
-    _, counts = await service.summary(ctx)
-    keys = {count.key for count in counts}
-    chosen = status if status in keys else ""
     flow = await service.target_workflow(ctx)
-    rows = await service.list_targets(
-        ctx, PageRequest(limit=PAGE_SIZE, after=None), chosen or None, q or None
-    )
+    page = PageRequest(limit=PAGE_SIZE, after=decode_cursor(cursor[:64]) if cursor else None)
+    rows = await service.list_targets(ctx, page, status or None, q or None)
     shown = rows[:PAGE_SIZE]
+    following = next_cursor(rows, page, shown[-1].id if shown else None)
+    more_url = None
+    if following is not None:
+        kept = {key: value for key, value in (("status", status), ("q", q)) if value}
+        more_url = "/targets?" + urlencode({**kept, "cursor": following, "part": "rows"})
     return {
-        "counts": counts,
-        "total": sum(count.count for count in counts),
-        "status": chosen,
+        "status": status,
         "q": q,
         "rows": shown,
-        "more": len(rows) > PAGE_SIZE,
+        "more_url": more_url,
         "options": {row.step_key: _options(flow, row.step_key) for row in shown},
         "owners": await member_names(ctx.session, (row.owner_id for row in shown)),
         "can_write": can_write(principal),
+    }
+
+
+async def _context(
+    ctx: Ctx, status: str, q: str, notice: str | None = None, deal_id: uuid.UUID | None = None
+) -> dict[str, Any]:
+    _, counts = await service.summary(ctx)
+    keys = {count.key for count in counts}
+    chosen = status if status in keys else ""
+    return {
+        "counts": counts,
+        "total": sum(count.count for count in counts),
         "notice": notice,
         "deal_id": deal_id,
+        **await _rows(ctx, chosen, q, None),
     }
 
 
@@ -111,10 +124,21 @@ def _chip_url(status: str, q: str) -> str:
 
 
 @router.get("/targets")
-async def targets_page(request: Request, ctx: CtxDep, status: str = "", q: str = "") -> Response:
+async def targets_page(
+    request: Request,
+    ctx: CtxDep,
+    status: str = "",
+    q: str = "",
+    cursor: str | None = None,
+    part: str | None = None,
+) -> Response:
     status, q = _filters(status, q)
+    htmx = is_htmx(request) and "hx-history-restore-request" not in request.headers
+    if htmx and part == "rows":
+        # "Load more": the next page's rows (same filters), in place of the button's row.
+        return render(request, "targets/_rows.html", **await _rows(ctx, status, q, cursor))
     context = await _context(ctx, status, q)
-    if is_htmx(request) and "hx-history-restore-request" not in request.headers:
+    if htmx:
         return render(request, "targets/_content.html", chip_url=_chip_url, **context)
     return render(request, "targets/list.html", chip_url=_chip_url, **context)
 

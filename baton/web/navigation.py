@@ -40,6 +40,7 @@ SIDEBAR: list[NavItem] = [
     NavItem("Statuses", "/workflow/statuses", WORKFLOW_READERS),
     NavItem("Project types", "/workflow/project-types", WORKFLOW_READERS),
     NavItem("Team", "/team", frozenset({Role.ADMIN})),
+    NavItem("Organization", "/settings/organization", frozenset({Role.ADMIN})),
     NavItem("API keys", "/settings/api-keys", WRITERS),
     NavItem("My account", "/account", ALL_ROLES),
 ]

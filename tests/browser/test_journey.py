@@ -40,6 +40,7 @@ ADMIN_SIDEBAR = [
     "Statuses",
     "Project types",
     "Team",
+    "Organization",
     "API keys",
     "My account",
 ]

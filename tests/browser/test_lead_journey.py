@@ -59,5 +59,6 @@ def test_marketing_qualifies_a_lead_and_sales_claims_it_into_a_deal(web: Watched
     row.get_by_role("link", name="Open the deal").click()
     page.wait_for_url(re.compile(r"/deals/[0-9a-f-]{36}$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text(company)
-    expect(page.get_by_text("First contact").first).to_be_visible()
+    # The claim enrolled the deal in the default cadence: its first call is the next step.
+    expect(page.get_by_text(f"Intro call with {company}").first).to_be_visible()
     web.assert_clean()

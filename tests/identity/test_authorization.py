@@ -1,4 +1,5 @@
-"""Every users/api-key endpoint by every role: viewers write nothing, only admins manage users."""
+"""Every users/settings/api-key endpoint by every role: viewers write nothing, only admins
+manage users and settings."""
 
 from __future__ import annotations
 
@@ -81,6 +82,16 @@ async def me(c: httpx.AsyncClient, m: Member, t: Team) -> httpx.Response:
     return await c.get("/api/v1/me", headers=m.headers)
 
 
+async def read_settings(c: httpx.AsyncClient, m: Member, t: Team) -> httpx.Response:
+    return await c.get("/api/v1/settings", headers=m.headers)
+
+
+async def change_settings(c: httpx.AsyncClient, m: Member, t: Team) -> httpx.Response:
+    current = await c.get("/api/v1/settings", headers=t.admin.headers)
+    body = {"claim_sla_hours": 24, "version": current.json()["version"]}
+    return await c.patch("/api/v1/settings", headers=m.headers, json=body)
+
+
 ADMIN_ONLY = {"admin"}
 WRITERS = {"admin", "manager", "marketing", "sales"}
 EVERYONE = set(Role)
@@ -98,6 +109,8 @@ MATRIX: dict[str, tuple[Call, set[str], int, int]] = {
     # revoke at all (403). Revoking one's own key is covered in test_api.py.
     "DELETE /api-keys/{id}": (revoke_admins_key, ADMIN_ONLY, 204, 404),
     "GET /me": (me, EVERYONE, 200, 403),
+    "GET /settings": (read_settings, EVERYONE, 200, 403),
+    "PATCH /settings": (change_settings, ADMIN_ONLY, 200, 403),
 }
 
 
@@ -126,6 +139,8 @@ async def test_authorization_matrix(
         ("GET", "/api/v1/api-keys"),
         ("POST", "/api/v1/api-keys"),
         ("DELETE", "/api/v1/api-keys/{id}"),
+        ("GET", "/api/v1/settings"),
+        ("PATCH", "/api/v1/settings"),
         ("POST", "/api/v1/auth/logout"),
         ("POST", "/api/v1/auth/password"),
     ],

@@ -104,14 +104,16 @@ async def org(client: httpx.AsyncClient) -> Org:
 
 
 async def counts(owner_conn: asyncpg.Connection, tenant_id: uuid.UUID) -> dict[str, int]:
-    """Rows of the tenant the journey writes."""
+    """Rows of the tenant the journey writes (live cadence enrolments among them)."""
     row = await owner_conn.fetchrow(
         "SELECT (SELECT count(*) FROM deals WHERE tenant_id = $1 AND deleted_at IS NULL) AS deals,"
         " (SELECT count(*) FROM accounts WHERE tenant_id = $1 AND deleted_at IS NULL)"
         " AS accounts,"
         " (SELECT count(*) FROM activities WHERE tenant_id = $1 AND type <> 'system'"
         "  AND deleted_at IS NULL) AS activities,"
-        " (SELECT count(*) FROM lead_pool WHERE tenant_id = $1) AS pool",
+        " (SELECT count(*) FROM lead_pool WHERE tenant_id = $1) AS pool,"
+        " (SELECT count(*) FROM cadence_enrollments WHERE tenant_id = $1"
+        "  AND status IN ('active', 'paused')) AS enrollments",
         tenant_id,
     )
     assert row is not None

@@ -66,7 +66,8 @@ async def test_release_puts_an_unworked_lead_back_in_the_pool(
     assert released["sales_owner_id"] is None
     assert released["deal_id"] is None
     assert released["claim_due_at"] is not None
-    # The deal is soft-deleted with its planned work; the account stays.
+    # The deal is soft-deleted with its planned work, its cadence enrolment stopped;
+    # the account stays.
     assert (
         await client.get(f"/api/v1/deals/{claim['deal']['id']}", headers=org.sales.headers)
     ).status_code == 404
@@ -75,7 +76,15 @@ async def test_release_puts_an_unworked_lead_back_in_the_pool(
         "accounts": 1,
         "activities": 0,
         "pool": 1,
+        "enrollments": 0,
     }
+    enrollment = await owner_conn.fetchrow(
+        "SELECT status, stopped_at FROM cadence_enrollments WHERE deal_id = $1::uuid",
+        claim["deal"]["id"],
+    )
+    assert enrollment is not None
+    assert enrollment["status"] == "stopped"
+    assert enrollment["stopped_at"] is not None
     # A colleague claims it: a new deal on the same account.
     second = await org.action(client, lead, "claim", org.other_sales)
     assert second.status_code == 200, second.text
@@ -86,7 +95,7 @@ async def test_release_puts_an_unworked_lead_back_in_the_pool(
 async def test_a_worked_lead_cannot_be_released(client: httpx.AsyncClient, org: Org) -> None:
     lead = await org.pooled(client)
     claim = (await org.action(client, lead, "claim")).json()
-    [activity] = claim["activities"]
+    activity = claim["activities"][0]
     done = await client.post(
         f"/api/v1/activities/{activity['id']}/complete",
         headers=org.sales.headers,

@@ -1,5 +1,6 @@
-"""POST /targets/{id}/convert: account, contact, deal and first activity in one
-transaction; idempotent; find-or-create of the account; all or nothing."""
+"""POST /targets/{id}/convert: account, contact, deal and its cadence enrolment (or a
+first contact) in one transaction; idempotent; find-or-create of the account; all or
+nothing."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
+from baton.cadences.service import DEFAULT_CADENCE_STEPS
 from baton.core.errors import StaleVersion
 from baton.db.engine import Database
 from baton.targets import service
@@ -19,6 +21,20 @@ from tests.accounts.support import create_account, create_contact
 from tests.factories import Member, add_member, register_tenant
 from tests.identity.test_statement_counts import counted
 from tests.targets.support import bring_to, create_target, get_target
+
+
+def _days_from_today(moment: str) -> int:
+    return (datetime.fromisoformat(moment).astimezone(UTC).date() - datetime.now(UTC).date()).days
+
+
+def _seeded_plan(company: str) -> list[tuple[str, str, int]]:
+    """The seeded default cadence for `company`: type, subject and due day of each step
+    (days from today, the delays adding up)."""
+    plan, day = [], 0
+    for kind, template, delay in DEFAULT_CADENCE_STEPS:
+        day += delay
+        plan.append((kind.value, template.replace("{company}", company), day))
+    return plan
 
 
 async def convert(client: httpx.AsyncClient, member: Member, target_id: str) -> httpx.Response:
@@ -79,23 +95,42 @@ async def test_converting_a_qualified_target_makes_account_contact_deal_and_acti
     assert deal["account_id"] == account["id"]
     assert deal["owner_id"] == str(sales.user_id)
     assert deal["name"] == "Acme Tools GmbH"
-    assert deal["next_step"] == "First contact"
-    assert deal["next_step_due_date"] == datetime.now(UTC).date().isoformat()
+    # The deal is enrolled in the default cadence: every step planned for its owner,
+    # the first of them its next step.
+    activities = body["activities"]
+    assert [
+        (a["type"], a["subject"], _days_from_today(a["due_at"])) for a in activities
+    ] == _seeded_plan("Acme Tools GmbH")
+    assert (deal["next_step"], deal["next_step_due_date"]) == (
+        "Intro call with Acme Tools GmbH",
+        datetime.now(UTC).date().isoformat(),
+    )
     assert deal["step"]["key"] == "prospecting"
     assert converted["status"] == "converted"
     assert (converted["account_id"], converted["deal_id"]) == (account["id"], deal["id"])
     assert converted["converted_at"] is not None
     assert converted["version"] == target["version"] + 1
-    [activity] = body["activities"]
-    assert activity["status"] == "planned"
-    assert activity["subject"] == "First contact"
-    assert activity["owner_id"] == str(sales.user_id)
-    assert activity["due_at"].startswith(datetime.now(UTC).date().isoformat())
-    assert (activity["deal_id"], activity["account_id"], activity["target_id"]) == (
+    assert {
+        (
+            a["status"],
+            a["owner_id"],
+            a["deal_id"],
+            a["account_id"],
+            a["contact_id"],
+            a["target_id"],
+        )
+        for a in activities
+    } == {
+        ("planned", str(sales.user_id), deal["id"], account["id"], deal["contact_id"], target["id"])
+    }
+    enrollment = await owner_conn.fetchrow(
+        "SELECT e.status, e.owner_id, c.is_default FROM cadence_enrollments e"
+        " JOIN cadences c ON c.tenant_id = e.tenant_id AND c.id = e.cadence_id"
+        " WHERE e.deal_id = $1::uuid",
         deal["id"],
-        account["id"],
-        target["id"],
     )
+    assert enrollment is not None
+    assert tuple(enrollment) == ("active", sales.user_id, True)
     contact = await client.get(f"/api/v1/contacts/{deal['contact_id']}", headers=admin.headers)
     assert contact.status_code == 200
     assert (contact.json()["first_name"], contact.json()["last_name"]) == ("Ada", "King Lovelace")
@@ -104,14 +139,13 @@ async def test_converting_a_qualified_target_makes_account_contact_deal_and_acti
         "+49 30 1234",
     )
     assert contact.json()["account_id"] == account["id"]
-    assert activity["contact_id"] == deal["contact_id"]
 
     after = await counts(owner_conn, admin.tenant_id)
     assert after["accounts"] - before["accounts"] == 1
     assert after["contacts"] - before["contacts"] == 1
     assert after["deals"] - before["deals"] == 1
-    # the first call, the target's "Stage changed" entry
-    assert after["activities"] - before["activities"] == 2
+    # the cadence's activities, the target's "Stage changed" entry
+    assert after["activities"] - before["activities"] == len(activities) + 1
     assert (await history_keys(owner_conn, target["id"]))[-1] == ("qualified", "converted")
 
     # Converting again answers the same records and writes nothing.
@@ -120,7 +154,7 @@ async def test_converting_a_qualified_target_makes_account_contact_deal_and_acti
     repeat = again.json()
     assert repeat["account"]["id"] == account["id"]
     assert repeat["deal"]["id"] == deal["id"]
-    assert [a["id"] for a in repeat["activities"]] == [activity["id"]]
+    assert [a["id"] for a in repeat["activities"]] == [a["id"] for a in activities]
     assert repeat["target"] == converted
     assert await counts(owner_conn, admin.tenant_id) == after
 
@@ -162,6 +196,62 @@ async def test_a_target_without_person_gets_no_contact(client: httpx.AsyncClient
     body = (await convert(client, admin, target["id"])).json()
     assert body["deal"]["contact_id"] is None
     assert body["activities"][0]["contact_id"] is None
+
+
+async def test_a_contact_fills_the_cadences_contact_placeholder(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    admin = await register_tenant(client)
+    await owner_conn.execute(
+        "UPDATE cadence_steps s SET subject_template = 'Call {contact} at {company}'"
+        " FROM cadences c WHERE c.tenant_id = s.tenant_id AND c.id = s.cadence_id"
+        " AND c.is_default AND s.tenant_id = $1 AND s.position = 1",
+        admin.tenant_id,
+    )
+    target = await create_target(
+        client, admin, company_name="Wayne Enterprises", contact_name="Lucius Fox"
+    )
+    body = (
+        await convert(client, admin, (await bring_to(client, admin, target, "qualified"))["id"])
+    ).json()
+    assert body["deal"]["next_step"] == "Call Lucius Fox at Wayne Enterprises"
+    assert body["activities"][0]["subject"] == "Call Lucius Fox at Wayne Enterprises"
+    assert body["activities"][0]["contact_id"] == body["deal"]["contact_id"]
+
+
+@pytest.mark.parametrize("setup", ["no default", "inactive default"])
+async def test_without_an_active_default_cadence_a_conversion_plans_a_first_contact(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection, setup: str
+) -> None:
+    admin = await register_tenant(client)
+    # The service keeps a default cadence active; the database alone does not.
+    column = "is_default" if setup == "no default" else "active"
+    await owner_conn.execute(
+        f"UPDATE cadences SET {column} = false WHERE tenant_id = $1 AND is_default",
+        admin.tenant_id,
+    )
+    target = await create_target(client, admin, contact_name="Ann Lee", notes="Wants 5 units")
+    target = await bring_to(client, admin, target, "qualified")
+    response = await convert(client, admin, target["id"])
+    assert response.status_code == 200, response.text
+    body = response.json()
+    today = datetime.now(UTC).date().isoformat()
+    assert (body["deal"]["next_step"], body["deal"]["next_step_due_date"]) == (
+        "First contact",
+        today,
+    )
+    [activity] = body["activities"]
+    assert (activity["type"], activity["subject"], activity["description"]) == (
+        "call",
+        "First contact",
+        "Wants 5 units",
+    )
+    assert activity["due_at"].startswith(today)
+    assert activity["contact_id"] == body["deal"]["contact_id"] is not None
+    enrolled = await owner_conn.fetchval(
+        "SELECT count(*) FROM cadence_enrollments WHERE deal_id = $1::uuid", body["deal"]["id"]
+    )
+    assert enrolled == 0
 
 
 async def test_conversion_finds_the_account_by_domain_then_by_name(

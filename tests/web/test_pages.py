@@ -76,24 +76,24 @@ async def test_sidebar_shows_only_what_the_role_may_use(client: httpx.AsyncClien
     expectations = {
         admin.email: (
             {"Home", "Pipeline", "Accounts", "Targets", "Activities", "Work items", "Workflows"}
-            | {"Statuses", "Project types", "Team", "API keys", "My account"}
+            | {"Statuses", "Project types", "Team", "Organization", "API keys", "My account"}
             | leads,
             set(),
         ),
         marketing.email: (
             {"Home", "Lead Inbox", "Nurture", "Disqualified", "Pipeline", "Accounts"}
             | {"Targets", "Activities", "Work items", "API keys", "My account"},
-            {"Sales Inbox", "My Leads", "Team", "Workflows"},
+            {"Sales Inbox", "My Leads", "Team", "Organization", "Workflows"},
         ),
         sales.email: (
             {"Home", "Sales Inbox", "My Leads", "Pipeline", "Accounts", "Targets"}
             | {"Activities", "Work items", "API keys", "My account"},
-            {"Team", "Workflows", "Lead Inbox", "Nurture", "Disqualified"},
+            {"Team", "Organization", "Workflows", "Lead Inbox", "Nurture", "Disqualified"},
         ),
         viewer.email: (
             {"Home", "Pipeline", "Accounts", "Targets", "Activities", "Work items"}
             | {"My account"},
-            {"Team", "API keys", "Statuses"} | leads,
+            {"Team", "Organization", "API keys", "Statuses"} | leads,
         ),
     }
     for member in (admin, marketing, sales, viewer):
