@@ -6,8 +6,10 @@ much as the round trip itself. The few statements every request or every move se
 are compiled once from their Core objects — so they stay checked by SQLAlchemy and
 follow the models — and then run on the session connection's driver connection.
 
-Values go in as the driver takes them: JSON and JSONB as text; they come back decoded
-(SQLAlchemy's asyncpg dialect registers these codecs on every connection).
+Errors come out as SQLAlchemy's `DBAPIError` (`IntegrityError` for constraint
+classes), the asyncpg error as `orig`. Values go in as the driver takes them: JSON
+and JSONB as text; they come back decoded (SQLAlchemy's asyncpg dialect registers
+these codecs on every connection).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import ClauseElement, Connection
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -65,7 +68,10 @@ class DriverStatement:
         args = self.args(params)
         if sync.dispatch.before_cursor_execute:
             sync.dispatch.before_cursor_execute(sync, None, self.sql, args, None, False)
-        return await driver.fetchrow(self.sql, *args)
+        try:
+            return await driver.fetchrow(self.sql, *args)
+        except asyncpg.PostgresError as error:
+            raise _as_dbapi_error(self.sql, args, error) from error
 
     async def fetch(self, session: AsyncSession, params: Mapping[str, Any]) -> list[asyncpg.Record]:
         """Every row, as `fetchrow` runs it."""
@@ -73,8 +79,19 @@ class DriverStatement:
         args = self.args(params)
         if sync.dispatch.before_cursor_execute:
             sync.dispatch.before_cursor_execute(sync, None, self.sql, args, None, False)
-        rows: list[asyncpg.Record] = await driver.fetch(self.sql, *args)
+        try:
+            rows: list[asyncpg.Record] = await driver.fetch(self.sql, *args)
+        except asyncpg.PostgresError as error:
+            raise _as_dbapi_error(self.sql, args, error) from error
         return rows
+
+
+def _as_dbapi_error(sql: str, args: list[Any], error: asyncpg.PostgresError) -> DBAPIError:
+    """The error SQLAlchemy would have raised, so what handles database errors for
+    every other statement (the request's translation into 409/422) handles these."""
+    sqlstate = str(getattr(error, "sqlstate", "") or "")
+    kind = IntegrityError if sqlstate.startswith("23") else DBAPIError
+    return kind(sql, args, error)
 
 
 _CONNECTIONS = "baton.driver_connections"
