@@ -5,11 +5,11 @@ the domain services, acting as the demo user whose job each step is: Mia Marketi
 adds every lead and triages it (New → In Review → Qualified | Nurture |
 Disqualified; qualifying hands the lead over into the sales pool in the same
 transaction); Sofia Sales rejects one pooled lead back to marketing with a reason;
-Sam and Sofia claim leads (each claim opens the account and the deal with its
-"First contact" due today), Sam works and converts one, Sofia closes one as not a
-fit (its deal is lost with the reason). Sam and Sofia own the target list and move
-it along the prospecting workflow: one target converted into an account and a deal,
-one dropped with a reason.
+Sam and Sofia claim leads (each claim opens the account and the deal, enrolled in
+the default cadence: its intro call is due today), Sam works and converts one,
+Sofia closes one as not a fit (its deal is lost with the reason). Sam and Sofia own
+the target list and move it along the prospecting workflow: one target converted
+into an account and a deal, one dropped with a reason.
 
 Leads and targets carry no back-dated times: every step is stamped by the database
 when `baton demo` runs (nothing here writes a timestamp), so the pool entries' claim

@@ -124,7 +124,8 @@ async def triage_lead(lead_id: uuid.UUID, data: TriageIn, ctx: CtxDep) -> LeadOu
 
 @router.post("/{lead_id}/claim")
 async def claim_lead(lead_id: uuid.UUID, ctx: CtxDep) -> ClaimOut:
-    """Take a pooled lead: its account, deal and first activity, in one transaction.
+    """Take a pooled lead: its account, its deal enrolled in the default cadence (or a
+    "First contact" call without one), in one transaction.
     Repeating your own claim answers the same; anyone else's claim is 409."""
     return claim_out(await service.claim_lead(ctx, lead_id))
 

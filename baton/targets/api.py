@@ -139,8 +139,8 @@ async def change_status(target_id: uuid.UUID, data: StatusIn, ctx: CtxDep) -> Ta
 
 @router.post("/{target_id}/convert")
 async def convert_target(target_id: uuid.UUID, ctx: CtxDep) -> ConvertOut:
-    """Account, contact, deal and first activity in one transaction; a repeat answers
-    the same account and deal."""
+    """Account, contact, deal and its cadence activities (or a "First contact" call) in
+    one transaction; a repeat answers the same account and deal."""
     result = await service.convert_target(ctx, target_id)
     deal_step = result.deal_flow.step(result.deal.step_id)
     return ConvertOut(
