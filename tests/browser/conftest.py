@@ -76,7 +76,10 @@ def browser(chromium_executable: Path, playwright: Playwright) -> Iterator[Brows
 
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    # Wide enough for the six-column pipeline board without a sideways scroll: a drag
+    # near the edge would otherwise scroll the board under the pointer and drop a card
+    # on the neighbouring column (seen in CI).
+    context = browser.new_context(viewport={"width": 1920, "height": 1000})
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     yield context
     context.close()

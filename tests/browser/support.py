@@ -115,14 +115,4 @@ def drag(page: Page, source: Locator, target: Locator, fraction: float = 0.5) ->
     page.mouse.move(x + 6, y + 6, steps=3)  # past Sortable's tolerance: the drag starts
     page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] * fraction, steps=15)
     page.wait_for_timeout(100)
-    # The board may have scrolled sideways under the pointer on the way (Sortable
-    # scrolls near an edge): aim again at the target's column before letting go. Cards
-    # that moved up or down for the placeholder are not chased.
-    moved = target.bounding_box()
-    assert moved is not None
-    if abs(moved["x"] - end["x"]) > 1:
-        page.mouse.move(
-            moved["x"] + moved["width"] / 2, moved["y"] + moved["height"] * fraction, steps=5
-        )
-        page.wait_for_timeout(100)
     page.mouse.up()
