@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from starlette.routing import Route
 
 from baton import __version__
 from baton.accounts.api import router as accounts_router
@@ -39,6 +40,7 @@ from baton.core.logging import configure_logging
 from baton.core.metrics import Metrics
 from baton.core.problems import PROBLEM_JSON, from_database_error
 from baton.core.request_transaction import RequestTransaction, error_fragment
+from baton.core.routing import RouteIndex
 from baton.core.runtime import Runtime
 from baton.db.engine import Database
 from baton.db.urls import app_url
@@ -100,28 +102,40 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(RequestTransaction)
     app.add_middleware(RequestEnvelope)
     _install_error_handlers(app)
-    app.include_router(ops_router)
-    app.include_router(identity_public_router)
-    app.include_router(identity_router)
-    app.include_router(workflow_router)
-    app.include_router(work_items_router)
-    app.include_router(deals_router)
-    app.include_router(accounts_router)
-    app.include_router(contacts_router)
-    app.include_router(activities_router)
-    app.include_router(cadences_router)
-    app.include_router(leads_router)
-    app.include_router(targets_router)
-    app.include_router(notifications_router)
-    app.include_router(web_router)
-    app.include_router(identity_web_router)
-    app.include_router(workflow_web_router)
-    app.include_router(work_items_web_router)
-    app.include_router(accounts_web_router)
-    app.include_router(activities_web_router)
-    app.include_router(deals_web_router)
-    app.include_router(leads_web_router)
-    app.include_router(targets_web_router)
+    routers = [
+        ops_router,
+        identity_public_router,
+        identity_router,
+        workflow_router,
+        work_items_router,
+        deals_router,
+        accounts_router,
+        contacts_router,
+        activities_router,
+        cadences_router,
+        leads_router,
+        targets_router,
+        notifications_router,
+        web_router,
+        identity_web_router,
+        workflow_web_router,
+        work_items_web_router,
+        accounts_web_router,
+        activities_web_router,
+        deals_web_router,
+        leads_web_router,
+        targets_web_router,
+    ]
+    for router in routers:
+        app.include_router(router)
+    # Dispatch through the index first; the included routers stay for OpenAPI and
+    # for the paths no route fits (baton/core/routing.py says why).
+    app.router.routes.insert(
+        0,
+        RouteIndex(
+            route for router in routers for route in router.routes if isinstance(route, Route)
+        ),
+    )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import getpass
 import signal
 import sys
@@ -78,6 +79,11 @@ def serve(
         )
         raise typer.Exit(1)
     application = create_app(settings)
+    # What start-up built (modules, routes, compiled statements) lives as long as the
+    # process: kept out of the collector's scans, each collection of the request
+    # garbage costs about half as much (bench/work_item_move).
+    gc.collect()
+    gc.freeze()
     # uvicorn re-raises SIGTERM after its graceful shutdown, which would skip the exit
     # handlers that stop the embedded PostgreSQL; exit normally instead.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -34,10 +35,13 @@ def _lower(value: str) -> str:
 Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(_lower)]
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def _storable(value: Any) -> bool:
     """PostgreSQL text and JSONB hold neither NUL nor lone UTF-16 surrogates."""
     if isinstance(value, str):
-        return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
+        return _UNSTORABLE.search(value) is None
     if isinstance(value, dict):
         return all(_storable(k) and _storable(v) for k, v in value.items())
     if isinstance(value, list | tuple):

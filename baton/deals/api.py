@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
 from baton.core.pagination import PageRequest, next_cursor, page_request
+from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.deals import service
 from baton.deals.models import Deal, DealOutcome
@@ -33,7 +34,9 @@ from baton.workflow.engine import StepNode
 from baton.workflow.schemas import StepRef
 from baton.workitems.schemas import PlannedEffectOut
 
-router = APIRouter(prefix="/api/v1", tags=["deals"], dependencies=[Depends(get_principal)])
+router = APIRouter(
+    prefix="/api/v1", tags=["deals"], dependencies=[Depends(get_principal)], route_class=JsonRoute
+)
 
 
 def deal_out(deal: Deal, step: StepRef, step_probability: float | None) -> DealOut:

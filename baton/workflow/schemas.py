@@ -225,8 +225,9 @@ class StepRef(Schema):
 
     @classmethod
     def of(cls, step: StepNode) -> StepRef:
-        """A step of a compiled workflow."""
-        return cls(
+        """A step of a compiled workflow (validated when it was compiled, so built
+        without validating again: every governed record's answer holds one or more)."""
+        return cls.model_construct(
             id=step.id,
             key=step.key,
             name=step.name,

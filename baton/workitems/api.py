@@ -11,6 +11,7 @@ from baton.activities import queries as activity_queries
 from baton.activities.schemas import ActivityOut
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
 from baton.core.pagination import PageRequest, next_cursor, page_request
+from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.workflow import queries as workflow_queries
 from baton.workflow import service as workflow_service
@@ -31,7 +32,10 @@ from baton.workitems.schemas import (
 )
 
 router = APIRouter(
-    prefix="/api/v1/work-items", tags=["work-items"], dependencies=[Depends(get_principal)]
+    prefix="/api/v1/work-items",
+    tags=["work-items"],
+    dependencies=[Depends(get_principal)],
+    route_class=JsonRoute,
 )
 
 
