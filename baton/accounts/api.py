@@ -24,6 +24,7 @@ from baton.accounts.schemas import (
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
 from baton.core.pagination import PageRequest, SearchQuery, next_cursor, page_request
 from baton.core.schemas import Page
+from baton.core.versioning import expected_version
 
 router = APIRouter(
     prefix="/api/v1/accounts", tags=["accounts"], dependencies=[Depends(get_principal)]
@@ -91,7 +92,7 @@ async def update_account(
     account_id: uuid.UUID, data: AccountPatch, ctx: CtxDep, if_match: IfMatchDep
 ) -> AccountOut:
     """Edit the profile; send the version (If-Match or body). Null clears a field."""
-    version = if_match if if_match is not None else data.version
+    version = expected_version(if_match, data.version)
     return account_out(await service.update_account(ctx, account_id, data, version))
 
 
@@ -100,7 +101,7 @@ async def delete_account(
     account_id: uuid.UUID, ctx: CtxDep, if_match: IfMatchDep, version: VersionQuery = None
 ) -> None:
     """Soft delete with its contacts, open deals and planned activities (one deletion)."""
-    await service.delete_account(ctx, account_id, if_match if if_match is not None else version)
+    await service.delete_account(ctx, account_id, expected_version(if_match, version))
 
 
 @router.post("/{account_id}/restore")
@@ -108,9 +109,7 @@ async def restore_account(
     account_id: uuid.UUID, ctx: CtxDep, if_match: IfMatchDep, version: VersionQuery = None
 ) -> AccountOut:
     """Undo a deletion: the account and exactly what its deletion took come back."""
-    restored = await service.restore_account(
-        ctx, account_id, if_match if if_match is not None else version
-    )
+    restored = await service.restore_account(ctx, account_id, expected_version(if_match, version))
     return account_out(restored)
 
 

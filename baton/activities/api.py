@@ -25,6 +25,7 @@ from baton.activities.schemas import (
 from baton.core.auth import CtxDep, IfMatchDep, get_principal
 from baton.core.errors import FieldError, ValidationFailed
 from baton.core.schemas import Page
+from baton.core.versioning import expected_version
 
 router = APIRouter(
     prefix="/api/v1/activities", tags=["activities"], dependencies=[Depends(get_principal)]
@@ -100,7 +101,7 @@ async def update_activity(
     activity_id: uuid.UUID, data: ActivityPatch, ctx: CtxDep, if_match: IfMatchDep
 ) -> ActivityOut:
     """Edit planned work; send the version (If-Match or body)."""
-    version = if_match if if_match is not None else data.version
+    version = expected_version(if_match, data.version)
     return ActivityOut.model_validate(
         await service.update_activity(ctx, activity_id, data, version)
     )
@@ -111,7 +112,7 @@ async def complete_activity(
     activity_id: uuid.UUID, data: CompleteIn, ctx: CtxDep, if_match: IfMatchDep
 ) -> ActivityChangeOut:
     """Mark done, plan the follow-up `next`, keep the open deal's next step: one transaction."""
-    version = if_match if if_match is not None else data.version
+    version = expected_version(if_match, data.version)
     return _change_out(await service.complete_activity(ctx, activity_id, data, version))
 
 
@@ -120,5 +121,5 @@ async def cancel_activity(
     activity_id: uuid.UUID, ctx: CtxDep, if_match: IfMatchDep, data: CancelIn | None = None
 ) -> ActivityChangeOut:
     """Call planned work off; an open deal's last planned activity cannot be (422)."""
-    version = if_match if if_match is not None else (data.version if data else None)
+    version = expected_version(if_match, data.version if data else None)
     return _change_out(await service.cancel_activity(ctx, activity_id, version))

@@ -156,15 +156,36 @@ async def _writer(ctx: Ctx, user_id: uuid.UUID, field: str) -> uuid.UUID:
     return user_id
 
 
-async def _live_account_of(ctx: Ctx, table: Table, record_id: uuid.UUID) -> uuid.UUID | None:
-    """The account of a live contact or deal, share-locked so a concurrent delete of
+@dataclass(frozen=True)
+class _Reference:
+    """A contact or deal named by the caller: its account, and whether it is live."""
+
+    account_id: uuid.UUID
+    live: bool
+
+
+async def _reference(ctx: Ctx, table: Table, record_id: uuid.UUID) -> _Reference | None:
+    """The contact or deal `record_id` of this organization, None when unknown (another
+    organization's is unknown here too: RLS). Share-locked, so a concurrent delete of
     it waits for this transaction (and then soft-deletes what it planned too)."""
-    account_id: uuid.UUID | None = await ctx.session.scalar(
-        select(table.c.account_id)
-        .where(table.c.id == record_id, table.c.deleted_at.is_(None))
+    row = (
+        await ctx.session.execute(
+            select(table.c.account_id, table.c.deleted_at.is_(None).label("live"))
+            .where(table.c.id == record_id)
+            .with_for_update(read=True)
+        )
+    ).first()
+    return None if row is None else _Reference(row.account_id, bool(row.live))
+
+
+async def _account_live(ctx: Ctx, account_id: uuid.UUID) -> bool | None:
+    """Whether the account is live, None when unknown (as `_reference`), share-locked."""
+    live: bool | None = await ctx.session.scalar(
+        select(ACCOUNTS.c.deleted_at.is_(None))
+        .where(ACCOUNTS.c.id == account_id)
         .with_for_update(read=True)
     )
-    return account_id
+    return live
 
 
 async def _resolve_links(
@@ -173,32 +194,46 @@ async def _resolve_links(
     contact_id: uuid.UUID | None,
     deal_id: uuid.UUID | None,
 ) -> _Links:
-    """Each record named must be live in this organization (RLS hides other tenants'),
-    and all of them must belong to one account; a contact or deal given without
-    `account_id` brings its account along. Every problem is one 422 entry."""
+    """The account, contact and deal named, as the activity will point at them.
+
+    The rule deals' references follow too: a record the organization does not have
+    (made up, or another organization's — RLS hides those) is 404 naming each such
+    field, never telling one from the other; a deleted record of the organization,
+    or a contact or deal of another account than the rest, is 422 naming each field.
+    A contact or deal given without `account_id` brings its account along.
+    """
+    unknown: list[FieldError] = []
     errors: list[FieldError] = []
     deal_account = contact_account = None
-    if deal_id is not None:
-        deal_account = await _live_account_of(ctx, DEALS, deal_id)
-        if deal_account is None:
-            errors.append(FieldError("deal_id", "is not a deal of this organization"))
-    if contact_id is not None:
-        contact_account = await _live_account_of(ctx, CONTACTS, contact_id)
-        if contact_account is None:
-            errors.append(FieldError("contact_id", "is not a contact of this organization"))
+    for field, kind, table, record_id in (
+        ("deal_id", "deal", DEALS, deal_id),
+        ("contact_id", "contact", CONTACTS, contact_id),
+    ):
+        if record_id is None:
+            continue
+        found = await _reference(ctx, table, record_id)
+        if found is None:
+            unknown.append(FieldError(field, f"is not a {kind} of this organization"))
+        elif not found.live:
+            errors.append(FieldError(field, f"is a deleted {kind}"))
+        elif field == "deal_id":
+            deal_account = found.account_id
+        else:
+            contact_account = found.account_id
     if account_id is None:
         account_id = deal_account or contact_account
     if account_id is not None:
-        live = await ctx.session.scalar(
-            select(ACCOUNTS.c.id)
-            .where(ACCOUNTS.c.id == account_id, ACCOUNTS.c.deleted_at.is_(None))
-            .with_for_update(read=True)
-        )
+        live = await _account_live(ctx, account_id)
         if live is None:
-            errors.append(FieldError("account_id", "is not an account of this organization"))
+            unknown.append(FieldError("account_id", "is not an account of this organization"))
+        elif not live:
+            errors.append(FieldError("account_id", "is a deleted account"))
         for field, owner_account in (("deal_id", deal_account), ("contact_id", contact_account)):
             if owner_account is not None and owner_account != account_id:
                 errors.append(FieldError(field, "belongs to another account"))
+    if unknown:
+        kinds = ", ".join(error.field.removesuffix("_id") for error in unknown)
+        raise NotFound(f"No such {kinds}", errors=unknown)
     if errors:
         raise ValidationFailed("The related records do not fit together", errors=errors)
     return _Links(account_id, contact_id, deal_id)
@@ -208,10 +243,12 @@ async def create_activity(ctx: Ctx, data: ActivityIn) -> Activity:
     """Writers plan a call, email, meeting or task (due time required), or log a note
     (done as it is written, no due time). System entries are Baton's own: never here.
 
-    The owner defaults to the caller and must be a writer member; the account,
-    contact and deal must be live records of the organization and of one account
-    (422 naming each that is not); a contact or deal alone brings its account.
-    Creating does not change the deal's next step: completing or cancelling does.
+    The owner defaults to the caller and must be a writer member (422 otherwise,
+    whoever the id names). The account, contact and deal must be records of the
+    organization — an unknown one, or another organization's, is 404 like every
+    other tenant's id — live and of one account (422 naming each that is not); a
+    contact or deal alone brings its account. Creating does not change the deal's
+    next step: completing or cancelling does.
     """
     principal = require_role(ctx, *WRITERS)
     is_note = data.type is NewActivityType.NOTE
@@ -275,7 +312,8 @@ async def update_activity(
 
     Done and cancelled activities and system entries are history (409); the version
     must be current (409 stale, 422 missing). A planned activity keeps its type,
-    subject, due time and owner (null is 422); a new owner must be a writer member.
+    subject, due time and owner (null is 422); a new owner must be a writer member
+    (422 otherwise, whoever the id names). Another organization's activity is 404.
     """
     require_role(ctx, *WRITERS)
     activity = await _live_activity(ctx, activity_id)
@@ -352,8 +390,9 @@ async def complete_activity(
 
     The activity gets `completed_at` and the outcome; `next` becomes a planned
     activity on the same records (account, contact, deal, work item), owned by
-    `next.owner_id` (a writer member, 422 otherwise) or else the completed
-    activity's owner (the caller if that owner can no longer write).
+    `next.owner_id` (a writer member, 422 otherwise, whoever the id names) or else
+    the completed activity's owner (the caller if that owner can no longer write).
+    Another organization's activity is 404.
 
     An open deal never lacks a next step (DESIGN §5): when the activity belongs to
     an open deal, the deal's next step becomes the follow-up, or without one the

@@ -20,6 +20,7 @@ from baton.cadences.schemas import (
 from baton.core.auth import CtxDep, IfMatchDep, get_principal
 from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.schemas import Page
+from baton.core.versioning import expected_version
 
 router = APIRouter(prefix="/api/v1", tags=["cadences"], dependencies=[Depends(get_principal)])
 
@@ -106,7 +107,7 @@ async def update_cadence(
 ) -> CadenceOut:
     """Edit name, description, active, default; `steps` replaces all steps. Send the
     version (If-Match or body)."""
-    version = if_match if if_match is not None else data.version
+    version = expected_version(if_match, data.version)
     return cadence_out(await service.update_cadence(ctx, cadence_id, data, version))
 
 

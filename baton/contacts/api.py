@@ -11,6 +11,7 @@ from baton.contacts.schemas import ContactIn, ContactOut, ContactPatch
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
 from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.schemas import Page
+from baton.core.versioning import expected_version
 
 router = APIRouter(
     prefix="/api/v1/contacts", tags=["contacts"], dependencies=[Depends(get_principal)]
@@ -47,7 +48,7 @@ async def update_contact(
     contact_id: uuid.UUID, data: ContactPatch, ctx: CtxDep, if_match: IfMatchDep
 ) -> ContactOut:
     """Edit the contact; send the version (If-Match or body). Null clears a field."""
-    version = if_match if if_match is not None else data.version
+    version = expected_version(if_match, data.version)
     return ContactOut.model_validate(await service.update_contact(ctx, contact_id, data, version))
 
 
@@ -59,4 +60,4 @@ async def delete_contact(
     version: VersionQuery = None,
 ) -> None:
     """Soft delete of this contact alone; send the version (If-Match or `?version=`)."""
-    await service.delete_contact(ctx, contact_id, if_match if if_match is not None else version)
+    await service.delete_contact(ctx, contact_id, expected_version(if_match, version))

@@ -5,6 +5,14 @@ from __future__ import annotations
 from baton.core.errors import FieldError, StaleVersion, ValidationFailed
 
 
+def expected_version(if_match: int | None, sent: int | None) -> int | None:
+    """The version the caller says it edited: the `If-Match` header's when one was sent
+    (it wins over the other), else `sent` — the body's `version` field, or `?version=`
+    where a DELETE has no body. None when neither came: `check_version` makes that 422.
+    """
+    return if_match if if_match is not None else sent
+
+
 def check_version(current: int, expected: int | None, what: str) -> None:
     """409 unless the caller edited the current version; 422 when it sent none."""
     if expected is None:

@@ -13,6 +13,7 @@ from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
 from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
+from baton.core.versioning import expected_version
 from baton.deals import service
 from baton.deals.models import Deal, DealOutcome
 from baton.deals.queries import ColumnTotals
@@ -152,7 +153,7 @@ async def update_deal(
     deal_id: uuid.UUID, data: DealPatch, ctx: CtxDep, if_match: IfMatchDep
 ) -> DealOut:
     """Edit a deal's details; send the version (If-Match or body)."""
-    version = if_match if if_match is not None else data.version
+    version = expected_version(if_match, data.version)
     deal, flow = await service.update_deal(ctx, deal_id, data, version)
     return _on_step(deal, flow.step(deal.step_id))
 
@@ -165,7 +166,7 @@ async def delete_deal(
     version: VersionQuery = None,
 ) -> None:
     """Soft delete, with the deal's planned activities; send the version."""
-    await service.delete_deal(ctx, deal_id, if_match if if_match is not None else version)
+    await service.delete_deal(ctx, deal_id, expected_version(if_match, version))
 
 
 @router.post("/deals/{deal_id}/move")

@@ -10,6 +10,7 @@ from baton.core.auth import CtxDep, IfMatchDep, PrincipalDep, get_principal
 from baton.core.errors import NotFound
 from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.schemas import Page
+from baton.core.versioning import expected_version
 from baton.identity import queries, service
 from baton.identity.access import require_role
 from baton.identity.models import Role
@@ -101,7 +102,7 @@ async def invite_user(data: MemberIn, ctx: CtxDep) -> MemberOut:
 async def change_role(
     user_id: uuid.UUID, data: MemberPatch, ctx: CtxDep, if_match: IfMatchDep
 ) -> MemberOut:
-    version = if_match if if_match is not None else data.version
+    version = expected_version(if_match, data.version)
     return MemberOut.model_validate(
         await service.change_member_role(ctx, user_id, data.role, version)
     )
@@ -123,7 +124,7 @@ async def get_settings(ctx: CtxDep) -> SettingsOut:
 async def update_settings(data: SettingsPatch, ctx: CtxDep, if_match: IfMatchDep) -> SettingsOut:
     """Change settings (admins); send the version (If-Match or body). A new claim SLA
     applies to leads entering the sales pool afterwards: pooled leads keep their due time."""
-    version = if_match if if_match is not None else data.version
+    version = expected_version(if_match, data.version)
     return SettingsOut.model_validate(await service.update_settings(ctx, data, version))
 
 

@@ -12,6 +12,7 @@ from baton.activities.schemas import ActivityOut
 from baton.core.auth import CtxDep, IfMatchDep, get_principal
 from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.schemas import Page
+from baton.core.versioning import expected_version
 from baton.deals.api import deal_out
 from baton.leads import service
 from baton.leads.models import LeadView
@@ -112,7 +113,7 @@ async def update_lead(
     lead_id: uuid.UUID, data: LeadPatch, ctx: CtxDep, if_match: IfMatchDep
 ) -> LeadOut:
     """Edit a lead's details; send the version (If-Match or body)."""
-    version = if_match if if_match is not None else data.version
+    version = expected_version(if_match, data.version)
     return lead_out(await service.update_lead(ctx, lead_id, data, version))
 
 

@@ -11,6 +11,7 @@ from baton.accounts.api import account_out
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
 from baton.core.pagination import PageRequest, SearchQuery, next_cursor, page_request
 from baton.core.schemas import Page
+from baton.core.versioning import expected_version
 from baton.deals.api import deal_out
 from baton.targets import service
 from baton.targets.models import Target
@@ -119,7 +120,7 @@ async def update_target(
 ) -> TargetOut:
     """Edit the details; send the version (If-Match or body). The status changes by
     /status and /convert."""
-    version = if_match if if_match is not None else data.version
+    version = expected_version(if_match, data.version)
     return _on_flow(*await service.update_target(ctx, target_id, data, version))
 
 
@@ -128,7 +129,7 @@ async def delete_target(
     target_id: uuid.UUID, ctx: CtxDep, if_match: IfMatchDep, version: VersionQuery = None
 ) -> None:
     """Soft delete; send the version (If-Match or `?version=`)."""
-    await service.delete_target(ctx, target_id, if_match if if_match is not None else version)
+    await service.delete_target(ctx, target_id, expected_version(if_match, version))
 
 
 @router.post("/{target_id}/status")

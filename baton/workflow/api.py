@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from baton.core.auth import CtxDep, IfMatchDep, get_principal
 from baton.core.errors import NotFound
+from baton.core.versioning import expected_version
 from baton.workflow import effects, queries, service
 from baton.workflow.models import EntityType
 from baton.workflow.schemas import (
@@ -138,7 +139,7 @@ async def update_workflow(
     workflow_id: uuid.UUID, data: WorkflowPatch, ctx: CtxDep, if_match: IfMatchDep
 ) -> WorkflowOut:
     """Rename (every version). Send `row_version` as If-Match or `version`."""
-    version = if_match if if_match is not None else data.version
+    version = expected_version(if_match, data.version)
     workflow = await service.update_workflow(ctx, workflow_id, data, version)
     return await get_workflow(workflow.id, ctx)
 
@@ -148,7 +149,7 @@ async def update_step(
     step_id: uuid.UUID, data: StepPatch, ctx: CtxDep, if_match: IfMatchDep
 ) -> WorkflowOut:
     """Answers the edited draft: a new version when the workflow was published."""
-    version = if_match if if_match is not None else data.version
+    version = expected_version(if_match, data.version)
     draft = await service.update_step(ctx, step_id, data, version)
     return await get_workflow(draft.id, ctx)
 
@@ -181,7 +182,7 @@ async def create_status(data: StatusIn, ctx: CtxDep) -> StatusOut:
 async def update_status(
     status_id: uuid.UUID, data: StatusPatch, ctx: CtxDep, if_match: IfMatchDep
 ) -> StatusOut:
-    version = if_match if if_match is not None else data.version
+    version = expected_version(if_match, data.version)
     return StatusOut.model_validate(await service.update_status(ctx, status_id, data, version))
 
 
@@ -236,7 +237,7 @@ async def update_transition(
     transition_id: uuid.UUID, data: TransitionPatch, ctx: CtxDep, if_match: IfMatchDep
 ) -> WorkflowOut:
     """Label, conditions or effects (unknown effects are 422 here, not at run time)."""
-    version = if_match if if_match is not None else data.version
+    version = expected_version(if_match, data.version)
     draft = await service.update_transition(ctx, transition_id, data, version)
     return await get_workflow(draft.id, ctx)
 

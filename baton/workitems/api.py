@@ -13,6 +13,7 @@ from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
 from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
+from baton.core.versioning import expected_version
 from baton.workflow import queries as workflow_queries
 from baton.workflow import service as workflow_service
 from baton.workflow.models import EntityType
@@ -111,7 +112,7 @@ async def update_work_item(
     item_id: uuid.UUID, data: WorkItemPatch, ctx: CtxDep, if_match: IfMatchDep
 ) -> WorkItemOut:
     """Edit name, description, owner or fields; send the version (If-Match or body)."""
-    version = if_match if if_match is not None else data.version
+    version = expected_version(if_match, data.version)
     item, flow = await service.update_work_item(ctx, item_id, data, version)
     return item_out(item, StepRef.of(flow.step(item.step_id)))
 
@@ -124,7 +125,7 @@ async def delete_work_item(
     version: VersionQuery = None,
 ) -> None:
     """Soft delete: the item leaves lists and boards; its history stays. Send the version."""
-    await service.delete_work_item(ctx, item_id, if_match if if_match is not None else version)
+    await service.delete_work_item(ctx, item_id, expected_version(if_match, version))
 
 
 @router.get("/{item_id}/activities")

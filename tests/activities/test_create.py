@@ -71,15 +71,16 @@ async def test_every_combination_of_related_records(
 async def test_related_records_must_be_live_and_of_one_account(
     client: httpx.AsyncClient, team: Org, owner_conn: asyncpg.Connection
 ) -> None:
+    """422 for the organization's own records that do not fit; unknown and another
+    organization's records are 404 (tests/activities/test_tenancy.py)."""
     acme = await account(owner_conn, team.admin)
     other = await account(owner_conn, team.admin, "Globex")
     bob = await contact(owner_conn, team.admin, acme)
     gone = await contact(owner_conn, team.admin, acme)
     await soft_delete(owner_conn, "contacts", gone)
     big = await deal(owner_conn, team.admin, acme)
-    stranger = await register_tenant(client)
-    foreign = await account(owner_conn, stranger, "Initech")
-    foreign_contact = await contact(owner_conn, stranger, foreign)
+    closed_down = await deal(owner_conn, team.admin, acme, rank="n")
+    await soft_delete(owner_conn, "deals", closed_down)
 
     async def refused(**links: str) -> list[str]:
         response = await client.post(
@@ -89,10 +90,12 @@ async def test_related_records_must_be_live_and_of_one_account(
         )
         return _fields(response)
 
-    assert await refused(account_id=str(foreign)) == ["account_id"]
-    assert await refused(contact_id=str(foreign_contact)) == ["contact_id"]
     assert await refused(contact_id=str(gone)) == ["contact_id"]
-    assert await refused(deal_id=str(uuid.uuid4())) == ["deal_id"]
+    assert await refused(deal_id=str(closed_down)) == ["deal_id"]
+    assert await refused(account_id=str(acme), contact_id=str(gone), deal_id=str(closed_down)) == [
+        "deal_id",
+        "contact_id",
+    ]
     assert await refused(account_id=str(other), contact_id=str(bob)) == ["contact_id"]
     assert await refused(account_id=str(other), deal_id=str(big)) == ["deal_id"]
     other_contact = await contact(owner_conn, team.admin, other)
