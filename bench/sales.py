@@ -354,7 +354,8 @@ class DealRawMover(RawMover):
             )
             if row is None or row["version"] != version:
                 raise RuntimeError(f"raw move of {deal_id}: not found or stale")
-            position = ranks.position_between(row["after_rank"], row["next_after"])
+            lo, hi = row["after_rank"], row["next_after"]
+            position = ranks.position_between(lo, hi)
             if position is None:
                 raise RuntimeError("raw move: the gap is full (a rebalance is not replayed)")
             moved = await tx.fetchrow(
@@ -375,10 +376,14 @@ class DealRawMover(RawMover):
                     entry_description=None,
                     actor_id=tenant.user_id,
                     log_stage_change=True,
+                    # A drop after a card: the reorder's check, as the service sends it.
+                    board_workflow_id=row["workflow_id"],
+                    guard_lo=lo,
+                    guard_hi=hi,
                 ),
             )
         elapsed = time.perf_counter_ns() - started
-        if who is None or moved is None:
+        if who is None or moved is None or not moved["placed"]:
             raise RuntimeError(f"raw move of {deal_id} (version {version}) failed")
         self.items.moved(i, target, moved["version"])
         return elapsed

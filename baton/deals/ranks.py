@@ -5,11 +5,12 @@ enough for all 128 bits). Ranks compare byte by byte (the column is COLLATE "C",
 and ``0-9`` sort before ``a-z`` as digits should), so a rank reads as a base-36
 fraction and the position decides the order.
 
-The id suffix is what makes concurrent moves safe without a lock or a retry: two
-cards never share a rank, even when two requests drop them into the same gap at the
-same moment and compute the same position — they then sit side by side, ordered by
-id. The unique index `uq_deals_board_rank` stays the guard against anything written
-by hand.
+The id suffix is what lets concurrent moves proceed without waiting for one another:
+two cards never share a rank, even when two requests drop them into the same gap at
+the same moment and compute the same position — they then sit side by side, ordered
+by id (only a rebalance makes a reorder wait: see `baton.deals.service.move_deal`).
+The unique index `uq_deals_board_rank` stays the guard against anything written by
+hand.
 
 `position_between` picks the shortest position whose every extension sorts strictly
 between two neighbours; positions only grow when a gap is split again and again.

@@ -27,14 +27,20 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Uuid,
+    and_,
     any_,
     bindparam,
+    case,
     exists,
+    false,
     func,
     insert,
     literal,
+    or_,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import array
@@ -113,6 +119,28 @@ class Neighbours:
     last_rank: str | None
 
 
+def _neighbours_of(row: asyncpg.Record) -> Neighbours:
+    return Neighbours(
+        row["after_rank"],
+        row["before_rank"],
+        row["next_after"],
+        row["prev_before"],
+        row["last_rank"],
+    )
+
+
+def _board_key(workflow_id: Any, step_id: Any) -> Any:
+    """The advisory lock of one board column (lock protocol: `move_deal`)."""
+    return func.hashtextextended(func.concat("baton.board:", workflow_id, ":", step_id), 0)
+
+
+def _wait_for_board(workflow_id: uuid.UUID, step_id: uuid.UUID, *, shared: bool) -> Any:
+    """The statement that waits for a column's lock and holds it to commit."""
+    key = _board_key(literal(workflow_id, Uuid), literal(step_id, Uuid))
+    lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
+    return select(lock(key))
+
+
 def _neighbour_columns(step_id: Any) -> list[Any]:
     after = (
         select(_CARD.c.rank)
@@ -170,7 +198,7 @@ def _settings_columns() -> list[Any]:
 # one statement loads the deal, its workflow's row version (the compiled graph is a
 # cache hit without another query), the target column's neighbour ranks, and sets
 # the trigger's settings; the next one updates the deal and writes the timeline
-# entry. A rebalance (rare) adds two statements.
+# entry. A rebalance (rare) adds three statements; a reorder placed again (rare) three.
 _LOAD_FOR_MOVE = (
     select(
         DEALS,
@@ -237,12 +265,54 @@ _MOVE_FIELD_TYPES: dict[str, Any] = {
     "next_step_due_date": Date,
 }
 
+# The check that a reorder's rank is still good when it is written (see `move_deal`):
+# the column is not being rebalanced (its advisory lock, taken shared until commit,
+# so no rebalance starts before this move commits) and the neighbours read by the load
+# still hold the ranks it was computed from. The neighbours are locked `FOR KEY SHARE`
+# because a locking read sees a row's latest version, not the statement's snapshot: a
+# rebalance that commits while this statement runs is seen too. A null
+# `board_workflow_id` skips the check (an append, or a rank the rebalance itself gave).
+_BOARD_WORKFLOW = bindparam("board_workflow_id", None, type_=Uuid)
+
+
+def _still_ranked(name: str) -> Any:
+    rank = bindparam(name, None, type_=String)
+    card = DEALS.alias(name)
+    return or_(
+        rank.is_(None),
+        exists(
+            select(card.c.id)
+            .where(
+                card.c.workflow_id == _BOARD_WORKFLOW,
+                card.c.step_id == bindparam("to_step_id", type_=Uuid),
+                card.c.rank == rank,
+                card.c.deleted_at.is_(None),
+            )
+            .with_for_update(read=True, key_share=True)
+        ),
+    )
+
+
+_placed = select(
+    case(
+        (_BOARD_WORKFLOW.is_(None), true()),
+        (
+            func.pg_try_advisory_xact_lock_shared(
+                _board_key(_BOARD_WORKFLOW, bindparam("to_step_id", type_=Uuid))
+            ),
+            and_(_still_ranked("guard_lo"), _still_ranked("guard_hi")),
+        ),
+        else_=false(),
+    ).label("placed")
+).cte("placed")
+
 _moved = (
     update(DEALS)
     .where(
         DEALS.c.id == bindparam("record_id"),
         DEALS.c.version == bindparam("expected_version"),
         DEALS.c.deleted_at.is_(None),
+        select(_placed.c.placed).scalar_subquery().is_(True),
     )
     .values(
         step_id=bindparam("to_step_id"),
@@ -257,7 +327,14 @@ _moved = (
     .returning(*DEALS.c)
     .cte("moved")
 )
-_MOVE = select(_moved).add_cte(_stage_change_entry(_moved).cte("logged"))
+# The moved deal; no row when the deal is gone or at another version; `placed` false
+# (and no deal) when the reorder's check failed: nothing was written, place it again.
+_MOVE = (
+    select(_placed.c.placed, _moved)
+    .select_from(_placed.outerjoin(_moved, true()))
+    .where(or_(_moved.c.id.is_not(None), _placed.c.placed.is_not(True)))
+    .add_cte(_stage_change_entry(_moved).cte("logged"))
+)
 
 # The close: the step change, outcome and reason, the timeline entry and the
 # cancellation of the deal's still-planned work, in one statement. The activities
@@ -463,17 +540,22 @@ async def _rank_in(
 async def _rebalance(
     ctx: Ctx, workflow_id: uuid.UUID, step_id: uuid.UUID, deal_id: uuid.UUID, after: str | None
 ) -> str:
-    """Rewrite one column's ranks evenly, atomically: its live cards are locked in rank
-    order (so two rebalances of a column queue up, and a concurrent move of one of its
-    cards waits), then rewritten in one executemany. Versions stay as they are: a card's
-    place on the board is not an edit of the deal, and must not fail its editors.
+    """Rewrite one column's ranks evenly, atomically: the column's advisory lock is
+    taken exclusively first (so two rebalances of a column queue up, and reorders into
+    it wait or see it: the protocol is `move_deal`'s), then its live cards are locked in
+    rank order (a concurrent move of one of them waits) and rewritten in one
+    executemany. Versions stay as they are: a card's place on the board is not an edit
+    of the deal, and must not fail its editors.
 
-    The moving card is locked with the others (when it is in the column): two
-    rebalances then take the same rows in the same order, where each taking every card
-    but its own deadlocked (tests/deals/test_races.py). One that waited for another
-    sees the ranks that one wrote: it orders the cards by them and finds the card it
-    drops after by its id (every rank ends with it), not by the rank it read before."""
+    The lock comes in a statement of its own: the cards are read after it is granted,
+    so a reorder that committed meanwhile is among them. The moving card is locked with
+    the others (when it is in the column), in rank order, as before the advisory lock
+    made two rebalances queue on it instead (each taking every card but its own had
+    deadlocked: tests/deals/test_races.py). One that waited for another sees the ranks
+    that one wrote: it orders the cards by them and finds the card it drops after by
+    its id (every rank ends with it), not by the rank it read before."""
     connection = await ctx.session.connection()
+    await connection.execute(_wait_for_board(workflow_id, step_id, shared=False))
     locked = (
         await connection.execute(
             select(DEALS.c.id, DEALS.c.rank)
@@ -825,18 +907,16 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
     """
     principal = require_role(ctx, *WRITERS)
     supplied = data.fields.model_dump(exclude_none=True, mode="json")
-    row = await _LOAD_FOR_MOVE_ON_DRIVER.fetchrow(
-        ctx.session,
-        {
-            "record_id": deal_id,
-            "to_step_id": data.to_step_id,
-            "after_id": data.after_id,
-            "before_id": data.before_id,
-            "reason": data.reason or "",
-            "notes": data.notes or "",
-            "fields_text": json.dumps(supplied) if supplied else "",
-        },
-    )
+    load = {
+        "record_id": deal_id,
+        "to_step_id": data.to_step_id,
+        "after_id": data.after_id,
+        "before_id": data.before_id,
+        "reason": data.reason or "",
+        "notes": data.notes or "",
+        "fields_text": json.dumps(supplied) if supplied else "",
+    }
+    row = await _LOAD_FOR_MOVE_ON_DRIVER.fetchrow(ctx.session, load)
     if row is None:
         raise NotFound("No such deal")
     if row["version"] != data.version:
@@ -864,34 +944,47 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
         )
     to_step = move.to_step if move else from_step
     planned = effects.planned_effects(EntityType.DEAL, move) if move else []
-    lo, hi = _placement(
-        data,
-        Neighbours(
-            row["after_rank"],
-            row["before_rank"],
-            row["next_after"],
-            row["prev_before"],
-            row["last_rank"],
-        ),
-    )
+    lo, hi = _placement(data, _neighbours_of(row))
     if data.dry_run:
         return DealMove(current, move, from_step, to_step, flow, True, planned)
-    rank = await _rank_in(ctx, current.workflow_id, to_step.id, deal_id, lo, hi)
-    moved = await _MOVE_ON_DRIVER.fetchrow(
-        ctx.session,
-        {
-            "record_id": deal_id,
-            "expected_version": data.version,
-            "to_step_id": to_step.id,
-            "new_rank": rank,
-            **{f"set_{name}": getattr(data.fields, name) for name in _MOVE_FIELD_TYPES},
-            "activity_id": uuid7(),
-            "entry_subject": activity_service.stage_change_subject(move) if move else "",
-            "entry_description": None,
-            "actor_id": principal.user_id,
-            "log_stage_change": move is not None,
-        },
-    )
+    # Board lock protocol, per column (its advisory lock, `_board_key`): a rebalance
+    # holds it exclusively, in a statement before it reads the cards; a reorder takes
+    # it shared, without waiting, in its UPDATE, which also checks that the neighbours
+    # it read still hold their ranks (`_placed`). Either the check passes, and no
+    # rebalance can have slipped between the read and the write nor start before the
+    # commit, or nothing is written and the card is placed again, once, after waiting
+    # for the lock shared. A rebalance takes the lock before any row and waits for it
+    # holding none; a reorder holding it shared waits for no rebalance (none holds rows
+    # meanwhile): they cannot deadlock. A plain move to another column (an append, the
+    # hot path) skips the check: an append read before a rebalance still sorts after
+    # the rebalanced cards, which fill the range's first half, unless the column's last
+    # card sat in that half.
+    reorder = move is None or data.after_id is not None or data.before_id is not None
+    position = ranks.position_between(lo, hi)
+    guard: dict[str, Any] = {}
+    if position is None:
+        # The rebalance holds the column's lock exclusively: its rank needs no check.
+        rank = await _rebalance(ctx, current.workflow_id, to_step.id, deal_id, lo)
+    else:
+        rank = ranks.rank_of(position, deal_id)
+        if reorder:
+            guard = {"board_workflow_id": current.workflow_id, "guard_lo": lo, "guard_hi": hi}
+    params = {
+        "record_id": deal_id,
+        "expected_version": data.version,
+        "to_step_id": to_step.id,
+        "new_rank": rank,
+        **{f"set_{name}": getattr(data.fields, name) for name in _MOVE_FIELD_TYPES},
+        "activity_id": uuid7(),
+        "entry_subject": activity_service.stage_change_subject(move) if move else "",
+        "entry_description": None,
+        "actor_id": principal.user_id,
+        "log_stage_change": move is not None,
+        **guard,
+    }
+    moved = await _MOVE_ON_DRIVER.fetchrow(ctx.session, params)
+    if moved is not None and not moved["placed"]:
+        moved = await _place_again(ctx, current.workflow_id, data, load, params)
     if moved is None:
         raise StaleVersion("The deal changed while you moved it")
     deal = deal_of(moved)
@@ -899,6 +992,34 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
         await _run_effects(ctx, deal, move)
         deal, _ = await _load(ctx, deal_id)
     return DealMove(deal, move, from_step, to_step, flow, False, planned)
+
+
+async def _place_again(
+    ctx: Ctx,
+    workflow_id: uuid.UUID,
+    data: DealMoveIn,
+    load: dict[str, Any],
+    params: dict[str, Any],
+) -> asyncpg.Record | None:
+    """The second and last placement of a reorder whose check failed (a rebalance of
+    its column committed or runs since the load, or a neighbour moved): wait for the
+    column's lock, shared, read the deal and its neighbours again — in a statement of
+    their own, so they are read after any rebalance that came first, and none can come
+    after — and write the rank without a check. None when the deal changed meanwhile.
+
+    Only a full gap here (a neighbour moved into a spot filled hundreds of times over)
+    makes this move rebalance while it holds the lock shared: two such at once in one
+    column deadlock, and PostgreSQL fails one (409)."""
+    deal_id = params["record_id"]
+    step_id = params["to_step_id"]
+    await ctx.session.execute(_wait_for_board(workflow_id, step_id, shared=True))
+    row = await _LOAD_FOR_MOVE_ON_DRIVER.fetchrow(ctx.session, load)
+    if row is None or row["version"] != data.version:
+        return None
+    lo, hi = _placement(data, _neighbours_of(row))
+    rank = await _rank_in(ctx, workflow_id, step_id, deal_id, lo, hi)
+    unchecked = {"board_workflow_id": None, "guard_lo": None, "guard_hi": None}
+    return await _MOVE_ON_DRIVER.fetchrow(ctx.session, {**params, "new_rank": rank, **unchecked})
 
 
 async def _run_effects(ctx: Ctx, deal: Deal, move: engine.Move) -> None:

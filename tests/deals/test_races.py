@@ -20,8 +20,12 @@ import asyncpg
 import httpx
 import pytest
 
+from baton.db.engine import Database
 from baton.deals import ranks
+from baton.deals import service as deal_service
+from baton.workflow import service as workflow_service
 from tests.deals.conftest import NEXT_WEEK, Org
+from tests.identity.test_statement_counts import counted
 
 Request = Coroutine[Any, Any, httpx.Response]
 # One side of a race: the request it sends about a deal as its client last saw it.
@@ -276,24 +280,26 @@ async def test_two_reorders_into_one_full_gap_both_land_in_it(
     assert ids[3] == after["id"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: a reorder that read its neighbours before a rebalance of its column"
-    " committed writes a rank from the old spacing (200, ranks unique, wrong place)",
-)
-async def test_a_reorder_waiting_behind_a_rebalance_lands_where_it_was_dropped(
-    client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
+async def _squeeze(
+    owner_conn: asyncpg.Connection, first: dict[str, Any], second: dict[str, Any]
 ) -> None:
-    anchor, after, c, d, x, y = [await org.create(client) for _ in range(6)]
-    for deal, position in ((anchor, "0" + "i" * 38), (after, "0" + "i" * 37 + "j")):
+    """Leave no room between two cards, at the top of their column."""
+    for deal, position in ((first, "0" + "i" * 38), (second, "0" + "i" * 37 + "j")):
         await owner_conn.execute(
             "UPDATE deals SET rank = $2 WHERE id = $1",
             uuid.UUID(deal["id"]),
             ranks.rank_of(position, uuid.UUID(deal["id"])),
         )
+
+
+async def test_a_reorder_waiting_behind_a_rebalance_lands_where_it_was_dropped(
+    client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
+) -> None:
+    anchor, after, c, d, x, y = [await org.create(client) for _ in range(6)]
+    await _squeeze(owner_conn, anchor, after)
     # x into the full gap (a rebalance, which locks every card of the column in rank
     # order and so queues at y); then y between c and d (room there: no rebalance),
-    # queued behind it at its own row.
+    # which finds the column's lock taken and waits for it, to read c and d again.
     one, two = await interleave(
         owner_conn,
         [y["id"]],
@@ -303,3 +309,110 @@ async def test_a_reorder_waiting_behind_a_rebalance_lands_where_it_was_dropped(
     assert (one.status_code, two.status_code) == (200, 200), (one.text, two.text)
     ids = [card_id for card_id, _ in await _column(owner_conn, org, "prospecting")]
     assert ids == [anchor["id"], x["id"], after["id"], c["id"], y["id"], d["id"]]
+
+
+async def test_a_drop_from_another_column_waits_for_a_rebalance_of_its_target(
+    client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
+) -> None:
+    anchor, after, c, d, x = [await org.create(client) for _ in range(5)]
+    y = await org.walk(client, await org.create(client), "discovery")
+    await _squeeze(owner_conn, anchor, after)
+    # x's rebalance holds the column's lock and queues at d; y, coming from Discovery,
+    # has no row of the column to wait on: it waits for the column's lock instead.
+    one, two = await interleave(
+        owner_conn,
+        [d["id"]],
+        org.move(client, x, "prospecting", after_id=anchor["id"]),
+        org.move(client, y, "prospecting", after_id=c["id"]),
+    )
+    assert (one.status_code, two.status_code) == (200, 200), (one.text, two.text)
+    ids = [card_id for card_id, _ in await _column(owner_conn, org, "prospecting")]
+    assert ids == [anchor["id"], x["id"], after["id"], c["id"], y["id"], d["id"]]
+
+
+def _meanwhile(monkeypatch: pytest.MonkeyPatch, change: Callable[[], Request]) -> list[int]:
+    """Run `change` to its end once, in the next move, between the move's read of its
+    card and neighbours and its write; count the placements done again."""
+    real_compiled = workflow_service.require_compiled
+    real_again = deal_service._place_again
+    started: list[bool] = []
+    again: list[int] = []
+
+    async def compiled(*args: Any, **kwargs: Any) -> Any:
+        if not started:  # the change's own move passes through
+            started.append(True)
+            changed = await change()
+            assert changed.status_code == 200, changed.text
+        return await real_compiled(*args, **kwargs)
+
+    async def place_again(*args: Any, **kwargs: Any) -> Any:
+        again.append(1)
+        return await real_again(*args, **kwargs)
+
+    monkeypatch.setattr(workflow_service, "require_compiled", compiled)
+    monkeypatch.setattr(deal_service, "_place_again", place_again)
+    return again
+
+
+async def test_a_reorder_that_read_its_neighbours_before_a_rebalance_committed_is_placed_again(
+    client: httpx.AsyncClient,
+    org: Org,
+    owner_conn: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    anchor, after, c, d, x, y = [await org.create(client) for _ in range(6)]
+    await _squeeze(owner_conn, anchor, after)
+    # y reads c and d; x's rebalance rewrites the column and commits; y writes. Nothing
+    # waits: the write's check finds c and d moved and y is placed again.
+    again = _meanwhile(
+        monkeypatch, lambda: org.move(client, x, "prospecting", after_id=anchor["id"])
+    )
+    moved = await org.move(client, y, "prospecting", after_id=c["id"])
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["deal"]["version"] == 2
+    assert again == [1]
+    column = await _column(owner_conn, org, "prospecting")
+    ids = [card_id for card_id, _ in column]
+    assert ids == [anchor["id"], x["id"], after["id"], c["id"], y["id"], d["id"]]
+    assert await _board(client, org) == ids
+
+
+async def test_a_reorder_whose_neighbour_moved_meanwhile_lands_next_to_it(
+    client: httpx.AsyncClient,
+    org: Org,
+    owner_conn: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a, b, c, y = [await org.create(client) for _ in range(4)]
+    # y is dropped after b; b goes to the top between the read and the write.
+    again = _meanwhile(monkeypatch, lambda: org.move(client, b, "prospecting", before_id=a["id"]))
+    moved = await org.move(client, y, "prospecting", after_id=b["id"])
+    assert moved.status_code == 200, moved.text
+    assert again == [1]
+    ids = [card_id for card_id, _ in await _column(owner_conn, org, "prospecting")]
+    assert ids == [b["id"], y["id"], a["id"], c["id"]]
+
+
+async def test_a_reorder_costs_no_statement_more_than_a_move_and_a_rebalance_three(
+    client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection, database: Database
+) -> None:
+    first, second = [await org.create(client) for _ in range(2)]
+    await _squeeze(owner_conn, first, second)
+    plain, placed, squeezed = [
+        await org.walk(client, await org.create(client), "discovery") for _ in range(3)
+    ]
+
+    async def statements(deal: dict[str, Any], **extra: Any) -> int:
+        with counted(database) as sent:
+            moved = await org.move(client, deal, "prospecting", **extra)
+        assert moved.status_code == 200, moved.text
+        return len(sent)
+
+    # The same transition each time: an append, a drop after a named card (its check
+    # rides in the UPDATE), a drop into a full gap (the column's lock, its cards locked
+    # and read, their new ranks).
+    base = await statements(plain)
+    assert await statements(placed, after_id=plain["id"]) == base
+    assert await statements(squeezed, after_id=first["id"]) == base + 3
+    ids = [card_id for card_id, _ in await _column(owner_conn, org, "prospecting")]
+    assert ids == [first["id"], squeezed["id"], second["id"], plain["id"], placed["id"]]
