@@ -5,8 +5,9 @@ Rules (DESIGN §3.2, §5):
   field; the partial unique indexes are the backstop for races);
 - the owner is a member who may write (422 otherwise); viewers read only (403);
 - deleting an account soft-deletes, in one transaction and under one deletion id,
-  the account, its live contacts, its open deals and the planned activities of all
-  of them; restore brings back exactly the rows carrying that id;
+  the account, its live contacts, its open deals, the live cadence enrolments and
+  the planned activities of all of them; restore brings back exactly the rows
+  carrying that id (the enrolments in the status they had, so cadences carry on);
 - the status (tenure, activity) is computed by the `account_statuses` view and is
   never written.
 """
@@ -14,10 +15,11 @@ Rules (DESIGN §3.2, §5):
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Table, exists, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, Table, exists, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -25,6 +27,7 @@ from baton.accounts import matching, queries
 from baton.accounts.models import Account, AccountTransaction
 from baton.accounts.schemas import AccountIn, AccountPatch, TransactionIn
 from baton.activities.models import Activity, ActivityStatus
+from baton.cadences.deletion import ENROLLMENTS, delete_live_enrollments, restore_enrollments
 from baton.contacts.models import Contact
 from baton.core.context import Ctx
 from baton.core.errors import (
@@ -68,6 +71,7 @@ class Deletion:
     deletion_id: uuid.UUID
     contacts: int
     deals: int
+    enrollments: int
     activities: int
 
 
@@ -216,9 +220,10 @@ async def update_account(
 async def delete_account(ctx: Ctx, account_id: uuid.UUID, expected_version: int | None) -> Deletion:
     """Writers soft-delete a live account at its current version, and with it — same
     transaction, same new deletion id — its live contacts, its open deals (won and lost
-    ones stay: they are history) and the planned activities of the account, of those
-    contacts and of those deals. Contacts or activities deleted earlier keep their own
-    deletion id, so a restore leaves them deleted.
+    ones stay: they are history), and the live (active or paused) cadence enrolments
+    and the planned activities of the account, of those contacts and of those deals.
+    Contacts, enrolments or activities deleted earlier keep their own deletion id, so
+    a restore leaves them deleted. A constant number of statements, however many rows.
     """
     principal = require_role(ctx, *WRITERS)
     account = await _live(ctx, account_id)
@@ -261,11 +266,14 @@ async def delete_account(ctx: Ctx, account_id: uuid.UUID, expected_version: int 
             .returning(DEALS.c.id)
         )
     ).all()
-    related = [ACTIVITIES.c.account_id == account_id]
-    if contact_ids:
-        related.append(ACTIVITIES.c.contact_id.in_(contact_ids))
-    if deal_ids:
-        related.append(ACTIVITIES.c.deal_id.in_(deal_ids))
+    # The deals first, then their enrolments, then the activities: the lock order of
+    # an open deal, its enrolments, their activities (cadences.service).
+    enrollments = await ctx.session.execute(
+        delete_live_enrollments(
+            or_(*_of_records(ENROLLMENTS, account_id, contact_ids, deal_ids)), marks
+        )
+    )
+    related = _of_records(ACTIVITIES, account_id, contact_ids, deal_ids)
     activities = await ctx.session.execute(
         update(ACTIVITIES)
         .where(
@@ -281,8 +289,25 @@ async def delete_account(ctx: Ctx, account_id: uuid.UUID, expected_version: int 
         deletion_id=deletion_id,
         contacts=len(contact_ids),
         deals=len(deal_ids),
+        enrollments=enrollments.rowcount,  # type: ignore[attr-defined]
         activities=activities.rowcount,  # type: ignore[attr-defined]
     )
+
+
+def _of_records(
+    table: Table,
+    account_id: uuid.UUID,
+    contact_ids: Sequence[uuid.UUID],
+    deal_ids: Sequence[uuid.UUID],
+) -> list[ColumnElement[bool]]:
+    """Conditions (to OR) on `table`'s rows linked to the account, those contacts or
+    those deals."""
+    related = [table.c.account_id == account_id]
+    if contact_ids:
+        related.append(table.c.contact_id.in_(contact_ids))
+    if deal_ids:
+        related.append(table.c.deal_id.in_(deal_ids))
+    return related
 
 
 async def restore_account(
@@ -329,13 +354,21 @@ async def restore_account(
         raise conflict from exc
     if restored.rowcount == 0:  # type: ignore[attr-defined]
         raise StaleVersion("The account changed while you restored it")
-    for table in (CONTACTS, ACTIVITIES):
-        await ctx.session.execute(
-            update(table)
-            .where(table.c.deletion_id == deletion_id)
-            .values(version=table.c.version + 1, **live)
-        )
+    await ctx.session.execute(
+        update(CONTACTS)
+        .where(CONTACTS.c.deletion_id == deletion_id)
+        .values(version=CONTACTS.c.version + 1, **live)
+    )
+    # Deals, then their enrolments, then the activities (the lock order, as in the
+    # delete). The enrolments come back in the status they had: an active one with
+    # its planned activities, a paused one with its remaining steps.
     await _restore_deals(ctx, deletion_id)
+    await ctx.session.execute(restore_enrollments(deletion_id))
+    await ctx.session.execute(
+        update(ACTIVITIES)
+        .where(ACTIVITIES.c.deletion_id == deletion_id)
+        .values(version=ACTIVITIES.c.version + 1, **live)
+    )
     ctx.session.expire_all()
     return await get_account(ctx, account_id)
 

@@ -51,6 +51,7 @@ class EnrollmentStatus(StrEnum):
 
 
 # An enrolment that still holds its record: at most one per record and cadence.
+LIVE_STATUSES = (EnrollmentStatus.ACTIVE.value, EnrollmentStatus.PAUSED.value)
 LIVE_ENROLLMENT = "status IN ('active', 'paused')"
 ENROLLABLE_COLUMNS = ("deal_id", "account_id", "contact_id")
 
@@ -130,8 +131,13 @@ class CadenceEnrollment(TenantKeyed, Timestamped, Versioned, Base):
             f"remaining_steps IS NULL OR remaining_steps BETWEEN 0 AND {MAX_STEPS}",
             name="remaining_steps_range",
         ),
+        CheckConstraint("(deleted_at IS NULL) = (deletion_id IS NULL)", name="deletion_complete"),
         # One live enrolment per record and cadence (DESIGN §5); record first, so
-        # the same index finds a record's live enrolments (a deal close stops them).
+        # the same index finds a record's live enrolments (a deal close stops them,
+        # a record's delete takes them). A live enrolment deleted with its record
+        # keeps its place: it comes back only with that record, which cannot be
+        # enrolled while deleted, so the place blocks nobody and a restore can
+        # never meet a twin.
         *(
             Index(
                 f"uq_cadence_enrollments_live_{column}",
@@ -144,6 +150,13 @@ class CadenceEnrollment(TenantKeyed, Timestamped, Versioned, Base):
             for column in ENROLLABLE_COLUMNS
         ),
         Index("ix_cadence_enrollments_cadence", "tenant_id", "cadence_id"),
+        # A restore finds what one deletion took.
+        Index(
+            "ix_cadence_enrollments_deletion",
+            "tenant_id",
+            "deletion_id",
+            postgresql_where=text("deletion_id IS NOT NULL"),
+        ),
         {"info": {"tenancy": "tenant"}},
     )
 
@@ -161,3 +174,8 @@ class CadenceEnrollment(TenantKeyed, Timestamped, Versioned, Base):
     remaining_steps: Mapped[int | None] = mapped_column(SmallInteger)
     # When it ended: stopped by someone (or a deal close), or completed.
     stopped_at: Mapped[datetime | None]
+    # Soft-deleted with its record, under the record's deletion id (DESIGN §3.2): the
+    # status stays as it was, so a restore of that id resumes the cadence as it stood.
+    deleted_at: Mapped[datetime | None]
+    deleted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    deletion_id: Mapped[uuid.UUID | None]

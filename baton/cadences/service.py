@@ -17,6 +17,10 @@
   between them; stop cancels what is still planned and ends the enrolment. An
   active enrolment with nothing left planned is complete: it is marked so when the
   record is enrolled again.
+- Deleting a deal, account or contact soft-deletes its live enrolments with it,
+  status kept (`baton.cadences.deletion`); a restore brings them back as they were.
+  A deleted enrolment is 404 here (read, pause, resume, stop), and a deleted record
+  cannot be enrolled (422).
 
 Lock order, shared with the activity planner and the deal close: an open deal,
 then its enrolments, then their activities.
@@ -57,6 +61,7 @@ from baton.accounts.models import Account
 from baton.activities.models import Activity, ActivityStatus, ActivityType
 from baton.cadences import queries
 from baton.cadences.models import (
+    LIVE_STATUSES,
     Cadence,
     CadenceEnrollment,
     CadenceStep,
@@ -76,7 +81,6 @@ from baton.core.errors import (
 )
 from baton.core.ids import uuid7
 from baton.core.versioning import check_version
-from baton.deals import service as deal_service
 from baton.deals.models import Deal
 from baton.identity.access import WRITERS, require_role
 from baton.identity.models import Role
@@ -633,26 +637,39 @@ async def _repoint_deal(ctx: Ctx, deal_id: uuid.UUID | None) -> None:
         )
     ).first()
     if row is not None:
+        # Imported here: deals.service builds its create statement from this module's
+        # enrolment statements at import time, so this module cannot import it first.
+        from baton.deals import service as deal_service
+
         await deal_service.set_next_step(
             ctx, deal_id, row.subject, row.due_at.astimezone(UTC).date()
         )
 
 
 async def _live_enrollment(
-    ctx: Ctx, cadence_id: uuid.UUID, record: EnrolledRecord
+    ctx: Ctx, cadence: Cadence, record: EnrolledRecord
 ) -> CadenceEnrollment | None:
+    """The record's live enrolment in the cadence, locked: the one the unique index
+    allows, deleted or not (see `CadenceEnrollment`)."""
     column = getattr(CadenceEnrollment, record.column)
     enrollment: CadenceEnrollment | None = await ctx.session.scalar(
         select(CadenceEnrollment)
         .where(
             column == record.id,
-            CadenceEnrollment.cadence_id == cadence_id,
-            CadenceEnrollment.status.in_(
-                [EnrollmentStatus.ACTIVE.value, EnrollmentStatus.PAUSED.value]
-            ),
+            CadenceEnrollment.cadence_id == cadence.id,
+            CadenceEnrollment.status.in_(LIVE_STATUSES),
         )
         .with_for_update()
     )
+    if enrollment is not None and enrollment.deleted_at is not None:
+        # A live record with a deleted enrolment: only a partial restore leaves that
+        # (the doctor reports it). Its place is taken until it is restored.
+        kind = _KINDS[record.column]
+        raise Conflict(
+            f"The {kind}'s enrolment in '{cadence.name}' was deleted and not restored "
+            "with it; ask an admin to run `baton doctor`",
+            errors=[FieldError(record.column, "has a deleted enrolment in this cadence")],
+        )
     return enrollment
 
 
@@ -672,7 +689,7 @@ async def enroll_record(
             errors=[FieldError("cadence_id", "is inactive")],
         )
     record = await _record(ctx, column, record_id)
-    existing = await _live_enrollment(ctx, cadence.id, record)
+    existing = await _live_enrollment(ctx, cadence, record)
     now = datetime.now(UTC)
     if existing is not None:
         if existing.status != EnrollmentStatus.ACTIVE.value or await _has_planned(ctx, existing.id):
@@ -721,16 +738,19 @@ async def enroll(ctx: Ctx, cadence_id: uuid.UUID, data: EnrollIn) -> EnrollmentV
 
 
 async def get_enrollment(ctx: Ctx, enrollment_id: uuid.UUID) -> CadenceEnrollment:
-    """Any member reads an enrolment of the organization; another tenant's is 404."""
+    """Any member reads an enrolment of the organization; another tenant's, or one
+    deleted with its record, is 404."""
     ctx.require_principal()
     enrollment = await ctx.session.get(CadenceEnrollment, (ctx.current_tenant_id, enrollment_id))
-    if enrollment is None:
+    if enrollment is None or enrollment.deleted_at is not None:
         raise NotFound("No such enrolment")
     return enrollment
 
 
 async def _lock_enrollment(ctx: Ctx, enrollment_id: uuid.UUID) -> CadenceEnrollment:
-    """The enrolment, locked after its deal (if it has one and it is open)."""
+    """The enrolment, locked after its deal (if it has one and it is open); 404 when
+    it is another tenant's or was deleted with its record (read after the deal's lock,
+    so a delete that committed meanwhile counts)."""
     require_role(ctx, *WRITERS)
     deal_id = await ctx.session.scalar(
         select(ENROLLMENTS.c.deal_id).where(ENROLLMENTS.c.id == enrollment_id)
@@ -739,7 +759,7 @@ async def _lock_enrollment(ctx: Ctx, enrollment_id: uuid.UUID) -> CadenceEnrollm
         await ctx.session.execute(select(DEALS.c.id).where(DEALS.c.id == deal_id).with_for_update())
     enrollment: CadenceEnrollment | None = await ctx.session.scalar(
         select(CadenceEnrollment)
-        .where(CadenceEnrollment.id == enrollment_id)
+        .where(CadenceEnrollment.id == enrollment_id, CadenceEnrollment.deleted_at.is_(None))
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -774,7 +794,8 @@ async def resume_enrollment(ctx: Ctx, enrollment_id: uuid.UUID) -> EnrollmentVie
     """Writers resume a paused enrolment: its remaining steps — the cadence's last
     `remaining_steps` steps as they are now — are planned again, the first due now
     and the rest keeping their delays, for the enrolment's owner. Not paused: 409;
-    the cadence inactive or the record no longer live (deleted, a closed deal): 422."""
+    the cadence inactive or the record no longer live (deleted, a closed deal): 422;
+    the enrolment deleted with its record: 404."""
     enrollment = await _lock_enrollment(ctx, enrollment_id)
     _require_status(enrollment, "resumed", EnrollmentStatus.PAUSED)
     cadence = await ctx.session.get(Cadence, (enrollment.tenant_id, enrollment.cadence_id))
@@ -826,15 +847,17 @@ async def stop_enrollments_for(ctx: Ctx, *, deal_id: uuid.UUID) -> int:
     """Stop every live enrolment of a deal and cancel their still-planned activities
     (DESIGN §5: closing a deal stops its enrolments). No role check: the caller (the
     deal close) has decided; call it with the deal already locked. Returns how many
-    enrolments were stopped."""
+    enrolments were stopped.
+
+    Enrolments deleted with the deal are stopped too (they stay deleted): releasing a
+    lead deletes the deal its claim opened for good and ends its enrolment.
+    """
     enrollments = (
         await ctx.session.scalars(
             select(CadenceEnrollment)
             .where(
                 CadenceEnrollment.deal_id == deal_id,
-                CadenceEnrollment.status.in_(
-                    [EnrollmentStatus.ACTIVE.value, EnrollmentStatus.PAUSED.value]
-                ),
+                CadenceEnrollment.status.in_(LIVE_STATUSES),
             )
             .order_by(CadenceEnrollment.id)
             .with_for_update()

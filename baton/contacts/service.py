@@ -4,7 +4,8 @@ Rules (DESIGN §3.2, issue 4 part 2): a contact belongs to a live account of the
 organization; its email is stored lower-cased and is unique among the live contacts
 of its account (409 naming `email`; the partial unique index is the backstop);
 writers create, edit and delete, viewers read only; deleting a contact soft-deletes
-it alone, under its own deletion id (its account's restore leaves it deleted).
+it, its live cadence enrolments and their planned activities under its own deletion
+id (its account's restore leaves them deleted).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from baton.accounts.models import Account
+from baton.activities.models import Activity, ActivityStatus
+from baton.cadences.deletion import ENROLLMENTS, delete_live_enrollments
 from baton.contacts import queries
 from baton.contacts.models import Contact
 from baton.contacts.schemas import ContactIn, ContactPatch
@@ -27,6 +30,7 @@ from baton.core.versioning import check_version
 from baton.identity.access import WRITERS, require_role
 
 CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
+ACTIVITIES: Table = Activity.__table__  # type: ignore[assignment]
 
 _EMAIL_TAKEN = "The account already has a contact with this email"
 
@@ -142,13 +146,22 @@ async def update_contact(
 
 
 async def delete_contact(ctx: Ctx, contact_id: uuid.UUID, expected_version: int | None) -> None:
-    """Writers soft-delete one contact at its current version, under its own deletion id.
+    """Writers soft-delete one contact at its current version, under its own deletion id,
+    and with it its live (active or paused) cadence enrolments (their status kept, as
+    every record's delete keeps it) and the activities those still had planned: no
+    cadence goes on asking for a deleted contact. Two statements, however many rows.
 
-    Its deals and activities keep pointing at it and show it as "deleted contact".
+    Its deals and other activities keep pointing at it and show it as "deleted contact".
     """
     principal = require_role(ctx, *WRITERS)
     contact = await _live(ctx, contact_id)
     check_version(contact.version, expected_version, "contact")
+    marks = {
+        "deleted_at": func.now(),
+        "deleted_by": principal.user_id,
+        "deletion_id": uuid7(),
+        "updated_at": func.now(),
+    }
     deleted = await ctx.session.execute(
         update(CONTACTS)
         .where(
@@ -156,14 +169,26 @@ async def delete_contact(ctx: Ctx, contact_id: uuid.UUID, expected_version: int 
             CONTACTS.c.version == expected_version,
             CONTACTS.c.deleted_at.is_(None),
         )
-        .values(
-            deleted_at=func.now(),
-            deleted_by=principal.user_id,
-            deletion_id=uuid7(),
-            version=CONTACTS.c.version + 1,
-            updated_at=func.now(),
-        )
+        .values(version=CONTACTS.c.version + 1, **marks)
     )
     if deleted.rowcount == 0:  # type: ignore[attr-defined]
         raise StaleVersion("The contact changed while you deleted it")
+    # A statement of its own, after the contact's lock: an enrolment of the contact
+    # (which holds it FOR SHARE) that committed while this waited is seen, where the
+    # snapshot of one statement deleting both would miss it.
+    enrolled = (
+        delete_live_enrollments(ENROLLMENTS.c.contact_id == contact_id, marks)
+        .returning(ENROLLMENTS.c.tenant_id, ENROLLMENTS.c.id)
+        .cte("enrolled")
+    )
+    await ctx.session.execute(
+        update(ACTIVITIES)
+        .where(
+            ACTIVITIES.c.tenant_id == enrolled.c.tenant_id,
+            ACTIVITIES.c.enrollment_id == enrolled.c.id,
+            ACTIVITIES.c.status == ActivityStatus.PLANNED.value,
+            ACTIVITIES.c.deleted_at.is_(None),
+        )
+        .values(version=ACTIVITIES.c.version + 1, **marks)
+    )
     ctx.session.expire(contact)

@@ -51,6 +51,7 @@ from baton.accounts.models import Account
 from baton.activities import service as activity_service
 from baton.activities.models import Activity, ActivityStatus, ActivityType
 from baton.cadences import service as cadence_service
+from baton.cadences.deletion import delete_live_enrollments
 from baton.contacts.models import Contact
 from baton.core.context import Ctx
 from baton.core.errors import (
@@ -789,30 +790,48 @@ async def update_deal(
 
 
 async def delete_deal(ctx: Ctx, deal_id: uuid.UUID, expected_version: int | None) -> None:
-    """Writers delete a deal softly, with its still-planned activities, under one new
-    deletion id (so a restore can bring back exactly that set). History, the timeline
-    and the audit trail stay; the deal leaves lists and the board and answers 404."""
+    """Writers delete a deal softly, with its still-planned activities and its live
+    (active or paused) cadence enrolments, under one new deletion id, in one statement
+    (so a restore can bring back exactly that set, the enrolments in the status they
+    had). History, the timeline and the audit trail stay; the deal leaves lists and
+    the board and answers 404, and so do its deleted enrolments."""
     principal = require_role(ctx, *WRITERS)
-    deal, _ = await _load(ctx, deal_id)
-    check_version(deal.version, expected_version, "deal")
-    deletion_id = uuid7()
+    connection = await ctx.session.connection()
+    # The deal locked first, in a statement of its own: the delete below, snapshotted
+    # after the lock is granted, then sees every enrolment and activity that a
+    # transaction holding the deal (an enrolment holds it FOR SHARE) committed meanwhile.
+    version = await connection.scalar(
+        select(DEALS.c.version)
+        .where(DEALS.c.id == deal_id, DEALS.c.deleted_at.is_(None))
+        .with_for_update()
+    )
+    if version is None:
+        raise NotFound("No such deal")
+    check_version(version, expected_version, "deal")
+    marks = {
+        "deleted_at": func.now(),
+        "deleted_by": principal.user_id,
+        "deletion_id": uuid7(),
+        "updated_at": func.now(),
+    }
     deleted = (
         update(DEALS)
         .where(
             DEALS.c.id == deal_id,
-            DEALS.c.version == deal.version,
+            DEALS.c.version == version,
             DEALS.c.deleted_at.is_(None),
         )
-        .values(
-            deleted_at=func.now(),
-            deleted_by=principal.user_id,
-            deletion_id=deletion_id,
-            version=DEALS.c.version + 1,
-            updated_at=func.now(),
-        )
+        .values(version=DEALS.c.version + 1, **marks)
         .returning(DEALS.c.tenant_id, DEALS.c.id)
         .cte("deleted")
     )
+    # Reached through the updated deal: nothing is taken unless the deal was, and the
+    # deal is locked before its enrolments and their activities.
+    enrollments = cadence_service.ENROLLMENTS
+    enrolled = delete_live_enrollments(
+        (enrollments.c.tenant_id == deleted.c.tenant_id) & (enrollments.c.deal_id == deleted.c.id),
+        marks,
+    ).cte("enrolled")
     planned = (
         update(ACTIVITIES)
         .where(
@@ -821,17 +840,10 @@ async def delete_deal(ctx: Ctx, deal_id: uuid.UUID, expected_version: int | None
             ACTIVITIES.c.status == ActivityStatus.PLANNED.value,
             ACTIVITIES.c.deleted_at.is_(None),
         )
-        .values(
-            deleted_at=func.now(),
-            deleted_by=principal.user_id,
-            deletion_id=deletion_id,
-            version=ACTIVITIES.c.version + 1,
-            updated_at=func.now(),
-        )
+        .values(version=ACTIVITIES.c.version + 1, **marks)
         .cte("planned")
     )
-    connection = await ctx.session.connection()
-    row = (await connection.execute(select(deleted.c.id).add_cte(planned))).first()
+    row = (await connection.execute(select(deleted.c.id).add_cte(enrolled, planned))).first()
     if row is None:
         raise StaleVersion("The deal changed while you deleted it")
 

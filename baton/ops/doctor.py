@@ -300,7 +300,8 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "live_enrollment_of_deleted_record",
         Severity.ERROR,
-        "Active or paused cadence enrolments of a deleted deal, account or contact.",
+        "Active or paused cadence enrolments of a deleted deal, account or contact that"
+        " were not deleted with it: the cadence still runs for a record that is gone.",
         f"""SELECT t.slug AS tenant, e.id, concat_ws(', ',
                 CASE WHEN a.deleted_at IS NOT NULL THEN 'account ' || a.id || ' deleted' END,
                 CASE WHEN c.deleted_at IS NOT NULL THEN 'contact ' || c.id || ' deleted' END,
@@ -311,8 +312,33 @@ CHECKS: tuple[Check, ...] = (
         LEFT JOIN accounts a ON a.tenant_id = e.tenant_id AND a.id = e.account_id
         LEFT JOIN contacts c ON c.tenant_id = e.tenant_id AND c.id = e.contact_id
         LEFT JOIN deals d ON d.tenant_id = e.tenant_id AND d.id = e.deal_id
-        WHERE {_SCOPE} AND e.status IN ('active', 'paused')
+        WHERE {_SCOPE} AND e.status IN ('active', 'paused') AND e.deleted_at IS NULL
           AND num_nonnulls(a.deleted_at, c.deleted_at, d.deleted_at) > 0""",
+    ),
+    Check(
+        "deleted_enrollment_of_live_record",
+        Severity.ERROR,
+        "Cadence enrolments deleted while their deal, account or contact is live, or"
+        " deleted under another deletion id than it: a restore did not (or will not)"
+        " bring them back with their record.",
+        f"""SELECT t.slug AS tenant, e.id, coalesce(
+                CASE WHEN r.deleted_at IS NULL THEN r.kind || ' ' || r.id || ' is live' END,
+                r.kind || ' ' || r.id || ' deleted under another deletion id'
+            ) AS detail
+        FROM cadence_enrollments e
+        JOIN tenants t ON t.id = e.tenant_id
+        JOIN LATERAL (
+            SELECT 'account' AS kind, a.id, a.deleted_at, a.deletion_id FROM accounts a
+            WHERE a.tenant_id = e.tenant_id AND a.id = e.account_id
+            UNION ALL
+            SELECT 'contact', c.id, c.deleted_at, c.deletion_id FROM contacts c
+            WHERE c.tenant_id = e.tenant_id AND c.id = e.contact_id
+            UNION ALL
+            SELECT 'deal', d.id, d.deleted_at, d.deletion_id FROM deals d
+            WHERE d.tenant_id = e.tenant_id AND d.id = e.deal_id
+        ) r ON true
+        WHERE {_SCOPE} AND e.deleted_at IS NOT NULL
+          AND r.deletion_id IS DISTINCT FROM e.deletion_id""",
     ),
     Check(
         "duplicate_contact_email",
