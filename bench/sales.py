@@ -17,11 +17,11 @@ sends, compiled from baton's own statement objects, in the same rounds):
   service layer in process (what the request middleware does: session, rate-limit
   hit overlapping authentication, `move_deal`, commit), raw asyncpg (rate-limit
   upsert ‖ `BEGIN` + `baton_authenticate`, `_LOAD_FOR_MOVE`, `_MOVE`, `COMMIT`).
-- **create a deal**: `POST /api/v1/deals`, one client, p50, against raw asyncpg
-  sending what `create_deal` sends (`_BEFORE_CREATE`: workflow, end of column,
-  references, owner, currency in one statement; `_CREATE`: `INSERT … RETURNING`).
-  Creating a deal does not enrol it in a cadence (the budget row's "cadence (5
-  activities)" part is what a claim does, measured in `bench.claims`).
+- **create a deal**: `POST /api/v1/deals` with the default cadence's `cadence_id`,
+  one client, p50, against raw asyncpg sending what `create_deal` sends
+  (`_BEFORE_CREATE`: workflow, end of column, references, owner, currency and the
+  cadence's steps in one statement; `_CREATE_ENROLLED`: the deal, its enrolment and
+  the 5 activities in one `INSERT … RETURNING` with CTEs).
 - **pipeline board**: boards of 50 and of 1 000 cards (`per_column` 9 and 167 over
   the 6 columns): `GET /api/v1/pipeline` over HTTP; the server's work in process
   (session, authentication, `deals.service.pipeline_document`, commit, the JSON
@@ -52,7 +52,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -127,6 +127,8 @@ class Tenant:
     anchors: dict[uuid.UUID, list[uuid.UUID]]
     movers: list[tuple[uuid.UUID, uuid.UUID, int]]  # (deal, step, version)
     accounts: list[uuid.UUID]
+    # The default cadence every create enrols its deal in (its 5 activities).
+    cadence_id: uuid.UUID
     token: str = ""
     user_id: uuid.UUID = field(default_factory=uuid.uuid4)
     taken: int = 0
@@ -203,6 +205,12 @@ async def discover_tenant(conn: Any, name: str, movers: int, seed: int) -> Tenan
         " ORDER BY id LIMIT 2000",
         shape.tenant_id,
     )
+    cadence_id = await conn.fetchval(
+        "SELECT id FROM cadences WHERE tenant_id = $1 AND is_default AND active",
+        shape.tenant_id,
+    )
+    if cadence_id is None:
+        raise RuntimeError(f"{name} has no active default cadence")
     return Tenant(
         name=name,
         shape=shape,
@@ -210,6 +218,7 @@ async def discover_tenant(conn: Any, name: str, movers: int, seed: int) -> Tenan
         anchors=anchors,
         movers=rows[:movers],
         accounts=[r["id"] for r in accounts],
+        cadence_id=cadence_id,
     )
 
 
@@ -393,19 +402,17 @@ class DealRawMover(RawMover):
 
 
 def create_statements() -> dict[str, DriverStatement]:
-    """`create_deal`'s statements as the service sends them: everything it checks
-    and needs in one (`_BEFORE_CREATE`), then the `INSERT … RETURNING` (`_CREATE`);
-    and the Deal workflow's lookup the board sends."""
-    from baton.deals.service import _BEFORE_CREATE, _CREATE, _DEAL_WORKFLOW
+    """`create_deal`'s statements as the service sends them for a deal enrolled in a
+    cadence: everything it checks and needs in one (`_BEFORE_CREATE`, the cadence's
+    steps included), then the deal, its enrolment and the cadence's activities in one
+    (`_CREATE_ENROLLED`); and the Deal workflow's lookup the board sends."""
+    from baton.deals.service import _BEFORE_CREATE, _CREATE_ENROLLED, _DEAL_WORKFLOW
 
     return {
         "before": _BEFORE_CREATE,
-        "insert": _CREATE,
+        "insert": _CREATE_ENROLLED,
         "workflow": DriverStatement.of(_DEAL_WORKFLOW),
     }
-
-
-NEW_DEAL_DUE = (datetime.now(UTC).date() + timedelta(days=14)).isoformat()
 
 
 class HttpCreator:
@@ -429,8 +436,7 @@ class HttpCreator:
                     "account_id": str(account),
                     "amount": "12000.00",
                     "currency": "EUR",
-                    "next_step": "Intro call",
-                    "next_step_due_date": NEW_DEAL_DUE,
+                    "cadence_id": str(self.tenant.cadence_id),
                 }
             ).encode()
             started = time.perf_counter_ns()
@@ -449,7 +455,8 @@ class HttpCreator:
 
 
 class RawCreator:
-    """`create_deal`'s round trips on raw asyncpg: budget ‖ auth, 4 statements, commit."""
+    """`create_deal`'s round trips on raw asyncpg: budget ‖ auth, 2 statements, commit;
+    the cadence's activities planned with baton's own functions, as the service does."""
 
     def __init__(self, deployed: Any, token: str, tenant: Tenant) -> None:
         from baton.core.ids import uuid7
@@ -477,11 +484,11 @@ class RawCreator:
     async def create_once(self) -> int:
         from decimal import Decimal
 
+        from baton.cadences import service as cadences
         from baton.deals import ranks
 
         sql, tx, token, tenant = self.sql, self.tx_conn, self.token, self.tenant
         account = self.rng.choice(tenant.accounts)
-        due = date.fromisoformat(NEW_DEAL_DUE)
         started = time.perf_counter_ns()
         async with tx.transaction():
             _, who = await asyncio.gather(
@@ -498,8 +505,25 @@ class RawCreator:
             )
             found = await tx.fetchrow(
                 sql["before"].sql,
-                *sql["before"].args(account_id=account, contact_id=None, owner_id=tenant.user_id),
+                *sql["before"].args(
+                    account_id=account,
+                    contact_id=None,
+                    owner_id=tenant.user_id,
+                    cadence_id=tenant.cadence_id,
+                ),
             )
+            # Plain asyncpg returns json as text (baton's connections decode it).
+            cadence = cadences.cadence_of(json.loads(found["cadence"]))
+            assert cadence is not None
+            now = datetime.now(UTC)
+            planned = cadences.schedule(
+                cadence.steps,
+                cadences.Placeholders(
+                    company=found["company"], contact=None, title="Bench new deal"
+                ),
+                now,
+            )
+            next_step, due = cadences.next_step_of(planned)
             step_id = tenant.prospecting
             last = found["last_rank"]
             deal_id = self.uuid7()
@@ -517,12 +541,22 @@ class RawCreator:
                 "currency": "EUR",
                 "probability": None,
                 "expected_close_date": None,
-                "next_step": "Intro call",
+                "next_step": next_step,
                 "next_step_due_date": due,
                 "workflow_id": found["workflow_id"],
                 "step_id": step_id,
-                "entered_step_at": datetime.now(UTC),
+                "entered_step_at": now,
                 "rank": ranks.rank_of(position, deal_id),
+                **cadences.new_deal_params(
+                    cadence,
+                    planned,
+                    tenant_id=tenant.shape.tenant_id,
+                    deal_id=deal_id,
+                    owner_id=tenant.user_id,
+                    actor_id=tenant.user_id,
+                    account_id=account,
+                    start=now,
+                ),
             }
             row = await tx.fetchrow(sql["insert"].sql, *sql["insert"].args(values))
         elapsed = time.perf_counter_ns() - started
@@ -738,7 +772,10 @@ async def explain_all(deployed: Any, tenants: list[Tenant]) -> list[Explained]:
                 "create: _BEFORE_CREATE",
                 create["before"].sql,
                 create["before"].args(
-                    account_id=tenant.accounts[0], contact_id=None, owner_id=tenant.user_id
+                    account_id=tenant.accounts[0],
+                    contact_id=None,
+                    owner_id=tenant.user_id,
+                    cadence_id=tenant.cadence_id,
                 ),
             )
             await explain(
@@ -1081,8 +1118,7 @@ def bench(
                 "ms",
                 f"≤ {BUDGET_CREATE_P50_MS:g} ms",
                 create_p50 <= BUDGET_CREATE_P50_MS,
-                "no cadence enrolment on create yet (the budget's 5 activities are not written); "
-                + noise_note(creates),
+                "enrolled in the default cadence: 5 activities; " + noise_note(creates),
             ),
             Result(tag, "create: HTTP p99", round_median(creates, "create", 99), "ms"),
             Result(
@@ -1349,10 +1385,10 @@ def docs_section(run: Run, command: str, elapsed: float, info: dict[str, Any]) -
         ),
         (
             "create a deal with workflow, cadence (5 activities), audit, HTTP: p50 ≤ 6 ms",
-            f"**p50 {v('create a deal, HTTP')}** (p99 {v('create: HTTP p99')}); creating a"
-            " deal does not enrol it in a cadence yet, so no activities are written",
+            f"**p50 {v('create a deal, HTTP')}** (p99 {v('create: HTTP p99')}); every deal"
+            " enrolled in the default cadence (`cadence_id`), its 5 activities written",
             f"p50 {v('create: raw asyncpg')} (HTTP ÷ raw {v('ratio create HTTP')})",
-            f"{verdict('create a deal, HTTP')} (without the cadence part)",
+            f"{verdict('create a deal, HTTP')}",
         ),
         (
             "pipeline board, 50 cards: ≤ 5 ms server time",

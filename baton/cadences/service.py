@@ -39,6 +39,7 @@ from sqlalchemy import (
     ARRAY,
     JSON,
     DateTime,
+    Insert,
     Row,
     String,
     Table,
@@ -158,8 +159,9 @@ class StepTemplate:
 
 
 @dataclass(frozen=True)
-class DefaultCadence:
-    """The organization's active default cadence and its steps, in order."""
+class CadenceSteps:
+    """A cadence a new deal is enrolled in (the default one, or one chosen on
+    creation) and its steps, in order."""
 
     id: uuid.UUID
     steps: tuple[StepTemplate, ...]
@@ -886,7 +888,26 @@ def default_cadence_column() -> Any:
     """The organization's active default cadence as one JSON value, for the statement
     that needs it to read along (null when there is none): `[id, [[type,
     subject_template, delay_days], …]]`, the steps in order."""
-    steps = (
+    return (
+        select(func.json_build_array(CADENCES.c.id, _steps_json(), type_=JSON))
+        .where(CADENCES.c.is_default, CADENCES.c.active)
+        .scalar_subquery()
+    )
+
+
+def chosen_cadence_column(cadence_id: Any) -> Any:
+    """The cadence `cadence_id` of the organization as one JSON value, `[id, [steps as
+    in default_cadence_column], active]`; null when the organization has no such
+    cadence (another organization's ids are unknown here, RLS)."""
+    return (
+        select(func.json_build_array(CADENCES.c.id, _steps_json(), CADENCES.c.active, type_=JSON))
+        .where(CADENCES.c.id == cadence_id)
+        .scalar_subquery()
+    )
+
+
+def _steps_json() -> Any:
+    return (
         select(
             func.json_agg(
                 aggregate_order_by(
@@ -900,30 +921,25 @@ def default_cadence_column() -> Any:
         .where(STEPS.c.tenant_id == CADENCES.c.tenant_id, STEPS.c.cadence_id == CADENCES.c.id)
         .scalar_subquery()
     )
-    return (
-        select(func.json_build_array(CADENCES.c.id, steps, type_=JSON))
-        .where(CADENCES.c.is_default, CADENCES.c.active)
-        .scalar_subquery()
-    )
 
 
-def default_cadence_of(value: Any) -> DefaultCadence | None:
-    """A `default_cadence_column` value read; None when there is no active default
-    cadence, or it has no steps (enrolling in it would plan nothing)."""
+def cadence_of(value: Any) -> CadenceSteps | None:
+    """A `default_cadence_column` (or `chosen_cadence_column`) value read; None when
+    there is no such cadence, or it has no steps (enrolling in it would plan nothing)."""
     if value is None:
         return None
-    cadence_id, steps = value
+    cadence_id, steps = value[:2]
     if not steps:
         return None
-    return DefaultCadence(
+    return CadenceSteps(
         uuid.UUID(cadence_id),
         tuple(StepTemplate(type, template, delay) for type, template, delay in steps),
     )
 
 
-async def default_cadence(ctx: Ctx) -> DefaultCadence | None:
+async def default_cadence(ctx: Ctx) -> CadenceSteps | None:
     """The organization's active default cadence with its steps (one statement)."""
-    return default_cadence_of(await ctx.session.scalar(select(default_cadence_column())))
+    return cadence_of(await ctx.session.scalar(select(default_cadence_column())))
 
 
 def _end_of_day(moment: datetime) -> datetime:
@@ -933,7 +949,7 @@ def _end_of_day(moment: datetime) -> datetime:
 
 
 def new_deal_plan(
-    cadence: DefaultCadence | None,
+    cadence: CadenceSteps | None,
     values: SubjectValues,
     start: datetime,
     first_contact_note: str | None,
@@ -960,7 +976,7 @@ def next_step_of(planned: Sequence[Planned]) -> tuple[str, date]:
 # activities, as statements a caller runs alone (`start_new_deal`) or inside its own
 # statement (the claim). Parameters: `new_deal_params`. The activities come as
 # arrays, so the statement is the same whatever the number of steps.
-NEW_DEAL_ENROLLMENT = insert(ENROLLMENTS).from_select(
+NEW_DEAL_ENROLLMENT: Insert = insert(ENROLLMENTS).from_select(
     ["tenant_id", "id", "cadence_id", "deal_id", "status", "owner_id", "created_by", "started_at"],
     select(
         bindparam("tenant", type_=Uuid),
@@ -990,7 +1006,7 @@ _NEW_ROWS = (
     )
     .render_derived(name="planned_rows")
 )
-NEW_DEAL_ACTIVITIES = (
+NEW_DEAL_ACTIVITIES: Insert = (
     insert(ACTIVITIES)
     .from_select(
         [
@@ -1036,7 +1052,7 @@ _START_NEW_DEAL = select(_planned_cte).add_cte(NEW_DEAL_ENROLLMENT.cte("enrolled
 
 
 def new_deal_params(
-    cadence: DefaultCadence | None,
+    cadence: CadenceSteps | None,
     planned: Sequence[Planned],
     *,
     tenant_id: uuid.UUID,

@@ -47,8 +47,13 @@ class DealIn(Schema):
     # An override of the step's probability.
     probability: Probability | None = None
     expected_close_date: Day | None = None
-    next_step: NextStep
-    next_step_due_date: Day
+    # Both required, unless a cadence is started: its earliest activity is then the
+    # next step when none is given.
+    next_step: NextStep | None = None
+    next_step_due_date: Day | None = None
+    # Enrol the new deal in this cadence of the organization, in the same transaction:
+    # its activities are planned for the deal's owner.
+    cadence_id: uuid.UUID | None = None
 
 
 class DealPatch(Schema):

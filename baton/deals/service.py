@@ -611,6 +611,16 @@ _BEFORE_CREATE = DriverStatement.of(
         )
         .label("owner_writes"),
         select(TENANT_SETTINGS.c.default_currency).scalar_subquery().label("default_currency"),
+        # What a cadence's subject templates read: {company}, {contact}.
+        select(ACCOUNTS.c.name)
+        .where(ACCOUNTS.c.id == bindparam("account_id"))
+        .scalar_subquery()
+        .label("company"),
+        select(func.concat_ws(" ", CONTACTS.c.first_name, CONTACTS.c.last_name))
+        .where(CONTACTS.c.id == bindparam("contact_id"))
+        .scalar_subquery()
+        .label("contact_name"),
+        cadence_service.chosen_cadence_column(bindparam("cadence_id", type_=Uuid)).label("cadence"),
     )
     .select_from(_deal_workflow)
     .join(STEPS, (STEPS.c.workflow_id == _deal_workflow.c.id) & STEPS.c.is_initial)
@@ -633,8 +643,16 @@ _CREATED = (
     "entered_step_at",
     "rank",
 )
-_CREATE = DriverStatement.of(
-    insert(DEALS).values({key: bindparam(key) for key in _CREATED}).returning(*DEALS.c)
+_INSERT_DEAL = insert(DEALS).values({key: bindparam(key) for key in _CREATED}).returning(*DEALS.c)
+_CREATE = DriverStatement.of(_INSERT_DEAL)
+# The deal, its enrolment and the cadence's activities in one statement (the activities'
+# references to the deal are checked at its end). Parameters: `_CREATED` and
+# `cadence_service.new_deal_params`.
+_created = _INSERT_DEAL.cte("created")
+_CREATE_ENROLLED = DriverStatement.of(
+    select(_created)
+    .add_cte(cadence_service.NEW_DEAL_ENROLLMENT.cte("enrolled"))
+    .add_cte(cadence_service.NEW_DEAL_ACTIVITIES.cte("planned"))
 )
 
 
@@ -644,14 +662,24 @@ async def create_deal(ctx: Ctx, data: DealIn) -> tuple[Deal, engine.CompiledWork
 
     The account must exist (404) and be live (422); the contact, when given, must be a
     live contact of that account (422); the owner is the caller unless another member
-    who can write is named (422 otherwise). An open deal has its next step and due date.
-    A deal without a currency takes the organization's.
+    who can write is named (422 otherwise). An open deal has its next step and due date:
+    both are required unless a cadence is started, whose earliest activity is then the
+    next step. A cadence must be one of the organization's (404), active and with steps
+    (422); the deal's enrolment and its activities (owned by the deal's owner) are
+    written with the deal, in one statement. A deal without a currency takes the
+    organization's.
     """
     principal = require_role(ctx, *WRITERS)
+    _refuse_missing_next_step(data)
     owner_id = data.owner_id or principal.user_id
     found = await _BEFORE_CREATE.fetchrow(
         ctx.session,
-        {"account_id": data.account_id, "contact_id": data.contact_id, "owner_id": owner_id},
+        {
+            "account_id": data.account_id,
+            "contact_id": data.contact_id,
+            "owner_id": owner_id,
+            "cadence_id": data.cadence_id,
+        },
     )
     if found is None:
         raise NotFound("This organization has no Deal project type")
@@ -666,30 +694,79 @@ async def create_deal(ctx: Ctx, data: DealIn) -> tuple[Deal, engine.CompiledWork
     deal_id = uuid7()
     step = flow.initial_step
     rank = await _rank_in(ctx, flow.workflow_id, step.id, deal_id, found["last_rank"], None)
-    row = await _CREATE.fetchrow(
-        ctx.session,
-        {
-            "tenant_id": principal.tenant_id,
-            "id": deal_id,
-            "name": data.name,
-            "account_id": data.account_id,
-            "contact_id": data.contact_id,
-            "owner_id": owner_id,
-            "amount": data.amount,
-            "currency": data.currency or found["default_currency"],
-            "probability": data.probability,
-            "expected_close_date": data.expected_close_date,
-            "next_step": data.next_step,
-            "next_step_due_date": data.next_step_due_date,
-            "workflow_id": flow.workflow_id,
-            "step_id": step.id,
-            # The trigger sets the real time of entry; this only satisfies NOT NULL.
-            "entered_step_at": datetime.now(UTC),
-            "rank": rank,
-        },
-    )
+    now = datetime.now(UTC)
+    values = {
+        "tenant_id": principal.tenant_id,
+        "id": deal_id,
+        "name": data.name,
+        "account_id": data.account_id,
+        "contact_id": data.contact_id,
+        "owner_id": owner_id,
+        "amount": data.amount,
+        "currency": data.currency or found["default_currency"],
+        "probability": data.probability,
+        "expected_close_date": data.expected_close_date,
+        "next_step": data.next_step,
+        "next_step_due_date": data.next_step_due_date,
+        "workflow_id": flow.workflow_id,
+        "step_id": step.id,
+        # The trigger sets the real time of entry; this only satisfies NOT NULL.
+        "entered_step_at": now,
+        "rank": rank,
+    }
+    if data.cadence_id is None:
+        row = await _CREATE.fetchrow(ctx.session, values)
+    else:
+        cadence = _cadence_to_start(found["cadence"])
+        planned = cadence_service.schedule(
+            cadence.steps,
+            cadence_service.Placeholders(
+                company=found["company"], contact=found["contact_name"], title=data.name
+            ),
+            now,
+        )
+        if data.next_step is None:
+            values["next_step"], values["next_step_due_date"] = cadence_service.next_step_of(
+                planned
+            )
+        enrolment = cadence_service.new_deal_params(
+            cadence,
+            planned,
+            tenant_id=principal.tenant_id,
+            deal_id=deal_id,
+            owner_id=owner_id,
+            actor_id=principal.user_id,
+            account_id=data.account_id,
+            contact_id=data.contact_id,
+            start=now,
+        )
+        row = await _CREATE_ENROLLED.fetchrow(ctx.session, {**values, **enrolment})
     assert row is not None
     return deal_of(row), flow
+
+
+def _refuse_missing_next_step(data: DealIn) -> None:
+    """Both next-step fields, or (with a cadence, which plans the next step) neither."""
+    given = {"next_step": data.next_step, "next_step_due_date": data.next_step_due_date}
+    missing = [name for name, value in given.items() if value is None]
+    if data.cadence_id is not None and len(missing) == len(given):
+        return
+    if missing:
+        raise ValidationFailed(
+            errors=[FieldError(name, "is required while the deal is open") for name in missing]
+        )
+
+
+def _cadence_to_start(value: Any) -> cadence_service.CadenceSteps:
+    """The chosen cadence, read along by `_BEFORE_CREATE`: the organization's (404),
+    active and with steps (422)."""
+    if value is None:
+        raise NotFound("No such cadence")
+    cadence = cadence_service.cadence_of(value)
+    if not value[2] or cadence is None:
+        reason = "is not active" if not value[2] else "has no steps"
+        raise ValidationFailed(errors=[FieldError("cadence_id", reason)])
+    return cadence
 
 
 _LOAD = (

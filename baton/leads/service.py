@@ -1000,7 +1000,7 @@ async def _open_deal(
     rank = await deal_service._rank_in(
         ctx, deal_flow.workflow_id, first_step.id, deal_id, prepared.last_rank, None
     )
-    cadence = cadence_service.default_cadence_of(prepared.cadence)
+    cadence = cadence_service.cadence_of(prepared.cadence)
     start = datetime.now(UTC)
     planned = cadence_service.new_deal_plan(
         cadence,
