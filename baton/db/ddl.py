@@ -47,7 +47,7 @@ def detach_audit(table: str) -> str:
 # replaced by '[redacted]' (credential hashes). It runs as the invoking role, so the
 # app role's INSERT privilege and the audit_log policy apply to it like any insert.
 AUDIT_FUNCTION = """
-CREATE FUNCTION baton_audit() RETURNS trigger
+CREATE OR REPLACE FUNCTION baton_audit() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     before_row jsonb;
@@ -57,6 +57,14 @@ DECLARE
 BEGIN
     IF TG_OP <> 'INSERT' THEN before_row := to_jsonb(OLD); END IF;
     IF TG_OP <> 'DELETE' THEN after_row := to_jsonb(NEW); END IF;
+    -- The changed columns from the row images taken once (the old image per column
+    -- cost a third of a deal move), before any value is redacted: a changed secret
+    -- is listed as changed.
+    IF TG_OP = 'UPDATE' THEN
+        SELECT coalesce(array_agg(n.key ORDER BY n.key), '{}') INTO changed
+        FROM jsonb_each(after_row) n
+        WHERE n.value IS DISTINCT FROM before_row -> n.key;
+    END IF;
     FOREACH redacted IN ARRAY coalesce(TG_ARGV, '{}'::text[]) LOOP
         IF before_row ? redacted THEN
             before_row := before_row || jsonb_build_object(redacted, '[redacted]');
@@ -65,11 +73,6 @@ BEGIN
             after_row := after_row || jsonb_build_object(redacted, '[redacted]');
         END IF;
     END LOOP;
-    IF TG_OP = 'UPDATE' THEN
-        SELECT coalesce(array_agg(n.key ORDER BY n.key), '{}') INTO changed
-        FROM jsonb_each(to_jsonb(NEW)) n
-        WHERE n.value IS DISTINCT FROM to_jsonb(OLD) -> n.key;
-    END IF;
     INSERT INTO audit_log (tenant_id, action, table_name, row_id, changed_columns,
                            before, after, actor_user_id, request_id)
     VALUES (CASE WHEN TG_TABLE_NAME = 'tenants'

@@ -88,6 +88,30 @@ async def test_registration_is_audited_and_secrets_are_redacted(
     assert json.loads(user_row["after"])["password_hash"] == "[redacted]"
 
 
+async def test_a_changed_secret_is_listed_as_changed_and_its_values_stay_redacted(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    admin = await register_tenant(client)
+    async with owner_conn.transaction():
+        await owner_conn.execute("SELECT set_config('baton.user_id', $1, true)", str(admin.user_id))
+        await owner_conn.execute(
+            "UPDATE users SET password_hash = 'another-hash', full_name = 'Ada Renamed'"
+            " WHERE id = $1",
+            admin.user_id,
+        )
+    row = await owner_conn.fetchrow(
+        "SELECT changed_columns, before, after FROM audit_log"
+        " WHERE table_name = 'users' AND row_id = $1 AND action = 'update'",
+        admin.user_id,
+    )
+    assert row is not None
+    assert {"password_hash", "full_name"} <= set(row["changed_columns"])
+    assert "email" not in row["changed_columns"]
+    before, after = json.loads(row["before"]), json.loads(row["after"])
+    assert before["password_hash"] == after["password_hash"] == "[redacted]"
+    assert after["full_name"] == "Ada Renamed"
+
+
 async def test_failed_logins_are_audited_although_the_request_fails(
     client: httpx.AsyncClient, owner_conn: asyncpg.Connection
 ) -> None:
