@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from baton.db.engine import Database
+
 # Back-off after the limit: 30 s, doubling per further failure, capped at 15 min.
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 900
@@ -90,16 +92,14 @@ async def clear(engine: AsyncEngine, key: str) -> None:
         await conn.execute(_CLEAR, {"key": key})
 
 
-async def hit(counters: AsyncEngine, key: str, limit_per_minute: int) -> int | None:
+async def hit(db: Database, key: str, limit_per_minute: int) -> int | None:
     """Count one request in the current minute; seconds to wait when over `limit`.
 
-    `counters` is `Database.counters` (autocommit, no wait for the WAL flush). This
-    runs on every API request, so it goes straight to the driver: one round trip.
+    Runs on `Database.counter_pool()` (autocommit, no wait for the WAL flush): every
+    API request counts, so it is one statement on asyncpg's own pool.
     """
-    async with counters.connect() as conn:
-        driver = (await conn.get_raw_connection()).driver_connection
-        assert driver is not None
-        row = await driver.fetchrow(_HIT_DRIVER_SQL, key)
+    pool = await db.counter_pool()
+    row = await pool.fetchrow(_HIT_DRIVER_SQL, key)
     hits, remaining = int(row[0]), float(row[1])
     if hits <= limit_per_minute:
         return None

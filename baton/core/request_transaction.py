@@ -276,7 +276,7 @@ async def _authenticate_within_budget(
     """
     bucket = f"api:{parsed.digest.hex()[:32]}"
     counted = asyncio.create_task(
-        rate_limit.hit(runtime.db.counters, bucket, runtime.settings.api_rate_per_minute)
+        rate_limit.hit(runtime.db, bucket, runtime.settings.api_rate_per_minute)
     )
     try:
         await _authenticate(ctx, scope, parsed)

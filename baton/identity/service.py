@@ -112,7 +112,7 @@ async def _limit_registrations(ctx: Ctx) -> None:
     if ctx.client_address is None:
         return
     wait = await rate_limit.hit(
-        ctx.db.counters,
+        ctx.db,
         f"register:address:{ctx.client_address}",
         ctx.settings.registrations_per_minute,
     )

@@ -42,5 +42,5 @@ async def test_member_and_api_key_lists_do_not_grow_with_the_page(
         assert len(page.json()["items"]) >= 6
         assert len(large) == len(small), (path, large)
         # authentication (scope + lookup in one) and the list itself; the rate-limit
-        # counter runs on `Database.counters`, straight on the driver.
+        # counter runs on `Database.counter_pool()`, asyncpg's own pool.
         assert len(large) == 2, large
