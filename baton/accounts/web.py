@@ -30,6 +30,7 @@ from baton.activities import service as activity_service
 from baton.activities.queries import RelatedRef
 from baton.activities.schemas import ActivityIn, NewActivityType
 from baton.activities.web import ActivityRow, activity_row, can_write, default_due, moment
+from baton.cadences import queries as cadence_queries
 from baton.contacts import service as contact_service
 from baton.contacts.schemas import ContactIn
 from baton.core.auth import CtxDep
@@ -195,6 +196,7 @@ async def _render_overview(
     owners = await member_names(ctx.session, [account.owner_id, *_owner_ids(overview)])
     now = datetime.now(UTC)
     ref = RelatedRef(account.id, account.name, False)
+    writes = can_write(principal)
     return render(
         request,
         template,
@@ -205,7 +207,8 @@ async def _render_overview(
         upcoming=await _activity_rows(ctx, ref, overview.upcoming_activities, owners, now),
         recent=await _activity_rows(ctx, ref, overview.recent_activities, owners, now),
         owners=owners,
-        can_write=can_write(principal),
+        can_write=writes,
+        cadences=await cadence_queries.cadence_choices(ctx.session) if writes else [],
         notice=notice,
         activity_types=[t.value for t in NewActivityType],
         due=default_due(now),
@@ -335,8 +338,9 @@ async def deal_create(request: Request, ctx: CtxDep, account_id: uuid.UUID) -> R
                 "amount": optional(text(form, "amount")),
                 "currency": text(form, "currency") or "EUR",
                 "expected_close_date": optional(text(form, "expected_close_date")),
-                "next_step": text(form, "next_step"),
+                "next_step": optional(text(form, "next_step")),
                 "next_step_due_date": optional(text(form, "next_step_due_date")),
+                "cadence_id": optional(text(form, "cadence_id")),
             },
         )
         deal, _ = await deal_service.create_deal(ctx, data)

@@ -36,6 +36,15 @@ async def list_cadences(session: AsyncSession, page: PageRequest) -> list[Cadenc
     return list((await session.scalars(query)).all())
 
 
+async def cadence_choices(session: AsyncSession) -> list[tuple[uuid.UUID, str]]:
+    """Active cadences a new deal can start, by name (one query; an organization has
+    a handful)."""
+    rows = await session.execute(
+        select(Cadence.id, Cadence.name).where(Cadence.active).order_by(Cadence.name, Cadence.id)
+    )
+    return [(cadence_id, name) for cadence_id, name in rows.all()]
+
+
 async def steps_of(
     session: AsyncSession, cadence_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[CadenceStep]]:

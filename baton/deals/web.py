@@ -24,6 +24,7 @@ from starlette.datastructures import FormData
 
 from baton.activities import queries as activity_queries
 from baton.activities.models import Activity
+from baton.cadences import queries as cadence_queries
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx, Principal
 from baton.core.errors import DomainError, RuleViolation, TransitionRejected
@@ -189,8 +190,13 @@ async def pipeline_page(
     if is_htmx(request) and request.headers.get("hx-target") == "board":
         return await _render_board(request, ctx, workflow_id, view_name, None)
     board = await _board(ctx, workflow_id, view_name)
-    accounts = (
-        await queries.account_choices(ctx.session, ACCOUNT_CHOICES) if board.can_write else []
+    accounts, cadences = (
+        (
+            await queries.account_choices(ctx.session, ACCOUNT_CHOICES),
+            await cadence_queries.cadence_choices(ctx.session),
+        )
+        if board.can_write
+        else ([], [])
     )
     return render(
         request,
@@ -198,6 +204,7 @@ async def pipeline_page(
         board=board,
         notice=None,
         accounts=accounts,
+        cadences=cadences,
         **_helpers(),
     )
 
@@ -214,8 +221,9 @@ async def deal_create(request: Request, ctx: CtxDep) -> Response:
                 "amount": optional(text(form, "amount")),
                 "currency": text(form, "currency").upper() or None,
                 "expected_close_date": optional(text(form, "expected_close_date")),
-                "next_step": text(form, "next_step"),
+                "next_step": optional(text(form, "next_step")),
                 "next_step_due_date": optional(text(form, "next_step_due_date")),
+                "cadence_id": optional(text(form, "cadence_id")),
             },
         )
         deal, _ = await service.create_deal(ctx, data)

@@ -310,6 +310,30 @@ async def test_add_deal_from_the_overview(client: httpx.AsyncClient) -> None:
     assert "<strong>next_step</strong>" in refused.text
 
 
+async def test_add_deal_with_a_cadence_from_the_overview(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    admin = await register_tenant(client)
+    sales = await add_member(client, admin, "sales")
+    acme = await _account(client, admin, name="Acme Cadenced")
+    token = await _sign_in(client, sales)
+    path = f"/accounts/{acme['id']}"
+    cadence_id = await owner_conn.fetchval(
+        "SELECT id FROM cadences WHERE tenant_id = $1 AND is_default", admin.tenant_id
+    )
+    assert f'<option value="{cadence_id}">' in (await client.get(path)).text
+    added = await client.post(
+        f"{path}/deals",
+        data={"name": "Crates", "cadence_id": str(cadence_id), "csrf_token": token},
+        headers=HTMX,
+    )
+    assert added.status_code == 200, added.text
+    assert "Deal Crates added" in added.text
+    upcoming = added.text.split('id="upcoming"', 1)[1]
+    assert "Intro call with Acme Cadenced" in upcoming
+    assert "Meeting with Acme Cadenced" in upcoming
+
+
 async def test_another_organizations_account_is_not_found(client: httpx.AsyncClient) -> None:
     theirs = await register_tenant(client)
     foreign = await _account(client, theirs, name="Their Secret Co")

@@ -195,8 +195,9 @@ async def test_the_board_in_a_constant_number_of_statements(
     await pipe.create(client)
     large = await statements()
     assert len(large) == len(small), large
-    # authenticate, the Deal workflow, totals, cards with their accounts, owners, the picker
-    assert len(large) == 6, large
+    # authenticate, the Deal workflow, totals, cards with their accounts, owners, the
+    # account picker, the cadence picker
+    assert len(large) == 7, large
 
 
 async def test_moves_from_the_board(client: httpx.AsyncClient, pipe: Pipeline) -> None:
@@ -445,6 +446,41 @@ async def test_add_deal_through_the_form(client: httpx.AsyncClient, pipe: Pipeli
     )
     assert missing.status_code == 422
     assert "next_step" in missing.text
+
+
+async def test_add_deal_with_a_cadence_through_the_form(
+    client: httpx.AsyncClient, pipe: Pipeline, owner_conn: asyncpg.Connection
+) -> None:
+    token = await _sign_in(client, pipe.sales)
+    page = await client.get("/pipeline")
+    cadence_id = await owner_conn.fetchval(
+        "SELECT id FROM cadences WHERE tenant_id = $1 AND is_default", pipe.admin.tenant_id
+    )
+    assert f'<option value="{cadence_id}">' in page.text
+    added = await client.post(
+        "/deals",
+        data={
+            "account_id": str(pipe.account_id),
+            "name": "Pallets",
+            "currency": "EUR",
+            "cadence_id": str(cadence_id),
+            "next_step": "",
+            "next_step_due_date": "",
+            "csrf_token": token,
+        },
+        headers=HTMX,
+    )
+    assert added.status_code == 200, added.text
+    assert "Pallets added" in added.text
+    deal = await owner_conn.fetchrow(
+        "SELECT id, next_step FROM deals WHERE tenant_id = $1 AND name = 'Pallets'",
+        pipe.admin.tenant_id,
+    )
+    assert deal["next_step"].startswith("Intro call with ")
+    planned = await owner_conn.fetchval(
+        "SELECT count(*) FROM activities WHERE deal_id = $1 AND status = 'planned'", deal["id"]
+    )
+    assert planned == 5
 
 
 async def test_another_tenants_deal_is_not_found(client: httpx.AsyncClient, pipe: Pipeline) -> None:
