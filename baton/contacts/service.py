@@ -40,15 +40,18 @@ def _email_conflict() -> Conflict:
 
 
 async def _require_account(ctx: Ctx, account_id: uuid.UUID) -> None:
-    """404 naming `account_id` unless it is a live account of the organization (another
-    organization's account is as unknown as a made-up id)."""
-    found = await ctx.session.scalar(
-        select(literal(True)).where(Account.id == account_id, Account.deleted_at.is_(None))
+    """The account must be the organization's (404 naming `account_id`: another
+    organization's is as unknown as a made-up id) and live (422), as for deals and
+    activities."""
+    live = await ctx.session.scalar(
+        select(Account.deleted_at.is_(None)).where(Account.id == account_id)
     )
-    if not found:
+    if live is None:
         raise NotFound(
             "No such account", errors=[FieldError("account_id", "is not a live account")]
         )
+    if not live:
+        raise ValidationFailed(errors=[FieldError("account_id", "is a deleted account")])
 
 
 async def _check_email(
