@@ -100,7 +100,8 @@ async def update_account(
 async def delete_account(
     account_id: uuid.UUID, ctx: CtxDep, if_match: IfMatchDep, version: VersionQuery = None
 ) -> None:
-    """Soft delete with its contacts, open deals and planned activities (one deletion)."""
+    """Soft delete with its contacts, open deals, planned activities and live cadence
+    enrolments (one deletion, restored together)."""
     await service.delete_account(ctx, account_id, expected_version(if_match, version))
 
 

@@ -165,7 +165,8 @@ async def delete_deal(
     if_match: IfMatchDep,
     version: VersionQuery = None,
 ) -> None:
-    """Soft delete, with the deal's planned activities; send the version."""
+    """Soft delete, with the deal's planned activities and live cadence enrolments; send
+    the version."""
     await service.delete_deal(ctx, deal_id, expected_version(if_match, version))
 
 
