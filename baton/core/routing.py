@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Request, Response, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -159,7 +159,11 @@ class _DirectPlan:
             return None
         if any(getattr(dependant, name) for name in _SPECIAL_PARAMETERS):
             return None
-        if len(dependant.body_params) > 1 or route._embed_body_fields:
+        if len(dependant.body_params) > 1 or any(
+            # A form or file body, or one embedded under its name: FastAPI's handler.
+            type(field.field_info) is not params.Body or field.field_info.embed
+            for field in dependant.body_params
+        ):
             return None
         ctx_names: list[str] = []
         requires_principal = False

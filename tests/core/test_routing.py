@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import Body, FastAPI, Form
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.routing import Match, Route
 
-from baton.core.routing import JsonRoute, RouteIndex
+from baton.core.auth import CtxDep
+from baton.core.routing import JsonRoute, RouteIndex, _DirectPlan
 from baton.workitems.api import router as work_items_router
 from tests.factories import Member, register_tenant
 
@@ -82,6 +84,36 @@ def test_only_routes_of_the_plain_shape_run_directly() -> None:
     # Queries, headers (If-Match) and other dependencies take FastAPI's handler.
     assert ("GET", "/api/v1/work-items") not in direct
     assert ("PATCH", "/api/v1/work-items/{item_id}") not in direct
+
+
+class _Thing(BaseModel):
+    name: str
+
+
+async def _plain(thing: _Thing, ctx: CtxDep) -> None:
+    return None
+
+
+async def _embedded(thing: Annotated[_Thing, Body(embed=True)], ctx: CtxDep) -> None:
+    return None
+
+
+async def _form(name: Annotated[str, Form()], ctx: CtxDep) -> None:
+    return None
+
+
+async def _query(ctx: CtxDep, limit: int = 10) -> None:
+    return None
+
+
+def test_form_embedded_and_query_endpoints_take_fastapis_handler() -> None:
+    def plan(endpoint: Any) -> _DirectPlan | None:
+        return _DirectPlan.of(JsonRoute("/things", endpoint, methods=["POST"]))
+
+    assert plan(_plain) is not None
+    assert plan(_embedded) is None
+    assert plan(_form) is None
+    assert plan(_query) is None
 
 
 @pytest.fixture
