@@ -104,6 +104,13 @@ class Activity(TenantKeyed, Timestamped, Versioned, Base):
             "completed_at",
             postgresql_where=text("status = 'done' AND deleted_at IS NULL"),
         ),
+        # A restore finds what one deletion took.
+        Index(
+            "ix_activities_deletion",
+            "tenant_id",
+            "deletion_id",
+            postgresql_where=text("deletion_id IS NOT NULL"),
+        ),
         {"info": {"tenancy": "tenant"}},
     )
 

@@ -39,6 +39,13 @@ class Contact(TenantKeyed, Timestamped, Versioned, Base):
             postgresql_where=text("email IS NOT NULL AND deleted_at IS NULL"),
         ),
         Index("ix_contacts_account", "tenant_id", "account_id"),
+        # A restore finds what one deletion took.
+        Index(
+            "ix_contacts_deletion",
+            "tenant_id",
+            "deletion_id",
+            postgresql_where=text("deletion_id IS NOT NULL"),
+        ),
         {"info": {"tenancy": "tenant"}},
     )
 

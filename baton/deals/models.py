@@ -125,6 +125,13 @@ class Deal(TenantKeyed, Timestamped, Versioned, Base):
             "closed_at",
             postgresql_where=text("outcome IS NOT NULL AND deleted_at IS NULL"),
         ),
+        # A restore finds what one deletion took.
+        Index(
+            "ix_deals_deletion",
+            "tenant_id",
+            "deletion_id",
+            postgresql_where=text("deletion_id IS NOT NULL"),
+        ),
         {"info": {"tenancy": "tenant", "governed": "deal"}},
     )
 
