@@ -23,11 +23,15 @@ from baton.accounts.schemas import (
 )
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
 from baton.core.pagination import PageRequest, SearchQuery, next_cursor, page_request
+from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.core.versioning import expected_version
 
 router = APIRouter(
-    prefix="/api/v1/accounts", tags=["accounts"], dependencies=[Depends(get_principal)]
+    prefix="/api/v1/accounts",
+    tags=["accounts"],
+    dependencies=[Depends(get_principal)],
+    route_class=JsonRoute,
 )
 
 

@@ -24,11 +24,15 @@ from baton.activities.schemas import (
 )
 from baton.core.auth import CtxDep, IfMatchDep, get_principal
 from baton.core.errors import FieldError, ValidationFailed
+from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.core.versioning import expected_version
 
 router = APIRouter(
-    prefix="/api/v1/activities", tags=["activities"], dependencies=[Depends(get_principal)]
+    prefix="/api/v1/activities",
+    tags=["activities"],
+    dependencies=[Depends(get_principal)],
+    route_class=JsonRoute,
 )
 
 OwnerFilter = Annotated[

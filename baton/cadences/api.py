@@ -19,10 +19,16 @@ from baton.cadences.schemas import (
 )
 from baton.core.auth import CtxDep, IfMatchDep, get_principal
 from baton.core.pagination import PageRequest, next_cursor, page_request
+from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.core.versioning import expected_version
 
-router = APIRouter(prefix="/api/v1", tags=["cadences"], dependencies=[Depends(get_principal)])
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["cadences"],
+    dependencies=[Depends(get_principal)],
+    route_class=JsonRoute,
+)
 
 
 def cadence_out(view: service.CadenceView) -> CadenceOut:

@@ -10,11 +10,15 @@ from baton.contacts import service
 from baton.contacts.schemas import ContactIn, ContactOut, ContactPatch
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
 from baton.core.pagination import PageRequest, next_cursor, page_request
+from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.core.versioning import expected_version
 
 router = APIRouter(
-    prefix="/api/v1/contacts", tags=["contacts"], dependencies=[Depends(get_principal)]
+    prefix="/api/v1/contacts",
+    tags=["contacts"],
+    dependencies=[Depends(get_principal)],
+    route_class=JsonRoute,
 )
 
 

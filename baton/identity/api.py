@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Response, status
 from baton.core.auth import CtxDep, IfMatchDep, PrincipalDep, get_principal
 from baton.core.errors import NotFound
 from baton.core.pagination import PageRequest, next_cursor, page_request
+from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.core.versioning import expected_version
 from baton.identity import queries, service
@@ -35,7 +36,7 @@ from baton.identity.schemas import (
 
 public = APIRouter(prefix="/api/v1")
 # Authentication is checked before the body is validated: anonymous callers get 401.
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(get_principal)])
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(get_principal)], route_class=JsonRoute)
 PageDep = Depends(page_request)
 
 

@@ -11,6 +11,7 @@ from baton.accounts.api import account_out
 from baton.activities.schemas import ActivityOut
 from baton.core.auth import CtxDep, IfMatchDep, get_principal
 from baton.core.pagination import PageRequest, next_cursor, page_request
+from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.core.versioning import expected_version
 from baton.deals.api import deal_out
@@ -28,7 +29,12 @@ from baton.leads.schemas import (
 )
 from baton.workflow.schemas import StepRef
 
-router = APIRouter(prefix="/api/v1/leads", tags=["leads"], dependencies=[Depends(get_principal)])
+router = APIRouter(
+    prefix="/api/v1/leads",
+    tags=["leads"],
+    dependencies=[Depends(get_principal)],
+    route_class=JsonRoute,
+)
 
 
 def lead_out(record: LeadRecord) -> LeadOut:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, status
 
 from baton.core.auth import CtxDep, get_principal
 from baton.core.pagination import PageRequest, next_cursor, page_request
+from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.notifications import queries, service
 from baton.notifications.schemas import NotificationOut
@@ -16,6 +17,7 @@ router = APIRouter(
     prefix="/api/v1/me/notifications",
     tags=["notifications"],
     dependencies=[Depends(get_principal)],
+    route_class=JsonRoute,
 )
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, status
 from baton.accounts.api import account_out
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
 from baton.core.pagination import PageRequest, SearchQuery, next_cursor, page_request
+from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.core.versioning import expected_version
 from baton.deals.api import deal_out
@@ -30,7 +31,10 @@ from baton.workflow.engine import CompiledWorkflow
 from baton.workflow.schemas import StepRef
 
 router = APIRouter(
-    prefix="/api/v1/targets", tags=["targets"], dependencies=[Depends(get_principal)]
+    prefix="/api/v1/targets",
+    tags=["targets"],
+    dependencies=[Depends(get_principal)],
+    route_class=JsonRoute,
 )
 
 

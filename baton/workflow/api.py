@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from baton.core.auth import CtxDep, IfMatchDep, get_principal
 from baton.core.errors import NotFound
+from baton.core.routing import JsonRoute
 from baton.core.versioning import expected_version
 from baton.workflow import effects, queries, service
 from baton.workflow.models import EntityType
@@ -39,7 +40,10 @@ from baton.workflow.schemas import (
 )
 
 router = APIRouter(
-    prefix="/api/v1/workflow", tags=["workflow"], dependencies=[Depends(get_principal)]
+    prefix="/api/v1/workflow",
+    tags=["workflow"],
+    dependencies=[Depends(get_principal)],
+    route_class=JsonRoute,
 )
 
 

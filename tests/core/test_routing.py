@@ -116,6 +116,26 @@ def test_form_embedded_and_query_endpoints_take_fastapis_handler() -> None:
     assert plan(_query) is None
 
 
+def test_the_caller_as_a_parameter_and_empty_answers_run_directly(app: FastAPI) -> None:
+    direct = {
+        (next(iter(route.methods)), route.path)
+        for route in _index(app).routes
+        if isinstance(route, JsonRoute) and _DirectPlan.of(route) is not None
+    }
+    assert ("GET", "/api/v1/me") in direct  # `principal: PrincipalDep`
+    assert ("DELETE", "/api/v1/api-keys/{api_key_id}") in direct  # 204
+
+
+async def test_a_direct_204_answers_without_a_body(client: httpx.AsyncClient) -> None:
+    admin = await register_tenant(client)
+    created = await client.post("/api/v1/api-keys", headers=admin.headers, json={"name": "k"})
+    assert created.status_code == 201, created.text
+    revoked = await client.delete(f"/api/v1/api-keys/{created.json()['id']}", headers=admin.headers)
+    assert revoked.status_code == 204
+    assert revoked.content == b""
+    assert "content-type" not in revoked.headers
+
+
 @pytest.fixture
 async def ticket(client: httpx.AsyncClient, owner_conn: asyncpg.Connection) -> dict[str, Any]:
     admin = await register_tenant(client)
