@@ -38,7 +38,6 @@ from baton.deals.models import Deal
 from baton.identity.access import WRITERS, require_role
 from baton.identity.queries import writer_name
 from baton.workflow.effects import MovedRecord
-from baton.workflow.engine import Move
 from baton.workflow.models import EntityType
 
 ACTIVITIES: Table = Activity.__table__  # type: ignore[assignment]
@@ -52,10 +51,6 @@ RELATED_COLUMN: dict[EntityType, str] = {
     EntityType.DEAL: "deal_id",
     EntityType.LEAD: "lead_id",
 }
-
-
-def stage_change_subject(move: Move) -> str:
-    return f"Stage changed: {move.from_step.name} → {move.to_step.name}"
 
 
 def _row(

@@ -48,8 +48,8 @@ from sqlalchemy.dialects.postgresql import array
 from baton.accounts.models import Account
 
 # A module import, not its names: activities' service imports this module in turn.
-from baton.activities import service as activity_service
-from baton.activities.models import Activity, ActivityStatus, ActivityType
+from baton.activities.models import Activity, ActivityStatus
+from baton.activities.timeline import stage_change_entry, stage_change_subject
 from baton.cadences import service as cadence_service
 from baton.cadences.deletion import delete_live_enrollments
 from baton.contacts.models import Contact
@@ -226,33 +226,14 @@ _LAST_RANK = select(func.max(DEALS.c.rank)).where(
 
 def _stage_change_entry(moved: Any) -> Any:
     """The system activity a step change writes, on the deal and its account."""
-    return insert(ACTIVITIES).from_select(
-        [
-            "tenant_id",
-            "id",
-            "type",
-            "status",
-            "subject",
-            "description",
-            "completed_at",
-            "owner_id",
-            "created_by",
-            "deal_id",
-            "account_id",
-        ],
-        select(
-            moved.c.tenant_id,
-            bindparam("activity_id"),
-            literal(ActivityType.SYSTEM.value),
-            literal(ActivityStatus.DONE.value),
-            bindparam("entry_subject"),
-            bindparam("entry_description", type_=String),
-            func.now(),
-            bindparam("actor_id"),
-            bindparam("actor_id"),
-            moved.c.id,
-            moved.c.account_id,
-        ).where(bindparam("log_stage_change", type_=Boolean)),
+    return stage_change_entry(
+        moved,
+        {"deal_id": moved.c.id, "account_id": moved.c.account_id},
+        activity_id=bindparam("activity_id"),
+        subject=bindparam("entry_subject"),
+        actor=bindparam("actor_id"),
+        description=bindparam("entry_description", type_=String),
+        only_if=bindparam("log_stage_change", type_=Boolean),
     )
 
 
@@ -1065,7 +1046,7 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
         "new_rank": rank,
         **{f"set_{name}": getattr(data.fields, name) for name in _MOVE_FIELD_TYPES},
         "activity_id": uuid7(),
-        "entry_subject": activity_service.stage_change_subject(move) if move else "",
+        "entry_subject": stage_change_subject(move) if move else "",
         "entry_description": None,
         "actor_id": principal.user_id,
         "log_stage_change": move is not None,
@@ -1207,7 +1188,7 @@ async def close_deal(ctx: Ctx, deal_id: uuid.UUID, data: CloseIn) -> DealClose:
             "new_loss_reason": None if won else data.reason,
             "new_close_notes": data.notes,
             "activity_id": uuid7(),
-            "entry_subject": activity_service.stage_change_subject(move),
+            "entry_subject": stage_change_subject(move),
             "entry_description": _close_description(data),
             "actor_id": principal.user_id,
             "log_stage_change": True,

@@ -57,6 +57,7 @@ from baton.accounts.matching import company_domain, company_key
 from baton.accounts.models import Account, ActivityLevel, Tenure
 from baton.accounts.queries import ACCOUNT_STATUSES, STATUS_COLUMNS
 from baton.activities.models import Activity, ActivityStatus, ActivityType
+from baton.activities.timeline import stage_change_entry, stage_change_subject
 from baton.cadences import service as cadence_service
 from baton.core.context import Ctx, Principal
 from baton.core.errors import (
@@ -285,10 +286,6 @@ async def _run_effects(ctx: Ctx, lead: Lead, move: engine.Move) -> None:
         await effects.run_effects(ctx, record, move)
 
 
-def _stage_change(move: engine.Move) -> str:
-    return f"Stage changed: {move.from_step.name} → {move.to_step.name}"
-
-
 async def enter_pool(ctx: Ctx, lead_id: uuid.UUID, subject: str) -> None:
     """Put a lead (now on its handed-over step) into the sales pool, its claim due
     after the organization's claim SLA (`tenant_settings.claim_sla_hours`, read by
@@ -504,7 +501,7 @@ async def triage_lead(ctx: Ctx, lead_id: uuid.UUID, data: TriageIn) -> LeadRecor
     elif data.status is TriageStatus.QUALIFIED:
         values = {"qualified_at": func.now()}
     await _move(ctx, lead, target, lead.version, **values)
-    await _log(ctx, lead_id, _stage_change(move))
+    await _log(ctx, lead_id, stage_change_subject(move))
     await _run_effects(ctx, lead, move)
     if data.status is TriageStatus.QUALIFIED:
         await _hand_over(ctx, loaded, move.to_step, lead.version + 1, principal)
@@ -533,7 +530,7 @@ async def _hand_over(
     handed_over = _step(loaded.flow, "handed_over")
     move = loaded.flow.check(qualified.id, handed_over.id, role=principal.role)
     await _move(ctx, loaded.lead, handed_over, version, handed_over_at=func.now())
-    await _log(ctx, loaded.lead.id, _stage_change(move))
+    await _log(ctx, loaded.lead.id, stage_change_subject(move))
     await _run_effects(ctx, loaded.lead, move)
     if not any(spec.name == "hand_over" for spec in move.edge.effects):
         await enter_pool(ctx, loaded.lead.id, HANDED_OVER_SUBJECT)
@@ -609,7 +606,7 @@ async def reject_lead(ctx: Ctx, lead_id: uuid.UUID, data: RejectIn) -> LeadRecor
     await _log(
         ctx,
         lead_id,
-        _stage_change(move),
+        stage_change_subject(move),
         f"Rejected by sales: {data.reason}",
         description=data.notes,
     )
@@ -683,7 +680,7 @@ async def release_lead(ctx: Ctx, lead_id: uuid.UUID) -> LeadRecord:
         deal_id=None,
         handed_over_at=func.now(),
     )
-    await _log(ctx, lead_id, _stage_change(move))
+    await _log(ctx, lead_id, stage_change_subject(move))
     await _run_effects(ctx, lead, move)
     await enter_pool(ctx, lead_id, "Released back to the pool")
     return await _reread(ctx, lead_id)
@@ -890,29 +887,12 @@ def _open_statement(lead_values: dict[str, Any]) -> Select[Any]:
         .returning(*LEADS.c)
         .cte("moved")
     )
-    logged = insert(ACTIVITIES).from_select(
-        [
-            "tenant_id",
-            "id",
-            "type",
-            "status",
-            "subject",
-            "completed_at",
-            "owner_id",
-            "created_by",
-            "lead_id",
-        ],
-        select(
-            moved.c.tenant_id,
-            bindparam("entry", type_=Uuid),
-            literal(ActivityType.SYSTEM.value),
-            literal(ActivityStatus.DONE.value),
-            bindparam("entry_subject", type_=String),
-            func.now(),
-            bindparam("actor", type_=Uuid),
-            bindparam("actor", type_=Uuid),
-            moved.c.id,
-        ),
+    logged = stage_change_entry(
+        moved,
+        {"lead_id": moved.c.id},
+        activity_id=bindparam("entry", type_=Uuid),
+        subject=bindparam("entry_subject", type_=String),
+        actor=bindparam("actor", type_=Uuid),
     )
     planned = cadence_service.NEW_DEAL_ACTIVITIES.cte("planned")
     return (
@@ -1032,7 +1012,7 @@ async def _open_deal(
         lead_version=lead.version,
         to_step=move.to_step.id,
         entry=uuid7(),
-        entry_subject=_stage_change(move),
+        entry_subject=stage_change_subject(move),
     )
     rows = (await connection.execute(statement, params)).all()
     if not rows:
@@ -1189,6 +1169,6 @@ async def convert_lead(ctx: Ctx, lead_id: uuid.UUID) -> ClaimResult:
     if lead.deal_id is None:
         return await _open_deal(ctx, lead, move, lead.sales_owner_id, _OPEN_FOR_CONVERT)
     await _move(ctx, lead, converted, lead.version, converted_at=func.now())
-    await _log(ctx, lead_id, _stage_change(move))
+    await _log(ctx, lead_id, stage_change_subject(move))
     await _run_effects(ctx, lead, move)
     return await _result(ctx, lead_id)

@@ -44,7 +44,7 @@ from baton.accounts import service as account_service
 from baton.accounts.matching import company_key
 from baton.accounts.models import Account
 from baton.activities.models import Activity, ActivityStatus, ActivityType
-from baton.activities.service import stage_change_subject
+from baton.activities.timeline import stage_change_entry, stage_change_subject
 from baton.cadences import service as cadence_service
 from baton.contacts.models import Contact
 from baton.core.context import Ctx, Principal
@@ -161,31 +161,13 @@ _moved = (
     .returning(*TARGETS.c)
     .cte("moved")
 )
-_logged = insert(ACTIVITIES).from_select(
-    [
-        "tenant_id",
-        "id",
-        "type",
-        "status",
-        "subject",
-        "description",
-        "completed_at",
-        "owner_id",
-        "created_by",
-        "target_id",
-    ],
-    select(
-        _moved.c.tenant_id,
-        bindparam("activity_id"),
-        literal(ActivityType.SYSTEM.value),
-        literal(ActivityStatus.DONE.value),
-        bindparam("entry_subject"),
-        bindparam("entry_description", type_=String),
-        func.now(),
-        bindparam("actor_id"),
-        bindparam("actor_id"),
-        _moved.c.id,
-    ),
+_logged = stage_change_entry(
+    _moved,
+    {"target_id": _moved.c.id},
+    activity_id=bindparam("activity_id"),
+    subject=bindparam("entry_subject"),
+    actor=bindparam("actor_id"),
+    description=bindparam("entry_description", type_=String),
 )
 # The step change and its timeline entry in one statement; the history row is the
 # trigger's, the audit row the audit trigger's.

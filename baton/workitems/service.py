@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, literal, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm.exc import StaleDataError
 
-from baton.activities.models import ActivityStatus, ActivityType
-from baton.activities.service import ACTIVITIES, stage_change_subject
+from baton.activities.timeline import stage_change_entry, stage_change_subject
 from baton.core.context import Ctx
 from baton.core.errors import (
     FieldError,
@@ -173,29 +172,12 @@ _moved = (
     .returning(*WORK_ITEMS.c)
     .cte("moved")
 )
-_logged = insert(ACTIVITIES).from_select(
-    [
-        "tenant_id",
-        "id",
-        "type",
-        "status",
-        "subject",
-        "completed_at",
-        "owner_id",
-        "created_by",
-        "work_item_id",
-    ],
-    select(
-        _moved.c.tenant_id,
-        bindparam("activity_id"),
-        literal(ActivityType.SYSTEM.value),
-        literal(ActivityStatus.DONE.value),
-        bindparam("subject"),
-        func.now(),
-        bindparam("actor_id"),
-        bindparam("actor_id"),
-        _moved.c.id,
-    ),
+_logged = stage_change_entry(
+    _moved,
+    {"work_item_id": _moved.c.id},
+    activity_id=bindparam("activity_id"),
+    subject=bindparam("subject"),
+    actor=bindparam("actor_id"),
 )
 _MOVE = select(_moved).add_cte(_logged.cte("logged"))
 _LOAD_FOR_MOVE_ON_DRIVER = DriverStatement.of(_LOAD_FOR_MOVE)
