@@ -26,7 +26,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from baton.accounts import matching, queries
 from baton.accounts.models import Account, AccountTransaction
 from baton.accounts.schemas import AccountIn, AccountPatch, TransactionIn
-from baton.activities.models import Activity, ActivityStatus
+from baton.activities.deletion import delete_planned_activities
+from baton.activities.models import Activity
 from baton.cadences.deletion import ENROLLMENTS, delete_live_enrollments, restore_enrollments
 from baton.contacts.models import Contact
 from baton.core.context import Ctx
@@ -274,15 +275,7 @@ async def delete_account(ctx: Ctx, account_id: uuid.UUID, expected_version: int 
         )
     )
     related = _of_records(ACTIVITIES, account_id, contact_ids, deal_ids)
-    activities = await ctx.session.execute(
-        update(ACTIVITIES)
-        .where(
-            ACTIVITIES.c.deleted_at.is_(None),
-            ACTIVITIES.c.status == ActivityStatus.PLANNED.value,
-            or_(*related),
-        )
-        .values(version=ACTIVITIES.c.version + 1, **marks)
-    )
+    activities = await ctx.session.execute(delete_planned_activities(or_(*related), marks))
     # The identity map may hold the account as it was: never answer from it again.
     ctx.session.expire_all()
     return Deletion(

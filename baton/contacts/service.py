@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from baton.accounts.models import Account
-from baton.activities.models import Activity, ActivityStatus
+from baton.activities.deletion import delete_planned_activities
+from baton.activities.models import Activity
 from baton.cadences.deletion import ENROLLMENTS, delete_live_enrollments
 from baton.contacts import queries
 from baton.contacts.models import Contact
@@ -185,13 +186,10 @@ async def delete_contact(ctx: Ctx, contact_id: uuid.UUID, expected_version: int 
         .cte("enrolled")
     )
     await ctx.session.execute(
-        update(ACTIVITIES)
-        .where(
-            ACTIVITIES.c.tenant_id == enrolled.c.tenant_id,
-            ACTIVITIES.c.enrollment_id == enrolled.c.id,
-            ACTIVITIES.c.status == ActivityStatus.PLANNED.value,
-            ACTIVITIES.c.deleted_at.is_(None),
+        delete_planned_activities(
+            (ACTIVITIES.c.tenant_id == enrolled.c.tenant_id)
+            & (ACTIVITIES.c.enrollment_id == enrolled.c.id),
+            marks,
         )
-        .values(version=ACTIVITIES.c.version + 1, **marks)
     )
     ctx.session.expire(contact)

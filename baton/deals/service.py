@@ -48,6 +48,7 @@ from sqlalchemy.dialects.postgresql import array
 from baton.accounts.models import Account
 
 # A module import, not its names: activities' service imports this module in turn.
+from baton.activities.deletion import delete_planned_activities
 from baton.activities.models import Activity, ActivityStatus
 from baton.activities.timeline import stage_change_entry, stage_change_subject
 from baton.cadences import service as cadence_service
@@ -890,17 +891,10 @@ async def delete_deal(ctx: Ctx, deal_id: uuid.UUID, expected_version: int | None
         (enrollments.c.tenant_id == deleted.c.tenant_id) & (enrollments.c.deal_id == deleted.c.id),
         marks,
     ).cte("enrolled")
-    planned = (
-        update(ACTIVITIES)
-        .where(
-            ACTIVITIES.c.tenant_id == deleted.c.tenant_id,
-            ACTIVITIES.c.deal_id == deleted.c.id,
-            ACTIVITIES.c.status == ActivityStatus.PLANNED.value,
-            ACTIVITIES.c.deleted_at.is_(None),
-        )
-        .values(version=ACTIVITIES.c.version + 1, **marks)
-        .cte("planned")
-    )
+    planned = delete_planned_activities(
+        (ACTIVITIES.c.tenant_id == deleted.c.tenant_id) & (ACTIVITIES.c.deal_id == deleted.c.id),
+        marks,
+    ).cte("planned")
     row = (await connection.execute(select(deleted.c.id).add_cte(enrolled, planned))).first()
     if row is None:
         raise StaleVersion("The deal changed while you deleted it")

@@ -43,7 +43,8 @@ from baton.accounts import queries as account_queries
 from baton.accounts import service as account_service
 from baton.accounts.matching import company_key
 from baton.accounts.models import Account
-from baton.activities.models import Activity, ActivityStatus, ActivityType
+from baton.activities.deletion import delete_planned_activities
+from baton.activities.models import Activity, ActivityType
 from baton.activities.timeline import stage_change_entry, stage_change_subject
 from baton.cadences import service as cadence_service
 from baton.contacts.models import Contact
@@ -398,18 +399,12 @@ async def delete_target(ctx: Ctx, target_id: uuid.UUID, expected_version: int | 
         .returning(TARGETS.c.tenant_id, TARGETS.c.id)
         .cte("deleted")
     )
-    planned = (
-        update(ACTIVITIES)
-        .where(
-            ACTIVITIES.c.tenant_id == deleted.c.tenant_id,
-            ACTIVITIES.c.target_id == deleted.c.id,
-            ACTIVITIES.c.deal_id.is_(None),
-            ACTIVITIES.c.status == ActivityStatus.PLANNED.value,
-            ACTIVITIES.c.deleted_at.is_(None),
-        )
-        .values(version=ACTIVITIES.c.version + 1, **marks)
-        .cte("planned")
-    )
+    planned = delete_planned_activities(
+        (ACTIVITIES.c.tenant_id == deleted.c.tenant_id)
+        & (ACTIVITIES.c.target_id == deleted.c.id)
+        & ACTIVITIES.c.deal_id.is_(None),
+        marks,
+    ).cte("planned")
     connection = await ctx.session.connection()
     row = (
         await connection.execute(select(deleted.c.id).add_cte(planned), {"record_id": target_id})
