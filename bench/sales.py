@@ -406,12 +406,12 @@ def create_statements() -> dict[str, DriverStatement]:
     cadence: everything it checks and needs in one (`_BEFORE_CREATE`, the cadence's
     steps included), then the deal, its enrolment and the cadence's activities in one
     (`_CREATE_ENROLLED`); and the Deal workflow's lookup the board sends."""
-    from baton.deals.service import _BEFORE_CREATE, _CREATE_ENROLLED, _DEAL_WORKFLOW
+    from baton.deals.service import _BEFORE_CREATE, _CREATE_ENROLLED, DEAL_WORKFLOW
 
     return {
         "before": _BEFORE_CREATE,
         "insert": _CREATE_ENROLLED,
-        "workflow": DriverStatement.of(_DEAL_WORKFLOW),
+        "workflow": DriverStatement.of(DEAL_WORKFLOW),
     }
 
 

@@ -430,7 +430,7 @@ class DealClose:
 
 
 # The Deal project type's default workflow (the first Deal type's, if several).
-_DEAL_WORKFLOW = (
+DEAL_WORKFLOW = (
     select(WORKFLOWS.c.id, WORKFLOWS.c.version)
     .join(PROJECT_TYPES, PROJECT_TYPES.c.default_workflow_id == WORKFLOWS.c.id)
     .where(PROJECT_TYPES.c.entity_type == EntityType.DEAL.value)
@@ -439,7 +439,7 @@ _DEAL_WORKFLOW = (
 )
 
 
-_DEAL_WORKFLOW_ON_DRIVER = DriverStatement.of(_DEAL_WORKFLOW)
+_DEAL_WORKFLOW_ON_DRIVER = DriverStatement.of(DEAL_WORKFLOW)
 
 
 async def deal_workflow(ctx: Ctx) -> tuple[uuid.UUID, int]:
@@ -504,7 +504,7 @@ async def _check_owner(ctx: Ctx, owner_id: uuid.UUID) -> None:
         )
 
 
-async def _rank_in(
+async def rank_in(
     ctx: Ctx,
     workflow_id: uuid.UUID,
     step_id: uuid.UUID,
@@ -571,7 +571,7 @@ async def _rebalance(
 # Everything a create checks and needs before its INSERT, in one round trip: the Deal
 # workflow (no row: no Deal project type), the end of its initial column, the
 # references, whether the named owner may own records, the default currency.
-_deal_workflow = _DEAL_WORKFLOW.cte("deal_workflow")
+_deal_workflow = DEAL_WORKFLOW.cte("deal_workflow")
 _BEFORE_CREATE = DriverStatement.of(
     select(
         _deal_workflow.c.id.label("workflow_id"),
@@ -675,7 +675,7 @@ async def create_deal(ctx: Ctx, data: DealIn) -> tuple[Deal, engine.CompiledWork
         )
     deal_id = uuid7()
     step = flow.initial_step
-    rank = await _rank_in(ctx, flow.workflow_id, step.id, deal_id, found["last_rank"], None)
+    rank = await rank_in(ctx, flow.workflow_id, step.id, deal_id, found["last_rank"], None)
     now = datetime.now(UTC)
     values = {
         "tenant_id": principal.tenant_id,
@@ -1081,7 +1081,7 @@ async def _place_again(
     if row is None or row["version"] != data.version:
         return None
     lo, hi = _placement(data, _neighbours_of(row))
-    rank = await _rank_in(ctx, workflow_id, step_id, deal_id, lo, hi)
+    rank = await rank_in(ctx, workflow_id, step_id, deal_id, lo, hi)
     unchecked = {"board_workflow_id": None, "guard_lo": None, "guard_hi": None}
     return await _MOVE_ON_DRIVER.fetchrow(ctx.session, {**params, "new_rank": rank, **unchecked})
 
@@ -1168,7 +1168,7 @@ async def close_deal(ctx: Ctx, deal_id: uuid.UUID, data: CloseIn) -> DealClose:
     last = await ctx.session.scalar(
         _LAST_RANK, {"workflow_id": current.workflow_id, "step_id": target.id}
     )
-    rank = await _rank_in(ctx, current.workflow_id, target.id, deal_id, last, None)
+    rank = await rank_in(ctx, current.workflow_id, target.id, deal_id, last, None)
     won = data.outcome is DealOutcome.WON
     closed = await _CLOSE_ON_DRIVER.fetchrow(
         ctx.session,

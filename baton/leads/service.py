@@ -710,15 +710,7 @@ _taken = _TAKE_FROM_POOL.cte("taken")
 # holds it; the lead is read either way (a repeated claim answers from it).
 _LOAD_AND_TAKE = _LOAD.add_columns(select(_taken.c.id).scalar_subquery().label("taken_id"))
 
-# The Deal project type's default workflow, as `deals.service.deal_workflow` finds it.
-_DEAL_FLOW = (
-    select(WORKFLOWS.c.id, WORKFLOWS.c.version)
-    .join(PROJECT_TYPES, PROJECT_TYPES.c.default_workflow_id == WORKFLOWS.c.id)
-    .where(PROJECT_TYPES.c.entity_type == EntityType.DEAL.value)
-    .order_by(PROJECT_TYPES.c.created_at, PROJECT_TYPES.c.id)
-    .limit(1)
-    .subquery("deal_flow")
-)
+_DEAL_FLOW = deal_service.DEAL_WORKFLOW.subquery("deal_flow")
 # The last card of that workflow's initial column: the new deal goes after it.
 _LAST_RANK = (
     select(func.max(DEALS.c.rank))
@@ -977,7 +969,7 @@ async def _open_deal(
     first_step = deal_flow.initial_step
     # The deals service's own placement: after the last card, or a rebalance when
     # that column has run out of room (which reads and writes the column).
-    rank = await deal_service._rank_in(
+    rank = await deal_service.rank_in(
         ctx, deal_flow.workflow_id, first_step.id, deal_id, prepared.last_rank, None
     )
     cadence = cadence_service.cadence_of(prepared.cadence)

@@ -324,7 +324,7 @@ WRITES = [
 ]
 # And failures between the statements, and after the last one.
 FAULTS = [
-    (deal_service, "_rank_in"),  # after the account, before the deal
+    (deal_service, "rank_in"),  # after the account, before the deal
     (cadence_service, "new_deal_plan"),  # before the deal and its enrolment
     (lead_service, "_run_effects"),  # after every write: deal, enrolment, activities
 ]
@@ -436,7 +436,7 @@ async def test_a_lead_changed_during_the_claim_is_refused_whole(
     the last statement find no lead to move — 409, and the account, deal, enrolment
     and activities it wrote alongside go with the rest."""
     lead = await org.pooled(client, email=f"x@{unique('raced')}.com")
-    real = deal_service._rank_in
+    real = deal_service.rank_in
 
     async def edited_meanwhile(*args: Any, **kwargs: Any) -> Any:
         await owner_conn.execute(
@@ -445,7 +445,7 @@ async def test_a_lead_changed_during_the_claim_is_refused_whole(
         )
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(deal_service, "_rank_in", edited_meanwhile)
+    monkeypatch.setattr(deal_service, "rank_in", edited_meanwhile)
     written = await _all_rows(owner_conn, org.admin.tenant_id)
     response = await org.action(client, lead, "claim")
     assert response.status_code == 409, response.text
