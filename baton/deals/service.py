@@ -29,7 +29,6 @@ from sqlalchemy import (
     Table,
     Uuid,
     and_,
-    any_,
     bindparam,
     case,
     exists,
@@ -43,7 +42,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import array
 
 from baton.accounts.models import Account
 
@@ -72,7 +70,7 @@ from baton.deals.models import Deal, DealOutcome
 from baton.deals.schemas import CloseIn, DealIn, DealMoveIn, DealPatch, DealView, MoveFields
 from baton.identity.access import WRITERS, require_role
 from baton.identity.models import Membership, TenantSettings
-from baton.identity.queries import writer_name
+from baton.identity.queries import may_own_records, writer_name
 from baton.workflow import effects, engine
 from baton.workflow import service as workflow_service
 from baton.workflow.models import (
@@ -588,8 +586,7 @@ _BEFORE_CREATE = DriverStatement.of(
         exists()
         .where(
             MEMBERSHIPS.c.user_id == bindparam("owner_id"),
-            # `= ANY(ARRAY[…])`, not `IN`: the driver statement has no expanding lists.
-            MEMBERSHIPS.c.role == any_(array([role.value for role in WRITERS])),
+            may_own_records(MEMBERSHIPS.c.role),
         )
         .label("owner_writes"),
         select(TENANT_SETTINGS.c.default_currency).scalar_subquery().label("default_currency"),

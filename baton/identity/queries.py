@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, select, text
+from sqlalchemy import ColumnElement, RowMapping, any_, select, text
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.core.context import AuthMethod, Principal
@@ -108,6 +109,13 @@ async def get_member(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any
     return dict(row) if row else None
 
 
+def may_own_records(role: Any) -> ColumnElement[bool]:
+    """A membership role that may own records (a writer role). `= ANY(ARRAY[…])`
+    rather than `IN`, so statements sent on the driver can carry it."""
+    writes: ColumnElement[bool] = role == any_(array([writer.value for writer in WRITERS]))
+    return writes
+
+
 async def writer_name(
     session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID
 ) -> str | None:
@@ -118,7 +126,7 @@ async def writer_name(
         .where(
             Membership.tenant_id == tenant_id,
             Membership.user_id == user_id,
-            Membership.role.in_([role.value for role in WRITERS]),
+            may_own_records(Membership.role),
         )
     )
 
