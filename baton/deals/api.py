@@ -106,7 +106,7 @@ async def list_deals(
     )
 
 
-def pipeline_answer(board: service.PipelineDocument) -> bytes:
+def pipeline_answer(board: service.Pipeline[str]) -> bytes:
     """`PipelineOut` as JSON, the cards spliced in as the database wrote them."""
     columns = []
     for step in board.flow.ordered_steps():
@@ -119,7 +119,7 @@ def pipeline_answer(board: service.PipelineDocument) -> bytes:
                     AmountTotal(currency=currency, amount=amount).model_dump(mode="json")
                     for currency, amount in totals.amounts.items()
                 ],
-                "items": orjson.Fragment(board.cards_json.get(step.id, "[]")),
+                "items": orjson.Fragment(board.cards.get(step.id, "[]")),
             }
         )
     return orjson.dumps({"workflow_id": str(board.flow.workflow_id), "columns": columns})

@@ -16,7 +16,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 from sqlalchemy import (
@@ -1218,22 +1218,18 @@ async def list_deals(
     )
 
 
-@dataclass(frozen=True)
-class Pipeline:
-    """A board as the pages draw it: per step, its totals and first cards (rows)."""
-
-    flow: engine.CompiledWorkflow
-    totals: dict[uuid.UUID, queries.ColumnTotals]
-    cards: dict[uuid.UUID, list[Row[Any]]]
+# What a board holds per column: rows (pages) or a JSON array (API).
+Cards = TypeVar("Cards")
 
 
 @dataclass(frozen=True)
-class PipelineDocument:
-    """A board as the API answers it: per step, its totals and first cards (JSON)."""
+class Pipeline(Generic[Cards]):
+    """A board: per step, its totals and first cards — rows for the pages
+    (`pipeline`), JSON written by the database for the API (`pipeline_document`)."""
 
     flow: engine.CompiledWorkflow
     totals: dict[uuid.UUID, queries.ColumnTotals]
-    cards_json: dict[uuid.UUID, str]
+    cards: dict[uuid.UUID, Cards]
 
 
 async def _board_workflow(ctx: Ctx, workflow_id: uuid.UUID | None) -> engine.CompiledWorkflow:
@@ -1251,7 +1247,7 @@ async def _board_workflow(ctx: Ctx, workflow_id: uuid.UUID | None) -> engine.Com
 
 async def pipeline(
     ctx: Ctx, workflow_id: uuid.UUID | None, per_column: int, *, view: DealView | None = None
-) -> Pipeline:
+) -> Pipeline[list[Row[Any]]]:
     """The board of a deal workflow for a page (see `_board_workflow` for who may).
 
     `view` filters counts, totals and cards alike (the pages' all / mine / overdue):
@@ -1271,13 +1267,13 @@ async def pipeline(
 
 async def pipeline_document(
     ctx: Ctx, workflow_id: uuid.UUID | None, per_column: int
-) -> PipelineDocument:
+) -> Pipeline[str]:
     """The whole board of a deal workflow for the API, its cards written as JSON by
     the database (see `_board_workflow` for who may)."""
     flow = await _board_workflow(ctx, workflow_id)
     totals = await queries.board_totals(ctx.session, flow.workflow_id, queries.BoardFilter())
     cards = await queries.board_cards_json(ctx.session, flow.workflow_id, per_column)
-    return PipelineDocument(flow, totals, cards)
+    return Pipeline(flow, totals, cards)
 
 
 async def deal_history(ctx: Ctx, deal_id: uuid.UUID) -> list[WorkflowHistory]:
