@@ -8,9 +8,10 @@ the normalised company name — the same normalisation as the accounts' generate
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
-from sqlalchemy import func, literal
+from sqlalchemy import ColumnElement, func, literal
 
 from baton.accounts.schemas import normalise_domain
 
@@ -67,18 +68,30 @@ def company_key(company_name: str) -> str:
     return re.sub(r"\s+", " ", kept).strip()
 
 
-def name_key_of(company_name: str) -> Any:
-    """`NAME_KEY_SQL` applied to a bound value, so a match compares exactly what the
+def name_key_of(company_name: str | ColumnElement[str]) -> Any:
+    """`NAME_KEY_SQL` applied to a value (bound here) or an SQL expression (a bind
+    parameter of a prepared statement), so a match compares exactly what the
     generated `accounts.name_key` column holds."""
+    value = company_name if isinstance(company_name, ColumnElement) else literal(company_name)
     return func.btrim(
         func.regexp_replace(
-            func.regexp_replace(
-                func.lower(literal(company_name)), "[^[:alnum:][:space:]]", "", "g"
-            ),
+            func.regexp_replace(func.lower(value), "[^[:alnum:][:space:]]", "", "g"),
             "[[:space:]]+",
             " ",
             "g",
         )
+    )
+
+
+def account_locks(tenant_id: uuid.UUID, company_name: str, email: str | None) -> list[str]:
+    """The names of the transaction-scoped advisory locks a find-or-create of this
+    company's account takes, in the one order every caller takes them (no deadlock):
+    its name key, and its email's domain when that names a company."""
+    domain = company_domain(email)
+    key = company_key(company_name)
+    return sorted(
+        {f"account-name:{tenant_id}:{key or company_name.strip().lower()}"}
+        | ({f"account-domain:{tenant_id}:{domain}"} if domain else set())
     )
 
 

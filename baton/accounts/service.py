@@ -436,10 +436,7 @@ async def find_or_create_account(
     tenant_id = ctx.require_principal().tenant_id
     domain = matching.company_domain(email)
     key = matching.company_key(company_name)
-    locks = sorted(
-        {f"account-name:{tenant_id}:{key or company_name.strip().lower()}"}
-        | ({f"account-domain:{tenant_id}:{domain}"} if domain else set())
-    )
+    locks = matching.account_locks(tenant_id, company_name, email)
     await ctx.session.execute(
         select(*(func.pg_advisory_xact_lock(func.hashtextextended(lock, 0)) for lock in locks))
     )

@@ -53,7 +53,7 @@ from sqlalchemy import (
 )
 
 from baton.accounts import queries as account_queries
-from baton.accounts.matching import company_domain, company_key
+from baton.accounts.matching import account_locks, company_domain, company_key, name_key_of
 from baton.accounts.models import Account, ActivityLevel, Tenure
 from baton.accounts.queries import ACCOUNT_STATUSES, STATUS_COLUMNS
 from baton.activities.models import Activity, ActivityStatus, ActivityType
@@ -748,30 +748,6 @@ def _prepare(locks: int) -> Select[Any]:
 _PREPARE = {locks: _prepare(locks) for locks in (1, 2)}
 
 
-def _account_locks(tenant_id: uuid.UUID, company_name: str, email: str | None) -> list[str]:
-    """The advisory locks `accounts.service.find_or_create_account` takes for a
-    company, by the very same names and in the same order: a claim and a conversion
-    finding or creating one company's account must take turns."""
-    domain = company_domain(email)
-    key = company_key(company_name)
-    return sorted(
-        {f"account-name:{tenant_id}:{key or company_name.strip().lower()}"}
-        | ({f"account-domain:{tenant_id}:{domain}"} if domain else set())
-    )
-
-
-def _name_key(value: Any) -> Any:
-    # `accounts.NAME_KEY_SQL` on a parameter (`matching.name_key_of` takes a value).
-    return func.btrim(
-        func.regexp_replace(
-            func.regexp_replace(func.lower(value), "[^[:alnum:][:space:]]", "", "g"),
-            "[[:space:]]+",
-            " ",
-            "g",
-        )
-    )
-
-
 def _account_statement(by_key: bool) -> CompoundSelect[Any]:
     """`find_or_create_account`'s match and insert as one statement (run after the
     locks): the live account with the email's domain first, else the oldest whose
@@ -783,7 +759,7 @@ def _account_statement(by_key: bool) -> CompoundSelect[Any]:
     domain = bindparam("company_domain", type_=String)
     by_domain = ACCOUNTS.c.domain == domain
     by_name = (
-        ACCOUNTS.c.name_key == _name_key(company)
+        ACCOUNTS.c.name_key == name_key_of(company)
         if by_key
         else func.lower(ACCOUNTS.c.name) == bindparam("company_lowered", type_=String)
     )
@@ -937,7 +913,7 @@ async def _open_deal(
     """
     principal = ctx.require_principal()
     connection = await ctx.session.connection()
-    locks = _account_locks(principal.tenant_id, lead.company_name, lead.email)
+    locks = account_locks(principal.tenant_id, lead.company_name, lead.email)
     prepared = (
         await connection.execute(
             _PREPARE[len(locks)], {f"lock_{n}": name for n, name in enumerate(locks)}

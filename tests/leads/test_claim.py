@@ -13,7 +13,6 @@ import asyncpg
 import httpx
 import pytest
 
-from baton.accounts import service as account_service
 from baton.cadences import service as cadence_service
 from baton.cadences.service import DEFAULT_CADENCE_STEPS
 from baton.deals import service as deal_service
@@ -521,52 +520,3 @@ async def test_a_refused_activity_leaves_the_lead_in_the_pool(
     assert response.status_code == 422, response.text
     assert await _pool_snapshot(owner_conn, lead) == before
     assert await counts(owner_conn, org.admin.tenant_id) == counted
-
-
-# A company and an email, and what they make of the account's advisory locks.
-COMPANIES = [
-    ("Acme, Inc.", "ceo@acme.example"),
-    ("  Müller & Söhne GmbH ", "info@mueller-soehne.example"),
-    ("Hopper Logistics", "boss@gmail.com"),
-    ("!!!", None),
-    ("Ünïcödé  Tabs\tand Spaces", "x@SUB.Example.ORG"),
-]
-
-
-@pytest.mark.parametrize(("company", "email"), COMPANIES)
-async def test_a_claim_takes_the_account_locks_of_find_or_create(
-    company: str, email: str | None
-) -> None:
-    """A claim finds or creates its account in its own statements; it must lock the
-    company exactly as `accounts.service.find_or_create_account` (which a target's or
-    lead's conversion uses) does, or the two could each create the account."""
-    tenant_id = uuid.uuid4()
-
-    class Stop(Exception):
-        pass
-
-    class Session:
-        statement: Any = None
-
-        async def execute(self, statement: Any) -> Any:
-            self.statement = statement
-            raise Stop
-
-    class Principal:
-        pass
-
-    principal = Principal()
-    principal.tenant_id = tenant_id  # type: ignore[attr-defined]
-
-    class FakeCtx:
-        session = Session()
-
-        def require_principal(self) -> Any:
-            return principal
-
-    ctx = FakeCtx()
-    with pytest.raises(Stop):
-        await account_service.find_or_create_account(ctx, company, email, uuid.uuid4())  # type: ignore[arg-type]
-    values = ctx.session.statement.compile().params.values()
-    taken = [value for value in values if isinstance(value, str)]
-    assert taken == lead_service._account_locks(tenant_id, company, email)
