@@ -829,7 +829,7 @@ def noise_note(rounds: Sequence[Round]) -> str:
 
 # ---------------------------------------------------------------- raw driver
 
-# Like `Database.counters`: the rate-limit upsert commits without waiting for the flush.
+# Like `Database.counter_pool()`: the rate-limit upsert commits without waiting for the flush.
 COUNTER_SERVER_SETTINGS = {"synchronous_commit": "off"}
 
 

@@ -17,7 +17,7 @@ The variants:
   keep-alive HTTP/1.1 connection, timed from send to the last body byte.
 - **service**: in this process, what the request middleware does for that request,
   with baton's own functions and without HTTP: the app's `Runtime` from `create_app`
-  (its `Database`: pool 10 + 10 and the counters engine), a session, the rate-limit
+  (its `Database`: pool 10 + 10 and the counters pool), a session, the rate-limit
   hit overlapping authentication (`request_transaction._authenticate_within_budget`
   → `rate_limit.hit` and `queries.principal_for`), then
   `workitems.service.move_work_item`, `session.commit()`.
@@ -398,7 +398,7 @@ class InProcessApp:
     """The app's `Runtime` built in this process by `create_app`, with no server.
 
     Same settings as the `baton serve` under test (its environment), same `Database`
-    (the app role's engine, pool 10 + 10, and the counters engine).
+    (the app role's engine, pool 10 + 10, and the counters pool).
     """
 
     def __init__(self, deployed: Deployment) -> None:
@@ -434,10 +434,10 @@ class InProcessApp:
             max_overflow=settings.db_max_overflow,
         )
         self.runtime = create_app(settings, database).state.runtime
-        # Connections each engine opens (a pool that closes and reopens them churns).
-        self.connects = {"engine": 0, "counters": 0}
-        for name, engine in (("engine", database.engine), ("counters", database.counters)):
-            event.listen(engine.sync_engine, "connect", self._counting(name))
+        # Connections the engine opens (a pool that closes and reopens them churns; the
+        # counters pool's show in the sessions count).
+        self.connects = {"engine": 0}
+        event.listen(database.engine.sync_engine, "connect", self._counting("engine"))
 
     def _counting(self, name: str) -> Callable[..., None]:
         def count(*_: object) -> None:
@@ -527,7 +527,7 @@ class Burst:
     client_jiffies: int  # this process, the HTTP client (HTTP only)
     pg_jiffies: int
     sessions: int  # new database sessions (pg_stat_database; its counters lag ≤ 1 s)
-    app_connects: tuple[int, int] = (0, 0)  # service: connections opened (engine, counters)
+    engine_connects: int = 0  # service: connections the engine opened
 
     @property
     def rate(self) -> float:
@@ -656,7 +656,6 @@ class Throughput:
             self.deployed.postgres_jiffies(),
             self.sessions(),
             self.app.connects["engine"],
-            self.app.connects["counters"],
         )
 
     def burst(self, name: str, seconds: float) -> Burst:
@@ -674,7 +673,7 @@ class Throughput:
             client_jiffies=delta[1] if name == "http" else 0,
             pg_jiffies=delta[2],
             sessions=delta[3],
-            app_connects=(delta[4], delta[5]),
+            engine_connects=delta[4],
         )
 
     def measure(
@@ -727,8 +726,7 @@ def throughput_results(tag: str, tp: list[TpRound]) -> list[Result]:
     def sessions(name: str) -> float:
         return median([r.bursts[name].sessions for r in tp])
 
-    engine_connects = median([r.bursts["service"].app_connects[0] for r in tp])
-    counter_connects = median([r.bursts["service"].app_connects[1] for r in tp])
+    engine_connects = median([r.bursts["service"].engine_connects for r in tp])
 
     def per_round(name: str) -> str:
         return ", ".join(f"{r.bursts[name].rate / r.bursts['raw'].rate:.0%}" for r in tp)
@@ -768,10 +766,7 @@ def throughput_results(tag: str, tp: list[TpRound]) -> list[Result]:
             "new DB sessions per timed run: service",
             sessions("service"),
             "",
-            note=(
-                f"pool events: {engine_connects:g} by the engine,"
-                f" {counter_connects:g} by the counters engine"
-            ),
+            note=f"pool events: {engine_connects:g} by the engine",
         ),
         Result(tag, "new DB sessions per timed run: raw", sessions("raw"), ""),
         Result(tag, "new DB sessions per timed run: HTTP server", sessions("http"), ""),

@@ -65,34 +65,24 @@ class Database:
             pool_recycle=1800,
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
-        # Rate-limit counters: autocommit, and no wait for the WAL flush. A crash may
-        # lose the last fraction of a second of counts, which a per-minute budget
-        # tolerates; every API request saves the flush (~0.25 ms). Every API request
-        # takes one, so the pool is as large as the request pool: a smaller one churned
-        # through hundreds of new connections a second under load (bench/work_item_move).
-        self.counters: AsyncEngine = create_async_engine(
-            url,
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_recycle=1800,
-            isolation_level="AUTOCOMMIT",
-            connect_args={"server_settings": {"synchronous_commit": "off"}},
-        )
-
-        # The per-request API budget hit, on asyncpg's own pool: through SQLAlchemy's
-        # pool the checkout and return cost ~0.1 ms of CPU a request, three times the
-        # statement's own (bench/work_item_move). Same role, same settings.
+        # Rate-limit counters (every API request counts) on asyncpg's own pool: through
+        # SQLAlchemy's pool the checkout and return cost ~0.1 ms of CPU a request,
+        # three times the statement's own. Autocommit, and no wait for the WAL flush: a
+        # crash may lose the last fraction of a second of counts, which a per-minute
+        # budget tolerates; every API request saves the flush (~0.25 ms). As large as
+        # the request pool: a smaller one churned through hundreds of new connections a
+        # second under load (bench/work_item_move).
         self._counter_pool: asyncpg.Pool | None = None
         self._counter_pool_size = pool_size + max_overflow
         self._counter_pool_started = asyncio.Lock()
 
     async def counter_pool(self) -> asyncpg.Pool:
         """asyncpg's pool for the rate-limit counters (autocommit, no wait for the WAL
-        flush, as `counters`); started on first use."""
+        flush), as the app role; started on first use."""
         if self._counter_pool is None:
             async with self._counter_pool_started:
                 if self._counter_pool is None:
-                    _, options = self.counters.dialect.create_connect_args(self.url)
+                    _, options = self.engine.dialect.create_connect_args(self.url)
                     self._counter_pool = await asyncpg.create_pool(
                         **options,
                         min_size=0,
@@ -104,7 +94,6 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        await self.counters.dispose()
         if self._counter_pool is not None:
             pool, self._counter_pool = self._counter_pool, None
             await pool.close()
