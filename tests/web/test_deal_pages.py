@@ -481,6 +481,23 @@ async def test_add_deal_with_a_cadence_through_the_form(
         "SELECT count(*) FROM activities WHERE deal_id = $1 AND status = 'planned'", deal["id"]
     )
     assert planned == 5
+    # A cadence the organization does not have: refused inline, nothing written.
+    unknown = await client.post(
+        "/deals",
+        data={
+            "account_id": str(pipe.account_id),
+            "name": "Ghost pallets",
+            "cadence_id": str(uuid.uuid4()),
+            "csrf_token": token,
+        },
+        headers=HTMX,
+    )
+    assert unknown.status_code == 404
+    assert "No such cadence" in unknown.text
+    assert not await owner_conn.fetchval(
+        "SELECT count(*) FROM deals WHERE tenant_id = $1 AND name = 'Ghost pallets'",
+        pipe.admin.tenant_id,
+    )
 
 
 async def test_another_tenants_deal_is_not_found(client: httpx.AsyncClient, pipe: Pipeline) -> None:
