@@ -53,6 +53,13 @@ async def set_transaction_context(
     )
 
 
+async def _keep_counter_session(connection: asyncpg.Connection) -> None:
+    """A counter connection comes back to its pool as it left: its one statement
+    changes no session state (no settings, locks, cursors or LISTENs). asyncpg's
+    default reset would send `RESET ALL` and three more statements after every
+    counted request — a round trip and more server time than the upsert itself."""
+
+
 class Database:
     """The app role's engine and session factory."""
 
@@ -89,6 +96,7 @@ class Database:
                         max_size=self._counter_pool_size,
                         max_inactive_connection_lifetime=300,
                         server_settings={"synchronous_commit": "off"},
+                        reset=_keep_counter_session,
                     )
         return self._counter_pool
 
