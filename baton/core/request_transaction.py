@@ -128,7 +128,8 @@ class RequestTransaction:
     ) -> BufferedResponse:
         cookies = cookies_of(headers)
         client = scope.get("client")
-        async with runtime.db.sessions() as session:
+        session = runtime.db.sessions()
+        try:
             ctx = Ctx(
                 session=session,
                 db=runtime.db,
@@ -198,6 +199,11 @@ class RequestTransaction:
             except BaseException:
                 await session.rollback()
                 raise
+        finally:
+            # A commit or rollback has returned the connection to the pool already;
+            # closing then would only cost another greenlet hop (a fresh frame stack).
+            if session.in_transaction():
+                await session.close()
 
     async def _run(self, scope: Scope, body: bytes) -> BufferedResponse:
         response = BufferedResponse()

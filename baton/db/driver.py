@@ -23,6 +23,8 @@ from sqlalchemy import ClauseElement, Connection
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
 _DIALECT = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
@@ -100,21 +102,25 @@ _CONNECTIONS = "baton.driver_connections"
 async def _connections_of(session: AsyncSession) -> tuple[Connection, asyncpg.Connection]:
     """The session transaction's connection and the asyncpg connection under it, its
     transaction begun. Kept in `session.info` for the transaction: looking them up
-    costs two greenlet hops, more than a statement's own Python."""
+    costs a greenlet hop (a fresh frame stack: an mmap and munmap), more than a
+    statement's own Python."""
     transaction = session.sync_session.get_transaction()
     cached = session.info.get(_CONNECTIONS)
     if cached is not None and transaction is not None and cached[0] is transaction:
         return cached[1], cached[2]
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    adapter = raw.dbapi_connection
+    sync, pooled = await session.run_sync(_checked_out)
+    adapter, driver = pooled.dbapi_connection, pooled.driver_connection
     # SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its own first statement;
     # one sent here first would otherwise run outside the session's transaction.
     if adapter is not None and adapter._transaction is None:
         await adapter._start_transaction()
-    driver = raw.driver_connection
     assert isinstance(driver, asyncpg.Connection)
-    sync = connection.sync_connection
-    assert sync is not None
     session.info[_CONNECTIONS] = (session.sync_session.get_transaction(), sync, driver)
     return sync, driver
+
+
+def _checked_out(session: Session) -> tuple[Connection, PoolProxiedConnection]:
+    """The session's connection (checked out, its transaction begun in SQLAlchemy's
+    terms) and the pooled connection under it: one greenlet hop for both."""
+    connection = session.connection()
+    return connection, connection.connection

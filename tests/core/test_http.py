@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import httpx
+from sqlalchemy.pool import QueuePool
 
 from baton.config import Settings
+from baton.db.engine import Database
 from tests.factories import register_tenant
 
 
@@ -92,3 +95,24 @@ async def test_text_the_database_cannot_store_is_422_not_500(client: httpx.Async
         )
         assert response.status_code == 422, name
         assert response.json()["errors"][0]["field"] == "organization_name"
+
+
+async def test_every_request_returns_its_connection_to_the_pool(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """The request's session is not closed after a commit or rollback (that would be
+    one more greenlet hop); the commit or rollback must release the connection."""
+    member = await register_tenant(client)
+    pool = database.engine.sync_engine.pool
+    assert isinstance(pool, QueuePool)
+    answers = [
+        await client.get("/api/v1/me", headers=member.headers),  # read, committed
+        await client.post(  # write, committed
+            "/api/v1/accounts", headers=member.headers, json={"name": "Pooled GmbH"}
+        ),
+        await client.post("/api/v1/accounts", headers=member.headers, json={}),  # 422
+        await client.get(f"/api/v1/accounts/{uuid.uuid4()}", headers=member.headers),  # 404
+        await client.get("/api/v1/me", headers={"Authorization": "Bearer bat_nope"}),  # 401
+    ]
+    assert [answer.status_code for answer in answers] == [200, 201, 422, 404, 401]
+    assert pool.checkedout() == 0
