@@ -83,6 +83,7 @@ from bench.harness import (
     serving,
     timed_calls,
 )
+from bench.reference import DESIGN_REFERENCE_MS, ReferenceMover, machine_factor
 from bench.work_item_move import (
     HttpMover,
     InProcessApp,
@@ -890,6 +891,7 @@ def report_latency(number: int, result: Round) -> None:
         f"  round {number}: HTTP move p50 {s['move'].p50:.3f} p99 {s['move'].p99:.3f}"
         f" | service {s['service'].p50:.3f} | raw {s['raw'].p50:.3f} ms"
         f" | HTTP ÷ raw {s['move'].p50 / s['raw'].p50:.2f}x"
+        f" | reference {s['reference'].p50:.3f} ms"
         f" | other load {result.foreign_during:.0%}",
         flush=True,
     )
@@ -1035,12 +1037,16 @@ def bench(
         raw_mover = DealRawMover(deployed, big.token, big.take(2000, 5), sql)  # type: ignore[arg-type]
         runner.run(raw_mover.open())
         stack.callback(lambda: runner.run(raw_mover.close()))
+        reference_mover = ReferenceMover(sales_data.owner_kwargs(deployed))
+        runner.run(reference_mover.open())
+        stack.callback(lambda: runner.run(reference_mover.close()))
         print(f"[sales] move latency: {rounds} rounds x {requests} moves per variant")
         moves = measure_interleaved(
             {
                 "move": http_mover.run,
                 "service": sequential(runner, service_mover),
                 "raw": sequential(runner, raw_mover),
+                "reference": sequential(runner, reference_mover),
             },
             rounds=rounds,
             requests=requests,
@@ -1052,6 +1058,7 @@ def bench(
         )
         p50 = round_median(moves, "move", 50)
         p99 = round_median(moves, "move", 99)
+        reference_p50 = round_median(moves, "reference", 50)
         results += [
             Result(
                 tag,
@@ -1083,6 +1090,21 @@ def bench(
             Result(tag, "ratio move HTTP ÷ raw (p50)", round_ratio(moves, "move", "raw"), "x"),
             Result(
                 tag, "ratio move service ÷ raw (p50)", round_ratio(moves, "service", "raw"), "x"
+            ),
+            Result(
+                tag,
+                "DESIGN §7 reference transaction (6 statements), raw asyncpg p50",
+                reference_p50,
+                "ms",
+                note=f"{DESIGN_REFERENCE_MS:g} ms where the budgets were set",
+            ),
+            Result(
+                tag,
+                "machine factor (reference ÷ DESIGN's)",
+                machine_factor(reference_p50),
+                "x",
+                note="move a deal HTTP p50 scaled to the budget's machine:"
+                f" {p50 / machine_factor(reference_p50):.2f} ms",
             ),
         ]
 
@@ -1380,7 +1402,9 @@ def docs_section(run: Run, command: str, elapsed: float, info: dict[str, Any]) -
             f"**p50 {v(move + ': p50')}**, p99 {v(move + ': p99')}; service layer in"
             f" process p50 {v('move: service layer')}",
             f"p50 {v('move: raw asyncpg, same SQL')} (HTTP ÷ raw {v('ratio move HTTP')},"
-            f" service ÷ raw {v('ratio move service')})",
+            f" service ÷ raw {v('ratio move service')}); DESIGN's reference transaction"
+            f" {v('DESIGN §7 reference transaction')} (machine factor {v('machine factor')}:"
+            f" {note('machine factor')})",
             f"p50 {verdict(move + ': p50')}, p99 {verdict(move + ': p99')}",
         ),
         (
