@@ -247,14 +247,11 @@ class DealHttpMover(HttpMover):
     def move_once(self) -> int:
         i, deal_id, _, target, version, anchor = self.items.next()
         body = (f'{{"to_step_id":"{target}","version":{version},"after_id":"{anchor}"}}').encode()
-        conn = self.client.conn
         started = time.perf_counter_ns()
-        conn.request("POST", f"/api/v1/deals/{deal_id}/move", body, self.headers)
-        response = conn.getresponse()
-        raw = response.read()
+        status, raw = self.client.call("POST", f"/api/v1/deals/{deal_id}/move", body, self.headers)
         elapsed = time.perf_counter_ns() - started
-        if response.status != 200:
-            raise RuntimeError(f"move answered {response.status}: {raw[:300]!r}")
+        if status != 200:
+            raise RuntimeError(f"move answered {status}: {raw[:300]!r}")
         deal = json.loads(raw)["deal"]
         if deal["step"]["id"] != str(target):
             raise RuntimeError(f"move landed on {deal['step']['id']}, not {target}")
@@ -428,7 +425,6 @@ class HttpCreator:
     def run(self, count: int) -> Stats:
         self.last_used = keep_fresh(self.client, self.last_used)
         stats = Stats()
-        conn = self.client.conn
         for _ in range(count):
             account = self.rng.choice(self.tenant.accounts)
             body = json.dumps(
@@ -441,12 +437,10 @@ class HttpCreator:
                 }
             ).encode()
             started = time.perf_counter_ns()
-            conn.request("POST", "/api/v1/deals", body, self.headers)
-            response = conn.getresponse()
-            raw = response.read()
+            status, raw = self.client.call("POST", "/api/v1/deals", body, self.headers)
             stats.add_ns(time.perf_counter_ns() - started)
-            if response.status != 201:
-                raise RuntimeError(f"create answered {response.status}: {raw[:300]!r}")
+            if status != 201:
+                raise RuntimeError(f"create answered {status}: {raw[:300]!r}")
             self.created += 1
         self.last_used = time.monotonic()
         return stats

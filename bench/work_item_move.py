@@ -256,8 +256,7 @@ def keep_fresh(client: Http, last_used: float) -> float:
     """Close `client`'s connection if it idled long enough to be dropped; now."""
     now = time.monotonic()
     if now - last_used > IDLE_RECONNECT_S:
-        client.conn.close()  # http.client connects again on the next request
-        client.conn.connect()
+        client.reconnect()
     return now
 
 
@@ -281,14 +280,13 @@ class HttpMover:
         """One move; its wall time in ns (body built and answer parsed outside it)."""
         i, item_id, target, version = self.items.next()
         body = f'{{"to_step_id":"{target}","version":{version}}}'.encode()
-        conn = self.client.conn
         started = time.perf_counter_ns()
-        conn.request("POST", f"/api/v1/work-items/{item_id}/move", body, self.headers)
-        response = conn.getresponse()
-        raw = response.read()
+        status, raw = self.client.call(
+            "POST", f"/api/v1/work-items/{item_id}/move", body, self.headers
+        )
         elapsed = time.perf_counter_ns() - started
-        if response.status != 200:
-            raise RuntimeError(f"move answered {response.status}: {raw[:300]!r}")
+        if status != 200:
+            raise RuntimeError(f"move answered {status}: {raw[:300]!r}")
         item = json.loads(raw)["item"]
         if item["step"]["id"] != str(target):
             raise RuntimeError(f"move landed on {item['step']['id']}, not {target}")
