@@ -19,17 +19,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Table, exists, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, Table, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from baton.accounts import matching, queries
 from baton.accounts.models import Account, AccountTransaction
 from baton.accounts.schemas import AccountIn, AccountPatch, TransactionIn
-from baton.activities.deletion import delete_planned_activities
+from baton.activities.deletion import delete_planned_activities, restore_activities
 from baton.activities.models import Activity
 from baton.cadences.deletion import ENROLLMENTS, delete_live_enrollments, restore_enrollments
 from baton.contacts.models import Contact
+from baton.contacts.service import restore_contacts
 from baton.core.context import Ctx
 from baton.core.errors import (
     Conflict,
@@ -43,6 +44,7 @@ from baton.core.ids import uuid7
 from baton.core.pagination import PageRequest
 from baton.core.versioning import check_version
 from baton.deals.models import Deal
+from baton.deals.service import restore_deals
 from baton.identity.access import WRITERS, require_role
 from baton.identity.queries import default_currency, writer_name
 
@@ -347,75 +349,15 @@ async def restore_account(
         raise conflict from exc
     if restored.rowcount == 0:  # type: ignore[attr-defined]
         raise StaleVersion("The account changed while you restored it")
-    await ctx.session.execute(
-        update(CONTACTS)
-        .where(CONTACTS.c.deletion_id == deletion_id)
-        .values(version=CONTACTS.c.version + 1, **live)
-    )
+    await ctx.session.execute(restore_contacts(deletion_id))
     # Deals, then their enrolments, then the activities (the lock order, as in the
     # delete). The enrolments come back in the status they had: an active one with
     # its planned activities, a paused one with its remaining steps.
-    await _restore_deals(ctx, deletion_id)
+    await restore_deals(ctx, deletion_id)
     await ctx.session.execute(restore_enrollments(deletion_id))
-    await ctx.session.execute(
-        update(ACTIVITIES)
-        .where(ACTIVITIES.c.deletion_id == deletion_id)
-        .values(version=ACTIVITIES.c.version + 1, **live)
-    )
+    await ctx.session.execute(restore_activities(deletion_id))
     ctx.session.expire_all()
     return await get_account(ctx, account_id)
-
-
-async def _restore_deals(ctx: Ctx, deletion_id: uuid.UUID) -> None:
-    """Deals come back where they were on the board, unless a live card took their rank
-    meanwhile (ranks are unique per column among live deals): those go after the last
-    card of their column, in their old order."""
-    live_deal = DEALS.alias("live_deal")
-    taken = exists().where(
-        live_deal.c.tenant_id == DEALS.c.tenant_id,
-        live_deal.c.workflow_id == DEALS.c.workflow_id,
-        live_deal.c.step_id == DEALS.c.step_id,
-        live_deal.c.rank == DEALS.c.rank,
-        live_deal.c.deleted_at.is_(None),
-    )
-    displaced = (
-        select(
-            DEALS.c.id,
-            func.row_number()
-            .over(partition_by=(DEALS.c.workflow_id, DEALS.c.step_id), order_by=DEALS.c.rank)
-            .label("n"),
-        )
-        .where(DEALS.c.deletion_id == deletion_id, taken)
-        .subquery()
-    )
-    last_rank = (
-        select(func.max(live_deal.c.rank))
-        .where(
-            live_deal.c.tenant_id == DEALS.c.tenant_id,
-            live_deal.c.workflow_id == DEALS.c.workflow_id,
-            live_deal.c.step_id == DEALS.c.step_id,
-            live_deal.c.deleted_at.is_(None),
-        )
-        .scalar_subquery()
-    )
-    # Every string extending the column's greatest rank sorts after it (byte order), and
-    # the row number keeps the displaced cards distinct from each other.
-    await ctx.session.execute(
-        update(DEALS)
-        .where(DEALS.c.id == displaced.c.id)
-        .values(rank=last_rank.concat("i").concat(func.to_char(displaced.c.n, "FM999999")))
-    )
-    await ctx.session.execute(
-        update(DEALS)
-        .where(DEALS.c.deletion_id == deletion_id)
-        .values(
-            version=DEALS.c.version + 1,
-            deleted_at=None,
-            deleted_by=None,
-            deletion_id=None,
-            updated_at=func.now(),
-        )
-    )
 
 
 async def find_or_create_account(

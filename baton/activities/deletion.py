@@ -2,16 +2,19 @@
 
 Deleting a deal, an account, a contact or a target soft-deletes the work still
 planned on it under the record's deletion id, in the same transaction; done and
-cancelled activities are history and stay. A restore clears that deletion id.
-Only the statement builder lives here, so every deleting service can use it.
+cancelled activities are history and stay. The restore of that deletion id brings
+back exactly the activities carrying it, planned as they were; those deleted under
+any other id stay deleted. Only the statement builders live here, so every deleting
+and restoring service can use them.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, Update, update
+from sqlalchemy import ColumnElement, Table, Update, func, update
 
 from baton.activities.models import Activity, ActivityStatus
 
@@ -30,4 +33,24 @@ def delete_planned_activities(records: ColumnElement[bool], marks: Mapping[str, 
             ACTIVITIES.c.deleted_at.is_(None),
         )
         .values(version=ACTIVITIES.c.version + 1, **marks)
+    )
+
+
+def restore_activities(deletion_id: uuid.UUID) -> Update:
+    """The UPDATE bringing back the activities one deletion took, bumping their
+    versions; activities deleted under any other id stay deleted.
+
+    Run it last in a restore, after the records' and their enrolments' own UPDATEs:
+    the lock order of a record, its enrolments, their activities.
+    """
+    return (
+        update(ACTIVITIES)
+        .where(ACTIVITIES.c.deletion_id == deletion_id)
+        .values(
+            version=ACTIVITIES.c.version + 1,
+            deleted_at=None,
+            deleted_by=None,
+            deletion_id=None,
+            updated_at=func.now(),
+        )
     )

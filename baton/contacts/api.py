@@ -65,3 +65,18 @@ async def delete_contact(
 ) -> None:
     """Soft delete of this contact alone; send the version (If-Match or `?version=`)."""
     await service.delete_contact(ctx, contact_id, expected_version(if_match, version))
+
+
+@router.post("/{contact_id}/restore")
+async def restore_contact(
+    contact_id: uuid.UUID,
+    ctx: CtxDep,
+    if_match: IfMatchDep,
+    version: VersionQuery = None,
+) -> ContactOut:
+    """Undo the deletion of this contact alone: it comes back with the cadence enrolments
+    its deletion took and their planned activities (a contact deleted with its account
+    comes back with the account's restore). The version (If-Match or `?version=`) is
+    optional."""
+    restored = await service.restore_contact(ctx, contact_id, expected_version(if_match, version))
+    return ContactOut.model_validate(restored)

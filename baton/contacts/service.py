@@ -3,23 +3,24 @@
 Rules (DESIGN §3.2, issue 4 part 2): a contact belongs to a live account of the
 organization; its email is stored lower-cased and is unique among the live contacts
 of its account (409 naming `email`; the partial unique index is the backstop);
-writers create, edit and delete, viewers read only; deleting a contact soft-deletes
-it, its live cadence enrolments and their planned activities under its own deletion
-id (its account's restore leaves them deleted).
+writers create, edit, delete and restore, viewers read only; deleting a contact
+soft-deletes it, its live cadence enrolments and their planned activities under its
+own deletion id (its account's restore leaves them deleted; its own restore brings
+back exactly that set, unless its account is deleted or its email was taken meanwhile).
 """
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Table, func, literal, select, update
+from sqlalchemy import Table, Update, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from baton.accounts.models import Account
-from baton.activities.deletion import delete_planned_activities
+from baton.activities.deletion import delete_planned_activities, restore_activities
 from baton.activities.models import Activity
-from baton.cadences.deletion import ENROLLMENTS, delete_live_enrollments
+from baton.cadences.deletion import ENROLLMENTS, delete_live_enrollments, restore_enrollments
 from baton.contacts import queries
 from baton.contacts.models import Contact
 from baton.contacts.schemas import ContactIn, ContactPatch
@@ -69,14 +70,20 @@ async def _check_email(
         raise _email_conflict()
 
 
+def _email_taken(exc: IntegrityError) -> bool:
+    """Whether the unique index on live emails refused the write (a race the service's
+    check could not see)."""
+    cause = getattr(exc.orig, "__cause__", None) or exc.orig
+    return getattr(cause, "constraint_name", None) == "uq_contacts_email"
+
+
 async def _flush(ctx: Ctx) -> None:
     try:
         await ctx.session.flush()
     except StaleDataError as exc:
         raise StaleVersion("The contact changed while you edited it") from exc
     except IntegrityError as exc:
-        cause = getattr(exc.orig, "__cause__", None) or exc.orig
-        if getattr(cause, "constraint_name", None) == "uq_contacts_email":
+        if _email_taken(exc):
             raise _email_conflict() from exc
         raise
 
@@ -193,3 +200,89 @@ async def delete_contact(ctx: Ctx, contact_id: uuid.UUID, expected_version: int 
         )
     )
     ctx.session.expire(contact)
+
+
+def restore_contacts(deletion_id: uuid.UUID) -> Update:
+    """The UPDATE bringing back the contacts one deletion took (an account's live
+    contacts, or one contact deleted on its own), bumping their versions; contacts
+    deleted under any other id stay deleted. Their emails must be free among their
+    accounts' live contacts: the unique index refuses a twin."""
+    return (
+        update(CONTACTS)
+        .where(CONTACTS.c.deletion_id == deletion_id)
+        .values(
+            version=CONTACTS.c.version + 1,
+            deleted_at=None,
+            deleted_by=None,
+            deletion_id=None,
+            updated_at=func.now(),
+        )
+    )
+
+
+async def restore_contact(ctx: Ctx, contact_id: uuid.UUID, expected_version: int | None) -> Contact:
+    """Writers bring back a contact deleted on its own, and exactly the rows its deletion
+    took (same deletion id): its cadence enrolments, in the status they had, and the
+    activities they had planned. Anything deleted under another id stays deleted.
+
+    404 for an unknown contact or another organization's. 409 if the contact is not
+    deleted, if its account is deleted (a contact deleted with its account comes back
+    with the account's restore; one deleted before it, after that restore), if the
+    version given (optional) is stale, or if its email now belongs to a live contact of
+    the account (naming `email`; the unique index is the backstop for a race).
+
+    Locks: the contact's account FOR SHARE first, in a statement of its own (an account
+    delete waits for this restore, then takes the restored contact with it; one that
+    came first is seen here), then the contact, its enrolments, their activities — the
+    order of `accounts.service.delete_account`.
+    """
+    require_role(ctx, *WRITERS)
+    account = (
+        await ctx.session.execute(
+            select(Account.id, Account.deletion_id)
+            .where(
+                Account.id
+                == select(Contact.account_id).where(Contact.id == contact_id).scalar_subquery()
+            )
+            .with_for_update(read=True)
+        )
+    ).first()
+    if account is None:
+        raise NotFound("No such contact")
+    contact = await ctx.session.scalar(
+        select(Contact)
+        .where(Contact.id == contact_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if contact is None:
+        raise NotFound("No such contact")
+    deletion_id = contact.deletion_id
+    if deletion_id is None:
+        raise Conflict("The contact is not deleted")
+    if account.deletion_id is not None:
+        restore = f"POST /api/v1/accounts/{account.id}/restore"
+        if account.deletion_id == deletion_id:
+            raise Conflict(
+                "The contact was deleted with its account: restore the account instead"
+                f" ({restore}), which brings the contact back with it"
+            )
+        raise Conflict(
+            f"The contact's account is deleted: restore the account first ({restore}),"
+            " then the contact"
+        )
+    if expected_version is not None and contact.version != expected_version:
+        raise StaleVersion(f"The contact is at version {contact.version}, not {expected_version}")
+    await _check_email(ctx, contact.account_id, contact.email, except_id=contact.id)
+    try:
+        await ctx.session.execute(restore_contacts(deletion_id))
+    except IntegrityError as exc:
+        # A live twin committed after the check above: the unique index says so.
+        if _email_taken(exc):
+            raise _email_conflict() from exc
+        raise
+    # Its enrolments, then their activities (the lock order, as in the delete).
+    await ctx.session.execute(restore_enrollments(deletion_id))
+    await ctx.session.execute(restore_activities(deletion_id))
+    ctx.session.expire(contact)
+    return await _live(ctx, contact_id)

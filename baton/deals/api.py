@@ -170,6 +170,21 @@ async def delete_deal(
     await service.delete_deal(ctx, deal_id, expected_version(if_match, version))
 
 
+@router.post("/deals/{deal_id}/restore")
+async def restore_deal(
+    deal_id: uuid.UUID,
+    ctx: CtxDep,
+    if_match: IfMatchDep,
+    version: VersionQuery = None,
+) -> DealOut:
+    """Undo the deletion of this deal alone: it comes back with the planned activities
+    and cadence enrolments its deletion took, on the board where it was (or at the end
+    of its column if its place was taken); a deal deleted with its account comes back
+    with the account's restore. The version (If-Match or `?version=`) is optional."""
+    deal, flow = await service.restore_deal(ctx, deal_id, expected_version(if_match, version))
+    return _on_step(deal, flow.step(deal.step_id))
+
+
 @router.post("/deals/{deal_id}/move")
 async def move_deal(deal_id: uuid.UUID, data: DealMoveIn, ctx: CtxDep) -> DealMoveOut:
     """Move along a transition (or reorder within the column); won/lost is `/close`."""

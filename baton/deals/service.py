@@ -46,14 +46,15 @@ from sqlalchemy import (
 from baton.accounts.models import Account
 
 # A module import, not its names: activities' service imports this module in turn.
-from baton.activities.deletion import delete_planned_activities
+from baton.activities.deletion import delete_planned_activities, restore_activities
 from baton.activities.models import Activity, ActivityStatus
 from baton.activities.timeline import stage_change_entry, stage_change_subject
 from baton.cadences import service as cadence_service
-from baton.cadences.deletion import delete_live_enrollments
+from baton.cadences.deletion import delete_live_enrollments, restore_enrollments
 from baton.contacts.models import Contact
 from baton.core.context import Ctx
 from baton.core.errors import (
+    Conflict,
     FieldError,
     NotFound,
     RuleViolation,
@@ -895,6 +896,124 @@ async def delete_deal(ctx: Ctx, deal_id: uuid.UUID, expected_version: int | None
     row = (await connection.execute(select(deleted.c.id).add_cte(enrolled, planned))).first()
     if row is None:
         raise StaleVersion("The deal changed while you deleted it")
+
+
+async def restore_deal(
+    ctx: Ctx, deal_id: uuid.UUID, expected_version: int | None
+) -> tuple[Deal, engine.CompiledWorkflow]:
+    """Writers bring back a deal deleted on its own, and exactly the rows its deletion
+    took (same deletion id): its planned activities and its cadence enrolments, in the
+    status they had. Anything deleted before or after under another id stays deleted.
+
+    404 for an unknown deal or another organization's. 409 if the deal is not deleted,
+    if its account is deleted (a deal deleted with its account comes back with the
+    account's restore; one deleted before it, after that restore), or if the version
+    given (optional) is stale. The deal returns to its board position, or to the end of
+    its column when a live card took that position meanwhile (`restore_deals`).
+
+    Locks: the deal's account FOR SHARE first, in a statement of its own (an account
+    delete waits for this restore, then takes the restored deal with it; one that came
+    first is seen here), then the deal, its enrolments, their activities — the order of
+    `accounts.service.delete_account`.
+    """
+    require_role(ctx, *WRITERS)
+    connection = await ctx.session.connection()
+    account = (
+        await connection.execute(
+            select(ACCOUNTS.c.id, ACCOUNTS.c.deletion_id)
+            .where(
+                ACCOUNTS.c.id
+                == select(DEALS.c.account_id).where(DEALS.c.id == deal_id).scalar_subquery()
+            )
+            .with_for_update(read=True)
+        )
+    ).first()
+    if account is None:
+        raise NotFound("No such deal")
+    deal = (
+        await connection.execute(
+            select(DEALS.c.version, DEALS.c.deletion_id)
+            .where(DEALS.c.id == deal_id)
+            .with_for_update()
+        )
+    ).first()
+    if deal is None:
+        raise NotFound("No such deal")
+    if deal.deletion_id is None:
+        raise Conflict("The deal is not deleted")
+    if account.deletion_id is not None:
+        restore = f"POST /api/v1/accounts/{account.id}/restore"
+        if account.deletion_id == deal.deletion_id:
+            raise Conflict(
+                f"The deal was deleted with its account: restore the account instead ({restore}),"
+                " which brings the deal back with it"
+            )
+        raise Conflict(
+            f"The deal's account is deleted: restore the account first ({restore}), then the deal"
+        )
+    if expected_version is not None and deal.version != expected_version:
+        raise StaleVersion(f"The deal is at version {deal.version}, not {expected_version}")
+    await restore_deals(ctx, deal.deletion_id)
+    await connection.execute(restore_enrollments(deal.deletion_id))
+    await connection.execute(restore_activities(deal.deletion_id))
+    return await _load(ctx, deal_id)
+
+
+async def restore_deals(ctx: Ctx, deletion_id: uuid.UUID) -> None:
+    """Bring back the deals one deletion took (an account's open deals, or one deal
+    deleted on its own), bumping their versions; call it before restoring the
+    deletion's enrolments and activities (the lock order of a deal, its enrolments,
+    their activities).
+
+    Deals come back where they were on the board, unless a live card took their rank
+    meanwhile (ranks are unique per column among live deals): those go after the last
+    card of their column, in their old order."""
+    live_deal = DEALS.alias("live_deal")
+    taken = exists().where(
+        live_deal.c.tenant_id == DEALS.c.tenant_id,
+        live_deal.c.workflow_id == DEALS.c.workflow_id,
+        live_deal.c.step_id == DEALS.c.step_id,
+        live_deal.c.rank == DEALS.c.rank,
+        live_deal.c.deleted_at.is_(None),
+    )
+    displaced = (
+        select(
+            DEALS.c.id,
+            func.row_number()
+            .over(partition_by=(DEALS.c.workflow_id, DEALS.c.step_id), order_by=DEALS.c.rank)
+            .label("n"),
+        )
+        .where(DEALS.c.deletion_id == deletion_id, taken)
+        .subquery()
+    )
+    last_rank = (
+        select(func.max(live_deal.c.rank))
+        .where(
+            live_deal.c.tenant_id == DEALS.c.tenant_id,
+            live_deal.c.workflow_id == DEALS.c.workflow_id,
+            live_deal.c.step_id == DEALS.c.step_id,
+            live_deal.c.deleted_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    # Every string extending the column's greatest rank sorts after it (byte order), and
+    # the row number keeps the displaced cards distinct from each other.
+    await ctx.session.execute(
+        update(DEALS)
+        .where(DEALS.c.id == displaced.c.id)
+        .values(rank=last_rank.concat("i").concat(func.to_char(displaced.c.n, "FM999999")))
+    )
+    await ctx.session.execute(
+        update(DEALS)
+        .where(DEALS.c.deletion_id == deletion_id)
+        .values(
+            version=DEALS.c.version + 1,
+            deleted_at=None,
+            deleted_by=None,
+            deletion_id=None,
+            updated_at=func.now(),
+        )
+    )
 
 
 async def set_next_step(ctx: Ctx, deal_id: uuid.UUID, next_step: str, due: date) -> None:

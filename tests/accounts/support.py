@@ -4,6 +4,7 @@ as raw SQL through the owner connection (their APIs are other domains')."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -152,3 +153,27 @@ async def state(conn: asyncpg.Connection, table: str, record_id: uuid.UUID | str
     )
     assert row is not None
     return row
+
+
+async def deletion_id_of(
+    conn: asyncpg.Connection, table: str, record_id: uuid.UUID | str
+) -> uuid.UUID | None:
+    """The deletion id one row carries (None: live), read as the owner."""
+    deletion_id: uuid.UUID | None = await conn.fetchval(
+        f"SELECT deletion_id FROM {table} WHERE id = $1", uuid.UUID(str(record_id))
+    )
+    return deletion_id
+
+
+async def row_images(
+    conn: asyncpg.Connection, table: str, ids: Sequence[uuid.UUID | str]
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Rows of `table` by id, read as the owner: each whole but for the two columns
+    every write changes (version, updated_at), and each version apart."""
+    found = await conn.fetch(
+        f"SELECT id::text, version, to_jsonb(t) - 'version' - 'updated_at' AS image"
+        f" FROM {table} t WHERE id = ANY($1::uuid[])",
+        [uuid.UUID(str(i)) for i in ids],
+    )
+    assert len(found) == len(ids), table
+    return {r["id"]: r["image"] for r in found}, {r["id"]: r["version"] for r in found}

@@ -46,7 +46,9 @@ class World:
     account: dict[str, Any]
     deleted_account: dict[str, Any]
     contact: dict[str, Any]
+    deleted_contact: dict[str, Any]
     deal: dict[str, Any]
+    deleted_deal: dict[str, Any]
     discovery_step_id: str
     activity: dict[str, Any]
 
@@ -105,6 +107,32 @@ async def _build(http: httpx.AsyncClient) -> World:
             },
         )
     )
+    # Deleted on their own: what the restore routes are asked to bring back.
+    deleted_contact = await _created(
+        await http.post(
+            "/api/v1/contacts",
+            headers=headers,
+            json={"account_id": account["id"], "first_name": "Gone"},
+        )
+    )
+    deleted_deal = await _created(
+        await http.post(
+            "/api/v1/deals",
+            headers=headers,
+            json={
+                "name": unique("Gone"),
+                "account_id": account["id"],
+                "next_step": "Call",
+                "next_step_due_date": NEXT_WEEK,
+            },
+        )
+    )
+    for path in (
+        f"/api/v1/contacts/{deleted_contact['id']}",
+        f"/api/v1/deals/{deleted_deal['id']}",
+    ):
+        gone = await http.delete(path, headers=headers, params={"version": 1})
+        assert gone.status_code == 204, gone.text
     workflow = await http.get(f"/api/v1/workflow/workflows/{deal['workflow_id']}", headers=headers)
     discovery = next(s["id"] for s in workflow.json()["steps"] if s["key"] == "discovery")
     activity = await _created(
@@ -126,7 +154,9 @@ async def _build(http: httpx.AsyncClient) -> World:
         account=account,
         deleted_account=deleted_account,
         contact=contact,
+        deleted_contact=deleted_contact,
         deal=deal,
+        deleted_deal=deleted_deal,
         discovery_step_id=discovery,
         activity=activity,
     )
@@ -189,6 +219,9 @@ ROUTES: dict[tuple[str, str], Callable[[World], Call]] = {
     ("DELETE", "/api/v1/deals/{deal_id}"): lambda w: Call(
         "DELETE", _deal(w), {"version": str(w.deal["version"])}
     ),
+    ("POST", "/api/v1/deals/{deal_id}/restore"): lambda w: Call(
+        "POST", f"/api/v1/deals/{w.deleted_deal['id']}/restore"
+    ),
     ("POST", "/api/v1/deals/{deal_id}/move"): lambda w: Call(
         "POST", _deal(w, "/move"), json={"to_step_id": w.discovery_step_id, **_version(w.deal)}
     ),
@@ -233,6 +266,9 @@ ROUTES: dict[tuple[str, str], Callable[[World], Call]] = {
     ),
     ("DELETE", "/api/v1/contacts/{contact_id}"): lambda w: Call(
         "DELETE", _contact(w), {"version": str(w.contact["version"])}
+    ),
+    ("POST", "/api/v1/contacts/{contact_id}/restore"): lambda w: Call(
+        "POST", f"/api/v1/contacts/{w.deleted_contact['id']}/restore"
     ),
     ("GET", "/api/v1/activities"): lambda w: Call(
         "GET", "/api/v1/activities", {"owner": str(w.admin.user_id)}

@@ -125,6 +125,38 @@ async def test_account_delete_and_restore_take_and_bring_back_its_open_deals(
     assert await _assert_exact(owner_conn, org) == before
 
 
+async def test_a_deal_restore_brings_its_figures_back_to_its_column(
+    client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
+) -> None:
+    await org.create(client, amount="10.00")
+    gone, squatter = [
+        await org.walk(client, await org.create(client, amount=amount, currency="USD"), "discovery")
+        for amount in ("25.50", "4.50")
+    ]
+    before = await _assert_exact(owner_conn, org)
+    deleted = await client.delete(
+        f"/api/v1/deals/{gone['id']}",
+        headers=org.sales.headers,
+        params={"version": gone["version"]},
+    )
+    assert deleted.status_code == 204, deleted.text
+    assert (await _board(client, org))["discovery"]["totals"] == [
+        {"currency": "USD", "amount": "4.50"}
+    ]
+    await _assert_exact(owner_conn, org)
+    # Its place taken meanwhile: the restore moves it (an UPDATE of a deleted row) before
+    # bringing it back; neither may count twice.
+    await owner_conn.execute(
+        "UPDATE deals SET rank = $2 WHERE id = $1", uuid.UUID(squatter["id"]), gone["rank"]
+    )
+    restored = await client.post(f"/api/v1/deals/{gone['id']}/restore", headers=org.sales.headers)
+    assert restored.status_code == 200, restored.text
+    assert await _assert_exact(owner_conn, org) == before
+    discovery = (await _board(client, org))["discovery"]
+    assert discovery["count"] == 2
+    assert discovery["totals"] == [{"currency": "USD", "amount": "30.00"}]
+
+
 async def test_concurrent_moves_between_two_columns_keep_totals_exact(
     client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
 ) -> None:
