@@ -14,9 +14,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, Update, func, update
+from sqlalchemy import ColumnElement, Table, Update, update
 
 from baton.activities.models import Activity, ActivityStatus
+from baton.db.base import restore_deleted
 
 ACTIVITIES: Table = Activity.__table__  # type: ignore[assignment]
 
@@ -43,14 +44,4 @@ def restore_activities(deletion_id: uuid.UUID) -> Update:
     Run it last in a restore, after the records' and their enrolments' own UPDATEs:
     the lock order of a record, its enrolments, their activities.
     """
-    return (
-        update(ACTIVITIES)
-        .where(ACTIVITIES.c.deletion_id == deletion_id)
-        .values(
-            version=ACTIVITIES.c.version + 1,
-            deleted_at=None,
-            deleted_by=None,
-            deletion_id=None,
-            updated_at=func.now(),
-        )
-    )
+    return restore_deleted(ACTIVITIES, deletion_id)

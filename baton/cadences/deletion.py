@@ -23,9 +23,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, Update, func, update
+from sqlalchemy import ColumnElement, Table, Update, update
 
 from baton.cadences.models import LIVE_STATUSES, CadenceEnrollment
+from baton.db.base import restore_deleted
 
 ENROLLMENTS: Table = CadenceEnrollment.__table__  # type: ignore[assignment]
 
@@ -52,14 +53,4 @@ def delete_live_enrollments(records: ColumnElement[bool], marks: Mapping[str, An
 def restore_enrollments(deletion_id: uuid.UUID) -> Update:
     """The UPDATE bringing back the enrolments one deletion took, in the status they
     had; enrolments deleted under any other id stay deleted."""
-    return (
-        update(ENROLLMENTS)
-        .where(ENROLLMENTS.c.deletion_id == deletion_id)
-        .values(
-            version=ENROLLMENTS.c.version + 1,
-            deleted_at=None,
-            deleted_by=None,
-            deletion_id=None,
-            updated_at=func.now(),
-        )
-    )
+    return restore_deleted(ENROLLMENTS, deletion_id)

@@ -29,6 +29,7 @@ from baton.core.errors import Conflict, FieldError, NotFound, StaleVersion, Vali
 from baton.core.ids import uuid7
 from baton.core.pagination import PageRequest
 from baton.core.versioning import check_version
+from baton.db.base import restore_deleted
 from baton.identity.access import WRITERS, require_role
 
 CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
@@ -207,17 +208,7 @@ def restore_contacts(deletion_id: uuid.UUID) -> Update:
     contacts, or one contact deleted on its own), bumping their versions; contacts
     deleted under any other id stay deleted. Their emails must be free among their
     accounts' live contacts: the unique index refuses a twin."""
-    return (
-        update(CONTACTS)
-        .where(CONTACTS.c.deletion_id == deletion_id)
-        .values(
-            version=CONTACTS.c.version + 1,
-            deleted_at=None,
-            deleted_by=None,
-            deletion_id=None,
-            updated_at=func.now(),
-        )
-    )
+    return restore_deleted(CONTACTS, deletion_id)
 
 
 async def restore_contact(ctx: Ctx, contact_id: uuid.UUID, expected_version: int | None) -> Contact:

@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Self
 
-from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, func
+from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, Table, Update, func, update
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -84,3 +84,20 @@ class TenantKeyed:
         return mapped_column(ForeignKey("tenants.id"), primary_key=True, sort_order=-20)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7, sort_order=-10)
+
+
+def restore_deleted(table: Table, deletion_id: uuid.UUID) -> Update:
+    """The UPDATE bringing back the rows of a soft-deleting `table` that one deletion
+    took (those carrying its `deletion_id`), bumping their versions; rows deleted under
+    any other id stay deleted."""
+    return (
+        update(table)
+        .where(table.c.deletion_id == deletion_id)
+        .values(
+            version=table.c.version + 1,
+            deleted_at=None,
+            deleted_by=None,
+            deletion_id=None,
+            updated_at=func.now(),
+        )
+    )

@@ -65,6 +65,7 @@ from baton.core.errors import (
 from baton.core.ids import uuid7
 from baton.core.pagination import PageRequest
 from baton.core.versioning import check_version
+from baton.db.base import restore_deleted
 from baton.db.driver import DriverStatement
 from baton.deals import queries, ranks
 from baton.deals.models import Deal, DealOutcome
@@ -1003,17 +1004,7 @@ async def restore_deals(ctx: Ctx, deletion_id: uuid.UUID) -> None:
         .where(DEALS.c.id == displaced.c.id)
         .values(rank=last_rank.concat("i").concat(func.to_char(displaced.c.n, "FM999999")))
     )
-    await ctx.session.execute(
-        update(DEALS)
-        .where(DEALS.c.deletion_id == deletion_id)
-        .values(
-            version=DEALS.c.version + 1,
-            deleted_at=None,
-            deleted_by=None,
-            deletion_id=None,
-            updated_at=func.now(),
-        )
-    )
+    await ctx.session.execute(restore_deleted(DEALS, deletion_id))
 
 
 async def set_next_step(ctx: Ctx, deal_id: uuid.UUID, next_step: str, due: date) -> None:
