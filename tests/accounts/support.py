@@ -4,7 +4,7 @@ as raw SQL through the owner connection (their APIs are other domains')."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -177,3 +177,24 @@ async def row_images(
     )
     assert len(found) == len(ids), table
     return {r["id"]: r["image"] for r in found}, {r["id"]: r["version"] for r in found}
+
+
+async def soft_delete(
+    client: httpx.AsyncClient, member: Member, collection: str, record: dict[str, Any]
+) -> None:
+    """DELETE /api/v1/{collection}/{id} at the record's version (204 expected)."""
+    response = await client.delete(
+        f"/api/v1/{collection}/{record['id']}",
+        headers=member.headers,
+        params={"version": record["version"]},
+    )
+    assert response.status_code == 204, response.text
+
+
+def restore_request(
+    client: httpx.AsyncClient, member: Member, collection: str, record_id: str, **params: Any
+) -> Coroutine[Any, Any, httpx.Response]:
+    """POST /api/v1/{collection}/{id}/restore; `headers` join the member's, the rest
+    is the query."""
+    headers = {**member.headers, **params.pop("headers", {})}
+    return client.post(f"/api/v1/{collection}/{record_id}/restore", headers=headers, params=params)

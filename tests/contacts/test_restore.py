@@ -20,7 +20,9 @@ from tests.accounts.support import (
     deletion_id_of,
     insert_activity,
     insert_deal,
+    restore_request,
     row_images,
+    soft_delete,
 )
 from tests.cadences.support import ENROLLMENTS, cadence
 from tests.cadences.test_soft_delete import enrolled, findings
@@ -31,20 +33,13 @@ from tests.factories import Member, add_member, register_tenant
 async def delete_contact(
     client: httpx.AsyncClient, member: Member, contact: dict[str, Any]
 ) -> None:
-    response = await client.delete(
-        f"/api/v1/contacts/{contact['id']}",
-        headers=member.headers,
-        params={"version": contact["version"]},
-    )
-    assert response.status_code == 204, response.text
+    await soft_delete(client, member, "contacts", contact)
 
 
 def restore(
     client: httpx.AsyncClient, member: Member, contact_id: str, **params: Any
 ) -> Coroutine[Any, Any, httpx.Response]:
-    """The restore request; `headers` join the member's, the rest is the query."""
-    headers = {**member.headers, **params.pop("headers", {})}
-    return client.post(f"/api/v1/contacts/{contact_id}/restore", headers=headers, params=params)
+    return restore_request(client, member, "contacts", contact_id, **params)
 
 
 async def delete_account(client: httpx.AsyncClient, member: Member, account_id: str) -> None:

@@ -14,7 +14,13 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import URL
 
-from tests.accounts.support import deletion_id_of, insert_activity, row_images
+from tests.accounts.support import (
+    deletion_id_of,
+    insert_activity,
+    restore_request,
+    row_images,
+    soft_delete,
+)
 from tests.cadences.support import ENROLLMENTS, cadence
 from tests.cadences.test_soft_delete import enrolled, findings
 from tests.deals.conftest import Org
@@ -23,20 +29,13 @@ from tests.factories import Member, add_member, register_tenant
 
 
 async def delete_deal(client: httpx.AsyncClient, member: Member, deal: dict[str, Any]) -> None:
-    response = await client.delete(
-        f"/api/v1/deals/{deal['id']}",
-        headers=member.headers,
-        params={"version": deal["version"]},
-    )
-    assert response.status_code == 204, response.text
+    await soft_delete(client, member, "deals", deal)
 
 
 def restore(
     client: httpx.AsyncClient, member: Member, deal_id: str, **params: Any
 ) -> Coroutine[Any, Any, httpx.Response]:
-    """The restore request; `headers` join the member's, the rest is the query."""
-    headers = {**member.headers, **params.pop("headers", {})}
-    return client.post(f"/api/v1/deals/{deal_id}/restore", headers=headers, params=params)
+    return restore_request(client, member, "deals", deal_id, **params)
 
 
 async def column(client: httpx.AsyncClient, org: Org, key: str) -> list[str]:
