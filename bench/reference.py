@@ -2,11 +2,15 @@
 
 DESIGN §7 sets its budgets on "the 2-core development machine", where the six-statement
 stage-move transaction (lock, update, three inserts, commit) took 1.26 ms p50 from one
-asyncpg connection on the embedded PostgreSQL (measured 2026-11-22). These VMs differ
-from day to day by a third or more, in both directions: this module runs that same
-shape of transaction on plain tables (no triggers, no RLS, no baton code), in the same
-rounds as a measured operation, so a figure can be read against what the machine did
-then — `machine factor` = this run's reference p50 ÷ 1.26 ms.
+asyncpg connection on the embedded PostgreSQL (measured 2026-11-22). The machines a
+session gets differ (Intel and AMD hosts, other kernels): this module runs that shape
+of transaction on plain tables (no triggers, no RLS, no baton code) in the same rounds
+as a measured operation. `machine factor` = this run's reference p50 ÷ 1.26 ms says how
+fast the machine does round trips and simple writes. It does not scale everything: on
+2026-11-30 an AMD host ran the reference in 0.55 to 0.8 ms (factor 0.5 to 0.6) while
+the deal move's trigger-heavy statements ran about 1.5 times slower than on the Intel
+host of the day before, so the sales bench also reports the deal move's raw SQL as a
+multiple of the reference.
 
 The tables live in their own schema (`bench_reference`) of the bench's throw-away
 database: 100 000 items, one history, timeline and audit row per move.

@@ -1097,8 +1097,8 @@ def bench(
                 "machine factor (reference ÷ DESIGN's)",
                 machine_factor(reference_p50),
                 "x",
-                note="move a deal HTTP p50 scaled to the budget's machine:"
-                f" {p50 / machine_factor(reference_p50):.2f} ms",
+                note="the deal move's raw SQL takes"
+                f" {round_ratio(moves, 'raw', 'reference'):.1f}x the reference transaction",
             ),
         ]
 
