@@ -19,13 +19,17 @@ from sqlalchemy import text
 
 from baton.core.context import Ctx
 from baton.core.errors import Conflict, FieldError, ValidationFailed
+from baton.db.driver import DriverStatement
 
 HEADER = "idempotency-key"
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # Headers worth replaying; the rest (request id, timing) describe the new request.
 REPLAYED_HEADERS = ("content-type", "location")
 
-# Plain SQL on this path: building ORM statements per request cost ~1 ms here.
+# Plain SQL on this path, sent straight to the driver (baton.db.driver): building ORM
+# statements per request cost ~1 ms here, and SQLAlchemy's execution path ~0.3 ms a
+# statement. The lock and the lookup stay two statements: the lookup's snapshot must be
+# taken after the lock is granted, to see an answer committed by the holder it waited out.
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
 _FIND = text(
     "SELECT request_hash, response_status, response_headers, response_body"
@@ -44,6 +48,9 @@ _STORE = text(
         created_at = excluded.created_at, expires_at = excluded.expires_at
     """
 )
+_TRY_LOCK_ON_DRIVER = DriverStatement.of(_TRY_LOCK)
+_FIND_ON_DRIVER = DriverStatement.of(_FIND)
+_STORE_ON_DRIVER = DriverStatement.of(_STORE)
 
 
 @dataclass(frozen=True)
@@ -77,25 +84,22 @@ async def claim(ctx: Ctx, key: str, fingerprint: bytes) -> StoredResponse | None
     """
     principal = ctx.require_principal()
     name = f"idem:{principal.tenant_id}:{principal.user_id}:{key}"
-    # Core connection, not the ORM session: these run on every keyed request.
-    connection = await ctx.session.connection()
-    if not await connection.scalar(_TRY_LOCK, {"name": name}):
+    locked = await _TRY_LOCK_ON_DRIVER.fetchrow(ctx.session, {"name": name})
+    if locked is None or not locked[0]:
         raise Conflict("A request with this Idempotency-Key is still in progress")
-    record = (
-        await connection.execute(
-            _FIND,
-            {"tenant_id": principal.tenant_id, "user_id": principal.user_id, "key": key},
-        )
-    ).first()
+    record = await _FIND_ON_DRIVER.fetchrow(
+        ctx.session,
+        {"tenant_id": principal.tenant_id, "user_id": principal.user_id, "key": key},
+    )
     if record is None:
         return None
-    if record.request_hash != fingerprint:
+    if record["request_hash"] != fingerprint:
         raise ValidationFailed(
             "This Idempotency-Key was used for a different request",
             errors=[FieldError(HEADER, "was already used with another method, path or body")],
         )
     return StoredResponse(
-        record.response_status, dict(record.response_headers), record.response_body
+        record["response_status"], dict(record["response_headers"]), record["response_body"]
     )
 
 
@@ -105,9 +109,8 @@ async def store(
     """Keep the answer for `ttl_hours`; replaces an expired record of the same key."""
     principal = ctx.require_principal()
     now = datetime.now(UTC)
-    connection = await ctx.session.connection()
-    await connection.execute(
-        _STORE,
+    await _STORE_ON_DRIVER.fetchrow(
+        ctx.session,
         {
             "tenant_id": principal.tenant_id,
             "user_id": principal.user_id,
