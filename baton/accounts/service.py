@@ -42,7 +42,7 @@ from baton.core.errors import (
 )
 from baton.core.ids import uuid7
 from baton.core.pagination import PageRequest
-from baton.core.versioning import check_version
+from baton.core.versioning import check_sent_version, check_version
 from baton.deals.models import Deal
 from baton.deals.service import restore_deals
 from baton.identity.access import WRITERS, require_role
@@ -321,8 +321,7 @@ async def restore_account(
         raise NotFound("No such account")
     if account.deleted_at is None or account.deletion_id is None:
         raise Conflict("The account is not deleted")
-    if expected_version is not None and account.version != expected_version:
-        raise StaleVersion(f"The account is at version {account.version}, not {expected_version}")
+    check_sent_version(account.version, expected_version, "account")
     await _check_unique(ctx, domain=account.domain, tax_id=account.tax_id, except_id=account.id)
     deletion_id = account.deletion_id
     live = {

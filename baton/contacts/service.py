@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from baton.accounts.models import Account
+from baton.accounts.restoring import lock_account_of, refuse_while_account_deleted
 from baton.activities.deletion import delete_planned_activities, restore_activities
 from baton.activities.models import Activity
 from baton.cadences.deletion import ENROLLMENTS, delete_live_enrollments, restore_enrollments
@@ -28,7 +29,7 @@ from baton.core.context import Ctx
 from baton.core.errors import Conflict, FieldError, NotFound, StaleVersion, ValidationFailed
 from baton.core.ids import uuid7
 from baton.core.pagination import PageRequest
-from baton.core.versioning import check_version
+from baton.core.versioning import check_sent_version, check_version
 from baton.db.base import restore_deleted
 from baton.identity.access import WRITERS, require_role
 
@@ -222,22 +223,13 @@ async def restore_contact(ctx: Ctx, contact_id: uuid.UUID, expected_version: int
     version given (optional) is stale, or if its email now belongs to a live contact of
     the account (naming `email`; the unique index is the backstop for a race).
 
-    Locks: the contact's account FOR SHARE first, in a statement of its own (an account
-    delete waits for this restore, then takes the restored contact with it; one that
-    came first is seen here), then the contact, its enrolments, their activities — the
-    order of `accounts.service.delete_account`.
+    Locks: the contact's account first (`accounts.restoring`), then the contact, its
+    enrolments, their activities.
     """
     require_role(ctx, *WRITERS)
-    account = (
-        await ctx.session.execute(
-            select(Account.id, Account.deletion_id)
-            .where(
-                Account.id
-                == select(Contact.account_id).where(Contact.id == contact_id).scalar_subquery()
-            )
-            .with_for_update(read=True)
-        )
-    ).first()
+    account = await lock_account_of(
+        ctx, select(Contact.account_id).where(Contact.id == contact_id).scalar_subquery()
+    )
     if account is None:
         raise NotFound("No such contact")
     contact = await ctx.session.scalar(
@@ -251,19 +243,8 @@ async def restore_contact(ctx: Ctx, contact_id: uuid.UUID, expected_version: int
     deletion_id = contact.deletion_id
     if deletion_id is None:
         raise Conflict("The contact is not deleted")
-    if account.deletion_id is not None:
-        restore = f"POST /api/v1/accounts/{account.id}/restore"
-        if account.deletion_id == deletion_id:
-            raise Conflict(
-                "The contact was deleted with its account: restore the account instead"
-                f" ({restore}), which brings the contact back with it"
-            )
-        raise Conflict(
-            f"The contact's account is deleted: restore the account first ({restore}),"
-            " then the contact"
-        )
-    if expected_version is not None and contact.version != expected_version:
-        raise StaleVersion(f"The contact is at version {contact.version}, not {expected_version}")
+    refuse_while_account_deleted("contact", account, deletion_id)
+    check_sent_version(contact.version, expected_version, "contact")
     await _check_email(ctx, contact.account_id, contact.email, except_id=contact.id)
     try:
         await ctx.session.execute(restore_contacts(deletion_id))

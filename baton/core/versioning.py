@@ -22,3 +22,10 @@ def check_version(current: int, expected: int | None, what: str) -> None:
         )
     if current != expected:
         raise StaleVersion(f"The {what} is at version {current}, not {expected}")
+
+
+def check_sent_version(current: int, expected: int | None, what: str) -> None:
+    """409 when the caller sent a version (optional here, as for a restore) that is not
+    the current one."""
+    if expected is not None:
+        check_version(current, expected, what)

@@ -44,6 +44,7 @@ from sqlalchemy import (
 )
 
 from baton.accounts.models import Account
+from baton.accounts.restoring import lock_account_of, refuse_while_account_deleted
 
 # A module import, not its names: activities' service imports this module in turn.
 from baton.activities.deletion import delete_planned_activities, restore_activities
@@ -64,7 +65,7 @@ from baton.core.errors import (
 )
 from baton.core.ids import uuid7
 from baton.core.pagination import PageRequest
-from baton.core.versioning import check_version
+from baton.core.versioning import check_sent_version, check_version
 from baton.db.base import restore_deleted
 from baton.db.driver import DriverStatement
 from baton.deals import queries, ranks
@@ -912,25 +913,16 @@ async def restore_deal(
     given (optional) is stale. The deal returns to its board position, or to the end of
     its column when a live card took that position meanwhile (`restore_deals`).
 
-    Locks: the deal's account FOR SHARE first, in a statement of its own (an account
-    delete waits for this restore, then takes the restored deal with it; one that came
-    first is seen here), then the deal, its enrolments, their activities — the order of
-    `accounts.service.delete_account`.
+    Locks: the deal's account first (`accounts.restoring`), then the deal, its
+    enrolments, their activities.
     """
     require_role(ctx, *WRITERS)
-    connection = await ctx.session.connection()
-    account = (
-        await connection.execute(
-            select(ACCOUNTS.c.id, ACCOUNTS.c.deletion_id)
-            .where(
-                ACCOUNTS.c.id
-                == select(DEALS.c.account_id).where(DEALS.c.id == deal_id).scalar_subquery()
-            )
-            .with_for_update(read=True)
-        )
-    ).first()
+    account = await lock_account_of(
+        ctx, select(DEALS.c.account_id).where(DEALS.c.id == deal_id).scalar_subquery()
+    )
     if account is None:
         raise NotFound("No such deal")
+    connection = await ctx.session.connection()
     deal = (
         await connection.execute(
             select(DEALS.c.version, DEALS.c.deletion_id)
@@ -942,18 +934,8 @@ async def restore_deal(
         raise NotFound("No such deal")
     if deal.deletion_id is None:
         raise Conflict("The deal is not deleted")
-    if account.deletion_id is not None:
-        restore = f"POST /api/v1/accounts/{account.id}/restore"
-        if account.deletion_id == deal.deletion_id:
-            raise Conflict(
-                f"The deal was deleted with its account: restore the account instead ({restore}),"
-                " which brings the deal back with it"
-            )
-        raise Conflict(
-            f"The deal's account is deleted: restore the account first ({restore}), then the deal"
-        )
-    if expected_version is not None and deal.version != expected_version:
-        raise StaleVersion(f"The deal is at version {deal.version}, not {expected_version}")
+    refuse_while_account_deleted("deal", account, deal.deletion_id)
+    check_sent_version(deal.version, expected_version, "deal")
     await restore_deals(ctx, deal.deletion_id)
     await connection.execute(restore_enrollments(deal.deletion_id))
     await connection.execute(restore_activities(deal.deletion_id))
