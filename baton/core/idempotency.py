@@ -30,14 +30,17 @@ REPLAYED_HEADERS = ("content-type", "location")
 # statements per request cost ~1 ms here, and SQLAlchemy's execution path ~0.3 ms a
 # statement. The lock and the lookup stay two statements: the lookup's snapshot must be
 # taken after the lock is granted, to see an answer committed by the holder it waited out.
-_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
-_FIND = text(
-    "SELECT request_hash, response_status, response_headers, response_body"
-    " FROM idempotency_keys WHERE tenant_id = :tenant_id AND user_id = :user_id"
-    " AND key = :key AND expires_at > now()"
+_TRY_LOCK = DriverStatement.of(text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))"))
+_FIND = DriverStatement.of(
+    text(
+        "SELECT request_hash, response_status, response_headers, response_body"
+        " FROM idempotency_keys WHERE tenant_id = :tenant_id AND user_id = :user_id"
+        " AND key = :key AND expires_at > now()"
+    )
 )
-_STORE = text(
-    """
+_STORE = DriverStatement.of(
+    text(
+        """
     INSERT INTO idempotency_keys (tenant_id, user_id, key, request_hash, response_status,
         response_headers, response_body, created_at, expires_at)
     VALUES (:tenant_id, :user_id, :key, :request_hash, :response_status,
@@ -47,10 +50,8 @@ _STORE = text(
         response_headers = excluded.response_headers, response_body = excluded.response_body,
         created_at = excluded.created_at, expires_at = excluded.expires_at
     """
+    )
 )
-_TRY_LOCK_ON_DRIVER = DriverStatement.of(_TRY_LOCK)
-_FIND_ON_DRIVER = DriverStatement.of(_FIND)
-_STORE_ON_DRIVER = DriverStatement.of(_STORE)
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,10 @@ async def claim(ctx: Ctx, key: str, fingerprint: bytes) -> StoredResponse | None
     """
     principal = ctx.require_principal()
     name = f"idem:{principal.tenant_id}:{principal.user_id}:{key}"
-    locked = await _TRY_LOCK_ON_DRIVER.fetchrow(ctx.session, {"name": name})
+    locked = await _TRY_LOCK.fetchrow(ctx.session, {"name": name})
     if locked is None or not locked[0]:
         raise Conflict("A request with this Idempotency-Key is still in progress")
-    record = await _FIND_ON_DRIVER.fetchrow(
+    record = await _FIND.fetchrow(
         ctx.session,
         {"tenant_id": principal.tenant_id, "user_id": principal.user_id, "key": key},
     )
@@ -109,7 +110,7 @@ async def store(
     """Keep the answer for `ttl_hours`; replaces an expired record of the same key."""
     principal = ctx.require_principal()
     now = datetime.now(UTC)
-    await _STORE_ON_DRIVER.fetchrow(
+    await _STORE.fetchrow(
         ctx.session,
         {
             "tenant_id": principal.tenant_id,
