@@ -24,7 +24,7 @@ from tests.accounts.support import (
     row_images,
     soft_delete,
 )
-from tests.cadences.support import ENROLLMENTS, cadence
+from tests.cadences.support import ENROLLMENTS, cadence, enrollment_activities
 from tests.cadences.test_soft_delete import enrolled, findings
 from tests.deals.test_races import _until_blocked
 from tests.factories import Member, add_member, register_tenant
@@ -80,11 +80,9 @@ async def test_restore_brings_back_the_contact_and_exactly_what_its_deletion_too
     assert await deletion_id_of(owner_conn, "cadence_enrollments", on_bob["id"]) == bob_deletion
 
     planned_by_cadence = [
-        r["id"]
-        for r in await owner_conn.fetch(
-            "SELECT id::text FROM activities WHERE enrollment_id = $1 AND status = 'planned'",
-            uuid.UUID(active["id"]),
-        )
+        str(r["id"])
+        for r in await enrollment_activities(owner_conn, active["id"])
+        if r["status"] == "planned"
     ]
     assert len(planned_by_cadence) == 5
     taken = {
