@@ -26,6 +26,7 @@ from baton.audit.service import record_security_event
 from baton.cadences.api import router as cadences_router
 from baton.config import Settings, get_settings
 from baton.contacts.api import router as contacts_router
+from baton.core.autocommit import autocommit_paths
 from baton.core.context import Ctx
 from baton.core.envelope import RequestEnvelope
 from baton.core.errors import (
@@ -128,6 +129,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     ]
     for router in routers:
         app.include_router(router)
+    runtime.autocommit_paths = autocommit_paths(
+        route for router in routers for route in router.routes
+    )
     # Dispatch through the index first; the included routers stay for OpenAPI and
     # for the paths no route fits (baton/core/routing.py says why).
     app.router.routes.insert(

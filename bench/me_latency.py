@@ -10,7 +10,7 @@ role (statements taken from baton's own modules, so the baseline follows the cod
 - the per-token rate-limit upsert (`baton.core.rate_limit._HIT_DRIVER_SQL`) as one autocommit
   statement, on a connection of its own (baton checks one out of the pool for it and
   returns it before the request's transaction starts),
-- BEGIN; `baton.identity.queries._AUTHENTICATE` (`baton_authenticate(...)`: tenant and
+- BEGIN; `baton.identity.queries.AUTHENTICATE` (`baton_authenticate(...)`: tenant and
   request id, credential lookup, user and role in one statement); COMMIT.
 
 That is 4 round trips, as baton sends them. GET /healthz (no database, no transaction
@@ -28,7 +28,6 @@ from typing import Any
 
 from bench.harness import (
     Deployment,
-    DriverStatement,
     Http,
     QuietWaiter,
     Result,
@@ -68,12 +67,12 @@ class RawBaseline:
 
     def __init__(self, deployed: Deployment, token: str) -> None:
         from baton.core.rate_limit import _HIT_DRIVER_SQL
-        from baton.identity.queries import _AUTHENTICATE
+        from baton.identity.queries import AUTHENTICATE
 
         self.token = TokenParts.of(token)
         self.bucket = self.token.bucket("baseline")
         self.sql_hit = _HIT_DRIVER_SQL
-        self.authenticate = DriverStatement.of(_AUTHENTICATE)
+        self.authenticate = AUTHENTICATE
         self.connect_kwargs = deployed.app_connect_kwargs()
         self.runner = new_loop_runner()
         self.hit_conn: Any = None

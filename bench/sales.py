@@ -14,9 +14,11 @@ sends, compiled from baton's own statement objects, in the same rounds):
   takes an open deal from Prospecting to Discovery or back (plain transitions) and
   drops it after a random card of the target column (`after_id`, as a drag on the
   board does), so the neighbour-rank subqueries do real work. Variants: HTTP, the
-  service layer in process (what the request middleware does: session, rate-limit
-  hit overlapping authentication, `move_deal`, commit), raw asyncpg (rate-limit
-  upsert ‖ `BEGIN` + `baton_authenticate`, `_LOAD_FOR_MOVE`, `_MOVE`, `COMMIT`).
+  service layer in process (what the request middleware does for a move in
+  autocommit mode, `baton.core.autocommit`: a connection of the autocommit pool,
+  rate-limit hit overlapping authentication, `move_deal`; no transaction), raw
+  asyncpg (rate-limit upsert ‖ `baton_authenticate_session`,
+  `LOAD_FOR_MOVE_AUTOCOMMIT`, `_MOVE`, each its own transaction).
 - **create a deal**: `POST /api/v1/deals` with the default cadence's `cadence_id`,
   one client, p50, against raw asyncpg sending what `create_deal` sends
   (`_BEFORE_CREATE`: workflow, end of column, references, owner, currency and the
@@ -291,18 +293,51 @@ async def request_ctx(runtime: Any, headers: dict[bytes, bytes], scope: dict[str
     await ctx.run_durable()
 
 
+@contextlib.asynccontextmanager
+async def autocommit_ctx(runtime: Any, headers: dict[bytes, bytes], scope: dict[str, Any]) -> Any:
+    """What the request middleware does for an autocommit request: a connection of the
+    autocommit pool, the budget hit overlapping authentication on it; no transaction."""
+    from baton.core.context import Ctx
+    from baton.core.ids import uuid7
+    from baton.core.request_transaction import (
+        _authenticate_within_budget,
+        _presented_credential,
+    )
+
+    pool = await runtime.db.autocommit_pool()
+    async with pool.acquire() as connection:
+        ctx = Ctx(
+            session=runtime.db.refusing_sessions(),
+            db=runtime.db,
+            settings=runtime.settings,
+            request_id=uuid7().hex,
+            client_address="127.0.0.1",
+            autocommit=connection,
+        )
+        parsed = _presented_credential(scope, headers, {})
+        assert parsed is not None
+        await _authenticate_within_budget(ctx, runtime, scope, parsed)
+        yield ctx
+    await ctx.run_durable()
+
+
 class DealServiceMover(ServiceMover):
     items: Any
 
     async def move_once(self) -> int:
+        from baton.core.autocommit import NeedsTransaction
         from baton.deals.schemas import DealMoveIn
         from baton.deals.service import move_deal
 
         i, deal_id, _, target, version, anchor = self.items.next()
         started = time.perf_counter_ns()
         data = DealMoveIn(to_step_id=target, version=version, after_id=anchor)
-        async with request_ctx(self.runtime, self.headers, DEAL_MOVE_SCOPE) as ctx:
-            result = await move_deal(ctx, deal_id, data)
+        try:
+            async with autocommit_ctx(self.runtime, self.headers, DEAL_MOVE_SCOPE) as ctx:
+                result = await move_deal(ctx, deal_id, data)
+        except NeedsTransaction:  # as the middleware: again, in one transaction
+            async with request_ctx(self.runtime, self.headers, DEAL_MOVE_SCOPE) as ctx:
+                result = await move_deal(ctx, deal_id, data)
         elapsed = time.perf_counter_ns() - started
         if result.deal.step_id != target:
             raise RuntimeError(f"service move landed on {result.deal.step_id}, not {target}")
@@ -311,16 +346,17 @@ class DealServiceMover(ServiceMover):
 
 
 class DealMoveSql:
-    """What baton sends for a deal move, from baton's own statement objects."""
+    """What baton sends for a deal move in autocommit mode, from baton's own statement
+    objects."""
 
     def __init__(self) -> None:
         from baton.core.rate_limit import _HIT_DRIVER_SQL
-        from baton.deals.service import _LOAD_FOR_MOVE, _MOVE
-        from baton.identity.queries import _AUTHENTICATE
+        from baton.deals.service import _MOVE, LOAD_FOR_MOVE_AUTOCOMMIT
+        from baton.identity.queries import AUTHENTICATE_SESSION
 
         self.hit = _HIT_DRIVER_SQL
-        self.authenticate = DriverStatement.of(_AUTHENTICATE)
-        self.load = DriverStatement.of(_LOAD_FOR_MOVE)
+        self.authenticate = AUTHENTICATE_SESSION
+        self.load = LOAD_FOR_MOVE_AUTOCOMMIT
         self.move = DriverStatement.of(_MOVE)
 
 
@@ -334,61 +370,61 @@ class DealRawMover(RawMover):
         i, deal_id, source, target, version, anchor = self.items.next()
         sql, tx, token, tenant = self.sql, self.tx_conn, self.token, self.items.tenant
         started = time.perf_counter_ns()
-        async with tx.transaction():
-            _, who = await asyncio.gather(
-                self.hit_conn.fetchrow(sql.hit, self.bucket),
-                tx.fetchrow(
-                    sql.authenticate.sql,
-                    *sql.authenticate.args(
-                        tenant_id=token.tenant_id,
-                        digest=token.digest,
-                        prefix=token.prefix,
-                        request_id=self.uuid7().hex,
-                    ),
+        # No transaction: each statement is its own (as `baton.core.autocommit`).
+        _, who = await asyncio.gather(
+            self.hit_conn.fetchrow(sql.hit, self.bucket),
+            tx.fetchrow(
+                sql.authenticate.sql,
+                *sql.authenticate.args(
+                    tenant_id=token.tenant_id,
+                    digest=token.digest,
+                    prefix=token.prefix,
+                    request_id=self.uuid7().hex,
                 ),
-            )
-            row = await tx.fetchrow(
-                sql.load.sql,
-                *sql.load.args(
-                    record_id=deal_id,
-                    to_step_id=target,
-                    after_id=anchor,
-                    before_id=None,
-                    reason="",
-                    notes="",
-                    fields_text="",
-                ),
-            )
-            if row is None or row["version"] != version:
-                raise RuntimeError(f"raw move of {deal_id}: not found or stale")
-            lo, hi = row["after_rank"], row["next_after"]
-            position = ranks.position_between(lo, hi)
-            if position is None:
-                raise RuntimeError("raw move: the gap is full (a rebalance is not replayed)")
-            moved = await tx.fetchrow(
-                sql.move.sql,
-                *sql.move.args(
-                    record_id=deal_id,
-                    expected_version=version,
-                    to_step_id=target,
-                    new_rank=ranks.rank_of(position, deal_id),
-                    set_amount=None,
-                    set_currency=None,
-                    set_probability=None,
-                    set_expected_close_date=None,
-                    set_next_step=None,
-                    set_next_step_due_date=None,
-                    activity_id=self.uuid7(),
-                    entry_subject=tenant.subject(source, target),
-                    entry_description=None,
-                    actor_id=tenant.user_id,
-                    log_stage_change=True,
-                    # A drop after a card: the reorder's check, as the service sends it.
-                    board_workflow_id=row["workflow_id"],
-                    guard_lo=lo,
-                    guard_hi=hi,
-                ),
-            )
+            ),
+        )
+        row = await tx.fetchrow(
+            sql.load.sql,
+            *sql.load.args(
+                record_id=deal_id,
+                to_step_id=target,
+                after_id=anchor,
+                before_id=None,
+                reason="",
+                notes="",
+                fields_text="",
+            ),
+        )
+        if row is None or row["version"] != version:
+            raise RuntimeError(f"raw move of {deal_id}: not found or stale")
+        lo, hi = row["after_rank"], row["next_after"]
+        position = ranks.position_between(lo, hi)
+        if position is None:
+            raise RuntimeError("raw move: the gap is full (a rebalance is not replayed)")
+        moved = await tx.fetchrow(
+            sql.move.sql,
+            *sql.move.args(
+                record_id=deal_id,
+                expected_version=version,
+                to_step_id=target,
+                new_rank=ranks.rank_of(position, deal_id),
+                set_amount=None,
+                set_currency=None,
+                set_probability=None,
+                set_expected_close_date=None,
+                set_next_step=None,
+                set_next_step_due_date=None,
+                activity_id=self.uuid7(),
+                entry_subject=tenant.subject(source, target),
+                entry_description=None,
+                actor_id=tenant.user_id,
+                log_stage_change=True,
+                # A drop after a card: the reorder's check, as the service sends it.
+                board_workflow_id=row["workflow_id"],
+                guard_lo=lo,
+                guard_hi=hi,
+            ),
+        )
         elapsed = time.perf_counter_ns() - started
         if who is None or moved is None or not moved["placed"]:
             raise RuntimeError(f"raw move of {deal_id} (version {version}) failed")
@@ -456,11 +492,11 @@ class RawCreator:
     def __init__(self, deployed: Any, token: str, tenant: Tenant) -> None:
         from baton.core.ids import uuid7
         from baton.core.rate_limit import _HIT_DRIVER_SQL
-        from baton.identity.queries import _AUTHENTICATE
+        from baton.identity.queries import AUTHENTICATE
 
         self.uuid7 = uuid7
         self.hit = _HIT_DRIVER_SQL
-        self.authenticate = DriverStatement.of(_AUTHENTICATE)
+        self.authenticate = AUTHENTICATE
         self.sql = create_statements()
         self.token = TokenParts.of(token)
         self.bucket = self.token.bucket(f"rawc{uuid.uuid4().hex[:8]}")
@@ -578,11 +614,11 @@ class RawBoard:
     def __init__(self, deployed: Any, token: str, tenant: Tenant) -> None:
         from baton.core.ids import uuid7
         from baton.core.rate_limit import _HIT_DRIVER_SQL
-        from baton.identity.queries import _AUTHENTICATE
+        from baton.identity.queries import AUTHENTICATE
 
         self.uuid7 = uuid7
         self.hit = _HIT_DRIVER_SQL
-        self.authenticate = DriverStatement.of(_AUTHENTICATE)
+        self.authenticate = AUTHENTICATE
         self.token = TokenParts.of(token)
         self.bucket = self.token.bucket(f"rawb{uuid.uuid4().hex[:8]}")
         self.connect_kwargs = deployed.app_connect_kwargs()
@@ -1076,7 +1112,7 @@ def bench(
             ),
             Result(
                 tag,
-                "move: raw asyncpg, same SQL (6 round trips) p50",
+                "move: raw asyncpg, same SQL (3 round trips and the budget hit) p50",
                 round_median(moves, "raw", 50),
                 "ms",
             ),

@@ -310,11 +310,11 @@ class MoveSql:
 
     def __init__(self) -> None:
         from baton.core.rate_limit import _HIT_DRIVER_SQL
-        from baton.identity.queries import _AUTHENTICATE
+        from baton.identity.queries import AUTHENTICATE
         from baton.workitems.service import _LOAD_FOR_MOVE, _MOVE
 
         self.hit = _HIT_DRIVER_SQL
-        self.authenticate = DriverStatement.of(_AUTHENTICATE)
+        self.authenticate = AUTHENTICATE
         self.load = DriverStatement.of(_LOAD_FOR_MOVE)
         self.move = DriverStatement.of(_MOVE)
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import asyncpg
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,6 +62,9 @@ class Ctx:
     # them after it has ended — so they never need a second pooled connection
     # while this one is held — each in its own short transaction.
     durable: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Set for a request that runs without an explicit transaction (`baton.core.
+    # autocommit`): its connection, the tenant and actor set on it; `session` refuses.
+    autocommit: asyncpg.Connection | None = None
 
     @property
     def current_tenant_id(self) -> uuid.UUID | None:

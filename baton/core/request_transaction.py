@@ -26,11 +26,13 @@ from urllib.parse import parse_qs
 
 import structlog
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from baton.audit.models import SecurityEvent
 from baton.audit.service import record_security_event
 from baton.core import idempotency, rate_limit
+from baton.core.autocommit import NeedsTransaction
 from baton.core.context import Ctx
 from baton.core.errors import (
     Conflict,
@@ -55,6 +57,9 @@ CSRF_HEADER = b"x-csrf-token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UNTRANSACTED_PREFIXES = ("/static/", "/healthz", "/readyz", "/metrics")
+_IDEMPOTENCY_HEADER = idempotency.HEADER.lower().encode()
+# As long as SQLAlchemy's pool waits for a connection (its `pool_timeout`).
+AUTOCOMMIT_ACQUIRE_SECONDS = 30
 
 
 @dataclass
@@ -110,7 +115,14 @@ class RequestTransaction:
         except PayloadTooLarge as error:
             await _error_response(error, scope).send(send)
             return
-        response = await self._handle(scope, runtime, state, headers, body)
+        response = None
+        attempted = _runs_in_autocommit(scope, runtime, headers)
+        if attempted:
+            response = await self._handle_autocommit(scope, runtime, state, headers, body)
+        if response is None:
+            # The transactional way; after a declined autocommit attempt (it wrote
+            # nothing), without counting the call against the budget again.
+            response = await self._handle(scope, runtime, state, headers, body, attempted)
         ctx = state.get("ctx")
         if isinstance(ctx, Ctx):
             # The request's connection is back in the pool: refusals' audit rows and
@@ -125,23 +137,15 @@ class RequestTransaction:
         state: dict[str, object],
         headers: dict[bytes, bytes],
         body: bytes,
+        counted: bool,
     ) -> BufferedResponse:
         cookies = cookies_of(headers)
-        client = scope.get("client")
         session = runtime.db.sessions()
         try:
-            ctx = Ctx(
-                session=session,
-                db=runtime.db,
-                settings=runtime.settings,
-                request_id=str(state["request_id"]),
-                client_address=client[0] if client else None,
-                user_agent=headers.get(b"user-agent", b"").decode("latin-1")[:400] or None,
-            )
-            state["ctx"] = ctx
+            ctx = _new_ctx(scope, runtime, state, headers, session)
             try:
                 parsed = _presented_credential(scope, headers, cookies)
-                if is_api(scope) and parsed is not None:
+                if is_api(scope) and parsed is not None and not counted:
                     await _authenticate_within_budget(ctx, runtime, scope, parsed)
                 else:
                     await _authenticate(ctx, scope, parsed)
@@ -172,30 +176,9 @@ class RequestTransaction:
                     )
                 await session.commit()
                 return response
-            except DomainError as error:
+            except Exception as error:
                 await session.rollback()
-                if isinstance(error, PermissionDenied):
-                    await record_security_event(
-                        ctx,
-                        SecurityEvent.PERMISSION_DENIED,
-                        details={"path": scope["path"], "reason": error.detail},
-                        survive_rollback=True,
-                    )
-                return _error_response(error, scope)
-            except DBAPIError as exc:
-                # A constraint enforced at commit (deferred triggers) or a race.
-                await session.rollback()
-                translated = from_database_error(exc)
-                if translated is None:
-                    log.exception("database error", path=scope["path"])
-                    translated = InternalError()
-                return _error_response(translated, scope)
-            except Exception:
-                # Answered here, inside the envelope, so even a 500 carries the
-                # request id and security headers; nothing was committed.
-                await session.rollback()
-                log.exception("unhandled error", path=scope["path"])
-                return _error_response(InternalError(), scope)
+                return await _failed(ctx, scope, error)
             except BaseException:
                 await session.rollback()
                 raise
@@ -204,6 +187,39 @@ class RequestTransaction:
             # closing then would only cost another greenlet hop (a fresh frame stack).
             if session.in_transaction():
                 await session.close()
+
+    async def _handle_autocommit(
+        self,
+        scope: Scope,
+        runtime: Runtime,
+        state: dict[str, object],
+        headers: dict[bytes, bytes],
+        body: bytes,
+    ) -> BufferedResponse | None:
+        """The request on a connection of the autocommit pool, without an explicit
+        transaction (`baton.core.autocommit`); None when the endpoint declined before
+        writing anything, for the transactional way to run it again."""
+        try:
+            pool = await runtime.db.autocommit_pool()
+            connection = await pool.acquire(timeout=AUTOCOMMIT_ACQUIRE_SECONDS)
+        except Exception:
+            # The transactional way answers as it does when the database is away.
+            log.warning("no autocommit connection", path=scope["path"], exc_info=True)
+            return None
+        try:
+            ctx = _new_ctx(scope, runtime, state, headers, runtime.db.refusing_sessions())
+            ctx.autocommit = connection
+            try:
+                parsed = _presented_credential(scope, headers, {})
+                if parsed is not None:
+                    await _authenticate_within_budget(ctx, runtime, scope, parsed)
+                return await self._run(scope, body)
+            except NeedsTransaction:
+                return None
+            except Exception as error:
+                return await _failed(ctx, scope, error)
+        finally:
+            await pool.release(connection)
 
     async def _run(self, scope: Scope, body: bytes) -> BufferedResponse:
         response = BufferedResponse()
@@ -225,6 +241,60 @@ class RequestTransaction:
 
         await self.app(scope, replay_receive, capture)
         return response
+
+
+def _runs_in_autocommit(scope: Scope, runtime: Runtime, headers: dict[bytes, bytes]) -> bool:
+    """An API write to a route marked for autocommit, without an Idempotency-Key."""
+    return (
+        scope["method"] in UNSAFE_METHODS
+        and is_api(scope)
+        and _IDEMPOTENCY_HEADER not in headers
+        and any(path.match(scope["path"]) for path in runtime.autocommit_paths)
+    )
+
+
+def _new_ctx(
+    scope: Scope,
+    runtime: Runtime,
+    state: dict[str, object],
+    headers: dict[bytes, bytes],
+    session: AsyncSession,
+) -> Ctx:
+    client = scope.get("client")
+    ctx = Ctx(
+        session=session,
+        db=runtime.db,
+        settings=runtime.settings,
+        request_id=str(state["request_id"]),
+        client_address=client[0] if client else None,
+        user_agent=headers.get(b"user-agent", b"").decode("latin-1")[:400] or None,
+    )
+    state["ctx"] = ctx
+    return ctx
+
+
+async def _failed(ctx: Ctx, scope: Scope, error: Exception) -> BufferedResponse:
+    """The answer to a request that failed, once whatever it wrote is rolled back."""
+    if isinstance(error, DomainError):
+        if isinstance(error, PermissionDenied):
+            await record_security_event(
+                ctx,
+                SecurityEvent.PERMISSION_DENIED,
+                details={"path": scope["path"], "reason": error.detail},
+                survive_rollback=True,
+            )
+        return _error_response(error, scope)
+    if isinstance(error, DBAPIError):
+        # A constraint enforced at commit (deferred triggers) or a race.
+        translated = from_database_error(error)
+        if translated is None:
+            log.exception("database error", path=scope["path"])
+            translated = InternalError()
+        return _error_response(translated, scope)
+    # Answered here, inside the envelope, so even a 500 carries the request id and
+    # security headers; nothing was committed.
+    log.exception("unhandled error", path=scope["path"])
+    return _error_response(InternalError(), scope)
 
 
 async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:
@@ -318,7 +388,12 @@ async def _authenticate(
 ) -> None:
     if parsed is None:
         return
-    ctx.principal = await queries.principal_for(ctx.session, parsed, ctx.request_id)
+    if ctx.autocommit is not None:
+        ctx.principal = await queries.principal_on_autocommit(
+            ctx.autocommit, ctx.db.engine, parsed, ctx.request_id
+        )
+    else:
+        ctx.principal = await queries.principal_for(ctx.session, parsed, ctx.request_id)
     ctx.tenant_id = ctx.principal.tenant_id if ctx.principal else None
     if ctx.principal is None:
         if is_api(scope):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from baton.config import Settings
@@ -15,3 +16,5 @@ class Runtime:
     db: Database
     metrics: Metrics
     secret_key: str
+    # Routes that run in autocommit mode (`baton.core.autocommit`).
+    autocommit_paths: tuple[re.Pattern[str], ...] = ()

@@ -148,22 +148,35 @@ $$
 # transaction to the credential's tenant, find the live credential there — as the
 # invoking app role, so RLS applies with the tenant just set — and, for its row
 # only, set the actor and role. Unknown, expired or revoked: no row, no actor.
-_CREDENTIAL_COLUMNS = """
+def _authenticate_function(name: str, *, local: bool) -> str:
+    """The authentication function; `local`: its settings end with the transaction,
+    else they stay on the connection until the next call replaces every one of them
+    (user and role emptied first, the transition settings too)."""
+    scope = "true" if local else "false"
+    columns = f"""
         c.id, m.id, m.role::text, u.id, u.email::text, u.full_name::text,
         t.slug::text, t.name::text,
-        set_config('baton.user_id', u.id::text, true),
-        set_config('baton.role', m.role, true)"""
-
-AUTHENTICATE_FUNCTION = f"""
-CREATE FUNCTION baton_authenticate(p_tenant uuid, p_digest bytea, p_prefix text, p_request_id text)
+        set_config('baton.user_id', u.id::text, {scope}),
+        set_config('baton.role', m.role, {scope})"""
+    cleared = (
+        ""
+        if local
+        else """
+    PERFORM set_config('baton.user_id', '', false), set_config('baton.role', '', false),
+            set_config('baton.transition_reason', '', false),
+            set_config('baton.transition_notes', '', false),
+            set_config('baton.transition_fields', '', false);"""
+    )
+    return f"""
+CREATE FUNCTION {name}(p_tenant uuid, p_digest bytea, p_prefix text, p_request_id text)
 RETURNS TABLE (credential_id uuid, membership_id uuid, role text, user_id uuid, email text,
                full_name text, tenant_slug text, tenant_name text, _user text, _role text)
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM set_config('baton.tenant_id', p_tenant::text, true),
-            set_config('baton.request_id', coalesce(p_request_id, ''), true);
+    PERFORM set_config('baton.tenant_id', p_tenant::text, {scope}),
+            set_config('baton.request_id', coalesce(p_request_id, ''), {scope});{cleared}
     IF p_prefix = 'bak' THEN
-        RETURN QUERY SELECT {_CREDENTIAL_COLUMNS}
+        RETURN QUERY SELECT {columns}
         FROM api_keys c
         JOIN memberships m ON m.tenant_id = c.tenant_id AND m.id = c.membership_id
         JOIN users u ON u.id = m.user_id
@@ -171,7 +184,7 @@ BEGIN
         WHERE c.tenant_id = p_tenant AND c.key_hash = p_digest AND c.revoked_at IS NULL
           AND u.is_active;
     ELSE
-        RETURN QUERY SELECT {_CREDENTIAL_COLUMNS}
+        RETURN QUERY SELECT {columns}
         FROM access_tokens c
         JOIN memberships m ON m.tenant_id = c.tenant_id AND m.id = c.membership_id
         JOIN users u ON u.id = m.user_id
@@ -183,6 +196,13 @@ BEGIN
 END
 $$
 """
+
+
+AUTHENTICATE_FUNCTION = _authenticate_function("baton_authenticate", local=True)
+# For requests that run without an explicit transaction (`baton.core.autocommit`):
+# each statement is its own transaction, so the settings must outlive the call. Only
+# connections of the autocommit pool run it, and every request there starts with it.
+AUTHENTICATE_SESSION_FUNCTION = _authenticate_function("baton_authenticate_session", local=False)
 
 
 # UUIDv7 inside the database (PostgreSQL 15 has no uuidv7()): the 48-bit unix-ms

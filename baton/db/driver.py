@@ -22,7 +22,7 @@ import asyncpg
 from sqlalchemy import ClauseElement, Connection
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -72,6 +72,21 @@ class DriverStatement:
             sync.dispatch.before_cursor_execute(sync, None, self.sql, args, None, False)
         try:
             return await driver.fetchrow(self.sql, *args)
+        except asyncpg.PostgresError as error:
+            raise _as_dbapi_error(self.sql, args, error) from error
+
+    async def fetchrow_on(
+        self, connection: asyncpg.Connection, params: Mapping[str, Any], *, engine: AsyncEngine
+    ) -> asyncpg.Record | None:
+        """The first row, on a connection of the autocommit pool (no transaction:
+        the statement is its own). The engine's `before_cursor_execute` listeners
+        hear of it, with no SQLAlchemy connection."""
+        args = self.args(params)
+        dispatch = engine.sync_engine.dispatch
+        if dispatch.before_cursor_execute:
+            dispatch.before_cursor_execute(None, None, self.sql, args, None, False)
+        try:
+            return await connection.fetchrow(self.sql, *args)
         except asyncpg.PostgresError as error:
             raise _as_dbapi_error(self.sql, args, error) from error
 

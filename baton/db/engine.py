@@ -7,6 +7,7 @@ or `Database.session_scope()` for the CLI and jobs. Services only `flush()`.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -60,6 +61,25 @@ async def _keep_counter_session(connection: asyncpg.Connection) -> None:
     counted request — a round trip and more server time than the upsert itself."""
 
 
+async def _decode_json(connection: asyncpg.Connection) -> None:
+    """JSON in and out as the engine's connections take and give it (text in, decoded
+    out), so a driver statement reads the same on either pool."""
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            name, encoder=str, decoder=json.loads, schema="pg_catalog", format="text"
+        )
+
+
+async def _refuse_connection() -> asyncpg.Connection:
+    raise RuntimeError("an autocommit request has no session: it works on ctx.autocommit")
+
+
+async def _keep_autocommit_session(connection: asyncpg.Connection) -> None:
+    """An autocommit connection keeps the settings of its last request: the next one
+    starts with `baton_authenticate_session`, which replaces every one of them before
+    any other statement runs. asyncpg's default reset would cost a round trip a request."""
+
+
 class Database:
     """The app role's engine and session factory."""
 
@@ -72,6 +92,12 @@ class Database:
             pool_recycle=1800,
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        # An autocommit request's `Ctx.session`: it never connects. A service that
+        # reaches for it there would read without the request's tenant, or write outside
+        # its one statement; it fails loudly instead (`baton.core.autocommit`).
+        self.refusing_sessions = async_sessionmaker(
+            create_async_engine(url, async_creator=_refuse_connection)
+        )
         # Rate-limit counters (every API request counts) on asyncpg's own pool: through
         # SQLAlchemy's pool the checkout and return cost ~0.1 ms of CPU a request,
         # three times the statement's own. Autocommit, and no wait for the WAL flush: a
@@ -82,6 +108,10 @@ class Database:
         self._counter_pool: asyncpg.Pool | None = None
         self._counter_pool_size = pool_size + max_overflow
         self._counter_pool_started = asyncio.Lock()
+        # Requests that write with one statement and need no explicit transaction
+        # (`baton.core.autocommit`), on asyncpg's pool: no BEGIN, no COMMIT round trip.
+        self._autocommit_pool: asyncpg.Pool | None = None
+        self._autocommit_pool_started = asyncio.Lock()
 
     async def counter_pool(self) -> asyncpg.Pool:
         """asyncpg's pool for the rate-limit counters (autocommit, no wait for the WAL
@@ -100,10 +130,28 @@ class Database:
                     )
         return self._counter_pool
 
+    async def autocommit_pool(self) -> asyncpg.Pool:
+        """asyncpg's pool for autocommit requests, as the app role; started on first
+        use. Only `baton.core.autocommit` takes connections from it."""
+        if self._autocommit_pool is None:
+            async with self._autocommit_pool_started:
+                if self._autocommit_pool is None:
+                    _, options = self.engine.dialect.create_connect_args(self.url)
+                    self._autocommit_pool = await asyncpg.create_pool(
+                        **options,
+                        min_size=0,
+                        max_size=self._counter_pool_size,
+                        max_inactive_connection_lifetime=300,
+                        init=_decode_json,
+                        reset=_keep_autocommit_session,
+                    )
+        return self._autocommit_pool
+
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self._counter_pool is not None:
-            pool, self._counter_pool = self._counter_pool, None
+        pools = [pool for pool in (self._counter_pool, self._autocommit_pool) if pool is not None]
+        self._counter_pool = self._autocommit_pool = None
+        for pool in pools:
             await pool.close()
 
     @asynccontextmanager

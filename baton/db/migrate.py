@@ -119,6 +119,7 @@ async def _grant(conn: AsyncConnection, role: str) -> None:
         "baton_cleanup_expired()",
         "baton_revoke_own_credentials(uuid)",
         "baton_authenticate(uuid, bytea, text, text)",
+        "baton_authenticate_session(uuid, bytea, text, text)",
         "baton_record_as_of(text, uuid, timestamptz)",
     ):
         await conn.execute(text(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC"))

@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
+from baton.core.autocommit import autocommit_route
 from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
@@ -186,6 +187,7 @@ async def restore_deal(
 
 
 @router.post("/deals/{deal_id}/move")
+@autocommit_route
 async def move_deal(deal_id: uuid.UUID, data: DealMoveIn, ctx: CtxDep) -> DealMoveOut:
     """Move along a transition (or reorder within the column); won/lost is `/close`."""
     result = await service.move_deal(ctx, deal_id, data)

@@ -53,6 +53,7 @@ from baton.activities.timeline import stage_change_entry, stage_change_subject
 from baton.cadences import service as cadence_service
 from baton.cadences.deletion import delete_live_enrollments, restore_enrollments
 from baton.contacts.models import Contact
+from baton.core.autocommit import NeedsTransaction
 from baton.core.context import Ctx
 from baton.core.errors import (
     Conflict,
@@ -186,14 +187,15 @@ def _neighbour_columns(step_id: Any) -> list[Any]:
     ]
 
 
-def _settings_columns() -> list[Any]:
+def _settings_columns(*, local: bool = True) -> list[Any]:
     # Reason, notes and fields reach the history trigger through transaction-local
     # settings; every move and close sets all three, so nothing leaks into a later
-    # move in the same transaction.
+    # move in the same transaction. An autocommit move (`baton.core.autocommit`) sets
+    # them for the connection, for its next statement: the request's next one.
     return [
-        func.set_config("baton.transition_reason", bindparam("reason"), True),
-        func.set_config("baton.transition_notes", bindparam("notes"), True),
-        func.set_config("baton.transition_fields", bindparam("fields_text"), True),
+        func.set_config("baton.transition_reason", bindparam("reason"), local),
+        func.set_config("baton.transition_notes", bindparam("notes"), local),
+        func.set_config("baton.transition_fields", bindparam("fields_text"), local),
     ]
 
 
@@ -202,16 +204,20 @@ def _settings_columns() -> list[Any]:
 # cache hit without another query), the target column's neighbour ranks, and sets
 # the trigger's settings; the next one updates the deal and writes the timeline
 # entry. A rebalance (rare) adds three statements; a reorder placed again (rare) three.
-_LOAD_FOR_MOVE = (
-    select(
-        DEALS,
-        WORKFLOWS.c.version.label("workflow_version"),
-        *_settings_columns(),
-        *_neighbour_columns(bindparam("to_step_id")),
+def _load_for_move(*, local: bool) -> Any:
+    return (
+        select(
+            DEALS,
+            WORKFLOWS.c.version.label("workflow_version"),
+            *_settings_columns(local=local),
+            *_neighbour_columns(bindparam("to_step_id")),
+        )
+        .join(WORKFLOWS, WORKFLOWS.c.id == DEALS.c.workflow_id)
+        .where(DEALS.c.id == bindparam("record_id"), DEALS.c.deleted_at.is_(None))
     )
-    .join(WORKFLOWS, WORKFLOWS.c.id == DEALS.c.workflow_id)
-    .where(DEALS.c.id == bindparam("record_id"), DEALS.c.deleted_at.is_(None))
-)
+
+
+_LOAD_FOR_MOVE = _load_for_move(local=True)
 
 _LOAD_FOR_CLOSE = (
     select(DEALS, WORKFLOWS.c.version.label("workflow_version"), *_settings_columns())
@@ -370,6 +376,7 @@ _CLOSE = select(
 _DEAL_KEYS = tuple(column.key for column in DEALS.c)
 # The move and the close are hot paths: straight to the driver (baton.db.driver).
 _LOAD_FOR_MOVE_ON_DRIVER = DriverStatement.of(_LOAD_FOR_MOVE)
+LOAD_FOR_MOVE_AUTOCOMMIT = DriverStatement.of(_load_for_move(local=False))
 _MOVE_ON_DRIVER = DriverStatement.of(_MOVE)
 _LOAD_FOR_CLOSE_ON_DRIVER = DriverStatement.of(_LOAD_FOR_CLOSE)
 _CLOSE_ON_DRIVER = DriverStatement.of(_CLOSE)
@@ -1069,12 +1076,15 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
         "notes": data.notes or "",
         "fields_text": json.dumps(supplied) if supplied else "",
     }
-    row = await _LOAD_FOR_MOVE_ON_DRIVER.fetchrow(ctx.session, load)
+    if ctx.autocommit is None:
+        row = await _LOAD_FOR_MOVE_ON_DRIVER.fetchrow(ctx.session, load)
+    else:
+        row = await LOAD_FOR_MOVE_AUTOCOMMIT.fetchrow_on(ctx.autocommit, load, engine=ctx.db.engine)
     if row is None:
         raise NotFound("No such deal")
     if row["version"] != data.version:
         raise StaleVersion(f"The deal is at version {row['version']}, not {data.version}")
-    flow = await workflow_service.require_compiled(ctx, row["workflow_id"], row["workflow_version"])
+    flow = await _workflow_of(ctx, row)
     current = deal_of(row)
     from_step = flow.step(current.step_id)
     target = flow.steps.get(data.to_step_id)
@@ -1114,6 +1124,8 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
     # card sat in that half.
     reorder = move is None or data.after_id is not None or data.before_id is not None
     position = ranks.position_between(lo, hi)
+    if ctx.autocommit is not None and (position is None or (move and move.edge.effects)):
+        raise NeedsTransaction  # a rebalance, or the transition's effects: more writes
     guard: dict[str, Any] = {}
     if position is None:
         # The rebalance holds the column's lock exclusively: its rank needs no check.
@@ -1135,8 +1147,13 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
         "log_stage_change": move is not None,
         **guard,
     }
-    moved = await _MOVE_ON_DRIVER.fetchrow(ctx.session, params)
+    if ctx.autocommit is None:
+        moved = await _MOVE_ON_DRIVER.fetchrow(ctx.session, params)
+    else:
+        moved = await _MOVE_ON_DRIVER.fetchrow_on(ctx.autocommit, params, engine=ctx.db.engine)
     if moved is not None and not moved["placed"]:
+        if ctx.autocommit is not None:
+            raise NeedsTransaction  # nothing written: placed again after the column's lock
         moved = await _place_again(ctx, current.workflow_id, data, load, params)
     if moved is None:
         raise StaleVersion("The deal changed while you moved it")
@@ -1145,6 +1162,19 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
         await _run_effects(ctx, deal, move)
         deal, _ = await _load(ctx, deal_id)
     return DealMove(deal, move, from_step, to_step, flow, False, planned)
+
+
+async def _workflow_of(ctx: Ctx, row: asyncpg.Record) -> engine.CompiledWorkflow:
+    """The deal's compiled workflow; an autocommit move takes it from the cache only
+    (compiling it would read through the session, which it has not)."""
+    if ctx.autocommit is None:
+        return await workflow_service.require_compiled(
+            ctx, row["workflow_id"], row["workflow_version"]
+        )
+    flow = workflow_service.cached_compiled(ctx, row["workflow_id"], row["workflow_version"])
+    if flow is None:
+        raise NeedsTransaction
+    return flow
 
 
 async def _place_again(

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import ColumnElement, RowMapping, any_, select, text
 from sqlalchemy.dialects.postgresql import array
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from baton.core.context import AuthMethod, Principal
 from baton.core.pagination import PageRequest
@@ -26,13 +27,22 @@ from baton.identity.models import (
     User,
 )
 
+
 # See ddl.AUTHENTICATE_FUNCTION: scopes the transaction and looks the credential up
 # in one round trip. Every request sends it: straight to the driver.
-_AUTHENTICATE = text(
-    "SELECT credential_id, membership_id, role, user_id, email, full_name, tenant_slug,"
-    " tenant_name FROM baton_authenticate(:tenant_id, :digest, :prefix, :request_id)"
-)
-_AUTHENTICATE_ON_DRIVER = DriverStatement.of(_AUTHENTICATE)
+def _authenticate(function: str) -> DriverStatement:
+    return DriverStatement.of(
+        text(
+            "SELECT credential_id, membership_id, role, user_id, email, full_name,"
+            f" tenant_slug, tenant_name FROM {function}(:tenant_id, :digest, :prefix,"
+            " :request_id)"
+        )
+    )
+
+
+AUTHENTICATE = _authenticate("baton_authenticate")
+# For an autocommit request (baton.core.autocommit): settings that outlast the statement.
+AUTHENTICATE_SESSION = _authenticate("baton_authenticate_session")
 
 _METHODS = {
     CredentialPrefix.BEARER: AuthMethod.BEARER,
@@ -49,15 +59,34 @@ async def principal_for(
     Either way the transaction is scoped to the credential's tenant afterwards; when
     found, also to its user and role.
     """
-    row = await _AUTHENTICATE_ON_DRIVER.fetchrow(
-        session,
-        {
-            "tenant_id": credential.tenant_id,
-            "digest": credential.digest,
-            "prefix": credential.prefix.value,
-            "request_id": request_id,
-        },
+    row = await AUTHENTICATE.fetchrow(session, _credential_params(credential, request_id))
+    return _principal_of(credential, row)
+
+
+async def principal_on_autocommit(
+    connection: asyncpg.Connection,
+    engine: AsyncEngine,
+    credential: ParsedCredential,
+    request_id: str,
+) -> Principal | None:
+    """`principal_for` on an autocommit connection: the tenant, actor and role stay set
+    on the connection (replacing the previous request's) until its next request."""
+    row = await AUTHENTICATE_SESSION.fetchrow_on(
+        connection, _credential_params(credential, request_id), engine=engine
     )
+    return _principal_of(credential, row)
+
+
+def _credential_params(credential: ParsedCredential, request_id: str) -> dict[str, Any]:
+    return {
+        "tenant_id": credential.tenant_id,
+        "digest": credential.digest,
+        "prefix": credential.prefix.value,
+        "request_id": request_id,
+    }
+
+
+def _principal_of(credential: ParsedCredential, row: asyncpg.Record | None) -> Principal | None:
     if row is None:
         return None
     return Principal(

@@ -187,6 +187,15 @@ async def compiled(
     return result
 
 
+def cached_compiled(
+    ctx: Ctx, workflow_id: uuid.UUID, version: int
+) -> engine.CompiledWorkflow | None:
+    """The workflow at that row version if it is compiled already, else None."""
+    tenant_id = ctx.current_tenant_id
+    assert tenant_id is not None
+    return compiled_workflows.get((tenant_id, workflow_id, version))
+
+
 async def require_compiled(
     ctx: Ctx, workflow_id: uuid.UUID, version: int | None = None
 ) -> engine.CompiledWorkflow:

@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
+from baton.deals import ranks
 from tests.factories import Member, add_member, register_tenant, unique
 
 NEXT_WEEK = (datetime.now(UTC).date() + timedelta(days=7)).isoformat()
@@ -53,6 +54,19 @@ async def pipeline_steps(owner_conn: asyncpg.Connection, member: Member) -> dict
     return {r["key"]: r["id"] for r in rows}
 
 
+async def squeeze(
+    owner_conn: asyncpg.Connection, first: dict[str, Any], second: dict[str, Any]
+) -> None:
+    """Leave no room between two cards, at the top of their column: a drop between
+    them rebalances the column."""
+    for deal, position in ((first, "0" + "i" * 38), (second, "0" + "i" * 37 + "j")):
+        await owner_conn.execute(
+            "UPDATE deals SET rank = $2 WHERE id = $1",
+            uuid.UUID(deal["id"]),
+            ranks.rank_of(position, uuid.UUID(deal["id"])),
+        )
+
+
 @dataclass
 class Org:
     admin: Member
@@ -79,12 +93,16 @@ class Org:
         deal: dict[str, Any],
         to: str,
         member: Member | None = None,
+        idempotency_key: str | None = None,
         **extra: Any,
     ) -> httpx.Response:
+        """POST …/move; with an Idempotency-Key the move runs in one transaction, else
+        in autocommit mode where it can (`baton.core.autocommit`)."""
         body = {"to_step_id": str(self.steps[to]), "version": deal["version"], **extra}
-        return await client.post(
-            f"/api/v1/deals/{deal['id']}/move", headers=(member or self.sales).headers, json=body
-        )
+        headers = dict((member or self.sales).headers)
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        return await client.post(f"/api/v1/deals/{deal['id']}/move", headers=headers, json=body)
 
     async def close(
         self,

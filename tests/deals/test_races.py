@@ -23,8 +23,7 @@ import pytest
 from baton.db.engine import Database
 from baton.deals import ranks
 from baton.deals import service as deal_service
-from baton.workflow import service as workflow_service
-from tests.deals.conftest import NEXT_WEEK, Org
+from tests.deals.conftest import NEXT_WEEK, Org, squeeze
 from tests.identity.test_statement_counts import counted
 
 Request = Coroutine[Any, Any, httpx.Response]
@@ -280,23 +279,11 @@ async def test_two_reorders_into_one_full_gap_both_land_in_it(
     assert ids[3] == after["id"]
 
 
-async def _squeeze(
-    owner_conn: asyncpg.Connection, first: dict[str, Any], second: dict[str, Any]
-) -> None:
-    """Leave no room between two cards, at the top of their column."""
-    for deal, position in ((first, "0" + "i" * 38), (second, "0" + "i" * 37 + "j")):
-        await owner_conn.execute(
-            "UPDATE deals SET rank = $2 WHERE id = $1",
-            uuid.UUID(deal["id"]),
-            ranks.rank_of(position, uuid.UUID(deal["id"])),
-        )
-
-
 async def test_a_reorder_waiting_behind_a_rebalance_lands_where_it_was_dropped(
     client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
 ) -> None:
     anchor, after, c, d, x, y = [await org.create(client) for _ in range(6)]
-    await _squeeze(owner_conn, anchor, after)
+    await squeeze(owner_conn, anchor, after)
     # x into the full gap (a rebalance, which locks every card of the column in rank
     # order and so queues at y); then y between c and d (room there: no rebalance),
     # which finds the column's lock taken and waits for it, to read c and d again.
@@ -316,7 +303,7 @@ async def test_a_drop_from_another_column_waits_for_a_rebalance_of_its_target(
 ) -> None:
     anchor, after, c, d, x = [await org.create(client) for _ in range(5)]
     y = await org.walk(client, await org.create(client), "discovery")
-    await _squeeze(owner_conn, anchor, after)
+    await squeeze(owner_conn, anchor, after)
     # x's rebalance holds the column's lock and queues at d; y, coming from Discovery,
     # has no row of the column to wait on: it waits for the column's lock instead.
     one, two = await interleave(
@@ -333,7 +320,7 @@ async def test_a_drop_from_another_column_waits_for_a_rebalance_of_its_target(
 def _meanwhile(monkeypatch: pytest.MonkeyPatch, change: Callable[[], Request]) -> list[int]:
     """Run `change` to its end once, in the next move, between the move's read of its
     card and neighbours and its write; count the placements done again."""
-    real_compiled = workflow_service.require_compiled
+    real_compiled = deal_service._workflow_of
     real_again = deal_service._place_again
     started: list[bool] = []
     again: list[int] = []
@@ -349,46 +336,64 @@ def _meanwhile(monkeypatch: pytest.MonkeyPatch, change: Callable[[], Request]) -
         again.append(1)
         return await real_again(*args, **kwargs)
 
-    monkeypatch.setattr(workflow_service, "require_compiled", compiled)
+    monkeypatch.setattr(deal_service, "_workflow_of", compiled)
     monkeypatch.setattr(deal_service, "_place_again", place_again)
     return again
 
 
+# In one transaction (an Idempotency-Key) a reorder whose check failed is placed again
+# in it; in autocommit mode its statement wrote nothing and the request runs again in a
+# transaction, whose read already sees the change: placed once, no second placement.
+IN_ONE_TRANSACTION = pytest.mark.parametrize(
+    ("idempotency_key", "placed_again"), [("reorder-1", [1]), (None, [])]
+)
+
+
+@IN_ONE_TRANSACTION
 async def test_a_reorder_that_read_its_neighbours_before_a_rebalance_committed_is_placed_again(
     client: httpx.AsyncClient,
     org: Org,
     owner_conn: asyncpg.Connection,
     monkeypatch: pytest.MonkeyPatch,
+    idempotency_key: str | None,
+    placed_again: list[int],
 ) -> None:
     anchor, after, c, d, x, y = [await org.create(client) for _ in range(6)]
-    await _squeeze(owner_conn, anchor, after)
+    await squeeze(owner_conn, anchor, after)
     # y reads c and d; x's rebalance rewrites the column and commits; y writes. Nothing
     # waits: the write's check finds c and d moved and y is placed again.
     again = _meanwhile(
         monkeypatch, lambda: org.move(client, x, "prospecting", after_id=anchor["id"])
     )
-    moved = await org.move(client, y, "prospecting", after_id=c["id"])
+    moved = await org.move(
+        client, y, "prospecting", after_id=c["id"], idempotency_key=idempotency_key
+    )
     assert moved.status_code == 200, moved.text
     assert moved.json()["deal"]["version"] == 2
-    assert again == [1]
+    assert again == placed_again
     column = await _column(owner_conn, org, "prospecting")
     ids = [card_id for card_id, _ in column]
     assert ids == [anchor["id"], x["id"], after["id"], c["id"], y["id"], d["id"]]
     assert await _board(client, org) == ids
 
 
+@IN_ONE_TRANSACTION
 async def test_a_reorder_whose_neighbour_moved_meanwhile_lands_next_to_it(
     client: httpx.AsyncClient,
     org: Org,
     owner_conn: asyncpg.Connection,
     monkeypatch: pytest.MonkeyPatch,
+    idempotency_key: str | None,
+    placed_again: list[int],
 ) -> None:
     a, b, c, y = [await org.create(client) for _ in range(4)]
     # y is dropped after b; b goes to the top between the read and the write.
     again = _meanwhile(monkeypatch, lambda: org.move(client, b, "prospecting", before_id=a["id"]))
-    moved = await org.move(client, y, "prospecting", after_id=b["id"])
+    moved = await org.move(
+        client, y, "prospecting", after_id=b["id"], idempotency_key=idempotency_key
+    )
     assert moved.status_code == 200, moved.text
-    assert again == [1]
+    assert again == placed_again
     ids = [card_id for card_id, _ in await _column(owner_conn, org, "prospecting")]
     assert ids == [b["id"], y["id"], a["id"], c["id"]]
 
@@ -397,9 +402,9 @@ async def test_a_reorder_costs_no_statement_more_than_a_move_and_a_rebalance_thr
     client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection, database: Database
 ) -> None:
     first, second = [await org.create(client) for _ in range(2)]
-    await _squeeze(owner_conn, first, second)
-    plain, placed, squeezed = [
-        await org.walk(client, await org.create(client), "discovery") for _ in range(3)
+    await squeeze(owner_conn, first, second)
+    plain, placed, in_transaction, squeezed = [
+        await org.walk(client, await org.create(client), "discovery") for _ in range(4)
     ]
 
     async def statements(deal: dict[str, Any], **extra: Any) -> int:
@@ -408,11 +413,20 @@ async def test_a_reorder_costs_no_statement_more_than_a_move_and_a_rebalance_thr
         assert moved.status_code == 200, moved.text
         return len(sent)
 
-    # The same transition each time: an append, a drop after a named card (its check
-    # rides in the UPDATE), a drop into a full gap (the column's lock, its cards locked
-    # and read, their new ranks).
-    base = await statements(plain)
-    assert await statements(placed, after_id=plain["id"]) == base
-    assert await statements(squeezed, after_id=first["id"]) == base + 3
+    # The same transition each time: an append and a drop after a named card (its check
+    # rides in the UPDATE) in autocommit mode: authentication, load, move. A drop into a
+    # full gap needs a transaction (the column's lock, its cards locked and read, their
+    # new ranks): three statements more than a plain move in one.
+    assert await statements(plain) == 3
+    assert await statements(placed, after_id=plain["id"]) == 3
+    base = await statements(in_transaction, idempotency_key="plain")
+    assert await statements(squeezed, after_id=first["id"], idempotency_key="full") == base + 3
     ids = [card_id for card_id, _ in await _column(owner_conn, org, "prospecting")]
-    assert ids == [first["id"], squeezed["id"], second["id"], plain["id"], placed["id"]]
+    assert ids == [
+        first["id"],
+        squeezed["id"],
+        second["id"],
+        plain["id"],
+        placed["id"],
+        in_transaction["id"],
+    ]

@@ -1,0 +1,136 @@
+"""A deal move sent with a token runs without an explicit transaction (`baton.core.
+autocommit`): authentication, load and one writing statement. What it needs besides
+runs again in one transaction, having written nothing; nothing of one request stays
+on its connection for the next."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import text
+
+from baton.db.engine import Database
+from baton.identity import credentials
+from tests.deals.conftest import Org, squeeze
+from tests.factories import Member, register_tenant
+from tests.identity.test_statement_counts import counted
+
+_SETTINGS = (
+    "baton.tenant_id",
+    "baton.user_id",
+    "baton.role",
+    "baton.request_id",
+    "baton.transition_reason",
+    "baton.transition_notes",
+    "baton.transition_fields",
+)
+
+
+async def _settings(conn: asyncpg.Connection) -> dict[str, str]:
+    row = await conn.fetchrow(
+        "SELECT " + ", ".join(f"current_setting('{name}', true)" for name in _SETTINGS)
+    )
+    assert row is not None
+    return dict(zip(_SETTINGS, row, strict=True))
+
+
+async def _authenticate(conn: asyncpg.Connection, member: Member, token: str) -> bool:
+    parsed = credentials.parse(token)
+    assert parsed is not None
+    row = await conn.fetchrow(
+        "SELECT user_id FROM baton_authenticate_session($1, $2, $3, $4)",
+        member.tenant_id,
+        parsed.digest,
+        parsed.prefix.value,
+        "request-2",
+    )
+    return row is not None
+
+
+async def test_authenticating_replaces_everything_the_previous_request_left(
+    client: httpx.AsyncClient, app_conn: asyncpg.Connection
+) -> None:
+    first, second = await register_tenant(client), await register_tenant(client)
+    # The first request authenticated and moved a deal with a reason: its settings
+    # stay on the connection (no transaction ends them).
+    assert await _authenticate(app_conn, first, first.token)
+    await app_conn.execute("SELECT set_config('baton.transition_reason', 'other', false)")
+    left = await _settings(app_conn)
+    assert left["baton.tenant_id"] == str(first.tenant_id)
+    assert left["baton.user_id"] == str(first.user_id)
+    assert left["baton.role"] == "admin"
+
+    # The next request on the connection comes with a revoked or forged token.
+    forged = f"bat_{second.tenant_id.hex}_{uuid.uuid4().hex}{uuid.uuid4().hex}"
+    assert not await _authenticate(app_conn, second, forged)
+    assert await _settings(app_conn) == {
+        "baton.tenant_id": str(second.tenant_id),
+        "baton.user_id": "",
+        "baton.role": "",
+        "baton.request_id": "request-2",
+        "baton.transition_reason": "",
+        "baton.transition_notes": "",
+        "baton.transition_fields": "",
+    }
+    # RLS now shows the second tenant's rows only.
+    tenants = await app_conn.fetch("SELECT DISTINCT tenant_id FROM memberships")
+    assert [row["tenant_id"] for row in tenants] == [second.tenant_id]
+
+
+async def test_an_autocommit_request_has_no_session(database: Database) -> None:
+    async with database.refusing_sessions() as session:
+        with pytest.raises(RuntimeError, match="no session"):
+            await session.execute(text("SELECT 1"))
+
+
+async def _budget_hits(owner_conn: asyncpg.Connection, member: Member) -> int:
+    parsed = credentials.parse(member.token)
+    assert parsed is not None
+    hits = await owner_conn.fetchval(
+        "SELECT hits FROM rate_limit_buckets WHERE key = $1", f"api:{parsed.digest.hex()[:32]}"
+    )
+    return int(hits or 0)
+
+
+async def test_a_move_that_needs_a_rebalance_runs_again_in_a_transaction_counted_once(
+    client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection, database: Database
+) -> None:
+    first, second, dropped = [await org.create(client) for _ in range(3)]
+    await squeeze(owner_conn, first, second)
+    before = await _budget_hits(owner_conn, org.sales)
+    with counted(database) as sent:
+        moved = await org.move(client, dropped, "prospecting", after_id=first["id"])
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["deal"]["version"] == 2
+    # The attempt: authentication and load, no write; then the transaction: the same
+    # two, the column's lock, its cards and their new ranks, the move.
+    assert len(sent) == 2 + 6
+    assert await _budget_hits(owner_conn, org.sales) == before + 1
+    column = await owner_conn.fetch(
+        "SELECT id FROM deals WHERE tenant_id = $1 AND step_id = $2 AND deleted_at IS NULL"
+        " ORDER BY rank",
+        org.sales.tenant_id,
+        org.steps["prospecting"],
+    )
+    assert [str(row["id"]) for row in column] == [first["id"], dropped["id"], second["id"]]
+    history = await owner_conn.fetchval(
+        "SELECT count(*) FROM workflow_history WHERE record_id = $1", uuid.UUID(dropped["id"])
+    )
+    assert history == 1  # created; a reorder in its own column writes no history
+
+
+async def test_a_move_with_an_idempotency_key_runs_in_a_transaction_and_replays(
+    client: httpx.AsyncClient, org: Org, database: Database
+) -> None:
+    deal = await org.create(client)
+    with counted(database) as sent:
+        first = await org.move(client, deal, "discovery", idempotency_key="move-once")
+    again = await org.move(client, deal, "discovery", idempotency_key="move-once")
+    assert first.status_code == again.status_code == 200, first.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == first.content
+    # Authentication, the key's lock, lookup and store, load, move.
+    assert len(sent) == 6
