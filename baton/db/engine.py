@@ -106,7 +106,7 @@ class Database:
         # the request pool: a smaller one churned through hundreds of new connections a
         # second under load (bench/work_item_move).
         self._counter_pool: asyncpg.Pool | None = None
-        self._counter_pool_size = pool_size + max_overflow
+        self._asyncpg_pool_size = pool_size + max_overflow
         self._counter_pool_started = asyncio.Lock()
         # Requests that write with one statement and need no explicit transaction
         # (`baton.core.autocommit`), on asyncpg's pool: no BEGIN, no COMMIT round trip.
@@ -123,7 +123,7 @@ class Database:
                     self._counter_pool = await asyncpg.create_pool(
                         **options,
                         min_size=0,
-                        max_size=self._counter_pool_size,
+                        max_size=self._asyncpg_pool_size,
                         max_inactive_connection_lifetime=300,
                         server_settings={"synchronous_commit": "off"},
                         reset=_keep_counter_session,
@@ -140,7 +140,7 @@ class Database:
                     self._autocommit_pool = await asyncpg.create_pool(
                         **options,
                         min_size=0,
-                        max_size=self._counter_pool_size,
+                        max_size=self._asyncpg_pool_size,
                         max_inactive_connection_lifetime=300,
                         init=_decode_json,
                         reset=_keep_autocommit_session,

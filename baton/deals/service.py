@@ -1064,6 +1064,9 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
     its own rank changes unless that gap is full and the column is rebalanced.
     A move to the deal's own step only reorders it: no history, no timeline entry.
     `dry_run` checks everything, reports the planned effects and writes nothing.
+    In autocommit mode (`ctx.autocommit`) the write is one statement, its own
+    transaction; effects, a rebalance, a failed reorder check or an uncompiled
+    workflow raise `NeedsTransaction` first, with nothing written.
     """
     principal = require_role(ctx, *WRITERS)
     supplied = data.fields.model_dump(exclude_none=True, mode="json")

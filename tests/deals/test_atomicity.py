@@ -31,6 +31,7 @@ import httpx
 import pytest
 
 from baton.cadences import service as cadence_service
+from baton.deals import api as deal_api
 from baton.deals import service as deal_service
 from baton.workflow import effects as workflow_effects
 from tests.deals.conftest import Org
@@ -453,6 +454,66 @@ async def test_a_python_failure_midway_through_a_move_changes_nothing(
     assert ran == [name]
     assert await footprint(owner_conn, flow.admin, deal_id) == before
     await _assert_moved_whole(client, flow, owner_conn, deal, before)
+
+
+# A move without effects runs in autocommit mode (baton.core.autocommit): its one
+# statement is its own transaction, so a fault anywhere in it leaves nothing either.
+PLAIN_MOVE_FAULTS = {
+    name: MOVE_FAULTS[name]
+    for name in ("deal-row", "history", "stage-changed-entry", "audit", "board-totals")
+}
+
+
+@pytest.mark.parametrize("action", list(ACTIONS))
+@pytest.mark.parametrize("fault", list(PLAIN_MOVE_FAULTS))
+async def test_a_fault_in_an_autocommit_move_changes_nothing(
+    client: httpx.AsyncClient,
+    org: Org,
+    owner_conn: asyncpg.Connection,
+    inject: Inject,
+    fault: str,
+    action: str,
+) -> None:
+    deal = await org.create(client)
+    deal_id = uuid.UUID(deal["id"])
+    before = await footprint(owner_conn, org.admin, deal_id)
+    await inject(PLAIN_MOVE_FAULTS[fault], action, org.admin, deal_id)
+    _assert_failed(await org.move(client, deal, "discovery"), action)
+    assert await footprint(owner_conn, org.admin, deal_id) == before
+    await _remove_faults(owner_conn)
+    moved = await org.move(client, deal, "discovery")
+    assert moved.status_code == 200, moved.text
+    after = await footprint(owner_conn, org.admin, deal_id)
+    assert after["history"] == before["history"] + 1
+    assert len(after["activities"]) == len(before["activities"]) + 1
+
+
+async def test_an_autocommit_move_whose_answer_fails_is_whole(
+    client: httpx.AsyncClient,
+    org: Org,
+    owner_conn: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its statement committed before the answer was built: a failure there (a bug) is
+    a 500 after a whole move, as a lost answer would be; never half a move."""
+    deal = await org.create(client)
+    deal_id = uuid.UUID(deal["id"])
+    before = await footprint(owner_conn, org.admin, deal_id)
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("injected fault while answering")
+
+    monkeypatch.setattr(deal_api, "_on_step", broken)
+    _assert_internal_error(await org.move(client, deal, "discovery"))
+    monkeypatch.undo()
+    after = await footprint(owner_conn, org.admin, deal_id)
+    assert after["deal"]["step_id"] == org.steps["discovery"]
+    assert after["deal"]["version"] == before["deal"]["version"] + 1
+    assert after["history"] == before["history"] + 1
+    assert len(after["activities"]) == len(before["activities"]) + 1
+    assert after["audit"] > before["audit"]
+    stale = await org.move(client, deal, "proposal")
+    assert stale.status_code == 409, stale.text
 
 
 # ------------------------------------------------------------------------ create

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from baton.db.engine import Database
 from baton.identity import credentials
 from tests.deals.conftest import Org, squeeze
-from tests.factories import Member, register_tenant
+from tests.factories import Member, add_member, register_tenant
 from tests.identity.test_statement_counts import counted
 
 _SETTINGS = (
@@ -134,3 +134,20 @@ async def test_a_move_with_an_idempotency_key_runs_in_a_transaction_and_replays(
     assert again.content == first.content
     # Authentication, the key's lock, lookup and store, load, move.
     assert len(sent) == 6
+
+
+async def test_every_autocommit_request_returns_its_connection(
+    client: httpx.AsyncClient, org: Org, database: Database
+) -> None:
+    viewer = await add_member(client, org.admin, "viewer")
+    deal = await org.create(client)
+    answers = [
+        await org.move(client, deal, "discovery"),
+        await org.move(client, deal, "proposal"),  # the old version
+        await org.move(client, deal, "proposal", member=viewer),
+        await org.move(client, {**deal, "id": str(uuid.uuid4())}, "proposal"),
+    ]
+    assert [answer.status_code for answer in answers] == [200, 409, 403, 404]
+    pool = await database.autocommit_pool()
+    assert pool.get_size() >= 1
+    assert pool.get_idle_size() == pool.get_size()
