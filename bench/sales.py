@@ -346,17 +346,20 @@ class DealServiceMover(ServiceMover):
 
 
 class DealMoveSql:
-    """What baton sends for a deal move in autocommit mode, from baton's own statement
-    objects."""
+    """What baton sends for a deal move, from baton's own statement objects: in
+    autocommit mode, and in one transaction (where baton runs a move again when its
+    autocommit attempt declined, e.g. a reorder whose check failed)."""
 
     def __init__(self) -> None:
         from baton.core.rate_limit import _HIT_DRIVER_SQL
-        from baton.deals.service import _MOVE, LOAD_FOR_MOVE_AUTOCOMMIT
-        from baton.identity.queries import AUTHENTICATE_SESSION
+        from baton.deals.service import _LOAD_FOR_MOVE, _MOVE, LOAD_FOR_MOVE_AUTOCOMMIT
+        from baton.identity.queries import AUTHENTICATE, AUTHENTICATE_SESSION
 
         self.hit = _HIT_DRIVER_SQL
         self.authenticate = AUTHENTICATE_SESSION
         self.load = LOAD_FOR_MOVE_AUTOCOMMIT
+        self.authenticate_in_transaction = AUTHENTICATE
+        self.load_in_transaction = DriverStatement.of(_LOAD_FOR_MOVE)
         self.move = DriverStatement.of(_MOVE)
 
 
@@ -365,17 +368,42 @@ class DealRawMover(RawMover):
     sql: Any
 
     async def move_once(self) -> int:
+        i, deal_id, source, target, version, anchor = self.items.next()
+        started = time.perf_counter_ns()
+        # As baton: each statement its own transaction; once more in one transaction
+        # when the reorder's check failed (a neighbour moved meanwhile: nothing written).
+        moved = await self._attempt(deal_id, source, target, version, anchor, autocommit=True)
+        if moved is not None and not moved["placed"]:
+            async with self.tx_conn.transaction():
+                moved = await self._attempt(
+                    deal_id, source, target, version, anchor, autocommit=False
+                )
+        elapsed = time.perf_counter_ns() - started
+        if moved is None or not moved["placed"]:
+            raise RuntimeError(f"raw move of {deal_id} (version {version}) failed")
+        self.items.moved(i, target, moved["version"])
+        return elapsed
+
+    async def _attempt(
+        self,
+        deal_id: uuid.UUID,
+        source: uuid.UUID,
+        target: uuid.UUID,
+        version: int,
+        anchor: uuid.UUID,
+        *,
+        autocommit: bool,
+    ) -> Any:
         from baton.deals import ranks
 
-        i, deal_id, source, target, version, anchor = self.items.next()
         sql, tx, token, tenant = self.sql, self.tx_conn, self.token, self.items.tenant
-        started = time.perf_counter_ns()
-        # No transaction: each statement is its own (as `baton.core.autocommit`).
+        authenticate = sql.authenticate if autocommit else sql.authenticate_in_transaction
+        load = sql.load if autocommit else sql.load_in_transaction
         _, who = await asyncio.gather(
             self.hit_conn.fetchrow(sql.hit, self.bucket),
             tx.fetchrow(
-                sql.authenticate.sql,
-                *sql.authenticate.args(
+                authenticate.sql,
+                *authenticate.args(
                     tenant_id=token.tenant_id,
                     digest=token.digest,
                     prefix=token.prefix,
@@ -383,9 +411,11 @@ class DealRawMover(RawMover):
                 ),
             ),
         )
+        if who is None:
+            raise RuntimeError("raw move: the token was refused")
         row = await tx.fetchrow(
-            sql.load.sql,
-            *sql.load.args(
+            load.sql,
+            *load.args(
                 record_id=deal_id,
                 to_step_id=target,
                 after_id=anchor,
@@ -401,7 +431,7 @@ class DealRawMover(RawMover):
         position = ranks.position_between(lo, hi)
         if position is None:
             raise RuntimeError("raw move: the gap is full (a rebalance is not replayed)")
-        moved = await tx.fetchrow(
+        return await tx.fetchrow(
             sql.move.sql,
             *sql.move.args(
                 record_id=deal_id,
@@ -425,11 +455,6 @@ class DealRawMover(RawMover):
                 guard_hi=hi,
             ),
         )
-        elapsed = time.perf_counter_ns() - started
-        if who is None or moved is None or not moved["placed"]:
-            raise RuntimeError(f"raw move of {deal_id} (version {version}) failed")
-        self.items.moved(i, target, moved["version"])
-        return elapsed
 
 
 # ---------------------------------------------------------------- create
