@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 from sqlalchemy import text
@@ -102,9 +103,7 @@ class Database:
         # SQLAlchemy's pool the checkout and return cost ~0.1 ms of CPU a request,
         # three times the statement's own. Autocommit, and no wait for the WAL flush: a
         # crash may lose the last fraction of a second of counts, which a per-minute
-        # budget tolerates; every API request saves the flush (~0.25 ms). As large as
-        # the request pool: a smaller one churned through hundreds of new connections a
-        # second under load (bench/work_item_move).
+        # budget tolerates; every API request saves the flush (~0.25 ms).
         self._counter_pool: asyncpg.Pool | None = None
         self._asyncpg_pool_size = pool_size + max_overflow
         self._counter_pool_started = asyncio.Lock()
@@ -119,12 +118,7 @@ class Database:
         if self._counter_pool is None:
             async with self._counter_pool_started:
                 if self._counter_pool is None:
-                    _, options = self.engine.dialect.create_connect_args(self.url)
-                    self._counter_pool = await asyncpg.create_pool(
-                        **options,
-                        min_size=0,
-                        max_size=self._asyncpg_pool_size,
-                        max_inactive_connection_lifetime=300,
+                    self._counter_pool = await self._start_pool(
                         server_settings={"synchronous_commit": "off"},
                         reset=_keep_counter_session,
                     )
@@ -136,16 +130,23 @@ class Database:
         if self._autocommit_pool is None:
             async with self._autocommit_pool_started:
                 if self._autocommit_pool is None:
-                    _, options = self.engine.dialect.create_connect_args(self.url)
-                    self._autocommit_pool = await asyncpg.create_pool(
-                        **options,
-                        min_size=0,
-                        max_size=self._asyncpg_pool_size,
-                        max_inactive_connection_lifetime=300,
-                        init=_decode_json,
-                        reset=_keep_autocommit_session,
+                    self._autocommit_pool = await self._start_pool(
+                        init=_decode_json, reset=_keep_autocommit_session
                     )
         return self._autocommit_pool
+
+    async def _start_pool(self, **options: Any) -> asyncpg.Pool:
+        """One of asyncpg's pools as the app role, as large as the request pool (a
+        smaller one churned through hundreds of new connections a second under load:
+        bench/work_item_move)."""
+        _, connect = self.engine.dialect.create_connect_args(self.url)
+        return await asyncpg.create_pool(
+            **connect,
+            min_size=0,
+            max_size=self._asyncpg_pool_size,
+            max_inactive_connection_lifetime=300,
+            **options,
+        )
 
     async def dispose(self) -> None:
         await self.engine.dispose()
