@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import asyncpg
 import structlog
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.config import Settings
 from baton.core.errors import Unauthenticated
+from baton.db.driver import DriverStatement
 from baton.db.engine import Database, set_transaction_context
 
 log = structlog.get_logger("baton.ctx")
@@ -78,6 +80,15 @@ class Ctx:
         if self.principal is None:
             raise Unauthenticated()
         return self.principal
+
+    async def fetchrow(
+        self, statement: DriverStatement, params: Mapping[str, Any]
+    ) -> asyncpg.Record | None:
+        """A driver statement's first row, on this unit of work's connection: the
+        autocommit one (its own transaction), else in the session's transaction."""
+        if self.autocommit is not None:
+            return await statement.fetchrow_on(self.autocommit, params, engine=self.db.engine)
+        return await statement.fetchrow(self.session, params)
 
     def defer_durable(self, action: Callable[[], Awaitable[None]]) -> None:
         self.durable.append(action)

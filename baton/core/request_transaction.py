@@ -388,12 +388,7 @@ async def _authenticate(
 ) -> None:
     if parsed is None:
         return
-    if ctx.autocommit is not None:
-        ctx.principal = await queries.principal_on_autocommit(
-            ctx.autocommit, ctx.db.engine, parsed, ctx.request_id
-        )
-    else:
-        ctx.principal = await queries.principal_for(ctx.session, parsed, ctx.request_id)
+    ctx.principal = await queries.principal_for(ctx, parsed)
     ctx.tenant_id = ctx.principal.tenant_id if ctx.principal else None
     if ctx.principal is None:
         if is_api(scope):

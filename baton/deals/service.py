@@ -1079,10 +1079,9 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
         "notes": data.notes or "",
         "fields_text": json.dumps(supplied) if supplied else "",
     }
-    if ctx.autocommit is None:
-        row = await _LOAD_FOR_MOVE_ON_DRIVER.fetchrow(ctx.session, load)
-    else:
-        row = await LOAD_FOR_MOVE_AUTOCOMMIT.fetchrow_on(ctx.autocommit, load, engine=ctx.db.engine)
+    # Autocommit: the trigger's settings must outlive the load, for the move.
+    load_for_move = _LOAD_FOR_MOVE_ON_DRIVER if ctx.autocommit is None else LOAD_FOR_MOVE_AUTOCOMMIT
+    row = await ctx.fetchrow(load_for_move, load)
     if row is None:
         raise NotFound("No such deal")
     if row["version"] != data.version:
@@ -1150,10 +1149,7 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
         "log_stage_change": move is not None,
         **guard,
     }
-    if ctx.autocommit is None:
-        moved = await _MOVE_ON_DRIVER.fetchrow(ctx.session, params)
-    else:
-        moved = await _MOVE_ON_DRIVER.fetchrow_on(ctx.autocommit, params, engine=ctx.db.engine)
+    moved = await ctx.fetchrow(_MOVE_ON_DRIVER, params)
     if moved is not None and not moved["placed"]:
         if ctx.autocommit is not None:
             raise NeedsTransaction  # nothing written: placed again after the column's lock

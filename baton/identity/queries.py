@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 from sqlalchemy import ColumnElement, RowMapping, any_, select, text
 from sqlalchemy.dialects.postgresql import array
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from baton.core.context import AuthMethod, Principal
+from baton.core.context import AuthMethod, Ctx, Principal
 from baton.core.pagination import PageRequest
 from baton.db.driver import DriverStatement
 from baton.identity.access import WRITERS
@@ -51,42 +50,15 @@ _METHODS = {
 }
 
 
-async def principal_for(
-    session: AsyncSession, credential: ParsedCredential, request_id: str
-) -> Principal | None:
+async def principal_for(ctx: Ctx, credential: ParsedCredential) -> Principal | None:
     """The member a credential stands for, or None if unknown, expired or revoked.
 
-    Either way the transaction is scoped to the credential's tenant afterwards; when
-    found, also to its user and role.
+    Either way the unit of work is scoped to the credential's tenant afterwards (its
+    transaction; an autocommit connection until its next request); when found, also
+    to its user and role.
     """
-    row = await AUTHENTICATE.fetchrow(session, _credential_params(credential, request_id))
-    return _principal_of(credential, row)
-
-
-async def principal_on_autocommit(
-    connection: asyncpg.Connection,
-    engine: AsyncEngine,
-    credential: ParsedCredential,
-    request_id: str,
-) -> Principal | None:
-    """`principal_for` on an autocommit connection: the tenant, actor and role stay set
-    on the connection (replacing the previous request's) until its next request."""
-    row = await AUTHENTICATE_SESSION.fetchrow_on(
-        connection, _credential_params(credential, request_id), engine=engine
-    )
-    return _principal_of(credential, row)
-
-
-def _credential_params(credential: ParsedCredential, request_id: str) -> dict[str, Any]:
-    return {
-        "tenant_id": credential.tenant_id,
-        "digest": credential.digest,
-        "prefix": credential.prefix.value,
-        "request_id": request_id,
-    }
-
-
-def _principal_of(credential: ParsedCredential, row: asyncpg.Record | None) -> Principal | None:
+    statement = AUTHENTICATE if ctx.autocommit is None else AUTHENTICATE_SESSION
+    row = await ctx.fetchrow(statement, _credential_params(credential, ctx.request_id))
     if row is None:
         return None
     return Principal(
@@ -101,6 +73,15 @@ def _principal_of(credential: ParsedCredential, row: asyncpg.Record | None) -> P
         method=_METHODS[credential.prefix],
         credential_id=row["credential_id"],
     )
+
+
+def _credential_params(credential: ParsedCredential, request_id: str) -> dict[str, Any]:
+    return {
+        "tenant_id": credential.tenant_id,
+        "digest": credential.digest,
+        "prefix": credential.prefix.value,
+        "request_id": request_id,
+    }
 
 
 _MEMBER_COLUMNS = (
