@@ -362,6 +362,48 @@ class DealMoveSql:
         self.load_in_transaction = DriverStatement.of(_LOAD_FOR_MOVE)
         self.move = DriverStatement.of(_MOVE)
 
+    @staticmethod
+    def load_params(deal_id: uuid.UUID, target: uuid.UUID, anchor: uuid.UUID) -> dict[str, Any]:
+        """A plain move's load: no reason, notes or fields; dropped after `anchor`."""
+        return {
+            "record_id": deal_id,
+            "to_step_id": target,
+            "after_id": anchor,
+            "before_id": None,
+            "reason": "",
+            "notes": "",
+            "fields_text": "",
+        }
+
+    @staticmethod
+    def move_params(
+        deal_id: uuid.UUID,
+        version: int,
+        target: uuid.UUID,
+        rank: str,
+        subject: str,
+        actor_id: uuid.UUID,
+        **guard: Any,
+    ) -> dict[str, Any]:
+        """A plain move's write: no field filled in, the timeline entry written;
+        `guard` holds a reorder's check (`board_workflow_id`, `guard_lo`, `guard_hi`)."""
+        from baton.core.ids import uuid7
+        from baton.deals.service import _MOVE_FIELD_TYPES
+
+        return {
+            "record_id": deal_id,
+            "expected_version": version,
+            "to_step_id": target,
+            "new_rank": rank,
+            **{f"set_{name}": None for name in _MOVE_FIELD_TYPES},
+            "activity_id": uuid7(),
+            "entry_subject": subject,
+            "entry_description": None,
+            "actor_id": actor_id,
+            "log_stage_change": True,
+            **guard,
+        }
+
 
 class DealRawMover(RawMover):
     items: Any
@@ -413,18 +455,7 @@ class DealRawMover(RawMover):
         )
         if who is None:
             raise RuntimeError("raw move: the token was refused")
-        row = await tx.fetchrow(
-            load.sql,
-            *load.args(
-                record_id=deal_id,
-                to_step_id=target,
-                after_id=anchor,
-                before_id=None,
-                reason="",
-                notes="",
-                fields_text="",
-            ),
-        )
+        row = await tx.fetchrow(load.sql, *load.args(sql.load_params(deal_id, target, anchor)))
         if row is None or row["version"] != version:
             raise RuntimeError(f"raw move of {deal_id}: not found or stale")
         lo, hi = row["after_rank"], row["next_after"]
@@ -434,25 +465,18 @@ class DealRawMover(RawMover):
         return await tx.fetchrow(
             sql.move.sql,
             *sql.move.args(
-                record_id=deal_id,
-                expected_version=version,
-                to_step_id=target,
-                new_rank=ranks.rank_of(position, deal_id),
-                set_amount=None,
-                set_currency=None,
-                set_probability=None,
-                set_expected_close_date=None,
-                set_next_step=None,
-                set_next_step_due_date=None,
-                activity_id=self.uuid7(),
-                entry_subject=tenant.subject(source, target),
-                entry_description=None,
-                actor_id=tenant.user_id,
-                log_stage_change=True,
-                # A drop after a card: the reorder's check, as the service sends it.
-                board_workflow_id=row["workflow_id"],
-                guard_lo=lo,
-                guard_hi=hi,
+                sql.move_params(
+                    deal_id,
+                    version,
+                    target,
+                    ranks.rank_of(position, deal_id),
+                    tenant.subject(source, target),
+                    tenant.user_id,
+                    # A drop after a card: the reorder's check, as the service sends it.
+                    board_workflow_id=row["workflow_id"],
+                    guard_lo=lo,
+                    guard_hi=hi,
+                )
             ),
         )
 
@@ -755,10 +779,9 @@ class Explained:
 async def explain_all(deployed: Any, tenants: list[Tenant]) -> list[Explained]:
     """EXPLAIN ANALYZE of the move's, the create's and the board's statements as the
     app role, the tenant set as a request sets it (RLS on); writes rolled back."""
-    from baton.core.ids import uuid7
     from baton.deals import ranks
 
-    load, move = DealMoveSql().load, DealMoveSql().move
+    sql = DealMoveSql()
     create = create_statements()
     conn = await asyncpg.connect(**deployed.app_connect_kwargs())
     out: list[Explained] = []
@@ -789,39 +812,23 @@ async def explain_all(deployed: Any, tenants: list[Tenant]) -> list[Explained]:
                 )
                 return plan
 
-            loaded = await explain(
+            await explain(
                 "move: _LOAD_FOR_MOVE",
-                load.sql,
-                load.args(
-                    record_id=deal_id,
-                    to_step_id=target,
-                    after_id=anchor,
-                    before_id=None,
-                    reason="",
-                    notes="",
-                    fields_text="",
-                ),
+                sql.load.sql,
+                sql.load.args(sql.load_params(deal_id, target, anchor)),
             )
-            del loaded
             await explain(
                 "move: _MOVE (UPDATE + activity INSERT)",
-                move.sql,
-                move.args(
-                    record_id=deal_id,
-                    expected_version=version,
-                    to_step_id=target,
-                    new_rank=ranks.rank_of("0", deal_id),
-                    set_amount=None,
-                    set_currency=None,
-                    set_probability=None,
-                    set_expected_close_date=None,
-                    set_next_step=None,
-                    set_next_step_due_date=None,
-                    activity_id=uuid7(),
-                    entry_subject=tenant.subject(source, target),
-                    entry_description=None,
-                    actor_id=tenant.shape.admin_id,
-                    log_stage_change=True,
+                sql.move.sql,
+                sql.move.args(
+                    sql.move_params(
+                        deal_id,
+                        version,
+                        target,
+                        ranks.rank_of("0", deal_id),
+                        tenant.subject(source, target),
+                        tenant.shape.admin_id,
+                    )
                 ),
             )
             await explain(
