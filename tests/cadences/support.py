@@ -161,6 +161,15 @@ async def enrollment_activities(
     )
 
 
+async def planned_activity_ids(conn: asyncpg.Connection, enrollment_id: str) -> list[str]:
+    """The ids of an enrolment's activities still planned, in creation order."""
+    return [
+        str(row["id"])
+        for row in await enrollment_activities(conn, enrollment_id)
+        if row["status"] == "planned"
+    ]
+
+
 def days_from_today(moment: str | datetime) -> int:
     when = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
     return (when.astimezone(UTC).date() - datetime.now(UTC).date()).days

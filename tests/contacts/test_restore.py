@@ -24,7 +24,7 @@ from tests.accounts.support import (
     row_images,
     soft_delete,
 )
-from tests.cadences.support import ENROLLMENTS, cadence, enrollment_activities
+from tests.cadences.support import ENROLLMENTS, cadence, planned_activity_ids
 from tests.cadences.test_soft_delete import enrolled, findings
 from tests.deals.test_races import _until_blocked
 from tests.factories import Member, add_member, register_tenant
@@ -79,11 +79,7 @@ async def test_restore_brings_back_the_contact_and_exactly_what_its_deletion_too
     bob_deletion = await deletion_id_of(owner_conn, "contacts", bob["id"])
     assert await deletion_id_of(owner_conn, "cadence_enrollments", on_bob["id"]) == bob_deletion
 
-    planned_by_cadence = [
-        str(r["id"])
-        for r in await enrollment_activities(owner_conn, active["id"])
-        if r["status"] == "planned"
-    ]
+    planned_by_cadence = await planned_activity_ids(owner_conn, active["id"])
     assert len(planned_by_cadence) == 5
     taken = {
         "contacts": [ada["id"]],

@@ -136,18 +136,29 @@ async def test_a_move_with_an_idempotency_key_runs_in_a_transaction_and_replays(
     assert len(sent) == 6
 
 
-async def test_every_autocommit_request_returns_its_connection(
+async def test_every_autocommit_request_answers_as_usual_and_returns_its_connection(
     client: httpx.AsyncClient, org: Org, database: Database
 ) -> None:
     viewer = await add_member(client, org.admin, "viewer")
     deal = await org.create(client)
+    forged = f"bat_{org.sales.tenant_id.hex}_{uuid.uuid4().hex}{uuid.uuid4().hex}"
     answers = [
         await org.move(client, deal, "discovery"),
         await org.move(client, deal, "proposal"),  # the old version
         await org.move(client, deal, "proposal", member=viewer),
         await org.move(client, {**deal, "id": str(uuid.uuid4())}, "proposal"),
+        await client.post(
+            f"/api/v1/deals/{deal['id']}/move",
+            headers={"Authorization": f"Bearer {forged}"},
+            json={"to_step_id": str(org.steps["proposal"]), "version": 2},
+        ),
+        await client.post(  # no version
+            f"/api/v1/deals/{deal['id']}/move",
+            headers=org.sales.headers,
+            json={"to_step_id": str(org.steps["proposal"])},
+        ),
     ]
-    assert [answer.status_code for answer in answers] == [200, 409, 403, 404]
+    assert [answer.status_code for answer in answers] == [200, 409, 403, 404, 401, 422]
     pool = await database.autocommit_pool()
     assert pool.get_size() >= 1
     assert pool.get_idle_size() == pool.get_size()

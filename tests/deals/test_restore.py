@@ -21,7 +21,7 @@ from tests.accounts.support import (
     row_images,
     soft_delete,
 )
-from tests.cadences.support import ENROLLMENTS, cadence, enrollment_activities
+from tests.cadences.support import ENROLLMENTS, cadence, planned_activity_ids
 from tests.cadences.test_soft_delete import enrolled, findings
 from tests.deals.conftest import Org
 from tests.deals.test_races import _until_blocked
@@ -99,11 +99,7 @@ async def test_restore_brings_back_the_deal_and_exactly_what_its_deletion_took(
     assert all(before_others.values())
 
     deal = await org.get(client, deal)
-    planned_by_cadence = [
-        str(r["id"])
-        for r in await enrollment_activities(owner_conn, active["id"])
-        if r["status"] == "planned"
-    ]
+    planned_by_cadence = await planned_activity_ids(owner_conn, active["id"])
     assert len(planned_by_cadence) == 5
     taken = {
         "deals": [deal["id"]],
