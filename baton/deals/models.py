@@ -88,6 +88,11 @@ class Deal(TenantKeyed, Timestamped, Versioned, Base):
         CheckConstraint(
             "close_notes IS NULL OR length(close_notes) <= 10000", name="close_notes_length"
         ),
+        # What the deal came from: a lead's source, stated need and notes (or a
+        # target's notes), carried over when a claim or conversion opens it.
+        CheckConstraint("source IS NULL OR length(source) <= 100", name="source_length"),
+        CheckConstraint("need IS NULL OR length(need) <= 2000", name="need_length"),
+        CheckConstraint("notes IS NULL OR length(notes) <= 10000", name="notes_length"),
         CheckConstraint(f"rank ~ '{RANK_PATTERN}'", name="rank_format"),
         CheckConstraint("(deleted_at IS NULL) = (deletion_id IS NULL)", name="deletion_complete"),
         # One position per card in a column: the board is a total order.
@@ -150,6 +155,9 @@ class Deal(TenantKeyed, Timestamped, Versioned, Base):
     win_reason: Mapped[str | None] = mapped_column(String(32))
     loss_reason: Mapped[str | None] = mapped_column(String(32))
     close_notes: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(100))
+    need: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None]
     # No server defaults: the service sets workflow and step from the default pipeline.
     workflow_id: Mapped[uuid.UUID]

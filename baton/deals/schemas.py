@@ -22,6 +22,9 @@ Amount = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"), decimal_p
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Probability = Annotated[int, Field(ge=0, le=100)]
 NextStep = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Where the deal came from and what the customer needs (a lead's source and need).
+Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Need = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 # Dates a person types; the bounds keep them inside what PostgreSQL and Python share.
 Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(9999, 12, 31))]
 
@@ -51,6 +54,9 @@ class DealIn(Schema):
     # next step when none is given.
     next_step: NextStep | None = None
     next_step_due_date: Day | None = None
+    source: Source | None = None
+    need: Need | None = None
+    notes: Notes | None = None
     # Enrol the new deal in this cadence of the organization, in the same transaction:
     # its activities are planned for the deal's owner.
     cadence_id: uuid.UUID | None = None
@@ -69,6 +75,9 @@ class DealPatch(Schema):
     expected_close_date: Day | None = None
     next_step: NextStep | None = None
     next_step_due_date: Day | None = None
+    source: Source | None = None
+    need: Need | None = None
+    notes: Notes | None = None
     version: Version | None = None
 
 
@@ -133,6 +142,9 @@ class DealOut(Schema):
     loss_reason: str | None
     close_notes: str | None
     closed_at: datetime | None
+    source: str | None
+    need: str | None
+    notes: str | None
     workflow_id: uuid.UUID
     step: StepRef
     entered_step_at: datetime

@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    CompoundSelect,
     Date,
     DateTime,
     Interval,
@@ -59,6 +58,7 @@ from baton.accounts.queries import ACCOUNT_STATUSES, STATUS_COLUMNS
 from baton.activities.models import Activity, ActivityStatus, ActivityType
 from baton.activities.timeline import stage_change_entry, stage_change_subject
 from baton.cadences import service as cadence_service
+from baton.contacts.matching import contact_ctes, person_of, person_params
 from baton.core.context import Ctx, Principal
 from baton.core.errors import (
     Conflict,
@@ -748,13 +748,14 @@ def _prepare(locks: int) -> Select[Any]:
 _PREPARE = {locks: _prepare(locks) for locks in (1, 2)}
 
 
-def _account_statement(by_key: bool) -> CompoundSelect[Any]:
+def _account_statement(by_key: bool) -> Select[Any]:
     """`find_or_create_account`'s match and insert as one statement (run after the
     locks): the live account with the email's domain first, else the oldest whose
     `name_key` is the company's (a name of punctuation alone has an empty key and is
     compared whole, lower-cased); none: a new one (company name, domain, owner). The
     row comes with its status; a new account's is known without reading: a prospect
-    with no transaction."""
+    with no transaction. With it, the lead's person found or added as a contact of
+    that account (`person_*`: none when the lead names no one)."""
     company = bindparam("company_name", type_=String)
     domain = bindparam("company_domain", type_=String)
     by_domain = ACCOUNTS.c.domain == domain
@@ -790,7 +791,7 @@ def _account_statement(by_key: bool) -> CompoundSelect[Any]:
         "tenure": literal(Tenure.PROSPECT.value),
         "activity": literal(ActivityLevel.NO_TRANSACTION.value),
     }
-    return union_all(
+    account = union_all(
         select(found, *(statuses.c[name] for name in STATUS_COLUMNS)).join(
             statuses,
             (statuses.c.tenant_id == found.c.tenant_id) & (statuses.c.account_id == found.c.id),
@@ -804,6 +805,18 @@ def _account_statement(by_key: bool) -> CompoundSelect[Any]:
                 for name in STATUS_COLUMNS
             ),
         ),
+    ).cte("account")
+    # The lead's person on that account, found or added (`contacts.matching`).
+    person, filled = contact_ctes(select(account.c.id).scalar_subquery())
+    return (
+        select(
+            account,
+            person.c.id.label("person_id"),
+            person.c.first_name.label("person_first_name"),
+            person.c.last_name.label("person_last_name"),
+        )
+        .outerjoin(person, true())
+        .add_cte(filled)
     )
 
 
@@ -824,7 +837,11 @@ def _open_statement(lead_values: dict[str, Any]) -> Select[Any]:
             id=bindparam("deal"),
             name=bindparam("deal_name"),
             account_id=bindparam("account"),
+            contact_id=bindparam("deal_contact", type_=Uuid),
             owner_id=bindparam("owner"),
+            source=bindparam("deal_source", type_=String),
+            need=bindparam("deal_need", type_=String),
+            notes=bindparam("deal_notes", type_=String),
             currency=bindparam("deal_currency"),
             next_step=bindparam("deal_next_step"),
             next_step_due_date=bindparam("deal_next_step_due"),
@@ -891,15 +908,18 @@ async def _open_deal(
 
     - the account: found by the lead's email domain (free mail ignored), else by its
       normalised company name, else created (owner: `owner_id`) — the rules and
-      advisory locks of `accounts.service.find_or_create_account`;
+      advisory locks of `accounts.service.find_or_create_account` — and, in the same
+      statement, the lead's person found on it or added as a contact
+      (`contacts.matching`: by email, then phone);
     - the deal on the Deal project type's default workflow, at its first step after
-      the column's last card, named after the company, owned by `owner_id`, in the
-      organization's currency — what `deals.service.create_deal` would write, without
-      its checks: the account was just found live, and `owner_id` sells (a claimer,
-      or a salesperson an assignment checked);
+      the column's last card, named after the company, with that contact, the lead's
+      source, need and notes, owned by `owner_id`, in the organization's currency —
+      what `deals.service.create_deal` would write, without its checks: the account
+      was just found live, and `owner_id` sells (a claimer, or a salesperson an
+      assignment checked);
     - its work (DESIGN §5): enrolled in the organization's active default cadence,
       each step's activity planned for `owner_id` as `cadences.service.enroll_record`
-      plans it (subject filled from the account, the deal, no contact; due from now
+      plans it (subject filled from the account, the deal, the contact; due from now
       by the step delays), also linked to the lead; the deal's next step and its due
       date are its earliest planned activity ("Intro call with {company}" today, in
       the seeded cadence). Without an active default cadence: one "First contact"
@@ -925,6 +945,7 @@ async def _open_deal(
         ctx, prepared.deal_workflow_id, prepared.deal_workflow_version
     )
     key = company_key(lead.company_name)
+    person = person_of(lead.contact_name, lead.email, lead.phone, lead.company_name)
     account_row = (
         await connection.execute(
             _ACCOUNT[bool(key)],
@@ -935,11 +956,17 @@ async def _open_deal(
                 "company_lowered": lead.company_name.strip().lower(),
                 "company_domain": company_domain(lead.email),
                 "owner": owner_id,
+                **person_params(person),
             },
         )
     ).one()
     account = Account.detached({key: account_row._mapping[key] for key in _ACCOUNT_KEYS})
     status = {name: account_row._mapping[name] for name in STATUS_COLUMNS}
+    contact_id = account_row.person_id
+    contact_name = (
+        " ".join(filter(None, (account_row.person_first_name, account_row.person_last_name)))
+        or None
+    )
 
     deal_id = uuid7()
     first_step = deal_flow.initial_step
@@ -952,7 +979,9 @@ async def _open_deal(
     start = datetime.now(UTC)
     planned = cadence_service.new_deal_plan(
         cadence,
-        cadence_service.Placeholders(company=account.name, contact=None, title=lead.company_name),
+        cadence_service.Placeholders(
+            company=account.name, contact=contact_name, title=lead.company_name
+        ),
         start,
         lead.need,
     )
@@ -966,11 +995,16 @@ async def _open_deal(
         actor_id=principal.user_id,
         account_id=account.id,
         start=start,
+        contact_id=contact_id,
         lead_id=lead.id,
     )
     # Named apart from every column the statement writes (see `new_deal_params`).
     params.update(
         deal_name=lead.company_name,
+        deal_contact=contact_id,
+        deal_source=lead.source,
+        deal_need=lead.need,
+        deal_notes=lead.notes,
         deal_currency=prepared.currency,
         deal_next_step=next_step,
         deal_next_step_due=next_step_due,

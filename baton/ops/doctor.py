@@ -425,6 +425,23 @@ CHECKS: tuple[Check, ...] = (
           AND (l.sales_owner_id IS NULL OR l.deal_id IS NULL OR d.deleted_at IS NOT NULL)""",
     ),
     Check(
+        "converted_lead_contact_missing",
+        Severity.ERROR,
+        "A claimed or converted lead with an email must have a live contact with that email"
+        " on its account: the hand-over carries the lead's person over (contacts.matching).",
+        f"""SELECT t.slug AS tenant, l.id,
+            'no contact with ' || l.email || ' on account ' || l.account_id AS detail
+        FROM leads l
+        JOIN tenants t ON t.id = l.tenant_id
+        JOIN accounts a ON a.tenant_id = l.tenant_id AND a.id = l.account_id
+        WHERE {_SCOPE} AND l.deleted_at IS NULL AND a.deleted_at IS NULL
+          AND l.view IN ('mine', 'converted') AND l.email IS NOT NULL
+          AND NOT EXISTS (
+              SELECT 1 FROM contacts c
+              WHERE c.tenant_id = l.tenant_id AND c.account_id = l.account_id
+                AND c.email = l.email AND c.deleted_at IS NULL)""",
+    ),
+    Check(
         "open_deal_incomplete",
         Severity.ERROR,
         "Live open deals need an owner who is a member of the organization, a next step and"

@@ -47,6 +47,7 @@ from baton.activities.deletion import delete_planned_activities
 from baton.activities.models import Activity, ActivityType
 from baton.activities.timeline import stage_change_entry, stage_change_subject
 from baton.cadences import service as cadence_service
+from baton.contacts.matching import find_or_add_contact, person_of
 from baton.contacts.models import Contact
 from baton.core.context import Ctx, Principal
 from baton.core.errors import (
@@ -556,63 +557,6 @@ def _conversion_path(
     )
 
 
-def _person(target: Target) -> tuple[str, str | None]:
-    """First and last name for the contact: the contact's name split at its first
-    space, else the email's local part, else a stand-in naming the company."""
-    if target.contact_name:
-        first, _, last = target.contact_name.strip().partition(" ")
-        return first[:100], (last.strip()[:100] or None)
-    if target.email:
-        return target.email.split("@", 1)[0][:100], None
-    return f"Contact at {target.company_name}"[:100].strip(), None
-
-
-async def _find_or_create_contact(
-    ctx: Ctx, principal: Principal, account_id: uuid.UUID, target: Target
-) -> tuple[uuid.UUID, str] | None:
-    """The account's live contact for the target's person — the one with the same
-    email, or without an email the same name — else a new one, with its full name;
-    None when the target names no contact, email or phone."""
-    if not (target.contact_name or target.email or target.phone):
-        return None
-    first, last = _person(target)
-    same = (
-        CONTACTS.c.email == target.email
-        if target.email
-        else (
-            (func.lower(CONTACTS.c.first_name) == first.lower())
-            & (func.coalesce(func.lower(CONTACTS.c.last_name), "") == (last or "").lower())
-        )
-    )
-    found = (
-        await ctx.session.execute(
-            select(CONTACTS.c.id, CONTACTS.c.first_name, CONTACTS.c.last_name)
-            .where(CONTACTS.c.account_id == account_id, CONTACTS.c.deleted_at.is_(None), same)
-            .order_by(CONTACTS.c.id)
-            .limit(1)
-        )
-    ).first()
-    if found is not None:
-        return found.id, _full_name(found.first_name, found.last_name)
-    contact_id = uuid7()
-    await ctx.session.execute(
-        insert(CONTACTS).values(
-            tenant_id=principal.tenant_id,
-            id=contact_id,
-            account_id=account_id,
-            first_name=first,
-            last_name=last,
-            email=target.email,
-            phone=target.phone,
-        )
-    )
-    return contact_id, _full_name(first, last)
-
-
-def _full_name(first: str, last: str | None) -> str:
-    return f"{first} {last}" if last else first
-
-
 async def _conversion_activities(ctx: Ctx, target: Target) -> list[Activity]:
     """The work the conversion planned on the target's deal (not the system entries)."""
     rows = await ctx.session.scalars(
@@ -659,8 +603,9 @@ async def convert_target(ctx: Ctx, target_id: uuid.UUID) -> Conversion:
     must reach the workflow's won step in one transition, or two through an open step
     (Engaged → Qualified → Converted, both moves in history); 422 from anywhere else.
     Then, in order: the account is found (domain of a non-free-mail email, then the
-    normalised company name) or created; the contact is found or created from the
-    contact name, email and phone; the deal is opened on the default pipeline through
+    normalised company name) or created; the contact is found or added from the
+    contact name, email and phone (`contacts.matching`: by email, then phone); the
+    deal is opened, with the target's notes, on the default pipeline through
     `deals.service.create_deal` (owner = the target's owner, which must still be a
     writer member — 422 otherwise, undoing everything) and enrolled in the
     organization's active default cadence (DESIGN §5): each step's activity planned
@@ -683,8 +628,12 @@ async def convert_target(ctx: Ctx, target_id: uuid.UUID) -> Conversion:
     account_id = await account_service.find_or_create_account(
         ctx, target.company_name, target.email, target.owner_id
     )
-    contact = await _find_or_create_contact(ctx, principal, account_id, target)
-    contact_id, contact_name = contact if contact is not None else (None, None)
+    contact = await find_or_add_contact(
+        ctx,
+        account_id,
+        person_of(target.contact_name, target.email, target.phone, target.company_name),
+    )
+    contact_id, contact_name = (contact.id, contact.full_name) if contact else (None, None)
     account = await _account_row(ctx, account_id)
     cadence = await cadence_service.default_cadence(ctx)
     start = datetime.now(UTC)
@@ -704,6 +653,7 @@ async def convert_target(ctx: Ctx, target_id: uuid.UUID) -> Conversion:
             account_id=account_id,
             contact_id=contact_id,
             owner_id=target.owner_id,
+            notes=target.notes,
             next_step=next_step,
             next_step_due_date=next_step_due,
         ),

@@ -315,6 +315,7 @@ async def _pool_snapshot(owner_conn: asyncpg.Connection, lead: dict[str, Any]) -
 # (a trigger of the test's own, for this organization only).
 WRITES = [
     ("accounts", "INSERT"),  # the account
+    ("contacts", "INSERT"),  # the lead's person
     ("deals", "INSERT"),  # the deal
     ("cadence_enrollments", "INSERT"),  # the enrolment
     ("activities", "INSERT"),  # the planned activities, the timeline entry
@@ -342,6 +343,7 @@ async def _all_rows(owner_conn: asyncpg.Connection, tenant_id: uuid.UUID) -> dic
     """Every row a claim could leave, deleted and ended ones too."""
     row = await owner_conn.fetchrow(
         "SELECT (SELECT count(*) FROM accounts WHERE tenant_id = $1) AS accounts,"
+        " (SELECT count(*) FROM contacts WHERE tenant_id = $1) AS contacts,"
         " (SELECT count(*) FROM deals WHERE tenant_id = $1) AS deals,"
         " (SELECT count(*) FROM cadence_enrollments WHERE tenant_id = $1) AS enrollments,"
         " (SELECT count(*) FROM activities WHERE tenant_id = $1) AS activities,"
