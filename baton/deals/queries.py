@@ -406,12 +406,15 @@ class DealReferences:
     account_deleted: bool
     contact_name: str | None
     contact_deleted: bool
+    contact_email: str | None
+    contact_phone: str | None
 
 
 async def references(
     session: AsyncSession, account_id: uuid.UUID, contact_id: uuid.UUID | None
 ) -> DealReferences:
-    """The deal's account and contact names, and whether each is deleted (one query)."""
+    """The deal's account and contact names, whether each is deleted, and the contact's
+    email and phone (one query)."""
     contact = CONTACTS.c
     row = (
         await session.execute(
@@ -432,6 +435,14 @@ async def references(
                 .where(contact.id == contact_id)
                 .scalar_subquery()
                 .label("contact_deleted"),
+                select(contact.email)
+                .where(contact.id == contact_id)
+                .scalar_subquery()
+                .label("contact_email"),
+                select(contact.phone)
+                .where(contact.id == contact_id)
+                .scalar_subquery()
+                .label("contact_phone"),
             )
         )
     ).one()
@@ -440,4 +451,6 @@ async def references(
         bool(row.account_deleted),
         row.contact_name,
         bool(row.contact_deleted),
+        row.contact_email,
+        row.contact_phone,
     )

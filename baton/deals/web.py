@@ -467,6 +467,9 @@ async def deal_edit(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Respon
                 "expected_close_date": optional(text(form, "expected_close_date")),
                 "next_step": optional(text(form, "next_step")),
                 "next_step_due_date": optional(text(form, "next_step_due_date")),
+                "source": optional(text(form, "source")),
+                "need": optional(text(form, "need")),
+                "notes": optional(text(form, "notes")),
             },
         )
         await service.update_deal(ctx, deal_id, data, version_of(form))
