@@ -38,6 +38,7 @@ from baton.core.pagination import PageRequest
 from baton.db.driver import DriverStatement
 from baton.deals.models import Deal, PipelineColumnTotal
 from baton.deals.schemas import DealView
+from baton.leads.models import Lead
 from baton.workflow.models import Status, WorkflowHistory, WorkflowStep
 
 DEALS: Table = Deal.__table__  # type: ignore[assignment]
@@ -45,6 +46,7 @@ STEPS: Table = WorkflowStep.__table__  # type: ignore[assignment]
 STATUSES: Table = Status.__table__  # type: ignore[assignment]
 ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
 CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
+LEADS: Table = Lead.__table__  # type: ignore[assignment]
 TOTALS: Table = PipelineColumnTotal.__table__  # type: ignore[assignment]
 
 # The step each listed deal is on, joined in (steps of any workflow version).
@@ -408,13 +410,16 @@ class DealReferences:
     contact_deleted: bool
     contact_email: str | None
     contact_phone: str | None
+    # The lead the deal was opened for (its claim or conversion), when the caller sees it.
+    lead_id: uuid.UUID | None
+    lead_name: str | None
 
 
 async def references(
-    session: AsyncSession, account_id: uuid.UUID, contact_id: uuid.UUID | None
+    session: AsyncSession, deal_id: uuid.UUID, account_id: uuid.UUID, contact_id: uuid.UUID | None
 ) -> DealReferences:
-    """The deal's account and contact names, whether each is deleted, and the contact's
-    email and phone (one query)."""
+    """The deal's account and contact names, whether each is deleted, the contact's
+    email and phone, and the lead it came from (one query)."""
     contact = CONTACTS.c
     row = (
         await session.execute(
@@ -443,6 +448,16 @@ async def references(
                 .where(contact.id == contact_id)
                 .scalar_subquery()
                 .label("contact_phone"),
+                select(LEADS.c.id)
+                .where(LEADS.c.deal_id == deal_id, LEADS.c.deleted_at.is_(None))
+                .limit(1)
+                .scalar_subquery()
+                .label("lead_id"),
+                select(LEADS.c.company_name)
+                .where(LEADS.c.deal_id == deal_id, LEADS.c.deleted_at.is_(None))
+                .limit(1)
+                .scalar_subquery()
+                .label("lead_name"),
             )
         )
     ).one()
@@ -453,4 +468,6 @@ async def references(
         bool(row.contact_deleted),
         row.contact_email,
         row.contact_phone,
+        row.lead_id,
+        row.lead_name,
     )

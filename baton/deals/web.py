@@ -549,7 +549,7 @@ async def deal_page(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Respon
     activities: list[Activity] = list(
         await activity_queries.for_record(ctx.session, EntityType.DEAL, deal_id)
     )
-    refs = await queries.references(ctx.session, deal.account_id, deal.contact_id)
+    refs = await queries.references(ctx.session, deal.id, deal.account_id, deal.contact_id)
     names = await member_names(
         ctx.session,
         [

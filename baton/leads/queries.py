@@ -15,8 +15,10 @@ from typing import Any
 from sqlalchemy import Row, Select, Table, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from baton.accounts.models import Account
 from baton.core.errors import FieldError, ValidationFailed
 from baton.core.pagination import PageRequest, decode_cursor, encode_cursor
+from baton.deals.models import Deal
 from baton.leads.models import Lead, LeadView, PoolEntry
 from baton.workflow.models import Status, WorkflowStep
 
@@ -24,6 +26,8 @@ LEADS: Table = Lead.__table__  # type: ignore[assignment]
 POOL: Table = PoolEntry.__table__  # type: ignore[assignment]
 STEPS: Table = WorkflowStep.__table__  # type: ignore[assignment]
 STATUSES: Table = Status.__table__  # type: ignore[assignment]
+ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
+DEALS: Table = Deal.__table__  # type: ignore[assignment]
 
 _LEAD_KEYS = tuple(column.key for column in LEADS.c)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -92,6 +96,36 @@ async def live_lead(session: AsyncSession, lead_id: uuid.UUID) -> LeadRecord | N
         await session.execute(_read().where(LEADS.c.id == lead_id, LEADS.c.deleted_at.is_(None)))
     ).first()
     return record_of(row) if row else None
+
+
+@dataclass(frozen=True)
+class LeadOutcome:
+    """What a claimed or converted lead became, as its page links it: names of the live
+    account and deal (None when there is none, or it was deleted since)."""
+
+    account_name: str | None
+    deal_name: str | None
+
+
+async def outcome_of(
+    session: AsyncSession, account_id: uuid.UUID | None, deal_id: uuid.UUID | None
+) -> LeadOutcome:
+    """The lead's account and deal names (one statement)."""
+    row = (
+        await session.execute(
+            select(
+                select(ACCOUNTS.c.name)
+                .where(ACCOUNTS.c.id == account_id, ACCOUNTS.c.deleted_at.is_(None))
+                .scalar_subquery()
+                .label("account_name"),
+                select(DEALS.c.name)
+                .where(DEALS.c.id == deal_id, DEALS.c.deleted_at.is_(None))
+                .scalar_subquery()
+                .label("deal_name"),
+            )
+        )
+    ).one()
+    return LeadOutcome(row.account_name, row.deal_name)
 
 
 async def list_leads(

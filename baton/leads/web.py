@@ -34,6 +34,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from baton.activities import queries as activity_queries
 from baton.activities.queries import ViewPage
@@ -44,17 +45,18 @@ from baton.core.context import Ctx
 from baton.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RuleViolation
 from baton.core.pagination import PageRequest, decode_cursor, next_cursor
 from baton.core.schemas import parse_input
-from baton.identity.access import require_role
+from baton.identity.access import WRITERS, require_role
 from baton.identity.models import Role
 from baton.identity.queries import member_names, members_with_roles
 from baton.leads import queries, service
 from baton.leads.models import LeadView
 from baton.leads.queries import LeadRecord, PoolCursor
-from baton.leads.schemas import AssignIn, LeadIn, RejectIn, TriageIn, TriageStatus
+from baton.leads.schemas import AssignIn, LeadIn, LeadPatch, RejectIn, TriageIn, TriageStatus
 from baton.leads.service import MARKETING_SIDE, SALES_SIDE, SUPERVISORS
 from baton.web.rendering import render
 from baton.workflow import service as workflow_service
 from baton.workflow.engine import CompiledWorkflow
+from baton.workflow.models import EntityType
 from baton.workflow.web import form_error, is_htmx, optional, redirect, text, version_of
 
 router = APIRouter(include_in_schema=False)
@@ -193,6 +195,12 @@ def _queue_of(raw: str, default: str) -> str:
     return raw if raw in QUEUES else default
 
 
+def _from_lead_page(form: FormData) -> bool:
+    """An action sent from a lead's own page goes back there (or to where the lead
+    went) instead of redrawing a list."""
+    return text(form, "return_to") == "lead"
+
+
 # ------------------------------------------------------------------ the pages
 
 
@@ -281,7 +289,8 @@ async def lead_triage(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Resp
         record = await service.triage_lead(ctx, lead_id, data)
     except RuleViolation as error:
         asks_contact = any(problem.field in ("email", "need") for problem in error.errors)
-        if is_htmx(request) and asks_contact and text(form, "status") == "qualified":
+        on_list = not _from_lead_page(form)
+        if is_htmx(request) and on_list and asks_contact and text(form, "status") == "qualified":
             return render(
                 request,
                 "leads/_qualify_refused.html",
@@ -294,6 +303,8 @@ async def lead_triage(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Resp
         return form_error(request, error)
     except DomainError as error:
         return form_error(request, error)
+    if _from_lead_page(form):
+        return redirect(request, f"/leads/{lead_id}")
     notice = f"{record.lead.company_name} {TRIAGE_DONE[data.status]}"
     return await _redraw(request, ctx, queue, notice)
 
@@ -318,6 +329,7 @@ async def _lost(request: Request, ctx: Ctx, error: DomainError) -> Response:
 
 @router.post("/leads/{lead_id}/claim")
 async def lead_claim(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Response:
+    form = await request.form()
     try:
         result = await service.claim_lead(ctx, lead_id)
     except PermissionDenied:
@@ -325,9 +337,11 @@ async def lead_claim(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Respo
     except DomainError as error:
         if not is_htmx(request):
             raise
+        if _from_lead_page(form):
+            return form_error(request, error)
         return await _lost(request, ctx, error)
-    if not is_htmx(request):
-        return RedirectResponse(f"/deals/{result.deal.id}", status_code=303)
+    if not is_htmx(request) or _from_lead_page(form):
+        return redirect(request, f"/deals/{result.deal.id}")
     return render(request, "leads/_claimed_row.html", record=result.lead, deal=result.deal)
 
 
@@ -372,15 +386,21 @@ async def lead_reject(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Resp
         record = await service.reject_lead(ctx, lead_id, data)
     except DomainError as error:
         return form_error(request, error)
+    if _from_lead_page(form):
+        # Back with marketing: out of sales' sight, so back to the pool.
+        return redirect(request, "/leads/pool")
     return await _redraw(request, ctx, "pool", f"{record.lead.company_name} went back to marketing")
 
 
 @router.post("/leads/{lead_id}/release")
 async def lead_release(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Response:
+    form = await request.form()
     try:
         record = await service.release_lead(ctx, lead_id)
     except DomainError as error:
         return form_error(request, error)
+    if _from_lead_page(form):
+        return redirect(request, f"/leads/{lead_id}")
     return await _redraw(request, ctx, "mine", f"{record.lead.company_name} is back in the pool")
 
 
@@ -390,7 +410,66 @@ async def lead_convert(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Res
         result = await service.convert_lead(ctx, lead_id)
     except DomainError as error:
         return form_error(request, error)
-    if not is_htmx(request):
+    if not is_htmx(request) or _from_lead_page(await request.form()):
         return redirect(request, f"/deals/{result.deal.id}")
     context = await _list_context(ctx, "mine", f"{result.lead.lead.company_name} converted")
     return render(request, "leads/_mine.html", converted_deal=result.deal, **context)
+
+
+# ------------------------------------------------------------------ one lead
+
+
+@router.get("/leads/{lead_id:uuid}")
+async def lead_page(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Response:
+    """A lead's record: its details (editable by writers), where it stands and the
+    actions its step offers the caller's role, what it became (account, deal) and
+    its timeline. Any member who sees the lead (RLS; 404 otherwise)."""
+    principal = ctx.require_principal()
+    record = await service.get_lead(ctx, lead_id)
+    lead = record.lead
+    flow = await _lead_flow(ctx)
+    timeline = await activity_queries.for_record(ctx.session, EntityType.LEAD, lead_id)
+    role = principal.role
+    return render(
+        request,
+        "leads/detail.html",
+        record=record,
+        lead=lead,
+        outcome=await queries.outcome_of(ctx.session, lead.account_id, lead.deal_id),
+        timeline=timeline,
+        names=await member_names(
+            ctx.session, [*_owner_ids([record]), *(entry.created_by for entry in timeline)]
+        ),
+        now=datetime.now(UTC),
+        queue_url=f"/leads/{lead.view}" if lead.view in QUEUES else None,
+        queue_title=QUEUES[lead.view].title if lead.view in QUEUES else None,
+        can_edit=role in WRITERS,
+        triages=role in MARKETING_SIDE,
+        sells=role in SALES_SIDE,
+        owns=role in SUPERVISORS or lead.sales_owner_id == principal.user_id,
+        disqualify_reasons=_reasons(flow, "in_review", "disqualified"),
+        close_reasons=_reasons(flow, "claimed", "disqualified"),
+        reject_reasons=_reasons(flow, "handed_over", "in_review"),
+    )
+
+
+@router.post("/leads/{lead_id}/edit")
+async def lead_edit(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Response:
+    form = await request.form()
+    try:
+        data = parse_input(
+            LeadPatch,
+            {
+                "company_name": text(form, "company_name"),
+                "contact_name": optional(text(form, "contact_name")),
+                "email": optional(text(form, "email")),
+                "phone": optional(text(form, "phone")),
+                "source": optional(text(form, "source")),
+                "need": optional(text(form, "need")),
+                "notes": optional(text(form, "notes")),
+            },
+        )
+        await service.update_lead(ctx, lead_id, data, version_of(form))
+    except DomainError as error:
+        return form_error(request, error)
+    return redirect(request, f"/leads/{lead_id}")
