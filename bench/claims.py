@@ -104,16 +104,25 @@ class Capture:
 def lead_values(row: Any) -> dict[str, Any]:
     """Every value of a claim that comes from its lead (to substitute in a replay)."""
     from baton.accounts import matching
+    from baton.contacts.matching import person_of, person_params
 
     tenant = row["tenant_id"]
     company, email = row["company_name"], row["email"]
     key = matching.company_key(company)
     domain = matching.company_domain(email)
+    # The lead's person as the claim binds it (the new contact's id is a fresh id).
+    person = person_params(person_of(row["contact_name"], email, row["phone"], company))
+    del person["person_new"]
     return {
+        **person,
         "id": row["id"],
         "company_name": company,
         "company_lowered": company.strip().lower(),
         "email": email,
+        "phone": row["phone"],
+        "contact_name": row["contact_name"],
+        "source": row["source"],
+        "notes": row["notes"],
         "need": row["need"],
         "dedupe_key": row["dedupe_key"],
         "name_key": matching.name_key_of(company),
@@ -242,7 +251,8 @@ async def fetch_leads(
     conn = await asyncpg.connect(**owner_kwargs(deployed))
     try:
         rows = await conn.fetch(
-            "SELECT tenant_id, id, company_name, email, need, dedupe_key FROM leads"
+            "SELECT tenant_id, id, company_name, contact_name, email, phone, source, notes,"
+            " need, dedupe_key FROM leads"
             " WHERE id = ANY($1::uuid[])",
             ids,
         )

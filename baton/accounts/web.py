@@ -40,7 +40,7 @@ from baton.core.pagination import PageRequest, decode_cursor, next_cursor
 from baton.core.schemas import parse_input
 from baton.deals import service as deal_service
 from baton.deals.schemas import DealIn
-from baton.identity.queries import member_names
+from baton.identity.queries import default_currency, member_names
 from baton.web.rendering import render
 from baton.workflow.web import form_error, is_htmx, optional, redirect, text, version_of
 
@@ -209,6 +209,7 @@ async def _render_overview(
         owners=owners,
         can_write=writes,
         cadences=await cadence_queries.cadence_choices(ctx.session) if writes else [],
+        default_currency=await default_currency(ctx.session) if writes else "",
         notice=notice,
         activity_types=[t.value for t in NewActivityType],
         due=default_due(now),
@@ -336,7 +337,8 @@ async def deal_create(request: Request, ctx: CtxDep, account_id: uuid.UUID) -> R
                 "account_id": account_id,
                 "contact_id": optional(text(form, "contact_id")),
                 "amount": optional(text(form, "amount")),
-                "currency": text(form, "currency") or "EUR",
+                # Empty: the organization's currency.
+                "currency": optional(text(form, "currency").upper()),
                 "expected_close_date": optional(text(form, "expected_close_date")),
                 "next_step": optional(text(form, "next_step")),
                 "next_step_due_date": optional(text(form, "next_step_due_date")),

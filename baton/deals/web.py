@@ -23,7 +23,7 @@ from sqlalchemy import Row
 from starlette.datastructures import FormData
 
 from baton.activities import queries as activity_queries
-from baton.activities.models import Activity
+from baton.activities.models import ActivityStatus
 from baton.cadences import queries as cadence_queries
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx, Principal
@@ -33,7 +33,7 @@ from baton.deals import queries, service
 from baton.deals.models import Deal, DealOutcome
 from baton.deals.schemas import CloseIn, DealIn, DealMoveIn, DealPatch, DealView
 from baton.identity.access import WRITERS
-from baton.identity.queries import member_names
+from baton.identity.queries import default_currency, member_names
 from baton.web.rendering import render
 from baton.workflow import charts, engine
 from baton.workflow import queries as workflow_queries
@@ -77,19 +77,12 @@ def _can_write(principal: Principal) -> bool:
     return principal.role in WRITERS
 
 
-def money(amount: Decimal | None, currency: str) -> str:
-    if amount is None:
-        return "—"
-    return f"{amount:,.2f} {currency}"
-
-
 def field_label(name: str) -> str:
     return FIELD_LABELS.get(name, name.replace("_", " "))
 
 
 def _helpers() -> dict[str, Any]:
     return {
-        "money": money,
         "field_label": field_label,
         "field_inputs": FIELD_INPUTS,
         "duration": charts.duration,
@@ -205,6 +198,7 @@ async def pipeline_page(
         notice=None,
         accounts=accounts,
         cadences=cadences,
+        default_currency=await default_currency(ctx.session) if board.can_write else "",
         **_helpers(),
     )
 
@@ -546,9 +540,13 @@ async def deal_page(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Respon
         else []
     )
     history = await _history(ctx, deal_id)
-    activities: list[Activity] = list(
-        await activity_queries.for_record(ctx.session, EntityType.DEAL, deal_id)
+    timeline = await activity_queries.for_record(ctx.session, EntityType.DEAL, deal_id)
+    # What is planned comes first, soonest due on top; then what happened, newest first.
+    planned = sorted(
+        (a for a in timeline if a.status == ActivityStatus.PLANNED.value),
+        key=lambda a: (a.due_at is None, a.due_at, a.id),
     )
+    activities = planned + [a for a in timeline if a.status != ActivityStatus.PLANNED.value]
     refs = await queries.references(ctx.session, deal.id, deal.account_id, deal.contact_id)
     names = await member_names(
         ctx.session,

@@ -15,9 +15,12 @@ from baton.core.request_transaction import ANONYMOUS_COOKIE, SESSION_COOKIE, coo
 from baton.core.runtime import Runtime
 from baton.identity import credentials
 from baton.web import TEMPLATES_DIR
+from baton.web.formatting import code_label, money
 from baton.web.navigation import sidebar_for
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates.env.globals["money"] = money
+templates.env.filters["label"] = code_label
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -65,7 +65,7 @@ def test_marketing_qualifies_a_lead_and_sales_claims_it_into_a_deal(web: Watched
     # and a contact of the account.
     expect(page.locator('dd[data-field="contact"]')).to_contain_text("Lena Lumen")
     expect(page.locator('dd[data-field="need"]')).to_have_text("Forty pallets from March")
-    page.locator("dl.deal-fields").get_by_role("link", name=company).click()
+    page.locator('dd[data-field="account"]').get_by_role("link", name=company).click()
     page.wait_for_url(re.compile(r"/accounts/[0-9a-f-]{36}$"))
     expect(page.get_by_text("No contacts yet")).to_have_count(0)
     expect(page.get_by_text("Lena Lumen").first).to_be_visible()

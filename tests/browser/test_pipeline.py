@@ -117,7 +117,7 @@ def test_add_a_deal_and_drag_it_to_the_next_stage(web: WatchedPage, api: Api) ->
     card = _card(page, name)
     expect(_column(page, "prospecting").locator("[data-card]", has_text=name)).to_have_count(1)
     expect(card).to_contain_text(api.account["name"])
-    expect(card).to_contain_text("1,500.00 EUR")
+    expect(card).to_contain_text("1,500.00 USD")
 
     with page.expect_response(lambda r: r.url.endswith("/move")) as answer:
         drag(page, card, _column(page, "discovery"))
@@ -184,7 +184,7 @@ def test_close_a_deal_as_won_through_the_form(web: WatchedPage, api: Api) -> Non
 
     _card(page, name).get_by_role("link", name=name).click()
     page.wait_for_url(re.compile(r"/deals/[0-9a-f-]{36}$"))
-    expect(page.locator('[data-field="outcome"]')).to_contain_text("product_fit")
+    expect(page.locator('[data-field="outcome"]')).to_contain_text("Product fit")
     expect(page.locator("[data-history]")).to_contain_text("Negotiation → Won")
     _screenshot(page, "deal-page.png")
     web.assert_clean(allowed=[failed_resource(422)])

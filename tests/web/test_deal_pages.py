@@ -196,8 +196,8 @@ async def test_the_board_in_a_constant_number_of_statements(
     large = await statements()
     assert len(large) == len(small), large
     # authenticate, the Deal workflow, totals, cards with their accounts, owners, the
-    # account picker, the cadence picker
-    assert len(large) == 7, large
+    # account picker, the cadence picker, the default currency of Add deal
+    assert len(large) == 8, large
 
 
 async def test_moves_from_the_board(client: httpx.AsyncClient, pipe: Pipeline) -> None:
@@ -522,3 +522,47 @@ async def test_another_tenants_deal_is_not_found(client: httpx.AsyncClient, pipe
     board = await client.get("/pipeline")
     assert deal["name"] not in board.text
     assert (await pipe.get(client, deal))["version"] == deal["version"]
+
+
+async def test_pages_speak_to_people_not_in_codes(
+    client: httpx.AsyncClient, pipe: Pipeline
+) -> None:
+    """Issue 14, defects 6 and 10: reasons read as words (the API keeps the codes), no
+    version in the header, one money format on the account page and the board, the
+    organization's currency in Add deal, planned work soonest first."""
+    deal = await pipe.walk(client, await pipe.create(client, amount="1234.50"), "discovery")
+    for subject, day in (("Far call", 20), ("Near call", 2), ("Middle call", 9)):
+        due = (datetime.now(UTC) + timedelta(days=day)).strftime("%Y-%m-%dT10:00:00Z")
+        answer = await client.post(
+            "/api/v1/activities",
+            headers=pipe.sales.headers,
+            json={"type": "call", "subject": subject, "due_at": due, "deal_id": deal["id"]},
+        )
+        assert answer.status_code == 201, answer.text
+    await _sign_in(client, pipe.sales)
+    page = (await client.get(f"/deals/{deal['id']}")).text
+    assert f"version {deal['version']}" not in page
+    assert page.index("Near call") < page.index("Middle call") < page.index("Far call")
+    assert ">No budget<" in page  # the close form's reason list
+    assert ">no_budget<" not in page
+
+    board = (await client.get("/pipeline")).text
+    account = (await client.get(f"/accounts/{pipe.account_id}")).text
+    assert "1,234.50 USD" in board
+    assert "1,234.50 USD" in account
+    # The organization's currency (USD) is what Add deal offers, on both forms.
+    assert 'name="currency" value="USD"' in board
+    assert 'name="currency" value="USD"' in account
+    assert 'value="EUR"' not in board + account
+
+    deal = await pipe.walk(client, deal, "proposal", "negotiation")
+    closed = await client.post(
+        f"/api/v1/deals/{deal['id']}/close",
+        headers=pipe.sales.headers,
+        json={"outcome": "lost", "reason": "no_budget", "version": deal["version"]},
+    )
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["deal"]["loss_reason"] == "no_budget"
+    page = (await client.get(f"/deals/{deal['id']}")).text
+    assert "Lost</span> · No budget" in page
+    assert "No budget" in (await client.get(f"/accounts/{pipe.account_id}")).text

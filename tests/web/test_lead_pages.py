@@ -170,7 +170,7 @@ async def test_reject_release_and_convert(client: httpx.AsyncClient, org: Org) -
     await _sign_in(client, org.marketing)
     inbox = await client.get("/leads/inbox")
     assert f'data-lead="{rejected["company_name"]}"' in inbox.text
-    assert "Rejected by sales: no fit" in inbox.text
+    assert "Rejected by sales: No fit" in inbox.text
     assert "Too small" in inbox.text
 
 
