@@ -29,7 +29,7 @@ from baton.activities import queries as activity_queries
 from baton.activities import service as activity_service
 from baton.activities.queries import RelatedRef
 from baton.activities.schemas import ActivityIn, NewActivityType
-from baton.activities.web import ActivityRow, activity_row, can_write, default_due, moment
+from baton.activities.web import ActivityRow, activity_row, can_write, default_due
 from baton.cadences import queries as cadence_queries
 from baton.contacts import service as contact_service
 from baton.contacts.schemas import ContactIn
@@ -41,7 +41,8 @@ from baton.core.schemas import parse_input
 from baton.deals import service as deal_service
 from baton.deals.schemas import DealIn
 from baton.identity.queries import default_currency, member_names
-from baton.web.rendering import render
+from baton.web.formatting import typed_time
+from baton.web.rendering import render, viewer_zone
 from baton.workflow.web import form_error, is_htmx, optional, redirect, text, version_of
 
 router = APIRouter(include_in_schema=False)
@@ -212,7 +213,7 @@ async def _render_overview(
         default_currency=await default_currency(ctx.session) if writes else "",
         notice=notice,
         activity_types=[t.value for t in NewActivityType],
-        due=default_due(now),
+        due=default_due(viewer_zone(ctx), now),
         return_to=f"/accounts/{account.id}",
         **LABELS,
     )
@@ -312,7 +313,7 @@ async def activity_log(request: Request, ctx: CtxDep, account_id: uuid.UUID) -> 
                 # A note is logged as done: the due time the form starts with is not its.
                 "due_at": None
                 if kind == NewActivityType.NOTE.value
-                else moment(text(form, "due_at")),
+                else typed_time(text(form, "due_at"), viewer_zone(ctx)),
                 "account_id": account_id,
                 "contact_id": optional(text(form, "contact_id")),
                 "deal_id": optional(text(form, "deal_id")),

@@ -7,7 +7,7 @@ import struct
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Annotated
 
 from fastapi import Query
@@ -91,14 +91,17 @@ def view_key(view: ActivityView, activity: Activity) -> datetime | None:
     return activity.completed_at if view is ActivityView.DONE else activity.due_at
 
 
-def _planned_view(view: ActivityView, now: datetime) -> Select[Activity]:
-    today = datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC)
+def _planned_view(view: ActivityView, now: datetime, zone: tzinfo) -> Select[Activity]:
+    # "Today" is the viewer's day: from their midnight to the next.
+    day = now.astimezone(zone).date()
+    today = datetime.combine(day, time(), tzinfo=zone)
+    tomorrow = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
     due = Activity.due_at
     query = select(Activity).where(Activity.status == ActivityStatus.PLANNED.value)
     if view is ActivityView.PLANNER:
         return query.where(or_(due >= today, due.is_(None)))
     if view is ActivityView.TODAY:
-        return query.where(due >= today, due < today + timedelta(days=1))
+        return query.where(due >= today, due < tomorrow)
     return query.where(due < now)
 
 
@@ -108,8 +111,10 @@ async def list_view(
     page: ViewPage,
     owner_id: uuid.UUID | None,
     now: datetime,
+    zone: tzinfo = UTC,
 ) -> list[Activity]:
-    """One view, `limit + 1` rows in one statement (days are the UTC days):
+    """One view, `limit + 1` rows in one statement (days are the days of `zone`, the
+    viewer's time zone):
 
     - planner: planned, due from the start of today on, soonest first; undated last;
     - today: planned, due today;
@@ -131,7 +136,7 @@ async def list_view(
             query = query.where(tuple_(done_at, Activity.id) < tuple_(after.at, after.id))
     else:
         due = Activity.due_at
-        query = _planned_view(view, now).order_by(due.asc().nulls_last(), Activity.id)
+        query = _planned_view(view, now, zone).order_by(due.asc().nulls_last(), Activity.id)
         if after is not None and after.at is None:
             query = query.where(due.is_(None), Activity.id > after.id)
         elif after is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,7 +31,8 @@ from baton.core.errors import DomainError, ValidationFailed
 from baton.core.schemas import parse_input
 from baton.identity.access import WRITERS
 from baton.identity.queries import member_names
-from baton.web.rendering import render
+from baton.web.formatting import typed_time
+from baton.web.rendering import render, viewer_zone
 from baton.workflow.web import form_error, is_htmx, optional, text, version_of
 
 router = APIRouter(include_in_schema=False)
@@ -59,23 +60,9 @@ def safe_path(target: str, default: str) -> str:
     return default
 
 
-def moment(raw: str) -> str | None:
-    """A `datetime-local` value ("2026-12-01T09:00") read as UTC, in ISO 8601 with
-    its offset; anything unreadable goes on unchanged so the schema names the problem."""
-    if not raw:
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        return raw
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.isoformat()
-
-
-def default_due(now: datetime | None = None) -> str:
-    """The value a due-time input starts with: tomorrow 09:00 (UTC)."""
-    tomorrow = ((now or datetime.now(UTC)) + timedelta(days=1)).date()
+def default_due(zone: tzinfo, now: datetime | None = None) -> str:
+    """The value a due-time input starts with: tomorrow 09:00 in the viewer's zone."""
+    tomorrow = (now or datetime.now(UTC)).astimezone(zone).date() + timedelta(days=1)
     return f"{tomorrow.isoformat()}T09:00"
 
 
@@ -179,12 +166,17 @@ def day_label(day: date | None, today: date) -> str:
 
 
 def group_by_day(
-    view: ActivityView, rows: Sequence[ActivityRow], today: date, previous_day: date | None
+    view: ActivityView,
+    rows: Sequence[ActivityRow],
+    today: date,
+    previous_day: date | None,
+    zone: tzinfo,
 ) -> list[DayGroup]:
+    """The rows under the viewer's days (`zone`), as the planner shows them."""
     groups: list[DayGroup] = []
     for row in rows:
         moment_ = row.completed_at if view is ActivityView.DONE else row.due_at
-        day = service.utc_day(moment_) if moment_ is not None else None
+        day = moment_.astimezone(zone).date() if moment_ is not None else None
         if groups and groups[-1].day == day:
             groups[-1].rows.append(row)
             continue
@@ -229,13 +221,14 @@ async def planner_page(
     after = queries.decode_view_cursor(cursor[:64]) if cursor else None
     page = ViewPage(PAGE_SIZE, after)
     now = datetime.now(UTC)
-    found = await queries.list_view(ctx.session, chosen, page, owner_id, now)
+    zone = viewer_zone(ctx)
+    found = await queries.list_view(ctx.session, chosen, page, owner_id, now, zone)
     shown = found[:PAGE_SIZE]
     overdue: list[Activity] = []
     overdue_more = False
     if chosen is ActivityView.PLANNER and after is None:
         late = await queries.list_view(
-            ctx.session, ActivityView.OVERDUE, ViewPage(OVERDUE_SHOWN, None), owner_id, now
+            ctx.session, ActivityView.OVERDUE, ViewPage(OVERDUE_SHOWN, None), owner_id, now, zone
         )
         overdue, overdue_more = late[:OVERDUE_SHOWN], len(late) > OVERDUE_SHOWN
         # What fell due earlier today is listed once, with the overdue work.
@@ -244,8 +237,8 @@ async def planner_page(
     names = await queries.related_names(ctx.session, [*overdue, *shown])
     owners = await member_names(ctx.session, (a.owner_id for a in [*overdue, *shown]))
     rows = rows_of(shown, names, owners, now)
-    today = now.date()
-    groups = group_by_day(chosen, rows, today, _day(after_day))
+    today = now.astimezone(zone).date()
+    groups = group_by_day(chosen, rows, today, _day(after_day), zone)
     next_cursor = queries.view_next_cursor(chosen, found, page)
     more_url = None
     if next_cursor is not None:
@@ -278,8 +271,9 @@ async def planner_page(
 # ------------------------------------------------------------------ complete, cancel
 
 
-def _follow_up(form: FormData) -> dict[str, Any] | None:
-    """The follow-up the form plans, if it plans one (`with_next`, or any field filled)."""
+def _follow_up(form: FormData, zone: tzinfo) -> dict[str, Any] | None:
+    """The follow-up the form plans, if it plans one (`with_next`, or any field filled);
+    its due time typed in the viewer's `zone`."""
     wanted = text(form, "with_next") == "1" or any(
         text(form, name) for name in ("next_subject", "next_due")
     )
@@ -288,7 +282,7 @@ def _follow_up(form: FormData) -> dict[str, Any] | None:
     return {
         "type": text(form, "next_type") or PlannedType.CALL.value,
         "subject": text(form, "next_subject"),
-        "due_at": moment(text(form, "next_due")),
+        "due_at": typed_time(text(form, "next_due"), zone),
         "description": optional(text(form, "next_description")),
     }
 
@@ -308,7 +302,11 @@ async def activity_complete(request: Request, ctx: CtxDep, activity_id: uuid.UUI
     form = await request.form()
     try:
         data = parse_input(
-            CompleteIn, {"outcome": optional(text(form, "outcome")), "next": _follow_up(form)}
+            CompleteIn,
+            {
+                "outcome": optional(text(form, "outcome")),
+                "next": _follow_up(form, viewer_zone(ctx)),
+            },
         )
         change = await service.complete_activity(ctx, activity_id, data, version_of(form))
     except ValidationFailed as error:
@@ -334,7 +332,7 @@ async def _follow_up_form(
         outcome=text(form, "outcome"),
         return_to=safe_path(text(form, "return_to"), "/activities"),
         types=PLANNED_TYPES,
-        due=default_due(),
+        due=default_due(viewer_zone(ctx)),
     )
 
 

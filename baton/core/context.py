@@ -43,6 +43,9 @@ class Principal:
     method: AuthMethod
     # The token, session or API key the request came with; None for the CLI.
     credential_id: uuid.UUID | None
+    # The IANA zone pages show times in and read typed times as (the member's, else the
+    # organization's); stored times are UTC whatever it is.
+    timezone: str = "UTC"
 
 
 @dataclass

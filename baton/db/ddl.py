@@ -148,14 +148,21 @@ $$
 # transaction to the credential's tenant, find the live credential there — as the
 # invoking app role, so RLS applies with the tenant just set — and, for its row
 # only, set the actor and role. Unknown, expired or revoked: no row, no actor.
-def _authenticate_function(name: str, *, local: bool) -> str:
+def _authenticate_function(name: str, *, local: bool, timezone: bool = True) -> str:
     """The authentication function; `local`: its settings end with the transaction,
     else they stay on the connection until the next call replaces every one of them
-    (user and role emptied first, the transition settings too)."""
+    (user and role emptied first, the transition settings too). `timezone`: it also
+    answers the member's time zone (their own, else the organization's); without it,
+    the function as revisions before `9d3f6a2c8e14` created it."""
     scope = "true" if local else "false"
+    zone_column = ", coalesce(m.timezone, s.timezone, 'UTC')::text" if timezone else ""
+    zone_type = ", timezone text" if timezone else ""
+    zone_join = (
+        "\n        LEFT JOIN tenant_settings s ON s.tenant_id = c.tenant_id" if timezone else ""
+    )
     columns = f"""
         c.id, m.id, m.role::text, u.id, u.email::text, u.full_name::text,
-        t.slug::text, t.name::text,
+        t.slug::text, t.name::text{zone_column},
         set_config('baton.user_id', u.id::text, {scope}),
         set_config('baton.role', m.role, {scope})"""
     cleared = (
@@ -170,7 +177,8 @@ def _authenticate_function(name: str, *, local: bool) -> str:
     return f"""
 CREATE FUNCTION {name}(p_tenant uuid, p_digest bytea, p_prefix text, p_request_id text)
 RETURNS TABLE (credential_id uuid, membership_id uuid, role text, user_id uuid, email text,
-               full_name text, tenant_slug text, tenant_name text, _user text, _role text)
+               full_name text, tenant_slug text, tenant_name text{zone_type}, _user text,
+               _role text)
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM set_config('baton.tenant_id', p_tenant::text, {scope}),
@@ -180,7 +188,7 @@ BEGIN
         FROM api_keys c
         JOIN memberships m ON m.tenant_id = c.tenant_id AND m.id = c.membership_id
         JOIN users u ON u.id = m.user_id
-        JOIN tenants t ON t.id = c.tenant_id
+        JOIN tenants t ON t.id = c.tenant_id{zone_join}
         WHERE c.tenant_id = p_tenant AND c.key_hash = p_digest AND c.revoked_at IS NULL
           AND u.is_active;
     ELSE
@@ -188,7 +196,7 @@ BEGIN
         FROM access_tokens c
         JOIN memberships m ON m.tenant_id = c.tenant_id AND m.id = c.membership_id
         JOIN users u ON u.id = m.user_id
-        JOIN tenants t ON t.id = c.tenant_id
+        JOIN tenants t ON t.id = c.tenant_id{zone_join}
         WHERE c.tenant_id = p_tenant AND c.token_hash = p_digest
           AND c.kind = CASE p_prefix WHEN 'bas' THEN 'session' ELSE 'bearer' END
           AND c.revoked_at IS NULL AND c.expires_at > now() AND u.is_active;
@@ -199,10 +207,15 @@ $$
 
 
 AUTHENTICATE_FUNCTION = _authenticate_function("baton_authenticate", local=True)
+# As the foundation revision created it (no time zone): its migrations keep this text.
+AUTHENTICATE_FUNCTION_V1 = _authenticate_function("baton_authenticate", local=True, timezone=False)
 # For requests that run without an explicit transaction (`baton.core.autocommit`):
 # each statement is its own transaction, so the settings must outlive the call. Only
 # connections of the autocommit pool run it, and every request there starts with it.
 AUTHENTICATE_SESSION_FUNCTION = _authenticate_function("baton_authenticate_session", local=False)
+AUTHENTICATE_SESSION_FUNCTION_V1 = _authenticate_function(
+    "baton_authenticate_session", local=False, timezone=False
+)
 
 
 # UUIDv7 inside the database (PostgreSQL 15 has no uuidv7()): the 48-bit unix-ms

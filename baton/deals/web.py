@@ -86,7 +86,6 @@ def _helpers() -> dict[str, Any]:
         "field_label": field_label,
         "field_inputs": FIELD_INPUTS,
         "duration": charts.duration,
-        "today": datetime.now(UTC).date(),
     }
 
 

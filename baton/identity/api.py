@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Depends, Response, status
 
 from baton.core.auth import CtxDep, IfMatchDep, PrincipalDep, get_principal
+from baton.core.context import Principal
 from baton.core.errors import NotFound
 from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.routing import JsonRoute
@@ -24,6 +25,7 @@ from baton.identity.schemas import (
     MemberOut,
     MemberPatch,
     MeOut,
+    MePatch,
     PasswordChangeIn,
     RegistrationIn,
     RegistrationOut,
@@ -72,8 +74,7 @@ async def change_password(data: PasswordChangeIn, ctx: CtxDep, _: PrincipalDep) 
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/me", tags=["auth"])
-async def me(principal: PrincipalDep) -> MeOut:
+def _me(principal: Principal, timezone: str) -> MeOut:
     return MeOut(
         user=UserOut(id=principal.user_id, email=principal.email, full_name=principal.full_name),
         tenant=TenantOut(
@@ -81,7 +82,20 @@ async def me(principal: PrincipalDep) -> MeOut:
         ),
         role=Role(principal.role),
         auth_method=principal.method.value,
+        timezone=timezone,
     )
+
+
+@router.get("/me", tags=["auth"])
+async def me(principal: PrincipalDep) -> MeOut:
+    return _me(principal, principal.timezone)
+
+
+@router.patch("/me", tags=["auth"])
+async def update_me(data: MePatch, ctx: CtxDep, principal: PrincipalDep) -> MeOut:
+    """The caller's own settings: the time zone their pages use (null: the
+    organization's)."""
+    return _me(principal, await service.set_own_timezone(ctx, data.timezone))
 
 
 @router.get("/users", tags=["users"])

@@ -81,11 +81,16 @@ class Membership(TenantKeyed, Timestamped, Versioned, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "user_id"),
         CheckConstraint(enum_check("role", Role), name="role_valid"),
+        CheckConstraint(
+            "timezone IS NULL OR length(timezone) BETWEEN 1 AND 64", name="timezone_length"
+        ),
         {"info": {"tenancy": "tenant"}},
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))
+    # The member's IANA time zone for what pages show and take; null: the organization's.
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class TenantSettings(Timestamped, Versioned, Base):

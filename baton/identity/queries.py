@@ -33,7 +33,7 @@ def _authenticate(function: str) -> DriverStatement:
     return DriverStatement.of(
         text(
             "SELECT credential_id, membership_id, role, user_id, email, full_name,"
-            f" tenant_slug, tenant_name FROM {function}(:tenant_id, :digest, :prefix,"
+            f" tenant_slug, tenant_name, timezone FROM {function}(:tenant_id, :digest, :prefix,"
             " :request_id)"
         )
     )
@@ -72,6 +72,7 @@ async def principal_for(ctx: Ctx, credential: ParsedCredential) -> Principal | N
         role=row["role"],
         method=_METHODS[credential.prefix],
         credential_id=row["credential_id"],
+        timezone=row["timezone"],
     )
 
 
@@ -212,6 +213,19 @@ async def default_currency(session: AsyncSession) -> str:
     """The organization's currency (its settings row exists from registration on)."""
     currency: str = (await session.execute(select(TenantSettings.default_currency))).scalar_one()
     return currency
+
+
+async def timezones_of(session: AsyncSession, membership_id: uuid.UUID) -> tuple[str | None, str]:
+    """A member's own time zone (None: not chosen) and the organization's, one statement."""
+    row = (
+        await session.execute(
+            select(
+                select(Membership.timezone).where(Membership.id == membership_id).scalar_subquery(),
+                TenantSettings.timezone,
+            )
+        )
+    ).one()
+    return row[0], row[1]
 
 
 async def memberships_of(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -92,6 +92,15 @@ class MeOut(Schema):
     tenant: TenantOut
     role: Role
     auth_method: str
+    # The zone the member's pages show and read times in: their own, else the
+    # organization's (`PATCH /me`). The API's own times are always UTC.
+    timezone: str
+
+
+class MePatch(Schema):
+    """A member's own settings. `timezone` null: the organization's."""
+
+    timezone: Timezone | None
 
 
 class PasswordChangeIn(Schema):

@@ -343,6 +343,20 @@ async def change_password(ctx: Ctx, data: PasswordChangeIn) -> None:
     )
 
 
+async def set_own_timezone(ctx: Ctx, timezone: str | None) -> str:
+    """Any member chooses the time zone their pages show and read times in (an IANA
+    name the schema checked); None goes back to the organization's. Answers the zone
+    now in force."""
+    principal = ctx.require_principal()
+    await ctx.session.execute(
+        update(Membership)
+        .where(Membership.id == principal.membership_id)
+        .values(timezone=timezone, version=Membership.version + 1, updated_at=func.now())
+    )
+    own, organization = await queries.timezones_of(ctx.session, principal.membership_id)
+    return own or organization
+
+
 async def invite_member(ctx: Ctx, data: MemberIn) -> dict[str, Any]:
     """Admins add a member; an existing login joins with its own password unchanged."""
     require_role(ctx, Role.ADMIN)

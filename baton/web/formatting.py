@@ -1,9 +1,13 @@
 """How pages write values for people: one way for money, one for the codes the API
-keeps (reasons, outcomes) — every template gets these as Jinja globals and filters."""
+keeps (reasons, outcomes), times in the viewer's time zone (the member's, else the
+organization's) — every template gets these as Jinja globals and filters — and how
+page forms read a typed time back (in that zone; stored as UTC)."""
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def money(amount: Decimal | None, currency: str) -> str:
@@ -20,3 +24,41 @@ def code_label(code: str | None) -> str:
         return ""
     words = code.replace("_", " ").strip()
     return words[:1].upper() + words[1:]
+
+
+def zone_named(name: str | None) -> ZoneInfo:
+    """The zone of a stored IANA name; UTC for none, or for a name this machine's tz
+    database does not know (the name was valid where it was chosen)."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(moment: datetime | None, zone: ZoneInfo) -> str:
+    """A stored (UTC) time as the viewer reads it, in their zone: `2026-12-07 15:52`."""
+    if moment is None:
+        return ""
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def local_date(moment: datetime | None, zone: ZoneInfo) -> str:
+    """The viewer's calendar day of a stored time."""
+    if moment is None:
+        return ""
+    return moment.astimezone(zone).date().isoformat()
+
+
+def typed_time(raw: str, zone: tzinfo) -> str | None:
+    """A `datetime-local` value ("2026-12-01T09:00") read in the viewer's zone, as ISO
+    8601 with its offset (stored as UTC from there); anything unreadable goes on
+    unchanged so the schema names the problem."""
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        return raw
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.isoformat()

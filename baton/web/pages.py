@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from baton.core.auth import CtxDep
-from baton.core.context import Principal
+from baton.core.context import Ctx, Principal
 from baton.core.errors import DomainError
 from baton.core.pagination import MAX_PAGE_SIZE, PageRequest
 from baton.core.request_transaction import SESSION_COOKIE
@@ -18,7 +19,14 @@ from baton.core.schemas import parse_input
 from baton.identity import queries, service
 from baton.identity.access import require_role
 from baton.identity.models import CredentialKind, Role
-from baton.identity.schemas import ApiKeyIn, LoginIn, MemberIn, MemberPatch, PasswordChangeIn
+from baton.identity.schemas import (
+    ApiKeyIn,
+    LoginIn,
+    MemberIn,
+    MemberPatch,
+    MePatch,
+    PasswordChangeIn,
+)
 from baton.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
@@ -171,10 +179,32 @@ async def api_keys_revoke(request: Request, ctx: CtxDep, api_key_id: uuid.UUID) 
     return RedirectResponse("/settings/api-keys", status_code=303)
 
 
+async def _account(request: Request, ctx: Ctx, notice: str | None) -> Response:
+    """My account: the password form and the time zone choice (the member's own, or
+    the organization's, named)."""
+    principal = ctx.require_principal()
+    own, organization = await queries.timezones_of(ctx.session, principal.membership_id)
+    return render(
+        request,
+        "account.html",
+        notice=notice,
+        own_timezone=own,
+        organization_timezone=organization,
+        timezones=sorted(available_timezones()),
+    )
+
+
 @router.get("/account")
 async def account_page(request: Request, ctx: CtxDep) -> Response:
-    ctx.require_principal()
-    return render(request, "account.html", notice=None)
+    return await _account(request, ctx, None)
+
+
+@router.post("/account/timezone")
+async def account_timezone(request: Request, ctx: CtxDep, timezone: FormText = "") -> Response:
+    data = parse_input(MePatch, {"timezone": timezone or None})
+    zone = await service.set_own_timezone(ctx, data.timezone)
+    # This page was drawn with the zone of the request; the next ones use the new one.
+    return await _account(request, ctx, f"Times are now shown in {zone}")
 
 
 @router.post("/account/password")
@@ -185,6 +215,4 @@ async def account_password(
         PasswordChangeIn, {"current_password": current_password, "new_password": new_password}
     )
     await service.change_password(ctx, data)
-    return render(
-        request, "account.html", notice="Password changed; other sessions were signed out"
-    )
+    return await _account(request, ctx, "Password changed; other sessions were signed out")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from baton.core.context import Ctx
 from baton.core.errors import DomainError
@@ -15,12 +19,33 @@ from baton.core.request_transaction import ANONYMOUS_COOKIE, SESSION_COOKIE, coo
 from baton.core.runtime import Runtime
 from baton.identity import credentials
 from baton.web import TEMPLATES_DIR
-from baton.web.formatting import code_label, money
+from baton.web.formatting import code_label, local_date, local_time, money, zone_named
 from baton.web.navigation import sidebar_for
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["money"] = money
 templates.env.filters["label"] = code_label
+
+
+@pass_context
+def _when(context: Context, moment: datetime | None) -> str:
+    return local_time(moment, context.get("zone") or UTC_ZONE)
+
+
+@pass_context
+def _day(context: Context, moment: datetime | None) -> str:
+    return local_date(moment, context.get("zone") or UTC_ZONE)
+
+
+# `{{ activity.due_at|when }}`: a stored time in the viewer's zone; `|day` its date.
+templates.env.filters["when"] = _when
+templates.env.filters["day"] = _day
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def viewer_zone(ctx: Ctx) -> ZoneInfo:
+    """The zone the signed-in member reads and types times in (UTC when anonymous)."""
+    return zone_named(ctx.principal.timezone if ctx.principal else None)
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -37,10 +62,14 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         if not anonymous:
             anonymous = new_anonymous = secrets.token_urlsafe(32)
         binding = anonymous.encode()
+    zone = viewer_zone(ctx)
     response = templates.TemplateResponse(
         request,
         template,
         {
+            "zone": zone,
+            # The viewer's calendar day: what a next-step due date is overdue against.
+            "today": datetime.now(zone).date(),
             "principal": ctx.principal,
             "sidebar": sidebar_for(ctx.principal.role) if ctx.principal else [],
             "csrf_token": credentials.csrf_token(runtime.secret_key, binding),

@@ -201,7 +201,7 @@ async def test_a_deals_last_activity_asks_for_the_follow_up_inline(
     )
     assert planned.status_code == 200, planned.text
     assert "is-done" in planned.text
-    assert "next: Demo, due 2031-03-04 15:00 UTC" in planned.text
+    assert "next: Demo, due 2031-03-04 15:00" in planned.text
     assert "the deal's next step is now “Demo” (2031-03-04)" in planned.text
     row = await owner_conn.fetchrow(
         "SELECT next_step, next_step_due_date FROM deals WHERE id = $1", big

@@ -333,7 +333,7 @@ def upgrade() -> None:
     op.execute(ddl.ADMIN_REQUIRED_FUNCTION)
     op.execute(ddl.ADMIN_REQUIRED_TRIGGER)
     op.execute(ddl.REVOKE_OWN_CREDENTIALS_FUNCTION)
-    op.execute(ddl.AUTHENTICATE_FUNCTION)
+    op.execute(ddl.AUTHENTICATE_FUNCTION_V1)
 
 
 def downgrade() -> None:

@@ -26,7 +26,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute(ddl.AUTHENTICATE_SESSION_FUNCTION)
+    op.execute(ddl.AUTHENTICATE_SESSION_FUNCTION_V1)
 
 
 def downgrade() -> None:
