@@ -492,6 +492,7 @@ def ends_journey(step: StepNode) -> bool:
 def _closure(
     start: Iterable[uuid.UUID], neighbours: Mapping[uuid.UUID, list[uuid.UUID]]
 ) -> set[uuid.UUID]:
+    """Every step reachable from `start` along `neighbours`, `start` included."""
     seen = set(start)
     frontier = list(seen)
     while frontier:
