@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 
 from baton.accounts.api import account_out
 from baton.activities.schemas import ActivityOut
 from baton.core.auth import CtxDep, IfMatchDep, get_principal
-from baton.core.pagination import PageRequest, next_cursor, page_request
+from baton.core.pagination import MAX_PAGE_SIZE, next_cursor, page_request
 from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.core.versioning import expected_version
 from baton.deals.api import deal_out
 from baton.leads import service
 from baton.leads.models import LeadView
-from baton.leads.queries import LeadRecord
+from baton.leads.queries import LeadRecord, TeamCursor, team_page
 from baton.leads.schemas import (
     AssignIn,
     ClaimOut,
     LeadIn,
+    LeadList,
     LeadOut,
     LeadPatch,
     RejectIn,
@@ -37,7 +39,7 @@ router = APIRouter(
 )
 
 
-def lead_out(record: LeadRecord) -> LeadOut:
+def lead_out(record: LeadRecord, owner_name: str | None = None) -> LeadOut:
     lead, step = record.lead, record.step
     due = record.claim_due_at
     return LeadOut(
@@ -76,6 +78,7 @@ def lead_out(record: LeadRecord) -> LeadOut:
         created_at=lead.created_at,
         updated_at=lead.updated_at,
         version=lead.version,
+        sales_owner_name=owner_name,
     )
 
 
@@ -97,11 +100,25 @@ async def create_lead(data: LeadIn, ctx: CtxDep) -> LeadOut:
 
 @router.get("")
 async def list_leads(
-    view: LeadView, ctx: CtxDep, page: PageRequest = Depends(page_request)
+    view: LeadList,
+    ctx: CtxDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[LeadOut]:
     """One queue in creation order: `inbox`, `pool`, `mine`, `nurture`, `disqualified`,
-    `converted` — each role only the queues it works (403 otherwise)."""
-    records = await service.list_leads(ctx, view, page)
+    `converted` — each role only the queues it works (403 otherwise); or `team`, the
+    claimed leads of every owner by owner name, with `sales_owner_name` (admins,
+    managers, viewers)."""
+    if view is LeadList.TEAM:
+        after = TeamCursor.decode(cursor) if cursor else None
+        found = await service.list_team_leads(ctx, limit, after)
+        team, following = team_page(found, limit)
+        return Page(
+            items=[lead_out(row.record, owner_name=row.owner_name) for row in team],
+            next_cursor=following,
+        )
+    page = page_request(limit, cursor)
+    records = await service.list_leads(ctx, LeadView(view.value), page)
     shown = records[: page.limit]
     return Page(
         items=[lead_out(record) for record in shown],

@@ -2,7 +2,8 @@
 
 A lead is read with its step (any workflow version) and, while pooled, its pool entry
 (the claim SLA). Row-level security decides which leads a role sees at all; the lists
-filter by `view`, which the database derives from the step.
+filter by `view`, which the database derives from the step. The team list (managers'
+"Team's leads") is the `mine` view of every owner, by owner name, with the name.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from baton.accounts.models import Account
 from baton.core.errors import FieldError, ValidationFailed
 from baton.core.pagination import PageRequest, decode_cursor, encode_cursor
 from baton.deals.models import Deal
+from baton.identity.models import User
 from baton.leads.models import Lead, LeadView, PoolEntry
 from baton.workflow.models import Status, WorkflowStep
 
@@ -28,6 +30,7 @@ STEPS: Table = WorkflowStep.__table__  # type: ignore[assignment]
 STATUSES: Table = Status.__table__  # type: ignore[assignment]
 ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
 DEALS: Table = Deal.__table__  # type: ignore[assignment]
+USERS: Table = User.__table__  # type: ignore[assignment]
 
 _LEAD_KEYS = tuple(column.key for column in LEADS.c)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -188,3 +191,71 @@ async def pool_by_claim_due(
             tuple_(POOL.c.claim_due_at, LEADS.c.id) > tuple_(after.claim_due_at, after.lead_id)
         )
     return [record_of(row) for row in (await session.execute(query)).all()]
+
+
+@dataclass(frozen=True)
+class TeamLead:
+    """A claimed lead in the team list, with its owner's name."""
+
+    record: LeadRecord
+    # The lead's sales owner (never null in the `mine` view) and their name.
+    owner_id: uuid.UUID
+    owner_name: str
+
+
+@dataclass(frozen=True)
+class TeamCursor:
+    """Where a page of the team list ended: the last lead's owner and id. The owner's
+    name, the first sort key, is read again from the owner's id, so the cursor stays
+    short enough for the API's `cursor` (64 characters)."""
+
+    owner_id: uuid.UUID
+    lead_id: uuid.UUID
+
+    def encode(self) -> str:
+        return f"{encode_cursor(self.owner_id)}.{encode_cursor(self.lead_id)}"
+
+    @classmethod
+    def decode(cls, raw: str) -> TeamCursor:
+        owner_part, dot, lead_part = raw.partition(".")
+        if not dot:
+            raise ValidationFailed(errors=[FieldError("cursor", "is not a valid cursor")])
+        return cls(decode_cursor(owner_part), decode_cursor(lead_part))
+
+
+async def team_leads(
+    session: AsyncSession, limit: int, after: TeamCursor | None = None
+) -> list[TeamLead]:
+    """Claimed, unconverted live leads of every owner (the `mine` view of each), by
+    owner name, then owner, then claim order (UUIDv7 ids): `limit + 1` of them, after
+    `after` if given. One statement; the claimed leads of one organization are a
+    working set (hundreds), so they are sorted rather than read along an index."""
+    owner_name = USERS.c.full_name
+    query = (
+        _read()
+        .add_columns(owner_name.label("owner_name"))
+        .join(USERS, USERS.c.id == LEADS.c.sales_owner_id)
+        .where(LEADS.c.view == LeadView.MINE.value, LEADS.c.deleted_at.is_(None))
+        .order_by(owner_name, LEADS.c.sales_owner_id, LEADS.c.id)
+        .limit(limit + 1)
+    )
+    if after is not None:
+        after_name = select(USERS.c.full_name).where(USERS.c.id == after.owner_id)
+        query = query.where(
+            tuple_(owner_name, LEADS.c.sales_owner_id, LEADS.c.id)
+            > tuple_(after_name.scalar_subquery(), after.owner_id, after.lead_id)
+        )
+    return [
+        TeamLead(record_of(row), row.sales_owner_id, row.owner_name)
+        for row in (await session.execute(query)).all()
+    ]
+
+
+def team_page(found: list[TeamLead], limit: int) -> tuple[list[TeamLead], str | None]:
+    """The rows of a `team_leads` answer to show, and the next page's cursor (its
+    surplus row says there is one)."""
+    shown = found[:limit]
+    if len(found) <= limit or not shown:
+        return shown, None
+    last = shown[-1]
+    return shown, TeamCursor(last.owner_id, last.record.lead.id).encode()

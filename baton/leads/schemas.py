@@ -104,6 +104,19 @@ class AssignIn(Schema):
     user_id: uuid.UUID
 
 
+class LeadList(StrEnum):
+    """What `GET /leads?view=` lists: one queue (a `LeadView`), or `team` — the claimed,
+    unconverted leads of every owner (the `mine` view of each), by owner name."""
+
+    INBOX = LeadView.INBOX.value
+    POOL = LeadView.POOL.value
+    MINE = LeadView.MINE.value
+    NURTURE = LeadView.NURTURE.value
+    DISQUALIFIED = LeadView.DISQUALIFIED.value
+    CONVERTED = LeadView.CONVERTED.value
+    TEAM = "team"
+
+
 class LeadOut(Schema):
     id: uuid.UUID
     company_name: str
@@ -139,6 +152,8 @@ class LeadOut(Schema):
     created_at: datetime
     updated_at: datetime
     version: int
+    # The sales owner's name: in the team list (sorted by it), else null.
+    sales_owner_name: str | None = None
 
 
 class ClaimOut(Schema):

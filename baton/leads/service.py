@@ -111,6 +111,7 @@ _ONE_HOUR = literal_column("interval '1 hour'", Interval)
 MARKETING_SIDE = (Role.ADMIN, Role.MANAGER, Role.MARKETING)
 SALES_SIDE = (Role.ADMIN, Role.MANAGER, Role.SALES)
 SUPERVISORS = (Role.ADMIN, Role.MANAGER)
+TEAM_READERS = (Role.ADMIN, Role.MANAGER, Role.VIEWER)
 _ALL_VIEWS = frozenset(LeadView)
 VIEWS_BY_ROLE: dict[str, frozenset[LeadView]] = {
     Role.MARKETING: frozenset(
@@ -385,6 +386,15 @@ async def list_leads(ctx: Ctx, view: LeadView, page: PageRequest) -> list[LeadRe
         raise PermissionDenied(f"Role '{principal.role}' does not work the {view.value} list")
     owner = principal.user_id if view is LeadView.MINE else None
     return await queries.list_leads(ctx.session, page, view=view, owner_id=owner)
+
+
+async def list_team_leads(
+    ctx: Ctx, limit: int, after: queries.TeamCursor | None = None
+) -> list[queries.TeamLead]:
+    """The team's claimed, unconverted leads, every owner's, by owner name: admins,
+    managers and viewers (who read every list); sales and marketing 403."""
+    require_role(ctx, *TEAM_READERS)
+    return await queries.team_leads(ctx.session, limit, after)
 
 
 async def update_lead(

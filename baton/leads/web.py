@@ -14,6 +14,11 @@
 - My Leads (`/leads/mine`; sales, managers, admins — whoever can claim): the caller's
   claimed leads with their deal, Release and Convert.
 - Nurture and Disqualified (marketing, managers, admins); "Review again" from nurture.
+- Converted (`/leads/converted`; managers, admins): the archive of converted leads,
+  each linking to the deal it became.
+- Team's leads (`/leads/team`; managers, admins): every salesperson's claimed,
+  unconverted leads, grouped under the owner's name (sorted by it), each linking to
+  its deal. Its "Load more" cursor is the last row's owner and lead.
 
 Every list shows its first `PAGE_SIZE` leads and "Load more", which appends the next
 page's rows (`?cursor=…&part=rows`, the API's cursor; the pool's cursor is its sort
@@ -50,7 +55,7 @@ from baton.identity.models import Role
 from baton.identity.queries import member_names, members_with_roles
 from baton.leads import queries, service
 from baton.leads.models import LeadView
-from baton.leads.queries import LeadRecord, PoolCursor
+from baton.leads.queries import LeadRecord, PoolCursor, TeamCursor
 from baton.leads.schemas import AssignIn, LeadIn, LeadPatch, RejectIn, TriageIn, TriageStatus
 from baton.leads.service import MARKETING_SIDE, SALES_SIDE, SUPERVISORS
 from baton.web.rendering import render
@@ -67,8 +72,12 @@ TAKEN = "Someone just claimed this lead"
 
 
 class _Queue:
-    def __init__(self, view: LeadView, title: str, roles: tuple[Role, ...]) -> None:
+    def __init__(
+        self, view: LeadView, title: str, roles: tuple[Role, ...], *, every_owner: bool = False
+    ) -> None:
         self.view, self.title, self.roles = view, title, roles
+        # The `mine` view of every salesperson (the team list), not the caller's.
+        self.every_owner = every_owner
 
 
 QUEUES = {
@@ -77,6 +86,8 @@ QUEUES = {
     "mine": _Queue(LeadView.MINE, "My Leads", SALES_SIDE),
     "nurture": _Queue(LeadView.NURTURE, "Nurture", MARKETING_SIDE),
     "disqualified": _Queue(LeadView.DISQUALIFIED, "Disqualified", MARKETING_SIDE),
+    "converted": _Queue(LeadView.CONVERTED, "Converted", SUPERVISORS),
+    "team": _Queue(LeadView.MINE, "Team's leads", SUPERVISORS, every_owner=True),
 }
 
 
@@ -103,20 +114,28 @@ def _owner_ids(records: Iterable[LeadRecord]) -> Iterable[uuid.UUID | None]:
 
 async def _found(
     ctx: Ctx, queue: _Queue, cursor: str | None
-) -> tuple[list[LeadRecord], str | None]:
-    """One page of a queue (the pool by claim due) and the cursor of the next, if any."""
+) -> tuple[list[LeadRecord], str | None, dict[uuid.UUID, str]]:
+    """One page of a queue (the pool by claim due, the team by owner name), the cursor
+    of the next, if any, and the owners' names the list read along (the team's)."""
+    if queue.every_owner:
+        found_team = await service.list_team_leads(
+            ctx, PAGE_SIZE, TeamCursor.decode(cursor[:64]) if cursor else None
+        )
+        team, following = queries.team_page(found_team, PAGE_SIZE)
+        names = {row.owner_id: row.owner_name for row in team}
+        return [row.record for row in team], following, names
     if queue.view is LeadView.POOL:
         after = PoolCursor.decode(cursor[:80]) if cursor else None
         found = await queries.pool_by_claim_due(ctx.session, PAGE_SIZE, after)
         leads = found[:PAGE_SIZE]
         last = leads[-1] if leads else None
         if len(found) <= PAGE_SIZE or last is None or last.claim_due_at is None:
-            return leads, None
-        return leads, PoolCursor(last.claim_due_at, last.lead.id).encode()
+            return leads, None, {}
+        return leads, PoolCursor(last.claim_due_at, last.lead.id).encode(), {}
     page = PageRequest(limit=PAGE_SIZE, after=decode_cursor(cursor[:64]) if cursor else None)
     found = await service.list_leads(ctx, queue.view, page)
     leads = found[:PAGE_SIZE]
-    return leads, next_cursor(found, page, leads[-1].lead.id if leads else None)
+    return leads, next_cursor(found, page, leads[-1].lead.id if leads else None), {}
 
 
 async def _list_context(
@@ -127,9 +146,12 @@ async def _list_context(
     managers and admins, the salespeople a lead may be assigned to."""
     queue = QUEUES[name]
     principal = require_role(ctx, *queue.roles)
-    leads, following = await _found(ctx, queue, cursor)
+    leads, following, names = await _found(ctx, queue, cursor)
     flow = await _lead_flow(ctx)
     can_assign = queue.view is LeadView.POOL and principal.role in SUPERVISORS
+    owners = await member_names(ctx.session, _owner_ids(leads))
+    # The team list sorts by the names it read; a former member keeps theirs there.
+    owners.update(names)
     return {
         "queue": name,
         "title": queue.title,
@@ -139,7 +161,11 @@ async def _list_context(
             if following
             else None
         ),
-        "owners": await member_names(ctx.session, _owner_ids(leads)),
+        "owners": owners,
+        # The team list's group headers: a "Load more" page continues the last group.
+        "previous_owner": TeamCursor.decode(cursor[:64]).owner_id
+        if queue.every_owner and cursor
+        else None,
         "now": datetime.now(UTC),
         "notice": notice,
         "disqualify_reasons": _reasons(flow, "in_review", "disqualified"),
@@ -237,6 +263,20 @@ async def disqualified_page(
     request: Request, ctx: CtxDep, cursor: str | None = None, part: str | None = None
 ) -> Response:
     return await _page(request, ctx, "disqualified", cursor, part)
+
+
+@router.get("/leads/converted")
+async def converted_page(
+    request: Request, ctx: CtxDep, cursor: str | None = None, part: str | None = None
+) -> Response:
+    return await _page(request, ctx, "converted", cursor, part)
+
+
+@router.get("/leads/team")
+async def team_page(
+    request: Request, ctx: CtxDep, cursor: str | None = None, part: str | None = None
+) -> Response:
+    return await _page(request, ctx, "team", cursor, part)
 
 
 # ------------------------------------------------------------------ marketing's actions
@@ -430,6 +470,11 @@ async def lead_page(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Respon
     flow = await _lead_flow(ctx)
     timeline = await activity_queries.for_record(ctx.session, EntityType.LEAD, lead_id)
     role = principal.role
+    # The list the lead is on, for the way back: a colleague's claimed lead is on the
+    # team's list, not "My Leads".
+    queue: str | None = lead.view if lead.view in QUEUES else None
+    if queue == "mine" and lead.sales_owner_id != principal.user_id:
+        queue = "team" if role in SUPERVISORS else None
     return render(
         request,
         "leads/detail.html",
@@ -441,8 +486,8 @@ async def lead_page(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Respon
             ctx.session, [*_owner_ids([record]), *(entry.created_by for entry in timeline)]
         ),
         now=datetime.now(UTC),
-        queue_url=f"/leads/{lead.view}" if lead.view in QUEUES else None,
-        queue_title=QUEUES[lead.view].title if lead.view in QUEUES else None,
+        queue_url=f"/leads/{queue}" if queue else None,
+        queue_title=QUEUES[queue].title if queue else None,
         can_edit=role in WRITERS,
         triages=role in MARKETING_SIDE,
         sells=role in SALES_SIDE,

@@ -14,6 +14,8 @@ WORKFLOW_READERS = frozenset({Role.ADMIN, Role.MANAGER})
 # and admins work both. Viewers work no queue and see none of them (Targets they read).
 MARKETING_SIDE = frozenset({Role.ADMIN, Role.MANAGER, Role.MARKETING})
 SALES_SIDE = frozenset({Role.ADMIN, Role.MANAGER, Role.SALES})
+# Lists that oversee both sides: the converted archive and every salesperson's leads.
+SUPERVISORS = frozenset({Role.ADMIN, Role.MANAGER})
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ SIDEBAR: list[NavItem] = [
     NavItem("My Leads", "/leads/mine", SALES_SIDE),
     NavItem("Nurture", "/leads/nurture", MARKETING_SIDE),
     NavItem("Disqualified", "/leads/disqualified", MARKETING_SIDE),
+    NavItem("Converted", "/leads/converted", SUPERVISORS),
+    NavItem("Team's leads", "/leads/team", SUPERVISORS),
     NavItem("Pipeline", "/pipeline", ALL_ROLES),
     NavItem("Accounts", "/accounts", ALL_ROLES),
     NavItem("Targets", "/targets", ALL_ROLES),

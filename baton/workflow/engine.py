@@ -8,6 +8,9 @@ Pure Python, no database access. The service layer loads a workflow's rows, call
 - `check(from, to, role=, reason=, notes=, present_fields=)`: is this move allowed?
   Returns a `Move` or raises `TransitionRejected` with one `FieldError` per problem.
 
+Publishing asks one more question of the graph, `check_publishable(flow)`: can every
+step be reached from the initial one, and can a record on any step still end?
+
 `check` is the hot path (budget: 20 µs, DESIGN §7): everything it needs is
 precomputed per transition at compile time (frozensets, combined required-field
 tuples, the `Move` it returns, the messages), and error lists are built only when a
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, TypeAlias
 
-from baton.core.errors import FieldError, TransitionRejected
+from baton.core.errors import FieldError, RuleViolation, TransitionRejected
 from baton.workflow.models import StatusCategory, Workflow, WorkflowStep, WorkflowTransition
 
 # A reason code that always requires notes (DESIGN §4: "`other` always requires notes").
@@ -462,6 +465,102 @@ def _step_options(rules: Iterable[_Rule]) -> _StepOptions:
         restricted=any(roles for _, roles in pairs),
         with_roles=pairs,
     )
+
+
+# ---------------------------------------------------------------- soundness (publishing)
+
+# Categories that end a record's journey whatever the step's own flag says.
+ENDING_CATEGORIES: Final[frozenset[StatusCategory]] = frozenset(
+    {StatusCategory.WON, StatusCategory.LOST}
+)
+
+
+class UnsoundWorkflow(RuleViolation):
+    """A workflow whose graph strands records (422): raised by `check_publishable`.
+
+    `detail` is the sentence an admin reads; `errors` name each step by key, for
+    API clients (`steps.<key>`).
+    """
+
+
+def ends_journey(step: StepNode) -> bool:
+    """A final step: its status is won or lost, or it is flagged final (a parked
+    "Closed" step, say)."""
+    return step.is_final or step.category in ENDING_CATEGORIES
+
+
+def _closure(
+    start: Iterable[uuid.UUID], neighbours: Mapping[uuid.UUID, list[uuid.UUID]]
+) -> set[uuid.UUID]:
+    """Every step reachable from `start` along `neighbours`, `start` included."""
+    seen = set(start)
+    frontier = list(seen)
+    while frontier:
+        for nxt in neighbours.get(frontier.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                frontier.append(nxt)
+    return seen
+
+
+def unreachable_steps(flow: CompiledWorkflow) -> tuple[StepNode, ...]:
+    """Steps no sequence of transitions leads to from the initial step, in position
+    order: no record can ever be on them."""
+    forward: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for source, target in flow.edges:
+        forward.setdefault(source, []).append(target)
+    reached = _closure([flow.initial_step.id], forward)
+    return tuple(s for s in flow.ordered_steps() if s.id not in reached)
+
+
+def steps_without_end(flow: CompiledWorkflow) -> tuple[StepNode, ...]:
+    """Steps from which no final step (`ends_journey`) can be reached, in position
+    order: a record there could never be won, lost or closed. Final steps themselves
+    are never listed. Every non-final step is listed when the workflow has no final
+    step at all."""
+    backward: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for source, target in flow.edges:
+        backward.setdefault(target, []).append(source)
+    ending = _closure((s.id for s in flow.steps.values() if ends_journey(s)), backward)
+    return tuple(s for s in flow.ordered_steps() if s.id not in ending)
+
+
+def _names(steps: Sequence[StepNode]) -> str:
+    return ", ".join(step.name for step in steps)
+
+
+def check_publishable(flow: CompiledWorkflow) -> None:
+    """Refuse (`UnsoundWorkflow`, 422) a graph that would strand records.
+
+    Two rules, both reported at once so one round of edits can fix everything:
+    every step can be reached from the initial step, and from every step some final
+    step (won, lost, or flagged final) can be reached. The message names the steps
+    by their display names; each `errors` entry names one step by its key.
+    """
+    unreachable = unreachable_steps(flow)
+    stuck = steps_without_end(flow)
+    if not unreachable and not stuck:
+        return
+    sentences: list[str] = []
+    errors: list[FieldError] = []
+    initial = flow.initial_step.name
+    if unreachable:
+        sentences.append(f"These steps cannot be reached from {initial}: {_names(unreachable)}.")
+        errors += [
+            FieldError(f"steps.{s.key}", f"cannot be reached from {initial}") for s in unreachable
+        ]
+    if not any(ends_journey(s) for s in flow.steps.values()):
+        # Listing every step would hide the one fix: there is nothing to end on.
+        sentences.append(
+            "No step ends this workflow: give a step a won or lost status, or mark it final."
+        )
+    elif stuck:
+        sentences.append(
+            f"From these steps no final step can be reached: {_names(stuck)}. "
+            "Add a transition that leads on to a won, lost or final step."
+        )
+    errors += [FieldError(f"steps.{s.key}", "cannot reach a final step") for s in stuck]
+    raise UnsoundWorkflow(" ".join(sentences), errors=errors)
 
 
 # ---------------------------------------------------------------- cache

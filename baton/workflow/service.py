@@ -538,6 +538,9 @@ async def publish(ctx: Ctx, workflow_id: uuid.UUID) -> Workflow:
     """Make a draft the current version: new records of its project types start on it.
 
     The previous version is retired; records already on it stay there until migrated.
+    Only a draft (409 otherwise) whose graph is sound (422 `engine.UnsoundWorkflow`
+    naming the steps): every step reachable from the initial one, and a final step
+    reachable from every step. Nothing is written when it is refused.
     """
     require_role(ctx, Role.ADMIN)
     workflow = await _lock_workflow(ctx, workflow_id)
@@ -545,6 +548,7 @@ async def publish(ctx: Ctx, workflow_id: uuid.UUID) -> Workflow:
         raise Conflict("Only a draft can be published")
     flow = await compiled(ctx, workflow.id)
     assert flow is not None
+    engine.check_publishable(flow)
     previous = (
         await ctx.session.scalars(
             select(Workflow)

@@ -28,6 +28,7 @@ from baton.core.errors import (
     InternalError,
     NotFound,
     PermissionDenied,
+    RuleViolation,
     Unauthenticated,
     ValidationFailed,
 )
@@ -37,6 +38,7 @@ from baton.identity.models import Role
 from baton.web.rendering import render
 from baton.workflow import charts, queries, service
 from baton.workflow.effects import available_effects
+from baton.workflow.engine import UnsoundWorkflow
 from baton.workflow.models import (
     EntityType,
     Status,
@@ -488,6 +490,10 @@ async def workflow_rename(request: Request, ctx: CtxDep, workflow_id: uuid.UUID)
 async def workflow_publish(request: Request, ctx: CtxDep, workflow_id: uuid.UUID) -> Response:
     try:
         workflow = await service.publish(ctx, workflow_id)
+    except UnsoundWorkflow as error:
+        # The sentence already names every step; the per-step entries (keyed for API
+        # clients) would repeat it with internal keys.
+        return form_error(request, RuleViolation(error.detail))
     except DomainError as error:
         return form_error(request, error)
     return redirect(request, f"/workflow/workflows/{workflow.id}?notice=published")

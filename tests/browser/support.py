@@ -8,12 +8,17 @@ belongs to the main thread), so the tests use Playwright's sync API from plain
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from playwright.sync_api import ConsoleMessage, Locator, Page, Response
+from playwright.sync_api import APIRequestContext, ConsoleMessage, Locator, Page, Response
+
+from baton.demo import DEMO_PASSWORD
 
 SERVER_START_TIMEOUT_SECONDS = 30.0
+DEMO_MARKETING = "marketing@acme.example"
 
 # Reports Content-Security-Policy violations to Python from every page and frame.
 # Init scripts are injected by the browser itself, so the CSP under test does not
@@ -116,3 +121,34 @@ def drag(page: Page, source: Locator, target: Locator, fraction: float = 0.5) ->
     page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] * fraction, steps=15)
     page.wait_for_timeout(100)
     page.mouse.up()
+
+
+def pooled_lead(api: APIRequestContext, base_url: str, company: str) -> dict[str, Any]:
+    """Marketing adds a lead and qualifies it (which hands it over), through the API."""
+    signed_in = api.post(
+        f"{base_url}/api/v1/auth/login", data={"email": DEMO_MARKETING, "password": DEMO_PASSWORD}
+    )
+    assert signed_in.ok, signed_in.text()
+    headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    created = api.post(
+        f"{base_url}/api/v1/leads",
+        headers=headers,
+        data={
+            "company_name": company,
+            "contact_name": "Olga Orbit",
+            "email": f"olga.{uuid.uuid4().hex[:8]}@orbit.example",
+            "need": "Twelve cold-storage racks",
+        },
+    )
+    assert created.status == 201, created.text()
+    lead: dict[str, Any] = created.json()
+    for status in ("in_review", "qualified"):
+        moved = api.post(
+            f"{base_url}/api/v1/leads/{lead['id']}/triage",
+            headers=headers,
+            data={"status": status, "version": lead["version"]},
+        )
+        assert moved.ok, moved.text()
+        lead = moved.json()
+    assert lead["view"] == "pool"
+    return lead

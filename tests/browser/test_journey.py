@@ -31,6 +31,8 @@ ADMIN_SIDEBAR = [
     "My Leads",
     "Nurture",
     "Disqualified",
+    "Converted",
+    "Team's leads",
     "Pipeline",
     "Accounts",
     "Targets",
@@ -91,12 +93,14 @@ def test_admin_invites_a_member_and_sales_sees_no_admin_pages(web: WatchedPage) 
     # The session cookie is HttpOnly: page scripts never see it.
     assert "baton_session" not in page.evaluate("document.cookie")
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Team").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Team", exact=True).click()
     page.wait_for_url(f"{web.base_url}/team")
     expect(page.get_by_role("heading", name="Team", level=1)).to_be_visible()
     members = page.locator("#members")
     expect(members.locator(f'tr[data-email="{ADMIN}"]')).to_be_visible()
-    expect(page.get_by_role("link", name="Team")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="Team", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
 
     # Invite through the htmx form: the members table is swapped in place.
     _mark_document(web)
@@ -129,7 +133,7 @@ def test_admin_invites_a_member_and_sales_sees_no_admin_pages(web: WatchedPage) 
     page.wait_for_url(f"{web.base_url}/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Bea Browser")
     assert web.sidebar() == SALES_SIDEBAR
-    assert page.get_by_role("link", name="Team").count() == 0
+    assert page.get_by_role("link", name="Team", exact=True).count() == 0
 
     forbidden = web.goto("/team")
     assert forbidden.status == 403
@@ -167,11 +171,14 @@ def test_every_admin_page_renders_without_console_or_csp_errors(web: WatchedPage
     page.wait_for_url(f"{web.base_url}/")
     for label, heading in [
         ("Team", "Team"),
+        ("Converted", "Converted"),
+        ("Team's leads", "Team's leads"),
         ("API keys", "API keys"),
         ("My account", "My account"),
         ("Home", "Welcome, Ada Admin"),
     ]:
-        page.get_by_role("navigation", name="Main").get_by_role("link", name=label).click()
+        sidebar = page.get_by_role("navigation", name="Main")
+        sidebar.get_by_role("link", name=label, exact=True).click()
         expect(page.get_by_role("heading", level=1)).to_have_text(heading)
         expect(page.get_by_role("link", name=label, exact=True).first).to_be_visible()
     # htmx loaded (from /static, as the CSP demands) and baton.js is wired up.

@@ -7,57 +7,24 @@ organization is shared with the other browser tests."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
-from playwright.sync_api import APIRequestContext, expect
+from playwright.sync_api import expect
 
 from baton.demo import DEMO_PASSWORD
-from tests.browser.support import WatchedPage
+from tests.browser.support import WatchedPage, pooled_lead
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-MARKETING = "marketing@acme.example"
 MANAGER = "manager@acme.example"
 SALES = "sales1@acme.example"
 SALES_NAME = "Sam Sales"
 
 
-def _pooled_lead(api: APIRequestContext, base_url: str, company: str) -> dict[str, Any]:
-    """Marketing adds a lead and qualifies it (which hands it over), through the API."""
-    signed_in = api.post(
-        f"{base_url}/api/v1/auth/login", data={"email": MARKETING, "password": DEMO_PASSWORD}
-    )
-    assert signed_in.ok, signed_in.text()
-    headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
-    created = api.post(
-        f"{base_url}/api/v1/leads",
-        headers=headers,
-        data={
-            "company_name": company,
-            "contact_name": "Olga Orbit",
-            "email": f"olga.{uuid.uuid4().hex[:8]}@orbit.example",
-            "need": "Twelve cold-storage racks",
-        },
-    )
-    assert created.status == 201, created.text()
-    lead: dict[str, Any] = created.json()
-    for status in ("in_review", "qualified"):
-        moved = api.post(
-            f"{base_url}/api/v1/leads/{lead['id']}/triage",
-            headers=headers,
-            data={"status": status, "version": lead["version"]},
-        )
-        assert moved.ok, moved.text()
-        lead = moved.json()
-    assert lead["view"] == "pool"
-    return lead
-
-
 def test_a_manager_assigns_a_pooled_lead_to_a_salesperson(web: WatchedPage) -> None:
     page = web.page
     company = f"Orbit {uuid.uuid4().hex[:8]}"
-    _pooled_lead(page.context.request, web.base_url, company)
+    pooled_lead(page.context.request, web.base_url, company)
 
     web.goto("/login")
     web.log_in(MANAGER, DEMO_PASSWORD)

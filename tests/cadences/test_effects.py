@@ -19,7 +19,11 @@ from tests.cadences.support import (
 )
 from tests.factories import Member, unique
 
-STEPS = (("open", "Open", "open", True), ("review", "Review", "open", False))
+STEPS = (
+    ("open", "Open", "open", True),
+    ("review", "Review", "open", False),
+    ("won", "Won", "won", False),
+)
 
 
 async def _post(client: httpx.AsyncClient, admin: Member, path: str, body: dict[str, Any]) -> Any:
@@ -33,7 +37,8 @@ def _step(workflow: dict[str, Any], key: str) -> str:
 
 
 async def _deal_draft(client: httpx.AsyncClient, admin: Member) -> dict[str, Any]:
-    """A draft deal workflow: Open → Review, no transitions yet."""
+    """A draft deal workflow: Open, Review and Won, with only Review → Won (publishing
+    needs every step to lead to an end); the tests add Open → Review."""
     flow = await _post(
         client, admin, "/workflow/workflows", {"name": unique("Deals"), "entity_type": "deal"}
     )
@@ -47,7 +52,9 @@ async def _deal_draft(client: httpx.AsyncClient, admin: Member) -> dict[str, Any
             f"/workflow/workflows/{flow['id']}/steps",
             {"key": key, "name": name, "status_id": status["id"], "is_initial": initial},
         )
-    return dict(flow)
+    closing = await _transition(client, admin, flow, "review", "won", [])
+    assert closing.status_code == 201, closing.text
+    return dict(closing.json())
 
 
 async def _transition(

@@ -37,9 +37,14 @@ async def _notifying_flow(client: httpx.AsyncClient, admin: Member) -> Flow:
     flow = await _post(
         client, admin, "/workflow/workflows", {"name": unique("Flow"), "entity_type": "work_item"}
     )
-    for key, initial in (("open", True), ("review", False)):
+    # Done (won) makes the workflow publishable: every step can lead to an end.
+    for key, initial, category in (
+        ("open", True, "open"),
+        ("review", False, "open"),
+        ("done", False, "won"),
+    ):
         status = await _post(
-            client, admin, "/workflow/statuses", {"name": unique(key), "category": "open"}
+            client, admin, "/workflow/statuses", {"name": unique(key), "category": category}
         )
         flow = await _post(
             client,
@@ -62,6 +67,12 @@ async def _notifying_flow(client: httpx.AsyncClient, admin: Member) -> Flow:
                 ],
             },
         )
+    await _post(
+        client,
+        admin,
+        f"/workflow/workflows/{flow['id']}/transitions",
+        {"from_step_id": steps["review"], "to_step_id": steps["done"], "label": "Done"},
+    )
     await _post(client, admin, f"/workflow/workflows/{flow['id']}/publish", {})
     kind = await _post(
         client,

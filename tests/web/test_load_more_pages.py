@@ -96,11 +96,18 @@ async def _mine(client: httpx.AsyncClient, org: Org) -> dict[str, Any]:
     return lead
 
 
+async def _converted(client: httpx.AsyncClient, org: Org) -> dict[str, Any]:
+    lead = await _mine(client, org)
+    assert (await org.action(client, lead, "convert")).status_code == 200
+    return lead
+
+
 QUEUES: dict[str, tuple[Make, str]] = {
     "inbox": (_inbox, "marketing"),
     "nurture": (_nurture, "marketing"),
     "disqualified": (_disqualified, "marketing"),
     "mine": (_mine, "sales"),
+    "converted": (_converted, "manager"),
 }
 
 
@@ -146,6 +153,36 @@ async def test_load_more_on_the_sales_inbox_follows_the_claim_due_order(
 
     refused = await client.get("/leads/pool", params={"cursor": "junk", "part": "rows"})
     assert refused.status_code == 422
+
+
+async def test_load_more_on_the_teams_leads_continues_each_owners_group(
+    client: httpx.AsyncClient, org: Org, database: Database
+) -> None:
+    claimers = [org.sales, org.other_sales, org.sales, org.other_sales, org.sales]
+    claimed: list[tuple[uuid.UUID, str]] = []
+    for member in claimers:
+        lead = await org.pooled(client)
+        answer = await org.action(client, lead, "claim", member=member)
+        assert answer.status_code == 200, answer.text
+        claimed.append((member.user_id, lead["id"]))
+    # Both salespeople are called "Sales Person": then by owner, then claim order.
+    expected = [lead_id for _, lead_id in sorted(claimed, key=lambda c: (c[0], uuid.UUID(c[1])))]
+
+    await _sign_in(client, org.manager)
+    pages, costs, answers = await _walk(client, database, "/leads/team", _lead_ids)
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert [lead_id for page in pages for lead_id in page] == expected
+    assert costs[0] == costs[1]
+    # One header per owner over all pages: a page that goes on with the previous
+    # page's owner does not open the group again.
+    headers = [answer.count('class="owner-group"') for answer in answers]
+    assert sum(headers) == 2, headers
+    assert all('href="/deals/' in answer for answer in answers)
+
+    for member in (org.sales, org.marketing):
+        await _sign_in(client, member)
+        for path in ("/leads/team", "/leads/converted"):
+            assert (await client.get(path)).status_code == 403, (member.role, path)
 
 
 async def test_load_more_on_targets_keeps_the_status_and_the_search(

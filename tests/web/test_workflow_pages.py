@@ -184,7 +184,11 @@ async def test_build_publish_and_edit_a_workflow_through_the_pages(
     assert "This is a draft (version 1)" in page.text
     assert "No analytics for this version" in page.text  # no steps yet
 
-    for key, name, status in (("todo", "To do", "Open"), ("doing", "Doing", "In Progress")):
+    for key, name, status in (
+        ("todo", "To do", "Open"),
+        ("doing", "Doing", "In Progress"),
+        ("done", "Done", "Resolved"),
+    ):
         added = await client.post(
             f"/workflow/workflows/{workflow_id}/steps",
             data={
@@ -210,15 +214,17 @@ async def test_build_publish_and_edit_a_workflow_through_the_pages(
 
     detail = await _workflow(client, admin, workflow_id)
     todo, doing = support_step(detail, "todo"), support_step(detail, "doing")
+    done = support_step(detail, "done")
     reordered = await client.post(
         f"/workflow/workflows/{workflow_id}/step-order",
-        data={"step_ids": [doing, todo], "csrf_token": token},
+        data={"step_ids": [doing, todo, done], "csrf_token": token},
         headers=HTMX,
     )
     assert reordered.status_code == 200
     assert [s["key"] for s in (await _workflow(client, admin, workflow_id))["steps"]] == [
         "doing",
         "todo",
+        "done",
     ]
 
     cell = await client.get(
@@ -244,6 +250,23 @@ async def test_build_publish_and_edit_a_workflow_through_the_pages(
     assert "reasons: blocked, other" in connected.text
     assert "roles: admin, manager" in connected.text
 
+    # Done cannot be reached yet, and nothing leads on from To do or Doing: refused,
+    # in words, next to the Publish button.
+    refused = await client.post(
+        f"/workflow/workflows/{workflow_id}/publish", data={"csrf_token": token}, headers=HTMX
+    )
+    assert refused.status_code == 422
+    assert 'class="form-errors" role="alert"' in refused.text
+    assert "These steps cannot be reached from To do: Done." in refused.text
+    assert "From these steps no final step can be reached: Doing, To do." in refused.text
+    assert "steps.done" not in refused.text  # the API's per-step keys stay out of the page
+    finish = await client.post(
+        f"/workflow/workflows/{workflow_id}/transitions",
+        data={"from_step_id": doing, "to_step_id": done, "label": "Finish", "csrf_token": token},
+        headers=HTMX,
+    )
+    assert finish.status_code == 200, finish.text
+
     published = await client.post(
         f"/workflow/workflows/{workflow_id}/publish", data={"csrf_token": token}, headers=HTMX
     )
@@ -255,7 +278,7 @@ async def test_build_publish_and_edit_a_workflow_through_the_pages(
     # An edit of the published version lands in a new draft, and the page says so.
     edited = await client.post(
         f"/workflow/workflows/{workflow_id}/step-order",
-        data={"step_ids": [todo, doing], "csrf_token": token},
+        data={"step_ids": [todo, doing, done], "csrf_token": token},
         headers=HTMX,
     )
     draft_location = edited.headers["HX-Redirect"]

@@ -650,24 +650,30 @@ async def test_a_deleted_transition_can_no_longer_be_taken(client: httpx.AsyncCl
     admin = await register_tenant(client)
     v1 = await _support(client, admin)
     old_item = await _new_ticket(client, admin)
-    start = _edge(v1, "open", "in_progress")
-    removed = await _delete(client, admin, f"/transitions/{start['id']}", if_match=1)
+    # "Back to queue": without it every step is still reachable and can still end,
+    # so the draft publishes (removing "Start" would strand In Progress and after).
+    back = _edge(v1, "in_progress", "open")
+    removed = await _delete(client, admin, f"/transitions/{back['id']}", if_match=1)
     assert removed.status_code == 200, removed.text
     v2 = removed.json()
     assert (v2["version"], v2["published"]) == (2, False)
     assert len(v2["transitions"]) == len(v1["transitions"]) - 1
     with pytest.raises(StopIteration):
-        _edge(v2, "open", "in_progress")
+        _edge(v2, "in_progress", "open")
     await _publish(client, admin, v2["id"])
     new_item = await _new_ticket(client, admin)
-    refused = await _move(client, admin, new_item, _step(v2, "in_progress")["id"])
+    started = await _move(client, admin, new_item, _step(v2, "in_progress")["id"])
+    assert started.status_code == 200, started.text
+    refused = await _move(client, admin, started.json()["item"], _step(v2, "open")["id"])
     assert refused.status_code == 422, refused.text
     assert _error_fields(refused) == ["to_step_id"]
     # A record on v1 still has the transition.
-    old_moved = await _move(client, admin, old_item, _step(v1, "in_progress")["id"])
+    old_started = await _move(client, admin, old_item, _step(v1, "in_progress")["id"])
+    assert old_started.status_code == 200, old_started.text
+    old_moved = await _move(client, admin, old_started.json()["item"], _step(v1, "open")["id"])
     assert old_moved.status_code == 200, old_moved.text
     # v1 is retired now: its ids are read-only.
-    draft_edge = await _delete(client, admin, f"/transitions/{start['id']}")
+    draft_edge = await _delete(client, admin, f"/transitions/{back['id']}")
     assert draft_edge.status_code == 409
 
 

@@ -96,9 +96,13 @@ async def _flow(
     admin: Member,
     transitions: Sequence[tuple[str, str, Effects]],
 ) -> Flow:
-    """Build, publish and attach a project type to a workflow with these transitions."""
+    """Build, publish and attach a project type to a workflow with these transitions,
+    plus a plain Review → Done if they lack one (publishing needs a way to the end)."""
     workflow = await _draft(client, admin)
-    for source, target, effects in transitions:
+    closing = (
+        [] if any(t[:2] == ("review", "done") for t in transitions) else [("review", "done", [])]
+    )
+    for source, target, effects in [*transitions, *closing]:
         workflow = await _post(
             client,
             admin,

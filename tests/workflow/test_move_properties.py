@@ -99,14 +99,20 @@ def _some(values: tuple[str, ...], most: int) -> st.SearchStrategy[tuple[str, ..
 
 @st.composite
 def graphs(draw: st.DrawFn) -> GraphSpec:
-    """3-8 steps in a random order, one initial, random edges and conditions."""
+    """3-8 steps in a random order, one initial, random edges and conditions — a
+    graph that publishes: every step reachable from the initial one, and a final
+    step reachable from every step."""
     size = draw(st.integers(3, 8))
     initial = draw(st.integers(0, size - 1))
     positions = tuple(draw(st.permutations(range(size))))
     categories = tuple(
         draw(st.lists(st.sampled_from(StatusCategory), min_size=size, max_size=size))
     )
-    finals = tuple(draw(st.lists(st.booleans(), min_size=size, max_size=size)))
+    end = draw(st.integers(0, size - 1))
+    finals = tuple(
+        flag or i == end
+        for i, flag in enumerate(draw(st.lists(st.booleans(), min_size=size, max_size=size)))
+    )
     step_required = tuple(
         draw(st.lists(st.one_of(st.just(()), _some(FIELDS, 1)), min_size=size, max_size=size))
     )
@@ -115,6 +121,14 @@ def graphs(draw: st.DrawFn) -> GraphSpec:
     pairs = {(i, j + (j >= i)) for i, j in enumerate(successors)}
     extra = st.tuples(st.integers(0, size - 1), st.integers(0, size - 1))
     pairs |= {(i, j) for i, j in draw(st.lists(extra, max_size=size)) if i != j}
+    # Publishing refuses a graph that strands records, so add a tree out of the
+    # initial step (each step entered from one listed before it) and a tree into
+    # `end` (each step leaving to one listed before it).
+    out_of = [initial, *draw(st.permutations([i for i in range(size) if i != initial]))]
+    into = [end, *draw(st.permutations([i for i in range(size) if i != end]))]
+    for k in range(1, size):
+        pairs.add((out_of[draw(st.integers(0, k - 1))], out_of[k]))
+        pairs.add((into[k], into[draw(st.integers(0, k - 1))]))
     edges = tuple(
         EdgeSpec(
             source=a,
