@@ -42,7 +42,7 @@ from baton.jobs.models import MAX_ERROR_LENGTH
 log = structlog.get_logger("baton.jobs")
 
 # Every module that defines tasks: a worker imports them before it fetches a job.
-TASK_MODULES = ["baton.jobs.retention"]
+TASK_MODULES = ["baton.jobs.retention", "baton.jobs.stalled"]
 
 # The process's procrastinate app. Its connector is replaced by one to the app role's
 # database when a worker starts (`baton.jobs.worker.open_queue`); enqueuing needs no

@@ -41,6 +41,7 @@ ADMIN_SIDEBAR = [
     "Project types",
     "Team",
     "Organization",
+    "Jobs",
     "API keys",
     "My account",
 ]

@@ -4,6 +4,7 @@ with its error visible to the tenant's admins."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import asyncpg
@@ -13,6 +14,8 @@ import pytest
 from baton.config import Settings
 from baton.db.engine import Database
 from baton.jobs.defer import defer
+from baton.jobs.stalled import requeue_stalled_jobs
+from baton.jobs.worker import open_queue
 from tests.factories import register_tenant, unique
 from tests.jobs.support import (
     RUNS,
@@ -181,3 +184,33 @@ async def test_a_failing_job_is_retried_with_backoff_then_failed_with_its_error(
     final = await client.get("/api/v1/jobs?state=failed", headers=admin.headers)
     (shown,) = [job for job in final.json()["items"] if job["id"] == job_id]
     assert shown["error"] == "RuntimeError: boom 4"
+
+
+async def test_a_job_whose_worker_died_mid_job_runs_again(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    database: Database,
+    owner_conn: asyncpg.Connection,
+) -> None:
+    admin = await register_tenant(client)
+    key = unique("stalled")
+    async with unit_of_work(database, settings, admin) as ctx:
+        job_id = await defer(ctx, observe, {"key": key})
+    # As a worker killed after fetching it leaves it: running, its worker silent
+    # (here already pruned by a live worker, so no worker at all).
+    await owner_conn.execute(
+        "UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL WHERE id = $1", job_id
+    )
+    await run_due_jobs(settings, database)
+    assert key not in SEEN  # a running job is not fetched again
+
+    async with open_queue(settings) as app:
+        first, second = await asyncio.gather(requeue_stalled_jobs(app), requeue_stalled_jobs(app))
+    assert (first + second).count(job_id) == 1  # queued again once, by one sweep
+    requeued = await _job(owner_conn, job_id)
+    assert requeued is not None
+    assert requeued["status"] == "todo"
+    assert requeued["attempts"] == 1
+
+    await run_due_jobs(settings, database)
+    assert SEEN[key]["tenant_id"] == str(admin.tenant_id)
