@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 
 from baton.core.auth import CtxDep, get_principal
 from baton.core.pagination import MAX_PAGE_SIZE
@@ -12,14 +12,11 @@ from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.jobs import service
 from baton.jobs.queries import JobRow, JobState
-from baton.jobs.schemas import JobOut
+from baton.jobs.schemas import JobId, JobOut
 
 router = APIRouter(
     prefix="/api/v1", dependencies=[Depends(get_principal)], route_class=JsonRoute, tags=["jobs"]
 )
-
-# A job id: procrastinate's bigint, also the list's cursor (ids below it come next).
-JobId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def _out(row: JobRow) -> JobOut:
@@ -31,7 +28,8 @@ async def list_jobs(
     ctx: CtxDep,
     state: JobState | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    cursor: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,18}$")] = None,
+    # Up to 18 digits: any job id, and never past PostgreSQL's bigint.
+    cursor: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,17}$")] = None,
 ) -> Page[JobOut]:
     """The organization's jobs, newest first: `state` = queued | running | failed
     (default: all three). Successful jobs are not kept. Admins only (others 403)."""

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
+
+from fastapi import Path
 
 from baton.core.schemas import Schema
 from baton.jobs.queries import JobState
+
+# A job id in a path: procrastinate's bigint (an id past it is 422, not a 500).
+JobId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class JobOut(Schema):

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx
 from baton.jobs import service
+from baton.jobs.schemas import JobId
 from baton.web.rendering import render
 from baton.workflow.web import is_htmx
 
@@ -36,7 +37,7 @@ async def jobs_page(request: Request, ctx: CtxDep) -> Response:
 
 
 @router.post(PATH + "/{job_id}/retry")
-async def jobs_retry(request: Request, ctx: CtxDep, job_id: int) -> Response:
+async def jobs_retry(request: Request, ctx: CtxDep, job_id: JobId) -> Response:
     job = await service.retry_job(ctx, job_id)
     if not is_htmx(request):
         return RedirectResponse(PATH, status_code=303)

@@ -38,7 +38,9 @@ async def open_queue(
     """The process's procrastinate app, connected as the app role while in the block.
 
     The pool holds the LISTEN connection, one per job being fetched or finished, and a
-    spare; the jobs' own work uses the `Database` pool.
+    spare; the jobs' own work uses the `Database` pool. The app is one per process
+    (its tasks register on it at import), so one block at a time: a process runs one
+    worker, inline or `baton worker`.
     """
     connector = PsycopgConnector(
         conninfo=libpq_dsn(app_url(settings)), min_size=1, max_size=concurrency + 2

@@ -117,8 +117,13 @@ async def test_jobs_are_listed_newest_first_page_by_page(
     second = await client.get(f"/api/v1/jobs?limit=2&cursor={cursor}", headers=admin.headers)
     assert _ids(second) == [ids[0]]
     assert second.json()["next_cursor"] is None
-    bad = await client.get("/api/v1/jobs?cursor=abc", headers=admin.headers)
-    assert bad.status_code == 422
+    for cursor in ("abc", "0", "9" * 19):
+        bad = await client.get(f"/api/v1/jobs?cursor={cursor}", headers=admin.headers)
+        assert bad.status_code == 422, cursor
+    huge = await client.post(f"/api/v1/jobs/{2**63}/retry", headers=admin.headers)
+    assert huge.status_code == 422
+    missing = await client.post(f"/api/v1/jobs/{2**63 - 1}/retry", headers=admin.headers)
+    assert missing.status_code == 404
     bad_state = await client.get("/api/v1/jobs?state=succeeded", headers=admin.headers)
     assert bad_state.status_code == 422
 
