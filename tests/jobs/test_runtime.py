@@ -5,13 +5,16 @@ with its error visible to the tenant's admins."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime
 
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy import text
 
 from baton.config import Settings
+from baton.core.context import Ctx
 from baton.db.engine import Database
 from baton.jobs.defer import defer
 from baton.jobs.stalled import requeue_stalled_jobs
@@ -85,6 +88,28 @@ async def test_a_committed_job_runs_in_its_tenant_under_rls(
     assert seen["tenants"] == [mine.tenant_id]
     # Succeeded: procrastinate deleted it.
     assert await _job(owner_conn, job_id) is None
+    # Its tenant was set for its transaction only: no pooled connection keeps it.
+    connections = [await database.engine.connect() for _ in range(database.engine.pool.size())]
+    try:
+        for conn in connections:
+            left = await conn.scalar(text("SELECT current_setting('baton.tenant_id', true)"))
+            assert not left
+    finally:
+        for conn in connections:
+            await conn.close()
+
+
+async def test_defer_refuses_what_it_cannot_scope(
+    client: httpx.AsyncClient, settings: Settings, database: Database
+) -> None:
+    admin = await register_tenant(client)
+    async with database.session_scope(request_id="test") as session:
+        tenantless = Ctx(session=session, db=database, settings=settings, request_id="test")
+        with pytest.raises(RuntimeError, match="tenant"):
+            await defer(tenantless, observe, {"key": "x"})
+    async with unit_of_work(database, settings, admin) as ctx:
+        with pytest.raises(ValueError, match="tenant_id"):
+            await defer(ctx, observe, {"key": "x", "tenant_id": str(uuid.uuid4())})
 
 
 async def test_a_job_run_twice_changes_nothing_the_second_time(
