@@ -12,7 +12,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from starlette.routing import Route
 
@@ -24,7 +23,7 @@ from baton.activities.web import router as activities_web_router
 from baton.audit.models import SecurityEvent
 from baton.audit.service import record_security_event
 from baton.cadences.api import router as cadences_router
-from baton.config import Settings, get_settings
+from baton.config import Settings, WorkerMode, get_settings
 from baton.contacts.api import router as contacts_router
 from baton.core.autocommit import autocommit_paths
 from baton.core.context import Ctx
@@ -50,6 +49,9 @@ from baton.deals.web import router as deals_web_router
 from baton.identity.api import public as identity_public_router
 from baton.identity.api import router as identity_router
 from baton.identity.web import router as identity_web_router
+from baton.jobs.api import router as jobs_router
+from baton.jobs.web import router as jobs_web_router
+from baton.jobs.worker import run_worker
 from baton.leads.api import router as leads_router
 from baton.leads.web import router as leads_web_router
 from baton.notifications.api import router as notifications_router
@@ -65,7 +67,9 @@ from baton.workitems.api import router as work_items_router
 from baton.workitems.web import router as work_items_web_router
 
 log = structlog.get_logger("baton.app")
-CLEANUP_INTERVAL_SECONDS = 600
+# After an inline worker stopped on an error (the database unreachable): wait, then
+# start it again, rather than leave the server without one.
+WORKER_RESTART_SECONDS = 5
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -82,13 +86,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        cleanup = asyncio.create_task(_cleanup_forever(db))
+        worker = (
+            asyncio.create_task(_inline_worker(settings, db))
+            if settings.worker is WorkerMode.INLINE
+            else None
+        )
         try:
             yield
         finally:
-            cleanup.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await cleanup
+            if worker is not None:
+                # Cancelling stops it gracefully: no new job, the running ones finish.
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
             await db.dispose()
 
     app = FastAPI(
@@ -117,6 +127,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         leads_router,
         targets_router,
         notifications_router,
+        jobs_router,
         web_router,
         identity_web_router,
         workflow_web_router,
@@ -126,6 +137,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         deals_web_router,
         leads_web_router,
         targets_web_router,
+        jobs_web_router,
     ]
     for router in routers:
         app.include_router(router)
@@ -144,17 +156,21 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     return app
 
 
-async def _cleanup_forever(db: Database) -> None:
-    """Expired idempotency keys and stale rate-limit buckets, every ten minutes."""
+async def _inline_worker(settings: Settings, db: Database) -> None:
+    """`BATON_WORKER=inline`: one worker in the server's event loop, on its database
+    (its jobs share the request pool), until the server stops."""
     while True:
         try:
-            async with db.engine.begin() as conn:
-                removed = await conn.scalar(text("SELECT baton_cleanup_expired()"))
-            if removed:
-                log.info("expired rows removed", count=removed)
+            await run_worker(
+                settings,
+                db,
+                concurrency=settings.worker_concurrency,
+                install_signal_handlers=False,
+            )
+            return
         except Exception:
-            log.exception("cleanup failed; retrying later")
-        await asyncio.sleep(CLEANUP_INTERVAL_SECONDS)
+            log.exception("the inline worker stopped; starting it again")
+        await asyncio.sleep(WORKER_RESTART_SECONDS)
 
 
 def _is_api(request: Request) -> bool:

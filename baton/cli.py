@@ -1,4 +1,4 @@
-"""`baton` command line: serve, db, demo, doctor, user, version."""
+"""`baton` command line: serve, worker, db, demo, doctor, user, version."""
 
 from __future__ import annotations
 
@@ -66,18 +66,9 @@ def serve(
     import uvicorn
 
     from baton.app import create_app
-    from baton.db import migrate
 
     settings = get_settings()
-    owner = owner_url(settings)  # starts the embedded server when no URL is configured
-    current = asyncio.run(migrate.current_revision(owner))
-    if current != migrate.head_revision():
-        typer.secho(
-            f"The database is at {current}, not {migrate.head_revision()}: run `baton db upgrade`.",
-            fg=typer.colors.RED,
-            err=True,
-        )
-        raise typer.Exit(1)
+    _require_migrated()
     application = create_app(settings)
     # What start-up built (modules, routes, compiled statements) lives as long as the
     # process: kept out of the collector's scans, each collection of the request
@@ -96,6 +87,51 @@ def serve(
         proxy_headers=True,
         server_header=False,
     )
+
+
+def _require_migrated() -> None:
+    """Exit unless the database is at the code's migration head (starts the embedded
+    server when no URL is configured)."""
+    from baton.db import migrate
+
+    owner = owner_url(get_settings())
+    current = asyncio.run(migrate.current_revision(owner))
+    if current != migrate.head_revision():
+        typer.secho(
+            f"The database is at {current}, not {migrate.head_revision()}: run `baton db upgrade`.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=100, help="Jobs run at once. Default: BATON_WORKER_CONCURRENCY"),
+    ] = None,
+) -> None:
+    """Run a job worker until SIGTERM or Ctrl-C (then it finishes its running jobs).
+
+    Run any number, on any machines, against the same database; with them, serve
+    with BATON_WORKER=off."""
+    from baton.jobs.worker import run_worker
+
+    settings = get_settings()
+    _require_migrated()
+    jobs_at_once = concurrency or settings.worker_concurrency
+
+    async def run() -> None:
+        # One connection per running job, and one for the error note of a failing one.
+        db = Database(app_url(settings), pool_size=jobs_at_once + 1, max_overflow=0)
+        try:
+            await run_worker(settings, db, concurrency=jobs_at_once)
+        finally:
+            await db.dispose()
+
+    typer.echo(f"Baton {__version__} worker, {jobs_at_once} job(s) at once")
+    asyncio.run(run())
 
 
 @db_app.command("upgrade")

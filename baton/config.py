@@ -19,6 +19,15 @@ class Environment(StrEnum):
     TEST = "test"
 
 
+class WorkerMode(StrEnum):
+    """Whether `baton serve` runs a job worker in its own process."""
+
+    # One worker inside the server: a laptop's `make run` does everything.
+    INLINE = "inline"
+    # No worker in the server: a deployment runs `baton worker` processes instead.
+    OFF = "off"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BATON_", extra="ignore")
 
@@ -46,6 +55,9 @@ class Settings(BaseSettings):
     registrations_per_minute: int = Field(default=10, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     log_level: str = "INFO"
+    worker: WorkerMode = WorkerMode.INLINE
+    # Jobs one worker runs at once (`baton worker --concurrency` overrides it).
+    worker_concurrency: int = Field(default=1, ge=1, le=100)
     # argon2id cost; the defaults follow OWASP's minimum (19 MiB, t=2). Tests lower them.
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_kib: int = Field(default=19_456, ge=8)

@@ -8,6 +8,7 @@ from baton.contacts.models import Contact
 from baton.core.models import IdempotencyRecord, RateLimitBucket
 from baton.deals.models import Deal, PipelineColumnTotal
 from baton.identity.models import AccessToken, ApiKey, Membership, Tenant, TenantSettings, User
+from baton.jobs.models import JobError
 from baton.leads.models import Lead, PoolEntry
 from baton.notifications.models import Notification
 from baton.targets.models import Target
@@ -34,6 +35,7 @@ __all__ = [
     "Contact",
     "Deal",
     "IdempotencyRecord",
+    "JobError",
     "Lead",
     "Membership",
     "Notification",

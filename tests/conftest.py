@@ -26,6 +26,9 @@ os.environ.setdefault("BATON_ARGON2_TIME_COST", "1")
 os.environ.setdefault("BATON_ARGON2_MEMORY_KIB", "1024")
 os.environ.setdefault("BATON_API_RATE_PER_MINUTE", "100000")
 os.environ.setdefault("BATON_LOG_LEVEL", "WARNING")
+# No job worker inside the apps the tests serve (the live servers run their lifespan):
+# the job tests run workers themselves, when they choose (tests/jobs).
+os.environ.setdefault("BATON_WORKER", "off")
 
 from baton.app import create_app
 from baton.config import Settings, get_settings

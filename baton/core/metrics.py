@@ -1,10 +1,10 @@
-"""Prometheus metrics: requests by route, latency, and the DB connection pool."""
+"""Prometheus metrics: requests by route, latency, the DB connection pool, the job queue."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.pool import QueuePool
@@ -28,6 +28,25 @@ class Metrics:
             "Server time per request by route template",
             ["method", "route"],
             buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        # The job queue, all tenants together; set at each scrape (baton.jobs.metrics).
+        self.jobs_queued = Gauge(
+            "baton_jobs_queued",
+            "Jobs waiting in the queue (due or scheduled)",
+            registry=self.registry,
+        )
+        self.jobs_running = Gauge(
+            "baton_jobs_running", "Jobs a worker is running", registry=self.registry
+        )
+        self.jobs_failed = Gauge(
+            "baton_jobs_failed",
+            "Jobs that failed for good and wait for a retry",
+            registry=self.registry,
+        )
+        self.jobs_oldest_queued = Gauge(
+            "baton_jobs_oldest_queued_age_seconds",
+            "How long the oldest due job has waited for a worker",
             registry=self.registry,
         )
 

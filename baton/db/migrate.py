@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from baton.db import ddl
 from baton.db.base import Base
+from baton.jobs import ddl as jobs_ddl
 
 ALEMBIC_DIR = Path(__file__).parent / "alembic"
 DEFAULT_APP_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
@@ -113,6 +114,12 @@ async def _grant(conn: AsyncConnection, role: str) -> None:
         await conn.execute(text(f"GRANT {', '.join(privileges)} ON {table.name} TO {quoted}"))
     for view in ddl.APP_VIEWS:
         await conn.execute(text(f"GRANT SELECT ON {view} TO {quoted}"))
+    # The worker runs as the app role: procrastinate's functions (EXECUTE is PUBLIC's)
+    # work on these tables as the invoking role.
+    for table_name in jobs_ddl.PROCRASTINATE_TABLES:
+        await conn.execute(
+            text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table_name} TO {quoted}")
+        )
     await conn.execute(text(f"GRANT SELECT ON alembic_version TO {quoted}"))
     await conn.execute(text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {quoted}"))
     for function in (
@@ -121,6 +128,7 @@ async def _grant(conn: AsyncConnection, role: str) -> None:
         "baton_authenticate(uuid, bytea, text, text)",
         "baton_authenticate_session(uuid, bytea, text, text)",
         "baton_record_as_of(text, uuid, timestamptz)",
+        *jobs_ddl.APP_FUNCTIONS,
     ):
         await conn.execute(text(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC"))
         await conn.execute(text(f"GRANT EXECUTE ON FUNCTION {function} TO {quoted}"))

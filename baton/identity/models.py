@@ -145,7 +145,8 @@ class AccessToken(TenantKeyed, Base):
     kind: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
-    expires_at: Mapped[datetime]
+    # Indexed for the retention sweep, which deletes expired rows in small batches.
+    expires_at: Mapped[datetime] = mapped_column(index=True)
     revoked_at: Mapped[datetime | None]
     client_address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(400))

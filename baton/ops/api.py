@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from baton.core.runtime import Runtime
 from baton.db.migrate import head_revision
+from baton.jobs import metrics as job_metrics
 
 router = APIRouter(tags=["ops"])
 
@@ -42,4 +43,5 @@ async def readyz(request: Request) -> JSONResponse:
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
+    await job_metrics.refresh(runtime.metrics, runtime.db)
     return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

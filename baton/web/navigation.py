@@ -45,6 +45,7 @@ SIDEBAR: list[NavItem] = [
     NavItem("Project types", "/workflow/project-types", WORKFLOW_READERS),
     NavItem("Team", "/team", frozenset({Role.ADMIN})),
     NavItem("Organization", "/settings/organization", frozenset({Role.ADMIN})),
+    NavItem("Jobs", "/jobs", frozenset({Role.ADMIN})),
     NavItem("API keys", "/settings/api-keys", WRITERS),
     NavItem("My account", "/account", ALL_ROLES),
 ]

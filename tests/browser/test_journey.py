@@ -43,6 +43,7 @@ ADMIN_SIDEBAR = [
     "Project types",
     "Team",
     "Organization",
+    "Jobs",
     "API keys",
     "My account",
 ]

@@ -79,7 +79,8 @@ async def test_sidebar_shows_only_what_the_role_may_use(client: httpx.AsyncClien
     expectations = {
         admin.email: (
             {"Home", "Pipeline", "Accounts", "Targets", "Activities", "Work items", "Workflows"}
-            | {"Statuses", "Project types", "Team", "Organization", "API keys", "My account"}
+            | {"Statuses", "Project types", "Team", "Organization", "Jobs", "API keys"}
+            | {"My account"}
             | leads
             | overseen,
             set(),
@@ -87,7 +88,7 @@ async def test_sidebar_shows_only_what_the_role_may_use(client: httpx.AsyncClien
         marketing.email: (
             {"Home", "Lead Inbox", "Nurture", "Disqualified", "Pipeline", "Accounts"}
             | {"Targets", "Activities", "Work items", "API keys", "My account"},
-            {"Sales Inbox", "My Leads", "Team", "Organization", "Workflows"} | overseen,
+            {"Sales Inbox", "My Leads", "Team", "Organization", "Jobs", "Workflows"} | overseen,
         ),
         sales.email: (
             {"Home", "Sales Inbox", "My Leads", "Pipeline", "Accounts", "Targets"}

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import baton.models  # noqa: F401  (registers every table on the metadata)
 from baton.db.base import Base
+from baton.jobs.ddl import is_procrastinate_object
 
 target_metadata = Base.metadata
 
@@ -17,7 +18,8 @@ target_metadata = Base.metadata
 def _include_object(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
-    return not (type_ == "table" and name == "alembic_version")
+    # procrastinate's tables come from its own schema file, not from Baton's models.
+    return not (type_ == "table" and (name == "alembic_version" or is_procrastinate_object(name)))
 
 
 def _run(connection: Connection) -> None:

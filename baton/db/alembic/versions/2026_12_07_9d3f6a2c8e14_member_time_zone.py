@@ -7,7 +7,7 @@ functions are created again with a `timezone` column (their result type changes,
 they are dropped first).
 
 Revision ID: 9d3f6a2c8e14
-Revises: 5b8e2d41c9a7
+Revises: 3f7a1c9e5b20
 Create Date: 2026-12-07 02:20:00.000000+00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from baton.db import ddl
 
 revision = "9d3f6a2c8e14"
-down_revision = "5b8e2d41c9a7"
+down_revision = "3f7a1c9e5b20"
 branch_labels = None
 depends_on = None
 

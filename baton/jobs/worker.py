@@ -1,0 +1,73 @@
+"""Running workers: `baton worker`, and the one `baton serve` runs inline.
+
+A worker is procrastinate's: it fetches due jobs with `SKIP LOCKED` (any number of
+workers on any machines share the queue, each job runs once at a time), LISTENs for
+new ones, defers the periodic sweeps (each tick once, whatever the number of
+workers: procrastinate's `procrastinate_periodic_defers` is unique per tick) and
+stops gracefully: on SIGTERM/SIGINT (`baton worker`) or when its task is cancelled
+(inline), it takes no new job and waits for the running ones.
+
+It connects to procrastinate's tables through psycopg (procrastinate's driver) as the
+app role, and runs the jobs themselves on the app's `Database` (asyncpg), like a
+request. Successful jobs are deleted at once; failed ones stay, with their error,
+until an admin retries them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import procrastinate
+from procrastinate import PsycopgConnector
+
+from baton.config import Settings
+from baton.db.engine import Database
+from baton.db.urls import app_url, libpq_dsn
+from baton.jobs.runtime import RESOURCES, JobResources, queue
+
+# Between polls when no NOTIFY arrives (a lost LISTEN connection, a job scheduled for
+# later): the longest a due job waits for an idle worker.
+POLL_SECONDS = 5.0
+
+
+@asynccontextmanager
+async def open_queue(
+    settings: Settings, *, concurrency: int = 1
+) -> AsyncIterator[procrastinate.App]:
+    """The process's procrastinate app, connected as the app role while in the block.
+
+    The pool holds the LISTEN connection, one per job being fetched or finished, and a
+    spare; the jobs' own work uses the `Database` pool. The app is one per process
+    (its tasks register on it at import), so one block at a time: a process runs one
+    worker, inline or `baton worker`.
+    """
+    connector = PsycopgConnector(
+        conninfo=libpq_dsn(app_url(settings)), min_size=1, max_size=concurrency + 2
+    )
+    with queue.replace_connector(connector) as app:
+        async with app.open_async():
+            yield app
+
+
+async def run_worker(
+    settings: Settings,
+    db: Database,
+    *,
+    concurrency: int = 1,
+    install_signal_handlers: bool = True,
+    wait: bool = True,
+) -> None:
+    """Run one worker until it is stopped (or, with `wait=False`, until no job is due).
+
+    `concurrency` jobs run at once, each on its own connection from `db`'s pool.
+    """
+    async with open_queue(settings, concurrency=concurrency) as app:
+        await app.run_worker_async(
+            concurrency=concurrency,
+            wait=wait,
+            install_signal_handlers=install_signal_handlers,
+            delete_jobs="successful",
+            fetch_job_polling_interval=POLL_SECONDS,
+            additional_context={RESOURCES: JobResources(db=db, settings=settings)},
+        )
