@@ -67,6 +67,7 @@ from baton.core.errors import (
 from baton.core.ids import uuid7
 from baton.core.pagination import PageRequest
 from baton.core.versioning import check_sent_version, check_version
+from baton.core.zones import zone_named
 from baton.db.base import restore_deleted
 from baton.db.driver import DriverStatement
 from baton.deals import queries, ranks
@@ -74,7 +75,7 @@ from baton.deals.models import Deal, DealOutcome
 from baton.deals.schemas import CloseIn, DealIn, DealMoveIn, DealPatch, DealView, MoveFields
 from baton.identity.access import WRITERS, require_role
 from baton.identity.models import Membership, TenantSettings
-from baton.identity.queries import may_own_records, writer_name
+from baton.identity.queries import may_own_records, member_zone, writer_name
 from baton.workflow import effects, engine
 from baton.workflow import service as workflow_service
 from baton.workflow.models import (
@@ -610,6 +611,8 @@ _BEFORE_CREATE = DriverStatement.of(
         .scalar_subquery()
         .label("contact_name"),
         cadence_service.chosen_cadence_column(bindparam("cadence_id", type_=Uuid)).label("cadence"),
+        # When the owner's cadence work is due: the end of their working day.
+        member_zone(bindparam("owner_id")).label("owner_zone"),
     )
     .select_from(_deal_workflow)
     .join(STEPS, (STEPS.c.workflow_id == _deal_workflow.c.id) & STEPS.c.is_initial)
@@ -713,16 +716,18 @@ async def create_deal(ctx: Ctx, data: DealIn) -> tuple[Deal, engine.CompiledWork
         row = await _CREATE.fetchrow(ctx.session, values)
     else:
         cadence = _cadence_to_start(found["cadence"])
+        zone = zone_named(found["owner_zone"])
         planned = cadence_service.schedule(
             cadence.steps,
             cadence_service.Placeholders(
                 company=found["company"], contact=found["contact_name"], title=data.name
             ),
             now,
+            zone,
         )
         if data.next_step is None:
             values["next_step"], values["next_step_due_date"] = cadence_service.next_step_of(
-                planned
+                planned, zone
             )
         enrolment = cadence_service.new_deal_params(
             cadence,
@@ -1333,14 +1338,14 @@ async def list_deals(
     account_id: uuid.UUID | None,
 ) -> list[Row[Any]]:
     """Any member lists the organization's live deals, by view (DESIGN §5); `overdue`
-    compares the next step's due date with today in UTC."""
+    compares the next step's due date with the caller's today (their time zone)."""
     principal = ctx.require_principal()
     return await queries.list_deals(
         ctx.session,
         page,
         view=view,
         user_id=principal.user_id,
-        today=datetime.now(UTC).date(),
+        today=datetime.now(zone_named(principal.timezone)).date(),
         account_id=account_id,
     )
 
@@ -1379,13 +1384,15 @@ async def pipeline(
 
     `view` filters counts, totals and cards alike (the pages' all / mine / overdue):
     `mine` keeps the caller's deals, `overdue` the open deals whose next step was due
-    before today (UTC); other views, or none, show every live deal.
+    before the caller's today (their time zone); other views, or none, show every live
+    deal.
     """
     principal = ctx.require_principal()
     flow = await _board_workflow(ctx, workflow_id)
+    today = datetime.now(zone_named(principal.timezone)).date()
     shown = queries.BoardFilter(
         owner_id=principal.user_id if view is DealView.MINE else None,
-        due_before=datetime.now(UTC).date() if view is DealView.OVERDUE else None,
+        due_before=today if view is DealView.OVERDUE else None,
     )
     totals = await queries.board_totals(ctx.session, flow.workflow_id, shown)
     cards = await queries.board_cards(ctx.session, flow.workflow_id, per_column, shown)

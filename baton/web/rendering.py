@@ -17,9 +17,10 @@ from baton.core.context import Ctx
 from baton.core.errors import DomainError
 from baton.core.request_transaction import ANONYMOUS_COOKIE, SESSION_COOKIE, cookies_of, headers_of
 from baton.core.runtime import Runtime
+from baton.core.zones import zone_named
 from baton.identity import credentials
 from baton.web import TEMPLATES_DIR
-from baton.web.formatting import code_label, local_date, local_time, money, zone_named
+from baton.web.formatting import code_label, local_date, local_time, money
 from baton.web.navigation import sidebar_for
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
