@@ -614,9 +614,10 @@ async def convert_target(ctx: Ctx, target_id: uuid.UUID) -> Conversion:
     the step delays on, in their time zone), linked to the deal, its account and
     contact, the target and the enrolment; the deal's next step and due date are the
     earliest of them. Without an active default cadence: one "First contact" call due
-    by the end of the owner's working day, described by the target's notes, and that is the next step. The target moves last, the last move
-    setting `converted_account_id`, `converted_deal_id` and `converted_at`, each move
-    writing history and a "Stage changed" system activity. Targets are not enrolled in
+    by the end of the owner's working day, described by the target's notes, and that
+    is the next step. The target moves last, the last move setting
+    `converted_account_id`, `converted_deal_id` and `converted_at`, each move writing
+    history and a "Stage changed" system activity. Targets are not enrolled in
     cadences themselves (an enrolment holds a deal, an account or a contact), so none
     is left to stop.
     """
