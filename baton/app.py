@@ -25,6 +25,7 @@ from baton.audit.service import record_security_event
 from baton.cadences.api import router as cadences_router
 from baton.config import Settings, WorkerMode, get_settings
 from baton.contacts.api import router as contacts_router
+from baton.contacts.web import router as contacts_web_router
 from baton.core.autocommit import autocommit_paths
 from baton.core.context import Ctx
 from baton.core.envelope import RequestEnvelope
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         workflow_web_router,
         work_items_web_router,
         accounts_web_router,
+        contacts_web_router,
         activities_web_router,
         deals_web_router,
         leads_web_router,
