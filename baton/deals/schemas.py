@@ -78,6 +78,9 @@ class DealPatch(Schema):
     source: Source | None = None
     need: Need | None = None
     notes: Notes | None = None
+    # With a new owner: the previous owner's planned activities on the deal, and its
+    # live cadence enrolments, go to the new owner too (false: they stay).
+    planned_work_follows: bool = True
     version: Version | None = None
 
 

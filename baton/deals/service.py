@@ -52,6 +52,7 @@ from baton.activities.models import Activity, ActivityStatus
 from baton.activities.timeline import stage_change_entry, stage_change_subject
 from baton.cadences import service as cadence_service
 from baton.cadences.deletion import delete_live_enrollments, restore_enrollments
+from baton.cadences.models import LIVE_STATUSES
 from baton.contacts.models import Contact
 from baton.core.autocommit import NeedsTransaction
 from baton.core.context import Ctx
@@ -824,11 +825,14 @@ async def update_deal(
     The caller's version must be current (409). A contact must be a live contact of
     the deal's account, an owner a member who can write (422). An open deal keeps its
     next step and due date: removing either is 422 (the database says so too).
+    A new owner takes over, in the same transaction, the previous owner's planned
+    activities on the deal and its live cadence enrolments (unless
+    `planned_work_follows` is false); work others own stays theirs.
     """
     require_role(ctx, *WRITERS)
     deal, flow = await _load(ctx, deal_id)
     check_version(deal.version, expected_version, "deal")
-    changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    changes = data.model_dump(exclude_unset=True, exclude={"version", "planned_work_follows"})
     errors = [
         FieldError(name, "cannot be removed")
         for name in ("name", "owner_id", "currency")
@@ -863,7 +867,46 @@ async def update_deal(
     ).first()
     if row is None:
         raise StaleVersion("The deal changed while you edited it")
+    new_owner = changes.get("owner_id")
+    if new_owner is not None and new_owner != deal.owner_id and data.planned_work_follows:
+        await _hand_over_planned_work(ctx, deal_id, deal.owner_id, new_owner)
     return deal_of(row), flow
+
+
+async def _hand_over_planned_work(
+    ctx: Ctx, deal_id: uuid.UUID, previous: uuid.UUID, owner: uuid.UUID
+) -> None:
+    """The previous owner's planned activities on the deal and its live enrolments
+    become the new owner's (one statement; the deal is already locked by its update)."""
+    enrollments = cadence_service.ENROLLMENTS
+    moved_enrollments = (
+        update(enrollments)
+        .where(
+            enrollments.c.deal_id == deal_id,
+            enrollments.c.owner_id == previous,
+            enrollments.c.status.in_(LIVE_STATUSES),
+            enrollments.c.deleted_at.is_(None),
+        )
+        .values(owner_id=owner, version=enrollments.c.version + 1, updated_at=func.now())
+        .returning(enrollments.c.id)
+        .cte("moved_enrollments")
+    )
+    moved_activities = (
+        update(ACTIVITIES)
+        .where(
+            ACTIVITIES.c.deal_id == deal_id,
+            ACTIVITIES.c.owner_id == previous,
+            ACTIVITIES.c.status == ActivityStatus.PLANNED.value,
+            ACTIVITIES.c.deleted_at.is_(None),
+        )
+        .values(owner_id=owner, version=ACTIVITIES.c.version + 1, updated_at=func.now())
+        .returning(ACTIVITIES.c.id)
+        .cte("moved_activities")
+    )
+    connection = await ctx.session.connection()
+    await connection.execute(
+        select(func.count()).select_from(moved_activities).add_cte(moved_enrollments)
+    )
 
 
 async def delete_deal(ctx: Ctx, deal_id: uuid.UUID, expected_version: int | None) -> None:
