@@ -20,8 +20,10 @@ from baton.accounts.api import router as accounts_router
 from baton.accounts.web import router as accounts_web_router
 from baton.activities.api import router as activities_router
 from baton.activities.web import router as activities_web_router
+from baton.audit.api import router as audit_router
 from baton.audit.models import SecurityEvent
 from baton.audit.service import record_security_event
+from baton.audit.web import router as audit_web_router
 from baton.cadences.api import router as cadences_router
 from baton.config import Settings, WorkerMode, get_settings
 from baton.contacts.api import router as contacts_router
@@ -129,12 +131,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         targets_router,
         notifications_router,
         jobs_router,
+        audit_router,
         web_router,
         identity_web_router,
         workflow_web_router,
         work_items_web_router,
         accounts_web_router,
         contacts_web_router,
+        audit_web_router,
         activities_web_router,
         deals_web_router,
         leads_web_router,

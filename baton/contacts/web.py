@@ -16,6 +16,8 @@ from fastapi.responses import Response
 
 from baton.activities.models import ActivityStatus
 from baton.activities.web import can_write
+from baton.audit.trail import TrailEntity
+from baton.audit.web import changes_context
 from baton.contacts import queries, service
 from baton.contacts.schemas import ContactPatch
 from baton.core.auth import CtxDep
@@ -56,6 +58,7 @@ async def contact_page(request: Request, ctx: CtxDep, contact_id: uuid.UUID) -> 
         can_write=writes,
         now=datetime.now(UTC),
         accounts=await account_choices(ctx.session, ACCOUNT_CHOICES) if writes else [],
+        **await changes_context(ctx, TrailEntity.CONTACT, contact_id),
     )
 
 

@@ -24,6 +24,8 @@ from starlette.datastructures import FormData
 
 from baton.activities import queries as activity_queries
 from baton.activities.models import ActivityStatus
+from baton.audit.trail import TrailEntity
+from baton.audit.web import changes_context
 from baton.cadences import queries as cadence_queries
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx, Principal
@@ -584,6 +586,7 @@ async def deal_page(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Respon
         else flow.step(deal.step_id).probability,
         context="detail",
         view="all",
+        **await changes_context(ctx, TrailEntity.DEAL, deal_id),
         error=None,
         errors={},
         data={},

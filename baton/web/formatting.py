@@ -53,3 +53,14 @@ def typed_time(raw: str, zone: tzinfo) -> str | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
     return parsed.isoformat()
+
+
+def change_value(value: object) -> str:
+    """A value from the change trail as a person reads it: a dash for none, codes
+    as words, long text cut."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    written = str(value)
+    return written if len(written) <= 120 else written[:119] + "…"

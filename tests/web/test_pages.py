@@ -79,7 +79,7 @@ async def test_sidebar_shows_only_what_the_role_may_use(client: httpx.AsyncClien
     expectations = {
         admin.email: (
             {"Home", "Pipeline", "Accounts", "Targets", "Activities", "Work items", "Workflows"}
-            | {"Statuses", "Project types", "Team", "Organization", "Jobs", "API keys"}
+            | {"Statuses", "Project types", "Team", "Organization", "Jobs", "Audit", "API keys"}
             | {"My account"}
             | leads
             | overseen,
@@ -88,7 +88,8 @@ async def test_sidebar_shows_only_what_the_role_may_use(client: httpx.AsyncClien
         marketing.email: (
             {"Home", "Lead Inbox", "Nurture", "Disqualified", "Pipeline", "Accounts"}
             | {"Targets", "Activities", "Work items", "API keys", "My account"},
-            {"Sales Inbox", "My Leads", "Team", "Organization", "Jobs", "Workflows"} | overseen,
+            {"Sales Inbox", "My Leads", "Team", "Organization", "Jobs", "Audit", "Workflows"}
+            | overseen,
         ),
         sales.email: (
             {"Home", "Sales Inbox", "My Leads", "Pipeline", "Accounts", "Targets"}
