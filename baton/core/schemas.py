@@ -1,14 +1,17 @@
-"""Shared pydantic building blocks: bounded strings, pages."""
+"""Shared pydantic building blocks: bounded strings, the one datetime input type, pages."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -16,6 +19,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from baton.core.errors import FieldError, ValidationFailed
 
@@ -33,6 +37,44 @@ def _lower(value: str) -> str:
 
 
 Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(_lower)]
+
+# The range every datetime a client sends must fall in, compared in UTC.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, tzinfo=UTC)
+MOMENT_FORMAT = "an ISO 8601 date and time with a UTC offset, e.g. 2026-12-01T09:00:00Z"
+# What pydantic would read as a date and time; a bare number (which it would read as
+# seconds since 1970) is not one.
+_ISO_DATETIME = re.compile(r"\s*[+-]?\d{4,}-\d{2}-\d{2}[Tt ]")
+
+
+def _iso_text(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATETIME.match(value):
+        return value
+    raise PydanticCustomError("moment_format", f"must be {MOMENT_FORMAT}")
+
+
+def _in_range(value: datetime) -> datetime:
+    # Compared before any conversion: a moment outside the range may not even have a
+    # UTC form Python can hold (9999-12-31T23:59:59-14:00 is in the year 10000).
+    if not EARLIEST <= value <= LATEST:
+        raise PydanticCustomError(
+            "moment_range", "must be between 1900-01-01T00:00:00Z and 9999-12-31T00:00:00Z"
+        )
+    return value.astimezone(UTC)
+
+
+# Every datetime a client sends — query parameter, body or form field — is a Moment:
+# ISO 8601 text with a UTC offset (`2026-12-01T09:00:00Z`, `…+02:00`), between
+# 1900-01-01 and 9999-12-31 in UTC, handed to the service in UTC. Numbers, dates
+# without a time, times without an offset and moments outside the range are 422,
+# naming the parameter. The range keeps every later step — a UTC conversion, a day's
+# arithmetic, asyncpg's encoding, PostgreSQL's date functions — inside what Python
+# and PostgreSQL represent, so no extreme input reaches them as a 500.
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_range)]
+# A calendar day a client sends (`2026-12-01`), inside the same range.
+Day = Annotated[date, Field(ge=EARLIEST.date(), le=LATEST.date())]
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
