@@ -70,6 +70,21 @@ class NotFound(DomainError):
     slug = "not-found"
 
 
+class MethodNotAllowed(DomainError):
+    """The path exists, but not for this method; `Allow` lists every method it has."""
+
+    status = 405
+    title = "Method not allowed"
+    slug = "method-not-allowed"
+
+    def __init__(self, method: str, allowed: list[str]) -> None:
+        listed = ", ".join(allowed)
+        super().__init__(
+            f"{method} is not allowed here; this address takes {listed}",
+            headers={"Allow": listed},
+        )
+
+
 class Conflict(DomainError):
     status = 409
     title = "Conflict"

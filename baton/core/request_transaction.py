@@ -459,4 +459,11 @@ def _error_response(error: DomainError, scope: Scope) -> BufferedResponse:
 
 
 def error_fragment(error: DomainError) -> str:
-    return f'<p class="error" role="alert">{html.escape(error.detail)}</p>'
+    """The message, and each field at fault with what is wrong with it."""
+    # Spaced, so the toast (which shows the text alone) reads as sentences too.
+    fields = " ".join(
+        f"<li><strong>{html.escape(e.field)}</strong> {html.escape(e.message)}</li>"
+        for e in error.errors
+    )
+    listed = f'<ul class="field-errors">{fields}</ul>' if fields else ""
+    return f'<p class="error" role="alert">{html.escape(error.detail)}</p> {listed}'.strip()

@@ -5,16 +5,18 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from baton.core.context import Ctx
-from baton.core.errors import DomainError
+from baton.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from baton.core.request_transaction import ANONYMOUS_COOKIE, SESSION_COOKIE, cookies_of, headers_of
 from baton.core.runtime import Runtime
 from baton.core.zones import zone_named
@@ -91,7 +93,71 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 
 
 def error_page(request: Request, error: DomainError, headers: dict[str, str]) -> HTMLResponse:
-    """A whole page (with the sidebar, when signed in) for an error on a page load."""
-    response = render(request, "error.html", status_code=error.status, error=error)
+    """A whole page in the layout (the sidebar, when signed in) for an error on a page
+    load, with the fields at fault and a way back: to the page the visitor came from
+    when it is one of ours, else to the start page."""
+    response = render(
+        request, "error.html", status_code=error.status, error=error, back=_back(request)
+    )
     response.headers.update(headers)
     return response
+
+
+def _back(request: Request) -> str | None:
+    """The same-site page in `Referer` (path and query only), unless it is the page
+    that failed to load (a refused form's page is where the visitor goes back to)."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or not referer.path.startswith("/"):
+        return None
+    if referer.path.startswith("//"):
+        return None
+    if request.method == "GET" and referer.path == request.url.path:
+        return None
+    return referer.path + (f"?{referer.query}" if referer.query else "")
+
+
+def for_people(exc: RequestValidationError) -> DomainError:
+    """What a page says when FastAPI refused a request's parameters before the page's
+    handler ran. An address whose path does not parse (`/deals/not-an-id`) names no
+    page: 404. Anything else — a query parameter, a form field a handler declared —
+    is 422 with each field labelled and described in words, never pydantic's text.
+    Forms should read their fields themselves (`parse_input`) so the page can show
+    them again with the message beside the field; this is the backstop."""
+    details = exc.errors()
+    if any(err["loc"][:1] == ("path",) for err in details):
+        return NotFound(
+            "There is no page at this address. The link may be mistyped or out of date."
+        )
+    return ValidationFailed(
+        "Some of what was sent needs fixing",
+        errors=[FieldError(_label(err["loc"]), _described(err)) for err in details],
+    )
+
+
+def _label(loc: tuple[Any, ...]) -> str:
+    named = [str(part) for part in loc if part not in ("body", "query", "header", "cookie")]
+    return " ".join(named).replace("_", " ").capitalize() or "The form"
+
+
+def _described(err: Any) -> str:
+    context: dict[str, Any] = err.get("ctx") or {}
+    kind = err["type"]
+    if kind == "missing":
+        return "is required"
+    if kind == "string_too_short":
+        least = context.get("min_length", 1)
+        return "can't be empty" if least == 1 else f"needs at least {least} characters"
+    if kind == "string_too_long":
+        return f"can't be longer than {context.get('max_length')} characters"
+    if kind in ("int_parsing", "float_parsing", "decimal_parsing"):
+        return "must be a number"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        return "is out of range"
+    if kind in ("uuid_parsing", "uuid_type"):
+        return "isn't a record this page knows"
+    if kind.startswith(("date", "datetime", "timezone")):
+        return "must be a date and time, e.g. 2026-12-01 09:00"
+    if kind == "enum":
+        return f"must be one of {context.get('expected', 'the listed choices')}"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return message[:1].lower() + message[1:]
