@@ -15,6 +15,11 @@ class FieldError:
     field: str
     message: str
 
+    @property
+    def label(self) -> str:
+        """The field as a page names it: `next.due_at` → "Next due at"."""
+        return self.field.replace(".", " ").replace("_", " ").strip().capitalize()
+
 
 class DomainError(Exception):
     status: ClassVar[int] = 400

@@ -459,11 +459,16 @@ def _error_response(error: DomainError, scope: Scope) -> BufferedResponse:
 
 
 def error_fragment(error: DomainError) -> str:
-    """The message, and each field at fault with what is wrong with it."""
+    """The message, and each field at fault (labelled as a page names it) with what is
+    wrong with it. A refusal with no words of its own beyond its title ("Validation
+    failed") leads into the fields instead."""
     # Spaced, so the toast (which shows the text alone) reads as sentences too.
     fields = " ".join(
-        f"<li><strong>{html.escape(e.field)}</strong> {html.escape(e.message)}</li>"
+        f"<li><strong>{html.escape(e.label)}</strong> {html.escape(e.message)}</li>"
         for e in error.errors
     )
+    message = error.detail
+    if fields and message == error.title:
+        message = "Please check:"
     listed = f'<ul class="field-errors">{fields}</ul>' if fields else ""
-    return f'<p class="error" role="alert">{html.escape(error.detail)}</p> {listed}'.strip()
+    return f'<p class="error" role="alert">{html.escape(message)}</p> {listed}'.strip()

@@ -111,13 +111,50 @@ S = TypeVar("S", bound=BaseModel)
 
 
 def parse_input(schema: type[S], data: Mapping[str, Any]) -> S:
-    """Validate form or other untyped input, raising the same 422 the API gives."""
+    """Validate form or other untyped input, raising the same 422 the API gives, each
+    field's message in words a person acts on (`describe`)."""
     try:
         return schema.model_validate(dict(data))
     except ValidationError as exc:
         raise ValidationFailed(
             errors=[
-                FieldError(".".join(str(p) for p in err["loc"]) or "input", err["msg"])
+                FieldError(".".join(str(p) for p in err["loc"]) or "input", describe(err))
                 for err in exc.errors()
             ]
         ) from exc
+
+
+def describe(err: Mapping[str, Any]) -> str:
+    """pydantic's refusal of one field in words for the people who fill in forms
+    ("can't be empty", "must be a number"); a message of Baton's own (a validator's
+    `ValueError`) unchanged. The API keeps pydantic's text: clients match on it."""
+    context: Mapping[str, Any] = err.get("ctx") or {}
+    kind = str(err["type"])
+    if kind == "missing":
+        return "is required"
+    if kind == "string_too_short":
+        least = context.get("min_length", 1)
+        return "can't be empty" if least == 1 else f"needs at least {least} characters"
+    if kind == "string_too_long":
+        return f"can't be longer than {context.get('max_length')} characters"
+    if kind == "string_pattern_mismatch":
+        return "isn't in the expected form"
+    if kind in ("int_parsing", "float_parsing", "decimal_parsing", "int_from_float"):
+        return "must be a number"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"must be at least {context.get('ge', context.get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"must be at most {context.get('le', context.get('lt'))}"
+    if kind.startswith("decimal_max") or kind == "decimal_whole_digits":
+        return "has too many digits"
+    if kind in ("uuid_parsing", "uuid_type"):
+        return "isn't one of the choices offered"
+    if kind in ("date_from_datetime_inexact", "date_parsing", "date_type"):
+        return "must be a date (YYYY-MM-DD)"
+    if kind.startswith(("datetime", "timezone")):
+        return "must be a date and time"
+    if kind == "enum":
+        return f"must be one of {context.get('expected', 'the choices offered')}"
+    if kind == "value_error" and "email address" in str(err["msg"]):
+        return "isn't an email address (name@company.com)"
+    return str(err["msg"]).removeprefix("Value error, ")

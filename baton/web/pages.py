@@ -93,29 +93,40 @@ async def login_submit(
 
 
 def _login_input(email: str, password: str, tenant: str) -> LoginIn:
-    """The sign-in form, refused in words a person acts on: an empty or malformed
+    """The sign-in form, refused in words a person acts on: every empty or malformed
     field is named with what to type there (422), and the form is shown again."""
     errors: list[FieldError] = []
     if not email.strip():
         errors.append(FieldError("email", "Enter the email address you sign in with."))
     if not password:
         errors.append(FieldError("password", "Enter your password."))
-    if errors:
-        raise ValidationFailed("Enter your email address and password to sign in.", errors=errors)
+    headline = (
+        "Enter your email address and password to sign in."
+        if errors
+        else "Check what you typed and try again."
+    )
     try:
-        return parse_input(
+        data = parse_input(
             LoginIn, {"email": email, "password": password, "tenant": tenant or None}
         )
     except ValidationFailed as refused:
-        hints = {
-            "email": "This doesn't look like an email address (name@company.com).",
-            "password": "This password is too long to be one of ours.",
-            "tenant": "An organization's short name has at most 63 characters.",
-        }
-        raise ValidationFailed(
-            "Check what you typed and try again.",
-            errors=[FieldError(e.field, hints.get(e.field, e.message)) for e in refused.errors],
-        ) from refused
+        named = {error.field for error in errors}
+        errors += [
+            FieldError(e.field, _LOGIN_HINTS.get(e.field, e.message))
+            for e in refused.errors
+            if e.field not in named
+        ]
+        raise ValidationFailed(headline, errors=errors) from refused
+    if errors:
+        raise ValidationFailed(headline, errors=errors)
+    return data
+
+
+_LOGIN_HINTS = {
+    "email": "This doesn't look like an email address (name@company.com).",
+    "password": "This password is too long to be one of ours.",
+    "tenant": "An organization's short name has at most 63 characters.",
+}
 
 
 @router.post("/logout")

@@ -19,6 +19,7 @@ from baton.core.context import Ctx
 from baton.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from baton.core.request_transaction import ANONYMOUS_COOKIE, SESSION_COOKIE, cookies_of, headers_of
 from baton.core.runtime import Runtime
+from baton.core.schemas import describe
 from baton.core.zones import zone_named
 from baton.identity import credentials
 from baton.web import TEMPLATES_DIR
@@ -92,12 +93,28 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return response
 
 
+# What an error page is headed with where the problem's title is written for programs.
+PAGE_HEADINGS = {
+    "validation-failed": "Some of what was entered needs fixing",
+    "rule-violation": "This can't be done",
+    "not-found": "Page not found",
+    "method-not-allowed": "This page can't be opened this way",
+}
+
+
 def error_page(request: Request, error: DomainError, headers: dict[str, str]) -> HTMLResponse:
     """A whole page in the layout (the sidebar, when signed in) for an error on a page
     load, with the fields at fault and a way back: to the page the visitor came from
     when it is one of ours, else to the start page."""
     response = render(
-        request, "error.html", status_code=error.status, error=error, back=_back(request)
+        request,
+        "error.html",
+        status_code=error.status,
+        error=error,
+        heading=PAGE_HEADINGS.get(error.slug, error.title),
+        # A refusal whose words are only its title says nothing the heading does not.
+        detail=None if error.detail == error.title else error.detail,
+        back=_back(request),
     )
     response.headers.update(headers)
     return response
@@ -129,35 +146,10 @@ def for_people(exc: RequestValidationError) -> DomainError:
             "There is no page at this address. The link may be mistyped or out of date."
         )
     return ValidationFailed(
-        "Some of what was sent needs fixing",
-        errors=[FieldError(_label(err["loc"]), _described(err)) for err in details],
+        errors=[FieldError(_label(err["loc"]), describe(err)) for err in details],
     )
 
 
 def _label(loc: tuple[Any, ...]) -> str:
     named = [str(part) for part in loc if part not in ("body", "query", "header", "cookie")]
-    return " ".join(named).replace("_", " ").capitalize() or "The form"
-
-
-def _described(err: Any) -> str:
-    context: dict[str, Any] = err.get("ctx") or {}
-    kind = err["type"]
-    if kind == "missing":
-        return "is required"
-    if kind == "string_too_short":
-        least = context.get("min_length", 1)
-        return "can't be empty" if least == 1 else f"needs at least {least} characters"
-    if kind == "string_too_long":
-        return f"can't be longer than {context.get('max_length')} characters"
-    if kind in ("int_parsing", "float_parsing", "decimal_parsing"):
-        return "must be a number"
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        return "is out of range"
-    if kind in ("uuid_parsing", "uuid_type"):
-        return "isn't a record this page knows"
-    if kind.startswith(("date", "datetime", "timezone")):
-        return "must be a date and time, e.g. 2026-12-01 09:00"
-    if kind == "enum":
-        return f"must be one of {context.get('expected', 'the listed choices')}"
-    message = str(err["msg"]).removeprefix("Value error, ")
-    return message[:1].lower() + message[1:]
+    return ".".join(named) or "form"
