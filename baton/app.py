@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         openapi_url="/openapi.json",
     )
     app.state.runtime = runtime
+    runtime.render_error = lambda scope, error: _render(Request(scope), error)
     app.add_middleware(RequestTransaction)
     app.add_middleware(RequestEnvelope)
     _install_error_handlers(app)

@@ -445,12 +445,18 @@ def _replay(stored: idempotency.StoredResponse) -> BufferedResponse:
 
 
 def _error_response(error: DomainError, scope: Scope) -> BufferedResponse:
-    """problem+json for the API; a small HTML message for pages (htmx shows it as a toast)."""
+    """problem+json for the API; for pages, what the app renders for any page error
+    (`Runtime.render_error`: a page in the layout) once the request has its `Ctx`,
+    else a small HTML message (htmx shows it as a toast)."""
     if is_api(scope):
         headers = problem_headers(error)
         return BufferedResponse(
             error.status, headers, bytearray(problem_body(error, scope["path"]))
         )
+    runtime: Runtime = scope["app"].state.runtime
+    if runtime.render_error is not None and isinstance(scope.get("state", {}).get("ctx"), Ctx):
+        page = runtime.render_error(scope, error)
+        return BufferedResponse(page.status_code, list(page.raw_headers), bytearray(page.body))
     return BufferedResponse(
         error.status,
         [(b"content-type", b"text/html; charset=utf-8")],

@@ -197,3 +197,32 @@ async def test_a_refused_page_parameter_is_explained_in_words(
     assert refused.status_code == 422
     assert '<nav class="sidebar"' in refused.text
     assert 'href="/team">Back to the previous page' in refused.text
+
+
+async def test_a_refusal_before_the_page_runs_is_a_page_too(client: httpx.AsyncClient) -> None:
+    # The CSRF check runs in the middleware, before any page: its 403 was a bare line.
+    await client.get("/login")  # the anonymous cookie the form's token is bound to
+    forged = await client.post(
+        "/login",
+        data={"email": "x@example.com", "password": "x", "csrf_token": "0" * 64},
+        headers=HTML,
+    )
+    assert forged.status_code == 403
+    assert forged.text.startswith("<!doctype html>")
+    assert 'href="/login">Sign in' in forged.text
+    admin = await register_tenant(client)
+    await _signed_in(client, admin)
+    refused = await client.post(
+        "/team",
+        data={"csrf_token": "f" * 64},
+        headers={**HTML, "referer": "http://testserver/team"},
+    )
+    assert refused.status_code == 403
+    assert '<nav class="sidebar"' in refused.text
+    assert 'href="/team">Back to the previous page' in refused.text
+    # htmx still gets the fragment it shows as a toast.
+    toast = await client.post(
+        "/team", data={"csrf_token": "f" * 64}, headers={"hx-request": "true"}
+    )
+    assert toast.status_code == 403
+    assert toast.text.startswith('<p class="error" role="alert">')
