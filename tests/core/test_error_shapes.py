@@ -196,7 +196,16 @@ async def test_a_refused_page_parameter_is_explained_in_words(
     )
     assert refused.status_code == 422
     assert '<nav class="sidebar"' in refused.text
+    assert "<h1>Some of what was entered needs fixing</h1>" in refused.text
+    assert "<strong>Full name</strong> can&#39;t be empty" in refused.text
+    assert "<strong>Password</strong> needs at least 10 characters" in refused.text
+    assert "String should" not in refused.text
     assert 'href="/team">Back to the previous page' in refused.text
+    # A query parameter FastAPI refuses before the page runs: words, not pydantic's.
+    board = await client.get("/pipeline", params={"workflow_id": "sales"}, headers=HTML)
+    assert board.status_code == 422
+    assert "<strong>Workflow id</strong> isn&#39;t one of the choices offered" in board.text
+    assert "Input should" not in board.text
 
 
 async def test_a_refusal_before_the_page_runs_is_a_page_too(client: httpx.AsyncClient) -> None:
