@@ -183,7 +183,7 @@ async def _inline_worker(settings: Settings, db: Database) -> None:
 def _wants_problem(request: Request) -> bool:
     """problem+json under `/api`, on the paths outside the unit of work (`/static`,
     `/healthz`, `/readyz`, `/metrics`: no `Ctx` to render a page with), and for a
-    client whose `Accept` takes neither HTML nor anything; an HTML page otherwise."""
+    client whose `Accept` names neither `text/html` nor `*/*`; an HTML page otherwise."""
     path = request.url.path
     if path == "/api" or path.startswith("/api/"):
         return True

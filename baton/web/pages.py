@@ -36,11 +36,18 @@ router = APIRouter(include_in_schema=False)
 # (the body limit bounds the whole form).
 FormText = Annotated[str, Form()]
 ALL_MEMBERS = PageRequest(limit=MAX_PAGE_SIZE, after=None)
+MAX_NEXT = 2000
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: an open redirect would hand the session to a stranger."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    """Only same-site paths, of a sane length: an open redirect would hand the session
+    to a stranger, and the form's field is not bounded by FastAPI (`FormText`)."""
+    if (
+        target
+        and len(target) <= MAX_NEXT
+        and target.startswith("/")
+        and not target.startswith("//")
+    ):
         return target
     return "/"
 
