@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -14,7 +13,7 @@ from baton.audit.trail import TrailEntity, TrailEntry, TrailQuery, read_trail
 from baton.core.auth import CtxDep, get_principal
 from baton.core.pagination import MAX_PAGE_SIZE
 from baton.core.routing import JsonRoute
-from baton.core.schemas import Page
+from baton.core.schemas import Moment, Page
 
 router = APIRouter(
     prefix="/api/v1", dependencies=[Depends(get_principal)], route_class=JsonRoute, tags=["audit"]
@@ -31,8 +30,8 @@ async def audit_trail(
     entity_type: TrailEntity | None = None,
     entity_id: uuid.UUID | None = None,
     actor_id: uuid.UUID | None = None,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[Moment | None, Query(alias="from")] = None,
+    until: Annotated[Moment | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     # An entry id: older entries come next.
     cursor: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,17}$")] = None,

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, model_validator
 
-from baton.core.schemas import Name, Schema, ShortText
+from baton.core.schemas import Day, Name, Schema, ShortText
 from baton.deals.models import DealOutcome
 from baton.workflow.schemas import StepRef
 from baton.workitems.schemas import PlannedEffectOut
@@ -25,8 +25,6 @@ NextStep = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 # Where the deal came from and what the customer needs (a lead's source and need).
 Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Need = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-# Dates a person types; the bounds keep them inside what PostgreSQL and Python share.
-Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(9999, 12, 31))]
 
 
 class DealView(StrEnum):

@@ -200,3 +200,23 @@ async def test_a_stale_session_cookie_does_not_block_signing_in(
         data={"email": admin.email, "password": "brand-new-password", "csrf_token": token},
     )
     assert again.status_code == 303
+
+
+async def test_sign_in_goes_only_to_a_same_site_page_of_sane_length(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await register_tenant(client)
+    for target, landing in (
+        ("/team", "/team"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example/x", "/"),
+        ("/" + "a" * 2500, "/"),
+    ):
+        client.cookies.clear()
+        token = await _csrf(client, "/login")
+        signed = await client.post(
+            "/login",
+            data={"email": admin.email, "password": PASSWORD, "csrf_token": token, "next": target},
+        )
+        assert signed.status_code == 303, signed.text
+        assert signed.headers["location"] == landing
