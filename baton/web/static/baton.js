@@ -143,6 +143,9 @@
         group: "board-" + (board.getAttribute("data-board") || "cards"),
         draggable: "[data-card]",
         sort: reorder,
+        // A press on the Move menu opens the menu; it never starts a drag.
+        filter: ".card-move",
+        preventOnFilter: false,
         onEnd: function (event) {
           if (event.from === event.to && (!reorder || event.oldIndex === event.newIndex)) { return; }
           var card = event.item;
@@ -193,6 +196,31 @@
       if (!board.__batonSortable) { board.__batonSortable = true; initBoard(board); }
     });
   }
+
+  // The board's Move menu (deals/_board.html): after the board is redrawn, focus goes
+  // back to the moved card's menu, so a keyboard user carries on where they were; a
+  // move that needs details opens its form in #move-panel, focused on its first field.
+  var movedCard = null;
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (form && form.hasAttribute && form.hasAttribute("data-move-card")) {
+      movedCard = form.getAttribute("data-move-card");
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (movedCard === null) { return; }
+    var target = event.detail.target;
+    if (target && target.id === "move-panel") {
+      var field = target.querySelector("select, textarea, input:not([type=hidden]), button");
+      if (field) { field.focus(); }
+      return;
+    }
+    var card = document.querySelector('[data-card][data-id="' + movedCard + '"] .card-move summary');
+    movedCard = null;
+    if (card) { card.focus(); }
+  });
 
   // The menu button (templates/base.html): below 1024 px it folds the sidebar away
   // and back; a phone (≤ 768 px) starts folded, a tablet unfolded. The shell's
