@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import APIRequestContext, Browser, Page
+from playwright.sync_api import APIRequestContext, Browser, Page, expect
 
 from baton.demo import DEMO_PASSWORD
 from tests.browser.conftest import ACTION_TIMEOUT_MS
@@ -217,3 +217,43 @@ def test_axe_finds_nothing_serious_on_any_page(crawler: Crawler, role: str) -> N
     crawl = crawler(role)
     assert len(crawl.pages) >= 5
     assert crawl.axe == [], "\n".join(crawl.axe)
+
+
+def test_the_menu_button_folds_the_sidebar_on_phones_and_tablets(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    context = browser.new_context(
+        base_url=live_server.base_url, viewport={"width": 390, "height": HEIGHT}
+    )
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        _sign_in(page, ROLES["sales"])
+        menu = page.get_by_role("button", name="Menu")
+        sidebar = page.get_by_role("navigation", name="Main")
+        # A phone starts folded: the page's own heading is the first thing under the bar.
+        expect(menu).to_have_attribute("aria-expanded", "false")
+        expect(menu).to_have_attribute("aria-controls", "sidebar")
+        expect(sidebar).to_be_hidden()
+        menu.click()
+        expect(menu).to_have_attribute("aria-expanded", "true")
+        expect(sidebar).to_be_visible()
+        expect(sidebar.get_by_role("link", name="Home")).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(sidebar).to_be_hidden()
+        expect(menu).to_be_focused()
+
+        # A tablet starts unfolded and folds on demand.
+        page.set_viewport_size({"width": 900, "height": HEIGHT})
+        expect(menu).to_have_attribute("aria-expanded", "true")
+        expect(sidebar).to_be_visible()
+        menu.click()
+        expect(sidebar).to_be_hidden()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 900
+
+        # From 1024 px the sidebar is always there and the button is not.
+        page.set_viewport_size({"width": 1280, "height": HEIGHT})
+        expect(menu).to_be_hidden()
+        expect(sidebar).to_be_visible()
+    finally:
+        context.close()
