@@ -257,3 +257,22 @@ def test_the_menu_button_folds_the_sidebar_on_phones_and_tablets(
         expect(sidebar).to_be_visible()
     finally:
         context.close()
+
+
+def test_the_axe_check_does_report_a_serious_violation(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    """The crawl's silence means something: a button without a name is reported."""
+    context = browser.new_context(base_url=live_server.base_url)
+    context.add_init_script(path=str(AXE))
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        assert page.evaluate(AXE_RUN) == []
+        page.evaluate(
+            "() => document.querySelector('main').append(document.createElement('button'))"
+        )
+        found = page.evaluate(AXE_RUN)
+        assert [v.split(":")[0] for v in found] == ["button-name (critical)"], found
+    finally:
+        context.close()
