@@ -1,5 +1,5 @@
 // Baton's only hand-written script: toasts and inline errors for htmx requests, form
-// resets, and drag and drop (step order, board) through the vendored SortableJS.
+// resets, the menu button, the board's Move menu, and drag and drop (step order, board) through the vendored SortableJS.
 // No inline script anywhere (the CSP forbids it); behaviour hangs off data attributes.
 (function () {
   "use strict";
@@ -143,6 +143,9 @@
         group: "board-" + (board.getAttribute("data-board") || "cards"),
         draggable: "[data-card]",
         sort: reorder,
+        // A press on the Move menu opens the menu; it never starts a drag.
+        filter: ".card-move",
+        preventOnFilter: false,
         onEnd: function (event) {
           if (event.from === event.to && (!reorder || event.oldIndex === event.newIndex)) { return; }
           var card = event.item;
@@ -194,6 +197,67 @@
     });
   }
 
+  // The board's Move menu (deals/_board.html): after the board is redrawn, focus goes
+  // back to the moved card's menu, so a keyboard user carries on where they were; a
+  // move that needs details opens its form in #move-panel, focused on its first field.
+  var movedCard = null;
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (form && form.hasAttribute && form.hasAttribute("data-move-card")) {
+      movedCard = form.getAttribute("data-move-card");
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (movedCard === null) { return; }
+    var target = event.detail.target;
+    if (target && target.id === "move-panel") {
+      var field = target.querySelector("select, textarea, input:not([type=hidden]), button");
+      if (field) { field.focus(); }
+      return;
+    }
+    var card = document.querySelector('[data-card][data-id="' + movedCard + '"] .card-move summary');
+    movedCard = null;
+    if (card) { card.focus(); }
+  });
+
+  // The menu button (templates/base.html): below 1024 px it folds the sidebar away
+  // and back; a phone (≤ 768 px) starts folded, a tablet unfolded. The shell's
+  // `data-nav` is what the stylesheet reads; aria-expanded says the same to a reader.
+  var PHONE = "(max-width: 48rem)";
+
+  function setNav(shell, open) {
+    shell.setAttribute("data-nav", open ? "open" : "closed");
+    var button = shell.querySelector("[data-menu-toggle]");
+    if (button) { button.setAttribute("aria-expanded", open ? "true" : "false"); }
+  }
+
+  function initMenu() {
+    var shell = document.querySelector("[data-shell]");
+    if (!shell) { return; }
+    var phone = window.matchMedia(PHONE);
+    setNav(shell, !phone.matches);
+    phone.addEventListener("change", function () { setNav(shell, !phone.matches); });
+    var button = shell.querySelector("[data-menu-toggle]");
+    button.addEventListener("click", function () {
+      var open = shell.getAttribute("data-nav") !== "open";
+      setNav(shell, open);
+      if (open) {
+        var first = shell.querySelector(".sidebar a");
+        if (first) { first.focus(); }
+      }
+    });
+    // Escape folds the sidebar on a phone (where it covers the page's top) and hands
+    // focus back to the button.
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || !phone.matches || shell.getAttribute("data-nav") !== "open") { return; }
+      setNav(shell, false);
+      button.focus();
+    });
+  }
+
   document.addEventListener("htmx:load", function (event) { initDrag(event.detail.elt); });
+  document.addEventListener("DOMContentLoaded", initMenu);
   document.addEventListener("DOMContentLoaded", function () { initDrag(document.body); });
 })();
