@@ -229,58 +229,6 @@ def _from_lead_page(form: FormData) -> bool:
     return text(form, "return_to") == "lead"
 
 
-# ------------------------------------------------------------------ the pages
-
-
-@router.get("/leads/inbox")
-async def inbox_page(
-    request: Request, ctx: CtxDep, cursor: str | None = None, part: str | None = None
-) -> Response:
-    return await _page(request, ctx, "inbox", cursor, part)
-
-
-@router.get("/leads/pool")
-async def pool_page(
-    request: Request, ctx: CtxDep, cursor: str | None = None, part: str | None = None
-) -> Response:
-    return await _page(request, ctx, "pool", cursor, part)
-
-
-@router.get("/leads/mine")
-async def mine_page(
-    request: Request, ctx: CtxDep, cursor: str | None = None, part: str | None = None
-) -> Response:
-    return await _page(request, ctx, "mine", cursor, part)
-
-
-@router.get("/leads/nurture")
-async def nurture_page(
-    request: Request, ctx: CtxDep, cursor: str | None = None, part: str | None = None
-) -> Response:
-    return await _page(request, ctx, "nurture", cursor, part)
-
-
-@router.get("/leads/disqualified")
-async def disqualified_page(
-    request: Request, ctx: CtxDep, cursor: str | None = None, part: str | None = None
-) -> Response:
-    return await _page(request, ctx, "disqualified", cursor, part)
-
-
-@router.get("/leads/converted")
-async def converted_page(
-    request: Request, ctx: CtxDep, cursor: str | None = None, part: str | None = None
-) -> Response:
-    return await _page(request, ctx, "converted", cursor, part)
-
-
-@router.get("/leads/team")
-async def team_page(
-    request: Request, ctx: CtxDep, cursor: str | None = None, part: str | None = None
-) -> Response:
-    return await _page(request, ctx, "team", cursor, part)
-
-
 # ------------------------------------------------------------------ marketing's actions
 
 
@@ -521,3 +469,22 @@ async def lead_edit(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Respon
     except DomainError as error:
         return form_error(request, error)
     return redirect(request, f"/leads/{lead_id}")
+
+
+# ------------------------------------------------------------------ the lists
+
+
+# Registered after `/leads/{lead_id:uuid}`: a lead's id is never taken for a list.
+@router.get("/leads/{queue}")
+async def queue_page(
+    request: Request,
+    ctx: CtxDep,
+    queue: str,
+    cursor: str | None = None,
+    part: str | None = None,
+) -> Response:
+    """One of the lead lists (`QUEUES`) for the roles that work it; any other name is
+    a 404 page."""
+    if queue not in QUEUES:
+        raise NotFound("No such page")
+    return await _page(request, ctx, queue, cursor, part)
