@@ -18,12 +18,14 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    GetJsonSchemaHandler,
     StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from baton.core.errors import FieldError, ValidationFailed
 
@@ -99,6 +101,30 @@ def _storable(value: Any) -> bool:
 # leading minus and an optional decimal point with digits after it. No spaces, no
 # `_` separators, no exponent, no other script's digits (`١٢٣`).
 PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
+# Money sent as text: a plain decimal with at most the currency's 2 decimals.
+MONEY_TEXT = r"^-?[0-9]+(\.[0-9]{1,2})?$"
+
+
+class MoneyText:
+    """Marks a `Decimal` as money in the OpenAPI document: its text form carries the
+    pattern the server holds it to (`MONEY_TEXT`; the `Schema` rule and the field's 2
+    decimal places enforce it), and the field says it. Put it last in the `Annotated`."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        for branch in schema.get("anyOf", []):
+            if branch.get("type") == "string":
+                branch["pattern"] = MONEY_TEXT
+        schema.setdefault(
+            "description",
+            "Money: a JSON number or a plain decimal string, at most 2 decimals "
+            '(`1200.50`, `"1200.50"`)',
+        )
+        return schema
 
 
 class InputKinds:

@@ -166,3 +166,14 @@ async def test_the_documented_problem_is_what_a_refusal_answers(
     assert set(schema["required"]) <= set(problem)
     for error in problem["errors"]:
         assert set(error) == {"field", "message"}
+
+
+async def test_money_is_documented_as_the_server_reads_it(client: httpx.AsyncClient) -> None:
+    schemas = (await _document(client))["components"]["schemas"]
+    for schema, optional in (("DealPatch", True), ("DealIn", True), ("TransactionIn", False)):
+        amount = schemas[schema]["properties"]["amount"]
+        money = amount["anyOf"][0] if optional else amount
+        branches = {branch["type"]: branch for branch in money["anyOf"]}
+        assert branches["string"]["pattern"] == r"^-?[0-9]+(\.[0-9]{1,2})?$", schema
+        assert "maximum" in branches["number"], schema
+        assert "2 decimals" in money["description"], schema
