@@ -45,6 +45,7 @@ from baton.core.errors import (
 )
 from baton.core.logging import configure_logging
 from baton.core.metrics import Metrics
+from baton.core.openapi import install as install_openapi
 from baton.core.problems import PROBLEM_JSON, from_database_error
 from baton.core.request_transaction import RequestTransaction, error_fragment
 from baton.core.routing import RouteIndex
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         ),
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_openapi(app)
     return app
 
 

@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, StringConstraints
 
 from baton.accounts.models import MAX_TAGS, ActivityLevel, Tenure
-from baton.core.schemas import Day, Name, Schema
+from baton.core.schemas import Day, MoneyText, Name, Schema
 
 MAX_VERSION = 2_147_483_647
 # What a user may paste as a domain: a whole URL is fine, it is cut down to the host.
@@ -101,6 +101,7 @@ Amount = Annotated[
     Decimal,
     Field(max_digits=14, decimal_places=2, ge=Decimal("-1e12"), le=Decimal("1e12")),
     AfterValidator(_cents),
+    MoneyText(),
 ]
 
 

@@ -22,7 +22,9 @@ async def get_principal(request: Request) -> Principal:
 
 
 async def if_match_version(
-    if_match: Annotated[str | None, Header(max_length=32)] = None,
+    if_match: Annotated[
+        str | None, Header(max_length=32, description='The record version: `"3"`, `W/"3"` or `3`')
+    ] = None,
 ) -> int | None:
     """`If-Match: "3"` (or W/"3", or 3) → 3."""
     if if_match is None:
@@ -37,4 +39,12 @@ CtxDep = Annotated[Ctx, Depends(get_ctx)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 IfMatchDep = Annotated[int | None, Depends(if_match_version)]
 # `?version=` where a DELETE has no body to carry it (If-Match is the other way).
-VersionQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
+VersionQuery = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=2_147_483_647,
+        description="The record version the change is based on (or `If-Match`, which "
+        "wins); 409 `stale-version` if it is no longer current",
+    ),
+]

@@ -39,8 +39,17 @@ def decode_cursor(cursor: str) -> uuid.UUID:
 
 
 def page_request(
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page, 1 to 200")
+    ] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="The `next_cursor` of the previous page, passed back unchanged "
+            "(opaque); absent for the first page. A malformed cursor is 422",
+        ),
+    ] = None,
 ) -> PageRequest:
     return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None)
 

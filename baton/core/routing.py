@@ -159,7 +159,7 @@ class JsonRoute(APIRoute):
         if plan is not None:
             return plan.handle
         handler = super().get_route_handler()
-        if not _requires_principal(self.dependant):
+        if not requires_principal(self.dependant):
             return handler
 
         async def authenticated_first(request: Request) -> Response:
@@ -174,10 +174,10 @@ class JsonRoute(APIRoute):
         return authenticated_first
 
 
-def _requires_principal(dependant: Dependant) -> bool:
+def requires_principal(dependant: Dependant) -> bool:
     """`get_principal` is among the route's dependencies, at any depth."""
     return any(
-        sub.call is get_principal or _requires_principal(sub) for sub in dependant.dependencies
+        sub.call is get_principal or requires_principal(sub) for sub in dependant.dependencies
     )
 
 

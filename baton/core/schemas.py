@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import types
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -15,11 +18,14 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    GetJsonSchemaHandler,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from baton.core.errors import FieldError, ValidationFailed
 
@@ -91,8 +97,116 @@ def _storable(value: Any) -> bool:
     return True
 
 
+# A number sent as text (web forms send nothing else): ASCII digits, an optional
+# leading minus and an optional decimal point with digits after it. No spaces, no
+# `_` separators, no exponent, no other script's digits (`١٢٣`).
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
+# Money sent as text: a plain decimal with at most the currency's 2 decimals.
+MONEY_TEXT = r"^-?[0-9]+(\.[0-9]{1,2})?$"
+
+
+class MoneyText:
+    """Marks a `Decimal` as money in the OpenAPI document: its text form carries the
+    pattern the server holds it to (`MONEY_TEXT`; the `Schema` rule and the field's 2
+    decimal places enforce it), and the field says it. Put it last in the `Annotated`."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        for branch in schema.get("anyOf", []):
+            if branch.get("type") == "string":
+                branch["pattern"] = MONEY_TEXT
+        schema.setdefault(
+            "description",
+            "Money: a JSON number or a plain decimal string, at most 2 decimals "
+            '(`1200.50`, `"1200.50"`)',
+        )
+        return schema
+
+
+class InputKinds:
+    """What a field's annotation takes, as far as strict input cares."""
+
+    __slots__ = ("boolean", "number", "other")
+
+    def __init__(self, annotation: Any) -> None:
+        self.boolean = self.number = self.other = False
+        self._collect(annotation)
+
+    def _collect(self, annotation: Any) -> None:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            self._collect(get_args(annotation)[0])
+        elif origin is Union or origin is types.UnionType:
+            for arg in get_args(annotation):
+                self._collect(arg)
+        elif origin is Literal:
+            for value in get_args(annotation):
+                self._collect(type(value))
+        elif annotation is type(None):
+            return
+        elif isinstance(annotation, type) and issubclass(annotation, bool):
+            self.boolean = True
+        elif (
+            isinstance(annotation, type)
+            and issubclass(annotation, int | float | Decimal)
+            and not issubclass(annotation, Enum)
+        ):
+            self.number = True
+        else:
+            # Text, ids, dates, enums, models, lists, mappings, Any: their own rules.
+            self.other = True
+
+
 class Schema(BaseModel):
+    """Every body a client sends, and every answer.
+
+    Input is strict where pydantic would coerce (issue 20 point 9), on every field of
+    every schema whatever its constraints:
+
+    - a field of numbers (int, float, Decimal — counts, days, probabilities, money,
+      versions) takes JSON numbers, or text that is a plain decimal number
+      (`PLAIN_NUMBER`: `12`, `-3`, `1200.50`, what a web form sends); never `true` or
+      `false`, and never text with spaces, `_` separators, an exponent or digits of
+      another script (`" 12 "`, `"1_000"`, `"1e3"`, `"١٢٣"`). The field's own bounds
+      and decimal places apply after that (money: at most 2 decimals); NaN, Infinity
+      and numbers too large for the field stay refused;
+    - a field of booleans takes `true` or `false` only (not `1`, `"yes"`, `"on"`).
+    """
+
     model_config = ConfigDict(extra="forbid", from_attributes=True)
+    _kinds: ClassVar[dict[str, InputKinds]]
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        fields = cls.model_fields.items()
+        cls._kinds = {name: InputKinds(field.annotation) for name, field in fields}
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_numbers_and_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None or info.field_name is None:
+            return value
+        kinds = cls._kinds.get(info.field_name)
+        if kinds is None or kinds.other:
+            return value
+        if isinstance(value, bool):
+            if not kinds.boolean:
+                raise PydanticCustomError("number_type", "Input should be a number, not a boolean")
+        elif kinds.number and isinstance(value, str):
+            if not PLAIN_NUMBER.fullmatch(value):
+                raise PydanticCustomError(
+                    "number_format",
+                    "Input should be a plain decimal number (digits, an optional '-' and "
+                    "decimal point; no spaces, separators or exponent)",
+                )
+        elif kinds.boolean and not kinds.number:
+            raise PydanticCustomError("bool_type", "Input should be true or false")
+        return value
 
     @field_validator("*", mode="after")
     @classmethod
@@ -139,7 +253,14 @@ def describe(err: Mapping[str, Any]) -> str:
         return f"can't be longer than {context.get('max_length')} characters"
     if kind == "string_pattern_mismatch":
         return "isn't in the expected form"
-    if kind in ("int_parsing", "float_parsing", "decimal_parsing", "int_from_float"):
+    if kind in (
+        "int_parsing",
+        "float_parsing",
+        "decimal_parsing",
+        "int_from_float",
+        "number_type",
+        "number_format",
+    ):
         return "must be a number"
     if kind in ("greater_than_equal", "greater_than"):
         return f"must be at least {context.get('ge', context.get('gt'))}"

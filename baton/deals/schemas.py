@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, model_validator
 
-from baton.core.schemas import Day, Name, Schema, ShortText
+from baton.core.schemas import Day, MoneyText, Name, Schema, ShortText
 from baton.deals.models import DealOutcome
 from baton.workflow.schemas import StepRef
 from baton.workitems.schemas import PlannedEffectOut
@@ -18,7 +18,9 @@ from baton.workitems.schemas import PlannedEffectOut
 Notes = Annotated[str, StringConstraints(max_length=10_000)]
 Version = Annotated[int, Field(ge=1, le=2_147_483_647)]
 # numeric(14, 2) and the `amount_range` CHECK.
-Amount = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"), decimal_places=2)]
+Amount = Annotated[
+    Decimal, Field(ge=0, le=Decimal("999999999999.99"), decimal_places=2), MoneyText()
+]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Probability = Annotated[int, Field(ge=0, le=100)]
 NextStep = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
