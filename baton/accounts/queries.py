@@ -7,7 +7,6 @@ the tables and, through `security_invoker`, to the view.
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -21,9 +20,8 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
-    and_,
     func,
-    literal,
+    literal_column,
     or_,
     select,
 )
@@ -33,6 +31,7 @@ from baton.accounts.models import Account, AccountTransaction, ActivityLevel, Te
 from baton.activities.models import Activity, ActivityStatus
 from baton.contacts.models import Contact
 from baton.core.pagination import PageRequest
+from baton.db import search
 from baton.deals.models import Deal
 from baton.workflow.models import Status, WorkflowStep
 
@@ -74,6 +73,8 @@ DELETED_DEAL = "Deleted deal"
 class AccountRow:
     account: Account
     status: dict[str, Any]
+    # In a search, the row's rank (`baton.db.search`); else None.
+    rank: int | None = None
 
 
 def _with_status() -> Select[Any]:
@@ -86,7 +87,11 @@ def _with_status() -> Select[Any]:
 
 def _account_row(row: Row[Any]) -> AccountRow:
     values = row._mapping
-    return AccountRow(values[Account], {name: values[name] for name in STATUS_COLUMNS})
+    return AccountRow(
+        values[Account],
+        {name: values[name] for name in STATUS_COLUMNS},
+        values.get("search_rank"),
+    )
 
 
 async def live_account(session: AsyncSession, account_id: uuid.UUID) -> AccountRow | None:
@@ -99,30 +104,8 @@ async def live_account(session: AsyncSession, account_id: uuid.UUID) -> AccountR
     return _account_row(row) if row else None
 
 
-_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
-
-
-def domain_prefix(q: str) -> str | None:
-    """What a search may match at the start of a stored domain: "https://www.acm" → "acm"."""
-    text = _SCHEME.sub("", q.strip().lower()).removeprefix("www.")
-    return text if re.fullmatch(r"[a-z0-9.-]+", text) else None
-
-
-def search_key(column: Any, text: str) -> Any:
-    """`column LIKE key(text) || '%'`, the key computed by the database exactly as the
-    generated `name_key` column is (lower case, punctuation dropped, spaces collapsed),
-    so what the user types matches however the name is written."""
-    key = func.btrim(
-        func.regexp_replace(
-            func.regexp_replace(func.lower(text), "[^[:alnum:][:space:]]", "", "g"),
-            "[[:space:]]+",
-            " ",
-            "g",
-        )
-    )
-    # Punctuation (hence % and _) is gone from the key: nothing to escape. A search of
-    # punctuation alone has an empty key, which would match every name: it matches none.
-    return and_(key != "", column.like(key.concat(literal("%"))))
+# The account's name as the search ranks it (`search.rank_sql`).
+_RANKED_NAME: Any = literal_column(search.name_sql("accounts.name"))
 
 
 async def list_accounts(
@@ -130,35 +113,38 @@ async def list_accounts(
     page: PageRequest,
     *,
     q: str | None = None,
-    domain_prefix: str | None = None,
     owner_id: uuid.UUID | None = None,
     tenure: Tenure | None = None,
     activity: ActivityLevel | None = None,
 ) -> list[AccountRow]:
-    """Live accounts in creation order with their status, `limit + 1` rows, one statement.
+    """Live accounts with their status, `limit + 1` rows, one statement.
 
-    `q` matches a prefix of the name key or, given as `domain_prefix` (the caller
-    normalises it), a prefix of the domain.
+    Without `q`: creation order, cursor on the id. With `q`: the accounts whose name,
+    domain or tax id hold every word of `q` as the start of a word, best first —
+    the name starting with `q`, then every word in the name, then the rest — and by
+    creation order within a rank; the cursor carries the rank (`baton.db.search`). A `q`
+    without letters or digits matches nothing.
     """
-    query = (
-        _with_status()
-        .where(Account.deleted_at.is_(None))
-        .order_by(Account.id)
-        .limit(page.limit + 1)
-    )
+    query = _with_status().where(Account.deleted_at.is_(None)).limit(page.limit + 1)
     if q is not None:
-        matches = [search_key(Account.name_key, q)]
-        if domain_prefix:
-            matches.append(Account.domain.startswith(domain_prefix, autoescape=True))
-        query = query.where(or_(*matches))
+        wanted = search.parse(q)
+        rank = search.rank_sql(wanted, Account.search_doc, _RANKED_NAME)
+        query = (
+            query.add_columns(rank.label("search_rank"))
+            .where(search.matches(wanted, Account.search_doc))
+            .where(search.after(rank, Account.id, search.position(page)))
+            .order_by(rank, Account.id)
+        )
+    else:
+        query = query.order_by(Account.id)
+        if page.after is not None:
+            query = query.where(Account.id > page.after)
     if owner_id is not None:
         query = query.where(Account.owner_id == owner_id)
     if tenure is not None:
         query = query.where(ACCOUNT_STATUSES.c.tenure == tenure.value)
     if activity is not None:
         query = query.where(ACCOUNT_STATUSES.c.activity == activity.value)
-    if page.after is not None:
-        query = query.where(Account.id > page.after)
     return [_account_row(row) for row in (await session.execute(query)).all()]
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.contacts.models import Contact
 from baton.core.pagination import PageRequest
+from baton.db import search
 
 
 async def live_contact(session: AsyncSession, contact_id: uuid.UUID) -> Contact | None:
@@ -17,18 +19,38 @@ async def live_contact(session: AsyncSession, contact_id: uuid.UUID) -> Contact 
     )
 
 
+# The contact's full name as the search ranks it (`search.rank_sql`).
+_RANKED_NAME: Any = literal_column(
+    search.name_sql("contacts.first_name || ' ' || coalesce(contacts.last_name, '')")
+)
+
+
 async def list_contacts(
-    session: AsyncSession, page: PageRequest, account_id: uuid.UUID | None
-) -> list[Contact]:
-    """Live contacts in creation order, `limit + 1` rows, one statement."""
-    query = (
-        select(Contact)
-        .where(Contact.deleted_at.is_(None))
-        .order_by(Contact.id)
-        .limit(page.limit + 1)
-    )
+    session: AsyncSession, page: PageRequest, account_id: uuid.UUID | None, q: str | None = None
+) -> list[tuple[Contact, int | None]]:
+    """Live contacts, `limit + 1` rows, one statement; each with its search rank (None
+    without `q`).
+
+    Without `q`: creation order, cursor on the id. With `q`: the contacts whose name,
+    email, title or phone hold every word of `q` as the start of a word (or whose phone
+    ends with the digits of a phone-number `q`), best first — the full name starting
+    with `q`, then every word in the name, then the rest — by creation order within a
+    rank (`baton.db.search`). A `q` without letters or digits matches nothing.
+    """
+    query: Any = select(Contact).where(Contact.deleted_at.is_(None)).limit(page.limit + 1)
     if account_id is not None:
         query = query.where(Contact.account_id == account_id)
-    if page.after is not None:
-        query = query.where(Contact.id > page.after)
-    return list((await session.scalars(query)).all())
+    if q is None:
+        query = query.order_by(Contact.id)
+        if page.after is not None:
+            query = query.where(Contact.id > page.after)
+        return [(contact, None) for contact in (await session.scalars(query)).all()]
+    wanted = search.parse(q)
+    rank = search.rank_sql(wanted, Contact.search_doc, _RANKED_NAME)
+    query = (
+        query.add_columns(rank)
+        .where(search.matches(wanted, Contact.search_doc, Contact.phone_tail))
+        .where(search.after(rank, Contact.id, search.position(page)))
+        .order_by(rank, Contact.id)
+    )
+    return [(contact, found) for contact, found in (await session.execute(query)).all()]

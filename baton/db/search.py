@@ -1,0 +1,282 @@
+"""List search: words anywhere in names, domains, emails and phones, ranked (issue 14, defect 5).
+
+Who uses it: the list queries of accounts, contacts and targets (`<domain>/queries.py`)
+and the migration that creates their search columns. The embedded PostgreSQL has no
+`pg_trgm`, so matching is PostgreSQL full-text search plus one normalised prefix index:
+
+- **The document** (`document_sql`): a `tsvector` stored as a generated column
+  `search_doc`, GIN-indexed. Its text is *folded* — lower case, common Latin accents
+  dropped (`fold_sql`, the same map as `fold` in Python), every run of punctuation and
+  white space made one space — and parsed with the `simple` configuration (no stemming,
+  no stop words). So the parser never sees an email or a host name whole ('simple'
+  would keep `anna@feinkost.de` as one lexeme, so "feinkost" would not find it): the
+  email is the words `anna feinkost de`, the domain `nordhafen feinkost de`. The name
+  is weighted `A`, everything else `B`. A name also gives its words with punctuation
+  dropped (`O'Brien` → `o`, `brien` and `obrien`), and a phone its digits as one
+  token (`+49 40 123-456` → `49`, `40`, `123`, `456`, `4940123456`).
+- **The phone tail** (`phone_tail_sql`): the phone's digits reversed, in a btree with
+  `text_pattern_ops`, so the end of a number is a prefix search: "040 123456" finds
+  `+49 40 123456` (the query's digits with leading zeros dropped, `40123456`, are the
+  stored digits' tail). This is the part full-text search cannot do.
+
+A query (`parse`) is its folded words, at most `MAX_WORDS` of at most `MAX_WORD` letters;
+each is a prefix (`word:*`) and all must match (AND), in any field. A query of a phone
+number (digits and `+ ( ) - . /` and spaces only, at least `MIN_PHONE_DIGITS` digits)
+also matches the phone tail. A query with no letter or digit (only spaces or
+punctuation) matches nothing.
+
+**Ranking** (`rank_sql`), best first, then creation order (id) within a rank:
+0. the name starts with the query (folded, as typed: "nordhafen fein" → "Nordhafen
+   Feinkost GmbH");
+1. every word is a prefix of a word of the name ("feinkost" → "Nordhafen Feinkost");
+2. everything else (found by the domain, the email, the phone, the contact's name).
+The rank is a small integer, so paging while searching is a keyset on (rank, id): the
+cursor carries both (`pagination.next_page`), and a cursor of a plain list is refused in a
+search (422); a search's cursor given to the plain list pages it by id.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Computed,
+    Index,
+    Text,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    text,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.orm import mapped_column
+
+from baton.core.errors import FieldError, ValidationFailed
+from baton.core.pagination import PageRequest
+
+MAX_WORDS = 8
+MAX_WORD = 64
+MIN_PHONE_DIGITS = 4
+
+# Accented Latin letters (lower case: `fold` lowers first) and their base letter. The
+# same map is used in SQL (`translate`, immutable, so a generated column may use it)
+# and in Python, so a query is folded exactly as the document was.
+_ACCENTED = (
+    "àáâãäåāăąçćĉċčďđèéêëēĕėęěĝğġģĥħìíîïĩīĭįıĵķĺļľŀłñńņňòóôõöøōŏőŕŗřśŝşšţťŧùúûüũūŭůűųŵýÿŷźżž"
+)
+_PLAIN = "aaaaaaaaacccccddeeeeeeeeegggghhiiiiiiiiijklllllnnnnooooooooorrrsssstttuuuuuuuuuuwyyyzzz"
+assert len(_ACCENTED) == len(_PLAIN)  # a typo in the map fails at import
+_FOLD = str.maketrans(_ACCENTED, _PLAIN)
+_WORD = re.compile(r"[^\W_]+")
+_PHONE = re.compile(r"[\d\s+()./-]+")
+_SCHEME = re.compile(r"\b[a-z][a-z0-9+.-]*://|\bwww\.")
+
+
+def fold(text: str) -> str:
+    """Lower case, accents of `_ACCENTED` dropped — what `fold_sql` does in SQL."""
+    return text.lower().translate(_FOLD)
+
+
+def fold_sql(expression: str) -> str:
+    """SQL text: the folded expression with every run of punctuation and space one
+    space (NULL is empty). Immutable, for generated columns."""
+    return (
+        f"regexp_replace(translate(lower(coalesce({expression}, '')), '{_ACCENTED}',"
+        f" '{_PLAIN}'), '[[:punct:][:space:]]+', ' ', 'g')"
+    )
+
+
+def _joined_sql(expression: str) -> str:
+    """SQL text: the folded expression with punctuation dropped (`O'Brien` → `obrien`)."""
+    return (
+        f"regexp_replace(translate(lower(coalesce({expression}, '')), '{_ACCENTED}',"
+        f" '{_PLAIN}'), '[[:punct:]]+', '', 'g')"
+    )
+
+
+def digits_sql(expression: str) -> str:
+    """SQL text: the digits of the expression (NULL stays NULL)."""
+    return f"regexp_replace({expression}, '[^0-9]+', '', 'g')"
+
+
+def document_sql(names: tuple[str, ...], others: tuple[str, ...], phones: tuple[str, ...]) -> str:
+    """SQL text of the `search_doc` generated column: `names` weighted A (words, and
+    words with punctuation dropped), `others` (domains, emails, contact names) and
+    `phones` (groups of digits, and all its digits as one token) weighted B."""
+    name_text = " || ' ' || ".join(
+        part for name in names for part in (fold_sql(name), _joined_sql(name))
+    )
+    other_parts = [fold_sql(other) for other in others]
+    other_parts += [
+        f"{fold_sql(phone)} || ' ' || coalesce({digits_sql(phone)}, '')" for phone in phones
+    ]
+    document = f"setweight(to_tsvector('simple'::regconfig, {name_text}), 'A')"
+    if other_parts:
+        other_text = " || ' ' || ".join(other_parts)
+        document += f" || setweight(to_tsvector('simple'::regconfig, {other_text}), 'B')"
+    return document
+
+
+def phone_tail_sql(phone: str) -> str:
+    """SQL text of the `phone_tail` generated column: the phone's digits, reversed."""
+    return f"reverse({digits_sql(phone)})"
+
+
+def name_sql(expression: str) -> str:
+    """SQL text: a name as `rank_sql` compares it with the query (folded, trimmed)."""
+    return f"btrim({fold_sql(expression)})"
+
+
+@dataclass(frozen=True)
+class Fields:
+    """What one table's document is made of (`document_sql`)."""
+
+    names: tuple[str, ...]
+    others: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+
+    @property
+    def document(self) -> str:
+        return document_sql(self.names, self.others, self.phones)
+
+
+# The searched tables. The migration that made their columns holds its own copy of the
+# SQL text (revisions keep their text); a test compares the two.
+ACCOUNTS = Fields(names=("name",), others=("domain", "tax_id"))
+CONTACTS = Fields(names=("first_name", "last_name"), others=("email", "title"), phones=("phone",))
+TARGETS = Fields(names=("company_name",), others=("contact_name", "email"), phones=("phone",))
+
+
+@dataclass(frozen=True)
+class Search:
+    """A parsed query. `words` empty: it matches nothing."""
+
+    words: tuple[str, ...]
+    phone_tail: str | None
+
+    @property
+    def text(self) -> str:
+        """The words as one folded string, which a name starting with the query starts with."""
+        return " ".join(self.words)
+
+    def tsquery(self, weights: str = "") -> str:
+        """`'w1':* & 'w2':*` (restricted to `weights`, e.g. `A`, when given). Words hold
+        letters and digits only, so quoting cannot break."""
+        return " & ".join(f"'{word}':*{weights}" for word in self.words)
+
+
+def parse(q: str) -> Search:
+    """The words of a query and, for a phone number, its digits reversed (see the module)."""
+    folded = _SCHEME.sub(" ", fold(q))
+    words = tuple(word[:MAX_WORD] for word in _WORD.findall(folded))[:MAX_WORDS]
+    tail = None
+    digits = re.sub(r"\D", "", q).lstrip("0")
+    if _PHONE.fullmatch(q.strip()) and len(digits) >= MIN_PHONE_DIGITS:
+        tail = digits[::-1]
+    return Search(words=words, phone_tail=tail)
+
+
+def matches(search: Search, document: Any, phone_tail: Any | None = None) -> ColumnElement[bool]:
+    """The WHERE clause: every word a prefix in the document, or the phone's tail."""
+    if not search.words:
+        return literal(False)
+    found = document.op("@@")(func.to_tsquery(literal_column("'simple'"), search.tsquery()))
+    if search.phone_tail is not None and phone_tail is not None:
+        return or_(found, phone_tail.startswith(search.phone_tail, autoescape=True))
+    return found  # type: ignore[no-any-return]
+
+
+def rank_sql(search: Search, document: Any, name: Any) -> ColumnElement[int]:
+    """The rank (0 best) of a matched row: see the module. `name` is `name_sql` of the
+    row's name as an expression."""
+    if not search.words:
+        return literal(2)
+    in_name = document.op("@@")(func.to_tsquery(literal_column("'simple'"), search.tsquery("A")))
+    return case(
+        (name.startswith(search.text, autoescape=True), 0),
+        (in_name, 1),
+        else_=2,
+    )
+
+
+def after(rank: Any, row_id: Any, cursor: tuple[int, uuid.UUID] | None) -> ColumnElement[bool]:
+    """Keyset condition: rows after the cursor's (rank, id) in (rank, id) order."""
+    if cursor is None:
+        return literal(True)
+    return and_(tuple_(rank, row_id) > tuple_(literal(cursor[0]), literal(cursor[1])))
+
+
+def position(page: PageRequest) -> tuple[int, uuid.UUID] | None:
+    """The (rank, id) a search's page starts after; a plain list's cursor is 422."""
+    if page.after is None:
+        return None
+    if page.after_rank is None:
+        raise ValidationFailed(
+            errors=[FieldError("cursor", "is not a valid cursor for this search")]
+        )
+    return page.after_rank, page.after
+
+
+# ------------------------------------------------------------------ model columns
+
+# The columns this module adds: derived, never part of an answer.
+DERIVED = frozenset({"search_doc", "phone_tail"})
+
+
+def answered_columns(table: Any) -> list[Any]:
+    """A Core table's columns without the search columns (`DERIVED`)."""
+    return [column for column in table.c if column.key not in DERIVED]
+
+
+def document_column(fields: Fields) -> Any:
+    """The `search_doc` column of a model. Deferred and raising: rows never carry it
+    (only the WHERE and the rank read it)."""
+    return mapped_column(
+        TSVECTOR,
+        Computed(fields.document, persisted=True),
+        deferred=True,
+        deferred_raiseload=True,
+    )
+
+
+def phone_tail_column(phone: str = "phone") -> Any:
+    """The `phone_tail` column of a model with a phone (deferred and raising too)."""
+    return mapped_column(
+        Text,
+        Computed(phone_tail_sql(phone), persisted=True),
+        deferred=True,
+        deferred_raiseload=True,
+    )
+
+
+def indexes(table: str, *, phone: bool) -> tuple[Index, ...]:
+    """The GIN index on the document and, with a phone, the btree on its tail; both of
+    live rows only (lists never show deleted ones). The GIN index has no `tenant_id`
+    (that needs `btree_gin`): RLS filters the rows it finds."""
+    found = [
+        Index(
+            f"ix_{table}_search",
+            "search_doc",
+            postgresql_using="gin",
+            postgresql_where=text("deleted_at IS NULL"),
+        )
+    ]
+    if phone:
+        found.append(
+            Index(
+                f"ix_{table}_phone_tail",
+                "tenant_id",
+                "phone_tail",
+                postgresql_ops={"phone_tail": "text_pattern_ops"},
+                postgresql_where=text("deleted_at IS NULL"),
+            )
+        )
+    return tuple(found)
