@@ -1,14 +1,14 @@
 """List search: words anywhere in names, domains, emails and phones, ranked (issue 14, defect 5).
 
-Who uses it: the list queries of accounts, contacts and targets (`<domain>/queries.py`)
+Who uses it: the list queries of accounts, contacts, leads and targets (`<domain>/queries.py`)
 and the migration that creates their search columns. The embedded PostgreSQL has no
 `pg_trgm`, so matching is PostgreSQL full-text search plus one normalised prefix index:
 
 - **The document** (`document_sql`): a `tsvector` stored as a generated column
   `search_doc`, GIN-indexed. Its text is *folded* — lower case, common Latin accents
-  dropped (`fold_sql`, the same map as `fold` in Python), every run of punctuation and
-  white space made one space — and parsed with the `simple` configuration (no stemming,
-  no stop words). So the parser never sees an email or a host name whole ('simple'
+  dropped and `ß`, `æ`, `œ` spelled `ss`, `ae`, `oe` (`fold_sql`, the same map as
+  `fold` in Python), every run of punctuation and white space made one space — and
+  parsed with the `simple` configuration (no stemming, no stop words). So the parser never sees an email or a host name whole ('simple'
   would keep `anna@feinkost.de` as one lexeme, so "feinkost" would not find it): the
   email is the words `anna feinkost de`, the domain `nordhafen feinkost de`. The name
   is weighted `A`, everything else `B`. A name also gives its words with punctuation
@@ -75,31 +75,38 @@ _ACCENTED = (
 _PLAIN = "aaaaaaaaacccccddeeeeeeeeegggghhiiiiiiiiijklllllnnnnooooooooorrrsssstttuuuuuuuuuuwyyyzzz"
 assert len(_ACCENTED) == len(_PLAIN)  # a typo in the map fails at import
 _FOLD = str.maketrans(_ACCENTED, _PLAIN)
+# Letters written as two: "Weiß" is found by "weiss" (and by "weiß").
+_LIGATURES = (("ß", "ss"), ("æ", "ae"), ("œ", "oe"))
 _WORD = re.compile(r"[^\W_]+")
 _PHONE = re.compile(r"[\d\s+()./-]+")
 _SCHEME = re.compile(r"\b[a-z][a-z0-9+.-]*://|\bwww\.")
 
 
 def fold(text: str) -> str:
-    """Lower case, accents of `_ACCENTED` dropped — what `fold_sql` does in SQL."""
-    return text.lower().translate(_FOLD)
+    """Lower case, accents of `_ACCENTED` dropped, `_LIGATURES` spelled out — what
+    `fold_sql` does in SQL."""
+    folded = text.lower().translate(_FOLD)
+    for letter, spelled in _LIGATURES:
+        folded = folded.replace(letter, spelled)
+    return folded
+
+
+def _folded_sql(expression: str) -> str:
+    folded = f"translate(lower(coalesce({expression}, '')), '{_ACCENTED}', '{_PLAIN}')"
+    for letter, spelled in _LIGATURES:
+        folded = f"replace({folded}, '{letter}', '{spelled}')"
+    return folded
 
 
 def fold_sql(expression: str) -> str:
     """SQL text: the folded expression with every run of punctuation and space one
     space (NULL is empty). Immutable, for generated columns."""
-    return (
-        f"regexp_replace(translate(lower(coalesce({expression}, '')), '{_ACCENTED}',"
-        f" '{_PLAIN}'), '[[:punct:][:space:]]+', ' ', 'g')"
-    )
+    return f"regexp_replace({_folded_sql(expression)}, '[[:punct:][:space:]]+', ' ', 'g')"
 
 
 def _joined_sql(expression: str) -> str:
     """SQL text: the folded expression with punctuation dropped (`O'Brien` → `obrien`)."""
-    return (
-        f"regexp_replace(translate(lower(coalesce({expression}, '')), '{_ACCENTED}',"
-        f" '{_PLAIN}'), '[[:punct:]]+', '', 'g')"
-    )
+    return f"regexp_replace({_folded_sql(expression)}, '[[:punct:]]+', '', 'g')"
 
 
 def digits_sql(expression: str) -> str:
@@ -153,6 +160,7 @@ class Fields:
 ACCOUNTS = Fields(names=("name",), others=("domain", "tax_id"))
 CONTACTS = Fields(names=("first_name", "last_name"), others=("email", "title"), phones=("phone",))
 TARGETS = Fields(names=("company_name",), others=("contact_name", "email"), phones=("phone",))
+LEADS = Fields(names=("company_name",), others=("contact_name", "email"), phones=("phone",))
 
 
 @dataclass(frozen=True)

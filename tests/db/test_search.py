@@ -17,6 +17,7 @@ def test_the_migration_holds_the_modules_sql() -> None:
     assert search.ACCOUNTS.document == MIGRATION.ACCOUNTS_DOCUMENT
     assert search.CONTACTS.document == MIGRATION.CONTACTS_DOCUMENT
     assert search.TARGETS.document == MIGRATION.TARGETS_DOCUMENT
+    assert search.LEADS.document == MIGRATION.LEADS_DOCUMENT
     assert search.phone_tail_sql("phone") == MIGRATION.PHONE_TAIL
 
 
@@ -27,6 +28,7 @@ def test_the_migration_holds_the_modules_sql() -> None:
         ("https://www.Nordhafen-Feinkost.de/", ("nordhafen", "feinkost", "de"), None),
         ("anna.schmidt@feinkost.de", ("anna", "schmidt", "feinkost", "de"), None),
         ("Müller & Söhne", ("muller", "sohne"), None),
+        ("Weiß Œuvre", ("weiss", "oeuvre"), None),
         ("+49 (040) 123-456", ("49", "040", "123", "456"), "65432104094"),
         ("040 1234", ("040", "1234"), "432104"),
         ("123", ("123",), None),
@@ -50,6 +52,7 @@ def test_a_query_is_its_folded_words(q: str, words: tuple[str, ...], tail: str |
         "O'Brien-Hall Ltd.",
         "anna.schmidt@nordhafen-feinkost.de",
         "Straße 12b, 3.OG",
+        "Œuvre Æsir Weiß",
     ],
 )
 async def test_python_folds_as_the_document_does(owner_conn: asyncpg.Connection, text: str) -> None:
