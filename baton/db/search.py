@@ -8,10 +8,11 @@ and the migration that creates their search columns. The embedded PostgreSQL has
   `search_doc`, GIN-indexed. Its text is *folded* — lower case, common Latin accents
   dropped and `ß`, `æ`, `œ` spelled `ss`, `ae`, `oe` (`fold_sql`, the same map as
   `fold` in Python), every run of punctuation and white space made one space — and
-  parsed with the `simple` configuration (no stemming, no stop words). So the parser never sees an email or a host name whole ('simple'
-  would keep `anna@feinkost.de` as one lexeme, so "feinkost" would not find it): the
-  email is the words `anna feinkost de`, the domain `nordhafen feinkost de`. The name
-  is weighted `A`, everything else `B`. A name also gives its words with punctuation
+  parsed with the `simple` configuration (no stemming, no stop words). So the parser
+  never sees an email or a host name whole ('simple' would keep `anna@feinkost.de` as
+  one lexeme, so "feinkost" would not find it): the email is the words
+  `anna feinkost de`, the domain `nordhafen feinkost de`. The name is weighted `A`,
+  everything else `B`. A name also gives its words with punctuation
   dropped (`O'Brien` → `o`, `brien` and `obrien`), and a phone its digits as one
   token (`+49 40 123-456` → `49`, `40`, `123`, `456`, `4940123456`).
 - **The phone tail** (`phone_tail_sql`): the phone's digits reversed, in a btree with
