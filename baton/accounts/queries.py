@@ -21,7 +21,6 @@ from sqlalchemy import (
     Table,
     Uuid,
     func,
-    literal_column,
     or_,
     select,
 )
@@ -104,10 +103,6 @@ async def live_account(session: AsyncSession, account_id: uuid.UUID) -> AccountR
     return _account_row(row) if row else None
 
 
-# The account's name as the search ranks it (`search.rank_sql`).
-_RANKED_NAME: Any = literal_column(search.name_sql("accounts.name"))
-
-
 async def list_accounts(
     session: AsyncSession,
     page: PageRequest,
@@ -123,29 +118,59 @@ async def list_accounts(
     domain or tax id hold every word of `q` as the start of a word, best first —
     the name starting with `q`, then every word in the name, then the rest — and by
     creation order within a rank; the cursor carries the rank (`baton.db.search`). A `q`
-    without letters or digits matches nothing.
+    without letters or digits matches nothing (and sends no statement). A search picks
+    its page first and computes the status of that page's rows only.
     """
-    query = _with_status().where(Account.deleted_at.is_(None)).limit(page.limit + 1)
-    if q is not None:
-        wanted = search.parse(q)
-        rank = search.rank_sql(wanted, Account.search_doc, _RANKED_NAME)
-        query = (
-            query.add_columns(rank.label("search_rank"))
-            .where(search.matches(wanted, Account.search_doc))
-            .where(search.after(rank, Account.id, search.position(page)))
-            .order_by(rank, Account.id)
-        )
-    else:
-        query = query.order_by(Account.id)
+    if q is None:
+        query = _with_status().where(Account.deleted_at.is_(None)).order_by(Account.id)
         if page.after is not None:
             query = query.where(Account.id > page.after)
+        query = _filtered(query, owner_id, tenure, activity).limit(page.limit + 1)
+        return [_account_row(row) for row in (await session.execute(query)).all()]
+    start = search.position(page)
+    wanted = search.parse(q)
+    if not wanted.words:
+        return []
+    found = search.found("accounts", wanted)
+    matched: Select[Any] = (
+        select(Account.id, found.c.rank.label("search_rank"))
+        .join(found, found.c.id == Account.id)
+        .where(Account.deleted_at.is_(None), search.after(found.c.rank, Account.id, start))
+    )
+    if tenure is not None or activity is not None:
+        statuses = ACCOUNT_STATUSES
+        matched = matched.join(
+            statuses,
+            (statuses.c.tenant_id == Account.tenant_id) & (statuses.c.account_id == Account.id),
+        )
+    chosen = (
+        _filtered(matched, owner_id, tenure, activity)
+        .order_by(found.c.rank, Account.id)
+        .limit(page.limit + 1)
+        .subquery("chosen")
+    )
+    query = (
+        _with_status()
+        .add_columns(chosen.c.search_rank)
+        .join(chosen, chosen.c.id == Account.id)
+        .order_by(chosen.c.search_rank, Account.id)
+    )
+    return [_account_row(row) for row in (await session.execute(query)).all()]
+
+
+def _filtered(
+    query: Select[Any],
+    owner_id: uuid.UUID | None,
+    tenure: Tenure | None,
+    activity: ActivityLevel | None,
+) -> Select[Any]:
     if owner_id is not None:
         query = query.where(Account.owner_id == owner_id)
     if tenure is not None:
         query = query.where(ACCOUNT_STATUSES.c.tenure == tenure.value)
     if activity is not None:
         query = query.where(ACCOUNT_STATUSES.c.activity == activity.value)
-    return [_account_row(row) for row in (await session.execute(query)).all()]
+    return query
 
 
 async def list_transactions(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import literal_column, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.contacts.models import Contact
@@ -19,12 +19,6 @@ async def live_contact(session: AsyncSession, contact_id: uuid.UUID) -> Contact 
     )
 
 
-# The contact's full name as the search ranks it (`search.rank_sql`).
-_RANKED_NAME: Any = literal_column(
-    search.name_sql("contacts.first_name || ' ' || coalesce(contacts.last_name, '')")
-)
-
-
 async def list_contacts(
     session: AsyncSession, page: PageRequest, account_id: uuid.UUID | None, q: str | None = None
 ) -> list[tuple[Contact, int | None]]:
@@ -35,7 +29,8 @@ async def list_contacts(
     email, title or phone hold every word of `q` as the start of a word (or whose phone
     ends with the digits of a phone-number `q`), best first — the full name starting
     with `q`, then every word in the name, then the rest — by creation order within a
-    rank (`baton.db.search`). A `q` without letters or digits matches nothing.
+    rank (`baton.db.search`). A `q` without letters or digits matches nothing (and
+    sends no statement).
     """
     query: Any = select(Contact).where(Contact.deleted_at.is_(None)).limit(page.limit + 1)
     if account_id is not None:
@@ -45,12 +40,15 @@ async def list_contacts(
         if page.after is not None:
             query = query.where(Contact.id > page.after)
         return [(contact, None) for contact in (await session.scalars(query)).all()]
+    start = search.position(page)
     wanted = search.parse(q)
-    rank = search.rank_sql(wanted, Contact.search_doc, _RANKED_NAME)
+    if not wanted.words:
+        return []
+    found = search.found("contacts", wanted)
     query = (
-        query.add_columns(rank)
-        .where(search.matches(wanted, Contact.search_doc, Contact.phone_tail))
-        .where(search.after(rank, Contact.id, search.position(page)))
-        .order_by(rank, Contact.id)
+        query.add_columns(found.c.rank)
+        .join(found, found.c.id == Contact.id)
+        .where(search.after(found.c.rank, Contact.id, start))
+        .order_by(found.c.rank, Contact.id)
     )
     return [(contact, found) for contact, found in (await session.execute(query)).all()]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, literal_column, select, tuple_
+from sqlalchemy import Row, Select, Table, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.accounts.models import Account
@@ -160,10 +160,6 @@ class FoundLead:
     owner_name: str | None
 
 
-# The lead's company as the search ranks it (`search.rank_sql`).
-_RANKED_NAME: Any = literal_column(search.name_sql("leads.company_name"))
-
-
 async def search_leads(
     session: AsyncSession,
     page: PageRequest,
@@ -182,20 +178,23 @@ async def search_leads(
     queue's own (the pool's claim due, the team's owner names): a search shows best
     matches first. The cursor carries the rank. `owner_id` keeps one salesperson's
     leads; `owner_names` adds each lead's sales owner's name (the team's list). A `q`
-    without letters or digits matches nothing.
+    without letters or digits matches nothing (and sends no statement).
     """
+    start = search.position(page)
     wanted = search.parse(q)
-    rank = search.rank_sql(wanted, LEADS.c.search_doc, _RANKED_NAME)
+    if not wanted.words:
+        return []
+    found = search.found("leads", wanted)
     query = (
         _read()
-        .add_columns(rank.label("search_rank"))
+        .add_columns(found.c.rank.label("search_rank"))
+        .join(found, found.c.id == LEADS.c.id)
         .where(
             LEADS.c.view == view.value,
             LEADS.c.deleted_at.is_(None),
-            search.matches(wanted, LEADS.c.search_doc, LEADS.c.phone_tail),
-            search.after(rank, LEADS.c.id, search.position(page)),
+            search.after(found.c.rank, LEADS.c.id, start),
         )
-        .order_by(rank, LEADS.c.id)
+        .order_by(found.c.rank, LEADS.c.id)
         .limit(page.limit + 1)
     )
     if owner_id is not None:

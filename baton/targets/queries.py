@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Table, func, literal_column, select
+from sqlalchemy import Row, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.activities.models import Activity
@@ -33,10 +33,6 @@ _STEP_COLUMNS = (
 )
 
 
-# The target's name as the search ranks it (`search.rank_sql`).
-_RANKED_NAME: Any = literal_column(search.name_sql("targets.company_name"))
-
-
 def _with_steps() -> Any:
     return (
         select(*search.answered_columns(TARGETS), *_STEP_COLUMNS)
@@ -59,19 +55,22 @@ async def list_targets(
     phone ends with the digits of a phone-number `q`), best first — the company starting
     with `q`, then every word in the company, then the rest — by creation order within
     a rank, each row with its `search_rank` (`baton.db.search`). A `q` without letters
-    or digits matches nothing.
+    or digits matches nothing (and sends no statement).
     """
     query = _with_steps().where(TARGETS.c.deleted_at.is_(None)).limit(page.limit + 1)
     if status is not None:
         query = query.where(STEPS.c.key == status)
     if q is not None:
+        start = search.position(page)
         wanted = search.parse(q)
-        rank = search.rank_sql(wanted, TARGETS.c.search_doc, _RANKED_NAME)
+        if not wanted.words:
+            return []
+        found = search.found("targets", wanted)
         query = (
-            query.add_columns(rank.label("search_rank"))
-            .where(search.matches(wanted, TARGETS.c.search_doc, TARGETS.c.phone_tail))
-            .where(search.after(rank, TARGETS.c.id, search.position(page)))
-            .order_by(rank, TARGETS.c.id)
+            query.add_columns(found.c.rank.label("search_rank"))
+            .join(found, found.c.id == TARGETS.c.id)
+            .where(search.after(found.c.rank, TARGETS.c.id, start))
+            .order_by(found.c.rank, TARGETS.c.id)
         )
     else:
         query = query.order_by(TARGETS.c.id)

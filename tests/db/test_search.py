@@ -19,6 +19,12 @@ def test_the_migration_holds_the_modules_sql() -> None:
     assert search.TARGETS.document == MIGRATION.TARGETS_DOCUMENT
     assert search.LEADS.document == MIGRATION.LEADS_DOCUMENT
     assert search.phone_tail_sql("phone") == MIGRATION.PHONE_TAIL
+    for table in ("accounts", "contacts", "targets", "leads"):
+        shape = (
+            MIGRATION.FUNCTION_WITH_PHONE if table in MIGRATION.WITH_PHONE else MIGRATION.FUNCTION
+        )
+        expected = search.function_sql(table, phone=table in MIGRATION.WITH_PHONE)
+        assert shape.strip().replace("{table}", table) == expected
 
 
 @pytest.mark.parametrize(
