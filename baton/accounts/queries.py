@@ -131,6 +131,9 @@ async def list_accounts(
     wanted = search.parse(q)
     if not wanted.words:
         return []
+    if owner_id is None and tenure is None and activity is None:
+        chosen = search.first_rows("accounts", wanted, start, page.limit + 1)
+        return await _chosen_accounts(session, chosen)
     found = search.found("accounts", wanted)
     matched: Select[Any] = (
         select(Account.id, found.c.rank.label("search_rank"))
@@ -149,10 +152,16 @@ async def list_accounts(
         .limit(page.limit + 1)
         .subquery("chosen")
     )
+    return await _chosen_accounts(session, chosen)
+
+
+async def _chosen_accounts(session: AsyncSession, chosen: Any) -> list[AccountRow]:
+    """The accounts of a search's page (`id`, `search_rank`) with their status."""
     query = (
         _with_status()
         .add_columns(chosen.c.search_rank)
         .join(chosen, chosen.c.id == Account.id)
+        .where(Account.deleted_at.is_(None))
         .order_by(chosen.c.search_rank, Account.id)
     )
     return [_account_row(row) for row in (await session.execute(query)).all()]

@@ -44,11 +44,20 @@ async def list_contacts(
     wanted = search.parse(q)
     if not wanted.words:
         return []
-    found = search.found("contacts", wanted)
-    query = (
-        query.add_columns(found.c.rank)
-        .join(found, found.c.id == Contact.id)
-        .where(search.after(found.c.rank, Contact.id, start))
-        .order_by(found.c.rank, Contact.id)
-    )
+    if account_id is None:
+        # No other filter: the page is cut on the search's answer first.
+        chosen = search.first_rows("contacts", wanted, start, page.limit + 1)
+        query = (
+            query.add_columns(chosen.c.search_rank)
+            .join(chosen, chosen.c.id == Contact.id)
+            .order_by(chosen.c.search_rank, Contact.id)
+        )
+    else:
+        found = search.found("contacts", wanted)
+        query = (
+            query.add_columns(found.c.rank)
+            .join(found, found.c.id == Contact.id)
+            .where(search.after(found.c.rank, Contact.id, start))
+            .order_by(found.c.rank, Contact.id)
+        )
     return [(contact, found) for contact, found in (await session.execute(query)).all()]

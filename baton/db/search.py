@@ -62,6 +62,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    select,
     text,
     tuple_,
 )
@@ -171,6 +172,12 @@ class Fields:
         return bool(self.phones)
 
 
+# The search functions' signatures (`function_sql`), for the app role's grants.
+FUNCTIONS = tuple(
+    f"baton_search_{table}(tsquery, tsquery, tsquery, text, text)"
+    for table in ("accounts", "contacts", "targets", "leads")
+)
+
 # The searched tables. The migration that made their columns holds its own copy of the
 # SQL text (revisions keep their text); a test compares the two.
 ACCOUNTS = Fields(names=("name",), others=("domain", "tax_id"))
@@ -267,6 +274,22 @@ def found(table: str, search: Search) -> Any:
         )
         .table_valued(column("id", Uuid), column("rank", Integer))
         .alias(f"found_{table}")
+    )
+
+
+def first_rows(table: str, search: Search, start: tuple[int, uuid.UUID] | None, limit: int) -> Any:
+    """A page of a search with no other filter, as a subquery (`id`, `search_rank`):
+    ordered and cut on the function's answer, so only the page's rows are read from
+    the table. Only for tables whose RLS is the tenant alone (accounts, contacts,
+    targets), which the function already keeps to; the caller still joins the table
+    under RLS."""
+    found_rows = found(table, search)
+    return (
+        select(found_rows.c.id, found_rows.c.rank.label("search_rank"))
+        .where(after(found_rows.c.rank, found_rows.c.id, start))
+        .order_by(found_rows.c.rank, found_rows.c.id)
+        .limit(limit)
+        .subquery(f"first_{table}")
     )
 
 

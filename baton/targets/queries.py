@@ -65,13 +65,22 @@ async def list_targets(
         wanted = search.parse(q)
         if not wanted.words:
             return []
-        found = search.found("targets", wanted)
-        query = (
-            query.add_columns(found.c.rank.label("search_rank"))
-            .join(found, found.c.id == TARGETS.c.id)
-            .where(search.after(found.c.rank, TARGETS.c.id, start))
-            .order_by(found.c.rank, TARGETS.c.id)
-        )
+        if status is None:
+            # No other filter: the page is cut on the search's answer first.
+            chosen = search.first_rows("targets", wanted, start, page.limit + 1)
+            query = (
+                query.add_columns(chosen.c.search_rank)
+                .join(chosen, chosen.c.id == TARGETS.c.id)
+                .order_by(chosen.c.search_rank, TARGETS.c.id)
+            )
+        else:
+            found = search.found("targets", wanted)
+            query = (
+                query.add_columns(found.c.rank.label("search_rank"))
+                .join(found, found.c.id == TARGETS.c.id)
+                .where(search.after(found.c.rank, TARGETS.c.id, start))
+                .order_by(found.c.rank, TARGETS.c.id)
+            )
     else:
         query = query.order_by(TARGETS.c.id)
         if page.after is not None:
