@@ -377,6 +377,9 @@ async def test_search_finds_a_word_in_the_middle_and_loads_more_in_rank_order(
     assert first.status_code == 200
     names = re.findall(r'<tr data-account="([^"]+)"', first.text)
     assert names == [starts["name"], middle["name"]]
+    # On a phone each row is a block (no sideways scroll), its cells labelled.
+    assert '<table class="accounts stacked">' in first.text
+    assert 'data-label="Owner"' in first.text
     more = re.search(r'hx-get="([^"]+)"[^>]*>Load more', first.text)
     assert more
     rest = await client.get(more.group(1).replace("&amp;", "&"), headers=HTMX)
