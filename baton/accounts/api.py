@@ -22,7 +22,7 @@ from baton.accounts.schemas import (
     TransactionOut,
 )
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
-from baton.core.pagination import PageRequest, SearchQuery, next_cursor, page_request
+from baton.core.pagination import PageRequest, SearchQuery, next_cursor, next_page, page_request
 from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.core.versioning import expected_version
@@ -67,22 +67,22 @@ async def list_accounts(
     activity: ActivityLevel | None = None,
     page: PageRequest = Depends(page_request),
 ) -> Page[AccountOut]:
-    """Live accounts in creation order, each with its status. `q`: prefix of the name
-    (case and punctuation ignored) or of the domain; `owner=me`: the caller's."""
+    """Live accounts, each with its status; `owner=me`: the caller's. Without `q`, in
+    creation order. `q`: words found anywhere in the name, domain or tax id (each the
+    start of a word; case, accents and punctuation ignored), best matches first
+    (`baton.db.search`); a `q` without letters or digits matches nothing."""
     principal = ctx.require_principal()
     rows = await queries.list_accounts(
         ctx.session,
         page,
         q=q,
-        domain_prefix=queries.domain_prefix(q) if q else None,
         owner_id=principal.user_id if owner == "me" else None,
         tenure=tenure,
         activity=activity,
     )
-    shown = rows[: page.limit]
     return Page(
-        items=[account_out(row) for row in shown],
-        next_cursor=next_cursor(rows, page, shown[-1].account.id if shown else None),
+        items=[account_out(row) for row in rows[: page.limit]],
+        next_cursor=next_page(((row.account.id, row.rank) for row in rows), page),
     )
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from baton.db import search
 from baton.db.base import Base, TenantKeyed, Timestamped, Versioned
 
 # How a company name is compared (search prefix, find-or-create): lower case,
@@ -84,7 +85,7 @@ class Account(TenantKeyed, Timestamped, Versioned, Base):
             unique=True,
             postgresql_where=text("tax_id IS NOT NULL AND deleted_at IS NULL"),
         ),
-        # Prefix search on name and domain (no pg_trgm in the embedded server).
+        # Find-or-create by normalised name and by domain.
         Index(
             "ix_accounts_name_key",
             "tenant_id",
@@ -105,11 +106,14 @@ class Account(TenantKeyed, Timestamped, Versioned, Base):
             "owner_id",
             postgresql_where=text("deleted_at IS NULL"),
         ),
+        # Words anywhere in the name, domain and tax id (`baton.db.search`).
+        *search.indexes("accounts", phone=False),
         {"info": {"tenancy": "tenant"}},
     )
 
     name: Mapped[str] = mapped_column(String(200))
     name_key: Mapped[str] = mapped_column(Text, Computed(NAME_KEY_SQL, persisted=True))
+    search_doc: Mapped[str] = search.document_column(search.ACCOUNTS)
     domain: Mapped[str | None] = mapped_column(String(253))
     tax_id: Mapped[str | None] = mapped_column(String(64))
     address: Mapped[str | None] = mapped_column(Text)

@@ -7,7 +7,6 @@ the tables and, through `security_invoker`, to the view.
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -21,9 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
-    and_,
     func,
-    literal,
     or_,
     select,
 )
@@ -33,6 +30,7 @@ from baton.accounts.models import Account, AccountTransaction, ActivityLevel, Te
 from baton.activities.models import Activity, ActivityStatus
 from baton.contacts.models import Contact
 from baton.core.pagination import PageRequest
+from baton.db import search
 from baton.deals.models import Deal
 from baton.workflow.models import Status, WorkflowStep
 
@@ -74,6 +72,8 @@ DELETED_DEAL = "Deleted deal"
 class AccountRow:
     account: Account
     status: dict[str, Any]
+    # In a search, the row's rank (`baton.db.search`); else None.
+    rank: int | None = None
 
 
 def _with_status() -> Select[Any]:
@@ -86,7 +86,11 @@ def _with_status() -> Select[Any]:
 
 def _account_row(row: Row[Any]) -> AccountRow:
     values = row._mapping
-    return AccountRow(values[Account], {name: values[name] for name in STATUS_COLUMNS})
+    return AccountRow(
+        values[Account],
+        {name: values[name] for name in STATUS_COLUMNS},
+        values.get("search_rank"),
+    )
 
 
 async def live_account(session: AsyncSession, account_id: uuid.UUID) -> AccountRow | None:
@@ -99,67 +103,83 @@ async def live_account(session: AsyncSession, account_id: uuid.UUID) -> AccountR
     return _account_row(row) if row else None
 
 
-_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
-
-
-def domain_prefix(q: str) -> str | None:
-    """What a search may match at the start of a stored domain: "https://www.acm" → "acm"."""
-    text = _SCHEME.sub("", q.strip().lower()).removeprefix("www.")
-    return text if re.fullmatch(r"[a-z0-9.-]+", text) else None
-
-
-def search_key(column: Any, text: str) -> Any:
-    """`column LIKE key(text) || '%'`, the key computed by the database exactly as the
-    generated `name_key` column is (lower case, punctuation dropped, spaces collapsed),
-    so what the user types matches however the name is written."""
-    key = func.btrim(
-        func.regexp_replace(
-            func.regexp_replace(func.lower(text), "[^[:alnum:][:space:]]", "", "g"),
-            "[[:space:]]+",
-            " ",
-            "g",
-        )
-    )
-    # Punctuation (hence % and _) is gone from the key: nothing to escape. A search of
-    # punctuation alone has an empty key, which would match every name: it matches none.
-    return and_(key != "", column.like(key.concat(literal("%"))))
-
-
 async def list_accounts(
     session: AsyncSession,
     page: PageRequest,
     *,
     q: str | None = None,
-    domain_prefix: str | None = None,
     owner_id: uuid.UUID | None = None,
     tenure: Tenure | None = None,
     activity: ActivityLevel | None = None,
 ) -> list[AccountRow]:
-    """Live accounts in creation order with their status, `limit + 1` rows, one statement.
+    """Live accounts with their status, `limit + 1` rows, one statement.
 
-    `q` matches a prefix of the name key or, given as `domain_prefix` (the caller
-    normalises it), a prefix of the domain.
+    Without `q`: creation order, cursor on the id. With `q`: the accounts whose name,
+    domain or tax id hold every word of `q` as the start of a word, best first —
+    the name starting with `q`, then every word in the name, then the rest — and by
+    creation order within a rank; the cursor carries the rank (`baton.db.search`). A `q`
+    without letters or digits matches nothing (and sends no statement). A search picks
+    its page first and computes the status of that page's rows only.
     """
+    if q is None:
+        query = _with_status().where(Account.deleted_at.is_(None)).order_by(Account.id)
+        if page.after is not None:
+            query = query.where(Account.id > page.after)
+        query = _filtered(query, owner_id, tenure, activity).limit(page.limit + 1)
+        return [_account_row(row) for row in (await session.execute(query)).all()]
+    start = search.position(page)
+    wanted = search.parse(q)
+    if not wanted.words:
+        return []
+    if owner_id is None and tenure is None and activity is None:
+        chosen = search.first_rows("accounts", wanted, start, page.limit + 1)
+        return await _chosen_accounts(session, chosen)
+    found = search.found("accounts", wanted)
+    matched: Select[Any] = (
+        select(Account.id, found.c.rank.label("search_rank"))
+        .join(found, found.c.id == Account.id)
+        .where(Account.deleted_at.is_(None), search.after(found.c.rank, Account.id, start))
+    )
+    if tenure is not None or activity is not None:
+        statuses = ACCOUNT_STATUSES
+        matched = matched.join(
+            statuses,
+            (statuses.c.tenant_id == Account.tenant_id) & (statuses.c.account_id == Account.id),
+        )
+    chosen = (
+        _filtered(matched, owner_id, tenure, activity)
+        .order_by(found.c.rank, Account.id)
+        .limit(page.limit + 1)
+        .subquery("chosen")
+    )
+    return await _chosen_accounts(session, chosen)
+
+
+async def _chosen_accounts(session: AsyncSession, chosen: Any) -> list[AccountRow]:
+    """The accounts of a search's page (`id`, `search_rank`) with their status."""
     query = (
         _with_status()
+        .add_columns(chosen.c.search_rank)
+        .join(chosen, chosen.c.id == Account.id)
         .where(Account.deleted_at.is_(None))
-        .order_by(Account.id)
-        .limit(page.limit + 1)
+        .order_by(chosen.c.search_rank, Account.id)
     )
-    if q is not None:
-        matches = [search_key(Account.name_key, q)]
-        if domain_prefix:
-            matches.append(Account.domain.startswith(domain_prefix, autoescape=True))
-        query = query.where(or_(*matches))
+    return [_account_row(row) for row in (await session.execute(query)).all()]
+
+
+def _filtered(
+    query: Select[Any],
+    owner_id: uuid.UUID | None,
+    tenure: Tenure | None,
+    activity: ActivityLevel | None,
+) -> Select[Any]:
     if owner_id is not None:
         query = query.where(Account.owner_id == owner_id)
     if tenure is not None:
         query = query.where(ACCOUNT_STATUSES.c.tenure == tenure.value)
     if activity is not None:
         query = query.where(ACCOUNT_STATUSES.c.activity == activity.value)
-    if page.after is not None:
-        query = query.where(Account.id > page.after)
-    return [_account_row(row) for row in (await session.execute(query)).all()]
+    return query
 
 
 async def list_transactions(

@@ -38,7 +38,7 @@ from baton.contacts.schemas import ContactIn
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx
 from baton.core.errors import DomainError, NotFound
-from baton.core.pagination import PageRequest, decode_cursor, next_cursor
+from baton.core.pagination import next_page, page_of
 from baton.core.schemas import parse_input
 from baton.deals import service as deal_service
 from baton.deals.schemas import DealIn
@@ -92,18 +92,17 @@ async def accounts_page(
     tenure_filter = Tenure(tenure) if tenure in TENURE_LABELS else None
     activity_filter = ActivityLevel(activity) if activity in ACTIVITY_LABELS else None
     mine = owner == "me"
-    page = PageRequest(limit=PAGE_SIZE, after=decode_cursor(cursor[:64]) if cursor else None)
+    page = page_of(PAGE_SIZE, cursor[:64] if cursor else None)
     rows = await queries.list_accounts(
         ctx.session,
         page,
         q=q or None,
-        domain_prefix=queries.domain_prefix(q) if q else None,
         owner_id=principal.user_id if mine else None,
         tenure=tenure_filter,
         activity=activity_filter,
     )
     shown = rows[:PAGE_SIZE]
-    following = next_cursor(rows, page, shown[-1].account.id if shown else None)
+    following = next_page(((row.account.id, row.rank) for row in rows), page)
     filters = {
         "q": q,
         "tenure": tenure_filter.value if tenure_filter else "",

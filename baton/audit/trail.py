@@ -51,7 +51,7 @@ _ENTITIES = {table.name: entity for entity, table in _TABLES.items()}
 # Bookkeeping every write touches: not a change anyone made.
 _UNTOLD = frozenset(
     {"id", "tenant_id", "version", "created_at", "updated_at", "entered_step_at", "rank"}
-    | {"view", "dedupe_key", "name_key", "deletion_id"}
+    | {"view", "dedupe_key", "name_key", "deletion_id", "search_doc", "phone_tail"}
 )
 
 _TRAIL: TextClause = text(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, status
 from baton.contacts import service
 from baton.contacts.schemas import ContactIn, ContactOut, ContactPatch
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
-from baton.core.pagination import PageRequest, next_cursor, page_request
+from baton.core.pagination import PageRequest, SearchQuery, next_page, page_request
 from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.core.versioning import expected_version
@@ -31,14 +31,18 @@ async def create_contact(data: ContactIn, ctx: CtxDep) -> ContactOut:
 async def list_contacts(
     ctx: CtxDep,
     account_id: uuid.UUID | None = None,
+    q: SearchQuery = None,
     page: PageRequest = Depends(page_request),
 ) -> Page[ContactOut]:
-    """Live contacts in creation order; `account_id`: only that account's."""
-    rows = await service.list_contacts(ctx, page, account_id)
-    shown = rows[: page.limit]
+    """Live contacts; `account_id`: only that account's. Without `q`, in creation
+    order. `q`: words found anywhere in the name, email, title or phone (each the start
+    of a word; case, accents and punctuation ignored; a phone number also by its last
+    digits), best matches first (`baton.db.search`); a `q` without letters or digits
+    matches nothing."""
+    rows = await service.list_contacts(ctx, page, account_id, q)
     return Page(
-        items=[ContactOut.model_validate(contact) for contact in shown],
-        next_cursor=next_cursor(rows, page, shown[-1].id if shown else None),
+        items=[ContactOut.model_validate(contact) for contact, _ in rows[: page.limit]],
+        next_cursor=next_page(((contact.id, rank) for contact, rank in rows), page),
     )
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from baton.db import search
 from baton.db.base import Base, TenantKeyed, Timestamped, Versioned
 
 
@@ -46,6 +47,8 @@ class Contact(TenantKeyed, Timestamped, Versioned, Base):
             "deletion_id",
             postgresql_where=text("deletion_id IS NOT NULL"),
         ),
+        # Words anywhere in name, email, title and phone; the phone's end.
+        *search.indexes("contacts", phone=True),
         {"info": {"tenancy": "tenant"}},
     )
 
@@ -54,6 +57,8 @@ class Contact(TenantKeyed, Timestamped, Versioned, Base):
     last_name: Mapped[str | None] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
+    search_doc: Mapped[str] = search.document_column(search.CONTACTS)
+    phone_tail: Mapped[str | None] = search.phone_tail_column()
     title: Mapped[str | None] = mapped_column(String(200))
     deleted_at: Mapped[datetime | None]
     deleted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,7 @@ from baton.accounts.models import Account
 from baton.activities.models import Activity
 from baton.contacts.models import Contact
 from baton.core.pagination import PageRequest
+from baton.db import search
 from baton.deals.models import Deal
 from baton.workflow.models import WorkflowStep
 
@@ -88,17 +90,44 @@ async def live_contact(session: AsyncSession, contact_id: uuid.UUID) -> Contact 
 
 
 async def list_contacts(
-    session: AsyncSession, page: PageRequest, account_id: uuid.UUID | None
-) -> list[Contact]:
-    """Live contacts in creation order, `limit + 1` rows, one statement."""
-    query = (
-        select(Contact)
-        .where(Contact.deleted_at.is_(None))
-        .order_by(Contact.id)
-        .limit(page.limit + 1)
-    )
+    session: AsyncSession, page: PageRequest, account_id: uuid.UUID | None, q: str | None = None
+) -> list[tuple[Contact, int | None]]:
+    """Live contacts, `limit + 1` rows, one statement; each with its search rank (None
+    without `q`).
+
+    Without `q`: creation order, cursor on the id. With `q`: the contacts whose name,
+    email, title or phone hold every word of `q` as the start of a word (or whose phone
+    ends with the digits of a phone-number `q`), best first — the full name starting
+    with `q`, then every word in the name, then the rest — by creation order within a
+    rank (`baton.db.search`). A `q` without letters or digits matches nothing (and
+    sends no statement).
+    """
+    query: Any = select(Contact).where(Contact.deleted_at.is_(None)).limit(page.limit + 1)
     if account_id is not None:
         query = query.where(Contact.account_id == account_id)
-    if page.after is not None:
-        query = query.where(Contact.id > page.after)
-    return list((await session.scalars(query)).all())
+    if q is None:
+        query = query.order_by(Contact.id)
+        if page.after is not None:
+            query = query.where(Contact.id > page.after)
+        return [(contact, None) for contact in (await session.scalars(query)).all()]
+    start = search.position(page)
+    wanted = search.parse(q)
+    if not wanted.words:
+        return []
+    if account_id is None:
+        # No other filter: the page is cut on the search's answer first.
+        chosen = search.first_rows("contacts", wanted, start, page.limit + 1)
+        query = (
+            query.add_columns(chosen.c.search_rank)
+            .join(chosen, chosen.c.id == Contact.id)
+            .order_by(chosen.c.search_rank, Contact.id)
+        )
+    else:
+        found = search.found("contacts", wanted)
+        query = (
+            query.add_columns(found.c.rank)
+            .join(found, found.c.id == Contact.id)
+            .where(search.after(found.c.rank, Contact.id, start))
+            .order_by(found.c.rank, Contact.id)
+        )
+    return [(contact, found) for contact, found in (await session.execute(query)).all()]

@@ -103,11 +103,14 @@ async def get_contact(ctx: Ctx, contact_id: uuid.UUID) -> Contact:
     return await _live(ctx, contact_id)
 
 
-async def list_contacts(ctx: Ctx, page: PageRequest, account_id: uuid.UUID | None) -> list[Contact]:
+async def list_contacts(
+    ctx: Ctx, page: PageRequest, account_id: uuid.UUID | None, q: str | None = None
+) -> list[tuple[Contact, int | None]]:
     """Any member lists live contacts, optionally of one account (a deleted or unknown
-    account simply has none)."""
+    account simply has none), in creation order or, with `q`, best matches first
+    (`queries.list_contacts`)."""
     ctx.require_principal()
-    return await queries.list_contacts(ctx.session, page, account_id)
+    return await queries.list_contacts(ctx.session, page, account_id, q)
 
 
 async def create_contact(ctx: Ctx, data: ContactIn) -> Contact:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
@@ -22,20 +23,41 @@ SearchQuery = Annotated[str | None, Query(min_length=1, max_length=200, pattern=
 
 @dataclass(frozen=True)
 class PageRequest:
+    """`after`: the last id of the previous page. `after_rank`: its search rank, when
+    the cursor is a search's (`baton.db.search`: lists ordered by (rank, id))."""
+
     limit: int
     after: uuid.UUID | None
+    after_rank: int | None = None
 
 
-def encode_cursor(last_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(last_id.bytes).decode().rstrip("=")
+def encode_cursor(last_id: uuid.UUID, rank: int | None = None) -> str:
+    """The id's 16 bytes, base64url; a search's cursor starts with one byte of rank."""
+    raw = last_id.bytes if rank is None else bytes([rank]) + last_id.bytes
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[int | None, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        if len(raw) == 17:
+            return raw[0], uuid.UUID(bytes=raw[1:])
+        return None, uuid.UUID(bytes=raw)
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailed(errors=[FieldError("cursor", "is not a valid cursor")]) from exc
 
 
 def decode_cursor(cursor: str) -> uuid.UUID:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        return uuid.UUID(bytes=raw)
-    except (ValueError, TypeError) as exc:
-        raise ValidationFailed(errors=[FieldError("cursor", "is not a valid cursor")]) from exc
+    """The id a cursor names (a search's cursor: its id, the rank dropped)."""
+    return _decode(cursor)[1]
+
+
+def page_of(limit: int, cursor: str | None) -> PageRequest:
+    """The page a cursor continues (plain or search cursor)."""
+    if not cursor:
+        return PageRequest(limit=limit, after=None)
+    rank, after = _decode(cursor)
+    return PageRequest(limit=limit, after=after, after_rank=rank)
 
 
 def page_request(
@@ -51,7 +73,17 @@ def page_request(
         ),
     ] = None,
 ) -> PageRequest:
-    return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None)
+    return page_of(limit, cursor)
+
+
+def next_page(keys: Iterable[tuple[uuid.UUID, int | None]], page: PageRequest) -> str | None:
+    """The next page's cursor from the (id, search rank) of a query's `limit + 1` rows:
+    the last shown row's, with its rank when the list was searched."""
+    fetched = list(itertools.islice(keys, page.limit + 1))
+    if len(fetched) <= page.limit:
+        return None
+    last_id, rank = fetched[page.limit - 1]
+    return encode_cursor(last_id, rank)
 
 
 def next_cursor(rows: Sequence[T], page: PageRequest, key: uuid.UUID | None) -> str | None:

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from baton.db import ddl
+from baton.db import ddl, search
 from baton.db.base import Base
 from baton.jobs import ddl as jobs_ddl
 
@@ -128,6 +128,7 @@ async def _grant(conn: AsyncConnection, role: str) -> None:
         "baton_authenticate(uuid, bytea, text, text)",
         "baton_authenticate_session(uuid, bytea, text, text)",
         "baton_record_as_of(text, uuid, timestamptz)",
+        *search.FUNCTIONS,
         *jobs_ddl.APP_FUNCTIONS,
     ):
         await conn.execute(text(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC"))

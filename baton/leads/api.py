@@ -11,7 +11,13 @@ from fastapi import APIRouter, Depends, Query, status
 from baton.accounts.api import account_out
 from baton.activities.schemas import ActivityOut
 from baton.core.auth import CtxDep, IfMatchDep, get_principal
-from baton.core.pagination import MAX_PAGE_SIZE, next_cursor, page_request
+from baton.core.pagination import (
+    MAX_PAGE_SIZE,
+    SearchQuery,
+    next_cursor,
+    next_page,
+    page_request,
+)
 from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.core.versioning import expected_version
@@ -104,11 +110,24 @@ async def list_leads(
     ctx: CtxDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
+    q: SearchQuery = None,
 ) -> Page[LeadOut]:
     """One queue in creation order: `inbox`, `pool`, `mine`, `nurture`, `disqualified`,
     `converted` — each role only the queues it works (403 otherwise); or `team`, the
     claimed leads of every owner by owner name, with `sales_owner_name` (admins,
-    managers, viewers)."""
+    managers, viewers). `q`: only the leads with words of `q` anywhere in the company,
+    the contact's name, the email or the phone (each the start of a word; case, accents
+    and punctuation ignored; a phone number also by its last digits), best matches first
+    in every queue (`baton.db.search`); a `q` without letters or digits matches
+    nothing."""
+    if q is not None:
+        page = page_request(limit, cursor)
+        queue = None if view is LeadList.TEAM else LeadView(view.value)
+        matched = await service.search_leads(ctx, queue, page, q)
+        return Page(
+            items=[lead_out(row.record, owner_name=row.owner_name) for row in matched[:limit]],
+            next_cursor=next_page(((row.record.lead.id, row.rank) for row in matched), page),
+        )
     if view is LeadList.TEAM:
         after = TeamCursor.decode(cursor) if cursor else None
         found = await service.list_team_leads(ctx, limit, after)

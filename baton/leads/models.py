@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from baton.db import search
 from baton.db.base import Base, TenantKeyed, Timestamped, Versioned, enum_check
 
 EMAIL_CHECK = "email = lower(email) AND email ~ '^[^@[:space:]]+@[^@[:space:]]+$'"
@@ -113,6 +114,8 @@ class Lead(TenantKeyed, Timestamped, Versioned, Base):
         Index(
             "ix_leads_deal", "tenant_id", "deal_id", postgresql_where=text("deal_id IS NOT NULL")
         ),
+        # Words anywhere in company, contact, email and phone; the phone's end.
+        *search.indexes("leads", phone=True),
         {"info": {"tenancy": "tenant", "governed": "lead"}},
     )
 
@@ -120,6 +123,8 @@ class Lead(TenantKeyed, Timestamped, Versioned, Base):
     contact_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
+    search_doc: Mapped[str] = search.document_column(search.LEADS)
+    phone_tail: Mapped[str | None] = search.phone_tail_column()
     source: Mapped[str | None] = mapped_column(String(100))
     # The stated need (service, volume); qualifying requires it.
     need: Mapped[str | None] = mapped_column(Text)

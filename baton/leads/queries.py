@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from baton.accounts.models import Account
 from baton.core.errors import FieldError, ValidationFailed
 from baton.core.pagination import PageRequest, decode_cursor, encode_cursor
+from baton.db import search
 from baton.deals.models import Deal
 from baton.identity.models import User
 from baton.leads.models import Lead, LeadView, PoolEntry
@@ -32,7 +33,7 @@ ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
 DEALS: Table = Deal.__table__  # type: ignore[assignment]
 USERS: Table = User.__table__  # type: ignore[assignment]
 
-_LEAD_KEYS = tuple(column.key for column in LEADS.c)
+_LEAD_KEYS = tuple(column.key for column in search.answered_columns(LEADS))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -57,7 +58,7 @@ class LeadRecord:
 def _read() -> Select[Any]:
     return (
         select(
-            LEADS,
+            *search.answered_columns(LEADS),
             STEPS.c.key.label("step_key"),
             STEPS.c.name.label("step_name"),
             STEPS.c.position.label("step_position"),
@@ -147,6 +148,65 @@ async def list_leads(
     if page.after is not None:
         query = query.where(LEADS.c.id > page.after)
     return [record_of(row) for row in (await session.execute(query)).all()]
+
+
+@dataclass(frozen=True)
+class FoundLead:
+    """A lead a search found: its record, its rank (`baton.db.search`) and, in the
+    team's list, its owner's name."""
+
+    record: LeadRecord
+    rank: int
+    owner_name: str | None
+
+
+async def search_leads(
+    session: AsyncSession,
+    page: PageRequest,
+    q: str,
+    *,
+    view: LeadView,
+    owner_id: uuid.UUID | None,
+    owner_names: bool = False,
+) -> list[FoundLead]:
+    """Live leads of one view whose company, contact name, email or phone hold every
+    word of `q` as the start of a word (or whose phone ends with the digits of a
+    phone-number `q`), `limit + 1` of them, one statement.
+
+    Every queue searched is in the same order — the company starting with `q`, then
+    every word in the company, then the rest, by creation order within a rank — not the
+    queue's own (the pool's claim due, the team's owner names): a search shows best
+    matches first. The cursor carries the rank. `owner_id` keeps one salesperson's
+    leads; `owner_names` adds each lead's sales owner's name (the team's list). A `q`
+    without letters or digits matches nothing (and sends no statement).
+    """
+    start = search.position(page)
+    wanted = search.parse(q)
+    if not wanted.words:
+        return []
+    found = search.found("leads", wanted)
+    query = (
+        _read()
+        .add_columns(found.c.rank.label("search_rank"))
+        .join(found, found.c.id == LEADS.c.id)
+        .where(
+            LEADS.c.view == view.value,
+            LEADS.c.deleted_at.is_(None),
+            search.after(found.c.rank, LEADS.c.id, start),
+        )
+        .order_by(found.c.rank, LEADS.c.id)
+        .limit(page.limit + 1)
+    )
+    if owner_id is not None:
+        query = query.where(LEADS.c.sales_owner_id == owner_id)
+    if owner_names:
+        query = query.add_columns(USERS.c.full_name.label("owner_name")).join(
+            USERS, USERS.c.id == LEADS.c.sales_owner_id
+        )
+    return [
+        FoundLead(record_of(row), row.search_rank, row.owner_name if owner_names else None)
+        for row in (await session.execute(query)).all()
+    ]
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,7 @@ from baton.core.ids import uuid7
 from baton.core.pagination import PageRequest
 from baton.core.versioning import check_version
 from baton.core.zones import zone_named
+from baton.db import search
 
 # Module imports, not names: the deals service imports activities, which import it.
 from baton.deals import service as deal_service
@@ -388,6 +389,24 @@ async def list_leads(ctx: Ctx, view: LeadView, page: PageRequest) -> list[LeadRe
         raise PermissionDenied(f"Role '{principal.role}' does not work the {view.value} list")
     owner = principal.user_id if view is LeadView.MINE else None
     return await queries.list_leads(ctx.session, page, view=view, owner_id=owner)
+
+
+async def search_leads(
+    ctx: Ctx, view: LeadView | None, page: PageRequest, q: str
+) -> list[queries.FoundLead]:
+    """One queue searched (`queries.search_leads`: best matches first), with the same
+    role rules as the queue: `view` None is the team's list (`list_team_leads`), each
+    row with its owner's name."""
+    if view is None:
+        require_role(ctx, *TEAM_READERS)
+        return await queries.search_leads(
+            ctx.session, page, q, view=LeadView.MINE, owner_id=None, owner_names=True
+        )
+    principal = ctx.require_principal()
+    if view not in VIEWS_BY_ROLE.get(principal.role, frozenset()):
+        raise PermissionDenied(f"Role '{principal.role}' does not work the {view.value} list")
+    owner = principal.user_id if view is LeadView.MINE else None
+    return await queries.search_leads(ctx.session, page, q, view=view, owner_id=owner)
 
 
 async def list_team_leads(
@@ -883,7 +902,7 @@ def _open_statement(lead_values: dict[str, Any]) -> Select[Any]:
             deal_id=bindparam("deal"),
             **lead_values,
         )
-        .returning(*LEADS.c)
+        .returning(*search.answered_columns(LEADS))
         .cte("moved")
     )
     logged = stage_change_entry(
@@ -909,7 +928,7 @@ def _open_statement(lead_values: dict[str, Any]) -> Select[Any]:
 
 _OPEN_FOR_CLAIM = _open_statement({"sales_owner_id": bindparam("owner"), "claimed_at": func.now()})
 _OPEN_FOR_CONVERT = _open_statement({"converted_at": func.now()})
-_LEAD_KEYS = tuple(column.key for column in LEADS.c)
+_LEAD_KEYS = tuple(column.key for column in search.answered_columns(LEADS))
 _DEAL_KEYS = tuple(column.key for column in DEALS.c)
 _ACTIVITY_KEYS = tuple(column.key for column in ACTIVITIES.c)
 

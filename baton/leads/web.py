@@ -50,7 +50,7 @@ from baton.audit.web import changes_context
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx
 from baton.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RuleViolation
-from baton.core.pagination import PageRequest, decode_cursor, next_cursor
+from baton.core.pagination import PageRequest, decode_cursor, next_cursor, next_page, page_of
 from baton.core.schemas import parse_input
 from baton.identity.access import WRITERS, require_role
 from baton.identity.models import Role
@@ -69,6 +69,7 @@ from baton.workflow.web import form_error, is_htmx, optional, redirect, text, ve
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 100
+MAX_QUERY = 200
 OVERDUE_SHOWN = 20
 TAKEN = "Someone just claimed this lead"
 
@@ -115,10 +116,26 @@ def _owner_ids(records: Iterable[LeadRecord]) -> Iterable[uuid.UUID | None]:
 
 
 async def _found(
-    ctx: Ctx, queue: _Queue, cursor: str | None
+    ctx: Ctx, queue: _Queue, cursor: str | None, q: str = ""
 ) -> tuple[list[LeadRecord], str | None, dict[uuid.UUID, str]]:
-    """One page of a queue (the pool by claim due, the team by owner name), the cursor
-    of the next, if any, and the owners' names the list read along (the team's)."""
+    """One page of a queue (the pool by claim due, the team by owner name; searched:
+    best matches first), the cursor of the next, if any, and the owners' names the
+    list read along (the team's)."""
+    if q:
+        page = page_of(PAGE_SIZE, cursor[:64] if cursor else None)
+        matched = await service.search_leads(
+            ctx, None if queue.every_owner else queue.view, page, q
+        )
+        names = {
+            row.record.lead.sales_owner_id: row.owner_name
+            for row in matched[:PAGE_SIZE]
+            if row.owner_name is not None and row.record.lead.sales_owner_id is not None
+        }
+        return (
+            [row.record for row in matched[:PAGE_SIZE]],
+            next_page(((row.record.lead.id, row.rank) for row in matched), page),
+            names,
+        )
     if queue.every_owner:
         found_team = await service.list_team_leads(
             ctx, PAGE_SIZE, TeamCursor.decode(cursor[:64]) if cursor else None
@@ -141,14 +158,15 @@ async def _found(
 
 
 async def _list_context(
-    ctx: Ctx, name: str, notice: str | None, cursor: str | None = None
+    ctx: Ctx, name: str, notice: str | None, cursor: str | None = None, q: str = ""
 ) -> dict[str, Any]:
-    """What a queue's list shows: one page of its leads (the pool by claim due), who
-    they belong to, the reason lists of the actions it offers and, on the pool for
-    managers and admins, the salespeople a lead may be assigned to."""
+    """What a queue's list shows: one page of its leads (the pool by claim due; those
+    matching `q`, best first), who they belong to, the reason lists of the actions it
+    offers and, on the pool for managers and admins, the salespeople a lead may be
+    assigned to."""
     queue = QUEUES[name]
     principal = require_role(ctx, *queue.roles)
-    leads, following, names = await _found(ctx, queue, cursor)
+    leads, following, names = await _found(ctx, queue, cursor, q)
     flow = await _lead_flow(ctx)
     can_assign = queue.view is LeadView.POOL and principal.role in SUPERVISORS
     owners = await member_names(ctx.session, _owner_ids(leads))
@@ -158,15 +176,17 @@ async def _list_context(
         "queue": name,
         "title": queue.title,
         "leads": leads,
+        "q": q,
         "more_url": (
-            f"/leads/{name}?" + urlencode({"cursor": following, "part": "rows"})
+            f"/leads/{name}?"
+            + urlencode({**({"q": q} if q else {}), "cursor": following, "part": "rows"})
             if following
             else None
         ),
         "owners": owners,
         # The team list's group headers: a "Load more" page continues the last group.
         "previous_owner": TeamCursor.decode(cursor[:64]).owner_id
-        if queue.every_owner and cursor
+        if queue.every_owner and cursor and not q
         else None,
         "now": datetime.now(UTC),
         "notice": notice,
@@ -184,11 +204,18 @@ async def _page(
     name: str,
     cursor: str | None = None,
     part: str | None = None,
+    q: str = "",
 ) -> Response:
-    context = await _list_context(ctx, name, None, cursor)
-    if part == "rows" and is_htmx(request) and "hx-history-restore-request" not in request.headers:
-        # "Load more": the next page's rows, appended in place of the button's row.
-        return render(request, f"leads/_{name}_rows.html", **context)
+    # As the API's `SearchQuery`: bounded, and no NUL (PostgreSQL text cannot hold one).
+    q = q.replace("\x00", "").strip()[:MAX_QUERY]
+    context = await _list_context(ctx, name, None, cursor, q)
+    if is_htmx(request) and "hx-history-restore-request" not in request.headers:
+        if part == "rows":
+            # "Load more": the next page's rows, appended in place of the button's row.
+            return render(request, f"leads/_{name}_rows.html", **context)
+        if part == "list":
+            # The search box: the list redrawn.
+            return render(request, "leads/_section.html", **context)
     if name == "pool":
         principal = ctx.require_principal()
         now = context["now"]
@@ -482,9 +509,10 @@ async def queue_page(
     queue: str,
     cursor: str | None = None,
     part: str | None = None,
+    q: str = "",
 ) -> Response:
-    """One of the lead lists (`QUEUES`) for the roles that work it; any other name is
-    a 404 page."""
+    """One of the lead lists (`QUEUES`) for the roles that work it, searched by `q`;
+    any other name is a 404 page."""
     if queue not in QUEUES:
         raise NotFound("No such page")
-    return await _page(request, ctx, queue, cursor, part)
+    return await _page(request, ctx, queue, cursor, part, q)

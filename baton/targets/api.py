@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, status
 
 from baton.accounts.api import account_out
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
-from baton.core.pagination import PageRequest, SearchQuery, next_cursor, page_request
+from baton.core.pagination import PageRequest, SearchQuery, next_page, page_request
 from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.core.versioning import expected_version
@@ -80,13 +80,15 @@ async def list_targets(
     q: SearchQuery = None,
     page: PageRequest = Depends(page_request),
 ) -> Page[TargetOut]:
-    """Live targets in creation order. `status`: a step key of the target workflow;
-    `q`: prefix of the company, the contact or the email (case ignored)."""
+    """Live targets; `status`: a step key of the target workflow. Without `q`, in
+    creation order. `q`: words found anywhere in the company, the contact's name, the
+    email or the phone (each the start of a word; case, accents and punctuation
+    ignored; a phone number also by its last digits), best matches first
+    (`baton.db.search`); a `q` without letters or digits matches nothing."""
     rows = await service.list_targets(ctx, page, status, q)
-    shown = rows[: page.limit]
     return Page(
-        items=[_listed(row) for row in shown],
-        next_cursor=next_cursor(rows, page, shown[-1].id if shown else None),
+        items=[_listed(row) for row in rows[: page.limit]],
+        next_cursor=next_page(((row.id, row._mapping.get("search_rank")) for row in rows), page),
     )
 
 

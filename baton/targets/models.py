@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from baton.db import search
 from baton.db.base import Base, TenantKeyed, Timestamped, Versioned
 from baton.leads.models import EMAIL_CHECK
 
@@ -73,6 +74,8 @@ class Target(TenantKeyed, Timestamped, Versioned, Base):
             "created_at",
             postgresql_where=text("deleted_at IS NULL"),
         ),
+        # Words anywhere in company, contact, email and phone; the phone's end.
+        *search.indexes("targets", phone=True),
         {"info": {"tenancy": "tenant", "governed": "target"}},
     )
 
@@ -80,6 +83,8 @@ class Target(TenantKeyed, Timestamped, Versioned, Base):
     contact_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
+    search_doc: Mapped[str] = search.document_column(search.TARGETS)
+    phone_tail: Mapped[str | None] = search.phone_tail_column()
     notes: Mapped[str | None] = mapped_column(Text)
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     dedupe_key: Mapped[str] = mapped_column(String(300))

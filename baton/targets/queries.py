@@ -1,4 +1,4 @@
-"""Read models for targets: the list (filtered by status and a search prefix), the
+"""Read models for targets: the list (filtered by status and searched), the
 per-status summary and the timeline. Each is one statement whatever it returns."""
 
 from __future__ import annotations
@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Table, func, or_, select
+from sqlalchemy import Row, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.activities.models import Activity
 from baton.core.pagination import PageRequest
+from baton.db import search
 from baton.targets.models import Target
 from baton.workflow.models import EntityType, ProjectType, Status, WorkflowStep
 
@@ -34,7 +35,7 @@ _STEP_COLUMNS = (
 
 def _with_steps() -> Any:
     return (
-        select(TARGETS, *_STEP_COLUMNS)
+        select(*search.answered_columns(TARGETS), *_STEP_COLUMNS)
         .join(STEPS, (STEPS.c.tenant_id == TARGETS.c.tenant_id) & (STEPS.c.id == TARGETS.c.step_id))
         .join(
             STATUSES,
@@ -46,35 +47,44 @@ def _with_steps() -> Any:
 async def list_targets(
     session: AsyncSession, page: PageRequest, *, status: str | None, q: str | None
 ) -> list[Row[Any]]:
-    """Live targets in creation order, `limit + 1` rows, each with its step (one query).
+    """Live targets, `limit + 1` rows, each with its step (one query). `status`: the
+    step key.
 
-    `status`: the step key; `q`: a prefix of the company, the contact's name or the
-    email, case ignored (`%` and `_` are literal).
+    Without `q`: creation order, cursor on the id. With `q`: the targets whose company,
+    contact name, email or phone hold every word of `q` as the start of a word (or whose
+    phone ends with the digits of a phone-number `q`), best first — the company starting
+    with `q`, then every word in the company, then the rest — by creation order within
+    a rank, each row with its `search_rank` (`baton.db.search`). A `q` without letters
+    or digits matches nothing (and sends no statement).
     """
-    query = (
-        _with_steps()
-        .where(TARGETS.c.deleted_at.is_(None))
-        .order_by(TARGETS.c.id)
-        .limit(page.limit + 1)
-    )
+    query = _with_steps().where(TARGETS.c.deleted_at.is_(None)).limit(page.limit + 1)
     if status is not None:
         query = query.where(STEPS.c.key == status)
     if q is not None:
-        prefix = q.strip().lower()
-        query = query.where(
-            or_(
-                *(
-                    func.lower(column).startswith(prefix, autoescape=True)
-                    for column in (
-                        TARGETS.c.company_name,
-                        TARGETS.c.contact_name,
-                        TARGETS.c.email,
-                    )
-                )
+        start = search.position(page)
+        wanted = search.parse(q)
+        if not wanted.words:
+            return []
+        if status is None:
+            # No other filter: the page is cut on the search's answer first.
+            chosen = search.first_rows("targets", wanted, start, page.limit + 1)
+            query = (
+                query.add_columns(chosen.c.search_rank)
+                .join(chosen, chosen.c.id == TARGETS.c.id)
+                .order_by(chosen.c.search_rank, TARGETS.c.id)
             )
-        )
-    if page.after is not None:
-        query = query.where(TARGETS.c.id > page.after)
+        else:
+            found = search.found("targets", wanted)
+            query = (
+                query.add_columns(found.c.rank.label("search_rank"))
+                .join(found, found.c.id == TARGETS.c.id)
+                .where(search.after(found.c.rank, TARGETS.c.id, start))
+                .order_by(found.c.rank, TARGETS.c.id)
+            )
+    else:
+        query = query.order_by(TARGETS.c.id)
+        if page.after is not None:
+            query = query.where(TARGETS.c.id > page.after)
     return list((await session.execute(query)).all())
 
 

@@ -61,6 +61,7 @@ from baton.core.errors import (
 from baton.core.ids import uuid7
 from baton.core.pagination import PageRequest
 from baton.core.versioning import check_version
+from baton.db import search
 from baton.deals import service as deal_service
 from baton.deals.models import Deal
 from baton.deals.schemas import DealIn
@@ -175,7 +176,7 @@ _logged = stage_change_entry(
 # trigger's, the audit row the audit trigger's.
 _MOVE = select(_moved).add_cte(_logged.cte("logged"))
 
-_TARGET_KEYS = tuple(column.key for column in TARGETS.c)
+_TARGET_KEYS = tuple(column.key for column in search.answered_columns(TARGETS))
 
 
 def target_of(row: Row[Any]) -> Target:
@@ -236,9 +237,9 @@ async def get_target(ctx: Ctx, target_id: uuid.UUID) -> tuple[Target, engine.Com
 async def list_targets(
     ctx: Ctx, page: PageRequest, status: str | None, q: str | None
 ) -> list[Row[Any]]:
-    """Any member lists live targets in creation order. `status` is a step key of the
-    target workflow (422 otherwise); `q` is a prefix of the company, the contact or the
-    email, case ignored."""
+    """Any member lists live targets (`queries.list_targets`: creation order, or best
+    matches of `q` first). `status` is a step key of the target workflow (422
+    otherwise)."""
     ctx.require_principal()
     if status is not None:
         flow = await target_workflow(ctx)

@@ -24,7 +24,7 @@ from baton.activities.web import can_write
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx
 from baton.core.errors import DomainError
-from baton.core.pagination import PageRequest, decode_cursor, next_cursor
+from baton.core.pagination import next_page, page_of
 from baton.core.schemas import parse_input
 from baton.identity.queries import member_names
 from baton.targets import service
@@ -84,10 +84,10 @@ async def _rows(ctx: Ctx, status: str, q: str, cursor: str | None) -> dict[str, 
     """One page of targets with what their rows show and the next page's URL, if any."""
     principal = ctx.require_principal()
     flow = await service.target_workflow(ctx)
-    page = PageRequest(limit=PAGE_SIZE, after=decode_cursor(cursor[:64]) if cursor else None)
+    page = page_of(PAGE_SIZE, cursor[:64] if cursor else None)
     rows = await service.list_targets(ctx, page, status or None, q or None)
     shown = rows[:PAGE_SIZE]
-    following = next_cursor(rows, page, shown[-1].id if shown else None)
+    following = next_page(((row.id, row._mapping.get("search_rank")) for row in rows), page)
     more_url = None
     if following is not None:
         kept = {key: value for key, value in (("status", status), ("q", q)) if value}

@@ -67,7 +67,7 @@ async def test_create_get_list_and_patch_round_trip(client: httpx.AsyncClient) -
     assert not_mine.json()["items"] == []
 
 
-async def test_search_by_name_prefix_or_domain_prefix(client: httpx.AsyncClient) -> None:
+async def test_search_by_name_words_or_domain_prefix(client: httpx.AsyncClient) -> None:
     admin = await register_tenant(client)
     acme = await create_account(client, admin, name="ACME, Inc.", domain="acme.io")
     globex = await create_account(client, admin, name="Globex  Corporation", domain="initech.com")
@@ -84,8 +84,9 @@ async def test_search_by_name_prefix_or_domain_prefix(client: httpx.AsyncClient)
     # The domain matches too, typed the way people paste it.
     assert await search("initech") == [globex["id"]]
     assert await search("https://www.acme.i") == [acme["id"]]
-    # A prefix, not a substring.
-    assert await search("corporation") == []
+    # A word anywhere (issue 14, defect 5), but not the inside of a word.
+    assert await search("corporation") == [globex["id"]]
+    assert await search("oration") == []
     assert await search("%") == []
     assert await search("_") == []
 

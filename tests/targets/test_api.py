@@ -131,7 +131,7 @@ async def test_stale_versions_are_409(client: httpx.AsyncClient) -> None:
     assert (await client.get(path, headers=admin.headers)).status_code == 404
 
 
-async def test_the_list_filters_by_status_and_searches_prefixes(
+async def test_the_list_filters_by_status_and_searches_words(
     client: httpx.AsyncClient,
 ) -> None:
     admin = await register_tenant(client)
@@ -153,9 +153,11 @@ async def test_the_list_filters_by_status_and_searches_prefixes(
     assert await ids(q="acme") == [acme["id"]]
     assert await ids(q="ZOE") == [acme["id"]]
     assert await ids(q="kim@") == [bolt["id"]]
-    assert await ids(q="tools") == []
+    # Words anywhere (issue 14, defect 5); punctuation is ignored, never a wildcard.
+    assert await ids(q="tools") == [acme["id"]]
     assert await ids(q="100%_") == [under["id"]]
-    assert await ids(q="1%") == []
+    assert await ids(q="pure") == [under["id"]]
+    assert await ids(q="%_") == []
     assert await ids(q="b", status="new_target") == [bolt["id"]]
     refused = await client.get("/api/v1/targets", headers=admin.headers, params={"status": "nope"})
     assert refused.status_code == 422

@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
+from baton.accounts import web as account_pages
 from tests.activities.records import account, contact, soft_delete
 from tests.factories import Member, add_member, register_tenant, unique
 from tests.web.test_workflow_pages import HTMX, _sign_in
@@ -356,3 +357,35 @@ async def test_another_organizations_account_is_not_found(client: httpx.AsyncCli
         assert refused.status_code == 404, action
     listed = await client.get("/accounts", params={"q": "their"})
     assert "Their Secret Co" not in listed.text
+
+
+async def test_search_finds_a_word_in_the_middle_and_loads_more_in_rank_order(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14, defect 5: "Feinkost" finds "Nordhafen Feinkost GmbH"; "Load more"
+    continues the ranked list (the cursor carries the rank); a very long query is cut,
+    not refused."""
+    monkeypatch.setattr(account_pages, "PAGE_SIZE", 2)
+    admin = await register_tenant(client)
+    by_domain = await _account(client, admin, name="Holzbau", domain="feinkost-hub.example")
+    middle = await _account(client, admin, name="Nordhafen Feinkost GmbH")
+    starts = await _account(client, admin, name="Feinkost Meyer")
+    await _account(client, admin, name="Südhafen Logistik")
+    await _sign_in(client, admin)
+
+    first = await client.get("/accounts", params={"q": "Feinkost"}, headers=HTMX)
+    assert first.status_code == 200
+    names = re.findall(r'<tr data-account="([^"]+)"', first.text)
+    assert names == [starts["name"], middle["name"]]
+    # On a phone each row is a block (no sideways scroll), its cells labelled.
+    assert '<table class="accounts stacked">' in first.text
+    assert 'data-label="Owner"' in first.text
+    more = re.search(r'hx-get="([^"]+)"[^>]*>Load more', first.text)
+    assert more
+    rest = await client.get(more.group(1).replace("&amp;", "&"), headers=HTMX)
+    assert re.findall(r'<tr data-account="([^"]+)"', rest.text) == [by_domain["name"]]
+    assert "Load more" not in rest.text
+
+    whole = await client.get("/accounts", params={"q": "feinkost " + "x" * 2000})
+    assert whole.status_code == 200
+    assert "No account matches" in whole.text

@@ -1,0 +1,368 @@
+"""List search: words anywhere in names, domains, emails and phones, ranked (issue 14, defect 5).
+
+Who uses it: the list queries of accounts, contacts, leads and targets (`<domain>/queries.py`)
+and the migration that creates their search columns. The embedded PostgreSQL has no
+`pg_trgm`, so matching is PostgreSQL full-text search plus one normalised prefix index:
+
+- **The document** (`document_sql`): a `tsvector` stored as a generated column
+  `search_doc`, GIN-indexed. Its text is *folded* — lower case, common Latin accents
+  dropped and `ß`, `æ`, `œ` spelled `ss`, `ae`, `oe` (`fold_sql`, the same map as
+  `fold` in Python), every run of punctuation and white space made one space — and
+  parsed with the `simple` configuration (no stemming, no stop words). So the parser
+  never sees an email or a host name whole ('simple' would keep `anna@feinkost.de` as
+  one lexeme, so "feinkost" would not find it): the email is the words
+  `anna feinkost de`, the domain `nordhafen feinkost de`. The name is weighted `A`,
+  everything else `B`. A name also gives its words with punctuation
+  dropped (`O'Brien` → `o`, `brien` and `obrien`), and a phone its digits as one
+  token (`+49 40 123-456` → `49`, `40`, `123`, `456`, `4940123456`).
+- **The phone tail** (`phone_tail_sql`): the phone's digits reversed, in a btree with
+  `text_pattern_ops`, so the end of a number is a prefix search: "040 123456" finds
+  `+49 40 123456` (the query's digits with leading zeros dropped, `40123456`, are the
+  stored digits' tail). This is the part full-text search cannot do.
+
+A query (`parse`) is its folded words, at most `MAX_WORDS` of at most `MAX_WORD` letters;
+each is a prefix (`word:*`) and all must match (AND), in any field. A query of a phone
+number (digits and `+ ( ) - . /` and spaces only, at least `MIN_PHONE_DIGITS` digits)
+also matches the phone tail. A query with no letter or digit (only spaces or
+punctuation) matches nothing.
+
+**Finding** (`found`, `function_sql`): `baton_search_<table>(…)` answers the ids of
+the live rows of the current tenant that match, with their rank, as the function's
+owner — under row-level security the app role's own query could use neither index
+(see `function_sql`). The list query joins those ids to the table under its own RLS.
+
+**Ranking**, best first, then creation order (id) within a rank:
+0. the name starts with the query as typed, the last word a prefix ("nordhafen fein"
+   → "Nordhafen Feinkost GmbH"): a phrase query from the sentinel lexeme `START`,
+   which every document has at position 1, just before the name;
+1. every word is a prefix of a word of the name ("feinkost" → "Nordhafen Feinkost");
+2. everything else (found by the domain, the email, the phone, the contact's name).
+The rank is a small integer, so paging while searching is a keyset on (rank, id): the
+cursor carries both (`pagination.next_page`), and a cursor of a plain list is refused in a
+search (422); a search's cursor given to the plain list pages it by id.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Computed,
+    Index,
+    Integer,
+    Text,
+    Uuid,
+    and_,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
+from sqlalchemy.orm import mapped_column
+
+from baton.core.errors import FieldError, ValidationFailed
+from baton.core.pagination import PageRequest
+
+# A lexeme at position 1 of every document, before the name. No query word can be it
+# (words are letters and digits), so only `Search.start` asks for it.
+START = "^"
+MAX_WORDS = 8
+MAX_WORD = 64
+MIN_PHONE_DIGITS = 4
+
+# Accented Latin letters (lower case: `fold` lowers first) and their base letter. The
+# same map is used in SQL (`translate`, immutable, so a generated column may use it)
+# and in Python, so a query is folded exactly as the document was.
+_ACCENTED = (
+    "àáâãäåāăąçćĉċčďđèéêëēĕėęěĝğġģĥħìíîïĩīĭįıĵķĺļľŀłñńņňòóôõöøōŏőŕŗřśŝşšţťŧùúûüũūŭůűųŵýÿŷźżž"
+)
+_PLAIN = "aaaaaaaaacccccddeeeeeeeeegggghhiiiiiiiiijklllllnnnnooooooooorrrsssstttuuuuuuuuuuwyyyzzz"
+assert len(_ACCENTED) == len(_PLAIN)  # a typo in the map fails at import
+_FOLD = str.maketrans(_ACCENTED, _PLAIN)
+# Letters written as two: "Weiß" is found by "weiss" (and by "weiß").
+_LIGATURES = (("ß", "ss"), ("æ", "ae"), ("œ", "oe"))
+_WORD = re.compile(r"[^\W_]+")
+_PHONE = re.compile(r"[\d\s+()./-]+")
+_SCHEME = re.compile(r"\b[a-z][a-z0-9+.-]*://|\bwww\.")
+
+
+def fold(text: str) -> str:
+    """Lower case, accents of `_ACCENTED` dropped, `_LIGATURES` spelled out — what
+    `fold_sql` does in SQL."""
+    folded = text.lower().translate(_FOLD)
+    for letter, spelled in _LIGATURES:
+        folded = folded.replace(letter, spelled)
+    return folded
+
+
+def _folded_sql(expression: str) -> str:
+    folded = f"translate(lower(coalesce({expression}, '')), '{_ACCENTED}', '{_PLAIN}')"
+    for letter, spelled in _LIGATURES:
+        folded = f"replace({folded}, '{letter}', '{spelled}')"
+    return folded
+
+
+def fold_sql(expression: str) -> str:
+    """SQL text: the folded expression with every run of punctuation and space one
+    space (NULL is empty). Immutable, for generated columns."""
+    return f"regexp_replace({_folded_sql(expression)}, '[[:punct:][:space:]]+', ' ', 'g')"
+
+
+def _joined_sql(expression: str) -> str:
+    """SQL text: the folded expression with punctuation dropped (`O'Brien` → `obrien`)."""
+    return f"regexp_replace({_folded_sql(expression)}, '[[:punct:]]+', '', 'g')"
+
+
+def digits_sql(expression: str) -> str:
+    """SQL text: the digits of the expression (NULL stays NULL)."""
+    return f"regexp_replace({expression}, '[^0-9]+', '', 'g')"
+
+
+def document_sql(names: tuple[str, ...], others: tuple[str, ...], phones: tuple[str, ...]) -> str:
+    """SQL text of the `search_doc` generated column: `names` weighted A (words, and
+    words with punctuation dropped), `others` (domains, emails, contact names) and
+    `phones` (groups of digits, and all its digits as one token) weighted B."""
+    name_text = " || ' ' || ".join(
+        part for name in names for part in (fold_sql(name), _joined_sql(name))
+    )
+    other_parts = [fold_sql(other) for other in others]
+    other_parts += [
+        f"{fold_sql(phone)} || ' ' || coalesce({digits_sql(phone)}, '')" for phone in phones
+    ]
+    # The sentinel first, so "the name starts with" is a phrase query (`Search.start`).
+    document = (
+        # `\\:` — the text is a SQLAlchemy `text()`, where `:1` would be a bind parameter.
+        f"setweight('''{START}''\\:1'::tsvector || to_tsvector('simple'::regconfig, {name_text}),"
+        " 'A')"
+    )
+    if other_parts:
+        other_text = " || ' ' || ".join(other_parts)
+        document += f" || setweight(to_tsvector('simple'::regconfig, {other_text}), 'B')"
+    return document
+
+
+def phone_tail_sql(phone: str) -> str:
+    """SQL text of the `phone_tail` generated column: the phone's digits, reversed."""
+    return f"reverse({digits_sql(phone)})"
+
+
+@dataclass(frozen=True)
+class Fields:
+    """What one table's document is made of (`document_sql`)."""
+
+    names: tuple[str, ...]
+    others: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+
+    @property
+    def document(self) -> str:
+        return document_sql(self.names, self.others, self.phones)
+
+    @property
+    def has_phone(self) -> bool:
+        return bool(self.phones)
+
+
+# The search functions' signatures (`function_sql`), for the app role's grants.
+FUNCTIONS = tuple(
+    f"baton_search_{table}(tsquery, tsquery, tsquery, text, text)"
+    for table in ("accounts", "contacts", "targets", "leads")
+)
+
+# The searched tables. The migration that made their columns holds its own copy of the
+# SQL text (revisions keep their text); a test compares the two.
+ACCOUNTS = Fields(names=("name",), others=("domain", "tax_id"))
+CONTACTS = Fields(names=("first_name", "last_name"), others=("email", "title"), phones=("phone",))
+TARGETS = Fields(names=("company_name",), others=("contact_name", "email"), phones=("phone",))
+LEADS = Fields(names=("company_name",), others=("contact_name", "email"), phones=("phone",))
+
+
+@dataclass(frozen=True)
+class Search:
+    """A parsed query. `words` empty: it matches nothing."""
+
+    words: tuple[str, ...]
+    phone_tail: str | None
+
+    def tsquery(self, weights: str = "") -> str:
+        """`'w1':* & 'w2':*` (restricted to `weights`, e.g. `A`, when given), for
+        `to_tsquery('simple', …)`. Words hold letters and digits only, so quoting cannot
+        break."""
+        return " & ".join(f"'{word}':*{weights}" for word in self.words)
+
+    def start(self) -> str:
+        """`'^' <-> 'w1':A <-> 'w2':*A`, a `tsquery` literal: the name starts with the
+        words as typed (the last one a prefix). Cast, not parsed: `to_tsquery` would
+        drop the sentinel."""
+        *whole, last = self.words
+        lexemes = [f"'{START}'", *(f"'{word}':A" for word in whole), f"'{last}':*A"]
+        return " <-> ".join(lexemes)
+
+    def tail_range(self) -> tuple[str | None, str | None]:
+        """The `phone_tail` range of a phone-number query, `[tail, tail + 1)` in byte
+        order (`~>=~`, `~<~`); else (None, None)."""
+        if self.phone_tail is None:
+            return None, None
+        return self.phone_tail, self.phone_tail[:-1] + chr(ord(self.phone_tail[-1]) + 1)
+
+
+def parse(q: str) -> Search:
+    """The words of a query and, for a phone number, its digits reversed (see the module)."""
+    folded = _SCHEME.sub(" ", fold(q))
+    words = tuple(word[:MAX_WORD] for word in _WORD.findall(folded))[:MAX_WORDS]
+    tail = None
+    digits = re.sub(r"\D", "", q).lstrip("0")
+    if _PHONE.fullmatch(q.strip()) and len(digits) >= MIN_PHONE_DIGITS:
+        tail = digits[::-1]
+    return Search(words=words, phone_tail=tail)
+
+
+def function_sql(table: str, *, phone: bool) -> str:
+    """SQL text of `baton_search_<table>(query, in_name, start, tail_from, tail_to)`:
+    the live rows of the current tenant that match, each with its rank.
+
+    Why a function: under row-level security PostgreSQL evaluates a condition that is
+    not LEAKPROOF only after the policy's, so it never uses an index for it — and `@@`
+    and `LIKE` are not leakproof: searched in the app role's own query, every row of
+    the tenant was read (a sequential scan, 220 ms at 100 000 accounts). The function
+    runs as its owner (SECURITY DEFINER): with an owner that is a superuser or has
+    BYPASSRLS (the embedded server's, most self-hosted ones) the GIN and tail indexes
+    serve it; otherwise RLS still applies inside it and it is as slow as a scan, never
+    wrong. It keeps to `baton.tenant_id` itself, as the policies do (nothing without the
+    setting), and answers ids and ranks only: the caller joins them to the table under
+    its own RLS, so role visibility (leads, targets) decides what is shown.
+    """
+    tail = " OR (t.phone_tail ~>=~ tail_from AND t.phone_tail ~<~ tail_to)" if phone else ""
+    return (
+        f"CREATE FUNCTION baton_search_{table}(\n"  # noqa: S608 - our own table names
+        "    query tsquery, in_name tsquery, start tsquery, tail_from text, tail_to text\n"
+        ") RETURNS TABLE (id uuid, rank integer)\n"
+        "LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public ROWS 100 AS $$\n"
+        "    SELECT t.id,\n"
+        "           CASE WHEN t.search_doc @@ start THEN 0 WHEN t.search_doc @@ in_name THEN 1\n"
+        "                ELSE 2 END\n"
+        f"    FROM {table} t\n"
+        "    WHERE t.tenant_id = nullif(current_setting('baton.tenant_id', true), '')::uuid\n"
+        "      AND t.deleted_at IS NULL\n"
+        f"      AND (t.search_doc @@ query{tail})\n"
+        "$$"
+    )
+
+
+def found(table: str, search: Search) -> Any:
+    """The rows of `table` a search finds (`function_sql`): a FROM item with the columns
+    `id` and `rank`, to join to the table and order by (rank, id). Only for a search
+    with words (`Search.words`): one without matches nothing."""
+    simple: Any = literal_column("'simple'")
+    tail_from, tail_to = search.tail_range()
+    return (
+        getattr(func, f"baton_search_{table}")(
+            func.to_tsquery(simple, search.tsquery()),
+            func.to_tsquery(simple, search.tsquery("A")),
+            cast(literal(search.start()), TSQUERY),
+            literal(tail_from, Text),
+            literal(tail_to, Text),
+        )
+        .table_valued(column("id", Uuid), column("rank", Integer))
+        .alias(f"found_{table}")
+    )
+
+
+def first_rows(table: str, search: Search, start: tuple[int, uuid.UUID] | None, limit: int) -> Any:
+    """A page of a search with no other filter, as a subquery (`id`, `search_rank`):
+    ordered and cut on the function's answer, so only the page's rows are read from
+    the table. Only for tables whose RLS is the tenant alone (accounts, contacts,
+    targets), which the function already keeps to; the caller still joins the table
+    under RLS."""
+    found_rows = found(table, search)
+    return (
+        select(found_rows.c.id, found_rows.c.rank.label("search_rank"))
+        .where(after(found_rows.c.rank, found_rows.c.id, start))
+        .order_by(found_rows.c.rank, found_rows.c.id)
+        .limit(limit)
+        .subquery(f"first_{table}")
+    )
+
+
+def after(rank: Any, row_id: Any, cursor: tuple[int, uuid.UUID] | None) -> ColumnElement[bool]:
+    """Keyset condition: rows after the cursor's (rank, id) in (rank, id) order."""
+    if cursor is None:
+        return literal(True)
+    return and_(tuple_(rank, row_id) > tuple_(literal(cursor[0]), literal(cursor[1])))
+
+
+def position(page: PageRequest) -> tuple[int, uuid.UUID] | None:
+    """The (rank, id) a search's page starts after; a plain list's cursor is 422."""
+    if page.after is None:
+        return None
+    if page.after_rank is None:
+        raise ValidationFailed(
+            errors=[FieldError("cursor", "is not a valid cursor for this search")]
+        )
+    return page.after_rank, page.after
+
+
+# ------------------------------------------------------------------ model columns
+
+# The columns this module adds: derived, never part of an answer.
+DERIVED = frozenset({"search_doc", "phone_tail"})
+
+
+def answered_columns(table: Any) -> list[Any]:
+    """A Core table's columns without the search columns (`DERIVED`)."""
+    return [column for column in table.c if column.key not in DERIVED]
+
+
+def document_column(fields: Fields) -> Any:
+    """The `search_doc` column of a model. Deferred and raising: rows never carry it
+    (only the WHERE and the rank read it)."""
+    return mapped_column(
+        TSVECTOR,
+        Computed(fields.document, persisted=True),
+        deferred=True,
+        deferred_raiseload=True,
+    )
+
+
+def phone_tail_column(phone: str = "phone") -> Any:
+    """The `phone_tail` column of a model with a phone (deferred and raising too)."""
+    return mapped_column(
+        Text,
+        Computed(phone_tail_sql(phone), persisted=True),
+        deferred=True,
+        deferred_raiseload=True,
+    )
+
+
+def indexes(table: str, *, phone: bool) -> tuple[Index, ...]:
+    """The GIN index on the document and, with a phone, the btree on its tail; both of
+    live rows only (lists never show deleted ones). The GIN index has no `tenant_id`
+    (that needs `btree_gin`): RLS filters the rows it finds."""
+    found = [
+        Index(
+            f"ix_{table}_search",
+            "search_doc",
+            postgresql_using="gin",
+            postgresql_where=text("deleted_at IS NULL"),
+        )
+    ]
+    if phone:
+        found.append(
+            Index(
+                f"ix_{table}_phone_tail",
+                "tenant_id",
+                "phone_tail",
+                postgresql_ops={"phone_tail": "text_pattern_ops"},
+                postgresql_where=text("deleted_at IS NULL"),
+            )
+        )
+    return tuple(found)
