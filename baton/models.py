@@ -9,7 +9,7 @@ from baton.core.models import IdempotencyRecord, RateLimitBucket
 from baton.deals.models import Deal, PipelineColumnTotal
 from baton.identity.models import AccessToken, ApiKey, Membership, Tenant, TenantSettings, User
 from baton.jobs.models import JobError
-from baton.leads.models import Lead, PoolEntry
+from baton.leads.models import Lead, LeadEscalation, PoolEntry
 from baton.notifications.models import Notification
 from baton.targets.models import Target
 from baton.workflow.models import (
@@ -37,6 +37,7 @@ __all__ = [
     "IdempotencyRecord",
     "JobError",
     "Lead",
+    "LeadEscalation",
     "Membership",
     "Notification",
     "PipelineColumnTotal",

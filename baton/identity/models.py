@@ -43,6 +43,8 @@ SLUG_PATTERN = "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 # otherwise, at most 30 days (beyond that a pooled lead is forgotten, not waiting).
 DEFAULT_CLAIM_SLA_HOURS = 24
 MAX_CLAIM_SLA_HOURS = 720
+# After a pooled lead's first escalation, how long until the managers are told again.
+DEFAULT_CLAIM_ESCALATION_HOURS = 24
 
 
 class Tenant(Timestamped, Versioned, Base):
@@ -98,7 +100,9 @@ class TenantSettings(Timestamped, Versioned, Base):
 
     `claim_sla_hours` is how long a lead may wait in the sales pool before its claim
     is overdue; it is read when a lead enters the pool, so a change applies to leads
-    pooled afterwards and existing entries keep their due time.
+    pooled afterwards and existing entries keep their due time. Once overdue, the
+    claim SLA sweep tells the managers and admins, and again every
+    `claim_escalation_hours` while the lead stays unclaimed (read at each sweep).
     """
 
     __tablename__ = "tenant_settings"
@@ -107,6 +111,10 @@ class TenantSettings(Timestamped, Versioned, Base):
         CheckConstraint("length(timezone) BETWEEN 1 AND 64", name="timezone_length"),
         CheckConstraint(
             f"claim_sla_hours BETWEEN 1 AND {MAX_CLAIM_SLA_HOURS}", name="claim_sla_hours_range"
+        ),
+        CheckConstraint(
+            f"claim_escalation_hours BETWEEN 1 AND {MAX_CLAIM_SLA_HOURS}",
+            name="claim_escalation_hours_range",
         ),
         {"info": {"tenancy": "tenant"}},
     )
@@ -120,6 +128,9 @@ class TenantSettings(Timestamped, Versioned, Base):
     # that omits it; registration sets it explicitly.
     claim_sla_hours: Mapped[int] = mapped_column(
         Integer, server_default=text(str(DEFAULT_CLAIM_SLA_HOURS))
+    )
+    claim_escalation_hours: Mapped[int] = mapped_column(
+        Integer, server_default=text(str(DEFAULT_CLAIM_ESCALATION_HOURS))
     )
 
 

@@ -179,6 +179,7 @@ class OrganizationSettings:
     default_currency: str
     timezone: str
     claim_sla_hours: int
+    claim_escalation_hours: int
     updated_at: datetime
     version: int
 
@@ -187,6 +188,7 @@ SETTINGS_COLUMNS = (
     TenantSettings.default_currency,
     TenantSettings.timezone,
     TenantSettings.claim_sla_hours,
+    TenantSettings.claim_escalation_hours,
     TenantSettings.updated_at,
     TenantSettings.version,
 )

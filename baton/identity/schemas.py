@@ -43,6 +43,15 @@ ClaimSlaHours = Annotated[
         description="Hours a lead may wait in the sales pool before its claim is overdue",
     ),
 ]
+ClaimEscalationHours = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=MAX_CLAIM_SLA_HOURS,
+        description="Hours between the notices to managers and admins about a pooled lead "
+        "that stays unclaimed past its claim due time",
+    ),
+]
 RowVersion = Annotated[int, Field(ge=1, le=2_147_483_647)]
 
 
@@ -157,6 +166,10 @@ class SettingsOut(Schema):
         description="Applies to leads entering the sales pool from now on; pooled leads "
         "keep the claim due time they got"
     )
+    claim_escalation_hours: int = Field(
+        description="A pooled lead past its claim due time is escalated to managers and "
+        "admins (one notification each), then again every this many hours while unclaimed"
+    )
     updated_at: datetime
     version: int
 
@@ -167,4 +180,5 @@ class SettingsPatch(Schema):
     default_currency: Currency | None = None
     timezone: Timezone | None = None
     claim_sla_hours: ClaimSlaHours | None = None
+    claim_escalation_hours: ClaimEscalationHours | None = None
     version: RowVersion | None = None

@@ -37,6 +37,7 @@ from baton.identity import credentials, queries
 from baton.identity.access import require_role
 from baton.identity.credentials import CredentialPrefix, IssuedCredential
 from baton.identity.models import (
+    DEFAULT_CLAIM_ESCALATION_HOURS,
     DEFAULT_CLAIM_SLA_HOURS,
     AccessToken,
     ApiKey,
@@ -167,6 +168,7 @@ async def register(ctx: Ctx, data: RegistrationIn) -> Registration:
             default_currency=data.default_currency,
             timezone=data.timezone,
             claim_sla_hours=DEFAULT_CLAIM_SLA_HOURS,
+            claim_escalation_hours=DEFAULT_CLAIM_ESCALATION_HOURS,
         )
     )
     await ctx.session.flush()

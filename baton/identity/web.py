@@ -30,7 +30,7 @@ from baton.workflow.web import is_htmx, text, version_of
 router = APIRouter(include_in_schema=False)
 
 PATH = "/settings/organization"
-FIELDS = ("default_currency", "timezone", "claim_sla_hours")
+FIELDS = ("default_currency", "timezone", "claim_sla_hours", "claim_escalation_hours")
 SAVED = "Settings saved. A new claim SLA applies to leads entering the pool from now on."
 STALE = (
     "Another admin changed the settings meanwhile: these are their values. Apply your change again."
