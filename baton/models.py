@@ -6,7 +6,7 @@ from baton.audit.models import AuditEntry
 from baton.cadences.models import Cadence, CadenceEnrollment, CadenceStep
 from baton.contacts.models import Contact
 from baton.core.models import IdempotencyRecord, RateLimitBucket
-from baton.deals.models import Deal, PipelineColumnTotal
+from baton.deals.models import Deal, NextStepDigest, PipelineColumnTotal
 from baton.identity.models import AccessToken, ApiKey, Membership, Tenant, TenantSettings, User
 from baton.jobs.models import JobError
 from baton.leads.models import Lead, LeadEscalation, PoolEntry
@@ -39,6 +39,7 @@ __all__ = [
     "Lead",
     "LeadEscalation",
     "Membership",
+    "NextStepDigest",
     "Notification",
     "PipelineColumnTotal",
     "PoolEntry",

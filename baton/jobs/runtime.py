@@ -46,6 +46,7 @@ TASK_MODULES = [
     "baton.jobs.retention",
     "baton.jobs.stalled",
     "baton.leads.tasks",
+    "baton.deals.tasks",
 ]
 
 # The process's procrastinate app. Its connector is replaced by one to the app role's
