@@ -1,6 +1,6 @@
 """Imports every domain's tables so metadata (Alembic, grants, catalog tests) sees them all."""
 
-from baton.accounts.models import Account, AccountTransaction
+from baton.accounts.models import Account, AccountTransaction, AccountWinback
 from baton.activities.models import Activity
 from baton.audit.models import AuditEntry
 from baton.cadences.models import Cadence, CadenceEnrollment, CadenceStep
@@ -26,6 +26,7 @@ __all__ = [
     "AccessToken",
     "Account",
     "AccountTransaction",
+    "AccountWinback",
     "Activity",
     "ApiKey",
     "AuditEntry",

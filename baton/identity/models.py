@@ -103,6 +103,8 @@ class TenantSettings(Timestamped, Versioned, Base):
     pooled afterwards and existing entries keep their due time. Once overdue, the
     claim SLA sweep tells the managers and admins, and again every
     `claim_escalation_hours` while the lead stays unclaimed (read at each sweep).
+    `winback_cadence_id` is the cadence the winback sweep enrols an account in when
+    its status turns inactive or winback target (null: the sweep does nothing).
     """
 
     __tablename__ = "tenant_settings"
@@ -115,6 +117,9 @@ class TenantSettings(Timestamped, Versioned, Base):
         CheckConstraint(
             f"claim_escalation_hours BETWEEN 1 AND {MAX_CLAIM_SLA_HOURS}",
             name="claim_escalation_hours_range",
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "winback_cadence_id"], ["cadences.tenant_id", "cadences.id"]
         ),
         {"info": {"tenancy": "tenant"}},
     )
@@ -132,6 +137,7 @@ class TenantSettings(Timestamped, Versioned, Base):
     claim_escalation_hours: Mapped[int] = mapped_column(
         Integer, server_default=text(str(DEFAULT_CLAIM_ESCALATION_HOURS))
     )
+    winback_cadence_id: Mapped[uuid.UUID | None]
 
 
 class AccessToken(TenantKeyed, Base):

@@ -180,6 +180,7 @@ class OrganizationSettings:
     timezone: str
     claim_sla_hours: int
     claim_escalation_hours: int
+    winback_cadence_id: uuid.UUID | None
     updated_at: datetime
     version: int
 
@@ -189,6 +190,7 @@ SETTINGS_COLUMNS = (
     TenantSettings.timezone,
     TenantSettings.claim_sla_hours,
     TenantSettings.claim_escalation_hours,
+    TenantSettings.winback_cadence_id,
     TenantSettings.updated_at,
     TenantSettings.version,
 )

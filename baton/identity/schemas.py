@@ -170,6 +170,10 @@ class SettingsOut(Schema):
         description="A pooled lead past its claim due time is escalated to managers and "
         "admins (one notification each), then again every this many hours while unclaimed"
     )
+    winback_cadence_id: uuid.UUID | None = Field(
+        description="The cadence an account is enrolled in when its status turns inactive "
+        "or winback target (once per lapse); null: no winback enrolment"
+    )
     updated_at: datetime
     version: int
 
@@ -181,4 +185,6 @@ class SettingsPatch(Schema):
     timezone: Timezone | None = None
     claim_sla_hours: ClaimSlaHours | None = None
     claim_escalation_hours: ClaimEscalationHours | None = None
+    # The one setting that may be cleared (null: no winback cadence).
+    winback_cadence_id: uuid.UUID | None = None
     version: RowVersion | None = None

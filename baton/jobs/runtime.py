@@ -47,6 +47,7 @@ TASK_MODULES = [
     "baton.jobs.stalled",
     "baton.leads.tasks",
     "baton.deals.tasks",
+    "baton.accounts.tasks",
 ]
 
 # The process's procrastinate app. Its connector is replaced by one to the app role's

@@ -69,6 +69,7 @@ async def test_admin_changes_the_settings_at_the_current_version(
     assert both.json() | {"updated_at": None} == {
         "claim_sla_hours": 720,
         "claim_escalation_hours": 24,
+        "winback_cadence_id": None,
         "default_currency": "EUR",
         "timezone": "Europe/Berlin",
         "version": 3,
