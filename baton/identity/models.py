@@ -45,6 +45,9 @@ DEFAULT_CLAIM_SLA_HOURS = 24
 MAX_CLAIM_SLA_HOURS = 720
 # After a pooled lead's first escalation, how long until the managers are told again.
 DEFAULT_CLAIM_ESCALATION_HOURS = 24
+# How long soft-deleted records are kept before the purge sweep removes them.
+DEFAULT_RETENTION_DAYS = 90
+MAX_RETENTION_DAYS = 3650
 
 
 class Tenant(Timestamped, Versioned, Base):
@@ -105,6 +108,8 @@ class TenantSettings(Timestamped, Versioned, Base):
     `claim_escalation_hours` while the lead stays unclaimed (read at each sweep).
     `winback_cadence_id` is the cadence the winback sweep enrols an account in when
     its status turns inactive or winback target (null: the sweep does nothing).
+    `retention_days` is how long a soft-deleted record is kept (restorable) before the
+    purge sweep deletes it for good with its dependants.
     """
 
     __tablename__ = "tenant_settings"
@@ -120,6 +125,9 @@ class TenantSettings(Timestamped, Versioned, Base):
         ),
         ForeignKeyConstraint(
             ["tenant_id", "winback_cadence_id"], ["cadences.tenant_id", "cadences.id"]
+        ),
+        CheckConstraint(
+            f"retention_days BETWEEN 1 AND {MAX_RETENTION_DAYS}", name="retention_days_range"
         ),
         {"info": {"tenancy": "tenant"}},
     )
@@ -138,6 +146,9 @@ class TenantSettings(Timestamped, Versioned, Base):
         Integer, server_default=text(str(DEFAULT_CLAIM_ESCALATION_HOURS))
     )
     winback_cadence_id: Mapped[uuid.UUID | None]
+    retention_days: Mapped[int] = mapped_column(
+        Integer, server_default=text(str(DEFAULT_RETENTION_DAYS))
+    )
 
 
 class AccessToken(TenantKeyed, Base):

@@ -181,6 +181,7 @@ class OrganizationSettings:
     claim_sla_hours: int
     claim_escalation_hours: int
     winback_cadence_id: uuid.UUID | None
+    retention_days: int
     updated_at: datetime
     version: int
 
@@ -191,6 +192,7 @@ SETTINGS_COLUMNS = (
     TenantSettings.claim_sla_hours,
     TenantSettings.claim_escalation_hours,
     TenantSettings.winback_cadence_id,
+    TenantSettings.retention_days,
     TenantSettings.updated_at,
     TenantSettings.version,
 )

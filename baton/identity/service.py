@@ -40,6 +40,7 @@ from baton.identity.credentials import CredentialPrefix, IssuedCredential
 from baton.identity.models import (
     DEFAULT_CLAIM_ESCALATION_HOURS,
     DEFAULT_CLAIM_SLA_HOURS,
+    DEFAULT_RETENTION_DAYS,
     AccessToken,
     ApiKey,
     CredentialKind,
@@ -170,6 +171,7 @@ async def register(ctx: Ctx, data: RegistrationIn) -> Registration:
             timezone=data.timezone,
             claim_sla_hours=DEFAULT_CLAIM_SLA_HOURS,
             claim_escalation_hours=DEFAULT_CLAIM_ESCALATION_HOURS,
+            retention_days=DEFAULT_RETENTION_DAYS,
         )
     )
     await ctx.session.flush()

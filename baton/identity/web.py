@@ -1,11 +1,12 @@
 """The Organization settings page (`/settings/organization`, admins only).
 
 One form over `identity.service.update_settings`: default currency, time zone, the
-sales pool's claim SLA and its escalation reminder, and the winback cadence (a choice
-among the active cadences, or none), sent with the version the page was drawn with. The
-handler answers the form redrawn — with "Settings saved" and the new version, or
-with each refusal next to its field (422), or, when another admin saved first (409),
-with their values and version and a request to apply the change again. Other roles
+sales pool's claim SLA and its escalation reminder, the winback cadence (a choice
+among the active cadences, or none) and the retention of deleted records, sent with
+the version the page was drawn with. The handler answers the form redrawn — with
+"Settings saved" and the new version, or with each refusal next to its field (422),
+or, when another admin saved first (409), with their values and version and a
+request to apply the change again. Other roles
 get 403 from `require_role` (the service would refuse the write too).
 """
 
@@ -24,7 +25,7 @@ from baton.core.errors import DomainError, InternalError, PermissionDenied, Stal
 from baton.core.schemas import parse_input
 from baton.identity import service
 from baton.identity.access import require_role
-from baton.identity.models import MAX_CLAIM_SLA_HOURS, Role
+from baton.identity.models import MAX_CLAIM_SLA_HOURS, MAX_RETENTION_DAYS, Role
 from baton.identity.queries import OrganizationSettings
 from baton.identity.schemas import SettingsPatch
 from baton.web.rendering import render
@@ -39,6 +40,7 @@ FIELDS = (
     "claim_sla_hours",
     "claim_escalation_hours",
     "winback_cadence_id",
+    "retention_days",
 )
 # Fields whose empty choice means "none" (sent as null), not "unchanged".
 CLEARABLE = ("winback_cadence_id",)
@@ -73,6 +75,7 @@ def _form(
         "message": message,
         "errors": errors or {},
         "max_claim_sla_hours": MAX_CLAIM_SLA_HOURS,
+        "max_retention_days": MAX_RETENTION_DAYS,
         "cadences": [(str(cadence_id), name) for cadence_id, name in cadences],
     }
     if page:

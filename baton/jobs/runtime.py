@@ -48,6 +48,7 @@ TASK_MODULES = [
     "baton.leads.tasks",
     "baton.deals.tasks",
     "baton.accounts.tasks",
+    "baton.audit.tasks",
 ]
 
 # The process's procrastinate app. Its connector is replaced by one to the app role's

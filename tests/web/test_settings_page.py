@@ -123,6 +123,7 @@ async def test_admin_sets_the_escalation_reminder_and_the_winback_cadence(
     token = await _sign_in(client, admin)
     page = await client.get(PAGE)
     assert _value(page.text, "claim_escalation_hours") == "24"
+    assert _value(page.text, "retention_days") == "90"
     assert '<option value="" selected>None: no winback enrolment</option>' in page.text
     assert f'<option value="{cadence_id}">Winback: re-engage</option>' in page.text
 
