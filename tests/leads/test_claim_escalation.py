@@ -14,6 +14,7 @@ import httpx
 
 from baton.config import Settings
 from baton.db.engine import Database
+from baton.jobs.worker import open_queue
 from baton.leads.tasks import claim_sla_sweep, escalate_overdue_claims
 from tests.factories import Member
 from tests.jobs.support import run_due_jobs, sweep_unit
@@ -176,10 +177,16 @@ async def test_the_periodic_sweep_runs_per_organization_and_leaves_others_alone(
     assert await _sweep(database, settings, org) == [uuid.UUID(mine["id"])]
     assert await _messages(client, other_org.manager) == []
 
-    # The tick: one job per organization, each run in its tenant by a worker.
-    queued = await claim_sla_sweep.queue_for_every_tenant(database)
-    assert queued >= 2
+    # The tick: procrastinate defers the fan-out, which a worker runs; it queues one
+    # job per organization, each run in its tenant by the worker.
+    async with open_queue(settings):
+        await claim_sla_sweep.fan_out.defer_async(timestamp=int(datetime.now(UTC).timestamp()))
     await run_due_jobs(settings, database)
+    queued = await owner_conn.fetchval(
+        "SELECT count(*) FROM procrastinate_jobs WHERE task_name = $1 AND status <> 'succeeded'",
+        claim_sla_sweep.name,
+    )
+    assert queued == 0  # all ran (successful jobs are deleted)
     assert len(await _messages(client, other_org.manager)) == 1
     assert len(await _messages(client, org.manager)) == 1  # not twice
     escalated = await owner_conn.fetch(
