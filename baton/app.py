@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 
 import structlog
 from fastapi import FastAPI, Request
@@ -13,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from baton import __version__
@@ -20,11 +22,14 @@ from baton.accounts.api import router as accounts_router
 from baton.accounts.web import router as accounts_web_router
 from baton.activities.api import router as activities_router
 from baton.activities.web import router as activities_web_router
+from baton.audit.api import router as audit_router
 from baton.audit.models import SecurityEvent
 from baton.audit.service import record_security_event
+from baton.audit.web import router as audit_web_router
 from baton.cadences.api import router as cadences_router
 from baton.config import Settings, WorkerMode, get_settings
 from baton.contacts.api import router as contacts_router
+from baton.contacts.web import router as contacts_web_router
 from baton.core.autocommit import autocommit_paths
 from baton.core.context import Ctx
 from baton.core.envelope import RequestEnvelope
@@ -32,6 +37,8 @@ from baton.core.errors import (
     DomainError,
     FieldError,
     InternalError,
+    MethodNotAllowed,
+    NotFound,
     PermissionDenied,
     Unauthenticated,
     ValidationFailed,
@@ -60,7 +67,7 @@ from baton.targets.api import router as targets_router
 from baton.targets.web import router as targets_web_router
 from baton.web import STATIC_DIR
 from baton.web.pages import router as web_router
-from baton.web.rendering import error_page
+from baton.web.rendering import error_page, for_people
 from baton.workflow.api import router as workflow_router
 from baton.workflow.web import router as workflow_web_router
 from baton.workitems.api import router as work_items_router
@@ -110,6 +117,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         openapi_url="/openapi.json",
     )
     app.state.runtime = runtime
+    runtime.render_error = lambda scope, error: _render(Request(scope), error)
     app.add_middleware(RequestTransaction)
     app.add_middleware(RequestEnvelope)
     _install_error_handlers(app)
@@ -128,11 +136,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         targets_router,
         notifications_router,
         jobs_router,
+        audit_router,
         web_router,
         identity_web_router,
         workflow_web_router,
         work_items_web_router,
         accounts_web_router,
+        contacts_web_router,
+        audit_web_router,
         activities_web_router,
         deals_web_router,
         leads_web_router,
@@ -173,12 +184,21 @@ async def _inline_worker(settings: Settings, db: Database) -> None:
         await asyncio.sleep(WORKER_RESTART_SECONDS)
 
 
-def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+def _wants_problem(request: Request) -> bool:
+    """problem+json under `/api`, on the paths outside the unit of work (`/static`,
+    `/healthz`, `/readyz`, `/metrics`: no `Ctx` to render a page with), and for a
+    client whose `Accept` names neither `text/html` nor `*/*`; an HTML page otherwise."""
+    path = request.url.path
+    if path == "/api" or path.startswith("/api/"):
+        return True
+    if getattr(request.state, "ctx", None) is None:
+        return True
+    accept = request.headers.get("accept", "")
+    return bool(accept) and "text/html" not in accept and "*/*" not in accept
 
 
 def _render(request: Request, error: DomainError) -> Response:
-    if _is_api(request):
+    if _wants_problem(request):
         return JSONResponse(
             error.problem(request.url.path),
             status_code=error.status,
@@ -196,6 +216,50 @@ def _render(request: Request, error: DomainError) -> Response:
     return error_page(request, error, headers)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method this path answers. Only the static files, a mount outside the
+    route index, answer a 405 no indexed route explains: they take GET and HEAD."""
+    index = next(route for route in request.app.router.routes if isinstance(route, RouteIndex))
+    return index.methods_for(request.scope) or ["GET", "HEAD"]
+
+
+# FastAPI's answer when it cannot read a body it took for JSON (not UTF-8, say).
+_UNREADABLE_BODY = "There was an error parsing the body"
+
+
+def _from_http_exception(request: Request, exc: HTTPException) -> DomainError:
+    """The domain error for what Starlette or FastAPI refused before any endpoint ran:
+    no route (404), no such method on the path (405), an unreadable body (422, as a
+    malformed JSON body is)."""
+    if exc.status_code == 404:
+        if _wants_problem(request):
+            return NotFound(f"No endpoint at {request.url.path}")
+        return NotFound(
+            "There is no page at this address. The link may be mistyped or out of date."
+        )
+    if exc.status_code == 405:
+        return MethodNotAllowed(request.method, _allowed_methods(request))
+    if exc.status_code == 400 and exc.detail == _UNREADABLE_BODY:
+        return ValidationFailed(
+            errors=[FieldError("body", "could not be read: send JSON encoded as UTF-8")]
+        )
+    return _status_error(exc.status_code)(str(exc.detail), headers=dict(exc.headers or {}))
+
+
+def _status_error(status: int) -> type[DomainError]:
+    """A `DomainError` class of the given status, for the rare framework refusal
+    with no class of its own."""
+    known: dict[int, type[DomainError]] = {400: DomainError, 403: PermissionDenied}
+    if status in known:
+        return known[status]
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    slug = phrase.lower().replace(" ", "-")
+    return type(f"Http{status}", (DomainError,), {"status": status, "title": phrase, "slug": slug})
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> Response:
@@ -211,14 +275,23 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        errors = [
-            FieldError(
-                ".".join(str(part) for part in err["loc"] if part not in ("body", "query", "path")),
-                str(err["msg"]),
-            )
-            for err in exc.errors()
-        ]
-        return _render(request, ValidationFailed(errors=errors))
+        if _wants_problem(request):
+            errors = [
+                FieldError(
+                    ".".join(
+                        str(part) for part in err["loc"] if part not in ("body", "query", "path")
+                    )
+                    or "body",
+                    str(err["msg"]),
+                )
+                for err in exc.errors()
+            ]
+            return _render(request, ValidationFailed(errors=errors))
+        return _render(request, for_people(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return _render(request, _from_http_exception(request, exc))
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> Response:

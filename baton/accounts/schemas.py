@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, StringConstraints
 
 from baton.accounts.models import MAX_TAGS, ActivityLevel, Tenure
-from baton.core.schemas import Name, Schema
+from baton.core.schemas import Day, Name, Schema
 
 MAX_VERSION = 2_147_483_647
 # What a user may paste as a domain: a whole URL is fine, it is cut down to the host.
@@ -156,7 +156,7 @@ class AccountOut(Schema):
 
 
 class TransactionIn(Schema):
-    occurred_on: date
+    occurred_on: Day
     amount: Amount
     # Default: the organization's default currency.
     currency: Currency | None = None

@@ -30,6 +30,8 @@ from baton.activities import service as activity_service
 from baton.activities.queries import RelatedRef
 from baton.activities.schemas import ActivityIn, NewActivityType
 from baton.activities.web import ActivityRow, activity_row, can_write, default_due
+from baton.audit.trail import TrailEntity
+from baton.audit.web import changes_context
 from baton.cadences import queries as cadence_queries
 from baton.contacts import service as contact_service
 from baton.contacts.schemas import ContactIn
@@ -189,7 +191,12 @@ def _owner_ids(overview: queries.Overview) -> Iterable[uuid.UUID | None]:
 
 
 async def _render_overview(
-    request: Request, ctx: Ctx, account_id: uuid.UUID, template: str, notice: str | None = None
+    request: Request,
+    ctx: Ctx,
+    account_id: uuid.UUID,
+    template: str,
+    notice: str | None = None,
+    **extra: Any,
 ) -> Response:
     principal = ctx.require_principal()
     row, overview = await service.account_overview(ctx, account_id)
@@ -216,6 +223,7 @@ async def _render_overview(
         due=default_due(viewer_zone(ctx), now),
         return_to=f"/accounts/{account.id}",
         **LABELS,
+        **extra,
     )
 
 
@@ -227,7 +235,13 @@ async def _after_change(request: Request, ctx: Ctx, account_id: uuid.UUID, notic
 
 @router.get("/accounts/{account_id}")
 async def account_page(request: Request, ctx: CtxDep, account_id: uuid.UUID) -> Response:
-    return await _render_overview(request, ctx, account_id, "accounts/overview.html")
+    return await _render_overview(
+        request,
+        ctx,
+        account_id,
+        "accounts/overview.html",
+        **await changes_context(ctx, TrailEntity.ACCOUNT, account_id),
+    )
 
 
 def _patch_values(form: FormData) -> dict[str, Any]:

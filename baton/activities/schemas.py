@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from baton.activities.models import ActivityType
-from baton.core.schemas import Name, Schema
+from baton.core.schemas import Moment, Name, Schema
 
 Notes = Annotated[str, StringConstraints(max_length=10_000)]
 # The `outcome_length` CHECK bounds it at 1 000.
 Outcome = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 Version = Annotated[int, Field(ge=1, le=2_147_483_647)]
-
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(9999, 12, 31, tzinfo=UTC)
-
-
-def _utc(value: datetime) -> datetime:
-    # Stored and compared in UTC; the bounds keep the UTC conversion (and the day a
-    # deal's next step falls on) inside what Python and PostgreSQL both represent.
-    if not EARLIEST <= value <= LATEST:
-        raise ValueError("must be between 1900-01-01 and 9999-12-31 (UTC)")
-    return value.astimezone(UTC)
-
-
-# A due time: ISO 8601 with a UTC offset (`2026-12-01T09:00:00Z`).
-Moment = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 
 class PlannedType(StrEnum):

@@ -60,6 +60,7 @@ class AuditEntry(Base):
             "ix_audit_log_tenant_id_table_name_row_id_at", "tenant_id", "table_name", "row_id", "at"
         ),
         Index("ix_audit_log_tenant_id_at", "tenant_id", "at"),
+        Index("ix_audit_log_tenant_id_id", "tenant_id", "id"),
         Index("ix_audit_log_at_expirable", "at", postgresql_where=text(EXPIRABLE_AUDIT)),
         {"info": {"tenancy": "global", "app_privileges": ("INSERT",)}},
     )

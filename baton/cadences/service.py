@@ -32,7 +32,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -82,9 +82,11 @@ from baton.core.errors import (
 )
 from baton.core.ids import uuid7
 from baton.core.versioning import check_version
+from baton.core.zones import zone_named
 from baton.deals.models import Deal
 from baton.identity.access import WRITERS, require_role
 from baton.identity.models import Role
+from baton.identity.queries import member_zone
 
 ACTIVITIES: Table = Activity.__table__  # type: ignore[assignment]
 ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
@@ -191,6 +193,8 @@ class EnrolledRecord:
     contact_id: uuid.UUID | None
     contact: str | None
     deal_id: uuid.UUID | None
+    # The owner's time zone (theirs, else the organization's): when their work is due.
+    zone: str
 
     def links(self) -> dict[str, uuid.UUID | None]:
         """The activity columns linking to the record: a deal's activities also carry
@@ -377,6 +381,7 @@ async def _deal(ctx: Ctx, deal_id: uuid.UUID) -> EnrolledRecord | None:
                 CONTACTS.c.id.label("contact_id"),
                 CONTACTS.c.first_name,
                 CONTACTS.c.last_name,
+                member_zone(DEALS.c.owner_id).label("zone"),
             )
             .join(
                 ACCOUNTS,
@@ -410,13 +415,19 @@ async def _deal(ctx: Ctx, deal_id: uuid.UUID) -> EnrolledRecord | None:
         contact_id=row.contact_id,
         contact=_full_name(row.first_name, row.last_name) if row.contact_id else None,
         deal_id=row.id,
+        zone=row.zone,
     )
 
 
 async def _account(ctx: Ctx, account_id: uuid.UUID) -> EnrolledRecord | None:
     row = (
         await ctx.session.execute(
-            select(ACCOUNTS.c.id, ACCOUNTS.c.name, ACCOUNTS.c.owner_id)
+            select(
+                ACCOUNTS.c.id,
+                ACCOUNTS.c.name,
+                ACCOUNTS.c.owner_id,
+                member_zone(ACCOUNTS.c.owner_id).label("zone"),
+            )
             .where(ACCOUNTS.c.id == account_id, ACCOUNTS.c.deleted_at.is_(None))
             .with_for_update(read=True)
         )
@@ -433,6 +444,7 @@ async def _account(ctx: Ctx, account_id: uuid.UUID) -> EnrolledRecord | None:
         contact_id=None,
         contact=None,
         deal_id=None,
+        zone=row.zone,
     )
 
 
@@ -446,6 +458,7 @@ async def _contact(ctx: Ctx, contact_id: uuid.UUID) -> EnrolledRecord | None:
                 CONTACTS.c.account_id,
                 ACCOUNTS.c.name.label("company"),
                 ACCOUNTS.c.owner_id,
+                member_zone(ACCOUNTS.c.owner_id).label("zone"),
             )
             .join(
                 ACCOUNTS,
@@ -473,6 +486,7 @@ async def _contact(ctx: Ctx, contact_id: uuid.UUID) -> EnrolledRecord | None:
         contact_id=row.id,
         contact=name,
         deal_id=None,
+        zone=row.zone,
     )
 
 
@@ -509,26 +523,43 @@ def fill_subject(template: str, record: SubjectValues, fallback: str) -> str:
 # ---------------------------------------------------------------- enrolments
 
 
+# A planned step is due by the end of its day's work in the owner's time zone.
+WORKDAY_ENDS = time(18, 0)
+
+
+def due_by_end_of_workday(start: datetime, days: int, zone: tzinfo) -> datetime:
+    """When work planned at `start` for `days` days later is due: the end of the
+    owner's working day (`WORKDAY_ENDS` in their `zone`) that many days on. Planned
+    once that hour has passed, day 0 is the next day — a step is never overdue the
+    moment it is planned, nor overnight. Weekends count as days."""
+    local = start.astimezone(zone)
+    first = local.date() + timedelta(days=1 if local.time() >= WORKDAY_ENDS else 0)
+    return datetime.combine(first + timedelta(days=days), WORKDAY_ENDS, tzinfo=zone)
+
+
 def schedule(
     steps: Sequence[StepTemplate | CadenceStep],
     values: SubjectValues,
     start: datetime,
+    zone: tzinfo,
     *,
     resuming: bool = False,
 ) -> list[Planned]:
-    """One planned activity per step, due `start` + the cumulative delay up to it,
+    """One planned activity per step, due by the end of the owner's working day
+    (`due_by_end_of_workday`, in their `zone`) the cumulative delay after `start`,
     its subject filled from the step's template (the step's type when that leaves
     nothing).
 
-    On resume the first remaining step is due at `start` itself: its delay after
-    the step before it was spent before the pause.
+    On resume the first remaining step is due on the day of `start` itself: its
+    delay after the step before it was spent before the pause.
     """
     planned = []
     offset = 0
     for index, step in enumerate(steps):
         offset += 0 if resuming and index == 0 else step.delay_days
         subject = fill_subject(step.subject_template, values, step.type.title())
-        planned.append(Planned(step.type, subject, start + timedelta(days=offset)))
+        due = due_by_end_of_workday(start, offset, zone)
+        planned.append(Planned(step.type, subject, due))
     return planned
 
 
@@ -556,7 +587,7 @@ def _activity_rows(
             "enrollment_id": enrollment.id,
             **record.links(),
         }
-        for planned in schedule(steps, record, start, resuming=resuming)
+        for planned in schedule(steps, record, start, zone_named(record.zone), resuming=resuming)
     ]
 
 
@@ -942,34 +973,28 @@ async def default_cadence(ctx: Ctx) -> CadenceSteps | None:
     return cadence_of(await ctx.session.scalar(select(default_cadence_column())))
 
 
-def _end_of_day(moment: datetime) -> datetime:
-    # Due that day (UTC) and not overdue until the day is over: the planner's "today".
-    day = moment.astimezone(UTC).date()
-    return datetime.combine(day + timedelta(days=1), time(), UTC) - timedelta(microseconds=1)
-
-
 def new_deal_plan(
     cadence: CadenceSteps | None,
     values: SubjectValues,
     start: datetime,
     first_contact_note: str | None,
+    zone: tzinfo,
 ) -> list[Planned]:
     """The work a deal opened by a claim or a conversion starts with (DESIGN §5): the
-    default cadence's activities (`schedule`, from `start`), or, when the organization
-    has no active default cadence, one "First contact" call due by the end of that day
-    (UTC), described by `first_contact_note`."""
+    default cadence's activities (`schedule`, from `start`, in the owner's `zone`), or,
+    when the organization has no active default cadence, one "First contact" call due
+    by the end of the owner's working day, described by `first_contact_note`."""
     if cadence is None:
-        return [
-            Planned(ActivityType.CALL.value, FIRST_CONTACT, _end_of_day(start), first_contact_note)
-        ]
-    return schedule(cadence.steps, values, start)
+        due = due_by_end_of_workday(start, 0, zone)
+        return [Planned(ActivityType.CALL.value, FIRST_CONTACT, due, first_contact_note)]
+    return schedule(cadence.steps, values, start, zone)
 
 
-def next_step_of(planned: Sequence[Planned]) -> tuple[str, date]:
-    """An open deal's next step and its due date (UTC): its earliest planned activity,
-    the first step among equally due ones — as `_repoint_deal` reads it later."""
+def next_step_of(planned: Sequence[Planned], zone: tzinfo) -> tuple[str, date]:
+    """An open deal's next step and its due date (the owner's day, in `zone`): its
+    earliest planned activity, the first step among equally due ones."""
     first = min(planned, key=lambda item: item.due_at)
-    return first.subject, first.due_at.astimezone(UTC).date()
+    return first.subject, first.due_at.astimezone(zone).date()
 
 
 # The new deal's enrolment (when the `enrollment` parameter is not null) and its planned

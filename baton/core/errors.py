@@ -15,6 +15,11 @@ class FieldError:
     field: str
     message: str
 
+    @property
+    def label(self) -> str:
+        """The field as a page names it: `next.due_at` → "Next due at"."""
+        return self.field.replace(".", " ").replace("_", " ").strip().capitalize()
+
 
 class DomainError(Exception):
     status: ClassVar[int] = 400
@@ -68,6 +73,21 @@ class NotFound(DomainError):
     status = 404
     title = "Not found"
     slug = "not-found"
+
+
+class MethodNotAllowed(DomainError):
+    """The path exists, but not for this method; `Allow` lists every method it has."""
+
+    status = 405
+    title = "Method not allowed"
+    slug = "method-not-allowed"
+
+    def __init__(self, method: str, allowed: list[str]) -> None:
+        listed = ", ".join(allowed)
+        super().__init__(
+            f"{method} is not allowed here; this address takes {listed}",
+            headers={"Allow": listed},
+        )
 
 
 class Conflict(DomainError):

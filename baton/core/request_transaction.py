@@ -445,12 +445,18 @@ def _replay(stored: idempotency.StoredResponse) -> BufferedResponse:
 
 
 def _error_response(error: DomainError, scope: Scope) -> BufferedResponse:
-    """problem+json for the API; a small HTML message for pages (htmx shows it as a toast)."""
+    """problem+json for the API; for pages, what the app renders for any page error
+    (`Runtime.render_error`: a page in the layout) once the request has its `Ctx`,
+    else a small HTML message (htmx shows it as a toast)."""
     if is_api(scope):
         headers = problem_headers(error)
         return BufferedResponse(
             error.status, headers, bytearray(problem_body(error, scope["path"]))
         )
+    runtime: Runtime = scope["app"].state.runtime
+    if runtime.render_error is not None and isinstance(scope.get("state", {}).get("ctx"), Ctx):
+        page = runtime.render_error(scope, error)
+        return BufferedResponse(page.status_code, list(page.raw_headers), bytearray(page.body))
     return BufferedResponse(
         error.status,
         [(b"content-type", b"text/html; charset=utf-8")],
@@ -459,4 +465,16 @@ def _error_response(error: DomainError, scope: Scope) -> BufferedResponse:
 
 
 def error_fragment(error: DomainError) -> str:
-    return f'<p class="error" role="alert">{html.escape(error.detail)}</p>'
+    """The message, and each field at fault (labelled as a page names it) with what is
+    wrong with it. A refusal with no words of its own beyond its title ("Validation
+    failed") leads into the fields instead."""
+    # Spaced, so the toast (which shows the text alone) reads as sentences too.
+    fields = " ".join(
+        f"<li><strong>{html.escape(e.label)}</strong> {html.escape(e.message)}</li>"
+        for e in error.errors
+    )
+    message = error.detail
+    if fields and message == error.title:
+        message = "Please check:"
+    listed = f'<ul class="field-errors">{fields}</ul>' if fields else ""
+    return f'<p class="error" role="alert">{html.escape(message)}</p> {listed}'.strip()

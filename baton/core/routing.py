@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 from fastapi import Request, Response, params
 from fastapi.datastructures import DefaultPlaceholder
+from fastapi.dependencies.models import Dependant
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -87,17 +88,30 @@ class RouteIndex(BaseRoute):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http":
             return Match.NONE, {}
-        path: str = scope["path"]
-        root_path: str = scope.get("root_path", "")
-        if root_path and path.startswith(root_path):
-            path = path[len(root_path) :]
-        for route in self._candidates(path):
+        for route in self._candidates(self._path(scope)):
             match, child_scope = route.matches(scope)
             # A path that fits with the wrong method (405) is left to the app's
             # router, which answers it after trying every route, as without the index.
             if match is Match.FULL:
                 return match, {**child_scope, "route": route}
         return Match.NONE, {}
+
+    def methods_for(self, scope: Scope) -> list[str]:
+        """Every method some route answers on the scope's path, sorted: the `Allow` of a
+        405 (FastAPI's names only the first route whose path fits)."""
+        methods: set[str] = set()
+        for route in self._candidates(self._path(scope)):
+            if route.methods and route.matches(scope)[0] is not Match.NONE:
+                methods |= route.methods
+        return sorted(methods)
+
+    @staticmethod
+    def _path(scope: Scope) -> str:
+        path: str = scope["path"]
+        root_path: str = scope.get("root_path", "")
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path) :]
+        return path
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         route: BaseRoute = scope["route"]
@@ -123,7 +137,10 @@ _SPECIAL_PARAMETERS = (
 
 
 class JsonRoute(APIRoute):
-    """An API route whose endpoint takes only path parameters, at most one required
+    """Authentication comes first on every route that needs a caller: without one the
+    answer is 401 whatever the parameters and body (they are not even parsed).
+
+    An API route whose endpoint takes only path parameters, at most one required
     JSON body model, the request's `Ctx` and the caller (`get_principal`, as a
     parameter or the router's dependency), and answers its declared model as plain
     JSON, runs without FastAPI's general request handler.
@@ -139,9 +156,29 @@ class JsonRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         plan = _DirectPlan.of(self)
-        if plan is None:
-            return super().get_route_handler()
-        return plan.handle
+        if plan is not None:
+            return plan.handle
+        handler = super().get_route_handler()
+        if not _requires_principal(self.dependant):
+            return handler
+
+        async def authenticated_first(request: Request) -> Response:
+            # FastAPI's handler parses the body before it solves dependencies, so an
+            # unparsable body would be 422 before `get_principal` could say 401. The
+            # caller is checked first, as on the direct path: an anonymous request
+            # learns nothing about the shape of what it may not send.
+            ctx: Ctx = request.state.ctx
+            ctx.require_principal()
+            return await handler(request)
+
+        return authenticated_first
+
+
+def _requires_principal(dependant: Dependant) -> bool:
+    """`get_principal` is among the route's dependencies, at any depth."""
+    return any(
+        sub.call is get_principal or _requires_principal(sub) for sub in dependant.dependencies
+    )
 
 
 @dataclass(frozen=True)

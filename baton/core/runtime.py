@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from starlette.responses import Response
+from starlette.types import Scope
+
 from baton.config import Settings
+from baton.core.errors import DomainError
 from baton.core.metrics import Metrics
 from baton.db.engine import Database
 
@@ -18,3 +23,7 @@ class Runtime:
     secret_key: str
     # Routes that run in autocommit mode (`baton.core.autocommit`).
     autocommit_paths: tuple[re.Pattern[str], ...] = ()
+    # How a page request's error is answered (`app._render`: an error page in the
+    # layout, a toast fragment, a redirect to sign-in); set by `create_app`, so the
+    # middleware's own refusals (CSRF, commit-time failures, a 500) are pages too.
+    render_error: Callable[[Scope, DomainError], Response] | None = None

@@ -13,7 +13,7 @@ from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
 from baton.core.autocommit import autocommit_route
 from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.routing import JsonRoute
-from baton.core.schemas import Page
+from baton.core.schemas import Moment, Page
 from baton.core.versioning import expected_version
 from baton.deals import service
 from baton.deals.models import Deal, DealOutcome
@@ -142,9 +142,9 @@ async def pipeline(
 
 
 @router.get("/deals/{deal_id}")
-async def get_deal(deal_id: uuid.UUID, ctx: CtxDep, as_of: datetime | None = None) -> DealOut:
+async def get_deal(deal_id: uuid.UUID, ctx: CtxDep, as_of: Moment | None = None) -> DealOut:
     """`as_of`: the deal as it was then, rebuilt from the audit log (404 if it did not
-    exist then)."""
+    exist then); ISO 8601 with a UTC offset, 1900-01-01 to 9999-12-31 (else 422)."""
     if as_of is None:
         deal, flow = await service.get_deal(ctx, deal_id)
     else:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, model_validator
 
-from baton.core.schemas import Name, Schema, ShortText
+from baton.core.schemas import Day, Name, Schema, ShortText
 from baton.deals.models import DealOutcome
 from baton.workflow.schemas import StepRef
 from baton.workitems.schemas import PlannedEffectOut
@@ -25,8 +25,6 @@ NextStep = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 # Where the deal came from and what the customer needs (a lead's source and need).
 Source = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Need = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-# Dates a person types; the bounds keep them inside what PostgreSQL and Python share.
-Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(9999, 12, 31))]
 
 
 class DealView(StrEnum):
@@ -78,6 +76,9 @@ class DealPatch(Schema):
     source: Source | None = None
     need: Need | None = None
     notes: Notes | None = None
+    # With a new owner: the previous owner's planned activities on the deal, and its
+    # live cadence enrolments, go to the new owner too (false: they stay).
+    planned_work_follows: bool = True
     version: Version | None = None
 
 

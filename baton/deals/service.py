@@ -52,6 +52,7 @@ from baton.activities.models import Activity, ActivityStatus
 from baton.activities.timeline import stage_change_entry, stage_change_subject
 from baton.cadences import service as cadence_service
 from baton.cadences.deletion import delete_live_enrollments, restore_enrollments
+from baton.cadences.models import LIVE_STATUSES
 from baton.contacts.models import Contact
 from baton.core.autocommit import NeedsTransaction
 from baton.core.context import Ctx
@@ -67,6 +68,7 @@ from baton.core.errors import (
 from baton.core.ids import uuid7
 from baton.core.pagination import PageRequest
 from baton.core.versioning import check_sent_version, check_version
+from baton.core.zones import zone_named
 from baton.db.base import restore_deleted
 from baton.db.driver import DriverStatement
 from baton.deals import queries, ranks
@@ -74,7 +76,7 @@ from baton.deals.models import Deal, DealOutcome
 from baton.deals.schemas import CloseIn, DealIn, DealMoveIn, DealPatch, DealView, MoveFields
 from baton.identity.access import WRITERS, require_role
 from baton.identity.models import Membership, TenantSettings
-from baton.identity.queries import may_own_records, writer_name
+from baton.identity.queries import may_own_records, member_zone, writer_name
 from baton.workflow import effects, engine
 from baton.workflow import service as workflow_service
 from baton.workflow.models import (
@@ -610,6 +612,8 @@ _BEFORE_CREATE = DriverStatement.of(
         .scalar_subquery()
         .label("contact_name"),
         cadence_service.chosen_cadence_column(bindparam("cadence_id", type_=Uuid)).label("cadence"),
+        # When the owner's cadence work is due: the end of their working day.
+        member_zone(bindparam("owner_id")).label("owner_zone"),
     )
     .select_from(_deal_workflow)
     .join(STEPS, (STEPS.c.workflow_id == _deal_workflow.c.id) & STEPS.c.is_initial)
@@ -713,16 +717,18 @@ async def create_deal(ctx: Ctx, data: DealIn) -> tuple[Deal, engine.CompiledWork
         row = await _CREATE.fetchrow(ctx.session, values)
     else:
         cadence = _cadence_to_start(found["cadence"])
+        zone = zone_named(found["owner_zone"])
         planned = cadence_service.schedule(
             cadence.steps,
             cadence_service.Placeholders(
                 company=found["company"], contact=found["contact_name"], title=data.name
             ),
             now,
+            zone,
         )
         if data.next_step is None:
             values["next_step"], values["next_step_due_date"] = cadence_service.next_step_of(
-                planned
+                planned, zone
             )
         enrolment = cadence_service.new_deal_params(
             cadence,
@@ -819,11 +825,14 @@ async def update_deal(
     The caller's version must be current (409). A contact must be a live contact of
     the deal's account, an owner a member who can write (422). An open deal keeps its
     next step and due date: removing either is 422 (the database says so too).
+    A new owner takes over, in the same transaction, the previous owner's planned
+    activities on the deal and its live cadence enrolments (unless
+    `planned_work_follows` is false); work others own stays theirs.
     """
     require_role(ctx, *WRITERS)
     deal, flow = await _load(ctx, deal_id)
     check_version(deal.version, expected_version, "deal")
-    changes = data.model_dump(exclude_unset=True, exclude={"version"})
+    changes = data.model_dump(exclude_unset=True, exclude={"version", "planned_work_follows"})
     errors = [
         FieldError(name, "cannot be removed")
         for name in ("name", "owner_id", "currency")
@@ -858,7 +867,46 @@ async def update_deal(
     ).first()
     if row is None:
         raise StaleVersion("The deal changed while you edited it")
+    new_owner = changes.get("owner_id")
+    if new_owner is not None and new_owner != deal.owner_id and data.planned_work_follows:
+        await _hand_over_planned_work(ctx, deal_id, deal.owner_id, new_owner)
     return deal_of(row), flow
+
+
+async def _hand_over_planned_work(
+    ctx: Ctx, deal_id: uuid.UUID, previous: uuid.UUID, owner: uuid.UUID
+) -> None:
+    """The previous owner's planned activities on the deal and its live enrolments
+    become the new owner's (one statement; the deal is already locked by its update)."""
+    enrollments = cadence_service.ENROLLMENTS
+    moved_enrollments = (
+        update(enrollments)
+        .where(
+            enrollments.c.deal_id == deal_id,
+            enrollments.c.owner_id == previous,
+            enrollments.c.status.in_(LIVE_STATUSES),
+            enrollments.c.deleted_at.is_(None),
+        )
+        .values(owner_id=owner, version=enrollments.c.version + 1, updated_at=func.now())
+        .returning(enrollments.c.id)
+        .cte("moved_enrollments")
+    )
+    moved_activities = (
+        update(ACTIVITIES)
+        .where(
+            ACTIVITIES.c.deal_id == deal_id,
+            ACTIVITIES.c.owner_id == previous,
+            ACTIVITIES.c.status == ActivityStatus.PLANNED.value,
+            ACTIVITIES.c.deleted_at.is_(None),
+        )
+        .values(owner_id=owner, version=ACTIVITIES.c.version + 1, updated_at=func.now())
+        .returning(ACTIVITIES.c.id)
+        .cte("moved_activities")
+    )
+    connection = await ctx.session.connection()
+    await connection.execute(
+        select(func.count()).select_from(moved_activities).add_cte(moved_enrollments)
+    )
 
 
 async def delete_deal(ctx: Ctx, deal_id: uuid.UUID, expected_version: int | None) -> None:
@@ -1333,14 +1381,14 @@ async def list_deals(
     account_id: uuid.UUID | None,
 ) -> list[Row[Any]]:
     """Any member lists the organization's live deals, by view (DESIGN §5); `overdue`
-    compares the next step's due date with today in UTC."""
+    compares the next step's due date with the caller's today (their time zone)."""
     principal = ctx.require_principal()
     return await queries.list_deals(
         ctx.session,
         page,
         view=view,
         user_id=principal.user_id,
-        today=datetime.now(UTC).date(),
+        today=datetime.now(zone_named(principal.timezone)).date(),
         account_id=account_id,
     )
 
@@ -1379,13 +1427,15 @@ async def pipeline(
 
     `view` filters counts, totals and cards alike (the pages' all / mine / overdue):
     `mine` keeps the caller's deals, `overdue` the open deals whose next step was due
-    before today (UTC); other views, or none, show every live deal.
+    before the caller's today (their time zone); other views, or none, show every live
+    deal.
     """
     principal = ctx.require_principal()
     flow = await _board_workflow(ctx, workflow_id)
+    today = datetime.now(zone_named(principal.timezone)).date()
     shown = queries.BoardFilter(
         owner_id=principal.user_id if view is DealView.MINE else None,
-        due_before=datetime.now(UTC).date() if view is DealView.OVERDUE else None,
+        due_before=today if view is DealView.OVERDUE else None,
     )
     totals = await queries.board_totals(ctx.session, flow.workflow_id, shown)
     cards = await queries.board_cards(ctx.session, flow.workflow_id, per_column, shown)

@@ -24,6 +24,8 @@ from starlette.datastructures import FormData
 
 from baton.activities import queries as activity_queries
 from baton.activities.models import ActivityStatus
+from baton.audit.trail import TrailEntity
+from baton.audit.web import changes_context
 from baton.cadences import queries as cadence_queries
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx, Principal
@@ -33,12 +35,12 @@ from baton.deals import queries, service
 from baton.deals.models import Deal, DealOutcome
 from baton.deals.schemas import CloseIn, DealIn, DealMoveIn, DealPatch, DealView
 from baton.identity.access import WRITERS
-from baton.identity.queries import default_currency, member_names
+from baton.identity.queries import default_currency, member_names, members_with_roles
 from baton.web.rendering import render
 from baton.workflow import charts, engine
 from baton.workflow import queries as workflow_queries
 from baton.workflow.models import EntityType, StatusCategory
-from baton.workflow.web import form_error, is_htmx, optional, redirect, text, version_of
+from baton.workflow.web import checked, form_error, is_htmx, optional, redirect, text, version_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -463,6 +465,14 @@ async def deal_edit(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Respon
                 "source": optional(text(form, "source")),
                 "need": optional(text(form, "need")),
                 "notes": optional(text(form, "notes")),
+                **(
+                    {
+                        "owner_id": text(form, "owner_id"),
+                        "planned_work_follows": checked(form, "planned_work_follows"),
+                    }
+                    if text(form, "owner_id")
+                    else {}
+                ),
             },
         )
         await service.update_deal(ctx, deal_id, data, version_of(form))
@@ -569,11 +579,14 @@ async def deal_page(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Respon
         activities=activities,
         names=names,
         can_write=can_write,
+        # Who the deal can be handed to: members who may own records.
+        owners=await members_with_roles(ctx.session, WRITERS) if can_write else [],
         probability=deal.probability
         if deal.probability is not None
         else flow.step(deal.step_id).probability,
         context="detail",
         view="all",
+        **await changes_context(ctx, TrailEntity.DEAL, deal_id),
         error=None,
         errors={},
         data={},

@@ -7,13 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, RowMapping, any_, select, text
+from sqlalchemy import ColumnElement, RowMapping, any_, func, select, text
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.core.context import AuthMethod, Ctx, Principal
 from baton.core.pagination import PageRequest
+from baton.core.zones import zone_named
 from baton.db.driver import DriverStatement
 from baton.identity.access import WRITERS
 from baton.identity.credentials import CredentialPrefix, ParsedCredential
@@ -219,6 +221,19 @@ async def default_currency(session: AsyncSession) -> str:
     """The organization's currency (its settings row exists from registration on)."""
     currency: str = (await session.execute(select(TenantSettings.default_currency))).scalar_one()
     return currency
+
+
+def member_zone(user_id: Any) -> Any:
+    """The time zone a member's work is planned in, as a SQL expression: their own,
+    else the organization's (`user_id`: a column or a bound value)."""
+    own = select(Membership.timezone).where(Membership.user_id == user_id).scalar_subquery()
+    organization = select(TenantSettings.timezone).scalar_subquery()
+    return func.coalesce(own, organization, "UTC")
+
+
+async def zone_of_member(session: AsyncSession, user_id: uuid.UUID) -> ZoneInfo:
+    """The zone a member's work is planned in (`member_zone`), one statement."""
+    return zone_named((await session.execute(select(member_zone(user_id)))).scalar_one())
 
 
 async def timezones_of(session: AsyncSession, membership_id: uuid.UUID) -> tuple[str | None, str]:

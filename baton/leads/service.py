@@ -73,6 +73,7 @@ from baton.core.errors import (
 from baton.core.ids import uuid7
 from baton.core.pagination import PageRequest
 from baton.core.versioning import check_version
+from baton.core.zones import zone_named
 
 # Module imports, not names: the deals service imports activities, which import it.
 from baton.deals import service as deal_service
@@ -80,6 +81,7 @@ from baton.deals.models import Deal, DealOutcome
 from baton.deals.schemas import CloseIn
 from baton.identity.access import WRITERS, require_role
 from baton.identity.models import Membership, Role, TenantSettings
+from baton.identity.queries import member_zone
 from baton.leads import queries
 from baton.leads.models import Lead, LeadView, PoolEntry
 from baton.leads.queries import LeadRecord
@@ -751,6 +753,8 @@ def _prepare(locks: int) -> Select[Any]:
         _LAST_RANK.label("last_rank"),
         select(SETTINGS.c.default_currency).scalar_subquery().label("currency"),
         cadence_service.default_cadence_column().label("cadence"),
+        # When the owner's first work is due: the end of their working day.
+        member_zone(bindparam("owner", type_=Uuid)).label("owner_zone"),
     ).select_from(_DEAL_FLOW)
 
 
@@ -929,12 +933,13 @@ async def _open_deal(
       assignment checked);
     - its work (DESIGN §5): enrolled in the organization's active default cadence,
       each step's activity planned for `owner_id` as `cadences.service.enroll_record`
-      plans it (subject filled from the account, the deal, the contact; due from now
-      by the step delays), also linked to the lead; the deal's next step and its due
-      date are its earliest planned activity ("Intro call with {company}" today, in
-      the seeded cadence). Without an active default cadence: one "First contact"
-      call due by the end of today (UTC), described by the lead's need, and that is
-      the next step;
+      plans it (subject filled from the account, the deal, the contact; due by the
+      end of the owner's working day the step delays on, in their time zone —
+      `cadences.service.due_by_end_of_workday`), also linked to the lead; the deal's
+      next step and its due date are its earliest planned activity ("Intro call with
+      {company}" today, in the seeded cadence). Without an active default cadence: one
+      "First contact" call due by the end of the owner's working day, described by the
+      lead's need, and that is the next step;
     - the lead moved (the trigger checks the transition and writes history), with
       its account and deal, and the "Stage changed" entry on its timeline.
 
@@ -946,7 +951,8 @@ async def _open_deal(
     locks = account_locks(principal.tenant_id, lead.company_name, lead.email)
     prepared = (
         await connection.execute(
-            _PREPARE[len(locks)], {f"lock_{n}": name for n, name in enumerate(locks)}
+            _PREPARE[len(locks)],
+            {"owner": owner_id, **{f"lock_{n}": name for n, name in enumerate(locks)}},
         )
     ).first()
     if prepared is None:
@@ -987,6 +993,7 @@ async def _open_deal(
     )
     cadence = cadence_service.cadence_of(prepared.cadence)
     start = datetime.now(UTC)
+    zone = zone_named(prepared.owner_zone)
     planned = cadence_service.new_deal_plan(
         cadence,
         cadence_service.Placeholders(
@@ -994,8 +1001,9 @@ async def _open_deal(
         ),
         start,
         lead.need,
+        zone,
     )
-    next_step, next_step_due = cadence_service.next_step_of(planned)
+    next_step, next_step_due = cadence_service.next_step_of(planned, zone)
     params = cadence_service.new_deal_params(
         cadence,
         planned,

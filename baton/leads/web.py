@@ -45,6 +45,8 @@ from baton.activities import queries as activity_queries
 from baton.activities.queries import ViewPage
 from baton.activities.schemas import ActivityView
 from baton.activities.web import rows_of
+from baton.audit.trail import TrailEntity
+from baton.audit.web import changes_context
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx
 from baton.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RuleViolation
@@ -495,6 +497,7 @@ async def lead_page(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Respon
         disqualify_reasons=_reasons(flow, "in_review", "disqualified"),
         close_reasons=_reasons(flow, "claimed", "disqualified"),
         reject_reasons=_reasons(flow, "handed_over", "in_review"),
+        **await changes_context(ctx, TrailEntity.LEAD, lead_id),
     )
 
 

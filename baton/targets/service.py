@@ -65,7 +65,7 @@ from baton.deals import service as deal_service
 from baton.deals.models import Deal
 from baton.deals.schemas import DealIn
 from baton.identity.access import WRITERS, require_role
-from baton.identity.queries import writer_name
+from baton.identity.queries import writer_name, zone_of_member
 from baton.targets import queries
 from baton.targets.models import Target
 from baton.targets.schemas import StatusIn, TargetIn, TargetPatch
@@ -610,13 +610,14 @@ async def convert_target(ctx: Ctx, target_id: uuid.UUID) -> Conversion:
     writer member — 422 otherwise, undoing everything) and enrolled in the
     organization's active default cadence (DESIGN §5): each step's activity planned
     for the deal's owner as `cadences.service.enroll_record` plans it (subjects from
-    the account, the contact and the deal; due from now by the step delays), linked
-    to the deal, its account and contact, the target and the enrolment; the deal's
-    next step and due date are the earliest of them. Without an active default
-    cadence: one "First contact" call due by the end of today (UTC), described by the
-    target's notes, and that is the next step. The target moves last, the last move
-    setting `converted_account_id`, `converted_deal_id` and `converted_at`, each move
-    writing history and a "Stage changed" system activity. Targets are not enrolled in
+    the account, the contact and the deal; due by the end of the owner's working day
+    the step delays on, in their time zone), linked to the deal, its account and
+    contact, the target and the enrolment; the deal's next step and due date are the
+    earliest of them. Without an active default cadence: one "First contact" call due
+    by the end of the owner's working day, described by the target's notes, and that
+    is the next step. The target moves last, the last move setting
+    `converted_account_id`, `converted_deal_id` and `converted_at`, each move writing
+    history and a "Stage changed" system activity. Targets are not enrolled in
     cadences themselves (an enrolment holds a deal, an account or a contact), so none
     is left to stop.
     """
@@ -637,6 +638,7 @@ async def convert_target(ctx: Ctx, target_id: uuid.UUID) -> Conversion:
     account = await _account_row(ctx, account_id)
     cadence = await cadence_service.default_cadence(ctx)
     start = datetime.now(UTC)
+    zone = await zone_of_member(ctx.session, target.owner_id)
     planned = cadence_service.new_deal_plan(
         cadence,
         cadence_service.Placeholders(
@@ -644,8 +646,9 @@ async def convert_target(ctx: Ctx, target_id: uuid.UUID) -> Conversion:
         ),
         start,
         target.notes,
+        zone,
     )
-    next_step, next_step_due = cadence_service.next_step_of(planned)
+    next_step, next_step_due = cadence_service.next_step_of(planned, zone)
     deal, deal_flow = await deal_service.create_deal(
         ctx,
         DealIn(

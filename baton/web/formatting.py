@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 
 def money(amount: Decimal | None, currency: str) -> str:
@@ -24,15 +24,6 @@ def code_label(code: str | None) -> str:
         return ""
     words = code.replace("_", " ").strip()
     return words[:1].upper() + words[1:]
-
-
-def zone_named(name: str | None) -> ZoneInfo:
-    """The zone of a stored IANA name; UTC for none, or for a name this machine's tz
-    database does not know (the name was valid where it was chosen)."""
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def local_time(moment: datetime | None, zone: ZoneInfo) -> str:
@@ -62,3 +53,14 @@ def typed_time(raw: str, zone: tzinfo) -> str | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
     return parsed.isoformat()
+
+
+def change_value(value: object) -> str:
+    """A value from the change trail as a person reads it: a dash for none, codes
+    as words, long text cut."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    written = str(value)
+    return written if len(written) <= 120 else written[:119] + "…"

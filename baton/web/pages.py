@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx, Principal
-from baton.core.errors import DomainError
+from baton.core.errors import DomainError, FieldError, ValidationFailed
 from baton.core.pagination import MAX_PAGE_SIZE, PageRequest
 from baton.core.request_transaction import SESSION_COOKIE
 from baton.core.runtime import Runtime
@@ -30,13 +30,24 @@ from baton.identity.schemas import (
 from baton.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
-FormText = Annotated[str, Form(max_length=300)]
+# A form field as sent, or "" when it was left out: FastAPI checks nothing, so every
+# refusal comes from the page's own schema (`parse_input`) and the page can show the
+# form again with the message beside the field. Lengths are the schema's to bound
+# (the body limit bounds the whole form).
+FormText = Annotated[str, Form()]
 ALL_MEMBERS = PageRequest(limit=MAX_PAGE_SIZE, after=None)
+MAX_NEXT = 2000
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: an open redirect would hand the session to a stranger."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    """Only same-site paths, of a sane length: an open redirect would hand the session
+    to a stranger, and the form's field is not bounded by FastAPI (`FormText`)."""
+    if (
+        target
+        and len(target) <= MAX_NEXT
+        and target.startswith("/")
+        and not target.startswith("//")
+    ):
         return target
     return "/"
 
@@ -56,15 +67,13 @@ async def login_page(request: Request, ctx: CtxDep, next: str | None = None) -> 
 async def login_submit(
     request: Request,
     ctx: CtxDep,
-    email: FormText,
-    password: FormText,
+    email: FormText = "",
+    password: FormText = "",
     tenant: FormText = "",
     next: FormText = "/",
 ) -> Response:
     try:
-        data = parse_input(
-            LoginIn, {"email": email, "password": password, "tenant": tenant or None}
-        )
+        data = _login_input(email, password, tenant)
         signed_in = await service.sign_in(ctx, data, CredentialKind.SESSION)
     except DomainError as error:
         return render(
@@ -73,6 +82,7 @@ async def login_submit(
             status_code=error.status,
             next=_safe_next(next),
             email=email,
+            tenant=tenant,
             message=error.detail,
             errors={e.field: e.message for e in error.errors},
         )
@@ -87,6 +97,43 @@ async def login_submit(
         secure=runtime.settings.secure_cookies,
     )
     return response
+
+
+def _login_input(email: str, password: str, tenant: str) -> LoginIn:
+    """The sign-in form, refused in words a person acts on: every empty or malformed
+    field is named with what to type there (422), and the form is shown again."""
+    errors: list[FieldError] = []
+    if not email.strip():
+        errors.append(FieldError("email", "Enter the email address you sign in with."))
+    if not password:
+        errors.append(FieldError("password", "Enter your password."))
+    headline = (
+        "Enter your email address and password to sign in."
+        if errors
+        else "Check what you typed and try again."
+    )
+    try:
+        data = parse_input(
+            LoginIn, {"email": email, "password": password, "tenant": tenant or None}
+        )
+    except ValidationFailed as refused:
+        named = {error.field for error in errors}
+        errors += [
+            FieldError(e.field, _LOGIN_HINTS.get(e.field, e.message))
+            for e in refused.errors
+            if e.field not in named
+        ]
+        raise ValidationFailed(headline, errors=errors) from refused
+    if errors:
+        raise ValidationFailed(headline, errors=errors)
+    return data
+
+
+_LOGIN_HINTS = {
+    "email": "This doesn't look like an email address (name@company.com).",
+    "password": "This password is too long to be one of ours.",
+    "tenant": "An organization's short name has at most 63 characters.",
+}
 
 
 @router.post("/logout")
@@ -121,10 +168,10 @@ async def team_page(request: Request, ctx: CtxDep) -> Response:
 async def team_invite(
     request: Request,
     ctx: CtxDep,
-    email: FormText,
-    full_name: FormText,
-    role: FormText,
-    password: FormText,
+    email: FormText = "",
+    full_name: FormText = "",
+    role: FormText = "",
+    password: FormText = "",
 ) -> Response:
     data = parse_input(
         MemberIn, {"email": email, "full_name": full_name, "role": role, "password": password}
@@ -135,7 +182,7 @@ async def team_invite(
 
 @router.post("/team/{user_id}/role")
 async def team_change_role(
-    request: Request, ctx: CtxDep, user_id: uuid.UUID, role: FormText, version: FormText
+    request: Request, ctx: CtxDep, user_id: uuid.UUID, role: FormText = "", version: FormText = ""
 ) -> Response:
     data = parse_input(MemberPatch, {"role": role, "version": version or None})
     member = await service.change_member_role(ctx, user_id, data.role, data.version)
@@ -167,7 +214,7 @@ async def _api_keys(request: Request, ctx: CtxDep, new_key: str | None = None) -
 
 
 @router.post("/settings/api-keys")
-async def api_keys_create(request: Request, ctx: CtxDep, name: FormText) -> Response:
+async def api_keys_create(request: Request, ctx: CtxDep, name: FormText = "") -> Response:
     data = parse_input(ApiKeyIn, {"name": name})
     created = await service.create_api_key(ctx, data.name)
     return await _api_keys(request, ctx, new_key=created.raw)
@@ -209,7 +256,7 @@ async def account_timezone(request: Request, ctx: CtxDep, timezone: FormText = "
 
 @router.post("/account/password")
 async def account_password(
-    request: Request, ctx: CtxDep, current_password: FormText, new_password: FormText
+    request: Request, ctx: CtxDep, current_password: FormText = "", new_password: FormText = ""
 ) -> Response:
     data = parse_input(
         PasswordChangeIn, {"current_password": current_password, "new_password": new_password}

@@ -5,25 +5,30 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from baton.core.context import Ctx
-from baton.core.errors import DomainError
+from baton.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from baton.core.request_transaction import ANONYMOUS_COOKIE, SESSION_COOKIE, cookies_of, headers_of
 from baton.core.runtime import Runtime
+from baton.core.schemas import describe
+from baton.core.zones import zone_named
 from baton.identity import credentials
 from baton.web import TEMPLATES_DIR
-from baton.web.formatting import code_label, local_date, local_time, money, zone_named
+from baton.web.formatting import change_value, code_label, local_date, local_time, money
 from baton.web.navigation import sidebar_for
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["money"] = money
+templates.env.globals["change_value"] = change_value
 templates.env.filters["label"] = code_label
 
 
@@ -89,8 +94,63 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return response
 
 
+# What an error page is headed with where the problem's title is written for programs.
+PAGE_HEADINGS = {
+    "validation-failed": "Some of what was entered needs fixing",
+    "rule-violation": "This can't be done",
+    "not-found": "Page not found",
+    "method-not-allowed": "This page can't be opened this way",
+}
+
+
 def error_page(request: Request, error: DomainError, headers: dict[str, str]) -> HTMLResponse:
-    """A whole page (with the sidebar, when signed in) for an error on a page load."""
-    response = render(request, "error.html", status_code=error.status, error=error)
+    """A whole page in the layout (the sidebar, when signed in) for an error on a page
+    load, with the fields at fault and a way back: to the page the visitor came from
+    when it is one of ours, else to the start page."""
+    response = render(
+        request,
+        "error.html",
+        status_code=error.status,
+        error=error,
+        heading=PAGE_HEADINGS.get(error.slug, error.title),
+        # A refusal whose words are only its title says nothing the heading does not.
+        detail=None if error.detail == error.title else error.detail,
+        back=_back(request),
+    )
     response.headers.update(headers)
     return response
+
+
+def _back(request: Request) -> str | None:
+    """The same-site page in `Referer` (path and query only), unless it is the page
+    that failed to load (a refused form's page is where the visitor goes back to)."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or not referer.path.startswith("/"):
+        return None
+    if referer.path.startswith("//"):
+        return None
+    if request.method == "GET" and referer.path == request.url.path:
+        return None
+    return referer.path + (f"?{referer.query}" if referer.query else "")
+
+
+def for_people(exc: RequestValidationError) -> DomainError:
+    """What a page says when FastAPI refused a request's parameters before the page's
+    handler ran. An address whose path does not parse (`/deals/not-an-id`) names no
+    page: 404. Anything else — a query parameter, a form field a handler declared —
+    is 422 with each field labelled and described in words, never pydantic's text.
+    Forms should read their fields themselves (`parse_input`) so the page can show
+    them again with the message beside the field; this is the backstop."""
+    details = exc.errors()
+    if any(err["loc"][:1] == ("path",) for err in details):
+        return NotFound(
+            "There is no page at this address. The link may be mistyped or out of date."
+        )
+    return ValidationFailed(
+        errors=[FieldError(_label(err["loc"]), describe(err)) for err in details],
+    )
+
+
+def _label(loc: tuple[Any, ...]) -> str:
+    named = [str(part) for part in loc if part not in ("body", "query", "header", "cookie")]
+    return ".".join(named) or "form"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, status
 from baton.core.auth import CtxDep, IfMatchDep, get_principal
 from baton.core.errors import NotFound
 from baton.core.routing import JsonRoute
+from baton.core.schemas import Moment
 from baton.core.versioning import expected_version
 from baton.workflow import effects, queries, service
 from baton.workflow.models import EntityType
@@ -224,12 +224,13 @@ async def migrate(workflow_id: uuid.UUID, data: MigrationIn, ctx: CtxDep) -> Mig
 async def analytics(
     workflow_id: uuid.UUID,
     ctx: CtxDep,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[Moment | None, Query(alias="from")] = None,
+    until: Annotated[Moment | None, Query(alias="to")] = None,
 ) -> AnalyticsOut:
     """Per step: entries, exits, time in step (median, p90), conversion, backwards moves.
 
-    Default period: the last 90 days. Times must carry a UTC offset.
+    Default period: the last 90 days. `from` and `to` are ISO 8601 with a UTC offset,
+    1900-01-01 to 9999-12-31 (else 422 naming the parameter).
     """
     since, until, rows = await service.stage_analytics(ctx, workflow_id, since, until)
     steps = [StepAnalyticsOut(**row) for row in rows]

@@ -32,7 +32,7 @@ from baton.core.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from baton.core.schemas import parse_input
+from baton.core.schemas import EARLIEST, LATEST, parse_input
 from baton.identity.access import require_role
 from baton.identity.models import Role
 from baton.web.rendering import render
@@ -317,6 +317,11 @@ def _period(raw_from: str, raw_to: str) -> tuple[datetime | None, datetime | Non
             day = date.fromisoformat(raw)
         except ValueError:
             errors.append(FieldError(field, "must be a date (YYYY-MM-DD)"))
+            bounds.append(None)
+            continue
+        # The API's range (`Moment`), less the last day: `to` ends at the next midnight.
+        if not EARLIEST.date() <= day < LATEST.date():
+            errors.append(FieldError(field, "must be between 1900-01-01 and 9999-12-30"))
             bounds.append(None)
             continue
         bounds.append(datetime.combine(day + timedelta(days=shift), time(), tzinfo=UTC))

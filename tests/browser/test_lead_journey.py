@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from baton.demo import DEMO_PASSWORD
-from tests.browser.support import WatchedPage
+from tests.browser.support import WatchedPage, failed_resource, htmx_response_error
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -70,3 +70,28 @@ def test_marketing_qualifies_a_lead_and_sales_claims_it_into_a_deal(web: Watched
     expect(page.get_by_text("No contacts yet")).to_have_count(0)
     expect(page.get_by_text("Lena Lumen").first).to_be_visible()
     web.assert_clean()
+
+
+def test_a_refusal_takes_the_earlier_success_notice_away(web: WatchedPage) -> None:
+    """Issue 14, defect 10: "… added" must not stay above a form that now says what is
+    wrong."""
+    page = web.page
+    company = f"Stale {uuid.uuid4().hex[:8]}"
+    web.goto("/login")
+    web.log_in(MARKETING, DEMO_PASSWORD)
+    page.wait_for_url(f"{web.base_url}/")
+    web.goto("/leads/inbox")
+    form = page.locator("form#lead-add")
+    if not form.is_visible():
+        page.locator("details.add-panel summary").click()
+    form.get_by_label("Company").fill(company)
+    form.get_by_role("button", name="Add lead").click()
+    row = page.locator(f'tr[data-lead="{company}"]')
+    row.get_by_role("button", name="Start review").click()
+    notice = page.locator('.notice[role="status"]', has_text=f"{company} is in review")
+    expect(notice).to_be_visible()
+    # No email, phone or need: Qualify is refused next to the row.
+    row.get_by_role("button", name="Qualify").click()
+    expect(row.get_by_role("button", name="Move to Nurture")).to_be_visible()
+    expect(notice).to_have_count(0)
+    web.assert_clean(allowed=[htmx_response_error(422), failed_resource(422)])

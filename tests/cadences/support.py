@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import asyncpg
@@ -21,6 +21,19 @@ from tests.factories import Member, add_member, register_tenant, unique
 
 CADENCES = "/api/v1/cadences"
 ENROLLMENTS = "/api/v1/enrollments"
+
+
+def first_due_day() -> date:
+    """The day a cadence's day-0 step is due for an owner in UTC (the suite's
+    organizations' zone): today, or tomorrow once today's working day (until 18:00)
+    is over."""
+    now = datetime.now(UTC)
+    return now.date() + timedelta(days=1 if now.time() >= time(18) else 0)
+
+
+def days_after_first(moment: str) -> int:
+    """How many days after `first_due_day` an activity's `due_at` falls (UTC days)."""
+    return (datetime.fromisoformat(moment).astimezone(UTC).date() - first_due_day()).days
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ in one statement; the earliest activity is the next step unless one is given."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -12,6 +11,7 @@ import httpx
 
 from baton.cadences.service import DEFAULT_CADENCE_STEPS
 from baton.db.engine import Database
+from tests.cadences.support import first_due_day
 from tests.deals.conftest import NEXT_WEEK, Org, insert_contact
 from tests.factories import register_tenant, unique
 from tests.identity.test_statement_counts import counted
@@ -53,7 +53,7 @@ async def test_a_deal_created_with_a_cadence_plans_its_activities_and_takes_the_
     assert created.status_code == 201, created.text
     deal = created.json()
     assert deal["next_step"] == f"Intro call with {company}"
-    assert deal["next_step_due_date"] == datetime.now(UTC).date().isoformat()
+    assert deal["next_step_due_date"] == first_due_day().isoformat()
 
     enrolment = await owner_conn.fetchrow(
         "SELECT cadence_id, status, owner_id FROM cadence_enrollments WHERE deal_id = $1",

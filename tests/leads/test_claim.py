@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
@@ -17,16 +16,9 @@ from baton.cadences import service as cadence_service
 from baton.cadences.service import DEFAULT_CADENCE_STEPS
 from baton.deals import service as deal_service
 from baton.leads import service as lead_service
+from tests.cadences.support import days_after_first, first_due_day
 from tests.factories import add_member, unique
 from tests.leads.conftest import Org, counts
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
-
-
-def _days_from_today(moment: str) -> int:
-    return (datetime.fromisoformat(moment).astimezone(UTC).date() - _today()).days
 
 
 def _seeded_plan(company: str) -> list[tuple[str, str, int]]:
@@ -76,13 +68,13 @@ async def test_a_claim_opens_account_and_deal_enrolled_in_the_default_cadence(
     # is the first of them.
     plan = _seeded_plan(account["name"])
     activities = body["activities"]
-    assert [(a["type"], a["subject"], _days_from_today(a["due_at"])) for a in activities] == plan
+    assert [(a["type"], a["subject"], days_after_first(a["due_at"])) for a in activities] == plan
     assert {(a["owner_id"], a["status"], a["deal_id"], a["account_id"]) for a in activities} == {
         (str(org.sales.user_id), "planned", deal["id"], account["id"])
     }
     assert (deal["next_step"], deal["next_step_due_date"]) == (
         plan[0][1],
-        _today().isoformat(),
+        first_due_day().isoformat(),
     )
     [enrollment] = await _enrollments(owner_conn, deal["id"])
     assert enrollment["is_default"]
@@ -156,7 +148,7 @@ async def test_without_an_active_default_cadence_a_claim_plans_a_first_contact(
     assert response.status_code == 200, response.text
     body = response.json()
     deal = body["deal"]
-    today = _today().isoformat()
+    today = first_due_day().isoformat()
     assert (deal["next_step"], deal["next_step_due_date"]) == ("First contact", today)
     [activity] = body["activities"]
     assert (activity["type"], activity["subject"], activity["status"]) == (

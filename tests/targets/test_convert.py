@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -18,13 +17,10 @@ from baton.core.errors import StaleVersion
 from baton.db.engine import Database
 from baton.targets import service
 from tests.accounts.support import create_account, create_contact
+from tests.cadences.support import days_after_first, first_due_day
 from tests.factories import Member, add_member, register_tenant
 from tests.identity.test_statement_counts import counted
 from tests.targets.support import bring_to, create_target, get_target
-
-
-def _days_from_today(moment: str) -> int:
-    return (datetime.fromisoformat(moment).astimezone(UTC).date() - datetime.now(UTC).date()).days
 
 
 def _seeded_plan(company: str) -> list[tuple[str, str, int]]:
@@ -99,11 +95,11 @@ async def test_converting_a_qualified_target_makes_account_contact_deal_and_acti
     # the first of them its next step.
     activities = body["activities"]
     assert [
-        (a["type"], a["subject"], _days_from_today(a["due_at"])) for a in activities
+        (a["type"], a["subject"], days_after_first(a["due_at"])) for a in activities
     ] == _seeded_plan("Acme Tools GmbH")
     assert (deal["next_step"], deal["next_step_due_date"]) == (
         "Intro call with Acme Tools GmbH",
-        datetime.now(UTC).date().isoformat(),
+        first_due_day().isoformat(),
     )
     assert deal["step"]["key"] == "prospecting"
     assert converted["status"] == "converted"
@@ -235,7 +231,7 @@ async def test_without_an_active_default_cadence_a_conversion_plans_a_first_cont
     response = await convert(client, admin, target["id"])
     assert response.status_code == 200, response.text
     body = response.json()
-    today = datetime.now(UTC).date().isoformat()
+    today = first_due_day().isoformat()
     assert (body["deal"]["next_step"], body["deal"]["next_step_due_date"]) == (
         "First contact",
         today,

@@ -79,7 +79,7 @@ async def test_sidebar_shows_only_what_the_role_may_use(client: httpx.AsyncClien
     expectations = {
         admin.email: (
             {"Home", "Pipeline", "Accounts", "Targets", "Activities", "Work items", "Workflows"}
-            | {"Statuses", "Project types", "Team", "Organization", "Jobs", "API keys"}
+            | {"Statuses", "Project types", "Team", "Organization", "Jobs", "Audit", "API keys"}
             | {"My account"}
             | leads
             | overseen,
@@ -88,7 +88,8 @@ async def test_sidebar_shows_only_what_the_role_may_use(client: httpx.AsyncClien
         marketing.email: (
             {"Home", "Lead Inbox", "Nurture", "Disqualified", "Pipeline", "Accounts"}
             | {"Targets", "Activities", "Work items", "API keys", "My account"},
-            {"Sales Inbox", "My Leads", "Team", "Organization", "Jobs", "Workflows"} | overseen,
+            {"Sales Inbox", "My Leads", "Team", "Organization", "Jobs", "Audit", "Workflows"}
+            | overseen,
         ),
         sales.email: (
             {"Home", "Sales Inbox", "My Leads", "Pipeline", "Accounts", "Targets"}
@@ -199,3 +200,23 @@ async def test_a_stale_session_cookie_does_not_block_signing_in(
         data={"email": admin.email, "password": "brand-new-password", "csrf_token": token},
     )
     assert again.status_code == 303
+
+
+async def test_sign_in_goes_only_to_a_same_site_page_of_sane_length(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await register_tenant(client)
+    for target, landing in (
+        ("/team", "/team"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example/x", "/"),
+        ("/" + "a" * 2500, "/"),
+    ):
+        client.cookies.clear()
+        token = await _csrf(client, "/login")
+        signed = await client.post(
+            "/login",
+            data={"email": admin.email, "password": PASSWORD, "csrf_token": token, "next": target},
+        )
+        assert signed.status_code == 303, signed.text
+        assert signed.headers["location"] == landing

@@ -382,6 +382,13 @@ async def test_analytics_period_and_chart(client: httpx.AsyncClient) -> None:
     assert '<svg class="chart"' in shown.text
     assert 'value="2020-01-01"' in shown.text
     assert re.search(r'<rect class="bar s0" x="170.0" y="4.0" width="400.0"', shown.text)
+    # The ends of the calendar were a 500 (a day past 9999-12-31, 90 days before year 1).
+    for period in ({"to": "9999-12-31"}, {"to": "0001-01-01"}, {"from": "0001-01-01"}):
+        edge = await client.get(url, params=period, headers=HTMX)
+        assert edge.status_code == 422, edge.text
+        assert "must be between 1900-01-01 and 9999-12-30" in edge.text
+    last = await client.get(url, params={"from": "1900-01-01", "to": "9999-12-30"}, headers=HTMX)
+    assert last.status_code == 200, last.text
 
 
 def test_bars_scale_to_the_largest_value() -> None:

@@ -49,8 +49,17 @@
     return holder ? document.querySelector(holder.getAttribute("data-error-target")) : null;
   }
 
+  // A refusal makes an earlier success notice stale ("Acme added" above a form that
+  // now says what is wrong): take such notices away before the answer is shown.
+  function clearNotices() {
+    document.querySelectorAll('.notice[role="status"]').forEach(function (notice) {
+      notice.remove();
+    });
+  }
+
   document.addEventListener("htmx:beforeSwap", function (event) {
     var status = event.detail.xhr.status;
+    if (status >= 400) { clearNotices(); }
     if (status < 400 || status >= 500 || status === 401) { return; }
     var target = errorTargetOf(event.detail.requestConfig ? event.detail.requestConfig.elt : event.detail.elt);
     if (!target) { return; }

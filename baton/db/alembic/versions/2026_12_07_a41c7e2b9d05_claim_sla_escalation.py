@@ -7,7 +7,7 @@ unique key (tenant, pool entry) is what makes two sweeps at once escalate once.
 until the next notice while the lead stays unclaimed.
 
 Revision ID: a41c7e2b9d05
-Revises: 9d3f6a2c8e14
+Revises: c4e7a9d2b816
 Create Date: 2026-12-07 02:45:00.000000+00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from baton.db import ddl
 
 revision = "a41c7e2b9d05"
-down_revision = "9d3f6a2c8e14"
+down_revision = "c4e7a9d2b816"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,156 @@
+"""The change trail: who changed which field of a record, from what to what, when.
+
+Read through `baton_audit_trail` (migration c4e7a9d2b816), a SECURITY DEFINER function:
+the app role cannot read `audit_log` itself. The rule it shares with `read_trail`:
+a member reads the trail of one record they may read (the record is read first as
+the caller, so row-level security decides — a salesperson does not see the trail of
+a lead a colleague claimed); only admins read the whole organization's trail, with
+its security events. Secrets were redacted when the rows were written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Table, select, text
+from sqlalchemy.sql.elements import TextClause
+
+from baton.accounts.models import Account
+from baton.contacts.models import Contact
+from baton.core.context import Ctx
+from baton.core.errors import NotFound, PermissionDenied
+from baton.deals.models import Deal
+from baton.identity.models import Role
+from baton.leads.models import Lead
+from baton.targets.models import Target
+
+PAGE_LIMIT = 50
+
+
+class TrailEntity(StrEnum):
+    DEAL = "deal"
+    LEAD = "lead"
+    ACCOUNT = "account"
+    CONTACT = "contact"
+    TARGET = "target"
+
+
+_TABLES: dict[TrailEntity, Table] = {
+    TrailEntity.DEAL: Deal.__table__,  # type: ignore[dict-item]
+    TrailEntity.LEAD: Lead.__table__,  # type: ignore[dict-item]
+    TrailEntity.ACCOUNT: Account.__table__,  # type: ignore[dict-item]
+    TrailEntity.CONTACT: Contact.__table__,  # type: ignore[dict-item]
+    TrailEntity.TARGET: Target.__table__,  # type: ignore[dict-item]
+}
+_ENTITIES = {table.name: entity for entity, table in _TABLES.items()}
+
+# Bookkeeping every write touches: not a change anyone made.
+_UNTOLD = frozenset(
+    {"id", "tenant_id", "version", "created_at", "updated_at", "entered_step_at", "rank"}
+    | {"view", "dedupe_key", "name_key", "deletion_id"}
+)
+
+_TRAIL: TextClause = text(
+    "SELECT id, at, action, event, table_name, row_id, changed_columns, before, after,"
+    " details, actor_user_id FROM baton_audit_trail(:table_name, :row_id, :actor_id,"
+    " :since, :until, :before, :limit)"
+)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class TrailEntry:
+    id: int
+    at: datetime
+    # insert, update, delete, or security (an event: sign-in, key created, …)
+    action: str
+    event: str | None
+    entity_type: str | None
+    entity_id: uuid.UUID | None
+    table_name: str | None
+    actor_id: uuid.UUID | None
+    changes: list[FieldChange]
+    details: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class TrailQuery:
+    entity_type: TrailEntity | None = None
+    entity_id: uuid.UUID | None = None
+    actor_id: uuid.UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    # The id of the last entry of the previous page: older entries come next.
+    before: int | None = None
+    limit: int = PAGE_LIMIT
+
+
+def _changes(action: str, columns: list[str] | None, before: Any, after: Any) -> list[FieldChange]:
+    if action == "update":
+        names = [name for name in columns or () if name not in _UNTOLD]
+        return [
+            FieldChange(name, (before or {}).get(name), (after or {}).get(name)) for name in names
+        ]
+    if action == "insert":
+        return [
+            FieldChange(name, None, value)
+            for name, value in (after or {}).items()
+            if name not in _UNTOLD and value is not None
+        ]
+    return []
+
+
+async def read_trail(ctx: Ctx, query: TrailQuery) -> list[TrailEntry]:
+    """The change trail, newest first, `query.limit + 1` entries (the extra one says
+    there is more). One record's (entity type and id together) for any member who
+    may read it — 404 otherwise, also for another organization's; the organization's
+    whole trail only for admins (403)."""
+    principal = ctx.require_principal()
+    table_name = None
+    if (query.entity_type is None) != (query.entity_id is None):
+        raise NotFound("Name the record by its type and id together")
+    if query.entity_type is not None and query.entity_id is not None:
+        table = _TABLES[query.entity_type]
+        seen = await ctx.session.scalar(select(table.c.id).where(table.c.id == query.entity_id))
+        if seen is None:
+            raise NotFound(f"No such {query.entity_type.value}")
+        table_name = table.name
+    elif principal.role != Role.ADMIN.value:
+        raise PermissionDenied("Only admins read the whole organization's trail")
+    rows = await ctx.session.execute(
+        _TRAIL,
+        {
+            "table_name": table_name,
+            "row_id": query.entity_id,
+            "actor_id": query.actor_id,
+            "since": query.since,
+            "until": query.until,
+            "before": query.before,
+            "limit": query.limit + 1,
+        },
+    )
+    return [
+        TrailEntry(
+            id=row.id,
+            at=row.at,
+            action=row.action,
+            event=row.event,
+            entity_type=_ENTITIES[row.table_name].value if row.table_name in _ENTITIES else None,
+            entity_id=row.row_id,
+            table_name=row.table_name,
+            actor_id=row.actor_user_id,
+            changes=_changes(row.action, row.changed_columns, row.before, row.after),
+            details=row.details,
+        )
+        for row in rows.all()
+    ]
