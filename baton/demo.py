@@ -1,4 +1,5 @@
-"""The demo organization `baton demo` creates (idempotently): one login per role."""
+"""The demo organization `baton demo` creates (idempotently): one login per role, and
+its winback cadence ("Winback: re-engage"), chosen in its settings."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from baton.cadences import service as cadence_service
+from baton.cadences.models import Cadence, CadenceStepType
+from baton.cadences.schemas import CadenceIn, CadenceStepIn
+from baton.core.context import Ctx
 from baton.db.engine import Database
 from baton.identity import queries, service
 from baton.identity.models import Role, Tenant, User
 from baton.identity.operator import act_as_admin_of, operator_ctx
-from baton.identity.schemas import MemberIn, RegistrationIn
+from baton.identity.schemas import MemberIn, RegistrationIn, SettingsPatch
 
 DEMO_ORGANIZATION = "Acme Logistics"
 DEMO_SLUG = "acme-logistics"
@@ -64,4 +69,50 @@ async def ensure_demo_tenant(db: Database) -> list[DemoLogin]:
                     password=DEMO_PASSWORD,
                 ),
             )
+    async with operator_ctx(db, "demo") as ctx:
+        await act_as_admin_of(ctx, DEMO_SLUG)
+        await ensure_winback_cadence(ctx)
     return list(DEMO_LOGINS)
+
+
+WINBACK_CADENCE = "Winback: re-engage"
+WINBACK_STEPS = (
+    CadenceStepIn(
+        type=CadenceStepType.CALL, subject_template="Winback call with {company}", delay_days=0
+    ),
+    CadenceStepIn(
+        type=CadenceStepType.EMAIL,
+        subject_template="Winback email to {company}: what is new",
+        delay_days=3,
+    ),
+    CadenceStepIn(
+        type=CadenceStepType.CALL,
+        subject_template="Second winback call with {company}",
+        delay_days=7,
+    ),
+)
+
+
+async def ensure_winback_cadence(ctx: Ctx) -> None:
+    """The demo's winback cadence, created once through the cadences service, and
+    chosen as the organization's winback cadence when none is (an admin's later choice
+    stays)."""
+    cadence_id = await ctx.session.scalar(
+        select(Cadence.id).where(Cadence.name == WINBACK_CADENCE).limit(1)
+    )
+    if cadence_id is None:
+        view = await cadence_service.create_cadence(
+            ctx,
+            CadenceIn(
+                name=WINBACK_CADENCE,
+                description="Re-engage a customer who stopped buying: a call, an email "
+                "with what is new, a second call.",
+                steps=list(WINBACK_STEPS),
+            ),
+        )
+        cadence_id = view.cadence.id
+    current = await service.get_settings(ctx)
+    if current.winback_cadence_id is None:
+        await service.update_settings(
+            ctx, SettingsPatch(winback_cadence_id=cadence_id), current.version
+        )

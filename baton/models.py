@@ -1,15 +1,15 @@
 """Imports every domain's tables so metadata (Alembic, grants, catalog tests) sees them all."""
 
-from baton.accounts.models import Account, AccountTransaction
+from baton.accounts.models import Account, AccountTransaction, AccountWinback
 from baton.activities.models import Activity
 from baton.audit.models import AuditEntry
 from baton.cadences.models import Cadence, CadenceEnrollment, CadenceStep
 from baton.contacts.models import Contact
 from baton.core.models import IdempotencyRecord, RateLimitBucket
-from baton.deals.models import Deal, PipelineColumnTotal
+from baton.deals.models import Deal, NextStepDigest, PipelineColumnTotal
 from baton.identity.models import AccessToken, ApiKey, Membership, Tenant, TenantSettings, User
 from baton.jobs.models import JobError
-from baton.leads.models import Lead, PoolEntry
+from baton.leads.models import Lead, LeadEscalation, PoolEntry
 from baton.notifications.models import Notification
 from baton.targets.models import Target
 from baton.workflow.models import (
@@ -26,6 +26,7 @@ __all__ = [
     "AccessToken",
     "Account",
     "AccountTransaction",
+    "AccountWinback",
     "Activity",
     "ApiKey",
     "AuditEntry",
@@ -37,7 +38,9 @@ __all__ = [
     "IdempotencyRecord",
     "JobError",
     "Lead",
+    "LeadEscalation",
     "Membership",
+    "NextStepDigest",
     "Notification",
     "PipelineColumnTotal",
     "PoolEntry",

@@ -453,3 +453,18 @@ def test_the_doctor_finds_nothing_in_the_demo(demo: Any) -> None:
     report = json.loads(result.output)
     assert report["tenant"] == DEMO_SLUG
     assert report["findings"] == []
+
+
+def test_the_demo_ships_and_chooses_its_winback_cadence(owner_url: URL, demo: Any) -> None:
+    rows = _query(
+        owner_url,
+        "SELECT c.name, c.active, array_agg(st.type ORDER BY st.position) AS steps"
+        " FROM tenant_settings s JOIN cadences c"
+        " ON c.tenant_id = s.tenant_id AND c.id = s.winback_cadence_id"
+        " JOIN cadence_steps st ON st.tenant_id = c.tenant_id AND st.cadence_id = c.id"
+        " WHERE s.tenant_id = $1 GROUP BY c.name, c.active",
+        demo,
+    )
+    assert [(row["name"], row["active"], row["steps"]) for row in rows] == [
+        ("Winback: re-engage", True, ["call", "email", "call"])
+    ]

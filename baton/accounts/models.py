@@ -21,13 +21,14 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from baton.db import search
-from baton.db.base import Base, TenantKeyed, Timestamped, Versioned
+from baton.db.base import Base, TenantKeyed, Timestamped, Versioned, enum_check
 
 # How a company name is compared (search prefix, find-or-create): lower case,
 # punctuation dropped, runs of spaces collapsed. SQL, so the index serves it.
@@ -158,3 +159,39 @@ class AccountTransaction(TenantKeyed, Timestamped, Versioned, Base):
     currency: Mapped[str] = mapped_column(String(3))
     reference: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+
+class AccountWinback(TenantKeyed, Timestamped, Base):
+    """An account that went quiet, seen by the winback sweep: one row per lapse.
+
+    A lapse is the account's computed status turning `inactive` (activity) or
+    `winback_target` (tenure) since its last ledger transaction, so it is keyed by
+    that date (`last_transaction_on`): the sweep enrols the account in the
+    organization's winback cadence and notes it on the timeline once per lapse, and a
+    new transaction followed by a new lapse is a new row. The unique key makes two
+    sweeps at once act once: the second's insert waits for the first's and finds it.
+    `enrollment_id` is the enrolment the sweep made (null: the account was already
+    enrolled in that cadence).
+    """
+
+    __tablename__ = "account_winbacks"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "account_id"], ["accounts.tenant_id", "accounts.id"]),
+        ForeignKeyConstraint(["tenant_id", "cadence_id"], ["cadences.tenant_id", "cadences.id"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "enrollment_id"],
+            ["cadence_enrollments.tenant_id", "cadence_enrollments.id"],
+        ),
+        UniqueConstraint("tenant_id", "account_id", "last_transaction_on"),
+        CheckConstraint(enum_check("tenure", Tenure), name="tenure_valid"),
+        CheckConstraint(enum_check("activity", ActivityLevel), name="activity_valid"),
+        {"info": {"tenancy": "tenant"}},
+    )
+
+    account_id: Mapped[uuid.UUID]
+    last_transaction_on: Mapped[date] = mapped_column(Date)
+    # The status the sweep saw.
+    tenure: Mapped[str] = mapped_column(String(16))
+    activity: Mapped[str] = mapped_column(String(16))
+    cadence_id: Mapped[uuid.UUID]
+    enrollment_id: Mapped[uuid.UUID | None]

@@ -10,6 +10,7 @@ deal never loses its next step on the way.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -55,7 +56,7 @@ RELATED_COLUMN: dict[EntityType, str] = {
 
 def _row(
     ctx: Ctx,
-    record: MovedRecord,
+    links: dict[str, uuid.UUID],
     *,
     type: ActivityType,
     subject: str,
@@ -79,16 +80,32 @@ def _row(
         "completed_at": datetime.now(UTC) if done else None,
         "owner_id": owner_id,
         "created_by": actor,
-        RELATED_COLUMN[record.entity_type]: record.id,
+        **links,
     }
+
+
+def _links(record: MovedRecord) -> dict[str, uuid.UUID]:
+    return {RELATED_COLUMN[record.entity_type]: record.id}
 
 
 async def log_system_activity(ctx: Ctx, record: MovedRecord, subject: str) -> None:
     """Record on the timeline something Baton did (a hand-over …); done as it is written."""
+    await log_system_entries(ctx, [(_links(record), subject)])
+
+
+async def log_system_entries(ctx: Ctx, entries: Sequence[tuple[dict[str, uuid.UUID], str]]) -> None:
+    """Record on timelines, in one statement, what Baton did: each entry is the
+    activity columns naming its record (`{"account_id": …}`) and its subject. Done as
+    written, by the caller's member (a sweep: nobody)."""
+    if not entries:
+        return
     actor = ctx.principal.user_id if ctx.principal else None
     await ctx.session.execute(
         insert(ACTIVITIES),
-        [_row(ctx, record, type=ActivityType.SYSTEM, subject=subject, owner_id=actor)],
+        [
+            _row(ctx, links, type=ActivityType.SYSTEM, subject=subject, owner_id=actor)
+            for links, subject in entries
+        ],
     )
 
 
@@ -104,7 +121,7 @@ async def plan_activity(
     """Plan work on a record for someone (the record's owner by default)."""
     await ctx.session.execute(
         insert(ACTIVITIES),
-        [_row(ctx, record, type=type, subject=subject, owner_id=owner_id, due_at=due_at)],
+        [_row(ctx, _links(record), type=type, subject=subject, owner_id=owner_id, due_at=due_at)],
     )
 
 

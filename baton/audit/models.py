@@ -39,6 +39,12 @@ class SecurityEvent(StrEnum):
     TENANT_REGISTERED = "tenant.registered"
 
 
+# The rows the audit retention may remove once old enough (DESIGN §3.3 keeps deletes
+# and user removals for good): the predicate of `ix_audit_log_at_expirable`, and of
+# `baton_retention_sweep('audit_log', …)`.
+EXPIRABLE_AUDIT = "action <> 'delete' AND event IS DISTINCT FROM 'user.removed'"
+
+
 class AuditEntry(Base):
     """Append-only. The app role may INSERT here and nothing else.
 
@@ -55,6 +61,7 @@ class AuditEntry(Base):
         ),
         Index("ix_audit_log_tenant_id_at", "tenant_id", "at"),
         Index("ix_audit_log_tenant_id_id", "tenant_id", "id"),
+        Index("ix_audit_log_at_expirable", "at", postgresql_where=text(EXPIRABLE_AUDIT)),
         {"info": {"tenancy": "global", "app_privileges": ("INSERT",)}},
     )
 

@@ -21,10 +21,12 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     Numeric,
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -211,3 +213,24 @@ class PipelineColumnTotal(Base):
     amount_count: Mapped[int] = mapped_column(BigInteger)
     # Wider than a deal's numeric(14,2): a column may hold many deals at the maximum.
     amount_total: Mapped[Decimal] = mapped_column(Numeric(20, 2))
+
+
+class NextStepDigest(TenantKeyed, Timestamped, Base):
+    """The day an owner got their overdue next-step digest: one row per owner and day.
+
+    The next-step sweep inserts it and notifies only the owners its insert wrote
+    (`ON CONFLICT DO NOTHING RETURNING`): a second sweep that day, or one running at
+    the same time, finds the row and sends nothing.
+    """
+
+    __tablename__ = "next_step_digests"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id", "day"),
+        CheckConstraint("deal_count >= 1", name="deal_count_positive"),
+        {"info": {"tenancy": "tenant"}},
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    # The organization's calendar day (its time zone) the digest was for.
+    day: Mapped[date] = mapped_column(Date)
+    deal_count: Mapped[int] = mapped_column(Integer)

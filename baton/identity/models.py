@@ -43,6 +43,11 @@ SLUG_PATTERN = "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 # otherwise, at most 30 days (beyond that a pooled lead is forgotten, not waiting).
 DEFAULT_CLAIM_SLA_HOURS = 24
 MAX_CLAIM_SLA_HOURS = 720
+# After a pooled lead's first escalation, how long until the managers are told again.
+DEFAULT_CLAIM_ESCALATION_HOURS = 24
+# How long soft-deleted records are kept before the purge sweep removes them.
+DEFAULT_RETENTION_DAYS = 90
+MAX_RETENTION_DAYS = 3650
 
 
 class Tenant(Timestamped, Versioned, Base):
@@ -98,7 +103,13 @@ class TenantSettings(Timestamped, Versioned, Base):
 
     `claim_sla_hours` is how long a lead may wait in the sales pool before its claim
     is overdue; it is read when a lead enters the pool, so a change applies to leads
-    pooled afterwards and existing entries keep their due time.
+    pooled afterwards and existing entries keep their due time. Once overdue, the
+    claim SLA sweep tells the managers and admins, and again every
+    `claim_escalation_hours` while the lead stays unclaimed (read at each sweep).
+    `winback_cadence_id` is the cadence the winback sweep enrols an account in when
+    its status turns inactive or winback target (null: the sweep does nothing).
+    `retention_days` is how long a soft-deleted record is kept (restorable) before the
+    purge sweep deletes it for good with its dependants.
     """
 
     __tablename__ = "tenant_settings"
@@ -107,6 +118,16 @@ class TenantSettings(Timestamped, Versioned, Base):
         CheckConstraint("length(timezone) BETWEEN 1 AND 64", name="timezone_length"),
         CheckConstraint(
             f"claim_sla_hours BETWEEN 1 AND {MAX_CLAIM_SLA_HOURS}", name="claim_sla_hours_range"
+        ),
+        CheckConstraint(
+            f"claim_escalation_hours BETWEEN 1 AND {MAX_CLAIM_SLA_HOURS}",
+            name="claim_escalation_hours_range",
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "winback_cadence_id"], ["cadences.tenant_id", "cadences.id"]
+        ),
+        CheckConstraint(
+            f"retention_days BETWEEN 1 AND {MAX_RETENTION_DAYS}", name="retention_days_range"
         ),
         {"info": {"tenancy": "tenant"}},
     )
@@ -120,6 +141,13 @@ class TenantSettings(Timestamped, Versioned, Base):
     # that omits it; registration sets it explicitly.
     claim_sla_hours: Mapped[int] = mapped_column(
         Integer, server_default=text(str(DEFAULT_CLAIM_SLA_HOURS))
+    )
+    claim_escalation_hours: Mapped[int] = mapped_column(
+        Integer, server_default=text(str(DEFAULT_CLAIM_ESCALATION_HOURS))
+    )
+    winback_cadence_id: Mapped[uuid.UUID | None]
+    retention_days: Mapped[int] = mapped_column(
+        Integer, server_default=text(str(DEFAULT_RETENTION_DAYS))
     )
 
 

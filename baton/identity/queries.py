@@ -181,6 +181,9 @@ class OrganizationSettings:
     default_currency: str
     timezone: str
     claim_sla_hours: int
+    claim_escalation_hours: int
+    winback_cadence_id: uuid.UUID | None
+    retention_days: int
     updated_at: datetime
     version: int
 
@@ -189,6 +192,9 @@ SETTINGS_COLUMNS = (
     TenantSettings.default_currency,
     TenantSettings.timezone,
     TenantSettings.claim_sla_hours,
+    TenantSettings.claim_escalation_hours,
+    TenantSettings.winback_cadence_id,
+    TenantSettings.retention_days,
     TenantSettings.updated_at,
     TenantSettings.version,
 )

@@ -11,7 +11,7 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, Field, StringConstraints
 
 from baton.core.schemas import Email, Name, Password, PresentedPassword, Schema, ShortText
-from baton.identity.models import MAX_CLAIM_SLA_HOURS, Role
+from baton.identity.models import MAX_CLAIM_SLA_HOURS, MAX_RETENTION_DAYS, Role
 
 TenantSlug = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=63)
@@ -41,6 +41,23 @@ ClaimSlaHours = Annotated[
         ge=1,
         le=MAX_CLAIM_SLA_HOURS,
         description="Hours a lead may wait in the sales pool before its claim is overdue",
+    ),
+]
+ClaimEscalationHours = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=MAX_CLAIM_SLA_HOURS,
+        description="Hours between the notices to managers and admins about a pooled lead "
+        "that stays unclaimed past its claim due time",
+    ),
+]
+RetentionDays = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=MAX_RETENTION_DAYS,
+        description="Days a soft-deleted record stays restorable before it is purged",
     ),
 ]
 RowVersion = Annotated[int, Field(ge=1, le=2_147_483_647)]
@@ -157,6 +174,18 @@ class SettingsOut(Schema):
         description="Applies to leads entering the sales pool from now on; pooled leads "
         "keep the claim due time they got"
     )
+    claim_escalation_hours: int = Field(
+        description="A pooled lead past its claim due time is escalated to managers and "
+        "admins (one notification each), then again every this many hours while unclaimed"
+    )
+    winback_cadence_id: uuid.UUID | None = Field(
+        description="The cadence an account is enrolled in when its status turns inactive "
+        "or winback target (once per lapse); null: no winback enrolment"
+    )
+    retention_days: int = Field(
+        description="A record soft-deleted this many days ago is purged with its dependants "
+        "(no restore after that); each purged row leaves its delete in the audit log"
+    )
     updated_at: datetime
     version: int
 
@@ -167,4 +196,8 @@ class SettingsPatch(Schema):
     default_currency: Currency | None = None
     timezone: Timezone | None = None
     claim_sla_hours: ClaimSlaHours | None = None
+    claim_escalation_hours: ClaimEscalationHours | None = None
+    # The one setting that may be cleared (null: no winback cadence).
+    winback_cadence_id: uuid.UUID | None = None
+    retention_days: RetentionDays | None = None
     version: RowVersion | None = None

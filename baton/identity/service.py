@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from baton.audit.models import SecurityEvent
 from baton.audit.service import record_security_event, write_security_event_alone
 from baton.cadences import service as cadence_service
+from baton.cadences.models import Cadence
 from baton.config import Settings
 from baton.core import rate_limit
 from baton.core.context import AuthMethod, Ctx
@@ -37,7 +38,9 @@ from baton.identity import credentials, queries
 from baton.identity.access import require_role
 from baton.identity.credentials import CredentialPrefix, IssuedCredential
 from baton.identity.models import (
+    DEFAULT_CLAIM_ESCALATION_HOURS,
     DEFAULT_CLAIM_SLA_HOURS,
+    DEFAULT_RETENTION_DAYS,
     AccessToken,
     ApiKey,
     CredentialKind,
@@ -167,6 +170,8 @@ async def register(ctx: Ctx, data: RegistrationIn) -> Registration:
             default_currency=data.default_currency,
             timezone=data.timezone,
             claim_sla_hours=DEFAULT_CLAIM_SLA_HOURS,
+            claim_escalation_hours=DEFAULT_CLAIM_ESCALATION_HOURS,
+            retention_days=DEFAULT_RETENTION_DAYS,
         )
     )
     await ctx.session.flush()
@@ -452,6 +457,27 @@ async def get_settings(ctx: Ctx) -> queries.OrganizationSettings:
     return row
 
 
+# Settings an admin may set to null: "none".
+CLEARABLE_SETTINGS = frozenset({"winback_cadence_id"})
+
+
+async def _require_winback_cadence(ctx: Ctx, cadence_id: uuid.UUID) -> None:
+    """The winback cadence is an active cadence of this organization, else 422."""
+    active = await ctx.session.scalar(
+        select(Cadence.active).where(Cadence.id == cadence_id)  # RLS: this tenant's only
+    )
+    if active is None:
+        raise ValidationFailed(
+            "No such cadence",
+            errors=[FieldError("winback_cadence_id", "is not a cadence of this organization")],
+        )
+    if not active:
+        raise ValidationFailed(
+            "The cadence is inactive",
+            errors=[FieldError("winback_cadence_id", "is inactive; activate it first")],
+        )
+
+
 async def update_settings(
     ctx: Ctx, data: SettingsPatch, expected_version: int | None
 ) -> queries.OrganizationSettings:
@@ -460,17 +486,23 @@ async def update_settings(
     as null (none may be cleared). Only the fields sent change.
 
     The claim SLA is read when a lead enters the sales pool, so a new value applies to
-    leads pooled afterwards; pooled leads keep the claim due time they got. The audit
+    leads pooled afterwards; pooled leads keep the claim due time they got. The winback
+    cadence may be cleared (null); when set it must be an active cadence of this
+    organization (422 otherwise; the composite foreign key holds the tenant). The audit
     trigger records the change (before, after, actor) like every other write; the
     table's CHECKs hold the same bounds as the schema.
     """
     principal = require_role(ctx, Role.ADMIN)
     changes = data.model_dump(exclude_unset=True, exclude={"version"})
     cleared = [
-        FieldError(name, "cannot be removed") for name, value in changes.items() if value is None
+        FieldError(name, "cannot be removed")
+        for name, value in changes.items()
+        if value is None and name not in CLEARABLE_SETTINGS
     ]
     if cleared:
         raise ValidationFailed(errors=cleared)
+    if changes.get("winback_cadence_id") is not None:
+        await _require_winback_cadence(ctx, changes["winback_cadence_id"])
     if expected_version is None or not changes:
         current = await get_settings(ctx)
         check_version(current.version, expected_version, "settings")

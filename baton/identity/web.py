@@ -1,27 +1,31 @@
 """The Organization settings page (`/settings/organization`, admins only).
 
-One form over `identity.service.update_settings`: default currency, time zone and
-the sales pool's claim SLA, sent with the version the page was drawn with. The
-handler answers the form redrawn — with "Settings saved" and the new version, or
-with each refusal next to its field (422), or, when another admin saved first (409),
-with their values and version and a request to apply the change again. Other roles
+One form over `identity.service.update_settings`: default currency, time zone, the
+sales pool's claim SLA and its escalation reminder, the winback cadence (a choice
+among the active cadences, or none) and the retention of deleted records, sent with
+the version the page was drawn with. The handler answers the form redrawn — with
+"Settings saved" and the new version, or with each refusal next to its field (422),
+or, when another admin saved first (409), with their values and version and a
+request to apply the change again. Other roles
 get 403 from `require_role` (the service would refuse the write too).
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from baton.cadences.queries import cadence_choices
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx
 from baton.core.errors import DomainError, InternalError, PermissionDenied, StaleVersion
 from baton.core.schemas import parse_input
 from baton.identity import service
 from baton.identity.access import require_role
-from baton.identity.models import MAX_CLAIM_SLA_HOURS, Role
+from baton.identity.models import MAX_CLAIM_SLA_HOURS, MAX_RETENTION_DAYS, Role
 from baton.identity.queries import OrganizationSettings
 from baton.identity.schemas import SettingsPatch
 from baton.web.rendering import render
@@ -30,7 +34,16 @@ from baton.workflow.web import is_htmx, text, version_of
 router = APIRouter(include_in_schema=False)
 
 PATH = "/settings/organization"
-FIELDS = ("default_currency", "timezone", "claim_sla_hours")
+FIELDS = (
+    "default_currency",
+    "timezone",
+    "claim_sla_hours",
+    "claim_escalation_hours",
+    "winback_cadence_id",
+    "retention_days",
+)
+# Fields whose empty choice means "none" (sent as null), not "unchanged".
+CLEARABLE = ("winback_cadence_id",)
 SAVED = "Settings saved. A new claim SLA applies to leads entering the pool from now on."
 STALE = (
     "Another admin changed the settings meanwhile: these are their values. Apply your change again."
@@ -38,12 +51,14 @@ STALE = (
 
 
 def _values(settings: OrganizationSettings) -> dict[str, str]:
-    return {name: str(getattr(settings, name)) for name in FIELDS}
+    values = {name: getattr(settings, name) for name in FIELDS}
+    return {name: "" if value is None else str(value) for name, value in values.items()}
 
 
 def _form(
     request: Request,
     *,
+    cadences: list[tuple[uuid.UUID, str]],
     values: dict[str, str],
     version: int | None,
     status_code: int = 200,
@@ -60,6 +75,8 @@ def _form(
         "message": message,
         "errors": errors or {},
         "max_claim_sla_hours": MAX_CLAIM_SLA_HOURS,
+        "max_retention_days": MAX_RETENTION_DAYS,
+        "cadences": [(str(cadence_id), name) for cadence_id, name in cadences],
     }
     if page:
         template = "settings/organization.html"
@@ -81,6 +98,7 @@ async def organization_page(request: Request, ctx: CtxDep, saved: str = "") -> R
     settings = await _current(ctx)
     return _form(
         request,
+        cadences=await cadence_choices(ctx.session),
         values=_values(settings),
         version=settings.version,
         notice=SAVED if saved else None,
@@ -94,18 +112,22 @@ async def organization_save(request: Request, ctx: CtxDep) -> Response:
     form = await request.form()
     submitted = {name: text(form, name) for name in FIELDS}
     version = version_of(form)
+    cadences = await cadence_choices(ctx.session)
     try:
-        # A field left empty is not sent: the service refuses clearing a setting, and
-        # an empty box more likely means "unchanged" than "remove".
-        data = parse_input(
-            SettingsPatch,
-            {**{name: value for name, value in submitted.items() if value}, "version": version},
-        )
+        # A box left empty is not sent: the service refuses clearing a setting, and
+        # an empty box more likely means "unchanged" than "remove". A choice that
+        # offers "none" is sent as null when chosen.
+        sent: dict[str, Any] = {
+            name: value for name, value in submitted.items() if value and name not in CLEARABLE
+        }
+        sent |= {name: submitted[name] or None for name in CLEARABLE if name in form}
+        data = parse_input(SettingsPatch, {**sent, "version": version})
         settings = await service.update_settings(ctx, data, data.version)
     except StaleVersion as error:
         current = await service.get_settings(ctx)
         return _form(
             request,
+            cadences=cadences,
             values=_values(current),
             version=current.version,
             status_code=error.status,
@@ -121,6 +143,7 @@ async def organization_save(request: Request, ctx: CtxDep) -> Response:
         rest = [f"{p.field} {p.message}" for p in error.errors if p.field not in FIELDS]
         return _form(
             request,
+            cadences=cadences,
             values=submitted,
             version=version,
             status_code=error.status,
@@ -131,4 +154,10 @@ async def organization_save(request: Request, ctx: CtxDep) -> Response:
         )
     if not is_htmx(request):
         return RedirectResponse(f"{PATH}?saved=1", status_code=303)
-    return _form(request, values=_values(settings), version=settings.version, notice=SAVED)
+    return _form(
+        request,
+        cadences=cadences,
+        values=_values(settings),
+        version=settings.version,
+        notice=SAVED,
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from procrastinate.schema import SchemaManager
 
+from baton.audit.models import EXPIRABLE_AUDIT
 from baton.db.ddl import CURRENT_TENANT
 
 # procrastinate's tables, which the worker (the app role) reads and writes.
@@ -126,9 +127,18 @@ $$
 # UPDATE SKIP LOCKED))` keeps each statement short and its locks few, and lets two
 # sweeps run at once: each skips the rows the other holds, so every row is deleted
 # by exactly one of them and neither waits.
-RETENTION_KINDS = ("idempotency_keys", "access_tokens", "rate_limit_buckets", "job_errors")
+RETENTION_KINDS = (
+    "idempotency_keys",
+    "access_tokens",
+    "rate_limit_buckets",
+    "job_errors",
+    "audit_log",
+)
+# How long audit rows are kept (DESIGN §3.3: two years), deletes and user removals
+# excepted.
+AUDIT_RETENTION_DAYS = 730
 
-RETENTION_FUNCTION = """
+RETENTION_FUNCTION_V1 = """
 CREATE FUNCTION baton_retention_sweep(kind text, batch integer) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
 DECLARE
@@ -157,6 +167,55 @@ BEGIN
             SELECT je.ctid FROM job_errors je
             WHERE NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.id = je.job_id)
             LIMIT batch FOR UPDATE OF je SKIP LOCKED));
+    ELSE
+        RAISE EXCEPTION 'unknown retention kind %', kind USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed;
+END
+$$
+"""
+
+# The sweep's function since the purge revision: audit rows past their retention too.
+RETENTION_FUNCTION = f"""
+CREATE FUNCTION baton_retention_sweep(kind text, batch integer) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+DECLARE
+    removed integer;
+BEGIN
+    IF kind = 'idempotency_keys' THEN
+        DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM idempotency_keys WHERE expires_at < now()
+            LIMIT batch FOR UPDATE SKIP LOCKED));
+    ELSIF kind = 'access_tokens' THEN
+        -- Expired bearer tokens and web sessions (revoked ones expire too). The audit
+        -- trigger records each deletion, as any other change.
+        DELETE FROM access_tokens WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM access_tokens WHERE expires_at < now()
+            LIMIT batch FOR UPDATE SKIP LOCKED));
+    ELSIF kind = 'rate_limit_buckets' THEN
+        DELETE FROM rate_limit_buckets WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM rate_limit_buckets
+            WHERE updated_at < now() - interval '1 day'
+              AND (blocked_until IS NULL OR blocked_until < now())
+            LIMIT batch FOR UPDATE SKIP LOCKED));
+    ELSIF kind = 'job_errors' THEN
+        -- The error of a job that is gone (it succeeded on a later attempt and
+        -- procrastinate deleted it).
+        DELETE FROM job_errors WHERE ctid = ANY (ARRAY(
+            SELECT je.ctid FROM job_errors je
+            WHERE NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.id = je.job_id)
+            LIMIT batch FOR UPDATE OF je SKIP LOCKED));
+    ELSIF kind = 'audit_log' THEN
+        -- Older than AUDIT_RETENTION_DAYS, except what DESIGN §3.3 keeps for good:
+        -- deletes (a purged record's last image) and user removals. The partial
+        -- index `ix_audit_log_at_expirable` holds exactly the candidates.
+        DELETE FROM audit_log WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM audit_log
+            WHERE at < now() - make_interval(days => {AUDIT_RETENTION_DAYS})
+              AND {EXPIRABLE_AUDIT}
+            ORDER BY at
+            LIMIT batch FOR UPDATE SKIP LOCKED));
     ELSE
         RAISE EXCEPTION 'unknown retention kind %', kind USING ERRCODE = 'invalid_parameter_value';
     END IF;

@@ -17,6 +17,7 @@ from typing import Any
 
 from procrastinate.tasks import Task
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from baton.core.context import Ctx
 from baton.jobs.runtime import TENANT_ARGUMENTS
@@ -75,3 +76,49 @@ async def defer(
     )
     assert isinstance(job_id, int)
     return job_id
+
+
+# One job per organization in one statement: the rows `defer` would write, built by
+# PostgreSQL from `tenants` (a global table the app role reads), each job locked to
+# its tenant (procrastinate's `lock`: two jobs of one sweep for one organization never
+# run at the same time, whatever the number of workers).
+_DEFER_PER_TENANT = text(
+    "SELECT cardinality(procrastinate_defer_jobs_v1(ARRAY("
+    "SELECT ROW(CAST(:queue_name AS varchar), CAST(:task_name AS varchar),"
+    " CAST(:priority AS integer), CAST(:task_name AS text) || ':' || t.id::text, NULL::text,"
+    " CAST(:args AS jsonb) || jsonb_build_object('tenant_id', t.id::text, 'actor_id', NULL,"
+    " 'actor_role', CAST(:actor_role AS text)), NULL::timestamptz)::procrastinate_job_to_defer_v1"
+    " FROM tenants t ORDER BY t.id)))"
+)
+
+
+async def defer_per_tenant(
+    conn: AsyncConnection,
+    task: Task[Any, Any, Any],
+    *,
+    actor_role: str,
+    args: Mapping[str, Any] | None = None,
+) -> int:
+    """Queue `task` once for every organization, in `conn`'s transaction; answers how
+    many jobs were queued.
+
+    The fan-out of a periodic sweep (`baton.jobs.sweeps`): each job carries its tenant
+    like one `defer` writes, no actor (nobody caused it) and `actor_role`, the role its
+    transaction takes for RLS's role policies. Jobs of one task and tenant share a
+    procrastinate lock, so they run one after the other.
+    """
+    given = dict(args or {})
+    reserved = set(given) & set(TENANT_ARGUMENTS)
+    if reserved:
+        raise ValueError(f"job arguments may not be named {sorted(reserved)}")
+    queued = await conn.scalar(
+        _DEFER_PER_TENANT,
+        {
+            "queue_name": task.queue,
+            "task_name": task.name,
+            "priority": task.priority,
+            "args": json.dumps(given),
+            "actor_role": actor_role,
+        },
+    )
+    return int(queued or 0)

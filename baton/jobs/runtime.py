@@ -42,7 +42,14 @@ from baton.jobs.models import MAX_ERROR_LENGTH
 log = structlog.get_logger("baton.jobs")
 
 # Every module that defines tasks: a worker imports them before it fetches a job.
-TASK_MODULES = ["baton.jobs.retention", "baton.jobs.stalled"]
+TASK_MODULES = [
+    "baton.jobs.retention",
+    "baton.jobs.stalled",
+    "baton.leads.tasks",
+    "baton.deals.tasks",
+    "baton.accounts.tasks",
+    "baton.audit.tasks",
+]
 
 # The process's procrastinate app. Its connector is replaced by one to the app role's
 # database when a worker starts (`baton.jobs.worker.open_queue`); enqueuing needs no

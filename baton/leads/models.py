@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -181,3 +182,29 @@ class PoolEntry(TenantKeyed, Timestamped, Base):
     # The claim SLA: after this the Sales Inbox flags the lead as overdue.
     claim_due_at: Mapped[datetime]
     handed_over_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+
+class LeadEscalation(TenantKeyed, Timestamped, Base):
+    """A pooled lead whose claim is overdue, escalated to the managers and admins.
+
+    One row per pool entry (`pool_entry_id`, no FK: the claim deletes the pool row
+    and must never wait on, or be skipped because of, a sweep): the first escalation
+    inserts it, each repeat after the organization's `claim_escalation_hours` bumps
+    `escalation_count`. The unique key makes two sweeps at once escalate an entry
+    once: the second's insert waits for the first's and then finds it too recent. A
+    lead that goes back to the pool is a new entry and is escalated afresh.
+    """
+
+    __tablename__ = "lead_escalations"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "lead_id"], ["leads.tenant_id", "leads.id"]),
+        UniqueConstraint("tenant_id", "pool_entry_id"),
+        CheckConstraint("escalation_count >= 1", name="escalation_count_positive"),
+        Index("ix_lead_escalations_tenant_id_lead_id", "tenant_id", "lead_id"),
+        {"info": {"tenancy": "tenant"}},
+    )
+
+    pool_entry_id: Mapped[uuid.UUID]
+    lead_id: Mapped[uuid.UUID]
+    escalated_at: Mapped[datetime]
+    escalation_count: Mapped[int] = mapped_column(Integer)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Table, func, insert, update
@@ -16,23 +18,42 @@ from baton.workflow.effects import MovedRecord
 NOTIFICATIONS: Table = Notification.__table__  # type: ignore[assignment]
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One notification to leave: for whom, what it says, the record it is about."""
+
+    user_id: uuid.UUID
+    message: str
+    record: MovedRecord | None = None
+
+
 async def notify(ctx: Ctx, user_id: uuid.UUID, message: str, record: MovedRecord | None) -> None:
     """Leave `user_id` a notification; it exists only if the caller's transaction commits."""
+    await notify_each(ctx, [Notice(user_id, message, record)])
+
+
+async def notify_each(ctx: Ctx, notices: Sequence[Notice]) -> int:
+    """Leave every notice in one statement, in the caller's transaction; answers how
+    many. Messages are cut to the column's 500 characters."""
     tenant_id = ctx.current_tenant_id
     assert tenant_id is not None
+    if not notices:
+        return 0
     await ctx.session.execute(
         insert(NOTIFICATIONS),
         [
             {
                 "tenant_id": tenant_id,
                 "id": uuid7(),
-                "user_id": user_id,
-                "message": message[:500],
-                "entity_type": record.entity_type.value if record else None,
-                "record_id": record.id if record else None,
+                "user_id": notice.user_id,
+                "message": notice.message[:500],
+                "entity_type": notice.record.entity_type.value if notice.record else None,
+                "record_id": notice.record.id if notice.record else None,
             }
+            for notice in notices
         ],
     )
+    return len(notices)
 
 
 async def mark_read(ctx: Ctx, notification_id: uuid.UUID) -> None:

@@ -7,6 +7,7 @@ import re
 import asyncpg
 
 import baton.models  # noqa: F401
+from baton.accounts.models import ActivityLevel, Tenure
 from baton.activities.models import ActivityStatus, ActivityType
 from baton.cadences.models import CadenceStepType, EnrollmentStatus
 from baton.config import Settings
@@ -125,6 +126,10 @@ async def test_check_constraints_list_exactly_the_python_enums(
     assert values_of(checks["ck_leads_view_valid"]) == {v.value for v in LeadView}
     assert values_of(checks["ck_activities_type_valid"]) == {t.value for t in ActivityType}
     assert values_of(checks["ck_activities_status_valid"]) == {s.value for s in ActivityStatus}
+    assert values_of(checks["ck_account_winbacks_tenure_valid"]) == {t.value for t in Tenure}
+    assert values_of(checks["ck_account_winbacks_activity_valid"]) == {
+        a.value for a in ActivityLevel
+    }
 
 
 async def test_app_role_is_unprivileged(owner_conn: asyncpg.Connection, settings: Settings) -> None:

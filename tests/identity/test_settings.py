@@ -68,6 +68,9 @@ async def test_admin_changes_the_settings_at_the_current_version(
     assert both.status_code == 200, both.text
     assert both.json() | {"updated_at": None} == {
         "claim_sla_hours": 720,
+        "claim_escalation_hours": 24,
+        "winback_cadence_id": None,
+        "retention_days": 90,
         "default_currency": "EUR",
         "timezone": "Europe/Berlin",
         "version": 3,

@@ -16,6 +16,7 @@ from baton.config import Settings
 from baton.core.context import AuthMethod, Ctx, Principal
 from baton.db.engine import Database
 from baton.jobs.runtime import tenant_task
+from baton.jobs.sweeps import SWEEP_ROLE
 from baton.jobs.worker import run_worker
 from tests.factories import Member
 
@@ -99,3 +100,22 @@ async def unit_of_work(
 async def run_due_jobs(settings: Settings, database: Database) -> None:
     """A worker in this process until no job is due."""
     await run_worker(settings, database, wait=False, install_signal_handlers=False)
+
+
+@asynccontextmanager
+async def sweep_unit(
+    database: Database, settings: Settings, tenant_id: uuid.UUID
+) -> AsyncIterator[Ctx]:
+    """The unit of work a sweep's tenant job gets (`baton.jobs.sweeps`): the tenant, the
+    sweep's role, no member; commits on success."""
+    request_id = f"job:test-{uuid.uuid4().hex[:8]}"
+    async with database.session_scope(
+        tenant_id=tenant_id, role=SWEEP_ROLE, request_id=request_id
+    ) as session:
+        yield Ctx(
+            session=session,
+            db=database,
+            settings=settings,
+            request_id=request_id,
+            tenant_id=tenant_id,
+        )

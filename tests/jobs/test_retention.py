@@ -82,8 +82,8 @@ async def test_the_sweep_deletes_only_expired_rows_in_batches(
     assert report.deleted["rate_limit_buckets"] == 1
     assert report.deleted["job_errors"] == 1
     # 7 keys in batches of 2: four statements; two for the tokens (the second
-    # finds none); one each for the buckets and the job errors.
-    assert report.batches == 4 + 2 + 1 + 1
+    # finds none); one each for the buckets, the job errors and the audit rows.
+    assert report.batches == 4 + 2 + 1 + 1 + 1
     assert await _keys_of(owner_conn, admin) == live_keys
     left = await owner_conn.fetch(
         "SELECT id FROM access_tokens WHERE tenant_id = $1 ORDER BY id", admin.tenant_id

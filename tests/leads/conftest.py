@@ -90,8 +90,8 @@ class Org:
         )
 
 
-@pytest.fixture
-async def org(client: httpx.AsyncClient) -> Org:
+async def make_org(client: httpx.AsyncClient) -> Org:
+    """A new organization with a member of every role (two salespeople)."""
     admin = await register_tenant(client)
     return Org(
         admin=admin,
@@ -101,6 +101,17 @@ async def org(client: httpx.AsyncClient) -> Org:
         other_sales=await add_member(client, admin, "sales"),
         viewer=await add_member(client, admin, "viewer"),
     )
+
+
+@pytest.fixture
+async def org(client: httpx.AsyncClient) -> Org:
+    return await make_org(client)
+
+
+@pytest.fixture
+async def other_org(client: httpx.AsyncClient) -> Org:
+    """A second organization, whose records the first's work must never touch."""
+    return await make_org(client)
 
 
 async def counts(owner_conn: asyncpg.Connection, tenant_id: uuid.UUID) -> dict[str, int]:

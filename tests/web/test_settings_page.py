@@ -104,3 +104,45 @@ async def test_a_plain_form_post_redirects_back(client: httpx.AsyncClient) -> No
     page = await client.get(saved.headers["location"])
     assert "Settings saved" in page.text
     assert _value(page.text, "claim_sla_hours") == "48"
+
+
+async def test_admin_sets_the_escalation_reminder_and_the_winback_cadence(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await register_tenant(client)
+    cadence = await client.post(
+        "/api/v1/cadences",
+        headers=admin.headers,
+        json={
+            "name": "Winback: re-engage",
+            "steps": [{"type": "call", "subject_template": "Call {company}", "delay_days": 0}],
+        },
+    )
+    assert cadence.status_code == 201, cadence.text
+    cadence_id = cadence.json()["id"]
+    token = await _sign_in(client, admin)
+    page = await client.get(PAGE)
+    assert _value(page.text, "claim_escalation_hours") == "24"
+    assert _value(page.text, "retention_days") == "90"
+    assert '<option value="" selected>None: no winback enrolment</option>' in page.text
+    assert f'<option value="{cadence_id}">Winback: re-engage</option>' in page.text
+
+    form = {"claim_escalation_hours": "12", "winback_cadence_id": cadence_id, "csrf_token": token}
+    saved = await client.post(PAGE, data={**form, "version": "1"}, headers=HTMX)
+    assert saved.status_code == 200, saved.text
+    assert f'<option value="{cadence_id}" selected>Winback: re-engage</option>' in saved.text
+    assert _value(saved.text, "claim_escalation_hours") == "12"
+    refused = await client.post(
+        PAGE, data={**form, "claim_escalation_hours": "0", "version": "2"}, headers=HTMX
+    )
+    assert refused.status_code == 422
+    assert 'data-field-error="claim_escalation_hours"' in refused.text
+
+    # "None" clears the choice; the interval stays.
+    cleared = await client.post(
+        PAGE, data={**form, "winback_cadence_id": "", "version": "2"}, headers=HTMX
+    )
+    assert cleared.status_code == 200, cleared.text
+    api = (await client.get("/api/v1/settings", headers=admin.headers)).json()
+    assert api["winback_cadence_id"] is None
+    assert api["claim_escalation_hours"] == 12

@@ -61,7 +61,7 @@ def upgrade() -> None:
     )
     op.execute(jobs_ddl.TENANT_JOBS_FUNCTION)
     op.execute(jobs_ddl.RETRY_TENANT_JOB_FUNCTION)
-    op.execute(jobs_ddl.RETENTION_FUNCTION)
+    op.execute(jobs_ddl.RETENTION_FUNCTION_V1)
 
 
 def downgrade() -> None:
