@@ -120,6 +120,18 @@ def drag(page: Page, source: Locator, target: Locator, fraction: float = 0.5) ->
     page.mouse.move(x + 6, y + 6, steps=3)  # past Sortable's tolerance: the drag starts
     page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] * fraction, steps=15)
     page.wait_for_timeout(100)
+    # The board scrolls inside its own area, and Sortable scrolls it sideways while a
+    # card is dragged near its edge: if the target moved sideways, aim at it again
+    # before letting go (a move up or down is the drop's own preview: left alone).
+    settled = target.bounding_box()
+    assert settled is not None
+    if abs(settled["x"] - end["x"]) > 1:
+        page.mouse.move(
+            settled["x"] + settled["width"] / 2,
+            settled["y"] + settled["height"] * fraction,
+            steps=5,
+        )
+        page.wait_for_timeout(100)
     page.mouse.up()
 
 
