@@ -404,6 +404,9 @@ class Deployment:
             BATON_SECRET_KEY=self.secret_key,
             BATON_LOG_LEVEL=BENCH_LOG_LEVEL,
             BATON_API_RATE_PER_MINUTE="1000000000",
+            # The benches measure the API: no inline worker taking connections and CPU
+            # (its periodic sweeps have their own bench, bench/sweeps.py).
+            BATON_WORKER="off",
         )
         if backend == "local":
             suffix = secrets.token_hex(4)
