@@ -107,8 +107,26 @@ def htmx_response_error(status: int) -> str:
 BARE_ERROR_PAGE_FAVICON = r"status of 404 \(Not Found\) \[[^\]]*/favicon\.ico\]$"
 
 
+# Sortable scrolls the page (and the board) while a card is held within 30 px of an
+# edge of the viewport: a drop aims farther inside than that.
+DRAG_EDGE = 60
+
+
+def _aim(page: Page, box: dict[str, float], fraction: float) -> tuple[float, float]:
+    """`fraction` down the part of `box` inside the viewport, away from its edges (a
+    tall column reaches past the bottom, or starts above the top once the page
+    scrolled to the card): the pointer never rests where Sortable would scroll."""
+    viewport = page.viewport_size
+    assert viewport is not None
+    top = max(box["y"], DRAG_EDGE)
+    bottom = min(box["y"] + box["height"], viewport["height"] - DRAG_EDGE)
+    if bottom <= top:
+        top, bottom = box["y"], box["y"] + box["height"]
+    return box["x"] + box["width"] / 2, top + (bottom - top) * fraction
+
+
 def drag(page: Page, source: Locator, target: Locator, fraction: float = 0.5) -> None:
-    """Press on `source`, glide to `fraction` of `target`'s height, release."""
+    """Press on `source`, glide to `fraction` of `target`'s visible height, release."""
     source.scroll_into_view_if_needed()
     start = source.bounding_box()
     end = target.bounding_box()
@@ -118,19 +136,14 @@ def drag(page: Page, source: Locator, target: Locator, fraction: float = 0.5) ->
     page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x + 6, y + 6, steps=3)  # past Sortable's tolerance: the drag starts
-    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] * fraction, steps=15)
+    page.mouse.move(*_aim(page, end, fraction), steps=15)
     page.wait_for_timeout(100)
-    # The board scrolls inside its own area, and Sortable scrolls it sideways while a
-    # card is dragged near its edge: if the target moved sideways, aim at it again
-    # before letting go (a move up or down is the drop's own preview: left alone).
+    # If the board scrolled sideways under the card all the same, aim at the target
+    # again before letting go (a move up or down is the drop's own preview: left alone).
     settled = target.bounding_box()
     assert settled is not None
     if abs(settled["x"] - end["x"]) > 1:
-        page.mouse.move(
-            settled["x"] + settled["width"] / 2,
-            settled["y"] + settled["height"] * fraction,
-            steps=5,
-        )
+        page.mouse.move(*_aim(page, settled, fraction), steps=5)
         page.wait_for_timeout(100)
     page.mouse.up()
 

@@ -56,7 +56,9 @@ async def set_timezone(ctx: Ctx, *, timezone: str) -> None:
     )
 
 
-@tenant_task(name="tests.always_fails", retry=RetryStrategy(max_attempts=2, exponential_wait=2))
+# A first wait long enough that a slow machine never sees it elapse within one worker
+# run (the test makes each wait elapse itself).
+@tenant_task(name="tests.always_fails", retry=RetryStrategy(max_attempts=2, exponential_wait=30))
 async def always_fails(ctx: Ctx, *, key: str) -> None:
     """Fails every time; its writes roll back."""
     RUNS[key] = RUNS.get(key, 0) + 1

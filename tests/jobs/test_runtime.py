@@ -158,7 +158,7 @@ async def test_a_failing_job_is_retried_with_backoff_then_failed_with_its_error(
     first = await _job(owner_conn, job_id)
     assert first is not None
     assert RUNS[key] == 1
-    # Retried later, not at once: exponential backoff (2 s after the first failure).
+    # Retried later, not at once: exponential backoff (30 s after the first failure).
     assert first["status"] == "todo"
     assert first["attempts"] == 1
     assert first["scheduled_at"] > datetime.now(UTC)
