@@ -138,14 +138,28 @@ def drag(page: Page, source: Locator, target: Locator, fraction: float = 0.5) ->
     page.mouse.move(x + 6, y + 6, steps=3)  # past Sortable's tolerance: the drag starts
     page.mouse.move(*_aim(page, end, fraction), steps=15)
     page.wait_for_timeout(100)
-    # If the board scrolled sideways under the card all the same, aim at the target
-    # again before letting go (a move up or down is the drop's own preview: left alone).
-    settled = target.bounding_box()
-    assert settled is not None
-    if abs(settled["x"] - end["x"]) > 1:
-        page.mouse.move(*_aim(page, settled, fraction), steps=5)
-        page.wait_for_timeout(100)
+    # Sortable previews a drop by moving the held card into the list under the
+    # pointer. On a loaded machine the board may still scroll, or the preview lag,
+    # after the glide: aim again (a small wiggle makes Sortable look again) until the
+    # preview is in the target's column, so the release drops where the test meant.
+    for attempt in range(6):
+        if target.evaluate(_HOLDS_PREVIEW):
+            break
+        settled = target.bounding_box()
+        assert settled is not None
+        x, y = _aim(page, settled, fraction)
+        page.mouse.move(x + (3 if attempt % 2 else -3), y, steps=4)
+        page.mouse.move(x, y, steps=4)
+        page.wait_for_timeout(150)
     page.mouse.up()
+
+
+# True when the card being dragged (Sortable's `sortable-chosen`) sits in the column
+# of the element (a column, or a card in one).
+_HOLDS_PREVIEW = (
+    "(el) => !!(el.closest('[data-column]') || el).querySelector('.sortable-chosen')"
+    " || el.classList.contains('sortable-chosen')"
+)
 
 
 def pooled_lead(api: APIRequestContext, base_url: str, company: str) -> dict[str, Any]:
