@@ -112,6 +112,7 @@ async def allowed_transitions(
             label=option.label,
             required_fields=list(option.required_fields),
             reasons=list(option.reasons),
+            reason_labels=dict(option.reason_labels),
             reason_required=option.reason_required,
             notes_required_for=list(option.notes_required_for),
             backwards=option.backwards,

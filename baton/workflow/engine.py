@@ -95,6 +95,9 @@ class TransitionEdge:
     required_fields: tuple[str, ...] = ()
     # Allowed reason codes; empty = no reason needed.
     reasons: tuple[str, ...] = ()
+    # What people read for a reason code, where the workflow names it (else the code
+    # is shown humanized): {"product_fit": "Good product fit"}.
+    reason_labels: Mapping[str, str] = field(default_factory=_no_mapping, compare=False, hash=False)
     # Roles that may take it; empty = every role.
     roles: tuple[str, ...] = ()
     effects: tuple[EffectSpec, ...] = ()
@@ -120,6 +123,8 @@ class MoveOption:
     # The transition's required fields, then the target step's (no duplicates).
     required_fields: tuple[str, ...]
     reasons: tuple[str, ...]
+    # Each reason code offered here with its configured label ("" when it has none).
+    reason_labels: Mapping[str, str]
     reason_required: bool
     # Reason codes offered here that, when chosen, require notes (e.g. ("other",)).
     notes_required_for: tuple[str, ...]
@@ -199,6 +204,14 @@ class CompiledWorkflow:
 
     def ordered_steps(self) -> tuple[StepNode, ...]:
         return tuple(sorted(self.steps.values(), key=_position))
+
+    def reason_label(self, code: str) -> str:
+        """The label this workflow gives a reason code, or "" when it gives none."""
+        for edge in self.edges.values():
+            label = edge.reason_labels.get(code)
+            if label:
+                return label
+        return ""
 
     # --- what can happen next
 
@@ -289,6 +302,16 @@ def _str_list(value: Any, what: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
+def _labels(value: Any, what: str) -> Mapping[str, str]:
+    if value is None:
+        return _EMPTY
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError(f"{what} must map codes to labels")
+    return _frozen_mapping(value)
+
+
 def _effects(value: Any, what: str) -> tuple[EffectSpec, ...]:
     if value is None:
         return ()
@@ -346,6 +369,7 @@ def _edge(row: WorkflowTransition) -> TransitionEdge:
         label=row.label,
         required_fields=_str_list(conditions.get("required_fields"), f"{what} required_fields"),
         reasons=_str_list(conditions.get("reasons"), f"{what} reasons"),
+        reason_labels=_labels(conditions.get("reason_labels"), f"{what} reason_labels"),
         roles=_str_list(conditions.get("roles"), f"{what} roles"),
         effects=_effects(row.effects, f"{what} effects"),
     )
@@ -377,6 +401,7 @@ def _option(rule: _Rule) -> MoveOption:
         label=edge.label,
         required_fields=rule.required,
         reasons=edge.reasons,
+        reason_labels=edge.reason_labels,
         reason_required=bool(edge.reasons),
         notes_required_for=tuple(r for r in edge.reasons if r in NOTES_REQUIRED_REASONS),
         backwards=rule.move.backwards,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
+from baton.core.errors import FieldError, ValidationFailed
 from baton.core.schemas import Schema, ShortText
 from baton.identity.models import Role
 from baton.workflow.engine import StepNode
@@ -73,6 +74,8 @@ class OptionOut(Schema):
     label: str
     required_fields: list[str]
     reasons: list[str]
+    # The workflow's labels for those codes, where it gives them.
+    reason_labels: dict[str, str]
     reason_required: bool
     notes_required_for: list[str]
     backwards: bool
@@ -111,7 +114,27 @@ class StepIn(Schema):
 class ConditionsIn(Schema):
     required_fields: list[FieldName] = Field(default_factory=list, max_length=50)
     reasons: list[ShortText] = Field(default_factory=list, max_length=50)
+    # What people read for a reason code ({"product_fit": "Good product fit"}); the
+    # API keeps the code. Codes without a label are shown humanized.
+    reason_labels: dict[ShortText, ShortText] = Field(default_factory=dict, max_length=50)
     roles: list[Role] = Field(default_factory=list)
+
+    def stored(self) -> dict[str, Any]:
+        """The conditions as the transition row keeps them.
+
+        Raises ValidationFailed when a label names a code the transition does not offer.
+        """
+        unknown = sorted(set(self.reason_labels) - set(self.reasons))
+        if unknown:
+            raise ValidationFailed(
+                errors=[
+                    FieldError(
+                        "conditions.reason_labels",
+                        f"names reasons this transition does not offer: {', '.join(unknown)}",
+                    )
+                ]
+            )
+        return self.model_dump(exclude_defaults=True, mode="json")
 
 
 class EffectIn(Schema):

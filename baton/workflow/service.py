@@ -436,7 +436,7 @@ async def add_transition(ctx: Ctx, workflow_id: uuid.UUID, data: TransitionIn) -
             from_step_id=source,
             to_step_id=target,
             label=data.label,
-            conditions=data.conditions.model_dump(exclude_defaults=True, mode="json"),
+            conditions=data.conditions.stored(),
             effects=await _stored_effects(ctx, draft, data.effects),
         )
     )
@@ -807,7 +807,7 @@ async def update_transition(
     if data.label is not None:
         transition.label = data.label
     if data.conditions is not None:
-        transition.conditions = data.conditions.model_dump(exclude_defaults=True, mode="json")
+        transition.conditions = data.conditions.stored()
     if data.effects is not None:
         transition.effects = await _stored_effects(ctx, draft, data.effects)
     await _touch(ctx, draft)

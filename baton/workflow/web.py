@@ -117,6 +117,24 @@ def name_list(raw: str) -> list[str]:
     return [part.strip() for part in raw.replace("\n", ",").split(",") if part.strip()]
 
 
+def reason_list(raw: str) -> tuple[list[str], dict[str, str]]:
+    """Reason codes as typed, one per line, each with an optional label after `=`:
+    "price = Price too high" (codes without labels may also share a line, comma-separated).
+    """
+    codes: list[str] = []
+    labels: dict[str, str] = {}
+    for line in raw.splitlines():
+        code, sep, label = line.partition("=")
+        if sep:
+            code = code.strip()
+            codes.append(code)
+            if label.strip():
+                labels[code] = label.strip()
+        else:
+            codes.extend(name_list(line))
+    return codes, labels
+
+
 def optional(raw: str) -> str | None:
     return raw or None
 
@@ -566,11 +584,13 @@ def _effects_input(form: FormData) -> list[dict[str, Any]]:
 
 
 def _transition_input(form: FormData) -> dict[str, Any]:
+    reasons, reason_labels = reason_list(text(form, "reasons"))
     return {
         "label": text(form, "label"),
         "conditions": {
             "required_fields": name_list(text(form, "required_fields")),
-            "reasons": name_list(text(form, "reasons")),
+            "reasons": reasons,
+            "reason_labels": reason_labels,
             "roles": texts(form, "roles"),
         },
         "effects": _effects_input(form),

@@ -287,6 +287,7 @@ async def work_item_page(request: Request, ctx: CtxDep, item_id: uuid.UUID) -> R
         "workitems/detail.html",
         item=item,
         step=flow.step(item.step_id),
+        flow=flow,
         options=[(option, _missing_fields(item, option)) for option in options],
         history=history,
         activities=activities,

@@ -303,6 +303,9 @@ async def test_close_needs_its_notes_and_then_closes(
     )
     assert refused.status_code == 422
     assert 'data-field-error="notes"' in refused.text
+    # Only the notes are missing: said next to them, not as "Cannot move from … to Won".
+    assert "Add notes: they are required when the reason is Other." in refused.text
+    assert "Cannot move" not in refused.text
     assert '<option value="other" selected>' in refused.text  # the choice is kept
     assert 'data-outcome="lost"' in refused.text  # the other form is still there
     unchanged = await pipe.get(client, deal)

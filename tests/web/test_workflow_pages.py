@@ -240,14 +240,15 @@ async def test_build_publish_and_edit_a_workflow_through_the_pages(
             "to_step_id": doing,
             "label": "Start",
             "required_fields": "",
-            "reasons": "blocked, other",
+            # One per line; a label after "=" is what people read (the API keeps the code).
+            "reasons": "blocked = Blocked by the customer\nduplicate, other",
             "roles": ["admin", "manager"],
             "csrf_token": token,
         },
         headers=HTMX,
     )
     assert connected.status_code == 200, connected.text
-    assert "reasons: blocked, other" in connected.text
+    assert "reasons: Blocked by the customer, duplicate, other" in connected.text
     assert "roles: admin, manager" in connected.text
 
     # Done cannot be reached yet, and nothing leads on from To do or Doing: refused,

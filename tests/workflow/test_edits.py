@@ -564,6 +564,49 @@ async def test_a_transitions_label_and_conditions_change_in_a_draft(
     assert _edge(relabelled.json(), "todo", "done")["conditions"] == changed["conditions"]
 
 
+async def test_reason_labels_are_what_people_read_and_name_only_offered_codes(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await register_tenant(client)
+    draft = await _draft(client, admin)
+    edge = _edge(draft, "todo", "done")
+    conditions = {
+        "reasons": ["shipped", "other"],
+        "reason_labels": {"shipped": "Shipped to the customer"},
+    }
+    edited = await _patch(
+        client,
+        admin,
+        f"/transitions/{edge['id']}",
+        {"conditions": conditions, "version": edge["version"]},
+    )
+    assert edited.status_code == 200, edited.text
+    assert _edge(edited.json(), "todo", "done")["conditions"] == conditions
+    options = await client.get(
+        f"{API}/workflows/{draft['id']}/allowed-transitions",
+        params={"from_step_id": _step(draft, "todo")["id"]},
+        headers=admin.headers,
+    )
+    assert [(o["reasons"], o["reason_labels"]) for o in options.json()] == [
+        (["shipped", "other"], {"shipped": "Shipped to the customer"})
+    ]
+    # A label for a code the transition does not offer is a mistake, named.
+    refused = await _patch(
+        client,
+        admin,
+        f"/transitions/{edge['id']}",
+        {
+            "conditions": {"reasons": ["shipped"], "reason_labels": {"lost_in_post": "Lost"}},
+            "version": edge["version"] + 1,
+        },
+    )
+    assert refused.status_code == 422, refused.text
+    assert _error_fields(refused) == ["conditions.reason_labels"]
+    assert "lost_in_post" in refused.json()["errors"][0]["message"]
+    unchanged = _edge(await _workflow(client, admin, draft["id"]), "todo", "done")
+    assert unchanged["conditions"] == conditions
+
+
 async def test_a_reason_added_to_a_transition_binds_the_next_move(
     client: httpx.AsyncClient,
 ) -> None:
