@@ -28,8 +28,14 @@ from baton.accounts.schemas import AccountIn, AccountPatch
 from baton.activities import queries as activity_queries
 from baton.activities import service as activity_service
 from baton.activities.queries import RelatedRef
-from baton.activities.schemas import ActivityIn, NewActivityType
-from baton.activities.web import ActivityRow, activity_row, can_write, default_due
+from baton.activities.schemas import NewActivityType
+from baton.activities.web import (
+    ActivityRow,
+    activity_row,
+    can_write,
+    default_due,
+    logged_activity,
+)
 from baton.audit.trail import TrailEntity
 from baton.audit.web import changes_context
 from baton.cadences import queries as cadence_queries
@@ -43,7 +49,6 @@ from baton.core.schemas import parse_input
 from baton.deals import service as deal_service
 from baton.deals.schemas import DealIn
 from baton.identity.queries import default_currency, member_names
-from baton.web.formatting import typed_time
 from baton.web.rendering import render, viewer_zone
 from baton.workflow.web import form_error, is_htmx, optional, redirect, text, version_of
 
@@ -316,21 +321,12 @@ async def activity_log(request: Request, ctx: CtxDep, account_id: uuid.UUID) -> 
     form = await request.form()
     try:
         await service.require_live_account(ctx, account_id)
-        kind = text(form, "type")
-        data = parse_input(
-            ActivityIn,
-            {
-                "type": kind,
-                "subject": text(form, "subject"),
-                "description": optional(text(form, "description")),
-                # A note is logged as done: the due time the form starts with is not its.
-                "due_at": None
-                if kind == NewActivityType.NOTE.value
-                else typed_time(text(form, "due_at"), viewer_zone(ctx)),
-                "account_id": account_id,
-                "contact_id": optional(text(form, "contact_id")),
-                "deal_id": optional(text(form, "deal_id")),
-            },
+        data = logged_activity(
+            ctx,
+            form,
+            account_id,
+            deal_id=optional(text(form, "deal_id")),
+            contact_id=optional(text(form, "contact_id")),
         )
         activity = await activity_service.create_activity(ctx, data)
     except DomainError as error:

@@ -24,9 +24,15 @@ from starlette.datastructures import FormData
 from baton.activities import queries, service
 from baton.activities.models import Activity, ActivityStatus
 from baton.activities.queries import RelatedNames, RelatedRef, ViewPage
-from baton.activities.schemas import ActivityView, CompleteIn, PlannedType
+from baton.activities.schemas import (
+    ActivityIn,
+    ActivityView,
+    CompleteIn,
+    NewActivityType,
+    PlannedType,
+)
 from baton.core.auth import CtxDep
-from baton.core.context import Principal
+from baton.core.context import Ctx, Principal
 from baton.core.errors import DomainError, ValidationFailed
 from baton.core.schemas import parse_input
 from baton.identity.access import WRITERS
@@ -64,6 +70,34 @@ def default_due(zone: tzinfo, now: datetime | None = None) -> str:
     """The value a due-time input starts with: tomorrow 09:00 in the viewer's zone."""
     tomorrow = (now or datetime.now(UTC)).astimezone(zone).date() + timedelta(days=1)
     return f"{tomorrow.isoformat()}T09:00"
+
+
+def logged_activity(
+    ctx: Ctx,
+    form: FormData,
+    account_id: uuid.UUID,
+    deal_id: uuid.UUID | str | None,
+    contact_id: uuid.UUID | str | None,
+) -> ActivityIn:
+    """The "Log activity" form of an account or deal page, read in the viewer's zone.
+
+    A note is logged as done: the due time the form starts with is not its.
+    """
+    kind = text(form, "type")
+    return parse_input(
+        ActivityIn,
+        {
+            "type": kind,
+            "subject": text(form, "subject"),
+            "description": optional(text(form, "description")),
+            "due_at": None
+            if kind == NewActivityType.NOTE.value
+            else typed_time(text(form, "due_at"), viewer_zone(ctx)),
+            "account_id": account_id,
+            "contact_id": contact_id,
+            "deal_id": deal_id,
+        },
+    )
 
 
 # ------------------------------------------------------------------ rows

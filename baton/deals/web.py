@@ -23,7 +23,10 @@ from sqlalchemy import Row
 from starlette.datastructures import FormData
 
 from baton.activities import queries as activity_queries
+from baton.activities import service as activity_service
 from baton.activities.models import ActivityStatus
+from baton.activities.schemas import NewActivityType
+from baton.activities.web import default_due, logged_activity
 from baton.audit.trail import TrailEntity
 from baton.audit.web import changes_context
 from baton.cadences import queries as cadence_queries
@@ -36,7 +39,7 @@ from baton.deals.models import Deal, DealOutcome
 from baton.deals.schemas import CloseIn, DealIn, DealMoveIn, DealPatch, DealView
 from baton.identity.access import WRITERS
 from baton.identity.queries import default_currency, member_names, members_with_roles
-from baton.web.rendering import render
+from baton.web.rendering import render, viewer_zone
 from baton.workflow import charts, engine
 from baton.workflow import queries as workflow_queries
 from baton.workflow.models import EntityType, StatusCategory
@@ -448,6 +451,19 @@ async def deal_close(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Respo
 # ------------------------------------------------------------------ one deal
 
 
+@router.post("/deals/{deal_id}/activities")
+async def activity_log(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Response:
+    """Log a note or plan a call on the deal: it joins the deal's (and account's) timeline."""
+    form = await request.form()
+    try:
+        deal, _ = await service.get_deal(ctx, deal_id)
+        data = logged_activity(ctx, form, deal.account_id, deal.id, deal.contact_id)
+        await activity_service.create_activity(ctx, data)
+    except DomainError as error:
+        return form_error(request, error)
+    return redirect(request, f"/deals/{deal_id}")
+
+
 @router.post("/deals/{deal_id}/edit")
 async def deal_edit(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Response:
     form = await request.form()
@@ -586,6 +602,8 @@ async def deal_page(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Respon
         else flow.step(deal.step_id).probability,
         context="detail",
         view="all",
+        activity_types=[t.value for t in NewActivityType],
+        due=default_due(viewer_zone(ctx)),
         **await changes_context(ctx, TrailEntity.DEAL, deal_id),
         error=None,
         errors={},

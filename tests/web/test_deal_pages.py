@@ -503,6 +503,66 @@ async def test_add_deal_with_a_cadence_through_the_form(
     )
 
 
+async def test_notes_and_calls_are_logged_from_the_deal_page(
+    client: httpx.AsyncClient, pipe: Pipeline, owner_conn: asyncpg.Connection
+) -> None:
+    deal = await pipe.create(client)
+    token = await _sign_in(client, pipe.sales)
+    page = await client.get(f"/deals/{deal['id']}")
+    assert 'id="activity-log"' in page.text
+
+    def log(**fields: str) -> dict[str, str]:
+        return {"csrf_token": token, "due_at": "2030-01-07T10:30", **fields}
+
+    # No subject: refused in words, nothing logged.
+    refused = await client.post(
+        f"/deals/{deal['id']}/activities", data=log(type="note", subject=""), headers=HTMX
+    )
+    assert refused.status_code == 422, refused.text
+    assert "Subject" in refused.text or "subject" in refused.text
+    noted = await client.post(
+        f"/deals/{deal['id']}/activities",
+        data=log(type="note", subject="They want a pilot", description="Two depots first"),
+        headers=HTMX,
+    )
+    assert noted.status_code == 200, noted.text
+    assert noted.headers["HX-Redirect"] == f"/deals/{deal['id']}"
+    planned = await client.post(
+        f"/deals/{deal['id']}/activities", data=log(type="call", subject="Call Jana")
+    )
+    assert planned.status_code == 303
+    rows = {
+        row["subject"]: row
+        for row in await owner_conn.fetch(
+            "SELECT subject, status, account_id FROM activities WHERE deal_id = $1",
+            uuid.UUID(deal["id"]),
+        )
+    }
+    assert rows["They want a pilot"]["status"] == "done"  # a note is logged as done
+    assert rows["They want a pilot"]["account_id"] == pipe.account_id
+    assert rows["Call Jana"]["status"] == "planned"
+    page = await client.get(f"/deals/{deal['id']}")
+    assert "They want a pilot" in page.text
+    assert "Two depots first" in page.text
+
+    # A viewer gets no form and is refused; another organization does not find the deal.
+    viewer = await _sign_in(client, pipe.viewer)
+    assert 'id="activity-log"' not in (await client.get(f"/deals/{deal['id']}")).text
+    refused = await client.post(
+        f"/deals/{deal['id']}/activities",
+        data={"csrf_token": viewer, "type": "note", "subject": "Sneaky"},
+        headers=HTMX,
+    )
+    assert refused.status_code == 403
+    stranger = await _sign_in(client, await register_tenant(client))
+    hidden = await client.post(
+        f"/deals/{deal['id']}/activities",
+        data={"csrf_token": stranger, "type": "note", "subject": "Sneaky"},
+        headers=HTMX,
+    )
+    assert hidden.status_code == 404
+
+
 async def test_another_tenants_deal_is_not_found(client: httpx.AsyncClient, pipe: Pipeline) -> None:
     deal = await pipe.create(client)
     stranger = await register_tenant(client)
