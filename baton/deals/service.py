@@ -76,7 +76,7 @@ from baton.deals.models import Deal, DealOutcome
 from baton.deals.schemas import CloseIn, DealIn, DealMoveIn, DealPatch, DealView, MoveFields
 from baton.identity.access import WRITERS, require_role
 from baton.identity.models import Membership, TenantSettings
-from baton.identity.queries import may_own_records, member_zone, writer_name
+from baton.identity.queries import may_own_records, member_zone, on_behalf, writer_name
 from baton.workflow import effects, engine
 from baton.workflow import service as workflow_service
 from baton.workflow.models import (
@@ -1280,8 +1280,10 @@ def _close_target(
     return candidates[0]
 
 
-def _close_description(data: CloseIn) -> str:
+def _close_description(data: CloseIn, for_owner: str | None) -> str:
     text = f"Closed {data.outcome.value}: {data.reason}"
+    if for_owner is not None:
+        text = f"{text} (closed {for_owner})"
     # The notes are kept whole on the deal; the timeline entry has the CHECK's bound.
     return (f"{text} — {data.notes}" if data.notes else text)[:10_000]
 
@@ -1355,7 +1357,9 @@ async def close_deal(ctx: Ctx, deal_id: uuid.UUID, data: CloseIn) -> DealClose:
             "new_close_notes": data.notes,
             "activity_id": uuid7(),
             "entry_subject": stage_change_subject(move),
-            "entry_description": _close_description(data),
+            "entry_description": _close_description(
+                data, await on_behalf(ctx.session, current.owner_id, principal.user_id)
+            ),
             "actor_id": principal.user_id,
             "log_stage_change": True,
         },

@@ -32,7 +32,7 @@ from baton.audit.web import changes_context
 from baton.cadences import queries as cadence_queries
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx, Principal
-from baton.core.errors import DomainError, RuleViolation, TransitionRejected
+from baton.core.errors import DomainError, FieldError, RuleViolation, TransitionRejected
 from baton.core.schemas import parse_input
 from baton.deals import queries, service
 from baton.deals.models import Deal, DealOutcome
@@ -318,7 +318,7 @@ async def _refused_move(
             except TransitionRejected as refusal:
                 return form_error(request, refusal)
             return form_error(request, error)
-        return _close_form(request, deal, choices, context, view, status_code=error.status)
+        return await _close_form(request, deal, choices, context, view, status_code=error.status)
     option = next(
         (o for o in flow.options(deal.step_id, principal.role) if o.to_step.id == data.to_step_id),
         None,
@@ -371,7 +371,7 @@ def _close_choices(
     return [choices[kind] for kind in DealOutcome if kind in choices]
 
 
-def _close_form(
+async def _close_form(
     request: Request,
     deal: Deal,
     choices: list[CloseChoice],
@@ -382,6 +382,7 @@ def _close_form(
     error: DomainError | None = None,
     data: dict[str, str] | None = None,
 ) -> Response:
+    ctx: Ctx = request.state.ctx
     return render(
         request,
         "deals/_close_form.html",
@@ -393,6 +394,18 @@ def _close_form(
         error=error,
         errors={e.field: e.message for e in error.errors} if error else {},
         data=data or {},
+        names=await member_names(ctx.session, [deal.owner_id]),
+    )
+
+
+def _colleague_unconfirmed(ctx: Ctx, deal: Deal, form: FormData) -> RuleViolation | None:
+    """Closing someone else's deal from a page is confirmed first: the form says whose
+    it is and asks for a tick (the close then names both people on the timeline)."""
+    if deal.owner_id == ctx.require_principal().user_id or checked(form, "for_owner"):
+        return None
+    return RuleViolation(
+        "This deal belongs to a colleague",
+        errors=[FieldError("for_owner", "tick the box to close it for them")],
     )
 
 
@@ -412,6 +425,10 @@ async def deal_close(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Respo
                 "version": text(form, "version"),
             },
         )
+        deal, _ = await service.get_deal(ctx, deal_id)
+        unconfirmed = _colleague_unconfirmed(ctx, deal, form)
+        if unconfirmed is not None:
+            raise unconfirmed
         result = await service.close_deal(ctx, deal_id, data)
     except RuleViolation as error:
         if not is_htmx(request):
@@ -424,7 +441,7 @@ async def deal_close(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Respo
         choices = _close_choices(deal, flow, principal.role, outcome)
         if not choices:
             return form_error(request, error)
-        return _close_form(
+        return await _close_form(
             request,
             deal,
             choices,

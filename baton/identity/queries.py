@@ -160,6 +160,15 @@ async def member_names(
     return {user_id: name for user_id, name in rows.all()}
 
 
+async def on_behalf(session: AsyncSession, owner_id: uuid.UUID, actor_id: uuid.UUID) -> str | None:
+    """ "by Sam Seller for Alex Owner" when a member acts on a colleague's record (the
+    timeline says so), None when it is their own."""
+    if owner_id == actor_id:
+        return None
+    names = await member_names(session, [owner_id, actor_id])
+    return f"by {names.get(actor_id, 'a colleague')} for {names.get(owner_id, 'its owner')}"
+
+
 async def members_with_roles(
     session: AsyncSession, roles: Iterable[Role]
 ) -> list[tuple[uuid.UUID, str]]:

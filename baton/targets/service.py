@@ -66,7 +66,7 @@ from baton.deals import service as deal_service
 from baton.deals.models import Deal
 from baton.deals.schemas import DealIn
 from baton.identity.access import WRITERS, require_role
-from baton.identity.queries import writer_name, zone_of_member
+from baton.identity.queries import on_behalf, writer_name, zone_of_member
 from baton.targets import queries
 from baton.targets.models import Target
 from baton.targets.schemas import StatusIn, TargetIn, TargetPatch
@@ -678,6 +678,10 @@ async def convert_target(ctx: Ctx, target_id: uuid.UUID) -> Conversion:
         ),
     )
     version = target.version
+    converted = f"Converted: deal {deal.name}"
+    acted = await on_behalf(ctx.session, target.owner_id, principal.user_id)
+    if acted is not None:
+        converted = f"{converted} (converted {acted})"
     for move in moves:
         last = move is moves[-1]
         target = await _move(
@@ -687,7 +691,7 @@ async def convert_target(ctx: Ctx, target_id: uuid.UUID) -> Conversion:
                 target_id,
                 version,
                 move,
-                description=f"Converted: deal {deal.name}" if last else None,
+                description=converted if last else None,
                 converted=(account_id, deal.id) if last else None,
             ),
         )

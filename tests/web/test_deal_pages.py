@@ -331,6 +331,52 @@ async def test_close_needs_its_notes_and_then_closes(
     assert 'data-outcome="won"' not in page.text  # closed: no close form any more
 
 
+async def test_closing_a_colleagues_deal_is_confirmed_and_says_who(
+    client: httpx.AsyncClient, pipe: Pipeline
+) -> None:
+    # The admin's deal, closed by the salesperson.
+    answer = await client.post(
+        "/api/v1/deals",
+        headers=pipe.admin.headers,
+        json={
+            "name": unique("Colleague deal"),
+            "account_id": str(pipe.account_id),
+            "next_step": "Call the buyer",
+            "next_step_due_date": NEXT_WEEK,
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    deal = await pipe.walk(client, answer.json(), "discovery", "proposal", "negotiation")
+    token = await _sign_in(client, pipe.sales)
+    page = await client.get(f"/deals/{deal['id']}")
+    assert "This is Ada Admin\u2019s deal: close it for them" in page.text
+
+    def close(**fields: str) -> dict[str, str]:
+        return {
+            "version": str(deal["version"]),
+            "context": "detail",
+            "csrf_token": token,
+            "outcome": "won",
+            "reason": "price",
+            **fields,
+        }
+
+    unconfirmed = await client.post(f"/deals/{deal['id']}/close", data=close(), headers=HTMX)
+    assert unconfirmed.status_code == 422, unconfirmed.text
+    assert 'data-field-error="for_owner"' in unconfirmed.text
+    assert "This deal belongs to Ada Admin." in unconfirmed.text
+    assert (await pipe.get(client, deal))["outcome"] is None
+
+    closed = await client.post(
+        f"/deals/{deal['id']}/close", data=close(for_owner="on"), headers=HTMX
+    )
+    assert closed.status_code == 200, closed.text
+    done = await pipe.get(client, deal)
+    assert (done["outcome"], done["owner_id"]) == ("won", str(pipe.admin.user_id))
+    page = await client.get(f"/deals/{deal['id']}")
+    assert "Closed won: price (closed by Sales Person for Ada Admin)" in page.text
+
+
 async def test_close_from_the_board_redraws_it(client: httpx.AsyncClient, pipe: Pipeline) -> None:
     deal = await pipe.create(client)
     token = await _sign_in(client, pipe.sales)

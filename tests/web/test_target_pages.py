@@ -149,3 +149,30 @@ async def test_another_organizations_targets_are_404(client: httpx.AsyncClient) 
     ):
         answer = await client.post(path, data={**data, "csrf_token": token}, headers=HTMX)
         assert answer.status_code == 404, path
+
+
+async def test_converting_a_colleagues_target_asks_first_and_says_who(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await register_tenant(client)
+    seller = await add_member(client, admin, "sales")
+    own = await bring_to(client, seller, await create_target(client, seller), "qualified")
+    theirs = await bring_to(client, admin, await create_target(client, admin), "qualified")
+    await _sign_in(client, seller)
+    page = await client.get("/targets?status=qualified")
+    # The colleague's row asks before converting; the seller's own does not.
+    confirm = re.search(
+        rf'action="/targets/{theirs["id"]}/convert"[^>]*hx-confirm="([^"]*)"', page.text
+    )
+    assert confirm, page.text
+    assert "Ada Admin\u2019s target" in confirm.group(1)
+    assert not re.search(rf'action="/targets/{own["id"]}/convert"[^>]*hx-confirm', page.text)
+
+    converted = await client.post(f"/api/v1/targets/{theirs['id']}/convert", headers=seller.headers)
+    assert converted.status_code == 200, converted.text
+    timeline = await client.get(
+        f"/api/v1/targets/{theirs['id']}/activities", headers=seller.headers
+    )
+    descriptions = [a["description"] or "" for a in timeline.json()]
+    assert any("(converted by Sales Person for Ada Admin)" in d for d in descriptions)
+    assert converted.json()["deal"]["owner_id"] == str(admin.user_id)  # still theirs
