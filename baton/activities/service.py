@@ -156,7 +156,7 @@ class _Links:
 
 
 def utc_day(moment: datetime) -> date:
-    """The UTC calendar day of a time: the planner's day and a deal's next-step date."""
+    """The UTC calendar day of a time: the day the activities API files an item under."""
     return moment.astimezone(UTC).date()
 
 
@@ -390,9 +390,8 @@ async def _earliest_planned(
 async def _point_deal_at(
     ctx: Ctx, deal_id: uuid.UUID, subject: str, due_at: datetime
 ) -> DealNextStep:
-    step = DealNextStep(deal_id, subject[:200], utc_day(due_at))
-    await deal_service.set_next_step(ctx, deal_id, step.next_step, step.due)
-    return step
+    due = await deal_service.set_next_step(ctx, deal_id, subject, due_at)
+    return DealNextStep(deal_id, subject[:200], due)
 
 
 async def complete_activity(

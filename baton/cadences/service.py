@@ -674,9 +674,7 @@ async def _repoint_deal(ctx: Ctx, deal_id: uuid.UUID | None) -> None:
         # enrolment statements at import time, so this module cannot import it first.
         from baton.deals import service as deal_service
 
-        await deal_service.set_next_step(
-            ctx, deal_id, row.subject, row.due_at.astimezone(UTC).date()
-        )
+        await deal_service.set_next_step(ctx, deal_id, row.subject, row.due_at)
 
 
 async def _live_enrollment(

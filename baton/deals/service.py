@@ -31,6 +31,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     exists,
     false,
     func,
@@ -1050,25 +1051,31 @@ async def restore_deals(ctx: Ctx, deletion_id: uuid.UUID) -> None:
     await ctx.session.execute(restore_deleted(DEALS, deletion_id))
 
 
-async def set_next_step(ctx: Ctx, deal_id: uuid.UUID, next_step: str, due: date) -> None:
+async def set_next_step(ctx: Ctx, deal_id: uuid.UUID, next_step: str, due_at: datetime) -> date:
     """Point an open deal at its next step (called when its planned activities change).
 
+    The step is due on the calendar day `due_at` falls on for the deal's owner (in
+    their time zone: a call at 08:00 in Tokyo is due that Tokyo day, though UTC still
+    says the day before), the same day the planner and cards call overdue against.
     An open deal never lacks a next step (a CHECK says so); this replaces it, bumping
     the version so a stale editor of the deal gets 409. A closed or deleted deal has
-    no next step to set: 404.
+    no next step to set: 404. Answers the due day.
     """
-    result = await ctx.session.execute(
+    local_day = cast(func.timezone(member_zone(DEALS.c.owner_id), due_at), Date)
+    due: date | None = await ctx.session.scalar(
         update(DEALS)
         .where(DEALS.c.id == deal_id, DEALS.c.outcome.is_(None), DEALS.c.deleted_at.is_(None))
         .values(
             next_step=next_step[:200],
-            next_step_due_date=due,
+            next_step_due_date=local_day,
             version=DEALS.c.version + 1,
             updated_at=func.now(),
         )
+        .returning(DEALS.c.next_step_due_date)
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if due is None:
         raise NotFound("No such open deal")
+    return due
 
 
 # ---------------------------------------------------------------- move and close

@@ -164,7 +164,7 @@ async def test_completing_a_deals_only_planned_activity_needs_next(
     assert body["deal"] == {
         "id": str(big),
         "next_step": "Send proposal",
-        # The UTC day of the follow-up's due time.
+        # The day of the follow-up's due time for the deal's owner (the organization is on UTC).
         "next_step_due_date": "2031-03-05",
     }
     after = await deal_row(owner_conn, big)
@@ -275,3 +275,35 @@ async def test_concurrent_completes_one_wins(
     )
     assert planned == 1
     assert (await deal_row(owner_conn, big))["version"] == 2
+
+
+@pytest.mark.parametrize(
+    ("zone", "due_at", "day"),
+    [
+        # 08:30 on the 5th in Tokyo, though UTC still says the 4th.
+        ("Asia/Tokyo", "2031-03-04T23:30:00Z", "2031-03-05"),
+        # 19:00 on the 4th in Los Angeles, though UTC already says the 5th.
+        ("America/Los_Angeles", "2031-03-05T03:00:00Z", "2031-03-04"),
+    ],
+)
+async def test_the_deals_next_step_is_due_on_its_owners_day(
+    client: httpx.AsyncClient,
+    team: Org,
+    owner_conn: asyncpg.Connection,
+    zone: str,
+    due_at: str,
+    day: str,
+) -> None:
+    acme = await account(owner_conn, team.admin)
+    big = await deal(owner_conn, team.admin, acme)  # owned by the admin
+    chosen = await client.patch("/api/v1/me", headers=team.admin.headers, json={"timezone": zone})
+    assert chosen.status_code == 200, chosen.text
+    activity = await plan(client, team.sales, subject="Discovery call", deal_id=str(big))
+    completed = await client.post(
+        f"{API}/{activity['id']}/complete",
+        headers=team.sales.headers,
+        json={"version": 1, "next": {"type": "call", "subject": "Follow up", "due_at": due_at}},
+    )
+    assert completed.status_code == 200, completed.text
+    assert completed.json()["deal"]["next_step_due_date"] == day
+    assert (await deal_row(owner_conn, big))["next_step_due_date"].isoformat() == day
