@@ -162,6 +162,15 @@ def test_close_a_deal_as_won_through_the_form(web: WatchedPage, api: Api) -> Non
     form = page.locator('#move-panel form[data-outcome="won"]')
     expect(form).to_be_visible()
     expect(_column(page, "negotiation").locator("[data-card]", has_text=name)).to_have_count(1)
+    # The form opens right below the card it asks about, not above the board.
+    expect(page.locator("#move-panel")).to_have_class(re.compile(r"\bbeside\b"))
+    panel = page.locator("#move-panel > *").first.bounding_box()
+    spot = card.bounding_box()
+    assert panel is not None
+    assert spot is not None
+    assert 0 <= panel["y"] - (spot["y"] + spot["height"]) <= 20
+    assert panel["x"] < spot["x"] + spot["width"]
+    assert spot["x"] < panel["x"] + panel["width"]
 
     # `other` without notes is refused next to the field; nothing closes.
     form.get_by_label("Won reason").select_option("other")

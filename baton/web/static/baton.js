@@ -164,6 +164,7 @@
           }
           if (board.hasAttribute("data-view")) { values.view = board.getAttribute("data-view"); }
           card.classList.add("moving");
+          panelCard = card;
           card.addEventListener("htmx:afterRequest", function settle(answer) {
             card.removeEventListener("htmx:afterRequest", settle);
             card.classList.remove("moving");
@@ -201,17 +202,44 @@
   // back to the moved card's menu, so a keyboard user carries on where they were; a
   // move that needs details opens its form in #move-panel, focused on its first field.
   var movedCard = null;
+  // The card whose move (drop or menu) the panel answers: the panel opens next to it.
+  var panelCard = null;
 
   document.addEventListener("htmx:beforeRequest", function (event) {
     var form = event.detail.elt;
     if (form && form.hasAttribute && form.hasAttribute("data-move-card")) {
       movedCard = form.getAttribute("data-move-card");
+      panelCard = form.closest("[data-card]");
     }
   });
 
+  // Below the card, kept inside the board; on a phone the panel stays in the page's
+  // flow above the board and is scrolled to instead. What moves is the panel's content
+  // (no id): htmx copies the attributes of elements with an id when it redraws the
+  // board, and an inline style copied that way is refused by the CSP.
+  function placePanel(panel, card) {
+    var pipeline = panel.closest(".pipeline");
+    var content = panel.firstElementChild;
+    panel.classList.remove("beside");
+    if (!pipeline || !content || !card || !document.body.contains(card) || window.matchMedia(PHONE).matches) {
+      panel.scrollIntoView({ block: "nearest" });
+      return;
+    }
+    panel.classList.add("beside");
+    var area = pipeline.getBoundingClientRect();
+    var spot = card.getBoundingClientRect();
+    var room = Math.max(0, area.width - content.offsetWidth);
+    content.style.top = (spot.bottom - area.top + 6) + "px";
+    content.style.left = Math.min(Math.max(0, spot.left - area.left), room) + "px";
+    content.scrollIntoView({ block: "nearest" });
+  }
+
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (movedCard === null) { return; }
     var target = event.detail.target;
+    if (target && target.id === "move-panel" && target.children.length) {
+      placePanel(target, panelCard);
+    }
+    if (movedCard === null) { return; }
     if (target && target.id === "move-panel") {
       var field = target.querySelector("select, textarea, input:not([type=hidden]), button");
       if (field) { field.focus(); }
