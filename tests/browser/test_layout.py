@@ -65,7 +65,12 @@ OVERFLOW = """() => {
       }
     }
   }
-  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: width, wide: wide};
+  // A list of records (a `stacked` table) lays its rows out as blocks on a phone: it
+  // never hides its columns behind a sideways scroll of its own.
+  const hidden = [...document.querySelectorAll("main table.stacked")]
+    .filter((table) => table.scrollWidth > table.clientWidth + 1)
+    .map((table) => "table." + table.className.trim().split(/\\s+/).join("."));
+  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: width, wide: wide, hidden: hidden};
 }"""
 
 AXE_RUN = """async () => {
@@ -174,6 +179,9 @@ def _crawl(browser: Browser, base_url: str, role: str, records: dict[str, str]) 
             for width in WIDTHS:
                 page.set_viewport_size({"width": width, "height": HEIGHT})
                 measured = page.evaluate(OVERFLOW)
+                crawl.overflow.extend(
+                    f"{path} at {width}px: {table} scrolls sideways" for table in measured["hidden"]
+                )
                 if measured["scrollWidth"] > measured["innerWidth"]:
                     crawl.overflow.append(
                         f"{path} at {width}px: scrollWidth {measured['scrollWidth']}; "
