@@ -68,27 +68,14 @@ FIELD_INPUTS: dict[str, dict[str, str]] = {
     "currency": {"type": "text", "pattern": "[A-Z]{3}", "maxlength": "3"},
     "next_step": {"type": "text", "maxlength": "200"},
 }
-FIELD_LABELS = {
-    "amount": "Amount",
-    "currency": "Currency",
-    "probability": "Probability (%)",
-    "expected_close_date": "Expected close date",
-    "next_step": "Next step",
-    "next_step_due_date": "Next step due",
-}
 
 
 def _can_write(principal: Principal) -> bool:
     return principal.role in WRITERS
 
 
-def field_label(name: str) -> str:
-    return FIELD_LABELS.get(name, name.replace("_", " "))
-
-
 def _helpers() -> dict[str, Any]:
     return {
-        "field_label": field_label,
         "field_inputs": FIELD_INPUTS,
         "duration": charts.duration,
     }

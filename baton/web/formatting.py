@@ -26,6 +26,28 @@ def code_label(code: str | None) -> str:
     return words[:1].upper() + words[1:]
 
 
+# Field names that read better than their code made into words.
+FIELD_NAMES = {
+    "probability": "Probability (%)",
+    "next_step_due_date": "Next step due",
+    "to_step_id": "Stage",
+    "from_step_id": "Stage",
+    "If-Match": "Version",
+    "due_at": "Due",
+    "user_id": "Member",
+}
+
+
+def field_name(path: str) -> str:
+    """The field a refusal names, as a form labels it: `fields.expected_close_date` →
+    "Expected close date", `owner_id` → "Owner", `conditions.reason_labels` → "Reason
+    labels" (the API keeps the path)."""
+    name = path.removeprefix("fields.").rsplit(".", 1)[-1]
+    if name in FIELD_NAMES:
+        return FIELD_NAMES[name]
+    return code_label(name.removesuffix("_id"))
+
+
 def local_time(moment: datetime | None, zone: ZoneInfo) -> str:
     """A stored (UTC) time as the viewer reads it, in their zone: `2026-12-07 15:52`."""
     if moment is None:

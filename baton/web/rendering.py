@@ -23,12 +23,20 @@ from baton.core.schemas import describe
 from baton.core.zones import zone_named
 from baton.identity import credentials
 from baton.web import TEMPLATES_DIR
-from baton.web.formatting import change_value, code_label, local_date, local_time, money
+from baton.web.formatting import (
+    change_value,
+    code_label,
+    field_name,
+    local_date,
+    local_time,
+    money,
+)
 from baton.web.navigation import sidebar_for
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["money"] = money
 templates.env.globals["change_value"] = change_value
+templates.env.globals["field_label"] = field_name
 templates.env.filters["label"] = code_label
 
 

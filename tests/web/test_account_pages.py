@@ -105,8 +105,8 @@ async def test_add_account_and_a_duplicate_domain_refused_inline(
         "/accounts", data={"name": " ", "domain": "not a domain", "csrf_token": token}, headers=HTMX
     )
     assert nameless.status_code == 422
-    assert "<strong>name</strong>" in nameless.text
-    assert "<strong>domain</strong>" in nameless.text
+    assert "<strong>Name</strong>" in nameless.text
+    assert "<strong>Domain</strong>" in nameless.text
 
     # Without htmx the form still works: a 303 to the new account.
     plain = await client.post("/accounts", data={"name": "Plain Co", "csrf_token": token})
@@ -178,7 +178,7 @@ async def test_overview_add_contact_log_activity_and_a_deleted_contact(
         headers=HTMX,
     )
     assert twin.status_code == 409
-    assert "<strong>email</strong>" in twin.text
+    assert "<strong>Email</strong>" in twin.text
     bob = re.search(r'<option value="([0-9a-f-]{36})">Bob Builder</option>', added.text)
     assert bob
 
@@ -220,7 +220,7 @@ async def test_overview_add_contact_log_activity_and_a_deleted_contact(
         headers=HTMX,
     )
     assert missing.status_code == 422
-    assert "<strong>due_at</strong>" in missing.text
+    assert "<strong>Due</strong>" in missing.text
 
     # The contact is deleted elsewhere: the page names it, it does not fail.
     await soft_delete(owner_conn, "contacts", uuid.UUID(bob.group(1)))
@@ -308,7 +308,7 @@ async def test_add_deal_from_the_overview(client: httpx.AsyncClient) -> None:
         f"{path}/deals", data={"name": "No next step", "csrf_token": token}, headers=HTMX
     )
     assert refused.status_code == 422
-    assert "<strong>next_step</strong>" in refused.text
+    assert "<strong>Next step</strong>" in refused.text
 
 
 async def test_add_deal_with_a_cadence_from_the_overview(

@@ -192,7 +192,7 @@ async def test_a_deals_last_activity_asks_for_the_follow_up_inline(
     }
     incomplete = await client.post(f"/activities/{only['id']}/complete", data=form, headers=HTMX)
     assert incomplete.status_code == 422
-    assert "<strong>next.subject</strong>" in incomplete.text
+    assert "<strong>Subject</strong>" in incomplete.text
 
     planned = await client.post(
         f"/activities/{only['id']}/complete",

@@ -494,7 +494,7 @@ async def test_add_deal_through_the_form(client: httpx.AsyncClient, pipe: Pipeli
         "/deals", data={**form, "next_step": "", "next_step_due_date": ""}, headers=HTMX
     )
     assert missing.status_code == 422
-    assert "next_step" in missing.text
+    assert "<strong>Next step</strong> is required" in missing.text
 
 
 async def test_add_deal_with_a_cadence_through_the_form(

@@ -126,7 +126,7 @@ async def test_assigning_to_someone_who_does_not_sell_is_refused_inline(
     )
     assert refused.status_code == 422
     assert 'class="form-errors"' in refused.text
-    assert "<strong>user_id</strong>" in refused.text
+    assert "<strong>Member</strong>" in refused.text
     assert (await org.get(client, lead)).json()["view"] == "pool"
 
 

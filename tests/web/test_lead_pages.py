@@ -58,7 +58,7 @@ async def test_marketing_adds_a_lead_and_triages_it(client: httpx.AsyncClient, o
         "/leads", data={"company_name": " ", "csrf_token": token}, headers=HTMX
     )
     assert refused.status_code == 422
-    assert "<strong>company_name</strong>" in refused.text
+    assert "<strong>Company name</strong>" in refused.text
 
     review = await client.post(
         f"/leads/{lead_id}/triage",
@@ -80,8 +80,8 @@ async def test_marketing_adds_a_lead_and_triages_it(client: httpx.AsyncClient, o
     assert qualify.status_code == 422
     assert "Nurture instead" in qualify.text
     assert "Move to Nurture" in qualify.text
-    assert "<strong>email</strong>" in qualify.text
-    assert "<strong>need</strong>" in qualify.text
+    assert "<strong>Email</strong>" in qualify.text
+    assert "<strong>Need</strong>" in qualify.text
 
     no_reason = await client.post(
         f"/leads/{lead_id}/triage",

@@ -107,7 +107,7 @@ async def test_chips_search_add_move_drop_and_convert(client: httpx.AsyncClient)
         headers=HTMX,
     )
     assert no_reason.status_code == 422
-    assert "<strong>reason</strong>" in no_reason.text
+    assert "<strong>Reason</strong>" in no_reason.text
 
     for status, version in (("engaged", "2"), ("qualified", "3")):
         answer = await client.post(

@@ -144,7 +144,7 @@ async def test_status_form_errors_render_inline(client: httpx.AsyncClient) -> No
     )
     assert bad.status_code == 422
     assert 'class="form-errors" role="alert"' in bad.text
-    assert "<strong>colour</strong>" in bad.text
+    assert "<strong>Colour</strong>" in bad.text
     assert "<html" not in bad.text
     added = await client.post(
         "/workflow/statuses",
