@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import TextClause
 from baton.accounts.models import Account
 from baton.contacts.models import Contact
 from baton.core.context import Ctx
-from baton.core.errors import NotFound, PermissionDenied
+from baton.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from baton.deals.models import Deal
 from baton.identity.models import Role
 from baton.leads.models import Lead
@@ -113,12 +113,17 @@ def _changes(action: str, columns: list[str] | None, before: Any, after: Any) ->
 async def read_trail(ctx: Ctx, query: TrailQuery) -> list[TrailEntry]:
     """The change trail, newest first, `query.limit + 1` entries (the extra one says
     there is more). One record's (entity type and id together) for any member who
-    may read it — 404 otherwise, also for another organization's; the organization's
-    whole trail only for admins (403)."""
+    may read it — 404 otherwise, also for another organization's; a type without an
+    id, or an id without a type, is 422; the organization's whole trail only for
+    admins (403)."""
     principal = ctx.require_principal()
     table_name = None
     if (query.entity_type is None) != (query.entity_id is None):
-        raise NotFound("Name the record by its type and id together")
+        missing = "entity_id" if query.entity_id is None else "entity_type"
+        raise ValidationFailed(
+            "Name the record by its type and id together",
+            errors=[FieldError(missing, "is required with the other")],
+        )
     if query.entity_type is not None and query.entity_id is not None:
         table = _TABLES[query.entity_type]
         seen = await ctx.session.scalar(select(table.c.id).where(table.c.id == query.entity_id))

@@ -124,7 +124,13 @@ async def test_half_a_record_name_is_refused(client: httpx.AsyncClient) -> None:
     answer = await client.get(
         "/api/v1/audit", headers=admin.headers, params={"entity_type": "deal"}
     )
-    assert answer.status_code == 404
+    assert answer.status_code == 422, answer.text
+    assert [e["field"] for e in answer.json()["errors"]] == ["entity_id"]
+    only_id = await client.get(
+        "/api/v1/audit", headers=admin.headers, params={"entity_id": str(admin.user_id)}
+    )
+    assert only_id.status_code == 422, only_id.text
+    assert [e["field"] for e in only_id.json()["errors"]] == ["entity_type"]
     bad = await client.get("/api/v1/audit", headers=admin.headers, params={"entity_type": "x"})
     assert bad.status_code == 422
 
