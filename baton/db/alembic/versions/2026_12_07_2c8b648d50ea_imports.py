@@ -3,7 +3,8 @@
 `import_batches` holds one uploaded file's way into targets, leads or accounts
 (preview, mapping, status, progress, counts, failure); `import_files` its bytes,
 apart so the batch's audit rows never copy them. Both are tenant tables with RLS;
-the batch is audited. `targets`, `leads`, `accounts`, `contacts`,
+the batch is audited. `baton_import_trail` reads what a batch did from the
+audit trail, for its undo. `targets`, `leads`, `accounts`, `contacts`,
 `account_transactions` and `deals` gain `import_batch_id` (a composite foreign key
 and a partial index), which an import sets on every row it creates or updates and
 its undo looks up.
@@ -20,6 +21,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from baton.db import ddl
+from baton.imports import ddl as imports_ddl
 
 revision = "2c8b648d50ea"
 down_revision = "d3b8f6a2e1c4"
@@ -219,9 +221,11 @@ def upgrade() -> None:
         for statement in ddl.enable_tenant_rls(table):
             op.execute(statement)
     op.execute(ddl.attach_audit("import_batches"))
+    op.execute(imports_ddl.IMPORT_TRAIL_FUNCTION)
 
 
 def downgrade() -> None:
+    op.execute(imports_ddl.DROP_IMPORT_TRAIL_FUNCTION)
     op.execute(ddl.detach_audit("import_batches"))
     for table in ("import_files", "import_batches"):
         for statement in ddl.disable_tenant_rls(table):

@@ -1,0 +1,161 @@
+"""The fields each kind of import fills, the headers that suggest them, and a row's
+validation into those fields.
+
+A header suggests a field when, lower-cased with everything but letters and digits
+removed, it is the field's name or one of its synonyms: the column names of
+spreadsheets and of other CRMs' exports (Pipedrive, HubSpot, Salesforce: "Company
+Name", "Organization", "Account Name", "E-mail", "Email Address", "Mobile" …).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from baton.contacts.schemas import Phone
+from baton.core.schemas import Email, Name
+from baton.imports.models import ImportKind
+from baton.targets.schemas import Notes
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    label: str
+    required: bool
+    synonyms: tuple[str, ...]
+    adapter: TypeAdapter[Any] | None = None
+
+
+_NAME: TypeAdapter[Any] = TypeAdapter(Name)
+_EMAIL: TypeAdapter[Any] = TypeAdapter(Email)
+_PHONE: TypeAdapter[Any] = TypeAdapter(Phone)
+_NOTES: TypeAdapter[Any] = TypeAdapter(Notes)
+
+_COMPANY = (
+    "company",
+    "companyname",
+    "organization",
+    "organisation",
+    "organizationname",
+    "organisationname",
+    "accountname",
+    "account",
+    "business",
+    "businessname",
+    "firm",
+    "firma",
+    "employer",
+)
+_CONTACT = (
+    "contact",
+    "contactname",
+    "contactperson",
+    "name",
+    "fullname",
+    "person",
+    "personname",
+    "leadname",
+)
+_EMAIL_NAMES = (
+    "email",
+    "emailaddress",
+    "mail",
+    "workemail",
+    "primaryemail",
+    "businessemail",
+    "personemail",
+    "contactemail",
+)
+_PHONE_NAMES = (
+    "phone",
+    "phonenumber",
+    "telephone",
+    "tel",
+    "mobile",
+    "mobilephone",
+    "mobilenumber",
+    "workphone",
+    "businessphone",
+    "personphone",
+    "contactphone",
+)
+_NOTES_NAMES = ("notes", "note", "description", "comments", "comment", "remarks")
+_OWNER = (
+    "owner",
+    "owneremail",
+    "assignedto",
+    "salesrep",
+    "accountowner",
+    "leadowner",
+    "contactowner",
+    "dealowner",
+    "user",
+)
+
+OWNER_FIELD = "owner"
+
+FIELDS: dict[ImportKind, tuple[FieldSpec, ...]] = {
+    ImportKind.TARGETS: (
+        FieldSpec("company_name", "Company", True, _COMPANY, _NAME),
+        FieldSpec("contact_name", "Contact name", False, _CONTACT, _NAME),
+        FieldSpec("email", "Email", False, _EMAIL_NAMES, _EMAIL),
+        FieldSpec("phone", "Phone", False, _PHONE_NAMES, _PHONE),
+        FieldSpec("notes", "Notes", False, _NOTES_NAMES, _NOTES),
+        FieldSpec(OWNER_FIELD, "Owner (member email)", False, _OWNER, _EMAIL),
+    ),
+}
+
+# The kinds this build imports (the others are declared for the schema only).
+SUPPORTED = tuple(FIELDS)
+
+
+def fields_of(kind: ImportKind) -> tuple[FieldSpec, ...]:
+    return FIELDS[kind]
+
+
+def header_key(header: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", header.lower())
+
+
+def suggest_mapping(kind: ImportKind, headers: list[str]) -> dict[str, str | None]:
+    """header → field, each field at most once (the first header that names it)."""
+    taken: set[str] = set()
+    mapping: dict[str, str | None] = {}
+    specs = fields_of(kind)
+    for header in headers:
+        key = header_key(header)
+        chosen = None
+        for spec in specs:
+            if spec.name in taken:
+                continue
+            if key == header_key(spec.name) or key in spec.synonyms:
+                chosen = spec.name
+                break
+        if chosen is not None:
+            taken.add(chosen)
+        mapping[header] = chosen
+    return mapping
+
+
+def _message(error: ValidationError) -> str:
+    first = error.errors()[0]
+    message = str(first.get("msg", "is not valid"))
+    if first.get("type") == "string_too_long":
+        return "is too long"
+    return message.removeprefix("Value error, ")
+
+
+def validate_cell(spec: FieldSpec, value: str) -> tuple[Any, str | None]:
+    """The field's value from a cell's text (None when blank), or an error message."""
+    if not value:
+        return None, ("is required" if spec.required else None)
+    if spec.adapter is None:
+        return value, None
+    try:
+        return spec.adapter.validate_python(value), None
+    except ValidationError as error:
+        return None, _message(error)
