@@ -58,6 +58,7 @@ from baton.identity.api import public as identity_public_router
 from baton.identity.api import router as identity_router
 from baton.identity.web import router as identity_web_router
 from baton.imports.api import router as imports_router
+from baton.imports.web import router as imports_web_router
 from baton.jobs.api import router as jobs_router
 from baton.jobs.web import router as jobs_web_router
 from baton.jobs.worker import run_worker
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         leads_web_router,
         targets_web_router,
         jobs_web_router,
+        imports_web_router,
     ]
     for router in routers:
         app.include_router(router)

@@ -146,6 +146,8 @@ def _message(error: ValidationError) -> str:
     message = str(first.get("msg", "is not valid"))
     if first.get("type") == "string_too_long":
         return "is too long"
+    if message.startswith("value is not a valid email address"):
+        return "is not a valid email address"
     return message.removeprefix("Value error, ")
 
 
