@@ -246,3 +246,21 @@ async def test_roles_and_tenancy(client: httpx.AsyncClient) -> None:
     assert (await commit(client, other, batch)).status_code == 404
     unknown = await upload(client, admin, "Company\nAcme\n", kind="planets")
     assert unknown.status_code == 422
+
+
+async def test_the_sample_file_previews_fifty_clean_targets(client: httpx.AsyncClient) -> None:
+    from pathlib import Path
+
+    admin = await register_tenant(client)
+    sample = Path(__file__).parents[2] / "docs" / "samples" / "targets.csv"
+    batch = await uploaded(client, admin, sample.read_bytes(), filename="targets.csv")
+    assert batch["rows_total"] == 50
+    assert batch["error_count"] == 0
+    assert batch["would_create"] == 50
+    assert set(batch["mapping"].values()) == {
+        "company_name",
+        "contact_name",
+        "email",
+        "phone",
+        "notes",
+    }
