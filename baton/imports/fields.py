@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from baton.contacts.schemas import Phone
 from baton.core.schemas import Email, Name
 from baton.imports.models import ImportKind
+from baton.leads.schemas import Need, Source
 from baton.targets.schemas import Notes
 
 
@@ -35,6 +36,8 @@ _NAME: TypeAdapter[Any] = TypeAdapter(Name)
 _EMAIL: TypeAdapter[Any] = TypeAdapter(Email)
 _PHONE: TypeAdapter[Any] = TypeAdapter(Phone)
 _NOTES: TypeAdapter[Any] = TypeAdapter(Notes)
+_SHORT: TypeAdapter[Any] = TypeAdapter(Source)
+_NEED_TEXT: TypeAdapter[Any] = TypeAdapter(Need)
 
 _COMPANY = (
     "company",
@@ -97,6 +100,9 @@ _OWNER = (
     "user",
 )
 
+_SOURCE = ("source", "leadsource", "channel", "origin", "campaign", "utmsource")
+_NEED = ("need", "needs", "interest", "requirement", "requirements", "request", "inquiry")
+
 OWNER_FIELD = "owner"
 
 FIELDS: dict[ImportKind, tuple[FieldSpec, ...]] = {
@@ -105,6 +111,16 @@ FIELDS: dict[ImportKind, tuple[FieldSpec, ...]] = {
         FieldSpec("contact_name", "Contact name", False, _CONTACT, _NAME),
         FieldSpec("email", "Email", False, _EMAIL_NAMES, _EMAIL),
         FieldSpec("phone", "Phone", False, _PHONE_NAMES, _PHONE),
+        FieldSpec("notes", "Notes", False, _NOTES_NAMES, _NOTES),
+        FieldSpec(OWNER_FIELD, "Owner (member email)", False, _OWNER, _EMAIL),
+    ),
+    ImportKind.LEADS: (
+        FieldSpec("company_name", "Company", True, _COMPANY, _NAME),
+        FieldSpec("contact_name", "Contact name", False, _CONTACT, _NAME),
+        FieldSpec("email", "Email", False, _EMAIL_NAMES, _EMAIL),
+        FieldSpec("phone", "Phone", False, _PHONE_NAMES, _PHONE),
+        FieldSpec("source", "Source", False, _SOURCE, _SHORT),
+        FieldSpec("need", "Need", False, _NEED, _NEED_TEXT),
         FieldSpec("notes", "Notes", False, _NOTES_NAMES, _NOTES),
         FieldSpec(OWNER_FIELD, "Owner (member email)", False, _OWNER, _EMAIL),
     ),
@@ -192,6 +208,10 @@ def _plainly_valid(adapter: TypeAdapter[Any], value: str) -> bool:
         return 1 <= len(value) <= 200
     if adapter is _NOTES:
         return len(value) <= 10_000
+    if adapter is _SHORT:
+        return 1 <= len(value) <= 100
+    if adapter is _NEED_TEXT:
+        return 1 <= len(value) <= 2000
     if adapter is _PHONE:
         return 3 <= len(value) <= 40 and _PHONE_SHAPE.match(value) is not None
     return False

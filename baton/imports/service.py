@@ -53,6 +53,7 @@ from baton.identity.models import Membership, Role, User
 from baton.identity.queries import may_own_records
 from baton.imports import fields as import_fields
 from baton.imports.fields import OWNER_FIELD, FieldSpec
+from baton.imports.kinds import WRITERS, KindWriter
 from baton.imports.models import (
     MAX_FAILURE_LENGTH,
     ImportBatch,
@@ -62,14 +63,11 @@ from baton.imports.models import (
     OnDuplicate,
 )
 from baton.imports.parsing import ImportRejected, Parsed, parse
-from baton.targets import service as target_service
-from baton.targets.models import Target
 
 log = structlog.get_logger("baton.imports")
 
 BATCHES: Table = ImportBatch.__table__  # type: ignore[assignment]
 FILES: Table = ImportFile.__table__  # type: ignore[assignment]
-TARGETS: Table = Target.__table__  # type: ignore[assignment]
 
 # Errors and duplicates a preview keeps to show (all are counted).
 SHOWN = 100
@@ -210,6 +208,8 @@ async def analyse(
     """Validate, deduplicate and plan every row (reads only)."""
     result = Analysis(parsed=parsed, mapping=mapping)
     specs = import_fields.fields_of(kind)
+    writer = WRITERS[kind]
+    table = writer.table
     mapped: dict[str, int] = {
         name: parsed.headers.index(header)
         for header, name in mapping.items()
@@ -253,9 +253,7 @@ async def analyse(
         values.setdefault("owner_id", None)
         if values["owner_id"] is None:
             values["owner_id"] = default_owner
-        key = target_service.dedupe_key(
-            values.get("email"), values.get("phone"), values["company_name"]
-        )
+        key = writer.dedupe(values.get("email"), values.get("phone"), values["company_name"])
         if key in first_by_key:
             result.in_file.append({"row": number, "key": key, "matches_row": first_by_key[key]})
             candidates.append(RowPlan(number, values, key, "skip"))
@@ -264,13 +262,17 @@ async def analyse(
         candidates.append(RowPlan(number, values, key, "create"))
     if first_by_key:
         found = await ctx.session.execute(
-            select(TARGETS.c.dedupe_key, TARGETS.c.id).where(
-                TARGETS.c.deleted_at.is_(None),
-                TARGETS.c.dedupe_key == func.any(text("CAST(:keys AS text[])")),
-            ),
+            select(table.c.dedupe_key, table.c.id)
+            .where(
+                table.c.deleted_at.is_(None),
+                table.c.dedupe_key == func.any(text("CAST(:keys AS text[])")),
+            )
+            .order_by(table.c.dedupe_key, table.c.created_at, table.c.id),
             {"keys": list(first_by_key)},
         )
-        existing = {key: record_id for key, record_id in found}
+        existing: dict[str, uuid.UUID] = {}
+        for key, record_id in found:
+            existing.setdefault(key, record_id)
         for plan in candidates:
             if plan.action != "create" or plan.key not in existing:
                 continue
@@ -278,7 +280,10 @@ async def analyse(
             result.existing.append(
                 {"row": plan.row, "key": plan.key, "record_id": str(plan.existing_id)}
             )
-            plan.action = "update" if on_duplicate is OnDuplicate.UPDATE else "skip"
+            if on_duplicate is OnDuplicate.UPDATE:
+                plan.action = "update"
+            elif on_duplicate is OnDuplicate.SKIP:
+                plan.action = "skip"
     result.plans = candidates
     return result
 
@@ -401,7 +406,7 @@ async def update_batch(
             raise ValidationFailed(
                 errors=[FieldError("on_duplicate", "must be one of: skip, update, create")]
             ) from None
-        if choice is OnDuplicate.CREATE and kind is ImportKind.TARGETS:
+        if choice is OnDuplicate.CREATE and not WRITERS[kind].duplicates_allowed:
             raise ValidationFailed(
                 errors=[
                     FieldError(
@@ -492,85 +497,42 @@ async def _progress(ctx: Ctx, batch_id: uuid.UUID, done: int) -> None:
         )
 
 
-_INSERT_TARGETS = text(
-    """
-INSERT INTO targets (tenant_id, id, company_name, contact_name, email, phone, notes,
-                     owner_id, dedupe_key, workflow_id, step_id, entered_step_at,
-                     import_batch_id)
-SELECT CAST(:tenant_id AS uuid), r.id, r.company_name, r.contact_name, r.email, r.phone,
-       r.notes, r.owner_id, r.dedupe_key, CAST(:workflow_id AS uuid),
-       CAST(:step_id AS uuid), now(), CAST(:batch_id AS uuid)
-FROM unnest(CAST(:ids AS uuid[]), CAST(:company_names AS text[]),
-            CAST(:contact_names AS text[]), CAST(:emails AS text[]), CAST(:phones AS text[]),
-            CAST(:notes AS text[]), CAST(:owner_ids AS uuid[]), CAST(:dedupe_keys AS text[]))
-     AS r(id, company_name, contact_name, email, phone, notes, owner_id, dedupe_key)
-"""
-)
-
-_UPDATE_TARGETS = text(
-    """
-UPDATE targets t
-SET company_name = coalesce(r.company_name, t.company_name),
-    contact_name = coalesce(r.contact_name, t.contact_name),
-    email = coalesce(r.email, t.email),
-    phone = coalesce(r.phone, t.phone),
-    notes = coalesce(r.notes, t.notes),
-    owner_id = coalesce(r.owner_id, t.owner_id),
-    dedupe_key = r.dedupe_key,
-    import_batch_id = CAST(:batch_id AS uuid),
-    version = t.version + 1,
-    updated_at = now()
-FROM unnest(CAST(:ids AS uuid[]), CAST(:company_names AS text[]),
-            CAST(:contact_names AS text[]), CAST(:emails AS text[]), CAST(:phones AS text[]),
-            CAST(:notes AS text[]), CAST(:owner_ids AS uuid[]), CAST(:dedupe_keys AS text[]))
-     AS r(id, company_name, contact_name, email, phone, notes, owner_id, dedupe_key)
-WHERE t.id = r.id AND t.deleted_at IS NULL
-"""
-)
-
-
 def _columns(
-    plans: Sequence[RowPlan], ids: list[uuid.UUID], explicit_owner: bool
+    writer: KindWriter, plans: Sequence[RowPlan], ids: list[uuid.UUID], owners: bool
 ) -> dict[str, Any]:
-    return {
-        "ids": ids,
-        "company_names": [p.values.get("company_name") for p in plans],
-        "contact_names": [p.values.get("contact_name") for p in plans],
-        "emails": [p.values.get("email") for p in plans],
-        "phones": [p.values.get("phone") for p in plans],
-        "notes": [p.values.get("notes") for p in plans],
-        "owner_ids": [p.values.get("owner_id") if explicit_owner else None for p in plans],
-        "dedupe_keys": [p.key for p in plans],
+    params: dict[str, Any] = {
+        column: [p.values.get(column) for p in plans] for column in writer.columns
     }
+    params["ids"] = ids
+    params["owner_ids"] = [p.values.get("owner_id") if owners else None for p in plans]
+    params["dedupe_keys"] = [p.key for p in plans]
+    return params
 
 
-async def _write_targets(ctx: Ctx, batch: ImportBatch, analysis: Analysis) -> tuple[int, int]:
-    flow = await target_service.target_workflow(ctx)
+async def _write(ctx: Ctx, batch: ImportBatch, analysis: Analysis) -> tuple[int, int]:
+    """The batch's rows, a chunk a statement, progress after each."""
+    writer = WRITERS[ImportKind(batch.kind)]
+    workflow_id, step_id = await writer.start(ctx)
     creates = [p for p in analysis.plans if p.action == "create"]
     updates = [p for p in analysis.plans if p.action == "update"]
     owner_mapped = OWNER_FIELD in {v for v in analysis.mapping.values() if v}
     connection = await ctx.session.connection()
     done = 0
     common = {"tenant_id": str(batch.tenant_id), "batch_id": str(batch.id)}
+    inserting, updating = writer.insert(), writer.update()
     for start in range(0, len(creates), CHUNK):
         chunk = creates[start : start + CHUNK]
-        params = _columns(chunk, [uuid7() for _ in chunk], True)
-        params["owner_ids"] = [p.values["owner_id"] for p in chunk]
+        params = _columns(writer, chunk, [uuid7() for _ in chunk], True)
         await connection.execute(
-            _INSERT_TARGETS,
-            {
-                **common,
-                **params,
-                "workflow_id": str(flow.workflow_id),
-                "step_id": str(flow.initial_step.id),
-            },
+            inserting,
+            {**common, **params, "workflow_id": str(workflow_id), "step_id": str(step_id)},
         )
         done += len(chunk)
         await _progress(ctx, batch.id, done)
     for start in range(0, len(updates), CHUNK):
         chunk = updates[start : start + CHUNK]
         ids = [p.existing_id for p in chunk if p.existing_id is not None]
-        await connection.execute(_UPDATE_TARGETS, {**common, **_columns(chunk, ids, owner_mapped)})
+        await connection.execute(updating, {**common, **_columns(writer, chunk, ids, owner_mapped)})
         done += len(chunk)
         await _progress(ctx, batch.id, done)
     return len(creates), len(updates)
@@ -626,7 +588,7 @@ async def run_commit(ctx: Ctx, batch_id: uuid.UUID) -> None:
                 raise ImportRejected(analysis.mapping_errors[0]["message"])
             if analysis.error_rows and not batch.valid_rows_only:
                 raise ImportRejected(f"{len(analysis.error_rows)} rows have errors")
-            created, updated = await _write_targets(ctx, batch, analysis)
+            created, updated = await _write(ctx, batch, analysis)
     except (DBAPIError, DomainError) as error:
         if isinstance(error, DBAPIError) and error.connection_invalidated:
             raise
@@ -672,15 +634,17 @@ async def undo_batch(
     check_version(batch.version, expected_version, "import")
     if batch.status != ImportStatus.COMPLETED.value:
         raise Conflict(f"The import is {batch.status}; only a completed import is undone")
+    writer = WRITERS[ImportKind(batch.kind)]
+    table = writer.table
     trail = (
         await ctx.session.execute(
             text(
                 "SELECT t.row_id, t.action, t.before, t.left_version, x.version AS now_version,"
                 " x.deleted_at IS NOT NULL AS gone"
-                " FROM baton_import_trail('targets', :batch) t"
-                " JOIN targets x ON x.id = t.row_id"
+                " FROM baton_import_trail(:table_name, :batch) t"
+                f" JOIN {writer.name} x ON x.id = t.row_id"
             ),
-            {"batch": batch_id},
+            {"batch": batch_id, "table_name": writer.name},
         )
     ).all()
     changed = [row.row_id for row in trail if not row.gone and row.now_version != row.left_version]
@@ -696,14 +660,14 @@ async def undo_batch(
     created = [row.row_id for row in trail if row.action == "insert" and not row.gone]
     if created:
         await connection.execute(
-            update(TARGETS)
-            .where(TARGETS.c.id == func.any(text("CAST(:created AS uuid[])")))
-            .where(TARGETS.c.deleted_at.is_(None))
+            update(table)
+            .where(table.c.id == func.any(text("CAST(:created AS uuid[])")))
+            .where(table.c.deleted_at.is_(None))
             .values(
                 deleted_at=func.now(),
                 deleted_by=principal.user_id,
                 deletion_id=uuid7(),
-                version=TARGETS.c.version + 1,
+                version=table.c.version + 1,
                 updated_at=func.now(),
             ),
             {"created": created},
@@ -711,23 +675,11 @@ async def undo_batch(
     restored = [row for row in trail if row.action == "update" and not row.gone]
     for row in restored:
         before = row.before
+        values: dict[str, Any] = {column: before.get(column) for column in writer.restored}
         await connection.execute(
-            update(TARGETS)
-            .where(TARGETS.c.id == row.row_id)
-            .values(
-                company_name=before["company_name"],
-                contact_name=before["contact_name"],
-                email=before["email"],
-                phone=before["phone"],
-                notes=before["notes"],
-                owner_id=uuid.UUID(before["owner_id"]),
-                dedupe_key=before["dedupe_key"],
-                import_batch_id=(
-                    uuid.UUID(before["import_batch_id"]) if before.get("import_batch_id") else None
-                ),
-                version=TARGETS.c.version + 1,
-                updated_at=func.now(),
-            )
+            update(table)
+            .where(table.c.id == row.row_id)
+            .values(**values, version=table.c.version + 1, updated_at=func.now())
         )
     batch.status = ImportStatus.UNDONE.value
     batch.undone_at = datetime.now(UTC)
