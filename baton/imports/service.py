@@ -690,6 +690,11 @@ async def undo_batch(
 # ---------------------------------------------------------------- the error file
 
 
+def _inert(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula, as text (`'` first)."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
 async def error_file(ctx: Ctx, batch_id: uuid.UUID) -> tuple[str, str]:
     """The rows with errors as CSV (the original cells and an `error` column) and a
     file name for it."""
@@ -703,6 +708,6 @@ async def error_file(ctx: Ctx, batch_id: uuid.UUID) -> tuple[str, str]:
     writer = csv.writer(out)
     writer.writerow([*parsed.headers, "error"])
     for number, message in sorted(analysis.error_rows.items()):
-        writer.writerow([*parsed.rows[number - 1], message])
+        writer.writerow([_inert(cell) for cell in (*parsed.rows[number - 1], message)])
     stem = batch.filename.rsplit(".", 1)[0]
     return "\ufeff" + out.getvalue(), f"{stem}-errors.csv"

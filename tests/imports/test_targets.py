@@ -102,19 +102,21 @@ async def test_row_errors_block_the_commit_unless_valid_rows_only(
         "Globex,not-an-email,\n"
         f"Initech,bill@initech.example,{admin.email}\n"
         "Umbrella,u@umbrella.example,stranger@else.example\n"
+        "=HYPERLINK(1),x@y.example,nobody@else.example\n"
     )
     batch = await uploaded(client, admin, content)
-    assert batch["error_count"] == 3
+    assert batch["error_count"] == 4
     assert {(e["row"], e["field"]) for e in batch["errors"]} == {
         (2, "company_name"),
         (3, "email"),
         (5, "owner"),
+        (6, "owner"),
     }
     refused = await commit(client, admin, batch)
     assert refused.status_code == 422
     done = await committed(client, admin, batch, settings, database, valid_rows_only=True)
     assert done["status"] == "completed"
-    assert (done["created"], done["failed"]) == (2, 3)
+    assert (done["created"], done["failed"]) == (2, 4)
     names = await owner_conn.fetch(
         "SELECT company_name FROM targets WHERE tenant_id = $1 ORDER BY 1", admin.tenant_id
     )
@@ -123,8 +125,10 @@ async def test_row_errors_block_the_commit_unless_valid_rows_only(
     assert errors.status_code == 200
     lines = errors.text.lstrip("\ufeff").splitlines()
     assert lines[0] == "Company,Email,Owner,error"
-    assert len(lines) == 4
+    assert len(lines) == 5
     assert lines[2].startswith("Globex,not-an-email,,email:")
+    # A cell a spreadsheet would run as a formula comes back as text.
+    assert lines[4].startswith("'=HYPERLINK(1),x@y.example,")
 
 
 async def test_duplicates_in_the_file_and_existing_skip_or_update(
