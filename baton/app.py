@@ -57,6 +57,8 @@ from baton.deals.web import router as deals_web_router
 from baton.identity.api import public as identity_public_router
 from baton.identity.api import router as identity_router
 from baton.identity.web import router as identity_web_router
+from baton.imports.api import router as imports_router
+from baton.imports.web import router as imports_web_router
 from baton.jobs.api import router as jobs_router
 from baton.jobs.web import router as jobs_web_router
 from baton.jobs.worker import run_worker
@@ -137,6 +139,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         targets_router,
         notifications_router,
         jobs_router,
+        imports_router,
         audit_router,
         web_router,
         identity_web_router,
@@ -150,6 +153,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         leads_web_router,
         targets_web_router,
         jobs_web_router,
+        imports_web_router,
     ]
     for router in routers:
         app.include_router(router)

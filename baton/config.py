@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     access_token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
     session_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # An uploaded import file (CSV or XLSX): bytes (413 past it) and data rows (422).
+    import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    import_max_rows: int = Field(default=200_000, ge=1)
     # Per-token API budget: requests per minute.
     api_rate_per_minute: int = Field(default=600, ge=1)
     login_max_failures: int = Field(default=5, ge=1)

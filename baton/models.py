@@ -8,6 +8,7 @@ from baton.contacts.models import Contact
 from baton.core.models import IdempotencyRecord, RateLimitBucket
 from baton.deals.models import Deal, NextStepDigest, PipelineColumnTotal
 from baton.identity.models import AccessToken, ApiKey, Membership, Tenant, TenantSettings, User
+from baton.imports.models import ImportBatch, ImportFile
 from baton.jobs.models import JobError
 from baton.leads.models import Lead, LeadEscalation, PoolEntry
 from baton.notifications.models import Notification
@@ -36,6 +37,8 @@ __all__ = [
     "Contact",
     "Deal",
     "IdempotencyRecord",
+    "ImportBatch",
+    "ImportFile",
     "JobError",
     "Lead",
     "LeadEscalation",

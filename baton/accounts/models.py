@@ -28,7 +28,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from baton.db import search
-from baton.db.base import Base, TenantKeyed, Timestamped, Versioned, enum_check
+from baton.db.base import (
+    Base,
+    TenantKeyed,
+    Timestamped,
+    Versioned,
+    enum_check,
+    import_batch_refs,
+)
 
 # How a company name is compared (search prefix, find-or-create): lower case,
 # punctuation dropped, runs of spaces collapsed. SQL, so the index serves it.
@@ -109,6 +116,7 @@ class Account(TenantKeyed, Timestamped, Versioned, Base):
         ),
         # Words anywhere in the name, domain and tax id (`baton.db.search`).
         *search.indexes("accounts", phone=False),
+        *import_batch_refs("accounts"),
         {"info": {"tenancy": "tenant"}},
     )
 
@@ -126,6 +134,8 @@ class Account(TenantKeyed, Timestamped, Versioned, Base):
     # Everything one deletion soft-deleted (contacts, deals, activities) shares this id,
     # so a restore brings back exactly that set.
     deletion_id: Mapped[uuid.UUID | None]
+    # The import batch that created or last updated the row (baton.imports).
+    import_batch_id: Mapped[uuid.UUID | None]
 
 
 class AccountTransaction(TenantKeyed, Timestamped, Versioned, Base):
@@ -150,6 +160,7 @@ class AccountTransaction(TenantKeyed, Timestamped, Versioned, Base):
             postgresql_where=text("reference IS NOT NULL"),
         ),
         Index("ix_account_transactions_account", "tenant_id", "account_id", "occurred_on"),
+        *import_batch_refs("account_transactions"),
         {"info": {"tenancy": "tenant"}},
     )
 
@@ -159,6 +170,8 @@ class AccountTransaction(TenantKeyed, Timestamped, Versioned, Base):
     currency: Mapped[str] = mapped_column(String(3))
     reference: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    # The import batch that created or last updated the row (baton.imports).
+    import_batch_id: Mapped[uuid.UUID | None]
 
 
 class AccountWinback(TenantKeyed, Timestamped, Base):

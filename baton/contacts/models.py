@@ -9,7 +9,13 @@ from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from baton.db import search
-from baton.db.base import Base, TenantKeyed, Timestamped, Versioned
+from baton.db.base import (
+    Base,
+    TenantKeyed,
+    Timestamped,
+    Versioned,
+    import_batch_refs,
+)
 
 
 class Contact(TenantKeyed, Timestamped, Versioned, Base):
@@ -49,6 +55,7 @@ class Contact(TenantKeyed, Timestamped, Versioned, Base):
         ),
         # Words anywhere in name, email, title and phone; the phone's end.
         *search.indexes("contacts", phone=True),
+        *import_batch_refs("contacts"),
         {"info": {"tenancy": "tenant"}},
     )
 
@@ -63,3 +70,5 @@ class Contact(TenantKeyed, Timestamped, Versioned, Base):
     deleted_at: Mapped[datetime | None]
     deleted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     deletion_id: Mapped[uuid.UUID | None]
+    # The import batch that created or last updated the row (baton.imports).
+    import_batch_id: Mapped[uuid.UUID | None]

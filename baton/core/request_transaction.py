@@ -111,7 +111,7 @@ class RequestTransaction:
         state = scope.setdefault("state", {})
         headers = headers_of(scope)
         try:
-            body = await _read_body(receive, headers, runtime.settings.max_body_bytes)
+            body = await _read_body(receive, headers, _body_limit(scope, runtime))
         except PayloadTooLarge as error:
             await _error_response(error, scope).send(send)
             return
@@ -295,6 +295,19 @@ async def _failed(ctx: Ctx, scope: Scope, error: Exception) -> BufferedResponse:
     # security headers; nothing was committed.
     log.exception("unhandled error", path=scope["path"])
     return _error_response(InternalError(), scope)
+
+
+# Uploads of import files may be as large as `BATON_IMPORT_MAX_BYTES` (plus the
+# multipart envelope); the service answers 413 for a file past it in words.
+UPLOAD_PATHS = frozenset({"/api/v1/imports", "/imports"})
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def _body_limit(scope: Scope, runtime: Runtime) -> int:
+    settings = runtime.settings
+    if scope["method"] == "POST" and scope["path"] in UPLOAD_PATHS:
+        return max(settings.max_body_bytes, settings.import_max_bytes + MULTIPART_OVERHEAD)
+    return settings.max_body_bytes
 
 
 async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:

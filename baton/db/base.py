@@ -17,7 +17,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Self
 
-from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, Table, Update, func, update
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Update,
+    func,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -100,4 +112,21 @@ def restore_deleted(table: Table, deletion_id: uuid.UUID) -> Update:
             deletion_id=None,
             updated_at=func.now(),
         )
+    )
+
+
+def import_batch_refs(table: str) -> tuple[Any, Any]:
+    """The foreign key and partial index a table that imports write carries: each row
+    an import batch created or updated names it (`import_batch_id`), so the batch's
+    undo finds exactly its rows (`baton.imports`)."""
+    return (
+        ForeignKeyConstraint(
+            ["tenant_id", "import_batch_id"], ["import_batches.tenant_id", "import_batches.id"]
+        ),
+        Index(
+            f"ix_{table}_import_batch",
+            "tenant_id",
+            "import_batch_id",
+            postgresql_where=text("import_batch_id IS NOT NULL"),
+        ),
     )

@@ -128,6 +128,7 @@ async def _grant(conn: AsyncConnection, role: str) -> None:
         "baton_authenticate(uuid, bytea, text, text)",
         "baton_authenticate_session(uuid, bytea, text, text)",
         "baton_record_as_of(text, uuid, timestamptz)",
+        "baton_import_trail(text, uuid)",
         *search.FUNCTIONS,
         *jobs_ddl.APP_FUNCTIONS,
     ):

@@ -33,7 +33,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from baton.accounts.models import CURRENCY_CHECK
 from baton.db import ddl
-from baton.db.base import Base, TenantKeyed, Timestamped, Versioned, enum_check
+from baton.db.base import (
+    Base,
+    TenantKeyed,
+    Timestamped,
+    Versioned,
+    enum_check,
+    import_batch_refs,
+)
 
 # Board order: a base-36 string compared byte by byte (COLLATE "C"), so a card moved
 # between two others gets a rank between theirs and no other row changes.
@@ -139,6 +146,7 @@ class Deal(TenantKeyed, Timestamped, Versioned, Base):
             "deletion_id",
             postgresql_where=text("deletion_id IS NOT NULL"),
         ),
+        *import_batch_refs("deals"),
         {"info": {"tenancy": "tenant", "governed": "deal"}},
     )
 
@@ -169,6 +177,8 @@ class Deal(TenantKeyed, Timestamped, Versioned, Base):
     deleted_at: Mapped[datetime | None]
     deleted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     deletion_id: Mapped[uuid.UUID | None]
+    # The import batch that created or last updated the row (baton.imports).
+    import_batch_id: Mapped[uuid.UUID | None]
 
 
 class PipelineColumnTotal(Base):

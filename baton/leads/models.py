@@ -29,7 +29,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from baton.db import search
-from baton.db.base import Base, TenantKeyed, Timestamped, Versioned, enum_check
+from baton.db.base import (
+    Base,
+    TenantKeyed,
+    Timestamped,
+    Versioned,
+    enum_check,
+    import_batch_refs,
+)
 
 EMAIL_CHECK = "email = lower(email) AND email ~ '^[^@[:space:]]+@[^@[:space:]]+$'"
 
@@ -117,6 +124,7 @@ class Lead(TenantKeyed, Timestamped, Versioned, Base):
         ),
         # Words anywhere in company, contact, email and phone; the phone's end.
         *search.indexes("leads", phone=True),
+        *import_batch_refs("leads"),
         {"info": {"tenancy": "tenant", "governed": "lead"}},
     )
 
@@ -160,6 +168,8 @@ class Lead(TenantKeyed, Timestamped, Versioned, Base):
     deleted_at: Mapped[datetime | None]
     deleted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     deletion_id: Mapped[uuid.UUID | None]
+    # The import batch that created or last updated the row (baton.imports).
+    import_batch_id: Mapped[uuid.UUID | None]
 
 
 class PoolEntry(TenantKeyed, Timestamped, Base):

@@ -18,7 +18,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from baton.db import search
-from baton.db.base import Base, TenantKeyed, Timestamped, Versioned
+from baton.db.base import (
+    Base,
+    TenantKeyed,
+    Timestamped,
+    Versioned,
+    import_batch_refs,
+)
 from baton.leads.models import EMAIL_CHECK
 
 
@@ -76,6 +82,7 @@ class Target(TenantKeyed, Timestamped, Versioned, Base):
         ),
         # Words anywhere in company, contact, email and phone; the phone's end.
         *search.indexes("targets", phone=True),
+        *import_batch_refs("targets"),
         {"info": {"tenancy": "tenant", "governed": "target"}},
     )
 
@@ -101,3 +108,5 @@ class Target(TenantKeyed, Timestamped, Versioned, Base):
     deleted_at: Mapped[datetime | None]
     deleted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     deletion_id: Mapped[uuid.UUID | None]
+    # The import batch that created or last updated the row (baton.imports).
+    import_batch_id: Mapped[uuid.UUID | None]

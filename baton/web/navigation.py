@@ -39,6 +39,7 @@ SIDEBAR: list[NavItem] = [
     NavItem("Accounts", "/accounts", ALL_ROLES),
     NavItem("Targets", "/targets", ALL_ROLES),
     NavItem("Activities", "/activities", ALL_ROLES),
+    NavItem("Imports", "/imports", WRITERS),
     NavItem("Work items", "/work-items", ALL_ROLES),
     NavItem("Workflows", "/workflow/workflows", WORKFLOW_READERS),
     NavItem("Statuses", "/workflow/statuses", WORKFLOW_READERS),

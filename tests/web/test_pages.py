@@ -80,27 +80,27 @@ async def test_sidebar_shows_only_what_the_role_may_use(client: httpx.AsyncClien
         admin.email: (
             {"Home", "Pipeline", "Accounts", "Targets", "Activities", "Work items", "Workflows"}
             | {"Statuses", "Project types", "Team", "Organization", "Jobs", "Audit", "API keys"}
-            | {"My account"}
+            | {"My account", "Imports"}
             | leads
             | overseen,
             set(),
         ),
         marketing.email: (
             {"Home", "Lead Inbox", "Nurture", "Disqualified", "Pipeline", "Accounts"}
-            | {"Targets", "Activities", "Work items", "API keys", "My account"},
+            | {"Targets", "Activities", "Work items", "API keys", "My account", "Imports"},
             {"Sales Inbox", "My Leads", "Team", "Organization", "Jobs", "Audit", "Workflows"}
             | overseen,
         ),
         sales.email: (
             {"Home", "Sales Inbox", "My Leads", "Pipeline", "Accounts", "Targets"}
-            | {"Activities", "Work items", "API keys", "My account"},
+            | {"Activities", "Work items", "API keys", "My account", "Imports"},
             {"Team", "Organization", "Workflows", "Lead Inbox", "Nurture", "Disqualified"}
             | overseen,
         ),
         viewer.email: (
             {"Home", "Pipeline", "Accounts", "Targets", "Activities", "Work items"}
             | {"My account"},
-            {"Team", "Organization", "API keys", "Statuses"} | leads | overseen,
+            {"Team", "Organization", "API keys", "Statuses", "Imports"} | leads | overseen,
         ),
     }
     for member in (admin, marketing, sales, viewer):
