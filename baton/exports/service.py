@@ -1,0 +1,104 @@
+"""Exports: a list as a file, sent as it is read.
+
+`open_export` is what the API (and the web's Export buttons, which link to it) call:
+it reads the first batch before anything is sent, so a refusal — a role that may not
+read the list (403), a bad filter (422) — is an ordinary error answer; the rest is
+read and written batch by batch while the response goes out (`sources`, `formats`).
+Each export is an `export` security event in the audit log (who, which list, which
+filters, which format).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from baton.audit.models import SecurityEvent
+from baton.audit.service import record_security_event
+from baton.core.context import Ctx
+from baton.core.errors import FieldError, ValidationFailed
+from baton.exports import columns
+from baton.exports.columns import ExportEntity, Listed
+from baton.exports.formats import MEDIA_TYPES, CsvWriter, ExportFormat, XlsxWriter
+from baton.exports.sources import ExportFilters, batches
+
+
+@dataclass(frozen=True)
+class Export:
+    filename: str
+    media_type: str
+    body: AsyncIterator[bytes]
+
+
+def filename_of(entity: ExportEntity, filters: ExportFilters, fmt: ExportFormat) -> str:
+    """`baton-deals-2026-12-07.csv`; a lead export names its queue."""
+    name = entity.value
+    if entity is ExportEntity.LEADS and filters.lead_view is not None:
+        name = f"leads-{filters.lead_view.value}"
+    return f"baton-{name}-{datetime.now(UTC).date().isoformat()}.{fmt.value}"
+
+
+async def open_export(
+    ctx: Ctx, entity: ExportEntity, filters: ExportFilters, fmt: ExportFormat
+) -> Export:
+    """The list `entity` with `filters`, as the caller may read it, as a file.
+
+    Any member exports what the list shows them (each list's own role rules: the lead
+    queues by role, the organization's audit trail admins only). Leads need their
+    `view`. The first batch is read here; the body reads the rest."""
+    principal = ctx.require_principal()
+    if entity is ExportEntity.LEADS and filters.lead_view is None:
+        raise ValidationFailed(errors=[FieldError("view", "is required: which lead queue")])
+    rows = batches(ctx, entity, filters)
+    first: list[Listed] = await anext(rows, [])
+    await record_security_event(
+        ctx,
+        SecurityEvent.EXPORTED,
+        details={
+            "entity": entity.value,
+            "format": fmt.value,
+            "filters": _filters_of(filters),
+            "by": principal.email,
+        },
+    )
+    body = _csv(entity, first, rows) if fmt is ExportFormat.CSV else _xlsx(entity, first, rows)
+    return Export(filename_of(entity, filters, fmt), MEDIA_TYPES[fmt], body)
+
+
+def _filters_of(filters: ExportFilters) -> dict[str, Any]:
+    defaults = ExportFilters()
+    return {
+        name: str(value)
+        for name, value in dataclasses.asdict(filters).items()
+        if value != getattr(defaults, name)
+    }
+
+
+async def _csv(
+    entity: ExportEntity, first: list[Listed], rest: AsyncIterator[list[Listed]]
+) -> AsyncIterator[bytes]:
+    writer = CsvWriter()
+    yield writer.header(columns.headers(entity)) + writer.rows(
+        columns.cells(entity, row) for row in first
+    )
+    async for batch in rest:
+        yield writer.rows(columns.cells(entity, row) for row in batch)
+
+
+async def _xlsx(
+    entity: ExportEntity, first: list[Listed], rest: AsyncIterator[list[Listed]]
+) -> AsyncIterator[bytes]:
+    writer = XlsxWriter(entity.value.capitalize())
+    try:
+        writer.header(columns.headers(entity))
+        writer.rows(columns.cells(entity, row) for row in first)
+        async for batch in rest:
+            writer.rows(columns.cells(entity, row) for row in batch)
+    except BaseException:
+        writer.discard()
+        raise
+    async for chunk in writer.finish():
+        yield chunk
