@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, status
 
 from baton.accounts.models import ActivityLevel, Tenure
 from baton.activities.api import OwnerFilter
@@ -22,6 +22,8 @@ from baton.deals.schemas import DealView
 from baton.exports import service
 from baton.exports.columns import ExportEntity
 from baton.exports.formats import ExportFormat
+from baton.exports.models import ExportStatus, TenantExport
+from baton.exports.schemas import ManifestEntry, TenantExportOut
 from baton.exports.sources import ExportFilters
 from baton.leads.schemas import LeadList
 from baton.targets.schemas import StepKey
@@ -32,6 +34,64 @@ router = APIRouter(
     dependencies=[Depends(get_principal)],
     route_class=JsonRoute,
 )
+
+
+def export_out(export: TenantExport) -> TenantExportOut:
+    completed = export.status == ExportStatus.COMPLETED.value
+    return TenantExportOut(
+        id=export.id,
+        status=ExportStatus(export.status),
+        requested_by=export.requested_by,
+        tables_total=export.tables_total,
+        tables_done=export.tables_done,
+        rows_done=export.rows_done,
+        manifest=[ManifestEntry.model_validate(entry) for entry in export.manifest or []]
+        if export.manifest is not None
+        else None,
+        size_bytes=export.size_bytes,
+        sha256=export.sha256,
+        failure=export.failure,
+        download_url=f"/api/v1/exports/{export.id}/download" if completed else None,
+        created_at=export.created_at,
+        started_at=export.started_at,
+        completed_at=export.completed_at,
+    )
+
+
+@router.post("/tenant", status_code=status.HTTP_202_ACCEPTED)
+async def export_organization(ctx: CtxDep) -> TenantExportOut:
+    """Admins: the whole organization's data as a ZIP (one CSV per table and a
+    `manifest.json` with each table's row count and SHA-256), built by a background
+    job; poll `GET /exports/{id}`, then download from its `download_url`."""
+    return export_out(await service.request_tenant_export(ctx))
+
+
+@router.get("/{export_id:uuid}")
+async def get_export(export_id: uuid.UUID, ctx: CtxDep) -> TenantExportOut:
+    """An organization export's status and progress (admins; another
+    organization's is 404)."""
+    return export_out(await service.get_tenant_export(ctx, export_id))
+
+
+@router.get(
+    "/{export_id:uuid}/download",
+    response_class=StreamedResponse,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+async def download_export(export_id: uuid.UUID, ctx: CtxDep) -> StreamedResponse:
+    """The finished ZIP (409 until the export is completed), streamed."""
+    export, chunks = await service.open_tenant_download(ctx, export_id)
+    day = export.created_at.date().isoformat()
+    return StreamedResponse(
+        chunks,
+        media_type="application/zip",
+        headers={
+            "content-disposition": f'attachment; filename="baton-organization-{day}.zip"',
+            "content-length": str(export.size_bytes),
+            "cache-control": "no-store",
+        },
+    )
+
 
 _VIEWS: dict[ExportEntity, type[DealView] | type[LeadList] | type[ActivityView]] = {
     ExportEntity.DEALS: DealView,
@@ -81,7 +141,7 @@ async def export_list(
     activity: ActivityLevel | None = None,
     account_id: uuid.UUID | None = None,
     view: Annotated[str | None, Query(max_length=32)] = None,
-    status: StepKey | None = None,
+    status_key: Annotated[StepKey | None, Query(alias="status")] = None,
     entity_type: TrailEntity | None = None,
     entity_id: uuid.UUID | None = None,
     actor_id: uuid.UUID | None = None,
@@ -99,7 +159,7 @@ async def export_list(
         tenure=tenure,
         activity=activity,
         account_id=account_id,
-        status=status,
+        status=status_key,
         entity_type=entity_type,
         entity_id=entity_id,
         actor_id=actor_id,

@@ -11,19 +11,26 @@ filters, which format).
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import func, select
+
 from baton.audit.models import SecurityEvent
 from baton.audit.service import record_security_event
 from baton.core.context import Ctx
-from baton.core.errors import FieldError, ValidationFailed
+from baton.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from baton.exports import columns
 from baton.exports.columns import ExportEntity, Listed
 from baton.exports.formats import MEDIA_TYPES, CsvWriter, ExportFormat, XlsxWriter
+from baton.exports.models import ExportStatus, TenantExport
 from baton.exports.sources import ExportFilters, batches
+from baton.identity.access import require_role
+from baton.identity.models import Role
+from baton.jobs.defer import defer
 
 
 @dataclass(frozen=True)
@@ -102,3 +109,58 @@ async def _xlsx(
         raise
     async for chunk in writer.finish():
         yield chunk
+
+
+# ---------------------------------------------------------------- whole organization
+
+# Bytes of the stored ZIP read per statement while it is downloaded.
+DOWNLOAD_CHUNK = 1024 * 1024
+
+
+async def request_tenant_export(ctx: Ctx) -> TenantExport:
+    """Admins ask for the whole organization's data (403 otherwise): an `exports` row,
+    queued, and its job (`tasks.export_tenant`), both in this transaction."""
+    from baton.exports.tasks import export_tenant
+
+    principal = require_role(ctx, Role.ADMIN)
+    export = TenantExport(tenant_id=principal.tenant_id, requested_by=principal.user_id)
+    ctx.session.add(export)
+    await ctx.session.flush()
+    await defer(ctx, export_tenant, {"export_id": str(export.id)})
+    await record_security_event(
+        ctx,
+        SecurityEvent.EXPORTED,
+        details={"entity": "organization", "export_id": str(export.id), "by": principal.email},
+    )
+    return export
+
+
+async def get_tenant_export(ctx: Ctx, export_id: uuid.UUID) -> TenantExport:
+    """An export of the caller's organization, for admins (403); another
+    organization's, or none, is 404."""
+    require_role(ctx, Role.ADMIN)
+    export = await ctx.session.scalar(select(TenantExport).where(TenantExport.id == export_id))
+    if export is None:
+        raise NotFound("No such export")
+    return export
+
+
+async def open_tenant_download(ctx: Ctx, export_id: uuid.UUID) -> tuple[TenantExport, Any]:
+    """The finished ZIP of an export (409 while it is not finished), read from the
+    database a chunk at a time while it is sent."""
+    export = await get_tenant_export(ctx, export_id)
+    if export.status != ExportStatus.COMPLETED.value or export.size_bytes is None:
+        raise Conflict(f"The export is {export.status}; download it once it is completed")
+    size = export.size_bytes
+    archive = TenantExport.__table__.c.archive
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, size, DOWNLOAD_CHUNK):
+            chunk = await ctx.session.scalar(
+                select(func.substring(archive, start + 1, DOWNLOAD_CHUNK)).where(
+                    TenantExport.__table__.c.id == export_id
+                )
+            )
+            yield bytes(chunk or b"")
+
+    return export, chunks()
