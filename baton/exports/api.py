@@ -126,15 +126,8 @@ def _owner(owner: str | None) -> dict[str, object]:
         raise ValidationFailed(errors=[FieldError("owner", "is not `me` or an id")]) from exc
 
 
-@router.get(
-    "/{entity}",
-    response_class=StreamedResponse,
-    responses={200: {"content": {"text/csv": {}, "application/octet-stream": {}}}},
-)
-async def export_list(
+def export_filters(
     entity: ExportEntity,
-    ctx: CtxDep,
-    format: ExportFormat = ExportFormat.CSV,
     q: SearchQuery = None,
     owner: OwnerFilter = None,
     tenure: Tenure | None = None,
@@ -147,14 +140,9 @@ async def export_list(
     actor_id: uuid.UUID | None = None,
     since: Annotated[Moment | None, Query(alias="from")] = None,
     until: Annotated[Moment | None, Query(alias="to")] = None,
-) -> StreamedResponse:
-    """The list `entity` as a file, with the filters its list takes (accounts: `q`,
-    `owner=me`, `tenure`, `activity`; contacts: `q`, `account_id`; deals: `view`,
-    `account_id`; leads: `view` (required), `q`; targets: `status`, `q`; activities:
-    `view`, `owner`; audit: `entity_type`, `entity_id`, `actor_id`, `from`, `to`),
-    only what the caller may read. Streamed: CSV (UTF-8 with BOM) leaves batch by
-    batch; times are ISO 8601 UTC, amounts decimals, formula-like text prefixed `'`."""
-    filters = ExportFilters(
+) -> ExportFilters:
+    """The filters of an export's query string (the API's and the pages' downloads)."""
+    return ExportFilters(
         q=q,
         tenure=tenure,
         activity=activity,
@@ -168,7 +156,12 @@ async def export_list(
         **_owner(owner),  # type: ignore[arg-type]
         **_view(entity, view),  # type: ignore[arg-type]
     )
-    export = await service.open_export(ctx, entity, filters, format)
+
+
+ExportFiltersDep = Annotated[ExportFilters, Depends(export_filters)]
+
+
+def streamed(export: service.Export) -> StreamedResponse:
     return StreamedResponse(
         export.body,
         media_type=export.media_type,
@@ -178,3 +171,23 @@ async def export_list(
             "cache-control": "no-store",
         },
     )
+
+
+@router.get(
+    "/{entity}",
+    response_class=StreamedResponse,
+    responses={200: {"content": {"text/csv": {}, "application/octet-stream": {}}}},
+)
+async def export_list(
+    entity: ExportEntity,
+    ctx: CtxDep,
+    filters: ExportFiltersDep,
+    format: ExportFormat = ExportFormat.CSV,
+) -> StreamedResponse:
+    """The list `entity` as a file, with the filters its list takes (accounts: `q`,
+    `owner=me`, `tenure`, `activity`; contacts: `q`, `account_id`; deals: `view`,
+    `account_id`; leads: `view` (required), `q`; targets: `status`, `q`; activities:
+    `view`, `owner`; audit: `entity_type`, `entity_id`, `actor_id`, `from`, `to`),
+    only what the caller may read. Streamed: CSV (UTF-8 with BOM) leaves batch by
+    batch; times are ISO 8601 UTC, amounts decimals, formula-like text prefixed `'`."""
+    return streamed(await service.open_export(ctx, entity, filters, format))
