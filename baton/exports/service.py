@@ -24,7 +24,7 @@ from baton.audit.service import record_security_event
 from baton.core.context import Ctx
 from baton.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from baton.exports import columns
-from baton.exports.columns import ExportEntity, Listed
+from baton.exports.columns import ExportEntity
 from baton.exports.formats import MEDIA_TYPES, CsvWriter, ExportFormat, XlsxWriter
 from baton.exports.models import ExportStatus, TenantExport
 from baton.exports.sources import ExportFilters, batches
@@ -60,7 +60,7 @@ async def open_export(
     if entity is ExportEntity.LEADS and filters.lead_view is None:
         raise ValidationFailed(errors=[FieldError("view", "is required: which lead queue")])
     rows = batches(ctx, entity, filters)
-    first: list[Listed] = await anext(rows, [])
+    first: list[list[Any]] = await anext(rows, [])
     await record_security_event(
         ctx,
         SecurityEvent.EXPORTED,
@@ -84,26 +84,27 @@ def _filters_of(filters: ExportFilters) -> dict[str, Any]:
     }
 
 
+Cells = list[list[Any]]
+
+
 async def _csv(
-    entity: ExportEntity, first: list[Listed], rest: AsyncIterator[list[Listed]]
+    entity: ExportEntity, first: Cells, rest: AsyncIterator[Cells]
 ) -> AsyncIterator[bytes]:
     writer = CsvWriter()
-    yield writer.header(columns.headers(entity)) + writer.rows(
-        columns.cells(entity, row) for row in first
-    )
+    yield writer.header(columns.headers(entity)) + writer.rows(first)
     async for batch in rest:
-        yield writer.rows(columns.cells(entity, row) for row in batch)
+        yield writer.rows(batch)
 
 
 async def _xlsx(
-    entity: ExportEntity, first: list[Listed], rest: AsyncIterator[list[Listed]]
+    entity: ExportEntity, first: Cells, rest: AsyncIterator[Cells]
 ) -> AsyncIterator[bytes]:
     writer = XlsxWriter(entity.value.capitalize())
     try:
         writer.header(columns.headers(entity))
-        writer.rows(columns.cells(entity, row) for row in first)
+        writer.rows(first)
         async for batch in rest:
-            writer.rows(columns.cells(entity, row) for row in batch)
+            writer.rows(batch)
     except BaseException:
         writer.discard()
         raise

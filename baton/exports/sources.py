@@ -11,8 +11,9 @@ gains is the export's by passing it through.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +31,8 @@ from baton.core.pagination import PageRequest, encode_cursor, page_of
 from baton.deals import queries as deal_queries
 from baton.deals import service as deals
 from baton.deals.schemas import DealView
-from baton.exports.columns import ExportEntity, Listed
+from baton.exports import columns
+from baton.exports.columns import ExportEntity
 from baton.identity.models import Membership, User
 from baton.leads import queries as lead_queries
 from baton.leads import service as leads
@@ -38,9 +40,11 @@ from baton.leads.models import LeadView
 from baton.leads.schemas import LeadList
 from baton.targets import service as targets
 
-# Rows per statement: large enough that 100 000 rows are 100 round trips, small
-# enough that a batch is a few hundred kilobytes.
-BATCH = 1000
+# Rows per statement: large enough that 100 000 rows are 50 round trips, small
+# enough that a batch is a megabyte or so. The first batch is smaller: the first
+# bytes leave sooner.
+BATCH = 2000
+FIRST_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -79,38 +83,39 @@ async def member_emails(ctx: Ctx) -> dict[uuid.UUID, str]:
     return {user_id: email for user_id, email in rows.all()}
 
 
-def _listed(
-    rows: Iterable[Mapping[str, Any]], members: Mapping[Any, str], accounts: Mapping[Any, str]
-) -> list[Listed]:
-    return [Listed(values, members, accounts) for values in rows]
-
-
-async def _account_names(ctx: Ctx, rows: list[Mapping[str, Any]]) -> dict[uuid.UUID, str]:
+async def _account_names(ctx: Ctx, rows: Sequence[Mapping[Any, Any]]) -> dict[uuid.UUID, str]:
     return await deal_queries.account_names(
         ctx.session, {row["account_id"] for row in rows if row.get("account_id")}
     )
 
 
+def batch_sizes(size: int) -> Iterator[int]:
+    """A small first batch (the first bytes leave sooner), then `size` at a time."""
+    return itertools.chain([min(FIRST_BATCH, size)], itertools.repeat(size))
+
+
 async def batches(
     ctx: Ctx, entity: ExportEntity, filters: ExportFilters, size: int = BATCH
-) -> AsyncIterator[list[Listed]]:
-    """The export's rows, `size` at a time, in the list's order. The first batch is
-    read when the iterator is first advanced: a refusal (403, 422) comes from it."""
+) -> AsyncIterator[list[list[Any]]]:
+    """The export's rows as cells (`columns.table`), a batch at a time, in the list's
+    order. The first batch is read when the iterator is first advanced: a refusal
+    (403, 422) comes from it."""
     members = await member_emails(ctx)
-    async for rows in _READERS[entity](ctx, filters, size):
-        accounts: dict[uuid.UUID, str] = {}
+    no_accounts: dict[uuid.UUID, str] = {}
+    async for rows in _READERS[entity](ctx, filters, batch_sizes(size)):
+        accounts = no_accounts
         if entity in (ExportEntity.CONTACTS, ExportEntity.DEALS, ExportEntity.ACTIVITIES):
             accounts = await _account_names(ctx, rows)
-        yield _listed(rows, members, accounts)
+        yield columns.table(entity, rows, columns.Lookups(members, accounts))
 
 
-Reader = Any  # (ctx, filters, size) -> AsyncIterator[list[Mapping[str, Any]]]
+Rows = AsyncIterator[Sequence[Mapping[Any, Any]]]
+Reader = Callable[[Ctx, ExportFilters, Iterator[int]], Rows]
 
 
-async def _accounts(
-    ctx: Ctx, filters: ExportFilters, size: int
-) -> AsyncIterator[list[Mapping[str, Any]]]:
+async def _accounts(ctx: Ctx, filters: ExportFilters, sizes: Iterator[int]) -> Rows:
     owner_id = ctx.require_principal().user_id if filters.owner_me else None
+    size = next(sizes)
     page = PageRequest(limit=size, after=None)
     while True:
         found = await account_queries.list_accounts(
@@ -126,12 +131,12 @@ async def _accounts(
         if len(found) <= size:
             return
         last = shown[-1]
+        size = next(sizes)
         page = page_of(size, encode_cursor(last.account.id, last.rank))
 
 
-async def _contacts(
-    ctx: Ctx, filters: ExportFilters, size: int
-) -> AsyncIterator[list[Mapping[str, Any]]]:
+async def _contacts(ctx: Ctx, filters: ExportFilters, sizes: Iterator[int]) -> Rows:
+    size = next(sizes)
     page = PageRequest(limit=size, after=None)
     while True:
         found = await contacts.list_contacts(ctx, page, filters.account_id, filters.q)
@@ -140,19 +145,20 @@ async def _contacts(
         if len(found) <= size:
             return
         last, rank = shown[-1]
+        size = next(sizes)
         page = page_of(size, encode_cursor(last.id, rank))
 
 
-async def _deals(
-    ctx: Ctx, filters: ExportFilters, size: int
-) -> AsyncIterator[list[Mapping[str, Any]]]:
+async def _deals(ctx: Ctx, filters: ExportFilters, sizes: Iterator[int]) -> Rows:
+    size = next(sizes)
     page = PageRequest(limit=size, after=None)
     while True:
         found = await deals.list_deals(ctx, page, filters.deal_view, filters.account_id)
         shown = found[:size]
-        yield [dict(row._mapping) for row in shown]
+        yield [row._mapping for row in shown]
         if len(found) <= size:
             return
+        size = next(sizes)
         page = PageRequest(limit=size, after=shown[-1].id)
 
 
@@ -163,11 +169,10 @@ def _lead_values(record: lead_queries.LeadRecord) -> dict[str, Any]:
     }
 
 
-async def _leads(
-    ctx: Ctx, filters: ExportFilters, size: int
-) -> AsyncIterator[list[Mapping[str, Any]]]:
+async def _leads(ctx: Ctx, filters: ExportFilters, sizes: Iterator[int]) -> Rows:
     view = filters.lead_view or LeadList.POOL
     queue = None if view is LeadList.TEAM else LeadView(view.value)
+    size = next(sizes)
     if filters.q is not None:
         page = PageRequest(limit=size, after=None)
         while True:
@@ -176,6 +181,7 @@ async def _leads(
             yield [_lead_values(row.record) for row in shown]
             if len(matched) <= size:
                 return
+            size = next(sizes)
             page = page_of(size, encode_cursor(shown[-1].record.lead.id, shown[-1].rank))
     elif queue is None:
         after = None
@@ -185,6 +191,7 @@ async def _leads(
             yield [_lead_values(row.record) for row in claimed]
             if following is None:
                 return
+            size = next(sizes)
             after = lead_queries.TeamCursor.decode(following)
     else:
         page = PageRequest(limit=size, after=None)
@@ -194,45 +201,41 @@ async def _leads(
             yield [_lead_values(record) for record in shown_records]
             if len(records) <= size:
                 return
+            size = next(sizes)
             page = PageRequest(limit=size, after=shown_records[-1].lead.id)
 
 
-async def _targets(
-    ctx: Ctx, filters: ExportFilters, size: int
-) -> AsyncIterator[list[Mapping[str, Any]]]:
+async def _targets(ctx: Ctx, filters: ExportFilters, sizes: Iterator[int]) -> Rows:
+    size = next(sizes)
     page = PageRequest(limit=size, after=None)
     while True:
         found = await targets.list_targets(ctx, page, filters.status, filters.q)
         shown = found[:size]
-        yield [dict(row._mapping) for row in shown]
+        yield [row._mapping for row in shown]
         if len(found) <= size:
             return
         last = shown[-1]
+        size = next(sizes)
         page = page_of(size, encode_cursor(last.id, last._mapping.get("search_rank")))
 
 
-async def _activities(
-    ctx: Ctx, filters: ExportFilters, size: int
-) -> AsyncIterator[list[Mapping[str, Any]]]:
+async def _activities(ctx: Ctx, filters: ExportFilters, sizes: Iterator[int]) -> Rows:
     owner_id = ctx.require_principal().user_id if filters.owner_me else filters.owner_id
     view = filters.activity_view
-    page = activity_queries.ViewPage(limit=size, after=None)
+    page = activity_queries.ViewPage(limit=next(sizes), after=None)
     now = datetime.now(UTC)
     while True:
         found = await activity_queries.list_view(ctx.session, view, page, owner_id, now)
-        shown = found[:size]
-        yield [_columns_of(activity) for activity in shown]
+        yield [_columns_of(activity) for activity in found[: page.limit]]
         following = activity_queries.view_next_cursor(view, found, page)
         if following is None:
             return
         page = activity_queries.ViewPage(
-            limit=size, after=activity_queries.decode_view_cursor(following)
+            limit=next(sizes), after=activity_queries.decode_view_cursor(following)
         )
 
 
-async def _audit(
-    ctx: Ctx, filters: ExportFilters, size: int
-) -> AsyncIterator[list[Mapping[str, Any]]]:
+async def _audit(ctx: Ctx, filters: ExportFilters, sizes: Iterator[int]) -> Rows:
     query = TrailQuery(
         entity_type=filters.entity_type,
         entity_id=filters.entity_id,
@@ -240,19 +243,19 @@ async def _audit(
         since=filters.since,
         until=filters.until,
         before=None,
-        limit=size,
+        limit=next(sizes),
     )
     while True:
         entries = await read_trail(ctx, query)
-        shown = entries[:size]
+        shown = entries[: query.limit]
         yield [
             dataclasses.asdict(entry)
             | {"changes": [dataclasses.asdict(change) for change in entry.changes]}
             for entry in shown
         ]
-        if len(entries) <= size:
+        if len(entries) <= query.limit:
             return
-        query = dataclasses.replace(query, before=shown[-1].id)
+        query = dataclasses.replace(query, before=shown[-1].id, limit=next(sizes))
 
 
 _READERS: dict[ExportEntity, Reader] = {
