@@ -196,6 +196,12 @@ class RequestTransaction:
                         await session.rollback()
                         return _replay(stored)
                 response = await self._run(scope, body, receive, send)
+                if response.streamed:
+                    # Read only, by contract: nothing to commit. A client gone
+                    # mid-stream cancelled the reads, so the transaction may be
+                    # unusable: it ends here either way.
+                    await session.rollback()
+                    return response
                 if response.status >= 400:
                     await session.rollback()
                     return response

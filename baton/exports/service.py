@@ -70,6 +70,9 @@ async def open_export(
             "filters": _filters_of(filters),
             "by": principal.email,
         },
+        # Written on its own once the request ends: a download's transaction only
+        # reads (it is never committed), and one cut short still happened.
+        survive_rollback=True,
     )
     body = _csv(entity, first, rows) if fmt is ExportFormat.CSV else _xlsx(entity, first, rows)
     return Export(filename_of(entity, filters, fmt), MEDIA_TYPES[fmt], body)

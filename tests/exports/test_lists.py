@@ -311,3 +311,64 @@ async def test_the_response_starts_before_every_batch_is_read(
     assert first_body < last_batch, events
     ids = [row["ID"] for row in csv.DictReader(io.StringIO(body.decode()[1:]))]
     assert ids == [str(deal_id) for deal_id in deal_ids]
+
+
+async def test_a_client_gone_mid_stream_ends_the_request_quietly(
+    app: Any,
+    client: httpx.AsyncClient,
+    owner_conn: asyncpg.Connection,
+    monkeypatch: Any,
+    caplog: Any,
+) -> None:
+    """The client hangs up after the first bytes: the reads stop, the transaction is
+    rolled back (nothing to commit), no error is logged, the export is still audited,
+    and the next request works."""
+    admin = await register_tenant(client)
+    account = await create_account(client, admin, name="Acme")
+    for _ in range(7):
+        await insert_deal(owner_conn, admin, account["id"])
+    monkeypatch.setattr(sources.batches, "__defaults__", (2,))
+    gone = asyncio.Event()
+    started = False
+    sent: list[str] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal started
+        if not started:
+            started = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message["type"])
+        if message["type"] == "http.response.body" and message.get("body"):
+            gone.set()
+            await asyncio.sleep(0.05)  # the server notices the hang-up meanwhile
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/api/v1/exports/deals",
+        "raw_path": b"/api/v1/exports/deals",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {admin.token}".encode())],
+        "client": ("127.0.0.10", 40000),
+        "server": ("testserver", 80),
+        "app": app,
+    }
+    with caplog.at_level("ERROR"):
+        await asyncio.wait_for(app(scope, receive, send), 30)
+    assert sent[0] == "http.response.start"
+    assert 1 <= sent.count("http.response.body") < 5
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    events = await owner_conn.fetchval(
+        "SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND event = 'export'",
+        admin.tenant_id,
+    )
+    assert events == 1
+    assert len(rows_of(await export(client, admin, "deals"))) == 7
