@@ -40,6 +40,7 @@ from bench.harness import free_port
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-exports-secret-key-" + "x" * 32
 PASSWORD = "bench-password-0123456789"
+APP_ROLE = "baton_bench_exports_app"
 
 
 def rss_kib(pid: int) -> int:
@@ -80,6 +81,14 @@ async def drop(cluster: URL, name: str) -> None:
         await conn.close()
 
 
+async def drop_role(cluster: URL) -> None:
+    conn = await asyncpg.connect(cluster.set(drivername="postgresql").render_as_string(False))
+    try:
+        await conn.execute(f'DROP ROLE IF EXISTS "{APP_ROLE}"')
+    finally:
+        await conn.close()
+
+
 def env_for(url: URL) -> dict[str, str]:
     return {
         **os.environ,
@@ -89,6 +98,8 @@ def env_for(url: URL) -> dict[str, str]:
         "BATON_ENV": "prod",
         "BATON_LOG_LEVEL": "WARNING",
         "BATON_API_RATE_PER_MINUTE": "100000",
+        # The bench's own app role: the cluster's `baton_app` (the tests') is untouched.
+        "BATON_APP_DB_ROLE": APP_ROLE,
     }
 
 
@@ -238,6 +249,7 @@ def main() -> None:
         server.wait(timeout=30)
     backup_restore(cluster, url)
     asyncio.run(drop(cluster, name))
+    asyncio.run(drop_role(cluster))
 
 
 def backup_restore(cluster: URL, url: URL) -> None:
@@ -260,7 +272,7 @@ def backup_restore(cluster: URL, url: URL) -> None:
             backups.restore(
                 bundle,
                 target.set(drivername="postgresql+asyncpg"),
-                app_role="baton_app",
+                app_role=APP_ROLE,
                 app_password=None,
             )
         )
