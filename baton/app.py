@@ -54,6 +54,8 @@ from baton.db.engine import Database
 from baton.db.urls import app_url
 from baton.deals.api import router as deals_router
 from baton.deals.web import router as deals_web_router
+from baton.exports.api import router as exports_router
+from baton.exports.web import router as exports_web_router
 from baton.identity.api import public as identity_public_router
 from baton.identity.api import router as identity_router
 from baton.identity.web import router as identity_web_router
@@ -141,6 +143,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         jobs_router,
         imports_router,
         audit_router,
+        exports_router,
         web_router,
         identity_web_router,
         workflow_web_router,
@@ -154,6 +157,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         targets_web_router,
         jobs_web_router,
         imports_web_router,
+        exports_web_router,
     ]
     for router in routers:
         app.include_router(router)

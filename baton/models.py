@@ -7,6 +7,7 @@ from baton.cadences.models import Cadence, CadenceEnrollment, CadenceStep
 from baton.contacts.models import Contact
 from baton.core.models import IdempotencyRecord, RateLimitBucket
 from baton.deals.models import Deal, NextStepDigest, PipelineColumnTotal
+from baton.exports.models import TenantExport
 from baton.identity.models import AccessToken, ApiKey, Membership, Tenant, TenantSettings, User
 from baton.imports.models import ImportBatch, ImportFile
 from baton.jobs.models import JobError
@@ -52,6 +53,7 @@ __all__ = [
     "Status",
     "Target",
     "Tenant",
+    "TenantExport",
     "TenantSettings",
     "User",
     "WorkItem",

@@ -37,6 +37,8 @@ class SecurityEvent(StrEnum):
     PERMISSION_DENIED = "permission.denied"
     RATE_LIMITED = "rate_limit.hit"
     TENANT_REGISTERED = "tenant.registered"
+    # A list downloaded (`baton.exports`): details say which, with which filters.
+    EXPORTED = "export"
 
 
 # The rows the audit retention may remove once old enough (DESIGN §3.3 keeps deletes

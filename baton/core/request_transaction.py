@@ -13,6 +13,11 @@ For every API call and web page this middleware
    or exception rolls everything back.
 Side effects that must only happen after commit are therefore safe to send once
 this returns.
+
+One exception to step 5: a `StreamedResponse` (a download of a whole list, `baton.
+exports`) only reads, inside the request's transaction, and its bytes go straight to
+the client as they are made, so memory stays flat however long the file; the
+transaction ends (it wrote nothing to commit) once the last byte is out.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from urllib.parse import parse_qs
 import structlog
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import StreamingResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from baton.audit.models import SecurityEvent
@@ -62,13 +68,32 @@ _IDEMPOTENCY_HEADER = idempotency.HEADER.lower().encode()
 AUTOCOMMIT_ACQUIRE_SECONDS = 30
 
 
+# Set in the request's state by a `StreamedResponse` as it starts: its bytes pass
+# through instead of being buffered.
+STREAMED = "baton_streamed"
+
+
+class StreamedResponse(StreamingResponse):
+    """A read-only answer sent as it is made (`RequestTransaction` passes it through
+    unbuffered, the request's transaction open until its last byte). Only for GETs
+    that write nothing: there is no commit before the first byte."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("state", {})[STREAMED] = True
+        await super().__call__(scope, receive, send)
+
+
 @dataclass
 class BufferedResponse:
     status: int = 500
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     body: bytearray = field(default_factory=bytearray)
+    # A streamed answer already went out (or started to): nothing is left to send.
+    streamed: bool = False
 
     async def send(self, send: Send) -> None:
+        if self.streamed:
+            return
         await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
         await send({"type": "http.response.body", "body": bytes(self.body)})
 
@@ -122,7 +147,13 @@ class RequestTransaction:
         if response is None:
             # The transactional way; after a declined autocommit attempt (it wrote
             # nothing), without counting the call against the budget again.
-            response = await self._handle(scope, runtime, state, headers, body, attempted)
+            response = await self._handle(
+                scope, runtime, state, headers, body, attempted, receive, send
+            )
+        if state.get(STREAMED):
+            # A stream that failed after its first byte: the client sees a cut-off
+            # body (no error can follow the bytes already sent).
+            response.streamed = True
         ctx = state.get("ctx")
         if isinstance(ctx, Ctx):
             # The request's connection is back in the pool: refusals' audit rows and
@@ -138,6 +169,8 @@ class RequestTransaction:
         headers: dict[bytes, bytes],
         body: bytes,
         counted: bool,
+        receive: Receive,
+        send: Send,
     ) -> BufferedResponse:
         cookies = cookies_of(headers)
         session = runtime.db.sessions()
@@ -162,7 +195,13 @@ class RequestTransaction:
                     if stored is not None:
                         await session.rollback()
                         return _replay(stored)
-                response = await self._run(scope, body)
+                response = await self._run(scope, body, receive, send)
+                if response.streamed:
+                    # Read only, by contract: nothing to commit. A client gone
+                    # mid-stream cancelled the reads, so the transaction may be
+                    # unusable: it ends here either way.
+                    await session.rollback()
+                    return response
                 if response.status >= 400:
                     await session.rollback()
                     return response
@@ -221,21 +260,38 @@ class RequestTransaction:
         finally:
             await pool.release(connection)
 
-    async def _run(self, scope: Scope, body: bytes) -> BufferedResponse:
+    async def _run(
+        self,
+        scope: Scope,
+        body: bytes,
+        receive: Receive | None = None,
+        send: Send | None = None,
+    ) -> BufferedResponse:
+        """The endpoint's answer, buffered; a `StreamedResponse` goes out through
+        `send` as it is made (when given: the transactional way only)."""
         response = BufferedResponse()
         delivered = False
+        state = scope.setdefault("state", {})
 
         async def replay_receive() -> Message:
             nonlocal delivered
             if not delivered:
                 delivered = True
                 return {"type": "http.request", "body": body, "more_body": False}
+            if state.get(STREAMED) and receive is not None:
+                # A stream listens for the client going away: the real disconnect.
+                return await receive()
             return {"type": "http.disconnect"}
 
         async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if response.streamed and send is not None:
+                await send(message)
+            elif message["type"] == "http.response.start":
                 response.status = message["status"]
                 response.headers = list(message.get("headers", []))
+                if state.get(STREAMED) and send is not None:
+                    response.streamed = True
+                    await send(message)
             elif message["type"] == "http.response.body":
                 response.body.extend(message.get("body", b""))
 

@@ -50,6 +50,7 @@ TASK_MODULES = [
     "baton.accounts.tasks",
     "baton.audit.tasks",
     "baton.imports.tasks",
+    "baton.exports.tasks",
 ]
 
 # The process's procrastinate app. Its connector is replaced by one to the app role's

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -34,7 +34,17 @@ from baton.web.formatting import (
 from baton.web.navigation import sidebar_for
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def export_url(entity: str, fmt: str, params: dict[str, object] | None = None) -> str:
+    """A list's download (`baton.exports.web`) in `fmt` with the non-empty `params`:
+    the filters on screen."""
+    kept = {key: str(value) for key, value in (params or {}).items() if value}
+    return f"/exports/{entity}?" + urlencode({"format": fmt, **kept})
+
+
 templates.env.globals["money"] = money
+templates.env.globals["export_url"] = export_url
 templates.env.globals["change_value"] = change_value
 templates.env.globals["field_label"] = field_name
 templates.env.filters["label"] = code_label

@@ -1,0 +1,1 @@
+"""Data out: every list as CSV or XLSX (streamed), the whole organization as a ZIP."""

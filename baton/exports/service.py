@@ -1,0 +1,170 @@
+"""Exports: a list as a file, sent as it is read.
+
+`open_export` is what the API (and the web's Export buttons, which link to it) call:
+it reads the first batch before anything is sent, so a refusal — a role that may not
+read the list (403), a bad filter (422) — is an ordinary error answer; the rest is
+read and written batch by batch while the response goes out (`sources`, `formats`).
+Each export is an `export` security event in the audit log (who, which list, which
+filters, which format).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from baton.audit.models import SecurityEvent
+from baton.audit.service import record_security_event
+from baton.core.context import Ctx
+from baton.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from baton.exports import columns
+from baton.exports.columns import ExportEntity
+from baton.exports.formats import MEDIA_TYPES, CsvWriter, ExportFormat, XlsxWriter
+from baton.exports.models import ExportStatus, TenantExport
+from baton.exports.sources import ExportFilters, batches
+from baton.identity.access import require_role
+from baton.identity.models import Role
+from baton.jobs.defer import defer
+
+
+@dataclass(frozen=True)
+class Export:
+    filename: str
+    media_type: str
+    body: AsyncIterator[bytes]
+
+
+def filename_of(entity: ExportEntity, filters: ExportFilters, fmt: ExportFormat) -> str:
+    """`baton-deals-2026-12-07.csv`; a lead export names its queue."""
+    name = entity.value
+    if entity is ExportEntity.LEADS and filters.lead_view is not None:
+        name = f"leads-{filters.lead_view.value}"
+    return f"baton-{name}-{datetime.now(UTC).date().isoformat()}.{fmt.value}"
+
+
+async def open_export(
+    ctx: Ctx, entity: ExportEntity, filters: ExportFilters, fmt: ExportFormat
+) -> Export:
+    """The list `entity` with `filters`, as the caller may read it, as a file.
+
+    Any member exports what the list shows them (each list's own role rules: the lead
+    queues by role, the organization's audit trail admins only). Leads need their
+    `view`. The first batch is read here; the body reads the rest."""
+    principal = ctx.require_principal()
+    if entity is ExportEntity.LEADS and filters.lead_view is None:
+        raise ValidationFailed(errors=[FieldError("view", "is required: which lead queue")])
+    rows = batches(ctx, entity, filters)
+    first: list[list[Any]] = await anext(rows, [])
+    await record_security_event(
+        ctx,
+        SecurityEvent.EXPORTED,
+        details={
+            "entity": entity.value,
+            "format": fmt.value,
+            "filters": _filters_of(filters),
+            "by": principal.email,
+        },
+        # Written on its own once the request ends: a download's transaction only
+        # reads (it is never committed), and one cut short still happened.
+        survive_rollback=True,
+    )
+    body = _csv(entity, first, rows) if fmt is ExportFormat.CSV else _xlsx(entity, first, rows)
+    return Export(filename_of(entity, filters, fmt), MEDIA_TYPES[fmt], body)
+
+
+def _filters_of(filters: ExportFilters) -> dict[str, Any]:
+    defaults = ExportFilters()
+    return {
+        name: str(value)
+        for name, value in dataclasses.asdict(filters).items()
+        if value != getattr(defaults, name)
+    }
+
+
+Cells = list[list[Any]]
+
+
+async def _csv(
+    entity: ExportEntity, first: Cells, rest: AsyncIterator[Cells]
+) -> AsyncIterator[bytes]:
+    writer = CsvWriter()
+    yield writer.header(columns.headers(entity)) + writer.rows(first)
+    async for batch in rest:
+        yield writer.rows(batch)
+
+
+async def _xlsx(
+    entity: ExportEntity, first: Cells, rest: AsyncIterator[Cells]
+) -> AsyncIterator[bytes]:
+    writer = XlsxWriter(entity.value.capitalize())
+    try:
+        writer.header(columns.headers(entity))
+        writer.rows(first)
+        async for batch in rest:
+            writer.rows(batch)
+    except BaseException:
+        writer.discard()
+        raise
+    async for chunk in writer.finish():
+        yield chunk
+
+
+# ---------------------------------------------------------------- whole organization
+
+# Bytes of the stored ZIP read per statement while it is downloaded.
+DOWNLOAD_CHUNK = 1024 * 1024
+
+
+async def request_tenant_export(ctx: Ctx) -> TenantExport:
+    """Admins ask for the whole organization's data (403 otherwise): an `exports` row,
+    queued, and its job (`tasks.export_tenant`), both in this transaction."""
+    from baton.exports.tasks import export_tenant
+
+    principal = require_role(ctx, Role.ADMIN)
+    export = TenantExport(tenant_id=principal.tenant_id, requested_by=principal.user_id)
+    ctx.session.add(export)
+    await ctx.session.flush()
+    await defer(ctx, export_tenant, {"export_id": str(export.id)})
+    await record_security_event(
+        ctx,
+        SecurityEvent.EXPORTED,
+        details={"entity": "organization", "export_id": str(export.id), "by": principal.email},
+    )
+    return export
+
+
+async def get_tenant_export(ctx: Ctx, export_id: uuid.UUID) -> TenantExport:
+    """An export of the caller's organization, for admins (403); another
+    organization's, or none, is 404."""
+    require_role(ctx, Role.ADMIN)
+    export = await ctx.session.scalar(select(TenantExport).where(TenantExport.id == export_id))
+    if export is None:
+        raise NotFound("No such export")
+    return export
+
+
+async def open_tenant_download(ctx: Ctx, export_id: uuid.UUID) -> tuple[TenantExport, Any]:
+    """The finished ZIP of an export (409 while it is not finished), read from the
+    database a chunk at a time while it is sent."""
+    export = await get_tenant_export(ctx, export_id)
+    if export.status != ExportStatus.COMPLETED.value or export.size_bytes is None:
+        raise Conflict(f"The export is {export.status}; download it once it is completed")
+    size = export.size_bytes
+    archive = TenantExport.__table__.c.archive
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, size, DOWNLOAD_CHUNK):
+            chunk = await ctx.session.scalar(
+                select(func.substring(archive, start + 1, DOWNLOAD_CHUNK)).where(
+                    TenantExport.__table__.c.id == export_id
+                )
+            )
+            yield bytes(chunk or b"")
+
+    return export, chunks()
