@@ -5,7 +5,7 @@ worker runs it, then the ZIP (one CSV per table and a manifest) in `archive`.
 Operational (not audited), RLS forced like every tenant table.
 
 Revision ID: e5a1c3f7b920
-Revises: d3b8f6a2e1c4
+Revises: 2c8b648d50ea
 Create Date: 2026-12-07 05:00:00.000000+00:00
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 from baton.db import ddl
 
 revision = "e5a1c3f7b920"
-down_revision = "d3b8f6a2e1c4"
+down_revision = "2c8b648d50ea"
 branch_labels = None
 depends_on = None
 
