@@ -349,8 +349,7 @@ def _effects(found: list[Any]) -> list[PlannedEffect]:
 
 
 def _workflow(info: Info, detail: Any) -> WorkflowPayload:
-    info.context.loaders.workflows.clear(detail.id)
-    info.context.loaders.workflows.prime(detail.id, detail)
+    info.context.loaders.workflows.prime(detail.id, detail, force=True)
     return WorkflowPayload(workflow=build(Workflow, detail))
 
 
