@@ -63,12 +63,13 @@ async def graphql(request: Request) -> Response:
     ctx: Ctx = request.state.ctx
     ctx.require_principal()
     query, variables, operation = _request_of(await request.body())
-    result = await schema.execute(
-        query,
-        variable_values=variables,
-        context_value=GraphContext(ctx),
-        operation_name=operation,
-    )
+    graph = GraphContext(ctx)
+    try:
+        result = await schema.execute(
+            query, variable_values=variables, context_value=graph, operation_name=operation
+        )
+    finally:
+        await graph.settle()
     answer: dict[str, Any] = {}
     status = 200
     if result.errors:

@@ -591,7 +591,13 @@ class Mutation:
         return WorkItemPayload(work_item=work_item_node(made))
 
 
-schema = strawberry.Schema(
+class BatonSchema(strawberry.Schema):
+    def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
+        """Nothing here: `baton.graphql.errors.formatted` logs what was unexpected; a
+        domain error (not found, refused) is an answer, not a fault."""
+
+
+schema = BatonSchema(
     query=Query,
     mutation=Mutation,
     extensions=[
