@@ -14,14 +14,21 @@ import uuid
 from typing import Annotated, Any
 
 import strawberry
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 
 from baton.accounts import api as accounts_api
 from baton.contacts import api as contacts_api
 from baton.contacts.schemas import ContactOut
 from baton.core.errors import TransitionRejected
-from baton.core.pagination import MAX_PAGE_SIZE, page_of
+from baton.core.pagination import MAX_PAGE_SIZE, next_cursor, page_of
 from baton.deals import api as deals_api
+from baton.deals import service as deals_service
 from baton.deals.schemas import CloseIn, DealMoveIn
 from baton.graphql import inputs
 from baton.graphql.cost import MAX_COST, CostLimit
@@ -47,6 +54,8 @@ from baton.graphql.types import (
     connection,
     deal_node,
     lead_node,
+    listed_deal,
+    selected,
     step_ref,
     work_item_node,
 )
@@ -159,12 +168,20 @@ class Query:
         account_id: uuid.UUID | None = None,
     ) -> Connection[Deal]:
         """Live deals in creation order, by view (as `GET /api/v1/deals`)."""
+        graph = info.context
         page = page_of(_page_size(first), _cursor(after))
-        found = await info.context.run(
-            deals_api.list_deals, info.context.ctx, view, account_id, page
-        )
-        nodes = [deal_node(deal) for deal in found.items]
-        return connection(nodes, [n.id for n in nodes], found.next_cursor)  # type: ignore[no-any-return]
+        rows = await graph.run(deals_service.list_deals, graph.ctx, page, view, account_id)
+        shown = rows[: page.limit]
+        nodes = [listed_deal(row) for row in shown]
+        # The page's links in one batch each, before the fields are resolved: each card
+        # then finds its account and owner loaded (no awaitable per card).
+        wanted = selected(info, ("edges", "node"))
+        if "account" in wanted:
+            await graph.loaders.accounts.load_many([n.account_id for n in nodes])
+        if "owner" in wanted:
+            await graph.loaders.members.load_many([n.owner_id for n in nodes])
+        following = next_cursor(rows, page, shown[-1].id if shown else None)
+        return connection(nodes, [n.id for n in nodes], following)  # type: ignore[no-any-return]
 
     @strawberry.field
     async def deal(self, info: Info, id: uuid.UUID) -> Deal | None:
@@ -604,6 +621,10 @@ schema = BatonSchema(
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=30),
         lambda: AddValidationRules([CostLimit]),
+        # A client sends the same few documents again and again: each is parsed and
+        # validated once (the rules above depend on the document alone).
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
     ],
 )
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types.base import get_object_definition
 
@@ -38,6 +39,36 @@ def build(cls: type[T], source: Any, **given: Any) -> T:
     `given` supplies the nested objects."""
     values = {name: getattr(source, name) for name in _names(cls) if name not in given}
     return cls(**values, **given)
+
+
+def selected(info: Any, path: tuple[str, ...]) -> set[str]:
+    """The names of the fields asked for under `path` of the current field (through
+    fragments too), e.g. ("edges", "node") of a connection: its nodes' fields."""
+    level: list[Any] = list(info.selected_fields)
+    for name in (*path, None):
+        found: list[Any] = []
+        names: set[str] = set()
+        pending = [child for field in level for child in field.selections]
+        while pending:
+            item = pending.pop()
+            if hasattr(item, "name") and not hasattr(item, "type_condition"):
+                names.add(item.name)
+                if item.name == name:
+                    found.append(item)
+            else:
+                pending.extend(item.selections)
+        if name is None:
+            return names
+        level = found
+    return set()
+
+
+def _link(loader: DataLoader[uuid.UUID, T], key: uuid.UUID) -> T:
+    """A linked record through its loader: the value at once when already loaded, else
+    an awaitable graphql-core waits for (typed as the value: what the field answers)."""
+    from baton.graphql.loaders import now_or_later
+
+    return cast(T, now_or_later(loader, key))
 
 
 @strawberry.type
@@ -244,8 +275,8 @@ class Account:
     status: JSON
 
     @strawberry.field
-    async def owner(self, info: Info) -> Member | None:
-        return await info.context.loaders.members.load(self.owner_id)
+    def owner(self, info: Info) -> Member | None:
+        return _link(info.context.loaders.members, self.owner_id)
 
 
 def account_node(out: Any) -> Account:
@@ -266,8 +297,8 @@ class Contact:
     version: int
 
     @strawberry.field
-    async def account(self, info: Info) -> Account | None:
-        return await info.context.loaders.accounts.load(self.account_id)
+    def account(self, info: Info) -> Account | None:
+        return _link(info.context.loaders.accounts, self.account_id)
 
 
 @strawberry.type
@@ -299,22 +330,36 @@ class Deal:
     version: int
 
     @strawberry.field
-    async def account(self, info: Info) -> Account | None:
-        return await info.context.loaders.accounts.load(self.account_id)
+    def account(self, info: Info) -> Account | None:
+        return _link(info.context.loaders.accounts, self.account_id)
 
     @strawberry.field
-    async def owner(self, info: Info) -> Member | None:
-        return await info.context.loaders.members.load(self.owner_id)
+    def owner(self, info: Info) -> Member | None:
+        return _link(info.context.loaders.members, self.owner_id)
 
     @strawberry.field
-    async def contact(self, info: Info) -> Contact | None:
+    def contact(self, info: Info) -> Contact | None:
         if self.contact_id is None:
             return None
-        return await info.context.loaders.contacts.load(self.contact_id)
+        return _link(info.context.loaders.contacts, self.contact_id)
 
 
 def deal_node(out: Any) -> Deal:
     return build(Deal, out, step=step_ref(out.step))
+
+
+def listed_deal(row: Any) -> Deal:
+    """A row of `deals.queries.list_deals` (the deal with its step joined in), as REST's
+    list shows it, without building REST's answer first."""
+    step = StepRef(
+        id=row.step_id,
+        key=row.step_key,
+        name=row.step_name,
+        category=row.step_category,
+        order=row.step_position,
+    )
+    probability = row.probability if row.probability is not None else row.step_probability
+    return build(Deal, row, step=step, probability=probability)
 
 
 @strawberry.type
@@ -344,14 +389,14 @@ class Lead:
     version: int
 
     @strawberry.field
-    async def sales_owner(self, info: Info) -> Member | None:
+    def sales_owner(self, info: Info) -> Member | None:
         if self.sales_owner_id is None:
             return None
-        return await info.context.loaders.members.load(self.sales_owner_id)
+        return _link(info.context.loaders.members, self.sales_owner_id)
 
     @strawberry.field
-    async def marketing_owner(self, info: Info) -> Member | None:
-        return await info.context.loaders.members.load(self.marketing_owner_id)
+    def marketing_owner(self, info: Info) -> Member | None:
+        return _link(info.context.loaders.members, self.marketing_owner_id)
 
 
 def lead_node(out: Any) -> Lead:
@@ -378,10 +423,10 @@ class Activity:
     version: int
 
     @strawberry.field
-    async def owner(self, info: Info) -> Member | None:
+    def owner(self, info: Info) -> Member | None:
         if self.owner_id is None:
             return None
-        return await info.context.loaders.members.load(self.owner_id)
+        return _link(info.context.loaders.members, self.owner_id)
 
 
 @strawberry.type
