@@ -14,6 +14,7 @@ import strawberry
 from pydantic import BaseModel
 from strawberry.scalars import JSON
 
+from baton.activities.schemas import ActivityView as ActivityViewEnum
 from baton.deals.models import DealOutcome as DealOutcomeEnum
 from baton.deals.schemas import DealView as DealViewEnum
 from baton.leads.schemas import LeadList as LeadListEnum
@@ -24,6 +25,7 @@ from baton.workflow.models import StatusCategory as StatusCategoryEnum
 M = TypeVar("M", bound=BaseModel)
 UNSET: Any = strawberry.UNSET
 
+ActivityView = strawberry.enum(ActivityViewEnum, name="ActivityView")
 DealView = strawberry.enum(DealViewEnum, name="DealView")
 LeadList = strawberry.enum(LeadListEnum, name="LeadView")
 DealOutcome = strawberry.enum(DealOutcomeEnum, name="DealOutcome")

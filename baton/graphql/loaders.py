@@ -14,10 +14,10 @@ from baton.accounts import queries as account_queries
 from baton.accounts.api import account_out
 from baton.contacts.models import Contact as ContactRow
 from baton.contacts.schemas import ContactOut
-from baton.core.errors import NotFound
 from baton.graphql import types
 from baton.identity.queries import member_names
-from baton.workflow.api import get_workflow
+from baton.workflow.api import workflow_out
+from baton.workflow.queries import workflow_details
 from baton.workflow.schemas import WorkflowOut
 
 if TYPE_CHECKING:
@@ -73,11 +73,6 @@ class Loaders:
         ]
 
     async def _workflows(self, keys: list[uuid.UUID]) -> list[WorkflowOut | None]:
-        """The workflow admin's few workflows, each as REST's `GET /workflows/{id}`."""
-        found: list[WorkflowOut | None] = []
-        for key in keys:
-            try:
-                found.append(await self.graph.run(get_workflow, key, self.graph.ctx))
-            except NotFound:
-                found.append(None)
-        return found
+        """Workflows with their steps and transitions, as REST's `GET /workflows/{id}`."""
+        found = await self.graph.run(workflow_details, self.graph.ctx.session, keys)
+        return [workflow_out(found[k]) if k in found else None for k in keys]

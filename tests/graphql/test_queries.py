@@ -109,7 +109,7 @@ async def test_leads_accounts_and_the_rest_answer(client: httpx.AsyncClient, org
         org.admin,
         """{ leads(view: INBOX) { edges { node { id companyName } } }
              accounts(q: "acme") { edges { node { id name owner { fullName } } } }
-             contacts { edges { node { id } } } activities(view: "planner") { edges { node { id } } }
+             contacts { edges { node { id } } } activities(view: PLANNER) { edges { node { id } } }
              workItems { edges { node { id } } } statuses { id name category }
              projectTypes { id name defaultWorkflowId } }""",
     )

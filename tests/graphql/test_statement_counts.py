@@ -37,3 +37,29 @@ async def test_the_board_of_200_deals_is_at_most_six_statements(
     # authenticate, the page of deals with their steps, accounts, owners
     assert len(many) == len(few) == 4, many
     assert len(many) <= 6
+
+
+async def test_workflows_with_steps_do_not_grow_with_their_number(
+    client: httpx.AsyncClient, org: Org, database: Database
+) -> None:
+    query = "{ workflows { id name steps { id key } transitions { id } } }"
+
+    async def measure() -> tuple[int, int]:
+        with counted(database) as statements:
+            body = await gql(client, org.admin, query)
+        assert "errors" not in body, body
+        return len(body["data"]["workflows"]), len(statements)
+
+    shown, few = await measure()
+    for n in range(3):
+        made = await gql(
+            client,
+            org.admin,
+            f'mutation {{ createWorkflow(input: {{name: "Flow {n}", entityType: WORK_ITEM}}) '
+            "{ workflow { id } } }",
+        )
+        assert "errors" not in made, made
+    more, many = await measure()
+    assert more == shown + 3
+    # authenticate, the workflows, then their steps, transitions and step categories
+    assert few == many == 6, many
