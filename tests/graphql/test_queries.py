@@ -6,7 +6,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from baton.app import create_app
+from baton.config import Environment, Settings
+from baton.db.engine import Database
 from baton.graphql import schema as graphql_schema
+from tests.conftest import make_settings
 from tests.deals.conftest import Org
 from tests.factories import register_tenant
 from tests.graphql.support import codes, gql
@@ -180,3 +184,13 @@ async def test_graphiql_outside_production(client: httpx.AsyncClient) -> None:
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
     assert "unpkg.com" in page.headers["content-security-policy"]
+
+
+async def test_no_graphiql_in_production(settings: Settings, database: Database) -> None:
+    production = create_app(make_settings(settings, env=Environment.PROD), database)
+    transport = httpx.ASGITransport(app=production)
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as http:
+        page = await http.get("/graphql")
+        assert page.status_code == 404
+        assert "graphiql" not in page.text.lower()
+        assert "unsafe-inline" not in page.headers["content-security-policy"]
