@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import date
-from decimal import Decimal
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -227,6 +225,3 @@ class CreateWorkItemInput:
     name: str
     description: str | None = UNSET
     fields: JSON | None = UNSET
-
-
-__all__ = ["Decimal", "date"]

@@ -23,9 +23,11 @@ from strawberry.extensions import (
 )
 
 from baton.accounts import api as accounts_api
+from baton.activities import api as activities_api
+from baton.activities.queries import view_page
 from baton.contacts import api as contacts_api
 from baton.contacts.schemas import ContactOut
-from baton.core.errors import TransitionRejected
+from baton.core.errors import FieldError, TransitionRejected, ValidationFailed
 from baton.core.pagination import MAX_PAGE_SIZE, next_cursor, page_of
 from baton.deals import api as deals_api
 from baton.deals import service as deals_service
@@ -68,6 +70,7 @@ from baton.workflow.schemas import (
     StatusPatch,
     StepIn,
     StepOrderIn,
+    StepPatch,
     TransitionIn,
     TransitionPatch,
     WorkflowIn,
@@ -84,16 +87,12 @@ First = Annotated[
 
 
 def _page_size(first: int) -> int:
-    from baton.core.errors import FieldError, ValidationFailed
-
     if not 1 <= first <= MAX_PAGE_SIZE:
         raise ValidationFailed(errors=[FieldError("first", f"must be 1 to {MAX_PAGE_SIZE}")])
     return first
 
 
 def _cursor(after: str | None) -> str | None:
-    from baton.core.errors import FieldError, ValidationFailed
-
     if after is not None and len(after) > 64:
         raise ValidationFailed(errors=[FieldError("after", "is not a valid cursor")])
     return after
@@ -260,9 +259,6 @@ class Query:
     ) -> Connection[Activity]:
         """A view of the activities (as `GET /api/v1/activities`): `PLANNER`, `TODAY`,
         `OVERDUE`, `DONE`; `mine`: the caller's only."""
-        from baton.activities import api as activities_api
-        from baton.activities.queries import view_page
-
         page = view_page(_page_size(first), _cursor(after))
         found = await info.context.run(
             activities_api.list_activities,
@@ -528,8 +524,6 @@ class Mutation:
     async def update_step(
         self, info: Info, input: inputs.UpdateStepInput
     ) -> WorkflowPayload | None:
-        from baton.workflow.schemas import StepPatch
-
         data = inputs.parse(StepPatch, input)
         detail = await info.context.run(
             workflow_api.update_step, input.id, data, info.context.ctx, None

@@ -350,16 +350,21 @@ def deal_node(out: Any) -> Deal:
 
 def listed_deal(row: Any) -> Deal:
     """A row of `deals.queries.list_deals` (the deal with its step joined in), as REST's
-    list shows it, without building REST's answer first."""
+    list shows it, without building REST's answer first (a board builds 200)."""
+    values = row._mapping
     step = StepRef(
-        id=row.step_id,
-        key=row.step_key,
-        name=row.step_name,
-        category=row.step_category,
-        order=row.step_position,
+        id=values["step_id"],
+        key=values["step_key"],
+        name=values["step_name"],
+        category=values["step_category"],
+        order=values["step_position"],
     )
-    probability = row.probability if row.probability is not None else row.step_probability
-    return build(Deal, row, step=step, probability=probability)
+    probability = values["probability"]
+    if probability is None:
+        probability = values["step_probability"]
+    given = {"step": step, "probability": probability}
+    plain = {name: values[name] for name in _names(Deal) if name not in given}
+    return Deal(**plain, **given)
 
 
 @strawberry.type
