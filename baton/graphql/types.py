@@ -254,12 +254,6 @@ class ProjectType:
 
 
 @strawberry.type
-class AccountStatus:
-    tenure: str
-    activity: str
-
-
-@strawberry.type
 class Account:
     id: uuid.UUID
     name: str
