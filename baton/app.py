@@ -56,6 +56,7 @@ from baton.deals.api import router as deals_router
 from baton.deals.web import router as deals_web_router
 from baton.exports.api import router as exports_router
 from baton.exports.web import router as exports_web_router
+from baton.graphql.api import router as graphql_router
 from baton.identity.api import public as identity_public_router
 from baton.identity.api import router as identity_router
 from baton.identity.web import router as identity_web_router
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         imports_router,
         audit_router,
         exports_router,
+        graphql_router,
         web_router,
         identity_web_router,
         workflow_web_router,
@@ -199,7 +201,7 @@ def _wants_problem(request: Request) -> bool:
     `/healthz`, `/readyz`, `/metrics`: no `Ctx` to render a page with), and for a
     client whose `Accept` names neither `text/html` nor `*/*`; an HTML page otherwise."""
     path = request.url.path
-    if path == "/api" or path.startswith("/api/"):
+    if path == "/api" or path.startswith("/api/") or path == "/graphql":
         return True
     if getattr(request.state, "ctx", None) is None:
         return True

@@ -57,7 +57,9 @@ class RequestEnvelope:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
-                headers.extend(SECURITY_HEADERS)
+                # A page that sets a header of its own keeps it (GraphiQL's CSP, dev only).
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
                 if secure:
                     headers.append((b"strict-transport-security", b"max-age=31536000"))
                 message["headers"] = headers

@@ -120,8 +120,15 @@ def cookies_of(headers: dict[bytes, bytes]) -> dict[str, str]:
     return {name: morsel.value for name, morsel in jar.items()}
 
 
+# A GraphQL operation that answered errors sets this in the request state: the unit
+# of work rolls back as for an error status (`baton.graphql.api`).
+ROLLBACK_FLAG = "rollback"
+
+
 def is_api(scope: Scope) -> bool:
-    return bool(scope["path"].startswith("/api/"))
+    """The API's paths: bearer credentials, no cookies, problem+json (GraphQL too)."""
+    path = scope["path"]
+    return bool(path.startswith("/api/") or path == "/graphql")
 
 
 class RequestTransaction:
@@ -202,7 +209,7 @@ class RequestTransaction:
                     # unusable: it ends here either way.
                     await session.rollback()
                     return response
-                if response.status >= 400:
+                if response.status >= 400 or state.get(ROLLBACK_FLAG):
                     await session.rollback()
                     return response
                 if key is not None and response.status < 300:

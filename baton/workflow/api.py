@@ -66,11 +66,7 @@ async def list_workflows(ctx: CtxDep) -> list[WorkflowSummaryOut]:
     ]
 
 
-@router.get("/workflows/{workflow_id}")
-async def get_workflow(workflow_id: uuid.UUID, ctx: CtxDep) -> WorkflowOut:
-    detail = await queries.workflow_detail(ctx.session, workflow_id)
-    if detail is None:
-        raise NotFound("No such workflow")
+def workflow_out(detail: queries.WorkflowDetail) -> WorkflowOut:
     workflow = detail.workflow
     return WorkflowOut(
         id=workflow.id,
@@ -97,6 +93,14 @@ async def get_workflow(workflow_id: uuid.UUID, ctx: CtxDep) -> WorkflowOut:
         ],
         transitions=[TransitionOut.model_validate(t) for t in detail.transitions],
     )
+
+
+@router.get("/workflows/{workflow_id}")
+async def get_workflow(workflow_id: uuid.UUID, ctx: CtxDep) -> WorkflowOut:
+    detail = await queries.workflow_detail(ctx.session, workflow_id)
+    if detail is None:
+        raise NotFound("No such workflow")
+    return workflow_out(detail)
 
 
 @router.get("/workflows/{workflow_id}/allowed-transitions")

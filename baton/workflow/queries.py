@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
@@ -68,6 +68,43 @@ async def workflow_detail(session: AsyncSession, workflow_id: uuid.UUID) -> Work
         select(Status.id, Status.category).where(Status.id.in_({s.status_id for s in steps}))
     )
     return WorkflowDetail(workflow, steps, transitions, {row.id: row.category for row in rows})
+
+
+async def workflow_details(
+    session: AsyncSession, workflow_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, WorkflowDetail]:
+    """`workflow_detail` of many workflows in 4 statements (GraphQL's workflow loader)."""
+    wanted = set(workflow_ids)
+    if not wanted:
+        return {}
+    workflows = (await session.scalars(select(Workflow).where(Workflow.id.in_(wanted)))).all()
+    steps = (
+        await session.scalars(
+            select(WorkflowStep)
+            .where(WorkflowStep.workflow_id.in_(wanted))
+            .order_by(WorkflowStep.position)
+        )
+    ).all()
+    transitions = (
+        await session.scalars(
+            select(WorkflowTransition)
+            .where(WorkflowTransition.workflow_id.in_(wanted))
+            .order_by(WorkflowTransition.id)
+        )
+    ).all()
+    rows = await session.execute(
+        select(Status.id, Status.category).where(Status.id.in_({s.status_id for s in steps}))
+    )
+    categories = {row.id: row.category for row in rows}
+    return {
+        workflow.id: WorkflowDetail(
+            workflow,
+            [step for step in steps if step.workflow_id == workflow.id],
+            [edge for edge in transitions if edge.workflow_id == workflow.id],
+            categories,
+        )
+        for workflow in workflows
+    }
 
 
 async def steps_by_id(
