@@ -8,13 +8,17 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile, status
 from fastapi.responses import Response
 
 from baton.core.auth import CtxDep, get_principal
+from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.imports import service
 from baton.imports.models import ImportBatch
 from baton.imports.schemas import CommitIn, ImportOut, ImportPatch, UndoIn
 
 router = APIRouter(
-    prefix="/api/v1/imports", tags=["imports"], dependencies=[Depends(get_principal)]
+    prefix="/api/v1/imports",
+    tags=["imports"],
+    dependencies=[Depends(get_principal)],
+    route_class=JsonRoute,
 )
 
 
