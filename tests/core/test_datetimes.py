@@ -129,6 +129,8 @@ class World:
             "deal_id": self.deal["id"],
             "account_id": self.account_id,
             "activity_id": self.activity_id,
+            # The audit trail's export takes `from` and `to` as the trail does.
+            "entity": "audit",
         }
         return known.get(name, str(uuid.uuid4()))
 
@@ -297,7 +299,7 @@ def _verdict(item: Input, value: Any, accepted: bool | None, response: httpx.Res
     if response.status_code >= 500:
         return f"{response.status_code}: {response.text[:200]}"
     if not response.headers["content-type"].startswith(
-        ("application/json", "application/problem+json")
+        ("application/json", "application/problem+json", "text/csv")
     ):
         return f"answered {response.headers['content-type']}"
     if accepted is False:
