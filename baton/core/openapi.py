@@ -33,7 +33,8 @@ from baton.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from baton.core.problems import PROBLEM_JSON
 from baton.core.routing import RouteIndex, requires_principal
 
-PROBLEM_REF = "#/components/schemas/Problem"
+_PREFIX = "#/components/schemas/"
+PROBLEM_REF = f"{_PREFIX}Problem"
 SECURITY: list[dict[str, list[str]]] = [{"accessToken": []}, {"apiKey": []}]
 _WRITES = {"post", "put", "patch", "delete"}
 _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -223,7 +224,60 @@ def complete(document: dict[str, Any], routes: Iterable[object]) -> dict[str, An
                 continue
             _describe(operation, spec)
     _describe_versions(document)
+    _short_operation_ids(document, routes)
+    _domain_schema_names(document)
     return document
+
+
+def _short_operation_ids(document: dict[str, Any], routes: Iterable[object]) -> None:
+    """Each operation's id is its handler's name (`create_deal`) where that name is one
+    operation's only: a generated client's method names. FastAPI's default
+    (`create_deal_api_v1_deals_post`) stays where two handlers share a name."""
+    names: dict[tuple[str, str], str] = {}
+    counts: dict[str, int] = {}
+    for route in routes:
+        if isinstance(route, APIRoute) and route.include_in_schema:
+            for method in route.methods or ():
+                names[(route.path_format, method.lower())] = route.name
+                counts[route.name] = counts.get(route.name, 0) + 1
+    for path, item in document.get("paths", {}).items():
+        for method, spec in item.items():
+            name = names.get((path, method))
+            if name is not None and counts[name] == 1:
+                spec["operationId"] = name
+
+
+def _domain_schema_names(document: dict[str, Any]) -> None:
+    """Two domains' schemas of one name (`StatusIn` of workflow and of targets) are
+    documented by FastAPI under their module path (`baton__workflow__schemas__StatusIn`)
+    with one title; clients name models by title and collide. Both become
+    `<Domain><Name>` (`WorkflowStatusIn`), key and title, with every reference."""
+    schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+    renamed: dict[str, str] = {}
+    for key in list(schemas):
+        parts = key.split("__")
+        if len(parts) < 3:
+            continue
+        domain = "".join(word.title() for word in parts[1].split("_"))
+        name = domain + parts[-1]
+        renamed[f"{_PREFIX}{key}"] = f"{_PREFIX}{name}"
+        schema = schemas.pop(key)
+        schema["title"] = name
+        schemas[name] = schema
+    if renamed:
+        _rewrite_refs(document, renamed)
+
+
+def _rewrite_refs(node: Any, renamed: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref in renamed:
+            node["$ref"] = renamed[ref]
+        for value in node.values():
+            _rewrite_refs(value, renamed)
+    elif isinstance(node, list):
+        for value in node:
+            _rewrite_refs(value, renamed)
 
 
 def _describe(operation: Operation, spec: dict[str, Any]) -> None:
