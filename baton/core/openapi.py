@@ -44,7 +44,8 @@ _DESCRIPTIONS = {
     401: "No credential, or one that is malformed, unknown, expired or revoked "
     "(`WWW-Authenticate: Bearer`); checked before any parameter or body is read",
     403: "The caller's role may not do this",
-    404: "No such record, or another organization's (never 403 across organizations)",
+    404: "No such record, or another organization's (never 403 across organizations): "
+    "the one the path names, or one a parameter or body field refers to",
     409: "The record changed since it was read (`stale-version`), a duplicate, or a "
     "request with the same `Idempotency-Key` still in progress",
     413: "The body is larger than the server accepts (1 MiB by default)",
@@ -184,7 +185,9 @@ def _all_dependencies(dependant: Any) -> list[Any]:
     return result
 
 
-def error_statuses(operation: Operation, spec: dict[str, Any]) -> list[int]:
+def error_statuses(
+    operation: Operation, spec: dict[str, Any], document: dict[str, Any] | None = None
+) -> list[int]:
     """The error statuses the operation can answer (see the module)."""
     content = spec.get("requestBody", {}).get("content", {})
     statuses: list[int] = []
@@ -194,7 +197,9 @@ def error_statuses(operation: Operation, spec: dict[str, Any]) -> list[int]:
         statuses += [401, 403]
     elif operation.path.endswith("/auth/login"):
         statuses.append(401)
-    if operation.path_ids:
+    if operation.path_ids or (
+        operation.authenticated and _names_records(spec, document or {"components": {}})
+    ):
         statuses.append(404)
     if operation.writes and operation.path.startswith("/api/"):
         statuses.append(409)
@@ -205,6 +210,28 @@ def error_statuses(operation: Operation, spec: dict[str, Any]) -> list[int]:
     if operation.path.startswith("/api/"):
         statuses.append(429)
     return statuses
+
+
+def _names_records(spec: dict[str, Any], document: dict[str, Any]) -> bool:
+    """Whether a parameter or body field of the operation is a record's id (a uuid): a
+    record the caller cannot see is 404 (`?entity_id=` of the audit trail, a contact's
+    `account_id`), as in a path."""
+    schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+    pending: list[Any] = [spec.get("parameters", []), spec.get("requestBody", {})]
+    seen: set[str] = set()
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if node.get("format") == "uuid":
+                return True
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(_PREFIX) and ref not in seen:
+                seen.add(ref)
+                pending.append(schemas.get(ref[len(_PREFIX) :]))
+            pending += list(node.values())
+        elif isinstance(node, list):
+            pending += node
+    return False
 
 
 def complete(document: dict[str, Any], routes: Iterable[object]) -> dict[str, Any]:
@@ -222,7 +249,7 @@ def complete(document: dict[str, Any], routes: Iterable[object]) -> dict[str, An
             operation = known.get((path, method))
             if operation is None:
                 continue
-            _describe(operation, spec)
+            _describe(operation, spec, document)
     _describe_versions(document)
     _short_operation_ids(document, routes)
     _domain_schema_names(document)
@@ -280,10 +307,10 @@ def _rewrite_refs(node: Any, renamed: dict[str, str]) -> None:
             _rewrite_refs(value, renamed)
 
 
-def _describe(operation: Operation, spec: dict[str, Any]) -> None:
+def _describe(operation: Operation, spec: dict[str, Any], document: dict[str, Any]) -> None:
     spec["security"] = SECURITY if operation.authenticated else []
     responses: dict[str, Any] = spec.setdefault("responses", {})
-    for status in error_statuses(operation, spec):
+    for status in error_statuses(operation, spec, document):
         answer: dict[str, Any] = {
             "description": _DESCRIPTIONS[status],
             "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import types
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -132,8 +132,11 @@ class InputKinds:
 
     __slots__ = ("boolean", "money", "number", "other")
 
-    def __init__(self, annotation: Any) -> None:
+    def __init__(self, annotation: Any, metadata: Iterable[Any] = ()) -> None:
         self.boolean = self.money = self.number = self.other = False
+        # A field declared `amount: Amount` keeps Amount's markers here, not in its
+        # annotation (pydantic unwraps a top-level Annotated).
+        self.money = any(isinstance(marker, MoneyText) for marker in metadata)
         self._collect(annotation)
 
     def _collect(self, annotation: Any) -> None:
@@ -191,7 +194,7 @@ class Schema(BaseModel):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         fields = cls.model_fields.items()
-        cls._kinds = {name: InputKinds(field.annotation) for name, field in fields}
+        cls._kinds = {name: InputKinds(field.annotation, field.metadata) for name, field in fields}
 
     @field_validator("*", mode="before")
     @classmethod

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -14,6 +15,7 @@ import pytest
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
+from baton.accounts.schemas import TransactionIn
 from baton.core.errors import ValidationFailed
 from baton.core.routing import RouteIndex
 from baton.core.schemas import InputKinds, Schema, parse_input
@@ -62,7 +64,7 @@ def test_every_number_and_boolean_field_of_every_body_is_strict(app: Any) -> Non
     lax: list[str] = []
     for schema in _body_schemas(app):
         for name, field in schema.model_fields.items():
-            kinds = InputKinds(field.annotation)
+            kinds = InputKinds(field.annotation, field.metadata)
             if kinds.other:
                 continue
             if kinds.number:
@@ -79,6 +81,14 @@ def test_every_number_and_boolean_field_of_every_body_is_strict(app: Any) -> Non
             ]
     assert checked > 30
     assert lax == []
+
+
+def test_money_declared_without_optional_takes_decimal_text() -> None:
+    # `amount: Amount` (no `| None`): pydantic keeps the MoneyText marker in the
+    # field's metadata, not its annotation; the ledger refused "120.50".
+    assert TransactionIn.model_validate(
+        {"amount": "120.50", "occurred_on": "2026-01-02"}
+    ).amount == Decimal("120.50")
 
 
 def test_a_form_sends_numbers_as_plain_text_and_only_as_that() -> None:
