@@ -12,7 +12,6 @@ from baton.accounts.api import account_out
 from baton.activities.schemas import ActivityOut
 from baton.core.auth import CtxDep, IfMatchDep, get_principal
 from baton.core.pagination import (
-    CURSOR_PATTERN,
     MAX_PAGE_SIZE,
     SearchQuery,
     next_cursor,
@@ -110,7 +109,8 @@ async def list_leads(
     view: LeadList,
     ctx: CtxDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=23, pattern=CURSOR_PATTERN)] = None,
+    # Not the shared cursor form: the team view's cursor carries the owner's name too.
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
     q: SearchQuery = None,
 ) -> Page[LeadOut]:
     """One queue in creation order: `inbox`, `pool`, `mine`, `nurture`, `disqualified`,
