@@ -7,12 +7,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
@@ -83,6 +85,19 @@ log = structlog.get_logger("baton.app")
 # After an inline worker stopped on an error (the database unreachable): wait, then
 # start it again, rather than leave the server without one.
 WORKER_RESTART_SECONDS = 5
+
+
+# The document needs no database: the app it is read from never connects.
+_NO_DATABASE = "postgresql+asyncpg://openapi@127.0.0.1:1/unused"
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document the app serves at /openapi.json, built without settings from
+    the environment or a database (`baton openapi`, the checked-in docs/openapi.json)."""
+    settings = Settings(
+        database_url=_NO_DATABASE, secret_key="openapi-" + "x" * 32, worker=WorkerMode.OFF
+    )
+    return create_app(settings, Database(make_url(_NO_DATABASE))).openapi()
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:

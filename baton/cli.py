@@ -1,4 +1,5 @@
-"""`baton` command line: serve, worker, db, demo, doctor, backup, restore, user, version."""
+"""`baton` command line: serve, worker, db, demo, doctor, backup, restore, user, openapi,
+version."""
 
 from __future__ import annotations
 
@@ -51,6 +52,16 @@ def _with_app_db(work: Callable[[Database], Awaitable[T]]) -> T:
         for field_error in error.errors:
             typer.secho(f"  {field_error.field}: {field_error.message}", err=True)
         raise typer.Exit(1) from error
+
+
+@app.command()
+def openapi() -> None:
+    """Print the OpenAPI document (`baton openapi > docs/openapi.json` re-exports it)."""
+    import json
+
+    from baton.app import openapi_document
+
+    typer.echo(json.dumps(openapi_document(), indent=2, ensure_ascii=False))
 
 
 @app.command()

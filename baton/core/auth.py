@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
@@ -21,18 +22,30 @@ async def get_principal(request: Request) -> Principal:
     return ctx.require_principal()
 
 
+# A version of 1 to 9 ASCII digits, optionally quoted and weak (`W/"3"`).
+IF_MATCH_PATTERN = r'^ *(?:W/)?"?([1-9][0-9]{0,8})"? *$'
+_IF_MATCH = re.compile(IF_MATCH_PATTERN.replace("^", "").replace("$", ""), re.ASCII)
+
+
 async def if_match_version(
     if_match: Annotated[
-        str | None, Header(max_length=32, description='The record version: `"3"`, `W/"3"` or `3`')
+        str | None,
+        Header(
+            max_length=32,
+            pattern=IF_MATCH_PATTERN,
+            description='The record version: `"3"`, `W/"3"` or `3`',
+        ),
     ] = None,
 ) -> int | None:
     """`If-Match: "3"` (or W/"3", or 3) → 3."""
     if if_match is None:
         return None
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 9:
+    # ASCII digits only: str.isdigit() also takes superscripts and other scripts'
+    # digits, which int() refuses (a 500).
+    found = _IF_MATCH.fullmatch(if_match)
+    if found is None:
         raise ValidationFailed(errors=[FieldError("If-Match", "must be a record version")])
-    return int(value)
+    return int(found.group(1))
 
 
 CtxDep = Annotated[Ctx, Depends(get_ctx)]

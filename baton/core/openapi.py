@@ -33,7 +33,8 @@ from baton.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from baton.core.problems import PROBLEM_JSON
 from baton.core.routing import RouteIndex, requires_principal
 
-PROBLEM_REF = "#/components/schemas/Problem"
+_PREFIX = "#/components/schemas/"
+PROBLEM_REF = f"{_PREFIX}Problem"
 SECURITY: list[dict[str, list[str]]] = [{"accessToken": []}, {"apiKey": []}]
 _WRITES = {"post", "put", "patch", "delete"}
 _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -43,7 +44,8 @@ _DESCRIPTIONS = {
     401: "No credential, or one that is malformed, unknown, expired or revoked "
     "(`WWW-Authenticate: Bearer`); checked before any parameter or body is read",
     403: "The caller's role may not do this",
-    404: "No such record, or another organization's (never 403 across organizations)",
+    404: "No such record, or another organization's (never 403 across organizations): "
+    "the one the path names, or one a parameter or body field refers to",
     409: "The record changed since it was read (`stale-version`), a duplicate, or a "
     "request with the same `Idempotency-Key` still in progress",
     413: "The body is larger than the server accepts (1 MiB by default)",
@@ -183,7 +185,9 @@ def _all_dependencies(dependant: Any) -> list[Any]:
     return result
 
 
-def error_statuses(operation: Operation, spec: dict[str, Any]) -> list[int]:
+def error_statuses(
+    operation: Operation, spec: dict[str, Any], document: dict[str, Any] | None = None
+) -> list[int]:
     """The error statuses the operation can answer (see the module)."""
     content = spec.get("requestBody", {}).get("content", {})
     statuses: list[int] = []
@@ -193,7 +197,9 @@ def error_statuses(operation: Operation, spec: dict[str, Any]) -> list[int]:
         statuses += [401, 403]
     elif operation.path.endswith("/auth/login"):
         statuses.append(401)
-    if operation.path_ids:
+    if operation.path_ids or (
+        operation.authenticated and _names_records(spec, document or {"components": {}})
+    ):
         statuses.append(404)
     if operation.writes and operation.path.startswith("/api/"):
         statuses.append(409)
@@ -204,6 +210,28 @@ def error_statuses(operation: Operation, spec: dict[str, Any]) -> list[int]:
     if operation.path.startswith("/api/"):
         statuses.append(429)
     return statuses
+
+
+def _names_records(spec: dict[str, Any], document: dict[str, Any]) -> bool:
+    """Whether a parameter or body field of the operation is a record's id (a uuid): a
+    record the caller cannot see is 404 (`?entity_id=` of the audit trail, a contact's
+    `account_id`), as in a path."""
+    schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+    pending: list[Any] = [spec.get("parameters", []), spec.get("requestBody", {})]
+    seen: set[str] = set()
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if node.get("format") == "uuid":
+                return True
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(_PREFIX) and ref not in seen:
+                seen.add(ref)
+                pending.append(schemas.get(ref[len(_PREFIX) :]))
+            pending += list(node.values())
+        elif isinstance(node, list):
+            pending += node
+    return False
 
 
 def complete(document: dict[str, Any], routes: Iterable[object]) -> dict[str, Any]:
@@ -221,15 +249,68 @@ def complete(document: dict[str, Any], routes: Iterable[object]) -> dict[str, An
             operation = known.get((path, method))
             if operation is None:
                 continue
-            _describe(operation, spec)
+            _describe(operation, spec, document)
     _describe_versions(document)
+    _short_operation_ids(document, routes)
+    _domain_schema_names(document)
     return document
 
 
-def _describe(operation: Operation, spec: dict[str, Any]) -> None:
+def _short_operation_ids(document: dict[str, Any], routes: Iterable[object]) -> None:
+    """Each operation's id is its handler's name (`create_deal`) where that name is one
+    operation's only: a generated client's method names. FastAPI's default
+    (`create_deal_api_v1_deals_post`) stays where two handlers share a name."""
+    names: dict[tuple[str, str], str] = {}
+    counts: dict[str, int] = {}
+    for route in routes:
+        if isinstance(route, APIRoute) and route.include_in_schema:
+            for method in route.methods or ():
+                names[(route.path_format, method.lower())] = route.name
+                counts[route.name] = counts.get(route.name, 0) + 1
+    for path, item in document.get("paths", {}).items():
+        for method, spec in item.items():
+            name = names.get((path, method))
+            if name is not None and counts[name] == 1:
+                spec["operationId"] = name
+
+
+def _domain_schema_names(document: dict[str, Any]) -> None:
+    """Two domains' schemas of one name (`StatusIn` of workflow and of targets) are
+    documented by FastAPI under their module path (`baton__workflow__schemas__StatusIn`)
+    with one title; clients name models by title and collide. Both become
+    `<Domain><Name>` (`WorkflowStatusIn`), key and title, with every reference."""
+    schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+    renamed: dict[str, str] = {}
+    for key in list(schemas):
+        parts = key.split("__")
+        if len(parts) < 3:
+            continue
+        domain = "".join(word.title() for word in parts[1].split("_"))
+        name = domain + parts[-1]
+        renamed[f"{_PREFIX}{key}"] = f"{_PREFIX}{name}"
+        schema = schemas.pop(key)
+        schema["title"] = name
+        schemas[name] = schema
+    if renamed:
+        _rewrite_refs(document, renamed)
+
+
+def _rewrite_refs(node: Any, renamed: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref in renamed:
+            node["$ref"] = renamed[ref]
+        for value in node.values():
+            _rewrite_refs(value, renamed)
+    elif isinstance(node, list):
+        for value in node:
+            _rewrite_refs(value, renamed)
+
+
+def _describe(operation: Operation, spec: dict[str, Any], document: dict[str, Any]) -> None:
     spec["security"] = SECURITY if operation.authenticated else []
     responses: dict[str, Any] = spec.setdefault("responses", {})
-    for status in error_statuses(operation, spec):
+    for status in error_statuses(operation, spec, document):
         answer: dict[str, Any] = {
             "description": _DESCRIPTIONS[status],
             "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},

@@ -31,6 +31,11 @@ class PageRequest:
     after_rank: int | None = None
 
 
+# What `encode_cursor` writes: 16 or 17 bytes, base64url without padding. Any text of
+# this form decodes to an id (and a rank), so the document's form is the server's.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{22,23}$"
+
+
 def encode_cursor(last_id: uuid.UUID, rank: int | None = None) -> str:
     """The id's 16 bytes, base64url; a search's cursor starts with one byte of rank."""
     raw = last_id.bytes if rank is None else bytes([rank]) + last_id.bytes
@@ -67,7 +72,8 @@ def page_request(
     cursor: Annotated[
         str | None,
         Query(
-            max_length=64,
+            max_length=23,
+            pattern=CURSOR_PATTERN,
             description="The `next_cursor` of the previous page, passed back unchanged "
             "(opaque); absent for the first page. A malformed cursor is 422",
         ),

@@ -59,6 +59,11 @@ class RouteIndex(BaseRoute):
 
     def __init__(self, routes: Iterable[Route]) -> None:
         self.routes = list(routes)
+        # Paths without parameters, and their routes: such a path is theirs alone.
+        self._literal: dict[str, list[Route]] = {}
+        for route in self.routes:
+            if "{" not in route.path:
+                self._literal.setdefault(route.path, []).append(route)
         filed: dict[_Key, list[tuple[int, Route]]] = {}
         for order, route in enumerate(self.routes):
             filed.setdefault(_literal_key(route.path), []).append((order, route))
@@ -78,6 +83,12 @@ class RouteIndex(BaseRoute):
         }
 
     def _candidates(self, path: str) -> Sequence[Route]:
+        # `/api/v1/targets/summary` is the summary's path with any method: a PATCH to
+        # it is a 405 listing the summary's methods, not `/targets/{target_id}` taking
+        # "summary" for an id (a 422 naming target_id, and an `Allow` of its methods).
+        literal = self._literal.get(path)
+        if literal is not None:
+            return literal
         key = _request_key(path)
         for depth in range(len(key), -1, -1):
             found = self._reachable.get(key[:depth])
@@ -94,6 +105,11 @@ class RouteIndex(BaseRoute):
             # router, which answers it after trying every route, as without the index.
             if match is Match.FULL:
                 return match, {**child_scope, "route": route}
+        literal = self._literal.get(self._path(scope))
+        if literal:
+            # The path's own route answers the wrong method: a 405 (Route.handle), so
+            # the app's routers never offer the path to a route with a parameter.
+            return Match.FULL, {**literal[0].matches(scope)[1], "route": literal[0]}
         return Match.NONE, {}
 
     def methods_for(self, scope: Scope) -> list[str]:

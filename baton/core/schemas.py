@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import types
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -130,16 +130,22 @@ class MoneyText:
 class InputKinds:
     """What a field's annotation takes, as far as strict input cares."""
 
-    __slots__ = ("boolean", "number", "other")
+    __slots__ = ("boolean", "money", "number", "other")
 
-    def __init__(self, annotation: Any) -> None:
-        self.boolean = self.number = self.other = False
+    def __init__(self, annotation: Any, metadata: Iterable[Any] = ()) -> None:
+        self.boolean = self.money = self.number = self.other = False
+        # A field declared `amount: Amount` keeps Amount's markers here, not in its
+        # annotation (pydantic unwraps a top-level Annotated).
+        self.money = any(isinstance(marker, MoneyText) for marker in metadata)
         self._collect(annotation)
 
     def _collect(self, annotation: Any) -> None:
         origin = get_origin(annotation)
         if origin is Annotated:
-            self._collect(get_args(annotation)[0])
+            args = get_args(annotation)
+            if any(isinstance(marker, MoneyText) for marker in args[1:]):
+                self.money = True
+            self._collect(args[0])
         elif origin is Union or origin is types.UnionType:
             for arg in get_args(annotation):
                 self._collect(arg)
@@ -168,12 +174,16 @@ class Schema(BaseModel):
     every schema whatever its constraints:
 
     - a field of numbers (int, float, Decimal — counts, days, probabilities, money,
-      versions) takes JSON numbers, or text that is a plain decimal number
-      (`PLAIN_NUMBER`: `12`, `-3`, `1200.50`, what a web form sends); never `true` or
-      `false`, and never text with spaces, `_` separators, an exponent or digits of
-      another script (`" 12 "`, `"1_000"`, `"1e3"`, `"١٢٣"`). The field's own bounds
-      and decimal places apply after that (money: at most 2 decimals); NaN, Infinity
-      and numbers too large for the field stay refused;
+      versions) takes JSON numbers; never `true` or `false`. Text is a number only
+      where the document says so: money (`MoneyText`, a plain decimal string such as
+      `"1200.50"`) in any body, and every number field of a web form (`parse_input`,
+      where a browser sends nothing but text) — then only a plain decimal
+      (`PLAIN_NUMBER`: `12`, `-3`, `1200.50`), never text with spaces, `_`
+      separators, an exponent or digits of another script (`" 12 "`, `"1_000"`,
+      `"1e3"`, `"١٢٣"`). A JSON body's `"12"` for a count, a day or a version is
+      refused: the document says `integer`. The field's own bounds and decimal places
+      apply after that (money: at most 2 decimals); NaN, Infinity and numbers too
+      large for the field stay refused;
     - a field of booleans takes `true` or `false` only (not `1`, `"yes"`, `"on"`).
     """
 
@@ -184,7 +194,7 @@ class Schema(BaseModel):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         fields = cls.model_fields.items()
-        cls._kinds = {name: InputKinds(field.annotation) for name, field in fields}
+        cls._kinds = {name: InputKinds(field.annotation, field.metadata) for name, field in fields}
 
     @field_validator("*", mode="before")
     @classmethod
@@ -198,6 +208,8 @@ class Schema(BaseModel):
             if not kinds.boolean:
                 raise PydanticCustomError("number_type", "Input should be a number, not a boolean")
         elif kinds.number and isinstance(value, str):
+            if not (kinds.money or _from_form(info)):
+                raise PydanticCustomError("number_type", "Input should be a number, not text")
             if not PLAIN_NUMBER.fullmatch(value):
                 raise PydanticCustomError(
                     "number_format",
@@ -216,6 +228,15 @@ class Schema(BaseModel):
         return value
 
 
+FORM_CONTEXT: dict[str, Any] = {"form": True}
+
+
+def _from_form(info: ValidationInfo) -> bool:
+    """Whether the input came from a web form (`parse_input`), where numbers are text."""
+    context = info.context
+    return isinstance(context, Mapping) and bool(context.get("form"))
+
+
 class Page(Schema, Generic[T]):
     items: list[T]
     next_cursor: str | None
@@ -228,7 +249,7 @@ def parse_input(schema: type[S], data: Mapping[str, Any]) -> S:
     """Validate form or other untyped input, raising the same 422 the API gives, each
     field's message in words a person acts on (`describe`)."""
     try:
-        return schema.model_validate(dict(data))
+        return schema.model_validate(dict(data), context=FORM_CONTEXT)
     except ValidationError as exc:
         raise ValidationFailed(
             errors=[

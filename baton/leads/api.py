@@ -109,6 +109,7 @@ async def list_leads(
     view: LeadList,
     ctx: CtxDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    # Not the shared cursor form: the team view's cursor carries the owner's name too.
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     q: SearchQuery = None,
 ) -> Page[LeadOut]:

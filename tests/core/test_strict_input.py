@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -14,8 +15,10 @@ import pytest
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
+from baton.accounts.schemas import TransactionIn
+from baton.core.errors import ValidationFailed
 from baton.core.routing import RouteIndex
-from baton.core.schemas import InputKinds, Schema
+from baton.core.schemas import InputKinds, Schema, parse_input
 from baton.deals.schemas import DealPatch
 from tests.cadences.support import CADENCES, STEPS
 from tests.deals.conftest import NEXT_WEEK, insert_account
@@ -23,6 +26,9 @@ from tests.factories import register_tenant
 
 NOT_NUMBERS: list[Any] = [False, True, "1_000", " 12 ", "١٢٣", "1e3", "NaN", "Infinity", ""]
 NOT_BOOLEANS: list[Any] = [0, 1, "true", "false", "on", "yes"]
+# A JSON body's number is a JSON number; digits as text only for money (documented as
+# a decimal string) and in web forms.
+TEXT_NUMBERS: list[Any] = ["12", "0", "-3"]
 
 
 def _body_schemas(app: Any) -> Iterator[type[Schema]]:
@@ -58,11 +64,13 @@ def test_every_number_and_boolean_field_of_every_body_is_strict(app: Any) -> Non
     lax: list[str] = []
     for schema in _body_schemas(app):
         for name, field in schema.model_fields.items():
-            kinds = InputKinds(field.annotation)
+            kinds = InputKinds(field.annotation, field.metadata)
             if kinds.other:
                 continue
             if kinds.number:
                 wrong = NOT_NUMBERS if not kinds.boolean else NOT_NUMBERS[2:]
+                if not kinds.money:
+                    wrong = [*wrong, *TEXT_NUMBERS]
             elif kinds.boolean:
                 wrong = NOT_BOOLEANS
             else:
@@ -73,6 +81,24 @@ def test_every_number_and_boolean_field_of_every_body_is_strict(app: Any) -> Non
             ]
     assert checked > 30
     assert lax == []
+
+
+def test_money_declared_without_optional_takes_decimal_text() -> None:
+    # `amount: Amount` (no `| None`): pydantic keeps the MoneyText marker in the
+    # field's metadata, not its annotation; the ledger refused "120.50".
+    assert TransactionIn.model_validate(
+        {"amount": "120.50", "occurred_on": "2026-01-02"}
+    ).amount == Decimal("120.50")
+
+
+def test_a_form_sends_numbers_as_plain_text_and_only_as_that() -> None:
+    # The same schema a JSON body refuses "3" in takes it from a web form.
+    assert _refuses(DealPatch, "version", "3")
+    assert _refuses(DealPatch, "probability", "40")
+    assert parse_input(DealPatch, {"version": "3", "probability": "40"}).version == 3
+    for wrong in ("1_000", " 3 ", "١٢٣", "1e3", "true"):
+        with pytest.raises(ValidationFailed):
+            parse_input(DealPatch, {"version": wrong})
 
 
 @pytest.mark.parametrize("amount", ["1200.50", 1200.5, 1200, "0", "-0"])
@@ -99,6 +125,7 @@ async def test_a_deal_refuses_a_boolean_probability_and_odd_money(
     for field, value in [
         ("probability", False),
         ("probability", True),
+        ("probability", "40"),
         ("amount", "1_000"),
         ("amount", " 12 "),
         ("amount", "١٢٣"),
@@ -132,7 +159,7 @@ async def test_a_deal_refuses_a_boolean_probability_and_odd_money(
 async def test_a_cadence_refuses_boolean_days(client: httpx.AsyncClient) -> None:
     admin = await register_tenant(client)
     steps = [dict(step) for step in STEPS]
-    for value in (False, "1_000", " 2 "):
+    for value in (False, "1_000", " 2 ", "2"):
         steps[0] = {**STEPS[0], "delay_days": value}
         refused = await client.post(
             CADENCES, json={"name": f"Strict {uuid.uuid4()}", "steps": steps}, headers=admin.headers
