@@ -69,6 +69,8 @@ from baton.targets.web import router as targets_web_router
 from baton.web import STATIC_DIR
 from baton.web.pages import router as web_router
 from baton.web.rendering import error_page, for_people
+from baton.webhooks.api import router as webhooks_router
+from baton.webhooks.web import router as webhooks_web_router
 from baton.workflow.api import router as workflow_router
 from baton.workflow.web import router as workflow_web_router
 from baton.workitems.api import router as work_items_router
@@ -137,6 +139,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         targets_router,
         notifications_router,
         jobs_router,
+        webhooks_router,
         audit_router,
         web_router,
         identity_web_router,
@@ -150,6 +153,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         leads_web_router,
         targets_web_router,
         jobs_web_router,
+        webhooks_web_router,
     ]
     for router in routers:
         app.include_router(router)

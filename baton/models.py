@@ -12,6 +12,7 @@ from baton.jobs.models import JobError
 from baton.leads.models import Lead, LeadEscalation, PoolEntry
 from baton.notifications.models import Notification
 from baton.targets.models import Target
+from baton.webhooks.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 from baton.workflow.models import (
     ProjectType,
     Status,
@@ -42,6 +43,7 @@ __all__ = [
     "Membership",
     "NextStepDigest",
     "Notification",
+    "OutboxEvent",
     "PipelineColumnTotal",
     "PoolEntry",
     "ProjectType",
@@ -51,6 +53,8 @@ __all__ = [
     "Tenant",
     "TenantSettings",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WorkItem",
     "Workflow",
     "WorkflowHistory",
