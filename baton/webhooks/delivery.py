@@ -14,7 +14,8 @@ own transactions (RLS, role admin, as the sweeps):
    lease to expire and the delivery is taken again (attempt + 1), with the same
    `webhook-id` (the event's id).
 3. **Send**: each POST (Standard Webhooks headers, `signing`) to the checked address
-   (`egress`), concurrently, no redirects, `BATON_WEBHOOK_TIMEOUT_SECONDS`.
+   (`egress`), each endpoint's over up to 16 kept-alive connections (`Lanes`), no
+   redirects, `BATON_WEBHOOK_TIMEOUT_SECONDS`.
 4. **Record**: status, latency and a response excerpt in one statement, guarded by the
    attempt number (a lease that expired under a slow attempt cannot overwrite the
    newer one). A 2xx is delivered; anything else waits `RETRY_DELAYS` and is tried
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 import uuid
 from collections.abc import Sequence
@@ -65,8 +67,8 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 DISABLE_AFTER = timedelta(days=3)
 # Events fanned out, and deliveries leased, per transaction.
 BATCH = 200
-# POSTs in flight at once per pump.
-CONCURRENCY = 64
+# POSTs in flight at once per endpoint and pump (its lanes: `Lanes`).
+LANES_PER_ENDPOINT = 16
 
 _DISPATCH_ROLE = Role.ADMIN.value
 
@@ -182,13 +184,42 @@ def body_of(
     ).encode()
 
 
-def new_client(settings: Settings) -> httpx.AsyncClient:
+def new_client(settings: Settings, *, connections: int = 1) -> httpx.AsyncClient:
+    """A client of `connections` kept-alive connections, TCP_NODELAY (a request's
+    headers and body leave at once, not after the receiver's delayed ACK)."""
+    transport = httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+    )
     return httpx.AsyncClient(
+        transport=transport,
         follow_redirects=False,
         timeout=httpx.Timeout(settings.webhook_timeout_seconds),
-        limits=httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY),
         trust_env=False,
     )
+
+
+class Lanes:
+    """The pump's HTTP clients: per endpoint up to `LANES_PER_ENDPOINT` lanes, each a
+    client of one kept-alive connection that sends its share of the batch one request
+    after the other. httpcore's pool costs grow with the requests waiting in it (its
+    assignment loop walks them all at every step): many small pools send several
+    times as many webhooks a second as one big one (bench/webhooks.py)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.clients: dict[tuple[uuid.UUID, int], httpx.AsyncClient] = {}
+
+    def client(self, endpoint_id: uuid.UUID, lane: int) -> httpx.AsyncClient:
+        key = (endpoint_id, lane)
+        if key not in self.clients:
+            self.clients[key] = new_client(self.settings)
+        return self.clients[key]
+
+    async def aclose(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()
+        self.clients.clear()
 
 
 async def send(
@@ -318,20 +349,27 @@ async def claim(db: Database, settings: Settings, tenant_id: uuid.UUID) -> list[
 async def deliver_claimed(
     db: Database,
     settings: Settings,
-    client: httpx.AsyncClient,
+    lanes: Lanes,
     tenant_id: uuid.UUID,
     claimed: Sequence[Claimed],
     report: PumpReport,
 ) -> None:
+    """POST the claimed deliveries (each endpoint's over its lanes) and record them."""
     resolved: dict[str, egress.Target] = {}
-    gate = asyncio.Semaphore(CONCURRENCY)
+    outcomes: dict[uuid.UUID, Outcome] = {}
+    by_endpoint: dict[uuid.UUID, list[Claimed]] = {}
+    for item in claimed:
+        if item.enabled:
+            by_endpoint.setdefault(item.endpoint_id, []).append(item)
+        else:
+            outcomes[item.id] = Outcome(
+                delivered=False, error="The endpoint is disabled", final=True
+            )
 
-    async def one(item: Claimed) -> Outcome:
-        if not item.enabled:
-            return Outcome(delivered=False, error="The endpoint is disabled", final=True)
-        body = body_of(tenant_id, item.event_id, item.type, item.created_at, item.data)
-        async with gate:
-            return await send(
+    async def lane(client: httpx.AsyncClient, items: Sequence[Claimed]) -> None:
+        for item in items:
+            body = body_of(tenant_id, item.event_id, item.type, item.created_at, item.data)
+            outcomes[item.id] = await send(
                 client,
                 settings,
                 url=item.url,
@@ -341,8 +379,13 @@ async def deliver_claimed(
                 resolved=resolved,
             )
 
-    outcomes = await asyncio.gather(*(one(item) for item in claimed))
-    await record(db, settings, tenant_id, claimed, outcomes, report)
+    work = []
+    for endpoint_id, items in by_endpoint.items():
+        count = min(LANES_PER_ENDPOINT, len(items))
+        for index in range(count):
+            work.append(lane(lanes.client(endpoint_id, index), items[index::count]))
+    await asyncio.gather(*work)
+    await record(db, settings, tenant_id, claimed, [outcomes[i.id] for i in claimed], report)
 
 
 async def record(
@@ -434,14 +477,12 @@ async def pump(
     db: Database,
     settings: Settings,
     *,
-    client: httpx.AsyncClient | None = None,
     deadline_seconds: float = 50.0,
 ) -> PumpReport:
     """Dispatch and deliver everything due, organization by organization, until none
     is left or `deadline_seconds` passed (the next tick goes on)."""
     report = PumpReport()
-    own_client = client is None
-    http = client or new_client(settings)
+    lanes = Lanes(settings)
     stop = time.monotonic() + deadline_seconds
     try:
         while time.monotonic() < stop:
@@ -457,12 +498,11 @@ async def pump(
                 report.dispatched += dispatched
                 claimed = await claim(db, settings, tenant_id)
                 if claimed:
-                    await deliver_claimed(db, settings, http, tenant_id, claimed, report)
+                    await deliver_claimed(db, settings, lanes, tenant_id, claimed, report)
                 progressed = progressed or bool(dispatched or claimed)
             if not progressed:
                 # Locked by another pump, or not due yet after all.
                 break
     finally:
-        if own_client:
-            await http.aclose()
+        await lanes.aclose()
     return report
