@@ -283,7 +283,7 @@ async def delivery_throughput(deployed: Deployment, count: int) -> list[Result]:
         receiver.stdout.readline()
         await owner.execute(
             "INSERT INTO webhook_endpoints (tenant_id, id, url, events, secret)"
-            " VALUES ($1, $2, $3, ARRAY['*'], $4)",
+            " VALUES ($1, $2, $3, ARRAY['import.completed'], $4)",
             tenant_id,
             uuid7(),
             f"http://127.0.0.1:{port}/hook",
