@@ -130,3 +130,18 @@ async def test_the_lead_journey_writes_its_events(
         ("deal.created", deal_id),
         ("lead.converted", lead["id"]),
     ]
+
+
+async def test_a_rejected_lead_writes_lead_rejected_and_a_refused_reject_nothing(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    org = await make_org(client)
+    lead = await org.pooled(client)
+    refused = await org.action(client, lead, "reject", json={"reason": "made_up"})
+    assert refused.status_code == 422
+    rejected = await org.action(
+        client, lead, "reject", json={"reason": "invalid_contact", "notes": "Number is dead"}
+    )
+    assert rejected.status_code == 200, rejected.text
+    events = await _events(owner_conn, org.admin.tenant_id)
+    assert [e for e in events if e[0] == "lead.rejected"] == [("lead.rejected", lead["id"])]
