@@ -87,7 +87,7 @@ from baton.leads import queries
 from baton.leads.models import Lead, LeadView, PoolEntry
 from baton.leads.queries import LeadRecord
 from baton.leads.schemas import LeadIn, LeadPatch, RejectIn, TriageIn, TriageStatus
-from baton.webhooks.events import emit
+from baton.webhooks.events import emit, emit_each
 from baton.workflow import effects, engine
 from baton.workflow import service as workflow_service
 from baton.workflow.defaults import LOSS_REASONS
@@ -1167,8 +1167,7 @@ async def _claim(ctx: Ctx, lead_id: uuid.UUID, owner_id: uuid.UUID) -> ClaimResu
     claimed = _step(flow, "claimed")
     move = flow.check(lead.step_id, claimed.id, role=principal.role)
     result = await _open_deal(ctx, lead, move, owner_id, _OPEN_FOR_CLAIM)
-    await emit(ctx, "lead.claimed", lead_id)
-    await emit(ctx, "deal.created", result.deal.id)
+    await emit_each(ctx, [("lead.claimed", lead_id), ("deal.created", result.deal.id)])
     return result
 
 
