@@ -76,6 +76,8 @@ from baton.targets.web import router as targets_web_router
 from baton.web import STATIC_DIR
 from baton.web.pages import router as web_router
 from baton.web.rendering import error_page, for_people
+from baton.webhooks.api import router as webhooks_router
+from baton.webhooks.web import router as webhooks_web_router
 from baton.workflow.api import router as workflow_router
 from baton.workflow.web import router as workflow_web_router
 from baton.workitems.api import router as work_items_router
@@ -158,6 +160,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         notifications_router,
         jobs_router,
         imports_router,
+        webhooks_router,
         audit_router,
         exports_router,
         graphql_router,
@@ -175,6 +178,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         jobs_web_router,
         imports_web_router,
         exports_web_router,
+        webhooks_web_router,
     ]
     for router in routers:
         app.include_router(router)

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     worker: WorkerMode = WorkerMode.INLINE
     # Jobs one worker runs at once (`baton worker --concurrency` overrides it).
     worker_concurrency: int = Field(default=1, ge=1, le=100)
+    # Webhooks may go to private, loopback and link-local addresses (tests, laptops);
+    # off in a deployment, where such a URL would reach the inside of the network.
+    webhook_allow_private: bool = False
+    # How long one webhook POST may take, connecting included.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # argon2id cost; the defaults follow OWASP's minimum (19 MiB, t=2). Tests lower them.
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_kib: int = Field(default=19_456, ge=8)

@@ -14,6 +14,7 @@ from baton.jobs.models import JobError
 from baton.leads.models import Lead, LeadEscalation, PoolEntry
 from baton.notifications.models import Notification
 from baton.targets.models import Target
+from baton.webhooks.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 from baton.workflow.models import (
     ProjectType,
     Status,
@@ -46,6 +47,7 @@ __all__ = [
     "Membership",
     "NextStepDigest",
     "Notification",
+    "OutboxEvent",
     "PipelineColumnTotal",
     "PoolEntry",
     "ProjectType",
@@ -56,6 +58,8 @@ __all__ = [
     "TenantExport",
     "TenantSettings",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WorkItem",
     "Workflow",
     "WorkflowHistory",

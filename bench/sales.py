@@ -401,6 +401,7 @@ class DealMoveSql:
             "entry_description": None,
             "actor_id": actor_id,
             "log_stage_change": True,
+            "event_id": uuid7(),
             **guard,
         }
 

@@ -53,6 +53,9 @@ def owner_url() -> Iterator[URL]:
     settings = get_settings()
     asyncio.run(migrate.grant_app_role(url, settings.app_db_role, None))
     os.environ["BATON_DATABASE_URL"] = url.render_as_string(hide_password=False)
+    # Webhook receivers in tests listen on 127.0.0.1 (workers started as processes
+    # inherit it).
+    os.environ["BATON_WEBHOOK_ALLOW_PRIVATE"] = "1"
     get_settings.cache_clear()
     yield url
     asyncio.run(drop_database(cluster, name))

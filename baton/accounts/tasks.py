@@ -38,6 +38,7 @@ from baton.core.context import Ctx
 from baton.core.errors import Conflict
 from baton.identity.models import TenantSettings
 from baton.jobs.sweeps import tenant_sweep
+from baton.webhooks.events import emit
 
 log = structlog.get_logger("baton.accounts.tasks")
 
@@ -121,6 +122,7 @@ async def enrol_lapsed_accounts(ctx: Ctx, *, batch: int = BATCH) -> list[Winback
     done: list[Winback] = []
     entries: list[tuple[dict[str, uuid.UUID], str]] = []
     for row in lapsed:
+        await emit(ctx, "account.status_changed", row.account_id)
         try:
             # A savepoint: an account the cadence refuses (a deleted enrolment left
             # by a partial restore, 409) is noted and skipped, not the whole run.

@@ -38,6 +38,7 @@ from baton.deals import service as deal_service
 from baton.deals.models import Deal
 from baton.identity.access import WRITERS, require_role
 from baton.identity.queries import writer_name
+from baton.webhooks.events import emit
 from baton.workflow.effects import MovedRecord
 from baton.workflow.models import EntityType
 
@@ -427,6 +428,7 @@ async def complete_activity(
     activity.completed_at = datetime.now(UTC)
     activity.outcome = data.outcome
     await _flush(ctx, "completed")
+    await emit(ctx, "activity.completed", activity.id)
     follow_up = None
     if data.next is not None:
         follow_up = await _plan_follow_up(ctx, principal.user_id, activity, data.next)

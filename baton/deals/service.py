@@ -78,6 +78,7 @@ from baton.deals.schemas import CloseIn, DealIn, DealMoveIn, DealPatch, DealView
 from baton.identity.access import WRITERS, require_role
 from baton.identity.models import Membership, TenantSettings
 from baton.identity.queries import may_own_records, member_zone, on_behalf, writer_name
+from baton.webhooks.events import emit, outbox_cte
 from baton.workflow import effects, engine
 from baton.workflow import service as workflow_service
 from baton.workflow.models import (
@@ -322,12 +323,25 @@ _moved = (
 )
 # The moved deal; no row when the deal is gone or at another version; `placed` false
 # (and no deal) when the reorder's check failed: nothing was written, place it again.
-_MOVE = (
-    select(_placed.c.placed, _moved)
-    .select_from(_placed.outerjoin(_moved, true()))
-    .where(or_(_moved.c.id.is_not(None), _placed.c.placed.is_not(True)))
-    .add_cte(_stage_change_entry(_moved).cte("logged"))
-)
+
+
+def move_statement(*, emit: bool = True) -> Any:
+    """The move statement; `emit` adds its `deal.moved` event to the outbox when the
+    step changes (`log_stage_change`), in the same statement (parameter `event_id`).
+    Without it: only for the outbox's A/B bench (`bench/webhooks.py`)."""
+    statement = (
+        select(_placed.c.placed, _moved)
+        .select_from(_placed.outerjoin(_moved, true()))
+        .where(or_(_moved.c.id.is_not(None), _placed.c.placed.is_not(True)))
+        .add_cte(_stage_change_entry(_moved).cte("logged"))
+    )
+    if emit:
+        only_if = bindparam("log_stage_change", type_=Boolean)
+        statement = statement.add_cte(outbox_cte(_moved, "deal.moved", only_if=only_if))
+    return statement
+
+
+_MOVE = move_statement()
 
 # The close: the step change, outcome and reason, the timeline entry and the
 # cancellation of the deal's still-planned work, in one statement. The activities
@@ -371,10 +385,14 @@ _cancelled = (
     .returning(ACTIVITIES.c.id)
     .cte("cancelled")
 )
-_CLOSE = select(
-    _closed,
-    select(func.count()).select_from(_cancelled).scalar_subquery().label("cancelled_count"),
-).add_cte(_stage_change_entry(_closed).cte("logged"))
+_CLOSE = (
+    select(
+        _closed,
+        select(func.count()).select_from(_cancelled).scalar_subquery().label("cancelled_count"),
+    )
+    .add_cte(_stage_change_entry(_closed).cte("logged"))
+    .add_cte(outbox_cte(_closed, "deal.closed"))
+)
 
 _DEAL_KEYS = tuple(column.key for column in DEALS.c)
 # The move and the close are hot paths: straight to the driver (baton.db.driver).
@@ -744,6 +762,7 @@ async def create_deal(ctx: Ctx, data: DealIn) -> tuple[Deal, engine.CompiledWork
         )
         row = await _CREATE_ENROLLED.fetchrow(ctx.session, {**values, **enrolment})
     assert row is not None
+    await emit(ctx, "deal.created", deal_id)
     return deal_of(row), flow
 
 
@@ -1208,6 +1227,7 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
         "entry_description": None,
         "actor_id": principal.user_id,
         "log_stage_change": move is not None,
+        "event_id": uuid7(),
         **guard,
     }
     moved = await ctx.fetchrow(_MOVE_ON_DRIVER, params)
@@ -1369,6 +1389,7 @@ async def close_deal(ctx: Ctx, deal_id: uuid.UUID, data: CloseIn) -> DealClose:
             ),
             "actor_id": principal.user_id,
             "log_stage_change": True,
+            "event_id": uuid7(),
         },
     )
     if closed is None:

@@ -51,6 +51,7 @@ TASK_MODULES = [
     "baton.audit.tasks",
     "baton.imports.tasks",
     "baton.exports.tasks",
+    "baton.webhooks.tasks",
 ]
 
 # The process's procrastinate app. Its connector is replaced by one to the app role's
@@ -159,12 +160,18 @@ def tenant_task(
 
 
 def system_task(
-    *, name: str, retry: RetryStrategy = DEFAULT_RETRY, queue_name: str = "default"
+    *,
+    name: str,
+    retry: RetryStrategy = DEFAULT_RETRY,
+    queue_name: str = "default",
+    queueing_lock: str | None = None,
 ) -> Callable[[SystemJob], Task[Any, Any, Any]]:
     """Register `job(resources, **args)` as a job of no tenant (a periodic sweep).
 
     It gets no unit of work: whatever it does, it does through SECURITY DEFINER
     functions in transactions of its own, and it must be safe to run twice at once.
+    `queueing_lock`: at most one such job waits in the queue (a frequent tick while
+    the last one still runs adds none).
     """
 
     def register(job: SystemJob) -> Task[Any, Any, Any]:
@@ -173,7 +180,13 @@ def system_task(
 
         run.__name__ = job.__name__
         run.__doc__ = job.__doc__
-        return queue.task(name=name, retry=retry, pass_context=True, queue=queue_name)(run)
+        return queue.task(
+            name=name,
+            retry=retry,
+            pass_context=True,
+            queue=queue_name,
+            queueing_lock=queueing_lock,
+        )(run)
 
     return register
 

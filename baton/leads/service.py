@@ -87,6 +87,7 @@ from baton.leads import queries
 from baton.leads.models import Lead, LeadView, PoolEntry
 from baton.leads.queries import LeadRecord
 from baton.leads.schemas import LeadIn, LeadPatch, RejectIn, TriageIn, TriageStatus
+from baton.webhooks.events import emit, emit_each
 from baton.workflow import effects, engine
 from baton.workflow import service as workflow_service
 from baton.workflow.defaults import LOSS_REASONS
@@ -371,6 +372,7 @@ async def create_lead(ctx: Ctx, data: LeadIn) -> LeadRecord:
             dedupe_key=dedupe_key(data.email, data.phone, data.company_name),
         )
     )
+    await emit(ctx, "lead.created", lead_id)
     return await _reread(ctx, lead_id)
 
 
@@ -536,6 +538,7 @@ async def triage_lead(ctx: Ctx, lead_id: uuid.UUID, data: TriageIn) -> LeadRecor
     await _run_effects(ctx, lead, move)
     if data.status is TriageStatus.QUALIFIED:
         await _hand_over(ctx, loaded, move.to_step, lead.version + 1, principal)
+        await emit(ctx, "lead.qualified", lead_id)
     if data.status is TriageStatus.DISQUALIFIED and lead.deal_id is not None:
         await _close_deal_lost(ctx, lead.deal_id, data.reason or "other", data.notes)
     return await _reread(ctx, lead_id)
@@ -641,6 +644,7 @@ async def reject_lead(ctx: Ctx, lead_id: uuid.UUID, data: RejectIn) -> LeadRecor
         f"Rejected by sales: {data.reason}",
         description=data.notes,
     )
+    await emit(ctx, "lead.rejected", lead_id)
     lead.step_id = in_review.id
     lead.view = LeadView.INBOX.value
     lead.rejected_at = now
@@ -1162,7 +1166,9 @@ async def _claim(ctx: Ctx, lead_id: uuid.UUID, owner_id: uuid.UUID) -> ClaimResu
         raise Conflict("This lead is not in the pool")
     claimed = _step(flow, "claimed")
     move = flow.check(lead.step_id, claimed.id, role=principal.role)
-    return await _open_deal(ctx, lead, move, owner_id, _OPEN_FOR_CLAIM)
+    result = await _open_deal(ctx, lead, move, owner_id, _OPEN_FOR_CLAIM)
+    await emit_each(ctx, [("lead.claimed", lead_id), ("deal.created", result.deal.id)])
+    return result
 
 
 async def claim_lead(ctx: Ctx, lead_id: uuid.UUID) -> ClaimResult:
@@ -1205,8 +1211,11 @@ async def convert_lead(ctx: Ctx, lead_id: uuid.UUID) -> ClaimResult:
         return await _result(ctx, lead_id)
     converted = _step(flow, "converted")
     move = flow.check(lead.step_id, converted.id, role=principal.role)
+    await emit(ctx, "lead.converted", lead_id)
     if lead.deal_id is None:
-        return await _open_deal(ctx, lead, move, lead.sales_owner_id, _OPEN_FOR_CONVERT)
+        result = await _open_deal(ctx, lead, move, lead.sales_owner_id, _OPEN_FOR_CONVERT)
+        await emit(ctx, "deal.created", result.deal.id)
+        return result
     await _move(ctx, lead, converted, lead.version, converted_at=func.now())
     await _log(ctx, lead_id, stage_change_subject(move))
     await _run_effects(ctx, lead, move)

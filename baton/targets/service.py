@@ -70,6 +70,7 @@ from baton.identity.queries import on_behalf, writer_name, zone_of_member
 from baton.targets import queries
 from baton.targets.models import Target
 from baton.targets.schemas import StatusIn, TargetIn, TargetPatch
+from baton.webhooks.events import emit
 from baton.workflow import engine
 from baton.workflow import service as workflow_service
 from baton.workflow.models import EntityType, ProjectType, StatusCategory, Workflow
@@ -696,6 +697,7 @@ async def convert_target(ctx: Ctx, target_id: uuid.UUID) -> Conversion:
             ),
         )
         version = target.version
+    await emit(ctx, "target.converted", target_id)
     return Conversion(target, flow, account, deal, deal_flow, activities)
 
 

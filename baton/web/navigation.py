@@ -47,6 +47,7 @@ SIDEBAR: list[NavItem] = [
     NavItem("Team", "/team", frozenset({Role.ADMIN})),
     NavItem("Organization", "/settings/organization", frozenset({Role.ADMIN})),
     NavItem("Jobs", "/jobs", frozenset({Role.ADMIN})),
+    NavItem("Webhooks", "/webhooks", frozenset({Role.ADMIN})),
     NavItem("Audit", "/audit", frozenset({Role.ADMIN})),
     NavItem("API keys", "/settings/api-keys", WRITERS),
     NavItem("My account", "/account", ALL_ROLES),

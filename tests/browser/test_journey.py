@@ -44,6 +44,7 @@ ADMIN_SIDEBAR = [
     "Team",
     "Organization",
     "Jobs",
+    "Webhooks",
     "Audit",
     "API keys",
     "My account",

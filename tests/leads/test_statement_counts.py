@@ -47,7 +47,8 @@ async def test_a_claim_sends_four_statements_after_authentication(
     """The claim is the journey's hot path (DESIGN §7). After authentication: the lead
     with its pool row taken; the account locks with what the deal needs read along;
     the account found or created; the deal, the lead's move, the cadence enrolment with
-    its activities and the timeline entry. (Before issue 5's budget work: 18.)"""
+    its activities and the timeline entry; the outbox's `lead.claimed` and
+    `deal.created` (issue 15, one statement). (Before issue 5's budget work: 18.)"""
     # The first claim of the process compiles the Deal workflow (cached afterwards).
     warm_up = await org.action(client, await org.pooled(client), "claim")
     assert warm_up.status_code == 200, warm_up.text
@@ -59,7 +60,7 @@ async def test_a_claim_sends_four_statements_after_authentication(
             response = await org.action(client, lead, "claim")
         assert response.status_code == 200, response.text
         assert len(response.json()["activities"]) == len(DEFAULT_CADENCE_STEPS)
-        assert len(statements) == 5, statements
+        assert len(statements) == 6, statements
     # Without a default cadence (one "First contact" instead): the same statements.
     await owner_conn.execute(
         "UPDATE cadences SET is_default = false WHERE tenant_id = $1", org.admin.tenant_id
@@ -69,4 +70,4 @@ async def test_a_claim_sends_four_statements_after_authentication(
         response = await org.action(client, lead, "claim")
     assert response.status_code == 200, response.text
     assert [a["subject"] for a in response.json()["activities"]] == ["First contact"]
-    assert len(statements) == 5, statements
+    assert len(statements) == 6, statements

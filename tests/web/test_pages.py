@@ -80,7 +80,7 @@ async def test_sidebar_shows_only_what_the_role_may_use(client: httpx.AsyncClien
         admin.email: (
             {"Home", "Pipeline", "Accounts", "Targets", "Activities", "Work items", "Workflows"}
             | {"Statuses", "Project types", "Team", "Organization", "Jobs", "Audit", "API keys"}
-            | {"My account", "Imports"}
+            | {"Webhooks", "My account", "Imports"}
             | leads
             | overseen,
             set(),
@@ -89,6 +89,7 @@ async def test_sidebar_shows_only_what_the_role_may_use(client: httpx.AsyncClien
             {"Home", "Lead Inbox", "Nurture", "Disqualified", "Pipeline", "Accounts"}
             | {"Targets", "Activities", "Work items", "API keys", "My account", "Imports"},
             {"Sales Inbox", "My Leads", "Team", "Organization", "Jobs", "Audit", "Workflows"}
+            | {"Webhooks"}
             | overseen,
         ),
         sales.email: (
