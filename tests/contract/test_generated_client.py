@@ -8,6 +8,7 @@ import datetime as dt
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ from tests.factories import PASSWORD, unique
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 PACKAGE = "baton_generated_client"
 BASE = "http://testserver"
+# Operations whose 200 body is a ZIP file, which the generator leaves to the caller.
+ZIP_DOWNLOADS = {"GET /api/v1/exports/{export_id}/download"}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +57,11 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     # Every operation generated: the generator skips what it cannot read, with a warning.
-    assert "Warning" not in output, output
+    # The one exception is a ZIP download's body, which it does not model (the operation
+    # is generated; a client reads that body raw).
+    skipped = re.findall(r"WARNING parsing (\S+ \S+)", output)
+    assert set(skipped) <= ZIP_DOWNLOADS, output
+    assert output.count("Unsupported content_type") == len(skipped), output
     sys.path.insert(0, str(root))
     try:
         yield importlib.import_module(PACKAGE)
