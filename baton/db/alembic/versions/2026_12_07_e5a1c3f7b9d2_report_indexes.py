@@ -1,0 +1,49 @@
+"""report indexes: what the cockpit's reports read, along an index
+
+`ix_deals_open_pipeline` (open deals per workflow and step, covering currency,
+probability, amount, owner and expected close date: the pipeline and forecast
+reports read it alone), `ix_leads_created` (leads by creation time: lead funnel and
+sources), `ix_activities_cadence_due` (cadence steps by due time: cadence adherence).
+
+Revision ID: e5a1c3f7b9d2
+Revises: d3b8f6a2e1c4
+Create Date: 2026-12-07 04:50:00.000000+00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "e5a1c3f7b9d2"
+down_revision = "d3b8f6a2e1c4"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index(
+        "ix_deals_open_pipeline",
+        "deals",
+        ["tenant_id", "workflow_id", "step_id"],
+        postgresql_include=["currency", "probability", "amount", "owner_id", "expected_close_date"],
+        postgresql_where=sa.text("outcome IS NULL AND deleted_at IS NULL"),
+    )
+    op.create_index(
+        "ix_leads_created",
+        "leads",
+        ["tenant_id", "created_at"],
+        postgresql_where=sa.text("deleted_at IS NULL"),
+    )
+    op.create_index(
+        "ix_activities_cadence_due",
+        "activities",
+        ["tenant_id", "due_at"],
+        postgresql_where=sa.text("enrollment_id IS NOT NULL AND deleted_at IS NULL"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_activities_cadence_due", table_name="activities")
+    op.drop_index("ix_leads_created", table_name="leads")
+    op.drop_index("ix_deals_open_pipeline", table_name="deals")
