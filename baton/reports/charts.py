@@ -7,13 +7,28 @@ geometry, a title and a one-sentence description for screen readers (the SVG's
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from baton.workflow.charts import BarChart, duration, horizontal_bars
+from baton.workflow.charts import BarChart, duration
+from baton.workflow.charts import horizontal_bars as _bars
 
 __all__ = ["Chart", "duration"]
+
+
+# Narrower than the workflow page's charts: Home's sit two abreast and on phones,
+# where a wide viewBox would shrink the labels below reading size.
+WIDTH = 480.0
+
+
+def horizontal_bars(
+    rows: Sequence[tuple[str, Sequence[float | None]]],
+    series_names: Sequence[str],
+    format_value: Callable[[float], str],
+) -> BarChart:
+    return _bars(rows, series_names, format_value, width=WIDTH)
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,12 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f} %"
 
 
+def _week_label(monday: str) -> str:
+    """A week by its Monday, as a column head: "7 Dec"."""
+    day = date.fromisoformat(monday)
+    return f"{day.day} {day.strftime('%b')}"
+
+
 def _amount(value: Decimal) -> str:
     return f"{value:,.0f}"
 
@@ -143,6 +149,7 @@ async def home(
         "duration": _duration,
         "percent": _percent,
         "amount": _amount,
+        "week_label": _week_label,
         "query": lambda **extra: _query(chosen.key, owner_id, **extra),
     }
     if kind == "sales":
