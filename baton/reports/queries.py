@@ -215,22 +215,16 @@ async def closed_deals(
 # Which column names a governed record's owner, per entity type, for the owner filter.
 OWNER_COLUMNS = {"deal": ("deals", "owner_id"), "lead": ("leads", "sales_owner_id")}
 
-_EDGES = """
-SELECT h.from_step_id, h.to_step_id, count(*) AS n
-  FROM workflow_history h{join}
- WHERE h.workflow_id = :workflow_id AND h.at >= :since AND h.at < :until{owner}
- GROUP BY h.from_step_id, h.to_step_id
-"""
-
-_TIMES = """
-SELECT h.from_step_id,
+# One pass over the period's moves: per (from, to) the move count, and per from step
+# (the grouping set without `to_step_id`) the time spent in it and the moves back.
+_FLOW = """
+SELECT h.from_step_id, h.to_step_id, GROUPING(h.to_step_id) = 1 AS per_step, count(*) AS n,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY h.seconds_in_previous_step) AS median,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY h.seconds_in_previous_step) AS p90,
        count(*) FILTER (WHERE h.backwards) AS backwards
   FROM workflow_history h{join}
- WHERE h.workflow_id = :workflow_id AND h.at >= :since AND h.at < :until
-   AND h.from_step_id IS NOT NULL{owner}
- GROUP BY h.from_step_id
+ WHERE h.workflow_id = :workflow_id AND h.at >= :since AND h.at < :until{owner}
+ GROUP BY GROUPING SETS ((h.from_step_id, h.to_step_id), (h.from_step_id))
 """
 
 
@@ -242,20 +236,22 @@ async def step_flow(
     since: datetime,
     until: datetime,
 ) -> StepFlow:
-    """`workflow.queries.step_flow`, optionally for the records one member owns today
-    (joined to the record's table: RLS on it applies too)."""
+    """`workflow.queries.step_flow` in one statement, optionally for the records one
+    member owns today (joined to the record's table: RLS on it applies too)."""
     join = owner = ""
     if owner_id is not None:
         table, column = OWNER_COLUMNS[entity_type]
         join = f" JOIN {table} r ON r.id = h.record_id AND r.tenant_id = h.tenant_id"
         owner = f" AND r.{column} = :owner_id"
     params = {"workflow_id": workflow_id, "owner_id": owner_id, "since": since, "until": until}
-    edges = await session.execute(text(_EDGES.format(join=join, owner=owner)), params)
-    times = await session.execute(text(_TIMES.format(join=join, owner=owner)), params)
-    return StepFlow(
-        edges={(r.from_step_id, r.to_step_id): int(r.n) for r in edges},
-        time_in_step={r.from_step_id: (r.median, r.p90, int(r.backwards)) for r in times},
-    )
+    edges: dict[tuple[uuid.UUID | None, uuid.UUID], int] = {}
+    times: dict[uuid.UUID, tuple[float | None, float | None, int]] = {}
+    for r in await session.execute(text(_FLOW.format(join=join, owner=owner)), params):
+        if not r.per_step:
+            edges[(r.from_step_id, r.to_step_id)] = int(r.n)
+        elif r.from_step_id is not None:
+            times[r.from_step_id] = (r.median, r.p90, int(r.backwards))
+    return StepFlow(edges=edges, time_in_step=times)
 
 
 # ------------------------------------------------------------------ leads
@@ -342,22 +338,22 @@ async def rejected_reasons(
     return [(r.reason, int(r.n)) for r in rows]
 
 
+# One pass: per (source, week) the leads created and qualified; the empty grouping set
+# is the whole period, where the median time to triage is taken.
 _SOURCES = """
-SELECT coalesce(source, '') AS source,
-       date_trunc('week', created_at AT TIME ZONE :zone)::date AS week,
-       count(*) AS n, count(qualified_at) AS qualified
-  FROM leads
- WHERE deleted_at IS NULL AND created_at >= :since AND created_at < :until{owner}
- GROUP BY 1, 2
-"""
-
-_TRIAGE = """
-SELECT percentile_cont(0.5) WITHIN GROUP (
-           ORDER BY extract(epoch FROM coalesce(qualified_at, disqualified_at) - created_at))
-           AS median,
-       count(coalesce(qualified_at, disqualified_at)) AS triaged
-  FROM leads
- WHERE deleted_at IS NULL AND created_at >= :since AND created_at < :until{owner}
+WITH period AS (
+    SELECT coalesce(source, '') AS source,
+           date_trunc('week', created_at AT TIME ZONE :zone)::date AS week, qualified_at,
+           extract(epoch FROM coalesce(qualified_at, disqualified_at) - created_at) AS triage
+      FROM leads
+     WHERE deleted_at IS NULL AND created_at >= :since AND created_at < :until{owner}
+)
+SELECT source, week, GROUPING(source) = 1 AS whole, count(*) AS n,
+       count(qualified_at) AS qualified, count(triage) AS triaged,
+       CASE WHEN GROUPING(source) = 1
+            THEN percentile_cont(0.5) WITHIN GROUP (ORDER BY triage) END AS median
+  FROM period
+ GROUP BY GROUPING SETS ((source, week), ())
 """
 
 _NURTURE = """
@@ -383,13 +379,13 @@ async def sources(
 ) -> Sources:
     owner = _owner("marketing_owner_id", owner_id)
     params = {"owner_id": owner_id, "since": since, "until": until, "zone": zone}
-    weeks = await session.execute(text(_SOURCES.format(owner=owner)), params)
-    triage = (await session.execute(text(_TRIAGE.format(owner=owner)), params)).one()
+    rows = (await session.execute(text(_SOURCES.format(owner=owner)), params)).all()
+    whole = next(r for r in rows if r.whole)
     backlog = await session.scalar(text(_NURTURE.format(owner=owner)), params)
     return Sources(
-        [(r.source, r.week, int(r.n), int(r.qualified)) for r in weeks],
-        _float(triage.median),
-        int(triage.triaged),
+        [(r.source, r.week, int(r.n), int(r.qualified)) for r in rows if not r.whole],
+        _float(whole.median),
+        int(whole.triaged),
         int(backlog or 0),
     )
 
