@@ -215,16 +215,23 @@ async def closed_deals(
 # Which column names a governed record's owner, per entity type, for the owner filter.
 OWNER_COLUMNS = {"deal": ("deals", "owner_id"), "lead": ("leads", "sales_owner_id")}
 
-# One pass over the period's moves: per (from, to) the move count, and per from step
-# (the grouping set without `to_step_id`) the time spent in it and the moves back.
+# The period's moves read once (along `ix_workflow_history_flow`, which covers them):
+# per (from, to) the move count; per from step the time spent in it (median and 90th
+# percentile in one sort) and the moves back.
 _FLOW = """
-SELECT h.from_step_id, h.to_step_id, GROUPING(h.to_step_id) = 1 AS per_step, count(*) AS n,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY h.seconds_in_previous_step) AS median,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY h.seconds_in_previous_step) AS p90,
-       count(*) FILTER (WHERE h.backwards) AS backwards
-  FROM workflow_history h{join}
- WHERE h.workflow_id = :workflow_id AND h.at >= :since AND h.at < :until{owner}
- GROUP BY GROUPING SETS ((h.from_step_id, h.to_step_id), (h.from_step_id))
+WITH moves AS MATERIALIZED (
+    SELECT h.from_step_id, h.to_step_id, h.seconds_in_previous_step AS seconds, h.backwards
+      FROM workflow_history h{join}
+     WHERE h.workflow_id = :workflow_id AND h.at >= :since AND h.at < :until{owner}
+)
+SELECT from_step_id, to_step_id, false AS per_step, count(*) AS n,
+       NULL::float8[] AS times, 0::bigint AS backwards
+  FROM moves GROUP BY from_step_id, to_step_id
+UNION ALL
+SELECT from_step_id, NULL, true, count(*),
+       percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY seconds),
+       count(*) FILTER (WHERE backwards)
+  FROM moves WHERE from_step_id IS NOT NULL GROUP BY from_step_id
 """
 
 
@@ -249,8 +256,9 @@ async def step_flow(
     for r in await session.execute(text(_FLOW.format(join=join, owner=owner)), params):
         if not r.per_step:
             edges[(r.from_step_id, r.to_step_id)] = int(r.n)
-        elif r.from_step_id is not None:
-            times[r.from_step_id] = (r.median, r.p90, int(r.backwards))
+        else:
+            median, p90 = r.times or (None, None)
+            times[r.from_step_id] = (median, p90, int(r.backwards))
     return StepFlow(edges=edges, time_in_step=times)
 
 
@@ -494,9 +502,12 @@ SELECT l.id, l.company_name, l.claimed_at
  WHERE l.view = 'mine' AND l.deleted_at IS NULL AND l.sales_owner_id = :owner_id
    AND NOT EXISTS (
        SELECT 1 FROM activities a
-        WHERE a.status = 'done' AND a.type <> 'system' AND a.deleted_at IS NULL
-          AND a.completed_at >= l.claimed_at
-          AND (a.lead_id = l.id OR (l.deal_id IS NOT NULL AND a.deal_id = l.deal_id)))
+        WHERE a.lead_id = l.id AND a.status = 'done' AND a.type <> 'system'
+          AND a.deleted_at IS NULL AND a.completed_at >= l.claimed_at)
+   AND NOT EXISTS (
+       SELECT 1 FROM activities a
+        WHERE a.deal_id = l.deal_id AND a.status = 'done' AND a.type <> 'system'
+          AND a.deleted_at IS NULL AND a.completed_at >= l.claimed_at)
  ORDER BY l.claimed_at, l.id
 """
 

@@ -176,7 +176,10 @@ async def _team(ctx: Ctx) -> dict[uuid.UUID, str]:
 
 async def _sales(ctx: Ctx, mine: ReportParams) -> dict[str, Any]:
     pipeline = await service.pipeline(ctx, ReportParams(owner_id=mine.owner_id))
-    activity = await service.activity(ctx, ReportParams(owner_id=mine.owner_id))
+    # Home shows only what is overdue or due today (any period): the shortest one.
+    now = datetime.now(UTC)
+    today = ReportParams(now - timedelta(days=1), now, mine.owner_id)
+    activity = await service.activity(ctx, today)
     closed = await service.win_rate(ctx, mine)
     desk = await service.sales_desk(ctx)
     return {

@@ -1,6 +1,7 @@
 """report indexes: what the cockpit's reports read, along an index
 
-`ix_deals_open_pipeline` (open deals per workflow and step, covering currency,
+`ix_workflow_history_flow` (the ledger's moves by workflow and time, covering what
+stage conversion reads), `ix_deals_open_pipeline` (open deals per workflow and step, covering currency,
 probability, amount, owner and expected close date: the pipeline and forecast
 reports read it alone), `ix_leads_created` (leads by creation time: lead funnel and
 sources), `ix_activities_cadence_due` (cadence steps by due time: cadence adherence).
@@ -22,6 +23,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index(
+        "ix_workflow_history_flow",
+        "workflow_history",
+        ["tenant_id", "workflow_id", "at"],
+        postgresql_include=["from_step_id", "to_step_id", "seconds_in_previous_step", "backwards"],
+    )
     op.create_index(
         "ix_deals_open_pipeline",
         "deals",
@@ -47,3 +54,4 @@ def downgrade() -> None:
     op.drop_index("ix_activities_cadence_due", table_name="activities")
     op.drop_index("ix_leads_created", table_name="leads")
     op.drop_index("ix_deals_open_pipeline", table_name="deals")
+    op.drop_index("ix_workflow_history_flow", table_name="workflow_history")
