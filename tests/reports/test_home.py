@@ -96,6 +96,19 @@ async def test_marketing_and_admin_homes(client: httpx.AsyncClient, org: Org) ->
     assert "Team pipeline" in admin
 
 
+async def test_a_viewer_reads_the_teams_home_without_the_admin_part(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    page = await home(client, org.viewer)
+    assert 'data-home="manager"' in page
+    assert "Team pipeline" in page
+    assert "Last signed in" not in page  # members and sign-ins are the admins'
+    # The period filter takes only its presets: anything else is the default.
+    odd = await client.get("/?period=forever&owner=not-a-member")
+    assert odd.status_code == 200
+    assert '<option value="this_quarter" selected>' in odd.text
+
+
 async def test_csv_download_matches_the_table(client: httpx.AsyncClient, org: Org) -> None:
     await sign_in(client, org.manager)
     response = await client.get("/reports/pipeline.csv")
