@@ -50,6 +50,9 @@ from baton.workflow import service as workflow_service
 from baton.workflow.models import EntityType, StatusCategory
 
 MAX_SPAN = timedelta(days=732)
+# The last moment a period may end at: two days short of the `Moment` range's end, so
+# widening it and walking it by days, weeks and months stays inside what Python holds.
+REPORT_LATEST = datetime(9999, 12, 29, tzinfo=UTC)
 DEFAULT_DAYS = 90
 FORECAST_MONTHS = 6
 # Probability bands of the forecast, in percent: commit ≥ 70, best case ≥ 50.
@@ -116,11 +119,12 @@ def period(
         since, until = default
     elif until is None:
         assert since is not None
-        until = max(now, since + timedelta(days=1))
+        until = max(now, min(since, REPORT_LATEST - timedelta(days=1)) + timedelta(days=1))
     elif since is None:
         since = until - (default[1] - default[0])
     assert since is not None
     assert until is not None
+    until = min(until, REPORT_LATEST)
     if since >= until:
         raise ValidationFailed(errors=[FieldError("from", "must be before to")])
     if until - since > MAX_SPAN:
@@ -247,6 +251,8 @@ def _months(first: date, last: date) -> list[date]:
     months, month = [], month_start(first)
     while month <= last:
         months.append(month)
+        if month >= date(9999, 12, 1):
+            break
         month = add_months(month, 1)
     return months
 
@@ -483,6 +489,8 @@ def _weeks(first: date, last: date) -> list[date]:
     weeks = []
     while week <= last:
         weeks.append(week)
+        if week >= date(9999, 12, 20):
+            break
         week += timedelta(days=7)
     return weeks
 

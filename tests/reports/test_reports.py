@@ -323,6 +323,7 @@ async def test_reports_need_a_signed_in_member(client: httpx.AsyncClient) -> Non
         ({"to": "10000-01-01T00:00:00Z"}, "to"),
         ({"from": "2026-10-01T00:00:00Z", "to": "2026-09-01T00:00:00Z"}, "from"),
         ({"from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "to"),  # > 732 days
+        ({"from": "9999-12-31T00:00:00Z"}, "from"),  # after the last possible end
         ({"owner_id": "not-a-uuid"}, "owner_id"),
         ({"currency": "euro"}, "currency"),
     ],
