@@ -71,6 +71,8 @@ from baton.leads.api import router as leads_router
 from baton.leads.web import router as leads_web_router
 from baton.notifications.api import router as notifications_router
 from baton.ops.api import router as ops_router
+from baton.reports.api import router as reports_router
+from baton.reports.web import router as reports_web_router
 from baton.targets.api import router as targets_router
 from baton.targets.web import router as targets_web_router
 from baton.web import STATIC_DIR
@@ -164,7 +166,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         audit_router,
         exports_router,
         graphql_router,
+        reports_router,
         web_router,
+        reports_web_router,
         identity_web_router,
         workflow_web_router,
         work_items_web_router,

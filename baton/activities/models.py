@@ -104,6 +104,13 @@ class Activity(TenantKeyed, Timestamped, Versioned, Base):
             "completed_at",
             postgresql_where=text("status = 'done' AND deleted_at IS NULL"),
         ),
+        # The reports' cadence adherence (baton/reports): cadence steps by due time.
+        Index(
+            "ix_activities_cadence_due",
+            "tenant_id",
+            "due_at",
+            postgresql_where=text("enrollment_id IS NOT NULL AND deleted_at IS NULL"),
+        ),
         # A restore finds what one deletion took.
         Index(
             "ix_activities_deletion",

@@ -133,6 +133,22 @@ class Deal(TenantKeyed, Timestamped, Versioned, Base):
             "next_step_due_date",
             postgresql_where=text("outcome IS NULL AND deleted_at IS NULL"),
         ),
+        # The reports' pipeline and forecast (baton/reports): open deals per column,
+        # with what they sum and group by, read from the index alone.
+        Index(
+            "ix_deals_open_pipeline",
+            "tenant_id",
+            "workflow_id",
+            "step_id",
+            postgresql_include=[
+                "currency",
+                "probability",
+                "amount",
+                "owner_id",
+                "expected_close_date",
+            ],
+            postgresql_where=text("outcome IS NULL AND deleted_at IS NULL"),
+        ),
         Index(
             "ix_deals_closed",
             "tenant_id",

@@ -119,6 +119,13 @@ class Lead(TenantKeyed, Timestamped, Versioned, Base):
             postgresql_where=text("deleted_at IS NULL AND sales_owner_id IS NOT NULL"),
         ),
         Index("ix_leads_dedupe_key", "tenant_id", "dedupe_key"),
+        # The reports' lead funnel and sources (baton/reports): leads created in a period.
+        Index(
+            "ix_leads_created",
+            "tenant_id",
+            "created_at",
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
         Index(
             "ix_leads_deal", "tenant_id", "deal_id", postgresql_where=text("deal_id IS NOT NULL")
         ),

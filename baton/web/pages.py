@@ -145,12 +145,6 @@ async def logout(ctx: CtxDep) -> Response:
     return response
 
 
-@router.get("/")
-async def home(request: Request, ctx: CtxDep) -> Response:
-    ctx.require_principal()
-    return render(request, "home.html")
-
-
 async def _team(
     request: Request, ctx: CtxDep, template: str, notice: str | None = None
 ) -> Response:

@@ -199,6 +199,20 @@ class WorkflowHistory(TenantKeyed, Base):
         CheckConstraint("notes IS NULL OR length(notes) <= 10000", name="notes_length"),
         Index("ix_workflow_history_record", "tenant_id", "record_id", "at"),
         Index("ix_workflow_history_workflow_at", "tenant_id", "workflow_id", "at"),
+        # The reports' stage conversion (baton/reports) reads a period's moves from the
+        # index alone: the ledger is append-only, so its pages stay all-visible.
+        Index(
+            "ix_workflow_history_flow",
+            "tenant_id",
+            "workflow_id",
+            "at",
+            postgresql_include=[
+                "from_step_id",
+                "to_step_id",
+                "seconds_in_previous_step",
+                "backwards",
+            ],
+        ),
         # Append-only for the app role; not audited (it is the trail itself).
         {"info": {"tenancy": "tenant", "app_privileges": ("SELECT", "INSERT"), "audited": False}},
     )

@@ -1,0 +1,1 @@
+"""The cockpit: reports over deals, leads, activities and the ledger, and Home."""

@@ -1,0 +1,142 @@
+"""Home by role over plain HTTP: which dashboard each role gets, that its figures are
+the reports', that each links to its list, and the CSV downloads."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from baton.reports.web import period_of
+from tests.factories import PASSWORD, Member
+from tests.reports.conftest import Org
+
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+
+
+async def sign_in(client: httpx.AsyncClient, member: Member) -> None:
+    page = await client.get("/login")
+    match = CSRF.search(page.text)
+    assert match
+    response = await client.post(
+        "/login",
+        data={"email": member.email, "password": PASSWORD, "csrf_token": match.group(1)},
+    )
+    assert response.status_code == 303, response.text
+
+
+async def home(client: httpx.AsyncClient, member: Member, query: str = "") -> str:
+    await sign_in(client, member)
+    response = await client.get("/" + query)
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+async def test_sales_home_links_each_figure_to_its_list(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    page = await home(client, org.sales1)
+    assert 'data-home="sales"' in page
+    # Overdue: two tasks and a cadence step; each figure opens the list behind it.
+    assert re.search(
+        r'href="/activities\?view=overdue&amp;owner=me" data-stat="overdue">'
+        r'<span class="stat-value">3</span>',
+        page,
+    )
+    assert 'href="/activities?view=today&amp;owner=me"' in page
+    assert 'href="/leads/pool"' in page
+    # My open pipeline: 4 deals, 8 000 EUR, 3 500 weighted; counts open my board.
+    assert re.search(r'<th scope="row">Total</th><td>4</td><td>8,000</td><td>3,500</td>', page)
+    assert 'href="/pipeline?view=mine"' in page
+    # Its chart is SVG with a title and a description, and nobody else's deals.
+    assert '<svg class="chart"' in page
+    assert '<desc id="pipeline-chart-desc">4 open deals worth 8,000 EUR' in page
+    # L2 is claimed by sales 2; sales 1's L1 is converted: nothing waits for contact.
+    assert "Everyone you claimed has been contacted." in page
+
+
+async def test_manager_home_has_the_teams_reports(client: httpx.AsyncClient, org: Org) -> None:
+    page = await home(client, org.manager, "?period=this_year")
+    assert 'data-home="manager"' in page
+    for heading in (
+        "Team pipeline",
+        "Forecast by expected close month",
+        "Won and lost, by owner",
+        "Stage conversion and time in stage",
+        "Lead funnel",
+        "Activities per rep",
+        "Cadence steps done on time",
+    ):
+        assert heading in page
+    assert re.search(r'<th scope="row">Total</th><td>6</td><td>15,000</td><td>8,600</td>', page)
+    assert "1 deals in USD are not included" in page
+    for name in ("pipeline", "forecast", "win-rate", "stage-conversion", "lead-funnel"):
+        assert f'href="/reports/{name}.csv?period=this_year"' in page
+    # The owner filter narrows the team's figures to one member.
+    narrowed = await client.get(f"/?period=this_year&owner={org.sales1.user_id}")
+    assert re.search(
+        r'<th scope="row">Total</th><td>4</td><td>8,000</td><td>3,500</td>', narrowed.text
+    )
+
+
+async def test_marketing_and_admin_homes(client: httpx.AsyncClient, org: Org) -> None:
+    page = await home(client, org.marketing)
+    assert 'data-home="marketing"' in page
+    assert "Leads by source" in page
+    assert 'href="/leads/nurture" data-stat="nurture"><span class="stat-value">1</span>' in page
+    client.cookies.clear()
+    admin = await home(client, org.admin)
+    assert 'data-home="admin"' in admin
+    assert org.sales1.email in admin  # members and their last sign-in
+    assert "Team pipeline" in admin
+
+
+async def test_a_viewer_reads_the_teams_home_without_the_admin_part(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    page = await home(client, org.viewer)
+    assert 'data-home="manager"' in page
+    assert "Team pipeline" in page
+    assert "Last signed in" not in page  # members and sign-ins are the admins'
+    # The period filter takes only its presets: anything else is the default.
+    odd = await client.get("/?period=forever&owner=not-a-member")
+    assert odd.status_code == 200
+    assert '<option value="this_quarter" selected>' in odd.text
+
+
+async def test_csv_download_matches_the_table(client: httpx.AsyncClient, org: Org) -> None:
+    await sign_in(client, org.manager)
+    response = await client.get("/reports/pipeline.csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert rows[0] == ["stage", "count", "amount", "weighted", "currency"]
+    assert rows[-1] == ["Total", "6", "15000.00", "8600.00", "EUR"]
+    missing = await client.get("/reports/nothing.csv")
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("key", "first", "last"),
+    [
+        ("this_month", "2026-12-01", "2026-12-31"),
+        ("last_month", "2026-11-01", "2026-11-30"),
+        ("this_quarter", "2026-10-01", "2026-12-31"),
+        ("last_quarter", "2026-07-01", "2026-09-30"),
+        ("this_year", "2026-01-01", "2026-12-31"),
+        ("nonsense", "2026-10-01", "2026-12-31"),
+    ],
+)
+def test_preset_periods(key: str, first: str, last: str) -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    chosen = period_of(key, datetime(2026, 12, 7, 5, 0, tzinfo=UTC), "Europe/Berlin")
+    assert (chosen.first.isoformat(), chosen.last.isoformat()) == (first, last)
+    # From midnight of the first day to midnight after the last, in Berlin.
+    assert chosen.since.astimezone(berlin) == datetime.combine(chosen.first, time(), berlin)
+    end = chosen.last + timedelta(days=1)
+    assert chosen.until.astimezone(berlin) == datetime.combine(end, time(), berlin)
