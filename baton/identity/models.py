@@ -18,10 +18,17 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from baton.core.ids import uuid7
 from baton.db.base import Base, TenantKeyed, Timestamped, Versioned, enum_check
+from baton.notifications.models import EMAILED_KINDS
+
+# CHECK body: only emailed kinds can be muted (the list is the enum's, in Python).
+MUTED_EMAILS_VALID = "muted_emails <@ ARRAY[{}]::varchar[]".format(
+    ", ".join(f"'{kind.value}'" for kind in sorted(EMAILED_KINDS))
+)
 
 
 class Role(StrEnum):
@@ -89,6 +96,7 @@ class Membership(TenantKeyed, Timestamped, Versioned, Base):
         CheckConstraint(
             "timezone IS NULL OR length(timezone) BETWEEN 1 AND 64", name="timezone_length"
         ),
+        CheckConstraint(MUTED_EMAILS_VALID, name="muted_emails_valid"),
         {"info": {"tenancy": "tenant"}},
     )
 
@@ -96,6 +104,10 @@ class Membership(TenantKeyed, Timestamped, Versioned, Base):
     role: Mapped[str] = mapped_column(String(16))
     # The member's IANA time zone for what pages show and take; null: the organization's.
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # The notification kinds the member does not want by email (in the app they stay).
+    muted_emails: Mapped[list[str]] = mapped_column(ARRAY(String(16)), server_default=text("'{}'"))
+    # When the welcome email of this membership went out (null: not sent, or no SMTP).
+    welcome_sent_at: Mapped[datetime | None]
 
 
 class TenantSettings(Timestamped, Versioned, Base):

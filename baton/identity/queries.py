@@ -249,6 +249,14 @@ async def timezones_of(session: AsyncSession, membership_id: uuid.UUID) -> tuple
     return row[0], row[1]
 
 
+async def muted_emails_of(session: AsyncSession, membership_id: uuid.UUID) -> list[str]:
+    """The notification kinds a member does not want by email."""
+    muted = await session.scalar(
+        select(Membership.muted_emails).where(Membership.id == membership_id)
+    )
+    return list(muted or [])
+
+
 async def memberships_of(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:
     """Every tenant the user belongs to (visible through the `membership_self` policy)."""
     query = (

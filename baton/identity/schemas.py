@@ -112,12 +112,34 @@ class MeOut(Schema):
     # The zone the member's pages show and read times in: their own, else the
     # organization's (`PATCH /me`). The API's own times are always UTC.
     timezone: str
+    email_notifications: EmailNotifications
+
+
+class EmailNotifications(Schema):
+    """Which notifications the member gets by email too (when the server sends
+    email); in the app they get every one."""
+
+    assignment: bool = Field(description="A lead, deal or work item given to them")
+    escalation: bool = Field(
+        description="A pooled lead past its claim due time (managers and admins)"
+    )
+    digest: bool = Field(description="The daily digest of their deals with an overdue next step")
+
+
+class EmailNotificationsPatch(Schema):
+    """Only the kinds sent change."""
+
+    assignment: bool | None = None
+    escalation: bool | None = None
+    digest: bool | None = None
 
 
 class MePatch(Schema):
-    """A member's own settings. `timezone` null: the organization's."""
+    """A member's own settings; only the fields sent change. `timezone` null: the
+    organization's."""
 
-    timezone: Timezone | None
+    timezone: Timezone | None = None
+    email_notifications: EmailNotificationsPatch | None = None
 
 
 class PasswordChangeIn(Schema):

@@ -49,6 +49,7 @@ TASK_MODULES = [
     "baton.deals.tasks",
     "baton.accounts.tasks",
     "baton.audit.tasks",
+    "baton.notifications.email",
 ]
 
 # The process's procrastinate app. Its connector is replaced by one to the app role's
