@@ -665,7 +665,7 @@ async def create_deal(ctx: Ctx, data: DealIn) -> tuple[Deal, engine.CompiledWork
     next step. A cadence must be one of the organization's (404), active and with steps
     (422); the deal's enrolment and its activities (owned by the deal's owner) are
     written with the deal, in one statement. A deal without a currency takes the
-    organization's.
+    organization's. A deal made for someone else tells them (an assignment).
     """
     principal = require_role(ctx, *WRITERS)
     _refuse_missing_next_step(data)
@@ -745,6 +745,7 @@ async def create_deal(ctx: Ctx, data: DealIn) -> tuple[Deal, engine.CompiledWork
         )
         row = await _CREATE_ENROLLED.fetchrow(ctx.session, {**values, **enrolment})
     assert row is not None
+    await _tell_new_owner(ctx, deal_id, data.name, owner_id)
     return deal_of(row), flow
 
 

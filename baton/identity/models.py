@@ -55,6 +55,11 @@ DEFAULT_CLAIM_ESCALATION_HOURS = 24
 # How long soft-deleted records are kept before the purge sweep removes them.
 DEFAULT_RETENTION_DAYS = 90
 MAX_RETENTION_DAYS = 3650
+# How long the audit trail keeps a change (DESIGN §3.3: two years by default; deletes
+# and user removals are kept for good whatever it says). At least 30 days: a shorter
+# trail would not cover a month's review.
+DEFAULT_AUDIT_RETENTION_DAYS = 730
+MIN_AUDIT_RETENTION_DAYS = 30
 
 
 class Tenant(Timestamped, Versioned, Base):
@@ -121,7 +126,9 @@ class TenantSettings(Timestamped, Versioned, Base):
     `winback_cadence_id` is the cadence the winback sweep enrols an account in when
     its status turns inactive or winback target (null: the sweep does nothing).
     `retention_days` is how long a soft-deleted record is kept (restorable) before the
-    purge sweep deletes it for good with its dependants.
+    purge sweep deletes it for good with its dependants; `audit_retention_days` how
+    long the retention sweep keeps the organization's audit rows (deletes and user
+    removals excepted: kept for good).
     """
 
     __tablename__ = "tenant_settings"
@@ -140,6 +147,10 @@ class TenantSettings(Timestamped, Versioned, Base):
         ),
         CheckConstraint(
             f"retention_days BETWEEN 1 AND {MAX_RETENTION_DAYS}", name="retention_days_range"
+        ),
+        CheckConstraint(
+            f"audit_retention_days BETWEEN {MIN_AUDIT_RETENTION_DAYS} AND {MAX_RETENTION_DAYS}",
+            name="audit_retention_days_range",
         ),
         {"info": {"tenancy": "tenant"}},
     )
@@ -160,6 +171,9 @@ class TenantSettings(Timestamped, Versioned, Base):
     winback_cadence_id: Mapped[uuid.UUID | None]
     retention_days: Mapped[int] = mapped_column(
         Integer, server_default=text(str(DEFAULT_RETENTION_DAYS))
+    )
+    audit_retention_days: Mapped[int] = mapped_column(
+        Integer, server_default=text(str(DEFAULT_AUDIT_RETENTION_DAYS))
     )
 
 

@@ -184,6 +184,7 @@ class OrganizationSettings:
     claim_escalation_hours: int
     winback_cadence_id: uuid.UUID | None
     retention_days: int
+    audit_retention_days: int
     updated_at: datetime
     version: int
 
@@ -195,6 +196,7 @@ SETTINGS_COLUMNS = (
     TenantSettings.claim_escalation_hours,
     TenantSettings.winback_cadence_id,
     TenantSettings.retention_days,
+    TenantSettings.audit_retention_days,
     TenantSettings.updated_at,
     TenantSettings.version,
 )

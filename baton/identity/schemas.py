@@ -11,7 +11,12 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, Field, StringConstraints
 
 from baton.core.schemas import Email, Name, Password, PresentedPassword, Schema, ShortText
-from baton.identity.models import MAX_CLAIM_SLA_HOURS, MAX_RETENTION_DAYS, Role
+from baton.identity.models import (
+    MAX_CLAIM_SLA_HOURS,
+    MAX_RETENTION_DAYS,
+    MIN_AUDIT_RETENTION_DAYS,
+    Role,
+)
 
 TenantSlug = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=63)
@@ -58,6 +63,15 @@ RetentionDays = Annotated[
         ge=1,
         le=MAX_RETENTION_DAYS,
         description="Days a soft-deleted record stays restorable before it is purged",
+    ),
+]
+AuditRetentionDays = Annotated[
+    int,
+    Field(
+        ge=MIN_AUDIT_RETENTION_DAYS,
+        le=MAX_RETENTION_DAYS,
+        description="Days the audit trail keeps a change before the retention sweep removes "
+        "it (deletes and user removals are kept for good)",
     ),
 ]
 RowVersion = Annotated[int, Field(ge=1, le=2_147_483_647)]
@@ -208,6 +222,10 @@ class SettingsOut(Schema):
         description="A record soft-deleted this many days ago is purged with its dependants "
         "(no restore after that); each purged row leaves its delete in the audit log"
     )
+    audit_retention_days: int = Field(
+        description="Audit rows older than this many days are removed by the retention "
+        "sweep, except deletes and user removals (kept for good)"
+    )
     updated_at: datetime
     version: int
 
@@ -222,4 +240,5 @@ class SettingsPatch(Schema):
     # The one setting that may be cleared (null: no winback cadence).
     winback_cadence_id: uuid.UUID | None = None
     retention_days: RetentionDays | None = None
+    audit_retention_days: AuditRetentionDays | None = None
     version: RowVersion | None = None

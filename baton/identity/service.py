@@ -38,6 +38,7 @@ from baton.identity import credentials, queries
 from baton.identity.access import require_role
 from baton.identity.credentials import CredentialPrefix, IssuedCredential
 from baton.identity.models import (
+    DEFAULT_AUDIT_RETENTION_DAYS,
     DEFAULT_CLAIM_ESCALATION_HOURS,
     DEFAULT_CLAIM_SLA_HOURS,
     DEFAULT_RETENTION_DAYS,
@@ -173,6 +174,7 @@ async def register(ctx: Ctx, data: RegistrationIn) -> Registration:
             claim_sla_hours=DEFAULT_CLAIM_SLA_HOURS,
             claim_escalation_hours=DEFAULT_CLAIM_ESCALATION_HOURS,
             retention_days=DEFAULT_RETENTION_DAYS,
+            audit_retention_days=DEFAULT_AUDIT_RETENTION_DAYS,
         )
     )
     await ctx.session.flush()

@@ -237,7 +237,10 @@ async def test_smtp_down_the_job_retries_and_the_notification_stays(
         str(note["id"]),
     )
     assert job is not None
-    assert (job["status"], job["attempts"]) == ("todo", 1)
+    # Failed and waiting for its retry (a slow machine may have seen the first, 4 s
+    # wait elapse within the same worker run: then it failed twice).
+    assert job["status"] == "todo"
+    assert job["attempts"] >= 1
     assert job["scheduled_at"] > datetime.now(UTC)
     error = await owner_conn.fetchval("SELECT error FROM job_errors WHERE job_id = $1", job["id"])
     assert error

@@ -253,7 +253,8 @@
       var open = shell.getAttribute("data-nav") !== "open";
       setNav(shell, open);
       if (open) {
-        var first = shell.querySelector(".sidebar a");
+        // The first page of the list (the bell above it is the top bar's there).
+        var first = shell.querySelector(".sidebar ul a");
         if (first) { first.focus(); }
       }
     });

@@ -4,7 +4,9 @@
 digest; the rows that predate it were all updates) and `email_sent_at`
 (when its email went out: the email job sends once). `memberships` gains
 `muted_emails`, the emailed kinds the member does not want by email (default none),
-and `welcome_sent_at`, when the invitation email went out.
+and `welcome_sent_at`, when the invitation email went out. `tenant_settings` gains
+`audit_retention_days` (30 to 3650, default 730), which `baton_retention_sweep` now
+reads per organization; the downgrade puts the previous function back.
 
 Revision ID: e6a1c3f8d2b4
 Revises: d3b8f6a2e1c4
@@ -18,13 +20,23 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from baton.db.base import enum_check
-from baton.identity.models import MUTED_EMAILS_VALID
+from baton.identity.models import (
+    DEFAULT_AUDIT_RETENTION_DAYS,
+    MAX_RETENTION_DAYS,
+    MIN_AUDIT_RETENTION_DAYS,
+    MUTED_EMAILS_VALID,
+)
+from baton.jobs import ddl as jobs_ddl
 from baton.notifications.models import NotificationKind
 
 revision = "e6a1c3f8d2b4"
 down_revision = "d3b8f6a2e1c4"
 branch_labels = None
 depends_on = None
+
+
+def _replace(function: str) -> str:
+    return function.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 
 
 def upgrade() -> None:
@@ -52,9 +64,29 @@ def upgrade() -> None:
         op.f("ck_memberships_muted_emails_valid"), "memberships", MUTED_EMAILS_VALID
     )
     op.add_column("memberships", sa.Column("welcome_sent_at", sa.DateTime(timezone=True)))
+    op.add_column(
+        "tenant_settings",
+        sa.Column(
+            "audit_retention_days",
+            sa.Integer(),
+            server_default=sa.text(str(DEFAULT_AUDIT_RETENTION_DAYS)),
+            nullable=False,
+        ),
+    )
+    op.create_check_constraint(
+        op.f("ck_tenant_settings_audit_retention_days_range"),
+        "tenant_settings",
+        f"audit_retention_days BETWEEN {MIN_AUDIT_RETENTION_DAYS} AND {MAX_RETENTION_DAYS}",
+    )
+    op.execute(_replace(jobs_ddl.RETENTION_FUNCTION))
 
 
 def downgrade() -> None:
+    op.execute(_replace(jobs_ddl.RETENTION_FUNCTION_V2))
+    op.drop_constraint(
+        op.f("ck_tenant_settings_audit_retention_days_range"), "tenant_settings", type_="check"
+    )
+    op.drop_column("tenant_settings", "audit_retention_days")
     op.drop_column("memberships", "welcome_sent_at")
     op.drop_constraint(op.f("ck_memberships_muted_emails_valid"), "memberships", type_="check")
     op.drop_column("memberships", "muted_emails")
