@@ -51,7 +51,10 @@ async def _list(
     more = None
     if len(rows) > PAGE_SIZE:
         more = f"{PATH}?cursor={encode_cursor(shown[-1].id)}" + ("&unread=1" if unread_only else "")
-    unread = await queries.unread_count(ctx.session, principal.user_id)
+    # A whole page counted already, for the layout's bell (`unread_for_page`).
+    unread = getattr(request.state, "page_context", {}).get("unread_notifications")
+    if unread is None:
+        unread = await queries.unread_count(ctx.session, principal.user_id)
     return render(
         request,
         template,
