@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.core.pagination import PageRequest
+from baton.db.driver import DriverStatement
 from baton.notifications.models import Notification
 
 
@@ -30,13 +31,17 @@ async def for_user(
 UNREAD_SHOWN = 99
 
 
-async def unread_count(session: AsyncSession, user_id: uuid.UUID) -> int:
-    """The member's unread notifications, up to `UNREAD_SHOWN + 1`: one index-only
-    scan of `ix_notifications_unread` (RLS adds the tenant)."""
-    capped = (
-        select(Notification.id)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-        .limit(UNREAD_SHOWN + 1)
-        .subquery()
+# Every whole page sends it (the bell): straight to the driver, as the sign-in is.
+_UNREAD = DriverStatement.of(
+    text(
+        "SELECT count(*) AS unread FROM (SELECT 1 FROM notifications"
+        " WHERE user_id = :user_id AND read_at IS NULL LIMIT :cap) AS capped"
     )
-    return int(await session.scalar(select(func.count()).select_from(capped)) or 0)
+)
+
+
+async def unread_count(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """The member's unread notifications, up to `UNREAD_SHOWN + 1`: one index scan of
+    `ix_notifications_unread` (RLS adds the tenant)."""
+    row = await _UNREAD.fetchrow(session, {"user_id": user_id, "cap": UNREAD_SHOWN + 1})
+    return int(row["unread"]) if row else 0
