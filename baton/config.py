@@ -29,7 +29,11 @@ class WorkerMode(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BATON_", extra="ignore")
+    # A refused value is not echoed: it may hold a password (BATON_SMTP_URL, the
+    # database URLs) and the error lands in logs.
+    model_config = SettingsConfigDict(
+        env_prefix="BATON_", extra="ignore", hide_input_in_errors=True
+    )
 
     env: Environment = Environment.DEV
     # Unset: an embedded PostgreSQL is started under `data_dir`.
