@@ -2,7 +2,8 @@
 
 One form over `identity.service.update_settings`: default currency, time zone, the
 sales pool's claim SLA and its escalation reminder, the winback cadence (a choice
-among the active cadences, or none) and the retention of deleted records, sent with
+among the active cadences, or none), the retention of deleted records and of the
+audit trail, sent with
 the version the page was drawn with. The handler answers the form redrawn — with
 "Settings saved" and the new version, or with each refusal next to its field (422),
 or, when another admin saved first (409), with their values and version and a

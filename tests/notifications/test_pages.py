@@ -160,3 +160,28 @@ async def test_the_count_stops_at_99_plus_and_the_api_says_the_same(
     assert (await client.get(f"{URL}/unread-count", headers=seller.headers)).json() == {"unread": 0}
     # The admin's count was never the seller's.
     assert (await client.get(f"{URL}/unread-count", headers=admin.headers)).json() == {"unread": 0}
+
+
+async def test_my_account_offers_the_emails_of_the_role_and_saves_the_choice(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await register_tenant(client)
+    seller = await add_member(client, admin, "sales")
+    token = await _sign_in(client, seller)
+    page = (await client.get("/account")).text
+    assert 'value="assignment" checked' in page
+    assert 'value="digest" checked' in page
+    assert 'value="escalation"' not in page  # salespeople get no escalations
+    assert "This server sends no email yet" in page
+    saved = await client.post("/account/email", data={"csrf_token": token, "email": "assignment"})
+    assert saved.status_code == 200
+    assert "Email choices saved" in saved.text
+    assert 'value="digest">' in saved.text  # unticked now
+    me = (await client.get("/api/v1/me", headers=seller.headers)).json()
+    assert me["email_notifications"] == {"assignment": True, "escalation": True, "digest": False}
+    # Without the CSRF token nothing changes.
+    refused = await client.post("/account/email", data={"email": "digest"})
+    assert refused.status_code == 403
+
+    await _sign_in(client, admin)
+    assert 'value="escalation" checked' in (await client.get("/account")).text
