@@ -70,6 +70,8 @@ from baton.jobs.worker import run_worker
 from baton.leads.api import router as leads_router
 from baton.leads.web import router as leads_web_router
 from baton.notifications.api import router as notifications_router
+from baton.notifications.web import router as notifications_web_router
+from baton.notifications.web import unread_for_page
 from baton.ops.api import router as ops_router
 from baton.reports.api import router as reports_router
 from baton.reports.web import router as reports_web_router
@@ -113,7 +115,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     metrics = Metrics()
     metrics.watch_pool(db)
     runtime = Runtime(
-        settings=settings, db=db, metrics=metrics, secret_key=settings.resolved_secret_key()
+        settings=settings,
+        db=db,
+        metrics=metrics,
+        secret_key=settings.resolved_secret_key(),
+        # The notification bell's count, on every whole page.
+        page_loaders=(unread_for_page,),
     )
 
     @asynccontextmanager
@@ -183,6 +190,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         imports_web_router,
         exports_web_router,
         webhooks_web_router,
+        notifications_web_router,
     ]
     for router in routers:
         app.include_router(router)

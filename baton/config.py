@@ -29,7 +29,11 @@ class WorkerMode(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BATON_", extra="ignore")
+    # A refused value is not echoed: it may hold a password (BATON_SMTP_URL, the
+    # database URLs) and the error lands in logs.
+    model_config = SettingsConfigDict(
+        env_prefix="BATON_", extra="ignore", hide_input_in_errors=True
+    )
 
     env: Environment = Environment.DEV
     # Unset: an embedded PostgreSQL is started under `data_dir`.
@@ -66,6 +70,13 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
     # How long one webhook POST may take, connecting included.
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Email notifications: `smtp://user:pass@host:port` (STARTTLS when the server
+    # offers it) or `smtps://…` (TLS from the first byte); unset, no email is sent.
+    smtp_url: str | None = None
+    # The sender of every email Baton sends.
+    smtp_from: str = "Baton <baton@localhost>"
+    # Where the app is reached from outside (links in emails); unset: http://host:port.
+    base_url: str | None = None
     # argon2id cost; the defaults follow OWASP's minimum (19 MiB, t=2). Tests lower them.
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_kib: int = Field(default=19_456, ge=8)
@@ -85,6 +96,19 @@ class Settings(BaseSettings):
                 "(the embedded server is for laptops)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _smtp_url_is_usable(self) -> Settings:
+        if self.smtp_url:
+            from baton.notifications.smtp import parse_smtp_url
+
+            parse_smtp_url(self.smtp_url)
+        return self
+
+    @property
+    def public_base_url(self) -> str:
+        """The app's address for links sent out, without a trailing slash."""
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def secure_cookies(self) -> bool:

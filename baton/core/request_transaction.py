@@ -192,6 +192,8 @@ class RequestTransaction:
                 if scope["method"] in UNSAFE_METHODS and not is_api(scope):
                     session_credential = parsed if ctx.principal is not None else None
                     _check_csrf(runtime, session_credential, cookies, headers, body)
+                if ctx.principal is not None and not is_api(scope) and b"hx-request" not in headers:
+                    await _load_page_context(runtime, ctx, state)
                 key = _idempotency_key(scope, headers, ctx)
                 fingerprint = b""
                 if key is not None:
@@ -304,6 +306,15 @@ class RequestTransaction:
 
         await self.app(scope, replay_receive, capture)
         return response
+
+
+async def _load_page_context(runtime: Runtime, ctx: Ctx, state: dict[str, object]) -> None:
+    """What the layout of a whole page shows besides the page (`Runtime.page_loaders`),
+    for `render` to find in the request's state."""
+    page_context: dict[str, object] = {}
+    for load in runtime.page_loaders:
+        page_context.update(await load(ctx))
+    state["page_context"] = page_context
 
 
 def _runs_in_autocommit(scope: Scope, runtime: Runtime, headers: dict[bytes, bytes]) -> bool:

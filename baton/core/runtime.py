@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.responses import Response
 from starlette.types import Scope
 
 from baton.config import Settings
+from baton.core.context import Ctx
 from baton.core.errors import DomainError
 from baton.core.metrics import Metrics
 from baton.db.engine import Database
@@ -27,3 +29,8 @@ class Runtime:
     # layout, a toast fragment, a redirect to sign-in); set by `create_app`, so the
     # middleware's own refusals (CSRF, commit-time failures, a 500) are pages too.
     render_error: Callable[[Scope, DomainError], Response] | None = None
+    # What every whole page shows besides its own content (the notification bell's
+    # count): each loader runs in the request's transaction after sign-in, for a
+    # signed-in page request that is not an htmx fragment, and its values join the
+    # template context of `baton.web.rendering.render`.
+    page_loaders: tuple[Callable[[Ctx], Awaitable[dict[str, Any]]], ...] = ()

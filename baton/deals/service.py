@@ -78,6 +78,8 @@ from baton.deals.schemas import CloseIn, DealIn, DealMoveIn, DealPatch, DealView
 from baton.identity.access import WRITERS, require_role
 from baton.identity.models import Membership, TenantSettings
 from baton.identity.queries import may_own_records, member_zone, on_behalf, writer_name
+from baton.notifications.models import NotificationKind
+from baton.notifications.service import notify
 from baton.webhooks.events import emit, outbox_cte
 from baton.workflow import effects, engine
 from baton.workflow import service as workflow_service
@@ -682,7 +684,7 @@ async def create_deal(ctx: Ctx, data: DealIn) -> tuple[Deal, engine.CompiledWork
     next step. A cadence must be one of the organization's (404), active and with steps
     (422); the deal's enrolment and its activities (owned by the deal's owner) are
     written with the deal, in one statement. A deal without a currency takes the
-    organization's.
+    organization's. A deal made for someone else tells them (an assignment).
     """
     principal = require_role(ctx, *WRITERS)
     _refuse_missing_next_step(data)
@@ -763,6 +765,7 @@ async def create_deal(ctx: Ctx, data: DealIn) -> tuple[Deal, engine.CompiledWork
         row = await _CREATE_ENROLLED.fetchrow(ctx.session, {**values, **enrolment})
     assert row is not None
     await emit(ctx, "deal.created", deal_id)
+    await _tell_new_owner(ctx, deal_id, data.name, owner_id)
     return deal_of(row), flow
 
 
@@ -890,7 +893,24 @@ async def update_deal(
     new_owner = changes.get("owner_id")
     if new_owner is not None and new_owner != deal.owner_id and data.planned_work_follows:
         await _hand_over_planned_work(ctx, deal_id, deal.owner_id, new_owner)
+    if new_owner is not None and new_owner != deal.owner_id:
+        await _tell_new_owner(ctx, row.id, row.name, new_owner)
     return deal_of(row), flow
+
+
+async def _tell_new_owner(ctx: Ctx, deal_id: uuid.UUID, name: str, owner: uuid.UUID) -> None:
+    """A deal handed to someone else tells them (an assignment: emailed, unless they
+    muted it); taking a deal for oneself tells no one."""
+    principal = ctx.require_principal()
+    if owner == principal.user_id:
+        return
+    await notify(
+        ctx,
+        owner,
+        f"{principal.full_name} gave you the deal {name}",
+        effects.MovedRecord(EntityType.DEAL, deal_id, name, owner),
+        NotificationKind.ASSIGNMENT,
+    )
 
 
 async def _hand_over_planned_work(

@@ -26,6 +26,7 @@ from sqlalchemy import text
 
 from baton.core.context import Ctx
 from baton.jobs.sweeps import tenant_sweep
+from baton.notifications.models import NotificationKind
 from baton.notifications.service import Notice, notify_each
 
 CRON = "0 * * * *"
@@ -119,7 +120,10 @@ async def send_next_step_digests(
         )
     ).all()
     digests = [Digest(row.user_id, row.deal_count, list(row.lines or [])) for row in rows]
-    await notify_each(ctx, [Notice(d.user_id, digest_message(d)) for d in digests])
+    await notify_each(
+        ctx,
+        [Notice(d.user_id, digest_message(d), kind=NotificationKind.DIGEST) for d in digests],
+    )
     return digests
 
 

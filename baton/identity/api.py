@@ -20,6 +20,7 @@ from baton.identity.schemas import (
     ApiKeyCreatedOut,
     ApiKeyIn,
     ApiKeyOut,
+    EmailNotifications,
     LoginIn,
     MemberIn,
     MemberOut,
@@ -35,6 +36,7 @@ from baton.identity.schemas import (
     TokenOut,
     UserOut,
 )
+from baton.notifications.models import EMAILED_KINDS
 
 public = APIRouter(prefix="/api/v1")
 # Authentication is checked before the body is validated: anonymous callers get 401.
@@ -74,7 +76,11 @@ async def change_password(data: PasswordChangeIn, ctx: CtxDep, _: PrincipalDep) 
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-def _me(principal: Principal, timezone: str) -> MeOut:
+def _email_notifications(muted: list[str]) -> EmailNotifications:
+    return EmailNotifications(**{kind.value: kind.value not in muted for kind in EMAILED_KINDS})
+
+
+def _me(principal: Principal, timezone: str, muted: list[str]) -> MeOut:
     return MeOut(
         user=UserOut(id=principal.user_id, email=principal.email, full_name=principal.full_name),
         tenant=TenantOut(
@@ -83,19 +89,30 @@ def _me(principal: Principal, timezone: str) -> MeOut:
         role=Role(principal.role),
         auth_method=principal.method.value,
         timezone=timezone,
+        email_notifications=_email_notifications(muted),
     )
 
 
 @router.get("/me", tags=["auth"])
-async def me(principal: PrincipalDep) -> MeOut:
-    return _me(principal, principal.timezone)
+async def me(ctx: CtxDep, principal: PrincipalDep) -> MeOut:
+    muted = await queries.muted_emails_of(ctx.session, principal.membership_id)
+    return _me(principal, principal.timezone, muted)
 
 
 @router.patch("/me", tags=["auth"])
 async def update_me(data: MePatch, ctx: CtxDep, principal: PrincipalDep) -> MeOut:
-    """The caller's own settings: the time zone their pages use (null: the
-    organization's)."""
-    return _me(principal, await service.set_own_timezone(ctx, data.timezone))
+    """The caller's own settings; only the fields sent change: `timezone`, the zone
+    their pages use (null: the organization's), and `email_notifications`, which
+    notification kinds they also get by email (`{"digest": false}`)."""
+    timezone = principal.timezone
+    if "timezone" in data.model_fields_set:
+        timezone = await service.set_own_timezone(ctx, data.timezone)
+    if data.email_notifications is not None:
+        wanted = data.email_notifications.model_dump(exclude_none=True)
+        muted = await service.set_email_preferences(ctx, wanted)
+    else:
+        muted = await queries.muted_emails_of(ctx.session, principal.membership_id)
+    return _me(principal, timezone, muted)
 
 
 @router.get("/users", tags=["users"])

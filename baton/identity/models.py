@@ -18,10 +18,17 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from baton.core.ids import uuid7
 from baton.db.base import Base, TenantKeyed, Timestamped, Versioned, enum_check
+from baton.notifications.models import EMAILED_KINDS
+
+# CHECK body: only emailed kinds can be muted (the list is the enum's, in Python).
+MUTED_EMAILS_VALID = "muted_emails <@ ARRAY[{}]::varchar[]".format(
+    ", ".join(f"'{kind.value}'" for kind in sorted(EMAILED_KINDS))
+)
 
 
 class Role(StrEnum):
@@ -48,6 +55,11 @@ DEFAULT_CLAIM_ESCALATION_HOURS = 24
 # How long soft-deleted records are kept before the purge sweep removes them.
 DEFAULT_RETENTION_DAYS = 90
 MAX_RETENTION_DAYS = 3650
+# How long the audit trail keeps a change (DESIGN §3.3: two years by default; deletes
+# and user removals are kept for good whatever it says). At least 30 days: a shorter
+# trail would not cover a month's review.
+DEFAULT_AUDIT_RETENTION_DAYS = 730
+MIN_AUDIT_RETENTION_DAYS = 30
 
 
 class Tenant(Timestamped, Versioned, Base):
@@ -89,6 +101,7 @@ class Membership(TenantKeyed, Timestamped, Versioned, Base):
         CheckConstraint(
             "timezone IS NULL OR length(timezone) BETWEEN 1 AND 64", name="timezone_length"
         ),
+        CheckConstraint(MUTED_EMAILS_VALID, name="muted_emails_valid"),
         {"info": {"tenancy": "tenant"}},
     )
 
@@ -96,6 +109,10 @@ class Membership(TenantKeyed, Timestamped, Versioned, Base):
     role: Mapped[str] = mapped_column(String(16))
     # The member's IANA time zone for what pages show and take; null: the organization's.
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # The notification kinds the member does not want by email (in the app they stay).
+    muted_emails: Mapped[list[str]] = mapped_column(ARRAY(String(16)), server_default=text("'{}'"))
+    # When the welcome email of this membership went out (null: not sent, or no SMTP).
+    welcome_sent_at: Mapped[datetime | None]
 
 
 class TenantSettings(Timestamped, Versioned, Base):
@@ -109,7 +126,9 @@ class TenantSettings(Timestamped, Versioned, Base):
     `winback_cadence_id` is the cadence the winback sweep enrols an account in when
     its status turns inactive or winback target (null: the sweep does nothing).
     `retention_days` is how long a soft-deleted record is kept (restorable) before the
-    purge sweep deletes it for good with its dependants.
+    purge sweep deletes it for good with its dependants; `audit_retention_days` how
+    long the retention sweep keeps the organization's audit rows (deletes and user
+    removals excepted: kept for good).
     """
 
     __tablename__ = "tenant_settings"
@@ -128,6 +147,10 @@ class TenantSettings(Timestamped, Versioned, Base):
         ),
         CheckConstraint(
             f"retention_days BETWEEN 1 AND {MAX_RETENTION_DAYS}", name="retention_days_range"
+        ),
+        CheckConstraint(
+            f"audit_retention_days BETWEEN {MIN_AUDIT_RETENTION_DAYS} AND {MAX_RETENTION_DAYS}",
+            name="audit_retention_days_range",
         ),
         {"info": {"tenancy": "tenant"}},
     )
@@ -148,6 +171,9 @@ class TenantSettings(Timestamped, Versioned, Base):
     winback_cadence_id: Mapped[uuid.UUID | None]
     retention_days: Mapped[int] = mapped_column(
         Integer, server_default=text(str(DEFAULT_RETENTION_DAYS))
+    )
+    audit_retention_days: Mapped[int] = mapped_column(
+        Integer, server_default=text(str(DEFAULT_AUDIT_RETENTION_DAYS))
     )
 
 

@@ -193,6 +193,7 @@ class OrganizationSettings:
     claim_escalation_hours: int
     winback_cadence_id: uuid.UUID | None
     retention_days: int
+    audit_retention_days: int
     updated_at: datetime
     version: int
 
@@ -204,6 +205,7 @@ SETTINGS_COLUMNS = (
     TenantSettings.claim_escalation_hours,
     TenantSettings.winback_cadence_id,
     TenantSettings.retention_days,
+    TenantSettings.audit_retention_days,
     TenantSettings.updated_at,
     TenantSettings.version,
 )
@@ -256,6 +258,14 @@ async def timezones_of(session: AsyncSession, membership_id: uuid.UUID) -> tuple
         )
     ).one()
     return row[0], row[1]
+
+
+async def muted_emails_of(session: AsyncSession, membership_id: uuid.UUID) -> list[str]:
+    """The notification kinds a member does not want by email."""
+    muted = await session.scalar(
+        select(Membership.muted_emails).where(Membership.id == membership_id)
+    )
+    return list(muted or [])
 
 
 async def memberships_of(session: AsyncSession, user_id: uuid.UUID) -> list[dict[str, Any]]:

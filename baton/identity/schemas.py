@@ -11,7 +11,12 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, Field, StringConstraints
 
 from baton.core.schemas import Email, Name, Password, PresentedPassword, Schema, ShortText
-from baton.identity.models import MAX_CLAIM_SLA_HOURS, MAX_RETENTION_DAYS, Role
+from baton.identity.models import (
+    MAX_CLAIM_SLA_HOURS,
+    MAX_RETENTION_DAYS,
+    MIN_AUDIT_RETENTION_DAYS,
+    Role,
+)
 
 TenantSlug = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=63)
@@ -58,6 +63,15 @@ RetentionDays = Annotated[
         ge=1,
         le=MAX_RETENTION_DAYS,
         description="Days a soft-deleted record stays restorable before it is purged",
+    ),
+]
+AuditRetentionDays = Annotated[
+    int,
+    Field(
+        ge=MIN_AUDIT_RETENTION_DAYS,
+        le=MAX_RETENTION_DAYS,
+        description="Days the audit trail keeps a change before the retention sweep removes "
+        "it (deletes and user removals are kept for good)",
     ),
 ]
 RowVersion = Annotated[int, Field(ge=1, le=2_147_483_647)]
@@ -112,12 +126,34 @@ class MeOut(Schema):
     # The zone the member's pages show and read times in: their own, else the
     # organization's (`PATCH /me`). The API's own times are always UTC.
     timezone: str
+    email_notifications: EmailNotifications
+
+
+class EmailNotifications(Schema):
+    """Which notifications the member gets by email too (when the server sends
+    email); in the app they get every one."""
+
+    assignment: bool = Field(description="A lead, deal or work item given to them")
+    escalation: bool = Field(
+        description="A pooled lead past its claim due time (managers and admins)"
+    )
+    digest: bool = Field(description="The daily digest of their deals with an overdue next step")
+
+
+class EmailNotificationsPatch(Schema):
+    """Only the kinds sent change."""
+
+    assignment: bool | None = None
+    escalation: bool | None = None
+    digest: bool | None = None
 
 
 class MePatch(Schema):
-    """A member's own settings. `timezone` null: the organization's."""
+    """A member's own settings; only the fields sent change. `timezone` null: the
+    organization's."""
 
-    timezone: Timezone | None
+    timezone: Timezone | None = None
+    email_notifications: EmailNotificationsPatch | None = None
 
 
 class PasswordChangeIn(Schema):
@@ -186,6 +222,10 @@ class SettingsOut(Schema):
         description="A record soft-deleted this many days ago is purged with its dependants "
         "(no restore after that); each purged row leaves its delete in the audit log"
     )
+    audit_retention_days: int = Field(
+        description="Audit rows older than this many days are removed by the retention "
+        "sweep, except deletes and user removals (kept for good)"
+    )
     updated_at: datetime
     version: int
 
@@ -200,4 +240,5 @@ class SettingsPatch(Schema):
     # The one setting that may be cleared (null: no winback cadence).
     winback_cadence_id: uuid.UUID | None = None
     retention_days: RetentionDays | None = None
+    audit_retention_days: AuditRetentionDays | None = None
     version: RowVersion | None = None

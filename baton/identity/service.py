@@ -38,6 +38,7 @@ from baton.identity import credentials, queries
 from baton.identity.access import require_role
 from baton.identity.credentials import CredentialPrefix, IssuedCredential
 from baton.identity.models import (
+    DEFAULT_AUDIT_RETENTION_DAYS,
     DEFAULT_CLAIM_ESCALATION_HOURS,
     DEFAULT_CLAIM_SLA_HOURS,
     DEFAULT_RETENTION_DAYS,
@@ -58,6 +59,7 @@ from baton.identity.schemas import (
     RegistrationIn,
     SettingsPatch,
 )
+from baton.notifications.email import queue_invitation
 from baton.workflow import service as workflow_service
 
 BAD_CREDENTIALS = "Email or password is incorrect"
@@ -172,6 +174,7 @@ async def register(ctx: Ctx, data: RegistrationIn) -> Registration:
             claim_sla_hours=DEFAULT_CLAIM_SLA_HOURS,
             claim_escalation_hours=DEFAULT_CLAIM_ESCALATION_HOURS,
             retention_days=DEFAULT_RETENTION_DAYS,
+            audit_retention_days=DEFAULT_AUDIT_RETENTION_DAYS,
         )
     )
     await ctx.session.flush()
@@ -362,8 +365,33 @@ async def set_own_timezone(ctx: Ctx, timezone: str | None) -> str:
     return own or organization
 
 
+async def set_email_preferences(ctx: Ctx, wanted: dict[str, bool]) -> list[str]:
+    """Any member chooses which notification kinds they get by email (`wanted`: kind →
+    whether to email it; kinds left out keep their choice); answers the kinds now
+    muted. In the app every notification stays."""
+    principal = ctx.require_principal()
+    mute = sorted(kind for kind, on in wanted.items() if not on)
+    unmute = sorted(kind for kind, on in wanted.items() if on)
+    muted = await ctx.session.scalar(
+        update(Membership)
+        .where(Membership.id == principal.membership_id)
+        .values(
+            muted_emails=text(
+                "ARRAY(SELECT DISTINCT kind FROM unnest(muted_emails || CAST(:mute AS varchar[]))"
+                " AS kind WHERE kind <> ALL (CAST(:unmute AS varchar[])) ORDER BY kind)"
+            ).bindparams(mute=mute, unmute=unmute),
+            version=Membership.version + 1,
+            updated_at=func.now(),
+        )
+        .returning(Membership.muted_emails)
+    )
+    return list(muted or [])
+
+
 async def invite_member(ctx: Ctx, data: MemberIn) -> dict[str, Any]:
-    """Admins add a member; an existing login joins with its own password unchanged."""
+    """Admins add a member; an existing login joins with its own password unchanged.
+    When SMTP is configured, the new member gets a welcome email (queued here, sent
+    by the worker; never with the password, which the admin hands over)."""
     require_role(ctx, Role.ADMIN)
     user = await ctx.session.scalar(select(User).where(User.email == data.email))
     if user is None:
@@ -386,6 +414,7 @@ async def invite_member(ctx: Ctx, data: MemberIn) -> dict[str, Any]:
     )
     member = await queries.get_member(ctx.session, user.id)
     assert member is not None
+    await queue_invitation(ctx, member["membership_id"])
     return member
 
 

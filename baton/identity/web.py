@@ -2,7 +2,8 @@
 
 One form over `identity.service.update_settings`: default currency, time zone, the
 sales pool's claim SLA and its escalation reminder, the winback cadence (a choice
-among the active cadences, or none) and the retention of deleted records, sent with
+among the active cadences, or none), the retention of deleted records and of the
+audit trail, sent with
 the version the page was drawn with. The handler answers the form redrawn — with
 "Settings saved" and the new version, or with each refusal next to its field (422),
 or, when another admin saved first (409), with their values and version and a
@@ -25,7 +26,12 @@ from baton.core.errors import DomainError, InternalError, PermissionDenied, Stal
 from baton.core.schemas import parse_input
 from baton.identity import service
 from baton.identity.access import require_role
-from baton.identity.models import MAX_CLAIM_SLA_HOURS, MAX_RETENTION_DAYS, Role
+from baton.identity.models import (
+    MAX_CLAIM_SLA_HOURS,
+    MAX_RETENTION_DAYS,
+    MIN_AUDIT_RETENTION_DAYS,
+    Role,
+)
 from baton.identity.queries import OrganizationSettings
 from baton.identity.schemas import SettingsPatch
 from baton.web.rendering import render
@@ -41,6 +47,7 @@ FIELDS = (
     "claim_escalation_hours",
     "winback_cadence_id",
     "retention_days",
+    "audit_retention_days",
 )
 # Fields whose empty choice means "none" (sent as null), not "unchanged".
 CLEARABLE = ("winback_cadence_id",)
@@ -76,6 +83,7 @@ def _form(
         "errors": errors or {},
         "max_claim_sla_hours": MAX_CLAIM_SLA_HOURS,
         "max_retention_days": MAX_RETENTION_DAYS,
+        "min_audit_retention_days": MIN_AUDIT_RETENTION_DAYS,
         "cadences": [(str(cadence_id), name) for cadence_id, name in cadences],
     }
     if page:

@@ -176,8 +176,8 @@ END
 $$
 """
 
-# The sweep's function since the purge revision: audit rows past their retention too.
-RETENTION_FUNCTION = f"""
+# The sweep's function of the purge revision: audit rows past their retention too.
+RETENTION_FUNCTION_V2 = f"""
 CREATE FUNCTION baton_retention_sweep(kind text, batch integer) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
 DECLARE
@@ -216,6 +216,65 @@ BEGIN
               AND {EXPIRABLE_AUDIT}
             ORDER BY at
             LIMIT batch FOR UPDATE SKIP LOCKED));
+    ELSE
+        RAISE EXCEPTION 'unknown retention kind %', kind USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed;
+END
+$$
+"""
+
+# The sweep's function since the notification email revision: each organization's audit
+# rows past its own `tenant_settings.audit_retention_days` (rows of no organization:
+# AUDIT_RETENTION_DAYS). The candidates are read oldest first down to the shortest
+# retention any organization has, so the partial index bounds the scan.
+RETENTION_FUNCTION = f"""
+CREATE FUNCTION baton_retention_sweep(kind text, batch integer) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+DECLARE
+    removed integer;
+    shortest integer;
+BEGIN
+    IF kind = 'idempotency_keys' THEN
+        DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM idempotency_keys WHERE expires_at < now()
+            LIMIT batch FOR UPDATE SKIP LOCKED));
+    ELSIF kind = 'access_tokens' THEN
+        -- Expired bearer tokens and web sessions (revoked ones expire too). The audit
+        -- trigger records each deletion, as any other change.
+        DELETE FROM access_tokens WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM access_tokens WHERE expires_at < now()
+            LIMIT batch FOR UPDATE SKIP LOCKED));
+    ELSIF kind = 'rate_limit_buckets' THEN
+        DELETE FROM rate_limit_buckets WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM rate_limit_buckets
+            WHERE updated_at < now() - interval '1 day'
+              AND (blocked_until IS NULL OR blocked_until < now())
+            LIMIT batch FOR UPDATE SKIP LOCKED));
+    ELSIF kind = 'job_errors' THEN
+        -- The error of a job that is gone (it succeeded on a later attempt and
+        -- procrastinate deleted it).
+        DELETE FROM job_errors WHERE ctid = ANY (ARRAY(
+            SELECT je.ctid FROM job_errors je
+            WHERE NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.id = je.job_id)
+            LIMIT batch FOR UPDATE OF je SKIP LOCKED));
+    ELSIF kind = 'audit_log' THEN
+        -- Older than the organization's audit retention, except what DESIGN §3.3
+        -- keeps for good: deletes (a purged record's last image) and user removals.
+        -- The partial index `ix_audit_log_at_expirable` holds exactly the candidates.
+        SELECT least(coalesce(min(s.audit_retention_days), {AUDIT_RETENTION_DAYS}),
+                     {AUDIT_RETENTION_DAYS})
+          INTO shortest FROM tenant_settings s;
+        DELETE FROM audit_log WHERE ctid = ANY (ARRAY(
+            SELECT a.ctid FROM audit_log a
+            LEFT JOIN tenant_settings s ON s.tenant_id = a.tenant_id
+            WHERE a.at < now() - make_interval(days => shortest)
+              AND a.at < now() - make_interval(
+                    days => coalesce(s.audit_retention_days, {AUDIT_RETENTION_DAYS}))
+              AND {EXPIRABLE_AUDIT}
+            ORDER BY a.at
+            LIMIT batch FOR UPDATE OF a SKIP LOCKED));
     ELSE
         RAISE EXCEPTION 'unknown retention kind %', kind USING ERRCODE = 'invalid_parameter_value';
     END IF;

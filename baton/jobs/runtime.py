@@ -52,6 +52,7 @@ TASK_MODULES = [
     "baton.imports.tasks",
     "baton.exports.tasks",
     "baton.webhooks.tasks",
+    "baton.notifications.email",
 ]
 
 # The process's procrastinate app. Its connector is replaced by one to the app role's

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx
 from baton.jobs import service
+from baton.jobs.queries import JobState
 from baton.jobs.schemas import JobId
 from baton.web.rendering import render
 from baton.workflow.web import is_htmx
@@ -20,20 +21,30 @@ PATH = "/jobs"
 PAGE_SIZE = 200
 
 
-async def _jobs(request: Request, ctx: Ctx, template: str, notice: str | None = None) -> Response:
-    rows = await service.list_jobs(ctx, state=None, before=None, limit=PAGE_SIZE)
+async def _jobs(
+    request: Request,
+    ctx: Ctx,
+    template: str,
+    notice: str | None = None,
+    state: JobState | None = None,
+) -> Response:
+    rows = await service.list_jobs(ctx, state=state, before=None, limit=PAGE_SIZE + 1)
     return render(
         request,
         template,
         jobs=rows[:PAGE_SIZE],
         more=len(rows) > PAGE_SIZE,
         notice=notice,
+        state=state,
+        states=list(JobState),
     )
 
 
 @router.get(PATH)
-async def jobs_page(request: Request, ctx: CtxDep) -> Response:
-    return await _jobs(request, ctx, "jobs/list.html")
+async def jobs_page(request: Request, ctx: CtxDep, state: str = "") -> Response:
+    """All open jobs, or those of one `state` (queued, running, failed)."""
+    chosen = JobState(state) if state in {s.value for s in JobState} else None
+    return await _jobs(request, ctx, "jobs/list.html", state=chosen)
 
 
 @router.post(PATH + "/{job_id}/retry")

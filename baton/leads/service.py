@@ -88,6 +88,8 @@ from baton.leads.models import Lead, LeadView, PoolEntry
 from baton.leads.queries import LeadRecord
 from baton.leads.schemas import LeadIn, LeadPatch, RejectIn, TriageIn, TriageStatus
 from baton.webhooks.events import emit, emit_each
+from baton.notifications.models import NotificationKind
+from baton.notifications.service import notify
 from baton.workflow import effects, engine
 from baton.workflow import service as workflow_service
 from baton.workflow.defaults import LOSS_REASONS
@@ -1180,16 +1182,28 @@ async def claim_lead(ctx: Ctx, lead_id: uuid.UUID) -> ClaimResult:
 async def assign_lead(ctx: Ctx, lead_id: uuid.UUID, user_id: uuid.UUID) -> ClaimResult:
     """Admins and managers give a pooled lead to a named salesperson: a claim on their
     behalf (their deal, their cadence activities). The member must sell: sales,
-    manager or admin (422 otherwise, also for someone outside the organization)."""
-    require_role(ctx, *SUPERVISORS)
+    manager or admin (422 otherwise, also for someone outside the organization).
+    The salesperson is told (an assignment notification, emailed unless they muted
+    it) — once: assigning again answers the same result and tells no one."""
+    principal = require_role(ctx, *SUPERVISORS)
     # The lead first: another organization's lead is 404 whoever is named.
-    await _reread(ctx, lead_id)
+    before = await _reread(ctx, lead_id)
     role = await ctx.session.scalar(select(Membership.role).where(Membership.user_id == user_id))
     if role not in SALES_SIDE:
         raise ValidationFailed(
             errors=[FieldError("user_id", "is not a salesperson of this organization")]
         )
-    return await _claim(ctx, lead_id, user_id)
+    result = await _claim(ctx, lead_id, user_id)
+    if before.lead.view == LeadView.POOL.value and user_id != principal.user_id:
+        name = before.lead.company_name
+        await notify(
+            ctx,
+            user_id,
+            f"{principal.full_name} assigned you the lead {name}; its deal is yours",
+            effects.MovedRecord(EntityType.LEAD, lead_id, name, user_id),
+            NotificationKind.ASSIGNMENT,
+        )
+    return result
 
 
 async def convert_lead(ctx: Ctx, lead_id: uuid.UUID) -> ClaimResult:

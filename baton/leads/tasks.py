@@ -28,6 +28,7 @@ from baton.core.context import Ctx
 from baton.identity.models import Role
 from baton.identity.queries import members_with_roles
 from baton.jobs.sweeps import tenant_sweep
+from baton.notifications.models import NotificationKind
 from baton.notifications.service import Notice, notify_each
 from baton.workflow.effects import MovedRecord
 from baton.workflow.models import EntityType
@@ -113,6 +114,7 @@ async def escalate_overdue_claims(
                 user_id,
                 escalation_message(item.company_name, item.count),
                 MovedRecord(EntityType.LEAD, item.lead_id, item.company_name, None),
+                NotificationKind.ESCALATION,
             )
             for item in escalations
             for user_id, _name in recipients

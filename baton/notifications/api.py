@@ -11,7 +11,7 @@ from baton.core.pagination import PageRequest, next_cursor, page_request
 from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.notifications import queries, service
-from baton.notifications.schemas import NotificationOut
+from baton.notifications.schemas import MarkedOut, NotificationOut, UnreadOut
 
 router = APIRouter(
     prefix="/api/v1/me/notifications",
@@ -33,6 +33,20 @@ async def list_notifications(
         items=[NotificationOut.model_validate(row) for row in shown],
         next_cursor=next_cursor(rows, page, shown[-1].id if shown else None),
     )
+
+
+@router.get("/unread-count")
+async def unread_count(ctx: CtxDep) -> UnreadOut:
+    """How many of the caller's notifications are unread (what the bell shows),
+    counted up to 100."""
+    principal = ctx.require_principal()
+    return UnreadOut(unread=await queries.unread_count(ctx.session, principal.user_id))
+
+
+@router.post("/read-all")
+async def mark_all_read(ctx: CtxDep) -> MarkedOut:
+    """Mark every unread notification of the caller read; answers how many."""
+    return MarkedOut(marked=await service.mark_all_read(ctx))
 
 
 @router.post("/{notification_id}/read", status_code=status.HTTP_204_NO_CONTENT)

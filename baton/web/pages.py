@@ -225,6 +225,12 @@ async def _account(request: Request, ctx: Ctx, notice: str | None) -> Response:
     the organization's, named)."""
     principal = ctx.require_principal()
     own, organization = await queries.timezones_of(ctx.session, principal.membership_id)
+    muted = await queries.muted_emails_of(ctx.session, principal.membership_id)
+    kinds = [
+        (kind, label)
+        for kind, label, roles in EMAIL_CHOICES
+        if roles is None or principal.role in roles
+    ]
     return render(
         request,
         "account.html",
@@ -232,6 +238,9 @@ async def _account(request: Request, ctx: Ctx, notice: str | None) -> Response:
         own_timezone=own,
         organization_timezone=organization,
         timezones=sorted(available_timezones()),
+        email_kinds=kinds,
+        muted_emails=muted,
+        email_enabled=bool(ctx.settings.smtp_url),
     )
 
 
@@ -246,6 +255,32 @@ async def account_timezone(request: Request, ctx: CtxDep, timezone: FormText = "
     zone = await service.set_own_timezone(ctx, data.timezone)
     # This page was drawn with the zone of the request; the next ones use the new one.
     return await _account(request, ctx, f"Times are now shown in {zone}")
+
+
+# The email choices My account offers, with the roles that get such notifications
+# (None: everyone). Invitations are not offered: they reach a member before any choice.
+EMAIL_CHOICES: list[tuple[str, str, frozenset[str] | None]] = [
+    ("assignment", "A lead, deal or work item is given to me", None),
+    (
+        "escalation",
+        "A lead in the Sales Inbox is past its claim due time",
+        frozenset({Role.MANAGER.value, Role.ADMIN.value}),
+    ),
+    ("digest", "Daily digest of my deals whose next step is overdue", None),
+]
+
+
+@router.post("/account/email")
+async def account_email(request: Request, ctx: CtxDep) -> Response:
+    """Each offered kind is wanted when its box is ticked, muted when not."""
+    principal = ctx.require_principal()
+    form = await request.form()
+    ticked = set(form.getlist("email"))
+    offered = [
+        kind for kind, _label, roles in EMAIL_CHOICES if roles is None or principal.role in roles
+    ]
+    await service.set_email_preferences(ctx, {kind: kind in ticked for kind in offered})
+    return await _account(request, ctx, "Email choices saved")
 
 
 @router.post("/account/password")

@@ -97,6 +97,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             "sidebar": sidebar_for(ctx.principal.role) if ctx.principal else [],
             "csrf_token": credentials.csrf_token(runtime.secret_key, binding),
             "current_path": request.url.path,
+            # The layout's own values (`Runtime.page_loaders`: the bell's count).
+            **getattr(request.state, "page_context", {}),
             **context,
         },
         status_code=status_code,

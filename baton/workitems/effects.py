@@ -11,6 +11,7 @@ from baton.core.context import Ctx
 from baton.core.errors import RuleViolation
 from baton.core.schemas import Schema
 from baton.identity.queries import writer_name
+from baton.notifications.models import NotificationKind
 from baton.notifications.service import notify
 from baton.workflow.effects import EffectDefinition, MovedRecord, register
 from baton.workflow.engine import Move
@@ -49,7 +50,7 @@ async def _run(ctx: Ctx, record: MovedRecord, move: Move, config: HandOverConfig
     actor = ctx.principal.user_id if ctx.principal else None
     if config.to_user_id != actor:
         message = f"{record.title} was handed over to you at {move.to_step.name}"
-        await notify(ctx, config.to_user_id, message, record)
+        await notify(ctx, config.to_user_id, message, record, NotificationKind.ASSIGNMENT)
 
 
 register(

@@ -71,6 +71,7 @@ async def test_admin_changes_the_settings_at_the_current_version(
         "claim_escalation_hours": 24,
         "winback_cadence_id": None,
         "retention_days": 90,
+        "audit_retention_days": 730,
         "default_currency": "EUR",
         "timezone": "Europe/Berlin",
         "version": 3,

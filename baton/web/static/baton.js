@@ -250,6 +250,15 @@
     if (card) { card.focus(); }
   });
 
+  // A redrawn part that says what just happened (the Notifications page's "Marked
+  // read") takes the focus: the button that was pressed is gone with the old part.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    if (!target || !target.querySelector) { return; }
+    var said = document.querySelector("[data-focus-after-swap]");
+    if (said && document.activeElement === document.body) { said.focus(); }
+  });
+
   // The menu button (templates/base.html): below 1024 px it folds the sidebar away
   // and back; a phone (≤ 768 px) starts folded, a tablet unfolded. The shell's
   // `data-nav` is what the stylesheet reads; aria-expanded says the same to a reader.
@@ -272,7 +281,8 @@
       var open = shell.getAttribute("data-nav") !== "open";
       setNav(shell, open);
       if (open) {
-        var first = shell.querySelector(".sidebar a");
+        // The first page of the list (the bell above it is the top bar's there).
+        var first = shell.querySelector(".sidebar ul a");
         if (first) { first.focus(); }
       }
     });

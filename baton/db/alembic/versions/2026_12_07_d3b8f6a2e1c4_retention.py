@@ -45,7 +45,7 @@ def upgrade() -> None:
         ["at"],
         postgresql_where=sa.text(EXPIRABLE_AUDIT),
     )
-    op.execute(_replace(jobs_ddl.RETENTION_FUNCTION))
+    op.execute(_replace(jobs_ddl.RETENTION_FUNCTION_V2))
 
 
 def downgrade() -> None:
