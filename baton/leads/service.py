@@ -87,9 +87,9 @@ from baton.leads import queries
 from baton.leads.models import Lead, LeadView, PoolEntry
 from baton.leads.queries import LeadRecord
 from baton.leads.schemas import LeadIn, LeadPatch, RejectIn, TriageIn, TriageStatus
-from baton.webhooks.events import emit, emit_each
 from baton.notifications.models import NotificationKind
 from baton.notifications.service import notify
+from baton.webhooks.events import emit, emit_each
 from baton.workflow import effects, engine
 from baton.workflow import service as workflow_service
 from baton.workflow.defaults import LOSS_REASONS
