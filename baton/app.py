@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
@@ -104,6 +104,14 @@ def openapi_document() -> dict[str, Any]:
         database_url=_NO_DATABASE, secret_key="openapi-" + "x" * 32, worker=WorkerMode.OFF
     )
     return create_app(settings, Database(make_url(_NO_DATABASE))).openapi()
+
+
+def _field_of(loc: Sequence[Any]) -> str:
+    """A refused input's name: a body field's path, a parameter's name, a header as it
+    is written on the wire (`If-Match`)."""
+    if loc and loc[0] == "header":
+        return "-".join(word.capitalize() for word in str(loc[-1]).split("-"))
+    return ".".join(str(part) for part in loc if part not in ("body", "query", "path")) or "body"
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -319,16 +327,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         if _wants_problem(request):
-            errors = [
-                FieldError(
-                    ".".join(
-                        str(part) for part in err["loc"] if part not in ("body", "query", "path")
-                    )
-                    or "body",
-                    str(err["msg"]),
-                )
-                for err in exc.errors()
-            ]
+            errors = [FieldError(_field_of(err["loc"]), str(err["msg"])) for err in exc.errors()]
             return _render(request, ValidationFailed(errors=errors))
         return _render(request, for_people(exc))
 

@@ -61,7 +61,7 @@ ParamsDep = Annotated[service.ReportParams, Depends(report_params)]
 
 
 @router.get("/pipeline")
-async def pipeline(ctx: CtxDep, params: ParamsDep) -> PipelineReport:
+async def pipeline_report(ctx: CtxDep, params: ParamsDep) -> PipelineReport:
     """Open deals per open step (count, amount, weighted = amount * probability);
     `from` and `to` do not apply (open is now)."""
     found = await service.pipeline(ctx, params)
@@ -73,43 +73,43 @@ async def pipeline(ctx: CtxDep, params: ParamsDep) -> PipelineReport:
 
 
 @router.get("/forecast")
-async def forecast(ctx: CtxDep, params: ParamsDep) -> ForecastReport:
+async def forecast_report(ctx: CtxDep, params: ParamsDep) -> ForecastReport:
     """Open deals by expected-close month: pipeline, best case (≥ 50 %), commit
     (≥ 70 %), weighted; won per month. Default: this month and the next five."""
     return ForecastReport.model_validate(await service.forecast(ctx, params))
 
 
 @router.get("/win-rate")
-async def win_rate(ctx: CtxDep, params: ParamsDep) -> WinRateReport:
+async def win_rate_report(ctx: CtxDep, params: ParamsDep) -> WinRateReport:
     """Deals closed in the period per owner: won, lost, win rate, average cycle."""
     return WinRateReport.model_validate(await service.win_rate(ctx, params))
 
 
 @router.get("/stage-conversion")
-async def stage_conversion(ctx: CtxDep, params: ParamsDep) -> StageConversionReport:
+async def stage_conversion_report(ctx: CtxDep, params: ParamsDep) -> StageConversionReport:
     """Per step, from the history ledger: entries, exits, conversion, time in step."""
     return StageConversionReport.model_validate(await service.stage_conversion(ctx, params))
 
 
 @router.get("/lead-funnel")
-async def lead_funnel(ctx: CtxDep, params: ParamsDep) -> LeadFunnelReport:
+async def lead_funnel_report(ctx: CtxDep, params: ParamsDep) -> LeadFunnelReport:
     """Leads created in the period: created → qualified → claimed → converted."""
     return LeadFunnelReport.model_validate(await service.lead_funnel(ctx, params))
 
 
 @router.get("/activity")
-async def activity(ctx: CtxDep, params: ParamsDep) -> ActivityReport:
+async def activity_report(ctx: CtxDep, params: ParamsDep) -> ActivityReport:
     """Per owner: done in the period, overdue now, due later today."""
     return ActivityReport.model_validate(await service.activity(ctx, params))
 
 
 @router.get("/cadence-adherence")
-async def cadence_adherence(ctx: CtxDep, params: ParamsDep) -> CadenceAdherenceReport:
+async def cadence_adherence_report(ctx: CtxDep, params: ParamsDep) -> CadenceAdherenceReport:
     """Cadence steps due in the period per owner: on time, late, not done."""
     return CadenceAdherenceReport.model_validate(await service.cadence_adherence(ctx, params))
 
 
 @router.get("/sources")
-async def sources(ctx: CtxDep, params: ParamsDep) -> SourcesReport:
+async def sources_report(ctx: CtxDep, params: ParamsDep) -> SourcesReport:
     """Leads created per source and week, qualification, triage time, nurture backlog."""
     return SourcesReport.model_validate(await service.sources(ctx, params))
