@@ -63,6 +63,7 @@ from baton.imports.models import (
     OnDuplicate,
 )
 from baton.imports.parsing import ImportRejected, Parsed, parse
+from baton.webhooks.events import emit
 
 log = structlog.get_logger("baton.imports")
 
@@ -619,6 +620,9 @@ async def run_commit(ctx: Ctx, batch_id: uuid.UUID) -> None:
             failed=len(analysis.error_rows),
         )
     await session.execute(update(BATCHES).where(BATCHES.c.id == batch_id).values(**values))
+    if values["status"] == ImportStatus.COMPLETED.value:
+        # Integrators hear of it with the batch's counts (the webhooks' `data`).
+        await emit(ctx, "import.completed", batch_id)
 
 
 # ---------------------------------------------------------------- undo

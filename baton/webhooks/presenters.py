@@ -28,6 +28,7 @@ def _readers() -> dict[str, Reader]:
     # modules cannot be imported while `baton.webhooks` is.
     from baton.accounts.api import get_account
     from baton.activities.api import get_activity
+    from baton.imports.api import get_import
     from baton.leads.api import get_lead
     from baton.targets.api import get_target
 
@@ -42,6 +43,7 @@ def _readers() -> dict[str, Reader]:
         "target": get_target,
         "account": get_account,
         "activity": get_activity,
+        "import": get_import,
     }
 
 

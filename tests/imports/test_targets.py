@@ -81,6 +81,14 @@ async def test_commit_runs_as_a_job_and_marks_every_row_with_its_batch(
         admin.tenant_id,
     )
     assert history == 3
+    # Integrators hear of it: one `import.completed` event, about the batch.
+    events = await owner_conn.fetch(
+        "SELECT type, subject_id FROM outbox_events WHERE tenant_id = $1 AND type LIKE 'import.%'",
+        admin.tenant_id,
+    )
+    assert [(e["type"], str(e["subject_id"])) for e in events] == [
+        ("import.completed", batch["id"])
+    ]
     # A second commit is refused: nothing twice.
     again = await commit(client, sales, done)
     assert again.status_code == 409
