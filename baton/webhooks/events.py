@@ -47,6 +47,20 @@ ALL_EVENTS = "*"
 PING = "webhook.ping"
 
 
+def _emitting_tenant(ctx: Ctx, types: Sequence[str]) -> uuid.UUID:
+    """The tenant whose transaction the events join; a known type, a transaction and
+    a tenant are the emitter's to get right (a bug otherwise)."""
+    for type in types:
+        if type not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {type!r}")
+    if ctx.autocommit is not None:
+        raise RuntimeError("emit needs the unit of work's transaction, not autocommit")
+    tenant_id = ctx.current_tenant_id
+    if tenant_id is None:
+        raise RuntimeError("an event belongs to a tenant; this unit of work has none")
+    return tenant_id
+
+
 async def emit(
     ctx: Ctx,
     type: str,
@@ -62,13 +76,7 @@ async def emit(
     tenant or an autocommit request (RuntimeError; such a statement uses
     `outbox_cte`).
     """
-    if type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {type!r}")
-    if ctx.autocommit is not None:
-        raise RuntimeError("emit needs the unit of work's transaction, not autocommit")
-    tenant_id = ctx.current_tenant_id
-    if tenant_id is None:
-        raise RuntimeError("an event belongs to a tenant; this unit of work has none")
+    tenant_id = _emitting_tenant(ctx, [type])
     event_id = uuid7()
     await ctx.session.execute(
         insert(OUTBOX).values(
@@ -86,14 +94,7 @@ async def emit_each(ctx: Ctx, events: Sequence[tuple[str, uuid.UUID | None]]) ->
     """Several events (type, subject id) of one change in one statement (a hot path
     that writes more than one, as the claim: `lead.claimed` and `deal.created`); the
     dispatcher reads their records. Same rules as `emit`."""
-    for type, _ in events:
-        if type not in EVENT_TYPES:
-            raise ValueError(f"unknown event type {type!r}")
-    if ctx.autocommit is not None:
-        raise RuntimeError("emit needs the unit of work's transaction, not autocommit")
-    tenant_id = ctx.current_tenant_id
-    if tenant_id is None:
-        raise RuntimeError("an event belongs to a tenant; this unit of work has none")
+    tenant_id = _emitting_tenant(ctx, [type for type, _ in events])
     await ctx.session.execute(
         insert(OUTBOX).values(
             [
