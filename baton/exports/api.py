@@ -21,7 +21,7 @@ from baton.core.schemas import Moment
 from baton.deals.schemas import DealView
 from baton.exports import service
 from baton.exports.columns import ExportEntity
-from baton.exports.formats import ExportFormat
+from baton.exports.formats import MEDIA_TYPES, ExportFormat
 from baton.exports.models import ExportStatus, TenantExport
 from baton.exports.schemas import ManifestEntry, TenantExportOut
 from baton.exports.sources import ExportFilters
@@ -176,7 +176,7 @@ def streamed(export: service.Export) -> StreamedResponse:
 @router.get(
     "/{entity}",
     response_class=StreamedResponse,
-    responses={200: {"content": {"text/csv": {}, "application/octet-stream": {}}}},
+    responses={200: {"content": {"text/csv": {}, MEDIA_TYPES[ExportFormat.XLSX]: {}}}},
 )
 async def export_list(
     entity: ExportEntity,

@@ -75,3 +75,20 @@ async def test_an_unknown_record_in_a_query_is_a_documented_404(client: httpx.As
         headers=admin.headers,
     )
     assert answer.status_code == 404
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+async def test_an_export_answers_a_content_type_its_operation_documents(
+    client: httpx.AsyncClient, fmt: str
+) -> None:
+    # The Excel export answered its workbook type while the document promised
+    # application/octet-stream (a content-type conformance failure, seen as sales).
+    documented = DOCUMENT["paths"]["/api/v1/exports/{entity}"]["get"]["responses"]["200"]
+    admin = await register_tenant(client)
+    answer = await client.get(
+        "/api/v1/exports/accounts", headers=admin.headers, params={"format": fmt}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].split(";")[0] in {
+        media.split(";")[0] for media in documented["content"]
+    }
