@@ -188,7 +188,14 @@ def _all_dependencies(dependant: Any) -> list[Any]:
 def error_statuses(
     operation: Operation, spec: dict[str, Any], document: dict[str, Any] | None = None
 ) -> list[int]:
-    """The error statuses the operation can answer (see the module)."""
+    """The error statuses the operation can answer (see the module), and any other the
+    route declares (a download that is not ready yet: 409)."""
+    return sorted(set(_inferred_statuses(operation, spec, document)) | _declared_errors(spec))
+
+
+def _inferred_statuses(
+    operation: Operation, spec: dict[str, Any], document: dict[str, Any] | None
+) -> list[int]:
     content = spec.get("requestBody", {}).get("content", {})
     statuses: list[int] = []
     if any(media in content for media in _FORMS):
@@ -210,6 +217,10 @@ def error_statuses(
     if operation.path.startswith("/api/"):
         statuses.append(429)
     return statuses
+
+
+def _declared_errors(spec: dict[str, Any]) -> set[int]:
+    return {int(status) for status in spec.get("responses", {}) if status[:1] == "4"}
 
 
 def _names_records(spec: dict[str, Any], document: dict[str, Any]) -> bool:
@@ -310,9 +321,15 @@ def _rewrite_refs(node: Any, renamed: dict[str, str]) -> None:
 def _describe(operation: Operation, spec: dict[str, Any], document: dict[str, Any]) -> None:
     spec["security"] = SECURITY if operation.authenticated else []
     responses: dict[str, Any] = spec.setdefault("responses", {})
+    # A status only the route declares keeps the route's words for it.
+    inferred = set(_inferred_statuses(operation, spec, document))
+    own = {
+        status: responses[str(status)].get("description") or _DESCRIPTIONS[status]
+        for status in _declared_errors(spec) - inferred
+    }
     for status in error_statuses(operation, spec, document):
         answer: dict[str, Any] = {
-            "description": _DESCRIPTIONS[status],
+            "description": own.get(status, _DESCRIPTIONS[status]),
             "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
         }
         if status == 429:

@@ -76,7 +76,10 @@ async def get_export(export_id: uuid.UUID, ctx: CtxDep) -> TenantExportOut:
 @router.get(
     "/{export_id:uuid}/download",
     response_class=StreamedResponse,
-    responses={200: {"content": {"application/zip": {}}}},
+    responses={
+        200: {"content": {"application/zip": {}}},
+        409: {"description": "The export is not completed yet"},
+    },
 )
 async def download_export(export_id: uuid.UUID, ctx: CtxDep) -> StreamedResponse:
     """The finished ZIP (409 until the export is completed), streamed."""

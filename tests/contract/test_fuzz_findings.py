@@ -92,3 +92,17 @@ async def test_an_export_answers_a_content_type_its_operation_documents(
     assert answer.headers["content-type"].split(";")[0] in {
         media.split(";")[0] for media in documented["content"]
     }
+
+
+async def test_a_download_not_ready_yet_is_a_documented_409(client: httpx.AsyncClient) -> None:
+    # The stateful fuzz downloaded an organization export right after asking for it.
+    admin = await register_tenant(client)
+    queued = await client.post("/api/v1/exports/tenant", headers=admin.headers)
+    assert queued.status_code == 202, queued.text
+    download = await client.get(
+        f"/api/v1/exports/{queued.json()['id']}/download", headers=admin.headers
+    )
+    assert download.status_code == 409, download.text
+    assert download.headers["content-type"] == "application/problem+json"
+    documented = DOCUMENT["paths"]["/api/v1/exports/{export_id}/download"]["get"]["responses"]
+    assert "409" in documented
