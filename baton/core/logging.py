@@ -48,3 +48,7 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(level)
     # uvicorn's own access log duplicates ours (which carries the request id).
     logging.getLogger("uvicorn.access").disabled = True
+    # procrastinate says at INFO that each job was deferred, started and ended: three
+    # lines a second for the webhooks' pump alone. Its warnings and errors (a failed
+    # job, a lost connection) still show; each job's story is on the Jobs page.
+    logging.getLogger("procrastinate").setLevel(max(level, logging.WARNING))
