@@ -128,6 +128,9 @@ def _aim(page: Page, box: dict[str, float], fraction: float) -> tuple[float, flo
 
 def drag(page: Page, source: Locator, target: Locator, fraction: float = 0.5) -> None:
     """Press on `source`, glide to `fraction` of `target`'s visible height, release."""
+    # The board scrolls sideways inside its area: a column past its edge (Won, at the
+    # far right) is brought into view first, so the pointer can reach its middle.
+    target.scroll_into_view_if_needed()
     source.scroll_into_view_if_needed()
     start = source.bounding_box()
     end = target.bounding_box()
@@ -143,7 +146,7 @@ def drag(page: Page, source: Locator, target: Locator, fraction: float = 0.5) ->
     # pointer. On a loaded machine the board may still scroll, or the preview lag,
     # after the glide: aim again (a small wiggle makes Sortable look again) until the
     # preview is in the target's column, so the release drops where the test meant.
-    for attempt in range(6):
+    for attempt in range(10):
         if target.evaluate(_HOLDS_PREVIEW):
             break
         settled = target.bounding_box()
@@ -151,16 +154,23 @@ def drag(page: Page, source: Locator, target: Locator, fraction: float = 0.5) ->
         x, y = _aim(page, settled, fraction)
         page.mouse.move(x + (3 if attempt % 2 else -3), y, steps=4)
         page.mouse.move(x, y, steps=4)
-        page.wait_for_timeout(150)
+        page.wait_for_timeout(200)
+    else:
+        page.mouse.up()
+        # Say so, rather than let the card drop wherever the preview was.
+        raise AssertionError(f"the drag never reached {target}: Sortable previewed it elsewhere")
     page.mouse.up()
 
 
-# True when the card being dragged (Sortable's `sortable-chosen`) sits in the column
-# of the element (a column, or a card in one).
-_HOLDS_PREVIEW = (
-    "(el) => !!(el.closest('[data-column]') || el).querySelector('.sortable-chosen')"
-    " || el.classList.contains('sortable-chosen')"
-)
+# True when the item being dragged (Sortable's `sortable-chosen`; not the copy that
+# follows the pointer) is previewed where the target is: in the target's column on a
+# board, beside the target in a plain sortable list (the step order).
+_HOLDS_PREVIEW = """(el) => {
+  const column = el.closest("[data-column]");
+  if (column) return !!column.querySelector(".sortable-chosen");
+  const held = document.querySelector(".sortable-chosen:not(.sortable-fallback)");
+  return !!held && held.parentElement === el.parentElement;
+}"""
 
 
 def pooled_lead(api: APIRequestContext, base_url: str, company: str) -> dict[str, Any]:
