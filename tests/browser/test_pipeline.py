@@ -149,6 +149,31 @@ def test_a_refused_drag_snaps_back_with_the_reason(web: WatchedPage, api: Api) -
     web.assert_clean(allowed=[failed_resource(422)])
 
 
+def test_a_card_deep_in_a_long_column_drops_on_a_short_column_beside_it(
+    web: WatchedPage, api: Api
+) -> None:
+    # Negotiation grows past the screen; Won stays short. Every column's list reaches
+    # as far down as the longest one, so the card is dropped on Won right beside it.
+    for number in range(30):
+        api.deal(f"Crate {number} {api.tag}", "discovery", "proposal", "negotiation")
+    name = f"Last crate {api.tag}"
+    api.deal(name, "discovery", "proposal", "negotiation")
+    page = _open_board(web)
+    card = _card(page, name)
+    card.scroll_into_view_if_needed()
+    spot = card.bounding_box()
+    won = _column(page, "won").bounding_box()
+    assert spot is not None
+    assert won is not None
+    assert won["y"] + won["height"] >= spot["y"] + spot["height"]
+
+    with page.expect_response(lambda r: r.url.endswith("/move")) as answer:
+        drag(page, card, _column(page, "won"), fraction=0.9)
+    assert answer.value.status == 422
+    expect(page.locator('#move-panel form[data-outcome="won"]')).to_be_visible()
+    web.assert_clean(allowed=[failed_resource(422)])
+
+
 def test_close_a_deal_as_won_through_the_form(web: WatchedPage, api: Api) -> None:
     name = f"Fleet renewal {api.tag}"
     api.deal(name, "discovery", "proposal", "negotiation")
