@@ -71,9 +71,27 @@ def _unique_tags(tags: list[str]) -> list[str]:
 
 
 Domain = Annotated[
-    str, StringConstraints(max_length=MAX_DOMAIN_INPUT), AfterValidator(normalise_domain)
+    str,
+    StringConstraints(max_length=MAX_DOMAIN_INPUT),
+    AfterValidator(normalise_domain),
+    Field(
+        description="The company's web domain, or any URL on it: stored as its host name"
+        " in lower case, without `www.` (`https://www.Acme.com/about` is `acme.com`);"
+        " at least two labels, international names in their ASCII form.",
+        examples=["acme.com"],
+    ),
 ]
-TaxId = Annotated[str, StringConstraints(max_length=200), AfterValidator(normalise_tax_id)]
+TaxId = Annotated[
+    str,
+    StringConstraints(max_length=200),
+    AfterValidator(normalise_tax_id),
+    Field(
+        description="A tax or VAT id: 1 to 64 characters once spaces are dropped; stored"
+        " in upper case without spaces (`de 123 456 789` is `DE123456789`), unique among"
+        " the organization's live accounts.",
+        examples=["DE123456789"],
+    ),
+]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 Industry = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]

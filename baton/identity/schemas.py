@@ -36,7 +36,14 @@ def _known_timezone(name: str) -> str:
 
 
 Timezone = Annotated[
-    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_known_timezone)
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_known_timezone),
+    Field(
+        description="An IANA time zone name, as in the tz database (`Europe/Berlin`,"
+        " `America/New_York`, `UTC`); an offset such as `+01:00` is not a time zone.",
+        examples=["Europe/Berlin"],
+    ),
 ]
 
 
