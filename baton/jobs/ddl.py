@@ -133,103 +133,21 @@ RETENTION_KINDS = (
     "rate_limit_buckets",
     "job_errors",
     "audit_log",
+    # Deliveries before events: an event goes once no delivery names it.
+    "webhook_deliveries",
+    "outbox_events",
 )
 # How long audit rows are kept (DESIGN §3.3: two years), deletes and user removals
 # excepted.
 AUDIT_RETENTION_DAYS = 730
+# How long finished webhook deliveries (the endpoint's log) and their dispatched
+# events are kept.
+WEBHOOK_LOG_DAYS = 30
 
-RETENTION_FUNCTION_V1 = """
-CREATE FUNCTION baton_retention_sweep(kind text, batch integer) RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
-DECLARE
-    removed integer;
-BEGIN
-    IF kind = 'idempotency_keys' THEN
-        DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM idempotency_keys WHERE expires_at < now()
-            LIMIT batch FOR UPDATE SKIP LOCKED));
-    ELSIF kind = 'access_tokens' THEN
-        -- Expired bearer tokens and web sessions (revoked ones expire too). The audit
-        -- trigger records each deletion, as any other change.
-        DELETE FROM access_tokens WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM access_tokens WHERE expires_at < now()
-            LIMIT batch FOR UPDATE SKIP LOCKED));
-    ELSIF kind = 'rate_limit_buckets' THEN
-        DELETE FROM rate_limit_buckets WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM rate_limit_buckets
-            WHERE updated_at < now() - interval '1 day'
-              AND (blocked_until IS NULL OR blocked_until < now())
-            LIMIT batch FOR UPDATE SKIP LOCKED));
-    ELSIF kind = 'job_errors' THEN
-        -- The error of a job that is gone (it succeeded on a later attempt and
-        -- procrastinate deleted it).
-        DELETE FROM job_errors WHERE ctid = ANY (ARRAY(
-            SELECT je.ctid FROM job_errors je
-            WHERE NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.id = je.job_id)
-            LIMIT batch FOR UPDATE OF je SKIP LOCKED));
-    ELSE
-        RAISE EXCEPTION 'unknown retention kind %', kind USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    GET DIAGNOSTICS removed = ROW_COUNT;
-    RETURN removed;
-END
-$$
-"""
-
-# The sweep's function of the purge revision: audit rows past their retention too.
-RETENTION_FUNCTION_V2 = f"""
-CREATE FUNCTION baton_retention_sweep(kind text, batch integer) RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
-DECLARE
-    removed integer;
-BEGIN
-    IF kind = 'idempotency_keys' THEN
-        DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM idempotency_keys WHERE expires_at < now()
-            LIMIT batch FOR UPDATE SKIP LOCKED));
-    ELSIF kind = 'access_tokens' THEN
-        -- Expired bearer tokens and web sessions (revoked ones expire too). The audit
-        -- trigger records each deletion, as any other change.
-        DELETE FROM access_tokens WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM access_tokens WHERE expires_at < now()
-            LIMIT batch FOR UPDATE SKIP LOCKED));
-    ELSIF kind = 'rate_limit_buckets' THEN
-        DELETE FROM rate_limit_buckets WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM rate_limit_buckets
-            WHERE updated_at < now() - interval '1 day'
-              AND (blocked_until IS NULL OR blocked_until < now())
-            LIMIT batch FOR UPDATE SKIP LOCKED));
-    ELSIF kind = 'job_errors' THEN
-        -- The error of a job that is gone (it succeeded on a later attempt and
-        -- procrastinate deleted it).
-        DELETE FROM job_errors WHERE ctid = ANY (ARRAY(
-            SELECT je.ctid FROM job_errors je
-            WHERE NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.id = je.job_id)
-            LIMIT batch FOR UPDATE OF je SKIP LOCKED));
-    ELSIF kind = 'audit_log' THEN
-        -- Older than AUDIT_RETENTION_DAYS, except what DESIGN §3.3 keeps for good:
-        -- deletes (a purged record's last image) and user removals. The partial
-        -- index `ix_audit_log_at_expirable` holds exactly the candidates.
-        DELETE FROM audit_log WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM audit_log
-            WHERE at < now() - make_interval(days => {AUDIT_RETENTION_DAYS})
-              AND {EXPIRABLE_AUDIT}
-            ORDER BY at
-            LIMIT batch FOR UPDATE SKIP LOCKED));
-    ELSE
-        RAISE EXCEPTION 'unknown retention kind %', kind USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    GET DIAGNOSTICS removed = ROW_COUNT;
-    RETURN removed;
-END
-$$
-"""
-
-# The sweep's function since the notification email revision: each organization's audit
-# rows past its own `tenant_settings.audit_retention_days` (rows of no organization:
-# AUDIT_RETENTION_DAYS). The candidates are read oldest first down to the shortest
-# retention any organization has, so the partial index bounds the scan.
-RETENTION_FUNCTION = f"""
+# The sweep's function is one IF over the kinds; each revision that added kinds put a
+# longer list of branches in place, so the function of each revision is composed
+# here from the branches it had.
+_RETENTION_OPEN = """
 CREATE FUNCTION baton_retention_sweep(kind text, batch integer) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
 DECLARE
@@ -259,7 +177,35 @@ BEGIN
             SELECT je.ctid FROM job_errors je
             WHERE NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.id = je.job_id)
             LIMIT batch FOR UPDATE OF je SKIP LOCKED));
-    ELSIF kind = 'audit_log' THEN
+"""
+
+_RETENTION_CLOSE = """    ELSE
+        RAISE EXCEPTION 'unknown retention kind %', kind USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed;
+END
+$$
+"""
+
+# The purge revision's audit branch: one retention for everyone.
+_AUDIT_BRANCH_V2 = f"""    ELSIF kind = 'audit_log' THEN
+        -- Older than AUDIT_RETENTION_DAYS, except what DESIGN §3.3 keeps for good:
+        -- deletes (a purged record's last image) and user removals. The partial
+        -- index `ix_audit_log_at_expirable` holds exactly the candidates.
+        DELETE FROM audit_log WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM audit_log
+            WHERE at < now() - make_interval(days => {AUDIT_RETENTION_DAYS})
+              AND {EXPIRABLE_AUDIT}
+            ORDER BY at
+            LIMIT batch FOR UPDATE SKIP LOCKED));
+"""
+
+# Since the notification email revision: each organization's audit rows past its own
+# `tenant_settings.audit_retention_days` (rows of no organization: AUDIT_RETENTION_DAYS).
+# The candidates are read oldest first down to the shortest retention any
+# organization has, so the partial index bounds the scan.
+_AUDIT_BRANCH = f"""    ELSIF kind = 'audit_log' THEN
         -- Older than the organization's audit retention, except what DESIGN §3.3
         -- keeps for good: deletes (a purged record's last image) and user removals.
         -- The partial index `ix_audit_log_at_expirable` holds exactly the candidates.
@@ -275,14 +221,32 @@ BEGIN
               AND {EXPIRABLE_AUDIT}
             ORDER BY a.at
             LIMIT batch FOR UPDATE OF a SKIP LOCKED));
-    ELSE
-        RAISE EXCEPTION 'unknown retention kind %', kind USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    GET DIAGNOSTICS removed = ROW_COUNT;
-    RETURN removed;
-END
-$$
 """
+
+# Since the webhook log revision: finished deliveries past WEBHOOK_LOG_DAYS (a pending
+# or leased one is the queue, kept however old), then dispatched events past it that no
+# delivery names any more. Each reads its partial index oldest first.
+_WEBHOOK_BRANCHES = f"""    ELSIF kind = 'webhook_deliveries' THEN
+        DELETE FROM webhook_deliveries WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM webhook_deliveries
+            WHERE status IN ('delivered', 'failed')
+              AND created_at < now() - make_interval(days => {WEBHOOK_LOG_DAYS})
+            ORDER BY created_at
+            LIMIT batch FOR UPDATE SKIP LOCKED));
+    ELSIF kind = 'outbox_events' THEN
+        DELETE FROM outbox_events WHERE ctid = ANY (ARRAY(
+            SELECT e.ctid FROM outbox_events e
+            WHERE e.dispatched_at < now() - make_interval(days => {WEBHOOK_LOG_DAYS})
+              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                              WHERE d.tenant_id = e.tenant_id AND d.event_id = e.id)
+            ORDER BY e.dispatched_at
+            LIMIT batch FOR UPDATE OF e SKIP LOCKED));
+"""
+
+RETENTION_FUNCTION_V1 = _RETENTION_OPEN + _RETENTION_CLOSE
+RETENTION_FUNCTION_V2 = _RETENTION_OPEN + _AUDIT_BRANCH_V2 + _RETENTION_CLOSE
+RETENTION_FUNCTION_V3 = _RETENTION_OPEN + _AUDIT_BRANCH + _RETENTION_CLOSE
+RETENTION_FUNCTION = _RETENTION_OPEN + _AUDIT_BRANCH + _WEBHOOK_BRANCHES + _RETENTION_CLOSE
 
 # Functions the app role may execute (granted by `baton db upgrade`).
 APP_FUNCTIONS = (

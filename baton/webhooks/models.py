@@ -58,6 +58,12 @@ class OutboxEvent(TenantKeyed, Base):
             "id",
             postgresql_where=text("dispatched_at IS NULL"),
         ),
+        # What the retention sweep removes, oldest first (baton/jobs/ddl.py).
+        Index(
+            "ix_outbox_events_dispatched",
+            "dispatched_at",
+            postgresql_where=text("dispatched_at IS NOT NULL"),
+        ),
         # Events are written by everyone's changes; the audit trail has the changes.
         {"info": {"tenancy": "tenant", "audited": False}},
     )
@@ -115,6 +121,12 @@ class WebhookDelivery(TenantKeyed, Timestamped, Base):
         # The log of one endpoint, newest first.
         Index("ix_webhook_deliveries_endpoint", "tenant_id", "endpoint_id", "id"),
         Index("ix_webhook_deliveries_event", "tenant_id", "event_id"),
+        # The finished attempts the retention sweep removes, oldest first.
+        Index(
+            "ix_webhook_deliveries_finished",
+            "created_at",
+            postgresql_where=text("status IN ('delivered', 'failed')"),
+        ),
         # The log, not business data: each attempt would be an audit row.
         {"info": {"tenancy": "tenant", "audited": False}},
     )

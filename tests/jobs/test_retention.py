@@ -16,6 +16,7 @@ from baton.db.engine import Database
 from baton.db.urls import app_url, libpq_dsn
 from baton.jobs.retention import sweep
 from tests.factories import Member, login, register_tenant, unique
+from tests.webhooks.support import add_endpoint, emit_one
 
 EXPIRED_KEYS = 7
 
@@ -82,8 +83,9 @@ async def test_the_sweep_deletes_only_expired_rows_in_batches(
     assert report.deleted["rate_limit_buckets"] == 1
     assert report.deleted["job_errors"] == 1
     # 7 keys in batches of 2: four statements; two for the tokens (the second
-    # finds none); one each for the buckets, the job errors and the audit rows.
-    assert report.batches == 4 + 2 + 1 + 1 + 1
+    # finds none); one each for the buckets, the job errors, the audit rows, the
+    # webhook deliveries and the events.
+    assert report.batches == 4 + 2 + 1 + 1 + 1 + 1 + 1
     assert await _keys_of(owner_conn, admin) == live_keys
     left = await owner_conn.fetch(
         "SELECT id FROM access_tokens WHERE tenant_id = $1 ORDER BY id", admin.tenant_id
@@ -146,3 +148,62 @@ async def _idempotency_keys_again(owner_conn: asyncpg.Connection, member: Member
             for i in range(EXPIRED_KEYS)
         ],
     )
+
+
+async def test_the_webhook_log_expires_but_never_the_queue(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    database: Database,
+    owner_conn: asyncpg.Connection,
+) -> None:
+    await sweep(database)
+    admin = await register_tenant(client)
+    endpoint = await add_endpoint(client, admin, "http://127.0.0.1:9/hook")
+    names = ("delivered", "failed", "pending", "recent", "undelivered", "undispatched")
+    events = {name: await emit_one(database, settings, admin) for name in names}
+    old = "now() - interval '31 days'"
+    await owner_conn.execute(
+        f"UPDATE outbox_events SET dispatched_at = CASE WHEN id = $2 THEN now() ELSE {old} END"
+        " WHERE id = ANY($1)",
+        [events[n] for n in names if n != "undispatched"],
+        events["recent"],
+    )
+    await owner_conn.execute(
+        f"UPDATE outbox_events SET created_at = {old} WHERE id = $1", events["undispatched"]
+    )
+    for name, status, created in (
+        ("delivered", "delivered", old),
+        ("failed", "failed", old),
+        # Still the queue, however old: an endpoint that has been down for a month.
+        ("pending", "pending", old),
+        ("recent", "delivered", "now()"),
+    ):
+        await owner_conn.execute(
+            "INSERT INTO webhook_deliveries"
+            " (id, tenant_id, endpoint_id, event_id, status, created_at)"
+            f" VALUES (gen_random_uuid(), $1, $2, $3, $4, {created})",
+            admin.tenant_id,
+            uuid.UUID(endpoint["id"]),
+            events[name],
+            status,
+        )
+
+    report = await sweep(database, batch_size=2)
+
+    assert report.deleted["webhook_deliveries"] == 2
+    assert report.deleted["outbox_events"] == 3
+    deliveries = await owner_conn.fetch(
+        "SELECT event_id FROM webhook_deliveries WHERE endpoint_id = $1",
+        uuid.UUID(endpoint["id"]),
+    )
+    assert sorted(r["event_id"] for r in deliveries) == sorted(
+        [events["pending"], events["recent"]]
+    )
+    left = await owner_conn.fetch(
+        "SELECT id FROM outbox_events WHERE id = ANY($1)", list(events.values())
+    )
+    assert sorted(r["id"] for r in left) == sorted(
+        events[n] for n in ("pending", "recent", "undispatched")
+    )
+    again = await sweep(database)
+    assert again.total == 0

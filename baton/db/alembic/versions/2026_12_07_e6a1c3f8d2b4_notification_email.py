@@ -78,7 +78,7 @@ def upgrade() -> None:
         "tenant_settings",
         f"audit_retention_days BETWEEN {MIN_AUDIT_RETENTION_DAYS} AND {MAX_RETENTION_DAYS}",
     )
-    op.execute(_replace(jobs_ddl.RETENTION_FUNCTION))
+    op.execute(_replace(jobs_ddl.RETENTION_FUNCTION_V3))
 
 
 def downgrade() -> None:
