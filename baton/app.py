@@ -88,10 +88,6 @@ from baton.workitems.api import router as work_items_router
 from baton.workitems.web import router as work_items_web_router
 
 log = structlog.get_logger("baton.app")
-# After an inline worker stopped on an error (the database unreachable): wait, then
-# start it again, rather than leave the server without one.
-WORKER_RESTART_SECONDS = 5
-
 
 # The document needs no database: the app it is read from never connects.
 _NO_DATABASE = "postgresql+asyncpg://openapi@127.0.0.1:1/unused"
@@ -220,19 +216,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
 async def _inline_worker(settings: Settings, db: Database) -> None:
     """`BATON_WORKER=inline`: one worker in the server's event loop, on its database
-    (its jobs share the request pool), until the server stops."""
-    while True:
-        try:
-            await run_worker(
-                settings,
-                db,
-                concurrency=settings.worker_concurrency,
-                install_signal_handlers=False,
-            )
-            return
-        except Exception:
-            log.exception("the inline worker stopped; starting it again")
-        await asyncio.sleep(WORKER_RESTART_SECONDS)
+    (its jobs share the request pool), until the server stops (which cancels it)."""
+    await run_worker(
+        settings, db, concurrency=settings.worker_concurrency, install_signal_handlers=False
+    )
 
 
 def _wants_problem(request: Request) -> bool:

@@ -136,8 +136,10 @@ def worker(
     jobs_at_once = concurrency or settings.worker_concurrency
 
     async def run() -> None:
-        # One connection per running job, and one for the error note of a failing one.
-        db = Database(app_url(settings), pool_size=jobs_at_once + 1, max_overflow=0)
+        # One connection per running job, and one for the error note of a failing one;
+        # checked before each use, so a job after a PostgreSQL restart does not fail
+        # on a connection the restart closed (a round trip is nothing beside a job).
+        db = Database(app_url(settings), pool_size=jobs_at_once + 1, max_overflow=0, pre_ping=True)
         try:
             await run_worker(settings, db, concurrency=jobs_at_once)
         finally:

@@ -84,13 +84,18 @@ async def _keep_autocommit_session(connection: asyncpg.Connection) -> None:
 class Database:
     """The app role's engine and session factory."""
 
-    def __init__(self, url: URL, *, pool_size: int = 10, max_overflow: int = 10) -> None:
+    def __init__(
+        self, url: URL, *, pool_size: int = 10, max_overflow: int = 10, pre_ping: bool = False
+    ) -> None:
         self.url = url
+        # `pre_ping`: each checkout first checks its connection (a round trip), so a
+        # pool whose server restarted reconnects instead of failing one use of each.
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_recycle=1800,
+            pool_pre_ping=pre_ping,
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         # An autocommit request's `Ctx.session`: it never connects. A service that
