@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     app_db_role: str = "baton_app"
     # Explicit URL for the app role; derived from database_url when unset.
     app_database_url: str | None = None
+    # A streaming replica: lists, reports and search read there (baton.core.replica),
+    # as the app role (the user and password Baton uses on the primary).
+    database_replica_url: str | None = None
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     # Connections `baton serve` leaves to other clients beyond PostgreSQL's reserved

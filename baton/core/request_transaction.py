@@ -50,6 +50,7 @@ from baton.core.errors import (
     Unauthenticated,
 )
 from baton.core.problems import PROBLEM_JSON, from_database_error, problem_body, problem_headers
+from baton.core.replica import READ_METHODS
 from baton.core.runtime import Runtime
 from baton.db.engine import set_transaction_context
 from baton.identity import credentials, queries
@@ -180,7 +181,11 @@ class RequestTransaction:
         send: Send,
     ) -> BufferedResponse:
         cookies = cookies_of(headers)
-        session = runtime.db.sessions()
+        session = (
+            runtime.db.replica_sessions()
+            if runtime.db.replica_sessions is not None and _reads_from_replica(scope, runtime)
+            else runtime.db.sessions()
+        )
         try:
             ctx = _new_ctx(scope, runtime, state, headers, session)
             try:
@@ -324,6 +329,13 @@ def _runs_in_autocommit(scope: Scope, runtime: Runtime, headers: dict[bytes, byt
         and is_api(scope)
         and _IDEMPOTENCY_HEADER not in headers
         and any(path.match(scope["path"]) for path in runtime.autocommit_paths)
+    )
+
+
+def _reads_from_replica(scope: Scope, runtime: Runtime) -> bool:
+    """A read of a route that tolerates lag (`baton.core.replica`)."""
+    return scope["method"] in READ_METHODS and any(
+        path.match(scope["path"]) for path in runtime.replica_paths
     )
 
 

@@ -84,7 +84,14 @@ async def _keep_autocommit_session(connection: asyncpg.Connection) -> None:
 class Database:
     """The app role's engine and session factory."""
 
-    def __init__(self, url: URL, *, pool_size: int = 10, max_overflow: int = 10) -> None:
+    def __init__(
+        self,
+        url: URL,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        replica_url: URL | None = None,
+    ) -> None:
         self.url = url
         self.engine: AsyncEngine = create_async_engine(
             url,
@@ -93,6 +100,21 @@ class Database:
             pool_recycle=1800,
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        # The replica's read-only units of work (`baton.core.replica`); None without one.
+        # READ ONLY even when the URL names a primary: a marked route never writes.
+        self.replica_engine: AsyncEngine | None = None
+        self.replica_sessions: async_sessionmaker[AsyncSession] | None = None
+        if replica_url is not None:
+            self.replica_engine = create_async_engine(
+                replica_url,
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_recycle=1800,
+                execution_options={"postgresql_readonly": True},
+            )
+            self.replica_sessions = async_sessionmaker(
+                self.replica_engine, expire_on_commit=False, autoflush=False
+            )
         # An autocommit request's `Ctx.session`: it never connects. A service that
         # reaches for it there would read without the request's tenant, or write outside
         # its one statement; it fails loudly instead (`baton.core.autocommit`).
@@ -150,6 +172,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.replica_engine is not None:
+            await self.replica_engine.dispose()
         pools = [pool for pool in (self._counter_pool, self._autocommit_pool) if pool is not None]
         self._counter_pool = self._autocommit_pool = None
         for pool in pools:
