@@ -171,3 +171,20 @@ def _zombie_or_gone(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_a_process_that_keeps_dying_stops_the_server_loudly(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from baton.ops.supervisor import MAX_RESTARTS, Supervisor
+
+    started = time.monotonic()
+    code = Supervisor(
+        [sys.executable, "-c", "import sys; sys.exit(3)"], 2, lambda _: dict(os.environ)
+    ).run()
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.count("exited with status 3") == MAX_RESTARTS + 1
+    assert f"{MAX_RESTARTS + 1} server processes exited within 60 s" in err
+    assert "stopped every process" in err
+    assert time.monotonic() - started < 30
