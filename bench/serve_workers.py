@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -49,11 +50,13 @@ from bench.harness import (
     Result,
     Server,
     TokenParts,
+    children_of,
     deployment,
     finish,
     local_postgres_available,
     median,
     print_machine,
+    process_jiffies,
 )
 
 BENCH = "serve_workers"
@@ -65,6 +68,7 @@ PGBENCH_DEALS_PER_CLIENT = 32
 POOL_ENV = {"BATON_DB_POOL_SIZE": "10", "BATON_DB_MAX_OVERFLOW": "6"}
 # Positions of the pgbench deals' fixed ranks (the id suffix makes each unique).
 PGBENCH_POSITION = "x00000"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -416,6 +420,10 @@ def started(deployed: Deployment, workers: int) -> Server:
     return server
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    return sum(process_jiffies(pid) for pid in pids) / CLOCK_TICKS
+
+
 def run(rounds: int, seconds: float, quiet_wait: float) -> list[Result]:
     results: list[Result] = []
     with deployment("local") as deployed:
@@ -437,7 +445,12 @@ def run(rounds: int, seconds: float, quiet_wait: float) -> list[Result]:
             pgbench_burst(deployed, script, defines, 2)
             before = count_pgbench_moves(deployed)
             quiet = QuietWaiter(quiet_wait)
+            servers = {"workers=1": one, "workers=2": two}
             rates: dict[str, list[float]] = {name: [] for name in variants}
+            # CPU seconds a second of the client (this process: 16 threads, one GIL)
+            # and of the server's processes, per HTTP variant.
+            client_cpu: dict[str, list[float]] = {name: [] for name in servers}
+            server_cpu: dict[str, list[float]] = {name: [] for name in servers}
             pgbench_seconds = 0.0
             names = list(variants)
             for number in range(rounds):
@@ -445,11 +458,28 @@ def run(rounds: int, seconds: float, quiet_wait: float) -> list[Result]:
                 shift = number % len(names)
                 line = []
                 for name in names[shift:] + names[:shift]:
+                    server_pids = (
+                        [servers[name].pid, *children_of(servers[name].pid)]
+                        if name in servers
+                        else []
+                    )
+                    cpu_before = _cpu_seconds([os.getpid()]), _cpu_seconds(server_pids)
+                    clock = time.perf_counter()
                     rate = variants[name]()
+                    elapsed = time.perf_counter() - clock
                     rates[name].append(rate)
                     if name == "pgbench":
                         pgbench_seconds += max(1, round(seconds)) * rate
-                    line.append(f"{name} {rate:.0f}/s")
+                        line.append(f"{name} {rate:.0f}/s")
+                        continue
+                    client = (_cpu_seconds([os.getpid()]) - cpu_before[0]) / elapsed
+                    server = (_cpu_seconds(server_pids) - cpu_before[1]) / elapsed
+                    client_cpu[name].append(client)
+                    server_cpu[name].append(server)
+                    line.append(
+                        f"{name} {rate:.0f}/s (client {client:.0%} of a core,"
+                        f" server {server:.0%}, {1000 * server / rate:.1f} ms CPU a move)"
+                    )
                 print(f"round {number + 1}: busy before {busy:.0%}; " + ", ".join(line), flush=True)
             moved = count_pgbench_moves(deployed) - before
             # pgbench's moves really moved deals (a stale version would write nothing).
@@ -474,6 +504,11 @@ def run(rounds: int, seconds: float, quiet_wait: float) -> list[Result]:
         Result(BENCH, "workers 1 / pgbench (median of rounds)", ratio("workers=1", "pgbench"), "x"),
         Result(BENCH, "workers 2 / pgbench (median of rounds)", ratio("workers=2", "pgbench"), "x"),
     ]
+    for name in ("workers=1", "workers=2"):
+        results += [
+            Result(BENCH, f"{name}: client CPU (cores)", median(client_cpu[name]), "x"),
+            Result(BENCH, f"{name}: server CPU (cores)", median(server_cpu[name]), "x"),
+        ]
     return results
 
 
