@@ -86,7 +86,14 @@ def _serving(port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
         server = subprocess.Popen(  # noqa: S603 - our own command line
             [sys.executable, "-m", "baton", "serve", "--port", str(port), "--workers", "2"],
             # Inline: the first process runs the job worker, the second must not.
-            env={**os.environ, "BATON_WORKER": "inline", "BATON_LOG_LEVEL": "WARNING"},
+            # Small pools: the embedded test server allows 100 connections in all.
+            env={
+                **os.environ,
+                "BATON_WORKER": "inline",
+                "BATON_LOG_LEVEL": "WARNING",
+                "BATON_DB_POOL_SIZE": "3",
+                "BATON_DB_MAX_OVERFLOW": "2",
+            },
             stdout=out,
             stderr=subprocess.STDOUT,
         )
