@@ -181,11 +181,7 @@ class RequestTransaction:
         send: Send,
     ) -> BufferedResponse:
         cookies = cookies_of(headers)
-        session = (
-            runtime.db.replica_sessions()
-            if runtime.db.replica_sessions is not None and _reads_from_replica(scope, runtime)
-            else runtime.db.sessions()
-        )
+        session = await _session_for(scope, runtime)
         try:
             ctx = _new_ctx(scope, runtime, state, headers, session)
             try:
@@ -330,6 +326,28 @@ def _runs_in_autocommit(scope: Scope, runtime: Runtime, headers: dict[bytes, byt
         and _IDEMPOTENCY_HEADER not in headers
         and any(path.match(scope["path"]) for path in runtime.autocommit_paths)
     )
+
+
+async def _session_for(scope: Scope, runtime: Runtime) -> AsyncSession:
+    """The request's unit of work: on the replica for a read that tolerates lag while
+    the replica gives connections, else on the primary."""
+    db = runtime.db
+    if (
+        db.replica_sessions is not None
+        and db.replica_available()
+        and _reads_from_replica(scope, runtime)
+    ):
+        replica = db.replica_sessions()
+        try:
+            # Connect now, so a replica that is down costs this request nothing but
+            # the attempt: the primary serves it.
+            await replica.connection()
+            return replica
+        except Exception:
+            await replica.close()
+            db.replica_failed()
+            log.warning("replica unreachable: reading from the primary", exc_info=True)
+    return db.sessions()
 
 
 def _reads_from_replica(scope: Scope, runtime: Runtime) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -71,6 +72,13 @@ async def _decode_json(connection: asyncpg.Connection) -> None:
         )
 
 
+# After the replica failed to give a connection, its reads go to the primary this long
+# before it is tried again (a dead replica costs one attempt per process per period).
+REPLICA_RETRY_SECONDS = 5.0
+# How long connecting to the replica may take before the primary serves the read.
+REPLICA_CONNECT_TIMEOUT_SECONDS = 2.0
+
+
 async def _refuse_connection() -> asyncpg.Connection:
     raise RuntimeError("an autocommit request has no session: it works on ctx.autocommit")
 
@@ -104,6 +112,7 @@ class Database:
         # READ ONLY even when the URL names a primary: a marked route never writes.
         self.replica_engine: AsyncEngine | None = None
         self.replica_sessions: async_sessionmaker[AsyncSession] | None = None
+        self._replica_down_until = 0.0
         if replica_url is not None:
             self.replica_engine = create_async_engine(
                 replica_url,
@@ -111,6 +120,7 @@ class Database:
                 max_overflow=max_overflow,
                 pool_recycle=1800,
                 execution_options={"postgresql_readonly": True},
+                connect_args={"timeout": REPLICA_CONNECT_TIMEOUT_SECONDS},
             )
             self.replica_sessions = async_sessionmaker(
                 self.replica_engine, expire_on_commit=False, autoflush=False
@@ -133,6 +143,14 @@ class Database:
         # (`baton.core.autocommit`), on asyncpg's pool: no BEGIN, no COMMIT round trip.
         self._autocommit_pool: asyncpg.Pool | None = None
         self._autocommit_pool_started = asyncio.Lock()
+
+    def replica_available(self) -> bool:
+        """A replica is configured and has not failed within `REPLICA_RETRY_SECONDS`."""
+        return self.replica_sessions is not None and time.monotonic() >= self._replica_down_until
+
+    def replica_failed(self) -> None:
+        """Send replica reads to the primary for `REPLICA_RETRY_SECONDS`."""
+        self._replica_down_until = time.monotonic() + REPLICA_RETRY_SECONDS
 
     async def counter_pool(self) -> asyncpg.Pool:
         """asyncpg's pool for the rate-limit counters (autocommit, no wait for the WAL

@@ -236,3 +236,27 @@ async def test_a_replica_transaction_is_read_only(
     assert db.replica_sessions is not None
     async with db.replica_sessions() as session:
         assert (await session.scalar(text("SHOW transaction_read_only"))) == "on"
+
+
+async def test_a_replica_that_is_down_sends_its_reads_to_the_primary(settings: Settings) -> None:
+    # Nothing listens on this port: every connection to the "replica" is refused.
+    down = make_settings(
+        settings, database_replica_url=f"postgresql://postgres@127.0.0.1:{_free_port()}/x"
+    )
+    replica_url = replica_app_url(down)
+    assert replica_url is not None
+    db = Database(app_url(down), pool_size=2, max_overflow=2, replica_url=replica_url)
+    transport = httpx.ASGITransport(app=create_app(down, db), client=(random_address(), 40000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            ada = await register_tenant(client)
+            account = await _account(client, ada)
+            assert db.replica_available()
+            assert account["id"] in await _listed(client, ada)
+            # Marked down after the refusal: the next reads do not try it again.
+            assert not db.replica_available()
+            assert account["id"] in await _listed(client, ada)
+            report = await client.get("/api/v1/reports/pipeline", headers=ada.headers)
+            assert report.status_code == 200
+    finally:
+        await db.dispose()
