@@ -7,9 +7,11 @@ import asyncio
 import gc
 import getpass
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,6 +136,7 @@ def _processes_that_fit(settings: Settings, asked: int | None) -> int:
 
 
 def _supervise(settings: Settings, host: str, port: int, processes: int) -> None:
+    from baton.core.metrics import MULTIPROCESS_DIR
     from baton.ops.supervisor import Supervisor, hold_port
 
     try:
@@ -153,17 +156,27 @@ def _supervise(settings: Settings, host: str, port: int, processes: int) -> None
         "--supervised",
     ]
 
+    # The processes' metrics files, added up by whichever answers a scrape
+    # (baton.core.metrics); a fresh directory, so no old run's counts come back.
+    metrics_dir = tempfile.mkdtemp(prefix="baton-metrics-")
+
     def env_of(index: int) -> dict[str, str]:
-        env = dict(os.environ)
+        env = {**os.environ, MULTIPROCESS_DIR: metrics_dir}
         # One inline job worker for the whole server (its connections were counted once).
         if index > 0:
             env["BATON_WORKER"] = WorkerMode.OFF.value
         return env
 
+    def forget_live_gauges(pid: int) -> None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid, metrics_dir)  # type: ignore[no-untyped-call]
+
     try:
-        code = Supervisor(command, processes, env_of).run()
+        code = Supervisor(command, processes, env_of, forget_live_gauges).run()
     finally:
         held.close()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     raise typer.Exit(code)
 
 

@@ -7,7 +7,7 @@ import ipaddress
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from baton.core.errors import DomainError, Unauthenticated
@@ -72,7 +72,7 @@ async def metrics(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     _require_scraper(request, runtime.settings.metrics_token)
     await job_metrics.refresh(runtime.metrics, runtime.db)
-    return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(runtime.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 def _require_scraper(request: Request, token: str | None) -> None:

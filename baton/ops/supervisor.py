@@ -98,6 +98,8 @@ class Supervisor:
     command: Sequence[str]
     processes: int
     env_of: Callable[[int], dict[str, str]]
+    # Told the pid of each process that exited (to drop its live gauges).
+    on_exit: Callable[[int], None] = lambda _pid: None
     children: dict[int, _Child] = field(default_factory=dict)
     _failures: list[float] = field(default_factory=list)
     _stop_signal: int | None = None
@@ -140,6 +142,7 @@ class Supervisor:
                 code = child.process.poll()
                 if code is None or self._stop_signal is not None:
                     continue
+                self.on_exit(child.process.pid)
                 now = time.monotonic()
                 self._failures = [
                     at for at in self._failures if now - at < RESTART_WINDOW_SECONDS

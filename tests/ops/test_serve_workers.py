@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -68,6 +69,25 @@ def _get(port: int, path: str) -> int:
         return response.status
     finally:
         conn.close()
+
+
+def _healthz_count(port: int) -> float:
+    """`GET /healthz` answered so far, as a scrape of /metrics (on a new connection,
+    so on either process) says."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/metrics")
+        response = conn.getresponse()
+        text = response.read().decode()
+        assert response.status == 200
+    finally:
+        conn.close()
+    found = re.search(
+        r'^baton_http_requests_total\{method="GET",route="/healthz",status="200"\} (\S+)$',
+        text,
+        re.MULTILINE,
+    )
+    return float(found.group(1)) if found else 0.0
 
 
 def _wait_for(condition: object, what: str, timeout: float = START_TIMEOUT_SECONDS) -> None:
@@ -144,6 +164,13 @@ def test_two_processes_serve_one_port_restart_and_stop_on_sigterm(
         # Both answer: the kernel spreads the connections over both listening sockets.
         _wait_for(lambda: _pids_serving(port, children) == set(children), "both to answer")
 
+        # A scrape adds up every process's counts, whichever process answers it.
+        healthz_before = _healthz_count(port)
+        for _ in range(30):
+            assert _get(port, "/healthz") == 200
+        for _ in range(6):
+            assert _healthz_count(port) >= healthz_before + 30
+
         # Exactly one of them runs the inline job worker.
         environments = [Path(f"/proc/{pid}/environ").read_bytes() for pid in children]
         assert sum(b"BATON_WORKER=off\0" in env for env in environments) == 1
@@ -159,6 +186,8 @@ def test_two_processes_serve_one_port_restart_and_stop_on_sigterm(
         )
         replaced = _children(server.pid)
         assert survivor in replaced
+        # The killed process's requests still count.
+        assert _healthz_count(port) >= healthz_before + 30
         _wait_for(lambda: _pids_serving(port, replaced) == set(replaced), "the new one to answer")
 
         # SIGTERM stops every process and the supervisor exits cleanly.
