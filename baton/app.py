@@ -49,11 +49,12 @@ from baton.core.logging import configure_logging
 from baton.core.metrics import Metrics
 from baton.core.openapi import install as install_openapi
 from baton.core.problems import PROBLEM_JSON, from_database_error
+from baton.core.replica import replica_paths
 from baton.core.request_transaction import RequestTransaction, error_fragment
 from baton.core.routing import RouteIndex
 from baton.core.runtime import Runtime
 from baton.db.engine import Database
-from baton.db.urls import app_url
+from baton.db.urls import app_url, replica_app_url
 from baton.deals.api import router as deals_router
 from baton.deals.web import router as deals_web_router
 from baton.exports.api import router as exports_router
@@ -114,7 +115,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = settings or get_settings()
     configure_logging(settings)
     db = database or Database(
-        app_url(settings), pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        app_url(settings),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        replica_url=replica_app_url(settings),
     )
     metrics = Metrics()
     metrics.watch_pool(db)
@@ -201,6 +205,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     runtime.autocommit_paths = autocommit_paths(
         route for router in routers for route in router.routes
     )
+    runtime.replica_paths = replica_paths(route for router in routers for route in router.routes)
     # Dispatch through the index first; the included routers stay for OpenAPI and
     # for the paths no route fits (baton/core/routing.py says why).
     app.router.routes.insert(

@@ -6,8 +6,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import getpass
+import os
+import shutil
 import signal
+import socket
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +21,7 @@ import typer
 from pydantic import ValidationError
 
 from baton import __version__
-from baton.config import get_settings
+from baton.config import Settings, WorkerMode, get_settings
 from baton.core.errors import DomainError
 from baton.db.engine import Database
 from baton.db.urls import app_role_password, app_url, owner_url
@@ -74,32 +78,139 @@ def version() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: BATON_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="Default: BATON_PORT")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the port. Default: the number of cores, as many"
+            " as the database's max_connections allows with these pools",
+        ),
+    ] = None,
+    supervised: Annotated[bool, typer.Option(hidden=True)] = False,
 ) -> None:
     """Serve the web app and API (the schema must already be migrated)."""
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    if supervised:
+        # One of `--workers N`'s processes: the supervisor checked the schema and the
+        # connections, and holds the port; this process joins its SO_REUSEPORT group.
+        from baton.ops.supervisor import die_with_parent, listening_socket
+
+        die_with_parent()
+        _serve_one(settings, listening_socket(host, port))
+        return
+    _require_migrated()
+    processes = _processes_that_fit(settings, workers)
+    typer.echo(
+        f"Baton {__version__} on http://{host}:{port}"
+        + (f", {processes} processes" if processes > 1 else "")
+    )
+    if processes == 1:
+        _serve_one(settings, None, host=host, port=port)
+        return
+    _supervise(settings, host, port, processes)
+
+
+def _processes_that_fit(settings: Settings, asked: int | None) -> int:
+    """`--workers`, refused when its pools could exceed the database's connections; by
+    default the number of cores, fewer if that many would not fit."""
+    from baton.ops import connection_budget
+
+    limits = asyncio.run(connection_budget.read_server_limits(owner_url(settings)))
+    if asked is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        fitting = connection_budget.most_processes(settings, limits)
+        if 0 < fitting < (cores or 1):
+            typer.echo(
+                f"{cores} cores, but the database's connections allow {fitting} server"
+                " process(es) with these pools (see --workers)"
+            )
+        asked = max(1, min(cores or 1, fitting))
+    try:
+        connection_budget.require_fit(settings, limits, asked)
+    except connection_budget.ConnectionBudgetExceeded as refusal:
+        typer.secho(f"error: {refusal}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from refusal
+    return asked
+
+
+def _supervise(settings: Settings, host: str, port: int, processes: int) -> None:
+    from baton.core.metrics import MULTIPROCESS_DIR
+    from baton.ops.supervisor import Supervisor, hold_port
+
+    try:
+        held = hold_port(host, port)
+    except OSError as error:
+        typer.secho(f"error: cannot use {host}:{port}: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
+    command = [
+        sys.executable,
+        "-m",
+        "baton",
+        "serve",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--supervised",
+    ]
+
+    # The processes' metrics files, added up by whichever answers a scrape
+    # (baton.core.metrics); a fresh directory, so no old run's counts come back.
+    metrics_dir = tempfile.mkdtemp(prefix="baton-metrics-")
+
+    def env_of(index: int) -> dict[str, str]:
+        env = {**os.environ, MULTIPROCESS_DIR: metrics_dir}
+        # One inline job worker for the whole server (its connections were counted once).
+        if index > 0:
+            env["BATON_WORKER"] = WorkerMode.OFF.value
+        return env
+
+    def forget_live_gauges(pid: int) -> None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid, metrics_dir)  # type: ignore[no-untyped-call]
+
+    try:
+        code = Supervisor(command, processes, env_of, forget_live_gauges).run()
+    finally:
+        held.close()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    raise typer.Exit(code)
+
+
+def _serve_one(
+    settings: Settings, sock: socket.socket | None, *, host: str = "", port: int = 0
+) -> None:
+    """Run the app in this process until SIGTERM or SIGINT, on `sock` or host:port."""
     import uvicorn
 
     from baton.app import create_app
 
-    settings = get_settings()
-    _require_migrated()
     application = create_app(settings)
     # What start-up built (modules, routes, compiled statements) lives as long as the
     # process: kept out of the collector's scans, each collection of the request
     # garbage costs about half as much (bench/work_item_move).
     gc.collect()
     gc.freeze()
-    # uvicorn re-raises SIGTERM after its graceful shutdown, which would skip the exit
-    # handlers that stop the embedded PostgreSQL; exit normally instead.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    typer.echo(f"Baton {__version__} on http://{host or settings.host}:{port or settings.port}")
-    uvicorn.run(
+    # uvicorn re-raises the stop signal after its graceful shutdown, which would skip
+    # the exit handlers that stop the embedded PostgreSQL (SIGTERM) or print a
+    # traceback (SIGINT); exit normally instead.
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: sys.exit(0))
+    config = uvicorn.Config(
         application,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host,
+        port=port,
         log_config=None,
         proxy_headers=True,
         server_header=False,
     )
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock] if sock is not None else None)
+    if not server.started:  # the app's start-up failed (uvicorn logged why)
+        raise SystemExit(3)
 
 
 def _require_migrated() -> None:

@@ -46,8 +46,18 @@ class Settings(BaseSettings):
     app_db_role: str = "baton_app"
     # Explicit URL for the app role; derived from database_url when unset.
     app_database_url: str | None = None
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
+    # A streaming replica: lists, reports and search read there (baton.core.replica),
+    # as the app role (the user and password Baton uses on the primary).
+    database_replica_url: str | None = None
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    # Connections `baton serve` leaves to other clients beyond PostgreSQL's reserved
+    # slots: migrations, `baton doctor`, psql, backups, separate `baton worker`s
+    # (baton.ops.connection_budget).
+    db_connection_reserve: int = Field(default=5, ge=0)
+    # `GET /metrics` wants `Authorization: Bearer <this>`; unset, it answers only
+    # clients on the loopback address (baton.ops.api).
+    metrics_token: str | None = None
     access_token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
     session_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)

@@ -593,10 +593,20 @@ def deployment(backend: str) -> Iterator[Deployment]:
 class Server:
     """`baton serve --port N` as its own process, stopped like Ctrl-C would."""
 
-    def __init__(self, deployed: Deployment, *, log_level: str = BENCH_LOG_LEVEL) -> None:
+    def __init__(
+        self,
+        deployed: Deployment,
+        *,
+        log_level: str = BENCH_LOG_LEVEL,
+        args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.deployed = deployed
         self.port = free_port()
         self.log_level = log_level
+        # More `baton serve` options (`--workers 2`) and environment, if any.
+        self.args = list(args)
+        self.env = env or {}
         self.log_path = deployed.data_dir / f"serve-{self.port}.log"
         self.process: subprocess.Popen[str] | None = None
         self.started_at = 0.0
@@ -608,11 +618,11 @@ class Server:
         return self.process.pid
 
     def start(self) -> Server:
-        env = {**self.deployed.env, "BATON_LOG_LEVEL": self.log_level}
+        env = {**self.deployed.env, "BATON_LOG_LEVEL": self.log_level, **self.env}
         log = self.log_path.open("w")
         self.started_at = time.perf_counter()
         self.process = subprocess.Popen(  # noqa: S603 - our own console script
-            [*baton_command(), "serve", "--host", HOST, "--port", str(self.port)],
+            [*baton_command(), "serve", "--host", HOST, "--port", str(self.port), *self.args],
             env=env,
             cwd=self.deployed.data_dir,
             stdout=subprocess.PIPE,

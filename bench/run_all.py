@@ -21,6 +21,7 @@ from bench import (
     idle_rss,
     me_latency,
     sales,
+    serve_workers,
     startup,
     work_item_move,
     workflow_validation,
@@ -105,6 +106,13 @@ def main() -> None:
             ),
         ),
     ]
+    if use_local:
+        steps.append(
+            (
+                "Deal moves at 16 clients, --workers 1 and 2 against pgbench (local PostgreSQL)",
+                lambda: serve_workers.run(2 if quick else 3, 4.0 if quick else 8.0, wait),
+            )
+        )
 
     sales_step = (
         "Sales core, 100 000 deals among 1 000 tenants (embedded PostgreSQL)",

@@ -23,6 +23,7 @@ from baton.accounts.schemas import (
 )
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
 from baton.core.pagination import PageRequest, SearchQuery, next_cursor, next_page, page_request
+from baton.core.replica import replica_route
 from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.core.versioning import expected_version
@@ -59,6 +60,7 @@ async def create_account(data: AccountIn, ctx: CtxDep) -> AccountOut:
 
 
 @router.get("")
+@replica_route
 async def list_accounts(
     ctx: CtxDep,
     q: SearchQuery = None,

@@ -24,6 +24,7 @@ from baton.activities.schemas import (
 )
 from baton.core.auth import CtxDep, IfMatchDep, get_principal
 from baton.core.errors import FieldError, ValidationFailed
+from baton.core.replica import replica_route
 from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.core.versioning import expected_version
@@ -65,6 +66,7 @@ def _list_item(view: ActivityView, activity: Activity) -> ActivityListItem:
 
 
 @router.get("")
+@replica_route
 async def list_activities(
     ctx: CtxDep,
     view: ActivityView = ActivityView.PLANNER,

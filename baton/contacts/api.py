@@ -10,6 +10,7 @@ from baton.contacts import service
 from baton.contacts.schemas import ContactIn, ContactOut, ContactPatch
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
 from baton.core.pagination import PageRequest, SearchQuery, next_page, page_request
+from baton.core.replica import replica_route
 from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.core.versioning import expected_version
@@ -28,6 +29,7 @@ async def create_contact(data: ContactIn, ctx: CtxDep) -> ContactOut:
 
 
 @router.get("")
+@replica_route
 async def list_contacts(
     ctx: CtxDep,
     account_id: uuid.UUID | None = None,

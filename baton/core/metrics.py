@@ -1,15 +1,27 @@
-"""Prometheus metrics: requests by route, latency, the DB connection pool, the job queue."""
+"""Prometheus metrics: requests by route, latency, the DB connection pool, the job queue.
+
+Under `baton serve --workers N` every process writes its counters and histograms to
+files in `PROMETHEUS_MULTIPROC_DIR` (prometheus_client's multiprocess mode, set up by
+the supervisor), and a scrape, whichever process answers it, adds up all of them:
+requests of processes that died or restarted included. The job-queue gauges are the
+most recent value any process read; the pool gauges are the answering process's.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy.pool import QueuePool
 
 from baton.db.engine import Database
+
+# prometheus_client's multiprocess directory, read when it is imported.
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class Metrics:
@@ -35,23 +47,43 @@ class Metrics:
             "baton_jobs_queued",
             "Jobs waiting in the queue (due or scheduled)",
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.jobs_running = Gauge(
-            "baton_jobs_running", "Jobs a worker is running", registry=self.registry
+            "baton_jobs_running",
+            "Jobs a worker is running",
+            registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.jobs_failed = Gauge(
             "baton_jobs_failed",
             "Jobs that failed for good and wait for a retry",
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.jobs_oldest_queued = Gauge(
             "baton_jobs_oldest_queued_age_seconds",
             "How long the oldest due job has waited for a worker",
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
+        self._pool: PoolCollector | None = None
 
     def watch_pool(self, db: Database) -> None:
-        self.registry.register(PoolCollector(db))
+        self._pool = PoolCollector(db)
+        self.registry.register(self._pool)
+
+    def exposition(self) -> bytes:
+        """The text a scrape gets: this registry, or with several server processes
+        (`PROMETHEUS_MULTIPROC_DIR`) all of their figures added up."""
+        directory = os.environ.get(MULTIPROCESS_DIR)
+        if not directory:
+            return generate_latest(self.registry)
+        combined = CollectorRegistry()
+        MultiProcessCollector(combined, path=directory)  # type: ignore[no-untyped-call]
+        if self._pool is not None:
+            combined.register(self._pool)
+        return generate_latest(combined)
 
 
 class PoolCollector(Collector):

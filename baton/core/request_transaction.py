@@ -50,6 +50,7 @@ from baton.core.errors import (
     Unauthenticated,
 )
 from baton.core.problems import PROBLEM_JSON, from_database_error, problem_body, problem_headers
+from baton.core.replica import READ_METHODS
 from baton.core.runtime import Runtime
 from baton.db.engine import set_transaction_context
 from baton.identity import credentials, queries
@@ -180,7 +181,7 @@ class RequestTransaction:
         send: Send,
     ) -> BufferedResponse:
         cookies = cookies_of(headers)
-        session = runtime.db.sessions()
+        session = await _session_for(scope, runtime)
         try:
             ctx = _new_ctx(scope, runtime, state, headers, session)
             try:
@@ -324,6 +325,35 @@ def _runs_in_autocommit(scope: Scope, runtime: Runtime, headers: dict[bytes, byt
         and is_api(scope)
         and _IDEMPOTENCY_HEADER not in headers
         and any(path.match(scope["path"]) for path in runtime.autocommit_paths)
+    )
+
+
+async def _session_for(scope: Scope, runtime: Runtime) -> AsyncSession:
+    """The request's unit of work: on the replica for a read that tolerates lag while
+    the replica gives connections, else on the primary."""
+    db = runtime.db
+    if (
+        db.replica_sessions is not None
+        and db.replica_available()
+        and _reads_from_replica(scope, runtime)
+    ):
+        replica = db.replica_sessions()
+        try:
+            # Connect now, so a replica that is down costs this request nothing but
+            # the attempt: the primary serves it.
+            await replica.connection()
+            return replica
+        except Exception:
+            await replica.close()
+            db.replica_failed()
+            log.warning("replica unreachable: reading from the primary", exc_info=True)
+    return db.sessions()
+
+
+def _reads_from_replica(scope: Scope, runtime: Runtime) -> bool:
+    """A read of a route that tolerates lag (`baton.core.replica`)."""
+    return scope["method"] in READ_METHODS and any(
+        path.match(scope["path"]) for path in runtime.replica_paths
     )
 
 

@@ -25,6 +25,8 @@ class Runtime:
     secret_key: str
     # Routes that run in autocommit mode (`baton.core.autocommit`).
     autocommit_paths: tuple[re.Pattern[str], ...] = ()
+    # GET routes served from the replica when there is one (`baton.core.replica`).
+    replica_paths: tuple[re.Pattern[str], ...] = ()
     # How a page request's error is answered (`app._render`: an error page in the
     # layout, a toast fragment, a redirect to sign-in); set by `create_app`, so the
     # middleware's own refusals (CSRF, commit-time failures, a 500) are pages too.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -71,6 +72,13 @@ async def _decode_json(connection: asyncpg.Connection) -> None:
         )
 
 
+# After the replica failed to give a connection, its reads go to the primary this long
+# before it is tried again (a dead replica costs one attempt per process per period).
+REPLICA_RETRY_SECONDS = 5.0
+# How long connecting to the replica may take before the primary serves the read.
+REPLICA_CONNECT_TIMEOUT_SECONDS = 2.0
+
+
 async def _refuse_connection() -> asyncpg.Connection:
     raise RuntimeError("an autocommit request has no session: it works on ctx.autocommit")
 
@@ -85,7 +93,13 @@ class Database:
     """The app role's engine and session factory."""
 
     def __init__(
-        self, url: URL, *, pool_size: int = 10, max_overflow: int = 10, pre_ping: bool = False
+        self,
+        url: URL,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        replica_url: URL | None = None,
+        pre_ping: bool = False,
     ) -> None:
         self.url = url
         # `pre_ping`: each checkout first checks its connection (a round trip), so a
@@ -98,6 +112,23 @@ class Database:
             pool_pre_ping=pre_ping,
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        # The replica's read-only units of work (`baton.core.replica`); None without one.
+        # READ ONLY even when the URL names a primary: a marked route never writes.
+        self.replica_engine: AsyncEngine | None = None
+        self.replica_sessions: async_sessionmaker[AsyncSession] | None = None
+        self._replica_down_until = 0.0
+        if replica_url is not None:
+            self.replica_engine = create_async_engine(
+                replica_url,
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_recycle=1800,
+                execution_options={"postgresql_readonly": True},
+                connect_args={"timeout": REPLICA_CONNECT_TIMEOUT_SECONDS},
+            )
+            self.replica_sessions = async_sessionmaker(
+                self.replica_engine, expire_on_commit=False, autoflush=False
+            )
         # An autocommit request's `Ctx.session`: it never connects. A service that
         # reaches for it there would read without the request's tenant, or write outside
         # its one statement; it fails loudly instead (`baton.core.autocommit`).
@@ -116,6 +147,14 @@ class Database:
         # (`baton.core.autocommit`), on asyncpg's pool: no BEGIN, no COMMIT round trip.
         self._autocommit_pool: asyncpg.Pool | None = None
         self._autocommit_pool_started = asyncio.Lock()
+
+    def replica_available(self) -> bool:
+        """A replica is configured and has not failed within `REPLICA_RETRY_SECONDS`."""
+        return self.replica_sessions is not None and time.monotonic() >= self._replica_down_until
+
+    def replica_failed(self) -> None:
+        """Send replica reads to the primary for `REPLICA_RETRY_SECONDS`."""
+        self._replica_down_until = time.monotonic() + REPLICA_RETRY_SECONDS
 
     async def counter_pool(self) -> asyncpg.Pool:
         """asyncpg's pool for the rate-limit counters (autocommit, no wait for the WAL
@@ -155,6 +194,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.replica_engine is not None:
+            await self.replica_engine.dispose()
         pools = [pool for pool in (self._counter_pool, self._autocommit_pool) if pool is not None]
         self._counter_pool = self._autocommit_pool = None
         for pool in pools:

@@ -32,6 +32,16 @@ def app_url(settings: Settings, owner: URL | None = None) -> URL:
     return base.set(username=settings.app_db_role, password=app_role_password(settings))
 
 
+def replica_app_url(settings: Settings) -> URL | None:
+    """The replica's URL as the app role (a physical replica has the primary's roles
+    and passwords): its host, port and database with the app URL's user and password."""
+    if not settings.database_replica_url:
+        return None
+    replica = _asyncpg(make_url(settings.database_replica_url))
+    app = app_url(settings)
+    return replica.set(username=app.username, password=app.password)
+
+
 def _asyncpg(url: URL) -> URL:
     if url.drivername in ("postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"):
         return url.set(drivername="postgresql+asyncpg")

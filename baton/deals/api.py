@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
 from baton.core.autocommit import autocommit_route
 from baton.core.pagination import PageRequest, next_cursor, page_request
+from baton.core.replica import replica_route
 from baton.core.routing import JsonRoute
 from baton.core.schemas import Moment, Page
 from baton.core.versioning import expected_version
@@ -94,6 +95,7 @@ async def create_deal(data: DealIn, ctx: CtxDep) -> DealOut:
 
 
 @router.get("/deals")
+@replica_route
 async def list_deals(
     ctx: CtxDep,
     view: DealView | None = None,

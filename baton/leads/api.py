@@ -18,6 +18,7 @@ from baton.core.pagination import (
     next_page,
     page_request,
 )
+from baton.core.replica import replica_route
 from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.core.versioning import expected_version
@@ -105,6 +106,7 @@ async def create_lead(data: LeadIn, ctx: CtxDep) -> LeadOut:
 
 
 @router.get("")
+@replica_route
 async def list_leads(
     view: LeadList,
     ctx: CtxDep,
