@@ -1,7 +1,8 @@
 """List search: words anywhere in names, domains, emails and phones, ranked (issue 14, defect 5).
 
-Who uses it: the list queries of accounts, contacts, leads and targets (`<domain>/queries.py`)
-and the migration that creates their search columns. The embedded PostgreSQL has no
+Who uses it: the list queries of accounts, contacts, leads and targets (`<domain>/queries.py`),
+the one-box search over those and deals and work items (`baton.search`), and the
+migrations that create their search columns. The embedded PostgreSQL has no
 `pg_trgm`, so matching is PostgreSQL full-text search plus one normalised prefix index:
 
 - **The document** (`document_sql`): a `tsvector` stored as a generated column
@@ -175,7 +176,7 @@ class Fields:
 # The search functions' signatures (`function_sql`), for the app role's grants.
 FUNCTIONS = tuple(
     f"baton_search_{table}(tsquery, tsquery, tsquery, text, text)"
-    for table in ("accounts", "contacts", "targets", "leads")
+    for table in ("accounts", "contacts", "targets", "leads", "deals", "work_items")
 )
 
 # The searched tables. The migration that made their columns holds its own copy of the
@@ -184,6 +185,9 @@ ACCOUNTS = Fields(names=("name",), others=("domain", "tax_id"))
 CONTACTS = Fields(names=("first_name", "last_name"), others=("email", "title"), phones=("phone",))
 TARGETS = Fields(names=("company_name",), others=("contact_name", "email"), phones=("phone",))
 LEADS = Fields(names=("company_name",), others=("contact_name", "email"), phones=("phone",))
+# Deals and work items: their name only (the one-box search, `baton.search`).
+DEALS = Fields(names=("name",))
+WORK_ITEMS = Fields(names=("name",))
 
 
 @dataclass(frozen=True)
