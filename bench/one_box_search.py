@@ -9,7 +9,7 @@ work items (inserted as the owner with triggers off, as `bench.reports` loads le
 the search columns are generated, not triggered, so they are whole either way). Names
 are made as in `bench.search` ("Nordhafen Feinkost GmbH"): a deal is a company's name
 and a kind of contract, a work item a kind of fault and the company it is for, a lead
-a company with its contact, email and phone; leads are spread over the six queues.
+a company with its contact, email and phone; leads are spread over four queues.
 
 Each search is `baton.search.service.search` as the API calls it (the session, the
 authentication, the one statement; `bench.sales.request_ctx`), every type, 5 of each
@@ -62,7 +62,8 @@ ACCOUNTS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/accounts"}
 DEAL_KINDS = ("Rahmenvertrag", "Erweiterung", "Pilot", "Lizenz", "Wartung", "Neubau")
 FAULTS = ("Drucker defekt", "Rechnung fehlt", "Lieferung verspätet", "Zugang gesperrt")
 TITLES = ("Einkauf", "Geschäftsführung", "Logistik", "Buchhaltung", None)
-VIEWS = ("inbox", "pool", "mine", "converted", "disqualified", "nurture")
+# The queues a lead can rest in without a deal or a reason (the others need them).
+VIEWS = ("inbox", "pool", "mine", "nurture")
 
 
 async def load_more(deployed: Any) -> dict[str, float]:
@@ -175,10 +176,10 @@ async def load_more(deployed: Any) -> dict[str, float]:
                                        need, marketing_owner_id, sales_owner_id, workflow_id,
                                        step_id, entered_step_at, view, dedupe_key)
                     SELECT $1, baton_uuid7(), l.company, l.contact, l.email, l.phone, 'Trucks',
-                           $6, CASE WHEN ($9::text[])[1 + l.g % 6] IN ('mine', 'converted')
+                           $6, CASE WHEN ($9::text[])[1 + l.g % 4] = 'mine'
                                     THEN ($7::uuid[])[1 + l.g % cardinality($7::uuid[])] END,
                            $8, ($10::uuid[])[1 + l.g % cardinality($10::uuid[])], now(),
-                           ($9::text[])[1 + l.g % 6], l.email
+                           ($9::text[])[1 + l.g % 4], l.email
                     FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
                          WITH ORDINALITY AS l(company, contact, email, phone, g)
                     """,

@@ -98,6 +98,12 @@ def test_slash_then_a_company_name_then_enter_opens_its_account(web: WatchedPage
     page.wait_for_url(re.compile(r"/search\?q=quillfeather"))
     results = page.get_by_role("region", name=re.compile("Accounts"))
     expect(results.get_by_role("link")).to_have_count(2)
+    shots = os.environ.get("BATON_SCREENSHOTS")
+    if shots:
+        Path(shots).mkdir(parents=True, exist_ok=True)
+        for width in (1440, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=f"{shots}/search-results-{width}.png", full_page=True)
     web.assert_clean()
 
 
