@@ -10,8 +10,10 @@ row-level security is the tenant alone are cut on the function's answer before t
 a role's hidden leads never take a kept place (`lead_visibility`).
 
 The hot path: one round trip whatever the number of types. Each branch costs what its
-function costs — the matches of the query found along the table's GIN index and
-ranked; a word most rows hold ranks all of them (docs/benchmarks.md).
+function costs: the matches found along the table's GIN index, the first `CAP` of
+them read and ranked (`baton_search_capped_<table>`) — so a word most rows hold costs
+no more than one that `CAP` rows hold (docs/benchmarks.md, "One-box search"). A type
+whose `CAP` was reached is named in the answer (`SearchResults.partial_types`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.accounts.models import Account
 from baton.contacts.models import Contact
-from baton.db.search import Search, first_rows, found
+from baton.db.search import Search, found
 from baton.deals.models import Deal
 from baton.leads.models import Lead
 from baton.search.schemas import SearchType
@@ -41,6 +43,10 @@ TARGETS: Table = Target.__table__  # type: ignore[assignment]
 WORK_ITEMS: Table = WorkItem.__table__  # type: ignore[assignment]
 STEPS: Table = WorkflowStep.__table__  # type: ignore[assignment]
 PROJECT_TYPES: Table = ProjectType.__table__  # type: ignore[assignment]
+
+# At most this many matches of each type are ranked (`capped_function_sql`: a word
+# most rows hold would read every one of them from the heap, for each type).
+CAP = 200
 
 # The order of the types within one rank: the records people look up most first.
 ORDER = (
@@ -65,14 +71,34 @@ class Hit:
     detail: str | None
     more: str | None
     key: str | None
+    # How many matches of its type the search ranked (at most `CAP`).
+    matched: int
 
 
 def _text(value: Any) -> Any:
     return literal(value, Text) if value is None or isinstance(value, str) else value
 
 
+def _cut(table: str, search: Search, per_type: int) -> Any:
+    """The best `per_type` of the first `CAP` matches of `table` (`id`, `search_rank`,
+    `matched`): cut on the function's answer, so only the kept rows are read from the
+    table. Only for tables whose RLS is the tenant alone, which the function keeps to."""
+    found_rows = found(table, search, CAP)
+    return (
+        select(
+            found_rows.c.id,
+            found_rows.c.rank.label("search_rank"),
+            func.count().over().label("matched"),
+        )
+        .order_by(found_rows.c.rank, found_rows.c.id)
+        .limit(per_type)
+        .subquery(f"first_{table}")
+    )
+
+
 def _branch(
     kind: SearchType,
+    matched: Any,
     rank: Any,
     row_id: Any,
     title: Any,
@@ -82,6 +108,7 @@ def _branch(
 ) -> Select[Any]:
     return select(
         literal(ORDER.index(kind), Integer).label("kind"),
+        matched.label("matched"),
         row_id.label("id"),
         rank.label("rank"),
         _text(title).label("title"),
@@ -92,10 +119,11 @@ def _branch(
 
 
 def _accounts(search: Search, per_type: int) -> Select[Any]:
-    kept = first_rows("accounts", search, None, per_type)
+    kept = _cut("accounts", search, per_type)
     return (
         _branch(
             SearchType.ACCOUNT,
+            kept.c.matched,
             kept.c.search_rank,
             ACCOUNTS.c.id,
             ACCOUNTS.c.name,
@@ -109,10 +137,11 @@ def _accounts(search: Search, per_type: int) -> Select[Any]:
 
 
 def _contacts(search: Search, per_type: int) -> Select[Any]:
-    kept = first_rows("contacts", search, None, per_type)
+    kept = _cut("contacts", search, per_type)
     return (
         _branch(
             SearchType.CONTACT,
+            kept.c.matched,
             kept.c.search_rank,
             CONTACTS.c.id,
             func.concat_ws(" ", CONTACTS.c.first_name, CONTACTS.c.last_name),
@@ -131,10 +160,11 @@ def _contacts(search: Search, per_type: int) -> Select[Any]:
 
 
 def _deals(search: Search, per_type: int) -> Select[Any]:
-    kept = first_rows("deals", search, None, per_type)
+    kept = _cut("deals", search, per_type)
     return (
         _branch(
             SearchType.DEAL,
+            kept.c.matched,
             kept.c.search_rank,
             DEALS.c.id,
             DEALS.c.name,
@@ -157,24 +187,29 @@ def _deals(search: Search, per_type: int) -> Select[Any]:
 def _leads(search: Search, per_type: int) -> Select[Any]:
     # Joined before the cut: RLS hides leads by role (`lead_visibility`), so the
     # function's best rows may not be the caller's.
-    matched = found("leads", search)
+    found_rows = found("leads", search, CAP)
+    counted = select(
+        found_rows.c.id, found_rows.c.rank, func.count().over().label("matched")
+    ).subquery("counted_leads")
     ranked = (
         select(
             LEADS.c.id,
-            matched.c.rank,
+            counted.c.rank,
+            counted.c.matched,
             LEADS.c.company_name,
             LEADS.c.contact_name,
             LEADS.c.view,
         )
-        .select_from(matched)
-        .join(LEADS, LEADS.c.id == matched.c.id)
+        .select_from(counted)
+        .join(LEADS, LEADS.c.id == counted.c.id)
         .where(LEADS.c.deleted_at.is_(None))
-        .order_by(matched.c.rank, LEADS.c.id)
+        .order_by(counted.c.rank, LEADS.c.id)
         .limit(per_type)
         .subquery("kept_leads")
     )
     return _branch(
         SearchType.LEAD,
+        ranked.c.matched,
         ranked.c.rank,
         ranked.c.id,
         ranked.c.company_name,
@@ -185,10 +220,11 @@ def _leads(search: Search, per_type: int) -> Select[Any]:
 
 
 def _targets(search: Search, per_type: int) -> Select[Any]:
-    kept = first_rows("targets", search, None, per_type)
+    kept = _cut("targets", search, per_type)
     return (
         _branch(
             SearchType.TARGET,
+            kept.c.matched,
             kept.c.search_rank,
             TARGETS.c.id,
             TARGETS.c.company_name,
@@ -205,10 +241,11 @@ def _targets(search: Search, per_type: int) -> Select[Any]:
 
 
 def _work_items(search: Search, per_type: int) -> Select[Any]:
-    kept = first_rows("work_items", search, None, per_type)
+    kept = _cut("work_items", search, per_type)
     return (
         _branch(
             SearchType.WORK_ITEM,
+            kept.c.matched,
             kept.c.search_rank,
             WORK_ITEMS.c.id,
             WORK_ITEMS.c.name,
@@ -265,6 +302,7 @@ async def search_records(
             detail=row.detail,
             more=row.more,
             key=row.key,
+            matched=row.matched,
         )
         for row in rows
     ]

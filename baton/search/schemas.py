@@ -40,3 +40,8 @@ class SearchResults(Schema):
         " name, then found elsewhere (a domain, an email, a phone); within a rank by type"
         " (accounts, contacts, deals, leads, targets, work items), then oldest first"
     )
+    partial_types: list[SearchType] = Field(
+        description="Types with 200 matches or more: only the first 200 the index found"
+        " (roughly the oldest) were ranked, so a better match may be missing — more words"
+        " narrow the search. Empty when every type's matches were all ranked"
+    )

@@ -14,7 +14,9 @@ The rules it enforces:
   letters, each the start of a word, all of them in any field; a phone number also
   by its last digits). A query of punctuation only has no words and finds nothing —
   an empty answer, not an error (the API bounds its length: 1 to 200 characters).
-- **At most `per_type` of each type**, the best of each (1 to 50).
+- **At most `per_type` of each type**, the best of each (1 to 50) — among the first
+  `queries.CAP` (200) matches of the type the index finds; a type with more is named
+  in `partial_types`, so the answer never claims to be the best of all when it is not.
 """
 
 from __future__ import annotations
@@ -91,11 +93,13 @@ async def search(
     principal = ctx.require_principal()
     kinds = readable_types(principal.role, types)
     hits = await queries.search_records(ctx.session, parse(q), kinds, per_type)
+    partial = {hit.type for hit in hits if hit.matched >= queries.CAP}
     return SearchResults(
         items=[
             SearchItem(
                 type=hit.type, id=hit.id, title=hit.title, subtitle=_subtitle(hit), url=_url(hit)
             )
             for hit in hits
-        ]
+        ],
+        partial_types=[kind for kind in queries.ORDER if kind in partial],
     )

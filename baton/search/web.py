@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from baton.core.auth import CtxDep
 from baton.db.search import parse
 from baton.search import service
-from baton.search.schemas import SearchItem, SearchType
+from baton.search.schemas import SearchItem, SearchResults, SearchType
 from baton.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
@@ -49,6 +49,8 @@ class Group:
     heading: str
     items: list[SearchItem]
     list_url: str | None
+    # More matched than were ranked (`SearchResults.partial_types`): say so.
+    partial: bool
 
 
 def _cleaned(q: str) -> str:
@@ -56,21 +58,22 @@ def _cleaned(q: str) -> str:
     return q.replace("\x00", "").strip()[: service.MAX_QUERY]
 
 
-def _groups(items: list[SearchItem], q: str, full: bool) -> list[Group]:
+def _groups(found: SearchResults, q: str, full: bool) -> list[Group]:
     """Items grouped by type, the group of the best item first (items are best first)."""
     by_type: dict[SearchType, list[SearchItem]] = {}
-    for item in items:
+    for item in found.items:
         by_type.setdefault(item.type, []).append(item)
     return [
         Group(
             kind,
             HEADINGS[kind],
-            found,
+            kept,
             f"{LISTS[kind]}?{urlencode({'q': q})}"
-            if full and kind in LISTS and len(found) >= PAGE_PER_TYPE
+            if full and kind in LISTS and len(kept) >= PAGE_PER_TYPE
             else None,
+            kind in found.partial_types,
         )
-        for kind, found in by_type.items()
+        for kind, kept in by_type.items()
     ]
 
 
@@ -81,7 +84,7 @@ async def search_suggest(request: Request, ctx: CtxDep, q: str = "") -> Response
     if sum(len(word) for word in words) < MIN_SUGGEST:
         return render(request, "search/_suggest.html", q=q, groups=[], asked=False)
     found = await service.search(ctx, q, per_type=SUGGEST_PER_TYPE)
-    groups = _groups(found.items, q, full=False)
+    groups = _groups(found, q, full=False)
     return render(request, "search/_suggest.html", q=q, groups=groups, asked=True)
 
 
@@ -97,6 +100,6 @@ async def search_page(request: Request, ctx: CtxDep, q: str = "") -> Response:
         q=q,
         too_long=too_long,
         has_words=bool(parse(q).words),
-        groups=_groups(found.items, q, full=True) if found else [],
+        groups=_groups(found, q, full=True) if found else [],
         per_type=PAGE_PER_TYPE,
     )

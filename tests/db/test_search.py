@@ -26,6 +26,11 @@ def test_the_migration_holds_the_modules_sql() -> None:
     assert ONE_BOX.FUNCTION.strip().replace("{table}", "deals") == search.function_sql(
         "deals", phone=False
     )
+    for table, shape in ONE_BOX.CAPPED.items():
+        phone = table in ("contacts", "targets", "leads")
+        assert shape.strip().replace("{table}", table) == search.capped_function_sql(
+            table, phone=phone
+        )
     assert search.phone_tail_sql("phone") == MIGRATION.PHONE_TAIL
     for table in ("accounts", "contacts", "targets", "leads"):
         shape = (

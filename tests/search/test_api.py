@@ -7,10 +7,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from baton.db.engine import Database
+from baton.search.queries import CAP
 from tests.accounts.support import create_account, create_contact
 from tests.factories import Member, register_tenant
 from tests.identity.test_statement_counts import counted
@@ -220,3 +222,26 @@ async def test_one_statement_whatever_the_types_and_matches(
     assert len(items) == 12
     assert len(many) == len(few)
     assert sum("baton_search_" in s for s in many) == 1
+
+
+async def test_a_word_most_records_hold_ranks_the_first_200_and_says_so(
+    client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
+) -> None:
+    w = word()
+    await owner_conn.execute(
+        "INSERT INTO accounts (tenant_id, id, name, owner_id)"
+        " SELECT $1, baton_uuid7(), $2 || ' Handel ' || n, $3 FROM generate_series(1, $4) n",
+        org.admin.tenant_id,
+        w,
+        org.admin.user_id,
+        CAP + 5,
+    )
+    await create_target(client, org.admin, company_name=f"{w} Bau")
+    response = await search(client, org.admin, q=w, limit=3)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["partial_types"] == ["account"]
+    assert [i["type"] for i in body["items"]] == ["account"] * 3 + ["target"]
+    assert all(i["title"].startswith(f"{w} Handel ") for i in body["items"][:3])
+    narrower = await search(client, org.admin, q=f"{w} handel 7")
+    assert narrower.json()["partial_types"] == []
