@@ -1,7 +1,8 @@
 """List search: words anywhere in names, domains, emails and phones, ranked (issue 14, defect 5).
 
-Who uses it: the list queries of accounts, contacts, leads and targets (`<domain>/queries.py`)
-and the migration that creates their search columns. The embedded PostgreSQL has no
+Who uses it: the list queries of accounts, contacts, leads and targets (`<domain>/queries.py`),
+the one-box search over those and deals and work items (`baton.search`), and the
+migrations that create their search columns. The embedded PostgreSQL has no
 `pg_trgm`, so matching is PostgreSQL full-text search plus one normalised prefix index:
 
 - **The document** (`document_sql`): a `tsvector` stored as a generated column
@@ -172,10 +173,15 @@ class Fields:
         return bool(self.phones)
 
 
-# The search functions' signatures (`function_sql`), for the app role's grants.
-FUNCTIONS = tuple(
-    f"baton_search_{table}(tsquery, tsquery, tsquery, text, text)"
-    for table in ("accounts", "contacts", "targets", "leads")
+SEARCHED = ("accounts", "contacts", "targets", "leads", "deals", "work_items")
+# The search functions' signatures (`function_sql`, `capped_function_sql`), for the
+# app role's grants.
+FUNCTIONS = (
+    *(f"baton_search_{table}(tsquery, tsquery, tsquery, text, text)" for table in SEARCHED),
+    *(
+        f"baton_search_capped_{table}(tsquery, tsquery, tsquery, text, text, integer)"
+        for table in SEARCHED
+    ),
 )
 
 # The searched tables. The migration that made their columns holds its own copy of the
@@ -184,6 +190,9 @@ ACCOUNTS = Fields(names=("name",), others=("domain", "tax_id"))
 CONTACTS = Fields(names=("first_name", "last_name"), others=("email", "title"), phones=("phone",))
 TARGETS = Fields(names=("company_name",), others=("contact_name", "email"), phones=("phone",))
 LEADS = Fields(names=("company_name",), others=("contact_name", "email"), phones=("phone",))
+# Deals and work items: their name only (the one-box search, `baton.search`).
+DEALS = Fields(names=("name",))
+WORK_ITEMS = Fields(names=("name",))
 
 
 @dataclass(frozen=True)
@@ -258,20 +267,48 @@ def function_sql(table: str, *, phone: bool) -> str:
     )
 
 
-def found(table: str, search: Search) -> Any:
+def capped_function_sql(table: str, *, phone: bool) -> str:
+    """SQL text of `baton_search_capped_<table>(…, cap)`: as `function_sql`, but only
+    the first `cap` matching rows the index finds are ranked (in the order the bitmap
+    heap scan reads them: the table's physical order, roughly the oldest first).
+
+    Why: ranking reads every match from the heap, one random block each; a word most
+    rows hold (`gmbh`: 57 000 of 100 000) took seconds for the one-box search's six
+    tables. Capped, a search costs at most `cap` heap reads per table whatever the
+    word. The caller learns that the cap was reached (it gets `cap` rows) and says so:
+    the best of the first `cap`, not of all.
+    """
+    body = function_sql(table, phone=phone)
+    body = body.replace(
+        f"CREATE FUNCTION baton_search_{table}(\n"
+        "    query tsquery, in_name tsquery, start tsquery, tail_from text, tail_to text\n",
+        f"CREATE FUNCTION baton_search_capped_{table}(\n"
+        "    query tsquery, in_name tsquery, start tsquery, tail_from text, tail_to text,\n"
+        "    cap integer\n",
+    )
+    return body.replace("\n$$", "\n    LIMIT cap\n$$").replace(" ROWS 100 AS $$", " ROWS 200 AS $$")
+
+
+def found(table: str, search: Search, cap: int | None = None) -> Any:
     """The rows of `table` a search finds (`function_sql`): a FROM item with the columns
-    `id` and `rank`, to join to the table and order by (rank, id). Only for a search
-    with words (`Search.words`): one without matches nothing."""
+    `id` and `rank`, to join to the table and order by (rank, id). With `cap`, only the
+    first `cap` matches are ranked (`capped_function_sql`). Only for a search with
+    words (`Search.words`): one without matches nothing."""
     simple: Any = literal_column("'simple'")
     tail_from, tail_to = search.tail_range()
+    arguments = [
+        func.to_tsquery(simple, search.tsquery()),
+        func.to_tsquery(simple, search.tsquery("A")),
+        cast(literal(search.start()), TSQUERY),
+        literal(tail_from, Text),
+        literal(tail_to, Text),
+    ]
+    name = f"baton_search_{table}"
+    if cap is not None:
+        name = f"baton_search_capped_{table}"
+        arguments.append(literal(cap, Integer))
     return (
-        getattr(func, f"baton_search_{table}")(
-            func.to_tsquery(simple, search.tsquery()),
-            func.to_tsquery(simple, search.tsquery("A")),
-            cast(literal(search.start()), TSQUERY),
-            literal(tail_from, Text),
-            literal(tail_to, Text),
-        )
+        getattr(func, name)(*arguments)
         .table_valued(column("id", Uuid), column("rank", Integer))
         .alias(f"found_{table}")
     )

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from baton.accounts.models import CURRENCY_CHECK
-from baton.db import ddl
+from baton.db import ddl, search
 from baton.db.base import (
     Base,
     TenantKeyed,
@@ -163,10 +163,13 @@ class Deal(TenantKeyed, Timestamped, Versioned, Base):
             postgresql_where=text("deletion_id IS NOT NULL"),
         ),
         *import_batch_refs("deals"),
+        # Words anywhere in the name: the one-box search (`baton.db.search`).
+        *search.indexes("deals", phone=False),
         {"info": {"tenancy": "tenant", "governed": "deal"}},
     )
 
     name: Mapped[str] = mapped_column(String(200))
+    search_doc: Mapped[str] = search.document_column(search.DEALS)
     account_id: Mapped[uuid.UUID]
     contact_id: Mapped[uuid.UUID | None]
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))

@@ -35,6 +35,7 @@ from sqlalchemy.sql.elements import BindParameter
 from baton.accounts.models import Account
 from baton.contacts.models import Contact
 from baton.core.pagination import PageRequest
+from baton.db import search
 from baton.db.driver import DriverStatement
 from baton.deals.models import Deal, PipelineColumnTotal
 from baton.deals.schemas import DealView
@@ -61,7 +62,7 @@ _STEP_COLUMNS = (
 
 def _with_steps() -> Any:
     return (
-        select(DEALS, *_STEP_COLUMNS)
+        select(*search.answered_columns(DEALS), *_STEP_COLUMNS)
         .join(STEPS, (STEPS.c.tenant_id == DEALS.c.tenant_id) & (STEPS.c.id == DEALS.c.step_id))
         .join(
             STATUSES,

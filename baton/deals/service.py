@@ -70,6 +70,7 @@ from baton.core.ids import uuid7
 from baton.core.pagination import PageRequest
 from baton.core.versioning import check_sent_version, check_version
 from baton.core.zones import zone_named
+from baton.db import search
 from baton.db.base import restore_deleted
 from baton.db.driver import DriverStatement
 from baton.deals import queries, ranks
@@ -93,6 +94,8 @@ from baton.workflow.models import (
 )
 
 DEALS: Table = Deal.__table__  # type: ignore[assignment]
+# Every column but the search document (`baton.db.search`): rows never carry it.
+DEAL_COLUMNS = search.answered_columns(DEALS)
 ACTIVITIES: Table = Activity.__table__  # type: ignore[assignment]
 ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
 CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
@@ -226,7 +229,7 @@ def _load_for_move(*, local: bool) -> Any:
 _LOAD_FOR_MOVE = _load_for_move(local=True)
 
 _LOAD_FOR_CLOSE = (
-    select(DEALS, WORKFLOWS.c.version.label("workflow_version"), *_settings_columns())
+    select(*DEAL_COLUMNS, WORKFLOWS.c.version.label("workflow_version"), *_settings_columns())
     .join(WORKFLOWS, WORKFLOWS.c.id == DEALS.c.workflow_id)
     .where(DEALS.c.id == bindparam("record_id"), DEALS.c.deleted_at.is_(None))
 )
@@ -320,7 +323,7 @@ _moved = (
             for name, kind in _MOVE_FIELD_TYPES.items()
         },
     )
-    .returning(*DEALS.c)
+    .returning(*DEAL_COLUMNS)
     .cte("moved")
 )
 # The moved deal; no row when the deal is gone or at another version; `placed` false
@@ -368,7 +371,7 @@ _closed = (
         version=DEALS.c.version + 1,
         updated_at=func.now(),
     )
-    .returning(*DEALS.c)
+    .returning(*DEAL_COLUMNS)
     .cte("closed")
 )
 _cancelled = (
@@ -396,7 +399,7 @@ _CLOSE = (
     .add_cte(outbox_cte(_closed, "deal.closed"))
 )
 
-_DEAL_KEYS = tuple(column.key for column in DEALS.c)
+_DEAL_KEYS = tuple(column.key for column in DEAL_COLUMNS)
 # The move and the close are hot paths: straight to the driver (baton.db.driver).
 _LOAD_FOR_MOVE_ON_DRIVER = DriverStatement.of(_LOAD_FOR_MOVE)
 LOAD_FOR_MOVE_AUTOCOMMIT = DriverStatement.of(_load_for_move(local=False))
@@ -660,7 +663,9 @@ _CREATED = (
     "entered_step_at",
     "rank",
 )
-_INSERT_DEAL = insert(DEALS).values({key: bindparam(key) for key in _CREATED}).returning(*DEALS.c)
+_INSERT_DEAL = (
+    insert(DEALS).values({key: bindparam(key) for key in _CREATED}).returning(*DEAL_COLUMNS)
+)
 _CREATE = DriverStatement.of(_INSERT_DEAL)
 # The deal, its enrolment and the cadence's activities in one statement (the activities'
 # references to the deal are checked at its end). Parameters: `_CREATED` and
@@ -794,7 +799,7 @@ def _cadence_to_start(value: Any) -> cadence_service.CadenceSteps:
 
 
 _LOAD = (
-    select(DEALS, WORKFLOWS.c.version.label("workflow_version"))
+    select(*DEAL_COLUMNS, WORKFLOWS.c.version.label("workflow_version"))
     .join(WORKFLOWS, WORKFLOWS.c.id == DEALS.c.workflow_id)
     .where(DEALS.c.id == bindparam("record_id"), DEALS.c.deleted_at.is_(None))
 )
@@ -818,9 +823,11 @@ async def get_deal(ctx: Ctx, deal_id: uuid.UUID) -> tuple[Deal, engine.CompiledW
 # The row image the audit trail holds for the deal at a moment, typed by PostgreSQL
 # itself (`jsonb_populate_record` against the table's row type).
 _AS_OF = text(
-    "SELECT r.* FROM jsonb_populate_record(NULL::deals,"
+    "SELECT "  # noqa: S608 - the table's own column names
+    + ", ".join(f"r.{column.name}" for column in DEAL_COLUMNS)
+    + " FROM jsonb_populate_record(NULL::deals,"
     " baton_record_as_of('deals', :record_id, :at)) AS r"
-).columns(*DEALS.c)
+).columns(*DEAL_COLUMNS)
 
 
 async def deal_as_of(
@@ -885,7 +892,7 @@ async def update_deal(
                 DEALS.c.deleted_at.is_(None),
             )
             .values(**changes, version=DEALS.c.version + 1, updated_at=func.now())
-            .returning(*DEALS.c)
+            .returning(*DEAL_COLUMNS)
         )
     ).first()
     if row is None:

@@ -890,7 +890,7 @@ def _open_statement(lead_values: dict[str, Any]) -> Select[Any]:
             entered_step_at=func.now(),
             rank=bindparam("deal_rank"),
         )
-        .returning(*DEALS.c)
+        .returning(*search.answered_columns(DEALS))
         .cte("deal")
     )
     moved = (
@@ -935,7 +935,7 @@ def _open_statement(lead_values: dict[str, Any]) -> Select[Any]:
 _OPEN_FOR_CLAIM = _open_statement({"sales_owner_id": bindparam("owner"), "claimed_at": func.now()})
 _OPEN_FOR_CONVERT = _open_statement({"converted_at": func.now()})
 _LEAD_KEYS = tuple(column.key for column in search.answered_columns(LEADS))
-_DEAL_KEYS = tuple(column.key for column in DEALS.c)
+_DEAL_KEYS = tuple(column.key for column in search.answered_columns(DEALS))
 _ACTIVITY_KEYS = tuple(column.key for column in ACTIVITIES.c)
 
 

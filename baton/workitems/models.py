@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from baton.db import search
 from baton.db.base import Base, TenantKeyed, Timestamped, Versioned
 
 
@@ -46,11 +47,14 @@ class WorkItem(TenantKeyed, Timestamped, Versioned, Base):
             "step_id",
             postgresql_where=text("deleted_at IS NULL"),
         ),
+        # Words anywhere in the name: the one-box search (`baton.db.search`).
+        *search.indexes("work_items", phone=False),
         {"info": {"tenancy": "tenant", "governed": "work_item"}},
     )
 
     project_type_id: Mapped[uuid.UUID]
     name: Mapped[str] = mapped_column(String(200))
+    search_doc: Mapped[str] = search.document_column(search.WORK_ITEMS)
     description: Mapped[str | None] = mapped_column(Text)
     owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     # No server defaults: the service sets workflow and step from the project type.

@@ -24,6 +24,7 @@ from baton.core.errors import (
 )
 from baton.core.ids import uuid7
 from baton.core.versioning import check_version
+from baton.db import search
 from baton.db.driver import DriverStatement
 from baton.identity.access import WRITERS, require_role
 from baton.identity.queries import writer_name
@@ -169,7 +170,7 @@ _moved = (
         version=WORK_ITEMS.c.version + 1,
         updated_at=func.now(),
     )
-    .returning(*WORK_ITEMS.c)
+    .returning(*search.answered_columns(WORK_ITEMS))
     .cte("moved")
 )
 _logged = stage_change_entry(
@@ -183,10 +184,13 @@ _MOVE = select(_moved).add_cte(_logged.cte("logged"))
 _LOAD_FOR_MOVE_ON_DRIVER = DriverStatement.of(_LOAD_FOR_MOVE)
 _MOVE_ON_DRIVER = DriverStatement.of(_MOVE)
 _ITEM_ON_DRIVER = DriverStatement.of(
-    select(WORK_ITEMS).where(WORK_ITEMS.c.id == bindparam("item_id"))
+    select(*search.answered_columns(WORK_ITEMS)).where(WORK_ITEMS.c.id == bindparam("item_id"))
 )
 
-_ITEM_KEYS = ("metadata_", *(column.key for column in WORK_ITEMS.c if column.key != "metadata"))
+_ITEM_KEYS = (
+    "metadata_",
+    *(column.key for column in search.answered_columns(WORK_ITEMS) if column.key != "metadata"),
+)
 
 
 def _item_of(row: Mapping[str, Any]) -> WorkItem:

@@ -11,6 +11,9 @@ import pytest
 from baton.db import search
 
 MIGRATION = importlib.import_module("baton.db.alembic.versions.2026_12_07_4c2e8b7d1f35_list_search")
+ONE_BOX = importlib.import_module(
+    "baton.db.alembic.versions.2026_12_07_f3b9d6c1a8e2_one_box_search"
+)
 
 
 def test_the_migration_holds_the_modules_sql() -> None:
@@ -18,6 +21,16 @@ def test_the_migration_holds_the_modules_sql() -> None:
     assert search.CONTACTS.document == MIGRATION.CONTACTS_DOCUMENT
     assert search.TARGETS.document == MIGRATION.TARGETS_DOCUMENT
     assert search.LEADS.document == MIGRATION.LEADS_DOCUMENT
+    assert search.DEALS.document == ONE_BOX.NAME_DOCUMENT
+    assert search.WORK_ITEMS.document == ONE_BOX.NAME_DOCUMENT
+    assert ONE_BOX.FUNCTION.strip().replace("{table}", "deals") == search.function_sql(
+        "deals", phone=False
+    )
+    for table, shape in ONE_BOX.CAPPED.items():
+        phone = table in ("contacts", "targets", "leads")
+        assert shape.strip().replace("{table}", table) == search.capped_function_sql(
+            table, phone=phone
+        )
     assert search.phone_tail_sql("phone") == MIGRATION.PHONE_TAIL
     for table in ("accounts", "contacts", "targets", "leads"):
         shape = (

@@ -1,5 +1,5 @@
 // Baton's only hand-written script: toasts and inline errors for htmx requests, form
-// resets, the menu button, the board's Move menu, and drag and drop (step order, board) through the vendored SortableJS.
+// resets, the menu button, the search box, the board's Move menu, and drag and drop (step order, board) through the vendored SortableJS.
 // No inline script anywhere (the CSP forbids it); behaviour hangs off data attributes.
 (function () {
   "use strict";
@@ -295,7 +295,90 @@
     });
   }
 
+  // The search box (templates/base.html, baton/search/web.py): `/` (outside a field)
+  // or Ctrl-K (⌘-K) focuses it; as one types, htmx fills the suggestions below it,
+  // grouped by type, the best one highlighted. The arrow keys walk them while the box
+  // keeps the focus (aria-activedescendant names the highlighted option), Enter opens
+  // the highlighted one (with none, the form goes to the results page), Escape or a
+  // click elsewhere closes them. Without the script the form still submits to /search.
+  function initSearch() {
+    var form = document.querySelector("[data-site-search]");
+    if (!form) { return; }
+    var input = form.querySelector("input[name=q]");
+    var panel = form.querySelector(".search-suggest");
+
+    function optionsOf() { return Array.prototype.slice.call(panel.querySelectorAll('[role="option"]')); }
+    function highlighted() { return panel.querySelector('[role="option"][aria-selected="true"]'); }
+
+    function highlight(option) {
+      optionsOf().forEach(function (each) {
+        each.setAttribute("aria-selected", each === option ? "true" : "false");
+      });
+      if (option) {
+        input.setAttribute("aria-activedescendant", option.id);
+        option.scrollIntoView({ block: "nearest" });
+      } else {
+        input.removeAttribute("aria-activedescendant");
+      }
+    }
+
+    function show(visible) {
+      var open = visible && panel.children.length > 0;
+      panel.hidden = !open;
+      input.setAttribute("aria-expanded", open && optionsOf().length ? "true" : "false");
+      if (!open) { highlight(null); }
+    }
+
+    document.addEventListener("keydown", function (event) {
+      var target = event.target;
+      var inField = target.closest && target.closest("input, textarea, select, [contenteditable]");
+      var ctrlK = (event.key === "k" || event.key === "K") && (event.ctrlKey || event.metaKey) && !event.altKey;
+      var slash = event.key === "/" && !inField && !event.ctrlKey && !event.metaKey && !event.altKey;
+      if (!ctrlK && !slash) { return; }
+      event.preventDefault();
+      input.focus();
+      input.select();
+    });
+
+    input.addEventListener("keydown", function (event) {
+      var options = optionsOf();
+      var at = options.indexOf(highlighted());
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        if (!options.length) { return; }
+        event.preventDefault();
+        if (panel.hidden) { show(true); }
+        var step = event.key === "ArrowDown" ? 1 : -1;
+        var next = at === -1 ? (step > 0 ? 0 : options.length - 1) : (at + step + options.length) % options.length;
+        highlight(options[next]);
+      } else if (event.key === "Enter") {
+        var chosen = panel.hidden ? null : highlighted();
+        if (chosen) {
+          event.preventDefault();
+          window.location.assign(chosen.href);
+        }
+      } else if (event.key === "Escape" && !panel.hidden) {
+        // Only the suggestions close: the box keeps what was typed (a search field
+        // would clear itself), and the menu's Escape (below) is not for this one.
+        event.preventDefault();
+        event.stopPropagation();
+        show(false);
+      }
+    });
+
+    input.addEventListener("focus", function () { show(true); });
+    document.addEventListener("click", function (event) {
+      if (!form.contains(event.target)) { show(false); }
+    });
+    document.addEventListener("htmx:afterSwap", function (event) {
+      if (event.detail.target !== panel) { return; }
+      show(document.activeElement === input);
+      var first = optionsOf()[0];
+      if (!panel.hidden && first) { highlight(first); }
+    });
+  }
+
   document.addEventListener("htmx:load", function (event) { initDrag(event.detail.elt); });
   document.addEventListener("DOMContentLoaded", initMenu);
+  document.addEventListener("DOMContentLoaded", initSearch);
   document.addEventListener("DOMContentLoaded", function () { initDrag(document.body); });
 })();
