@@ -11,7 +11,7 @@ revision 4c2e8b7d1f35. Adding a stored generated column rewrites each table once
 The SQL text is this revision's own copy of `baton.db.search` (a test compares them).
 
 Revision ID: f3b9d6c1a8e2
-Revises: e6a1c3f8d2b4
+Revises: f1b2c3d4e5a6
 Create Date: 2026-12-07 14:20:00.000000+00:00
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "f3b9d6c1a8e2"
-down_revision = "e6a1c3f8d2b4"
+down_revision = "f1b2c3d4e5a6"
 branch_labels = None
 depends_on = None
 
