@@ -407,7 +407,7 @@ class KindWriter:
             values += ["CAST(:workflow_id AS uuid)", "now()"]
             if "step_id" not in columns:
                 names.append("step_id")
-                values.append("CAST(:step_id AS uuid)")
+                values.append("CAST(:initial_step_id AS uuid)")
         names.append("import_batch_id")
         values.append("CAST(:batch_id AS uuid)")
         return text(

@@ -534,7 +534,9 @@ async def _write(ctx: Ctx, batch: ImportBatch, analysis: Analysis) -> tuple[int,
     connection = await ctx.session.connection()
     done = 0
     common = {"tenant_id": str(batch.tenant_id), "batch_id": str(batch.id)}
-    flow = {"workflow_id": str(workflow_id), "step_id": str(step_id)} if writer.start else {}
+    flow = (
+        {"workflow_id": str(workflow_id), "initial_step_id": str(step_id)} if writer.start else {}
+    )
     inserting, updating = writer.insert(), writer.update()
     companion = writer.companion_insert()
     await connection.execute(
