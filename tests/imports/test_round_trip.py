@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -136,3 +137,28 @@ async def test_another_organizations_accounts_are_never_matched(
         client, a, "Name,Domain\nUmbrella Corp,umbrella.example\n", kind="accounts"
     )
     assert (batch["would_create"], batch["duplicates"]["existing"]) == (1, 0)
+
+
+async def test_the_sample_files_import_cleanly_in_order(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    database: Database,
+    owner_conn: asyncpg.Connection,
+) -> None:
+    """docs/samples/: accounts first, then what refers to them."""
+    admin = await register_tenant(client)
+    samples = Path(__file__).parents[2] / "docs" / "samples"
+    expected = {"accounts": 10, "contacts": 8, "transactions": 8, "deals": 8}
+    for kind, count in expected.items():
+        content = (samples / f"{kind}.csv").read_bytes()
+        batch = await uploaded(client, admin, content, kind=kind, filename=f"{kind}.csv")
+        assert batch["error_count"] == 0, (kind, batch["errors"])
+        assert None not in {
+            field for header, field in batch["mapping"].items() if header != "Deal - Owner"
+        }, (kind, batch["mapping"])
+        done = await committed(client, admin, batch, settings, database)
+        assert (done["status"], done["created"]) == ("completed", count), (kind, done)
+    first_contacts = await owner_conn.fetchval(
+        "SELECT count(*) FROM contacts WHERE tenant_id = $1", admin.tenant_id
+    )
+    assert first_contacts == 7 + 8
