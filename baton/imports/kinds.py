@@ -160,13 +160,22 @@ async def _existing_accounts(ctx: Ctx, keys: list[str]) -> dict[str, uuid.UUID]:
 
 
 def _by_account_and(column_sql: str, table: str, live: str) -> Any:
+    """Keys "account id:value" found by (account, value) pairs, which the tables'
+    (tenant, account, …) indexes serve."""
+
     async def existing(ctx: Ctx, keys: list[str]) -> dict[str, uuid.UUID]:
+        pairs = [key.split(":", 1) for key in keys]
         query = text(
             f"SELECT t.account_id || ':' || {column_sql} AS key, t.id FROM {table} t"
-            f" WHERE {live} t.account_id || ':' || {column_sql} = ANY(CAST(:keys AS text[]))"
-            " ORDER BY t.created_at, t.id"
+            " JOIN unnest(CAST(:accounts AS uuid[]), CAST(:values AS text[])) AS k(account_id,"
+            f" value) ON t.account_id = k.account_id AND {column_sql} = k.value"
+            f" WHERE {live} ORDER BY t.created_at, t.id"
         )
-        return await _first_by(ctx, query, {"keys": keys})
+        params = {
+            "accounts": [uuid.UUID(account) for account, _ in pairs],
+            "values": [value for _, value in pairs],
+        }
+        return await _first_by(ctx, query, params)
 
     return existing
 
@@ -367,6 +376,9 @@ class KindWriter:
     carried: tuple[str, ...] = ()
     # Why `on_duplicate: create` is refused, when it is.
     unique_because: str = ""
+    # Which of the rows a batch created (`:ids`) others have since attached records to
+    # (`:batch_id`: the batch's own do not count): undo refuses to take those away.
+    attached: str | None = None
 
     @property
     def name(self) -> str:
@@ -511,6 +523,15 @@ WRITERS: dict[ImportKind, KindWriter] = {
         duplicates_allowed=False,
         companion=_ACCOUNT_CONTACT,
         carried=("contact_name", "contact_last_name", "contact_email", "contact_phone"),
+        attached=(
+            "SELECT a.id FROM unnest(CAST(:ids AS uuid[])) AS a(id) WHERE EXISTS ("
+            " SELECT 1 FROM contacts c WHERE c.account_id = a.id AND c.deleted_at IS NULL"
+            " AND c.import_batch_id IS DISTINCT FROM CAST(:batch_id AS uuid))"
+            " OR EXISTS (SELECT 1 FROM deals d WHERE d.account_id = a.id"
+            " AND d.deleted_at IS NULL)"
+            " OR EXISTS (SELECT 1 FROM account_transactions t WHERE t.account_id = a.id)"
+            " ORDER BY a.id"
+        ),
         unique_because="accounts are unique by domain: skip or update",
     ),
     ImportKind.CONTACTS: KindWriter(
@@ -519,7 +540,7 @@ WRITERS: dict[ImportKind, KindWriter] = {
         columns=("account_id", "first_name", "last_name", "email", "phone", "title"),
         owner_column=None,
         keys=_contact_keys,
-        existing=_by_account_and("t.email", "contacts", "t.deleted_at IS NULL AND"),
+        existing=_by_account_and("t.email", "contacts", "t.deleted_at IS NULL"),
         resolve=_resolve_contacts,
         types={"account_id": "uuid"},
         kept_on_update=("account_id",),
@@ -532,7 +553,7 @@ WRITERS: dict[ImportKind, KindWriter] = {
         columns=("account_id", "occurred_on", "amount", "currency", "reference"),
         owner_column=None,
         keys=_transaction_keys,
-        existing=_by_account_and("t.reference", "account_transactions", ""),
+        existing=_by_account_and("t.reference", "account_transactions", "true"),
         resolve=_resolve_transactions,
         types={"account_id": "uuid", "occurred_on": "date", "amount": "numeric"},
         kept_on_update=("account_id", "reference"),
@@ -558,7 +579,7 @@ WRITERS: dict[ImportKind, KindWriter] = {
         owner_column="owner_id",
         keys=_deal_keys,
         existing=_by_account_and(
-            "lower(btrim(t.name))", "deals", "t.deleted_at IS NULL AND t.outcome IS NULL AND"
+            "lower(btrim(t.name))", "deals", "t.deleted_at IS NULL AND t.outcome IS NULL"
         ),
         resolve=_resolve_deals,
         start=_deal_start,

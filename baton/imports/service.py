@@ -21,7 +21,8 @@ Rules (issue 16 parts 1, 2 and 5):
   nothing of the batch and the batch `failed` with the reason;
 - undo (`undo_batch`) soft-deletes the rows the batch created and puts the rows it
   updated back to their before-image from the audit trail; rows changed since the
-  import are 409 naming them, unless `force`.
+  import are 409 naming them, unless `force`; imported accounts others attached
+  records to since are 409 whatever `force` says.
 """
 
 from __future__ import annotations
@@ -688,8 +689,11 @@ def _restored_value(table: Table, column: str, value: Any) -> Any:
 async def undo_batch(
     ctx: Ctx, batch_id: uuid.UUID, expected_version: int | None, force: bool
 ) -> ImportBatch:
-    """Soft-delete what the batch created, restore what it updated (409 naming the
-    records changed since the import, unless `force`; 409 unless completed)."""
+    """Soft-delete what the batch created (delete ledger lines, which have no soft
+    delete), restore what it updated (409 naming the records changed since the import,
+    unless `force`; 409 unless completed). Imported accounts that others have since
+    attached contacts, deals or ledger lines to are 409 even with `force`: undo never
+    leaves those records on a deleted account."""
     batch = await _load(ctx, batch_id, for_update=True)
     principal = _require_kind(ctx, ImportKind(batch.kind))
     check_version(batch.version, expected_version, "import")
@@ -711,6 +715,22 @@ async def undo_batch(
             " undo with force to undo anyway",
             errors=[FieldError("records", str(row_id)) for row_id in changed[:SHOWN]],
         )
+    if writer.attached is not None:
+        created_ids = [r.row_id for r in trails[0][1] if r.action == "insert" and not r.gone]
+        attached = (
+            await ctx.session.scalars(
+                text(writer.attached), {"ids": created_ids, "batch_id": str(batch_id)}
+            )
+        ).all()
+        if attached:
+            # Never even with force: an account's deleting is the accounts page's (it
+            # takes the account's contacts, deals and plans with it, restorably).
+            shown = ", ".join(str(record_id) for record_id in attached[:20])
+            raise Conflict(
+                f"{len(attached)} imported {writer.name} have records added since the"
+                f" import: {shown}; delete them on their page, or those records, first",
+                errors=[FieldError("records", str(record_id)) for record_id in attached[:SHOWN]],
+            )
     connection = await ctx.session.connection()
     for table, trail in trails:
         created = [row.row_id for row in trail if row.action == "insert" and not row.gone]

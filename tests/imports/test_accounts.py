@@ -297,3 +297,30 @@ async def test_roles_per_kind(client: httpx.AsyncClient) -> None:
     bad = await upload(client, admin, content, kind="invoices")
     assert bad.status_code == 422
     assert "contacts, transactions, deals" in bad.text
+
+
+async def test_undo_never_leaves_records_on_a_deleted_account(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    database: Database,
+    owner_conn: asyncpg.Connection,
+) -> None:
+    admin = await register_tenant(client)
+    batch = await uploaded(
+        client, admin, "Name,Contact\nAcme,Ada Lovelace\nGlobex,\n", kind="accounts"
+    )
+    done = await committed(client, admin, batch, settings, database)
+    acme = await owner_conn.fetchval(
+        "SELECT id FROM accounts WHERE tenant_id = $1 AND name = 'Acme'", admin.tenant_id
+    )
+    # The batch's own first contact does not count; a contact added since does.
+    await create_contact(client, admin, str(acme), first_name="Grace")
+    for force in (False, True):
+        refused = await _undo(client, admin, done, force=force)
+        assert refused.status_code == 409, refused.text
+        assert str(acme) in refused.text
+    live = await owner_conn.fetchval(
+        "SELECT count(*) FROM accounts WHERE tenant_id = $1 AND deleted_at IS NULL",
+        admin.tenant_id,
+    )
+    assert live == 2
