@@ -165,7 +165,8 @@ class Analysis:
         return {
             "columns": columns,
             "unknown_columns": [h for h in headers if self.mapping.get(h) is None],
-            "errors": (self.mapping_errors + self.errors)[:SHOWN],
+            # By row: a reference's errors (found after the cells') in their place.
+            "errors": (self.mapping_errors + sorted(self.errors, key=lambda e: e["row"]))[:SHOWN],
             "error_count": len(self.mapping_errors) + len(self.errors),
             "rows_with_errors": len(self.error_rows),
             "duplicates": {

@@ -85,6 +85,7 @@ async def _detail(ctx: Ctx, batch: ImportBatch, notice: str | None = None) -> di
         "batch": batch,
         "preview": batch.preview or {},
         "fields": import_fields.fields_of(kind),
+        "field_labels": {spec.name: spec.label for spec in import_fields.fields_of(kind)},
         "duplicates": [_duplicate(kind, item) for item in items],
         "list_page": LIST_PAGES.get(kind, f"/{kind.value}"),
         "running": batch.status == ImportStatus.RUNNING.value,
