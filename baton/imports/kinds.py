@@ -229,8 +229,9 @@ async def _resolve_accounts(ctx: Ctx, rows: Rows) -> RowErrors:
     return errors
 
 
-async def _resolve_first_contact(ctx: Ctx, rows: Rows) -> RowErrors:
-    """An account row's contact columns: a contact needs a name."""
+async def _resolve_account_rows(ctx: Ctx, rows: Rows) -> RowErrors:
+    """An account row: its contact columns need a name; its tax id may be no other
+    account's (the live accounts' unique index), nor another row's of the file."""
     errors: RowErrors = {}
     for number, values in rows:
         has_contact = any(
@@ -240,6 +241,29 @@ async def _resolve_first_contact(ctx: Ctx, rows: Rows) -> RowErrors:
             errors[number] = [("contact_name", "is required for the account's contact")]
         _split_name(values, "contact_name", "contact_last_name")
         values.setdefault("contact_last_name", None)
+    tax_ids = sorted({values["tax_id"] for _, values in rows if values.get("tax_id")})
+    holders: dict[str, set[str]] = {}
+    if tax_ids:
+        found = await ctx.session.execute(
+            text(
+                "SELECT tax_id, domain, name_key FROM accounts WHERE deleted_at IS NULL"
+                " AND tax_id = ANY(CAST(:tax_ids AS text[]))"
+            ),
+            {"tax_ids": tax_ids},
+        )
+        for tax_id, domain, name_key in found:
+            holders[tax_id] = {f"name:{name_key}", *((f"domain:{domain}",) if domain else ())}
+    for number, values in rows:
+        tax_id = values.get("tax_id")
+        if not tax_id:
+            continue
+        keys = set(_account_keys(values))
+        holder = holders.get(tax_id)
+        if holder is not None and not keys & holder:
+            errors.setdefault(number, []).append(("tax_id", "is already another account's"))
+        elif holder is None:
+            # The first row with it holds it in the file.
+            holders[tax_id] = keys
     return errors
 
 
@@ -519,7 +543,7 @@ WRITERS: dict[ImportKind, KindWriter] = {
         owner_column="owner_id",
         keys=_account_keys,
         existing=_existing_accounts,
-        resolve=_resolve_first_contact,
+        resolve=_resolve_account_rows,
         duplicates_allowed=False,
         companion=_ACCOUNT_CONTACT,
         carried=("contact_name", "contact_last_name", "contact_email", "contact_phone"),

@@ -324,3 +324,25 @@ async def test_undo_never_leaves_records_on_a_deleted_account(
         admin.tenant_id,
     )
     assert live == 2
+
+
+async def test_a_tax_id_another_account_has_is_a_row_error_not_a_failed_import(
+    client: httpx.AsyncClient, settings: Settings, database: Database
+) -> None:
+    admin = await register_tenant(client)
+    await create_account(client, admin, name="Acme", domain="acme.example", tax_id="DE123")
+    content = (
+        "Name,Domain,Tax ID\n"
+        "Acme Renamed,acme.example,de 123\n"
+        "Globex,globex.example,DE123\n"
+        "Initech,,FR9\n"
+        "Hooli,,fr 9\n"
+    )
+    batch = await uploaded(client, admin, content, kind="accounts")
+    assert [(e["row"], e["field"], e["message"]) for e in batch["errors"]] == [
+        (2, "tax_id", "is already another account's"),
+        (4, "tax_id", "is already another account's"),
+    ]
+    patched = await _patch(client, admin, batch, on_duplicate="update")
+    done = await committed(client, admin, patched.json(), settings, database, valid_rows_only=True)
+    assert (done["status"], done["created"], done["updated"]) == ("completed", 1, 1), done

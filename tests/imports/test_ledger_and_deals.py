@@ -187,6 +187,17 @@ async def test_deals_open_at_their_stage_with_owner_and_history(
     assert reasons[by_name["Support"]["id"]] == "import"
     # The first step needs no exception: its entry is a plain one.
     assert reasons[by_name["Starter"]["id"]] is None
+    # The board's bookkeeping counts them in their columns (its statement triggers).
+    totals = await owner_conn.fetch(
+        "SELECT step_id, sum(deal_count) AS n FROM pipeline_column_totals WHERE tenant_id = $1"
+        " GROUP BY step_id HAVING sum(deal_count) > 0",
+        admin.tenant_id,
+    )
+    assert {t["step_id"]: t["n"] for t in totals} == {
+        steps["proposal"]: 1,
+        steps["negotiation"]: 1,
+        steps["prospecting"]: 1,
+    }
     # The board shows them: each at the end of its column.
     board = await client.get("/api/v1/deals", headers=admin.headers)
     assert board.status_code == 200
@@ -204,6 +215,11 @@ async def test_deals_open_at_their_stage_with_owner_and_history(
         "SELECT count(*) FROM deals WHERE tenant_id = $1 AND deleted_at IS NULL", admin.tenant_id
     )
     assert live == 0
+    counted = await owner_conn.fetchval(
+        "SELECT coalesce(sum(deal_count), 0) FROM pipeline_column_totals WHERE tenant_id = $1",
+        admin.tenant_id,
+    )
+    assert counted == 0
 
 
 async def test_deal_updates_keep_the_stage_and_undo_restores_the_amount(
