@@ -234,6 +234,8 @@ LANGUAGE sql VOLATILE AS $$
 $$
 """
 
+# The workflow guard as the workflow engine revision created it (its migration keeps
+# this text; GOVERN_STEP_FUNCTION below is the current one).
 # The workflow guard on every governed table (trigger argument: the entity type).
 # - INSERT: the record starts at its workflow's initial step; history gets an entry.
 # - UPDATE of step_id: only along a transition of the record's workflow, by a role
@@ -242,7 +244,7 @@ $$
 # - UPDATE of workflow_id: only inside an explicit migration (baton.workflow_migration).
 # The service passes reason, notes and fields in transaction-local settings
 # (baton.transition_*) and checks everything first, with friendlier messages.
-GOVERN_STEP_FUNCTION = """
+GOVERN_STEP_FUNCTION_V1 = """
 CREATE FUNCTION baton_govern_step() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -272,6 +274,128 @@ BEGIN
             seconds_in_previous_step, backwards)
         VALUES (NEW.tenant_id, baton_uuid7(), TG_ARGV[0], NEW.id, NEW.workflow_id,
             NULL, NEW.step_id, actor, NULL, NULL, '{}'::jsonb, now(), NULL, false);
+        RETURN NEW;
+    END IF;
+
+    IF NEW.workflow_id IS DISTINCT FROM OLD.workflow_id THEN
+        IF NOT migrating THEN
+            RAISE EXCEPTION 'a record changes workflow only through a workflow migration'
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'workflow_migration_required';
+        END IF;
+        INSERT INTO workflow_history (tenant_id, id, entity_type, record_id, workflow_id,
+            from_step_id, to_step_id, actor_id, reason, notes, fields, at,
+            seconds_in_previous_step, backwards)
+        VALUES (NEW.tenant_id, baton_uuid7(), TG_ARGV[0], NEW.id, NEW.workflow_id,
+            OLD.step_id, NEW.step_id, actor, 'migration', moved_notes,
+            jsonb_build_object('from_workflow_id', OLD.workflow_id), now(),
+            extract(epoch FROM now() - OLD.entered_step_at), false);
+        NEW.entered_step_at := now();
+        RETURN NEW;
+    END IF;
+
+    IF NEW.step_id = OLD.step_id THEN
+        NEW.entered_step_at := OLD.entered_step_at;
+        RETURN NEW;
+    END IF;
+
+    SELECT t.conditions INTO conditions FROM workflow_transitions t
+    WHERE t.tenant_id = NEW.tenant_id AND t.workflow_id = NEW.workflow_id
+      AND t.from_step_id = OLD.step_id AND t.to_step_id = NEW.step_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no transition from step % to step % in this workflow',
+            OLD.step_id, NEW.step_id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'workflow_transition_required';
+    END IF;
+    IF jsonb_array_length(coalesce(conditions -> 'roles', '[]'::jsonb)) > 0
+       AND NOT (conditions -> 'roles') ? actor_role THEN
+        RAISE EXCEPTION 'role "%" may not take this transition', actor_role
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'workflow_transition_role';
+    END IF;
+    IF jsonb_array_length(coalesce(conditions -> 'reasons', '[]'::jsonb)) > 0
+       AND (moved_reason IS NULL OR NOT (conditions -> 'reasons') ? moved_reason) THEN
+        RAISE EXCEPTION 'this transition requires a reason from its list'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'workflow_transition_reason';
+    END IF;
+    IF moved_reason = 'other' AND moved_notes IS NULL THEN
+        RAISE EXCEPTION 'the reason "other" requires notes'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'workflow_transition_notes';
+    END IF;
+
+    SELECT s.position INTO from_position FROM workflow_steps s
+    WHERE s.tenant_id = NEW.tenant_id AND s.id = OLD.step_id;
+    SELECT s.position INTO to_position FROM workflow_steps s
+    WHERE s.tenant_id = NEW.tenant_id AND s.id = NEW.step_id;
+    INSERT INTO workflow_history (tenant_id, id, entity_type, record_id, workflow_id,
+        from_step_id, to_step_id, actor_id, reason, notes, fields, at,
+        seconds_in_previous_step, backwards)
+    VALUES (NEW.tenant_id, baton_uuid7(), TG_ARGV[0], NEW.id, NEW.workflow_id,
+        OLD.step_id, NEW.step_id, actor, moved_reason, moved_notes, moved_fields, now(),
+        extract(epoch FROM now() - OLD.entered_step_at), to_position < from_position);
+    NEW.entered_step_at := now();
+    RETURN NEW;
+END
+$$
+"""
+
+
+# The workflow guard on every governed table (trigger argument: the entity type).
+# - INSERT: the record starts at its workflow's initial step; history gets an entry.
+#   One exception (issue 16): a row an import batch writes may start at any open step
+#   (not won or lost) — only when the row names the batch (`import_batch_id`), the
+#   transaction names the same batch (baton.import_batch, set by the import job) and
+#   that batch is running; its history row says reason `import`.
+# - UPDATE of step_id: only along a transition of the record's workflow, by a role
+#   the transition allows, with a reason from its list (and notes for `other`);
+#   the history row is written by the same statement.
+# - UPDATE of workflow_id: only inside an explicit migration (baton.workflow_migration).
+# The service passes reason, notes and fields in transaction-local settings
+# (baton.transition_*) and checks everything first, with friendlier messages.
+GOVERN_STEP_FUNCTION = """
+CREATE FUNCTION baton_govern_step() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    conditions jsonb;
+    from_position integer;
+    to_position integer;
+    moved_reason text := nullif(current_setting('baton.transition_reason', true), '');
+    moved_notes text := nullif(current_setting('baton.transition_notes', true), '');
+    moved_fields jsonb := coalesce(
+        nullif(current_setting('baton.transition_fields', true), '')::jsonb, '{}'::jsonb);
+    actor uuid := nullif(current_setting('baton.user_id', true), '')::uuid;
+    actor_role text := coalesce(current_setting('baton.role', true), '');
+    migrating boolean := coalesce(current_setting('baton.workflow_migration', true), '') = 'on';
+    importing text := nullif(current_setting('baton.import_batch', true), '');
+    step_initial boolean;
+    step_category text;
+    imported boolean := false;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT s.is_initial, st.category INTO step_initial, step_category
+        FROM workflow_steps s
+        LEFT JOIN statuses st ON st.tenant_id = s.tenant_id AND st.id = s.status_id
+        WHERE s.tenant_id = NEW.tenant_id AND s.workflow_id = NEW.workflow_id
+          AND s.id = NEW.step_id;
+        IF NOT step_initial AND NOT migrating AND importing IS NOT NULL THEN
+            -- Not every governed table has the column: read it from the row's image.
+            imported := to_jsonb(NEW) ->> 'import_batch_id' = importing
+                AND coalesce(step_category, '') NOT IN ('won', 'lost')
+                AND EXISTS (
+                    SELECT 1 FROM import_batches b
+                    WHERE b.tenant_id = NEW.tenant_id AND b.id = importing::uuid
+                      AND b.status = 'running');
+        END IF;
+        IF step_initial IS NULL OR NOT (step_initial OR migrating OR imported) THEN
+            RAISE EXCEPTION 'a new record starts at the initial step of its workflow'
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'workflow_initial_step';
+        END IF;
+        NEW.entered_step_at := now();
+        INSERT INTO workflow_history (tenant_id, id, entity_type, record_id, workflow_id,
+            from_step_id, to_step_id, actor_id, reason, notes, fields, at,
+            seconds_in_previous_step, backwards)
+        VALUES (NEW.tenant_id, baton_uuid7(), TG_ARGV[0], NEW.id, NEW.workflow_id,
+            NULL, NEW.step_id, actor, CASE WHEN imported THEN 'import' END, NULL,
+            CASE WHEN imported THEN jsonb_build_object('import_batch_id', importing)
+                 ELSE '{}'::jsonb END, now(), NULL, false);
         RETURN NEW;
     END IF;
 

@@ -70,11 +70,11 @@ async def create_import(
     kind: str = Form(...),
     sheet: str | None = Form(None),
 ) -> ImportOut:
-    """Upload a CSV or XLSX file (multipart `file`, `kind`: targets; `sheet`: a
-    workbook's sheet, else the first): the file is stored and previewed with a
-    suggested mapping; nothing else is written. 413 past `BATON_IMPORT_MAX_BYTES`,
-    422 for an empty, header-only, binary or unreadable file or past
-    `BATON_IMPORT_MAX_ROWS` rows."""
+    """Upload a CSV or XLSX file (multipart `file`, `kind`: targets, leads, accounts,
+    contacts, transactions or deals; `sheet`: a workbook's sheet, else the first): the
+    file is stored and previewed with a suggested mapping; nothing else is written.
+    413 past `BATON_IMPORT_MAX_BYTES`, 422 for an empty, header-only, binary or
+    unreadable file or past `BATON_IMPORT_MAX_ROWS` rows."""
     content = await file.read()
     batch = await service.create_batch(ctx, kind, file.filename or "", content, sheet or None)
     return import_out(batch)
@@ -96,7 +96,7 @@ async def get_import(import_id: uuid.UUID, ctx: CtxDep) -> ImportOut:
 @router.patch("/{import_id}")
 async def update_import(import_id: uuid.UUID, data: ImportPatch, ctx: CtxDep) -> ImportOut:
     """Change the mapping, `on_duplicate` (skip | update; create where duplicates may
-    exist) or `defaults` at the batch's version; answers the recomputed preview."""
+    exist: leads, deals) or `defaults` at the batch's version; answers the recomputed preview."""
     batch = await service.update_batch(
         ctx,
         import_id,

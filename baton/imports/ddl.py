@@ -10,7 +10,17 @@ the batch created, restore what it updated, and find rows someone changed since.
 
 from __future__ import annotations
 
-IMPORT_TRAIL_FUNCTION = """
+# The tables an import writes (baton.imports.kinds), which the trail may read.
+IMPORTED_TABLES = ("targets", "leads", "accounts", "contacts", "account_transactions", "deals")
+
+
+def _trail_function(tables: tuple[str, ...]) -> str:
+    names = ", ".join(f"'{name}'" for name in tables)
+    # The names are this module's constants, never input.
+    return _TRAIL_TEMPLATE.replace("__TABLES__", names)
+
+
+_TRAIL_TEMPLATE = """
 CREATE FUNCTION baton_import_trail(p_table text, p_batch uuid)
 RETURNS TABLE (row_id uuid, action text, before jsonb, left_version integer)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
@@ -18,7 +28,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
            (a.after ->> 'version')::integer
     FROM audit_log a
     WHERE a.tenant_id = nullif(current_setting('baton.tenant_id', true), '')::uuid
-      AND p_table IN ('targets', 'leads', 'accounts', 'contacts')
+      AND p_table IN (__TABLES__)
       AND a.table_name = p_table
       AND a.action IN ('insert', 'update')
       AND a.after ->> 'import_batch_id' = p_batch::text
@@ -26,5 +36,10 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
     ORDER BY a.row_id, a.at, a.id
 $$
 """
+
+
+# As the imports revision created it (targets, leads, accounts, contacts).
+IMPORT_TRAIL_FUNCTION_V1 = _trail_function(("targets", "leads", "accounts", "contacts"))
+IMPORT_TRAIL_FUNCTION = _trail_function(IMPORTED_TABLES)
 
 DROP_IMPORT_TRAIL_FUNCTION = "DROP FUNCTION IF EXISTS baton_import_trail(text, uuid)"

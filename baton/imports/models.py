@@ -37,6 +37,9 @@ class ImportKind(StrEnum):
     TARGETS = "targets"
     LEADS = "leads"
     ACCOUNTS = "accounts"
+    CONTACTS = "contacts"
+    TRANSACTIONS = "transactions"
+    DEALS = "deals"
 
 
 class ImportStatus(StrEnum):

@@ -21,7 +21,8 @@ Rules (issue 16 parts 1, 2 and 5):
   nothing of the batch and the batch `failed` with the reason;
 - undo (`undo_batch`) soft-deletes the rows the batch created and puts the rows it
   updated back to their before-image from the audit trail; rows changed since the
-  import are 409 naming them, unless `force`.
+  import are 409 naming them, unless `force`; imported accounts others attached
+  records to since are 409 whatever `force` says.
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ import io
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from baton.core.context import Ctx, Principal
@@ -80,6 +82,9 @@ KIND_ROLES: dict[ImportKind, tuple[Role, ...]] = {
     ImportKind.TARGETS: (Role.ADMIN, Role.MANAGER, Role.MARKETING, Role.SALES),
     ImportKind.LEADS: (Role.ADMIN, Role.MANAGER, Role.MARKETING),
     ImportKind.ACCOUNTS: (Role.ADMIN, Role.MANAGER, Role.SALES),
+    ImportKind.CONTACTS: (Role.ADMIN, Role.MANAGER),
+    ImportKind.TRANSACTIONS: (Role.ADMIN, Role.MANAGER),
+    ImportKind.DEALS: (Role.ADMIN, Role.MANAGER),
 }
 READERS = (Role.ADMIN, Role.MANAGER, Role.MARKETING, Role.SALES)
 
@@ -119,9 +124,14 @@ def parse_kind(value: str) -> ImportKind:
 class RowPlan:
     row: int
     values: dict[str, Any]
-    key: str
+    # The row's dedupe keys, the preferred first (none: always new).
+    keys: tuple[str, ...]
     action: str  # create | update | skip
     existing_id: uuid.UUID | None = None
+
+    @property
+    def key(self) -> str | None:
+        return self.keys[0] if self.keys else None
 
 
 @dataclass
@@ -155,7 +165,8 @@ class Analysis:
         return {
             "columns": columns,
             "unknown_columns": [h for h in headers if self.mapping.get(h) is None],
-            "errors": (self.mapping_errors + self.errors)[:SHOWN],
+            # By row: a reference's errors (found after the cells') in their place.
+            "errors": (self.mapping_errors + sorted(self.errors, key=lambda e: e["row"]))[:SHOWN],
             "error_count": len(self.mapping_errors) + len(self.errors),
             "rows_with_errors": len(self.error_rows),
             "duplicates": {
@@ -198,6 +209,12 @@ def _check_mapping(kind: ImportKind, headers: list[str], mapping: dict[str, Any]
         raise ValidationFailed(errors=problems)
 
 
+def _row_errors(result: Analysis, number: int, row_errors: list[tuple[str, str]]) -> None:
+    for name, message in row_errors:
+        result.errors.append({"row": number, "field": name, "message": message})
+    result.error_rows[number] = "; ".join(f"{n}: {m}" for n, m in row_errors)
+
+
 async def analyse(
     ctx: Ctx,
     kind: ImportKind,
@@ -210,7 +227,6 @@ async def analyse(
     result = Analysis(parsed=parsed, mapping=mapping)
     specs = import_fields.fields_of(kind)
     writer = WRITERS[kind]
-    table = writer.table
     mapped: dict[str, int] = {
         name: parsed.headers.index(header)
         for header, name in mapping.items()
@@ -226,7 +242,7 @@ async def analyse(
         (spec, mapped[spec.name]) for spec in specs if spec.name in mapped
     ]
     candidates: list[RowPlan] = []
-    first_by_key: dict[str, int] = {}
+    valid: list[tuple[int, dict[str, Any]]] = []
     for number, cells in enumerate(parsed.rows, start=1):
         values: dict[str, Any] = {}
         row_errors: list[tuple[str, str]] = []
@@ -245,41 +261,42 @@ async def analyse(
         if extra:
             row_errors.append(("row", f"has {extra} cells past the last column"))
         if row_errors:
-            for name, message in row_errors:
-                result.errors.append({"row": number, "field": name, "message": message})
-            result.error_rows[number] = "; ".join(f"{n}: {m}" for n, m in row_errors)
+            _row_errors(result, number, row_errors)
             continue
         if result.mapping_errors:
             continue
         values.setdefault("owner_id", None)
         if values["owner_id"] is None:
             values["owner_id"] = default_owner
-        key = writer.dedupe(values.get("email"), values.get("phone"), values["company_name"])
-        if key in first_by_key:
-            result.in_file.append({"row": number, "key": key, "matches_row": first_by_key[key]})
-            candidates.append(RowPlan(number, values, key, "skip"))
+        valid.append((number, values))
+    if writer.resolve is not None and valid:
+        # References (an account, a step) are looked up once for every valid row.
+        resolved = await writer.resolve(ctx, valid)
+        for number, row_errors in sorted(resolved.items()):
+            _row_errors(result, number, row_errors)
+        valid = [(number, values) for number, values in valid if number not in resolved]
+    first_by_key: dict[str, int] = {}
+    for number, values in valid:
+        keys = writer.keys(values)
+        earlier = next((first_by_key[k] for k in keys if k in first_by_key), None)
+        if earlier is not None:
+            result.in_file.append({"row": number, "key": keys[0], "matches_row": earlier})
+            candidates.append(RowPlan(number, values, keys, "skip"))
             continue
-        first_by_key[key] = number
-        candidates.append(RowPlan(number, values, key, "create"))
+        for key in keys:
+            first_by_key.setdefault(key, number)
+        candidates.append(RowPlan(number, values, keys, "create"))
     if first_by_key:
-        found = await ctx.session.execute(
-            select(table.c.dedupe_key, table.c.id)
-            .where(
-                table.c.deleted_at.is_(None),
-                table.c.dedupe_key == func.any(text("CAST(:keys AS text[])")),
-            )
-            .order_by(table.c.dedupe_key, table.c.created_at, table.c.id),
-            {"keys": list(first_by_key)},
-        )
-        existing: dict[str, uuid.UUID] = {}
-        for key, record_id in found:
-            existing.setdefault(key, record_id)
+        existing = await writer.existing(ctx, list(first_by_key))
         for plan in candidates:
-            if plan.action != "create" or plan.key not in existing:
+            if plan.action != "create":
                 continue
-            plan.existing_id = existing[plan.key]
+            match = next((k for k in plan.keys if k in existing), None)
+            if match is None:
+                continue
+            plan.existing_id = existing[match]
             result.existing.append(
-                {"row": plan.row, "key": plan.key, "record_id": str(plan.existing_id)}
+                {"row": plan.row, "key": match, "record_id": str(plan.existing_id)}
             )
             if on_duplicate is OnDuplicate.UPDATE:
                 plan.action = "update"
@@ -409,12 +426,7 @@ async def update_batch(
             ) from None
         if choice is OnDuplicate.CREATE and not WRITERS[kind].duplicates_allowed:
             raise ValidationFailed(
-                errors=[
-                    FieldError(
-                        "on_duplicate",
-                        "targets are unique by email, phone or company: skip or update",
-                    )
-                ]
+                errors=[FieldError("on_duplicate", WRITERS[kind].unique_because)]
             )
     new_defaults = dict(batch.defaults)
     if defaults is not None:
@@ -502,7 +514,7 @@ def _columns(
     writer: KindWriter, plans: Sequence[RowPlan], ids: list[uuid.UUID], owners: bool
 ) -> dict[str, Any]:
     params: dict[str, Any] = {
-        column: [p.values.get(column) for p in plans] for column in writer.columns
+        column: [p.values.get(column) for p in plans] for column in writer.arrays
     }
     params["ids"] = ids
     params["owner_ids"] = [p.values.get("owner_id") if owners else None for p in plans]
@@ -511,23 +523,38 @@ def _columns(
 
 
 async def _write(ctx: Ctx, batch: ImportBatch, analysis: Analysis) -> tuple[int, int]:
-    """The batch's rows, a chunk a statement, progress after each."""
+    """The batch's rows, a chunk a statement, progress after each.
+
+    The transaction names the batch (`baton.import_batch`) while it writes: the
+    workflow guard lets the batch's own rows — and only them — start at an open step
+    other than the first (an imported deal's current stage)."""
     writer = WRITERS[ImportKind(batch.kind)]
-    workflow_id, step_id = await writer.start(ctx)
+    workflow_id, step_id = await writer.start(ctx) if writer.start else (None, None)
     creates = [p for p in analysis.plans if p.action == "create"]
     updates = [p for p in analysis.plans if p.action == "update"]
     owner_mapped = OWNER_FIELD in {v for v in analysis.mapping.values() if v}
     connection = await ctx.session.connection()
     done = 0
     common = {"tenant_id": str(batch.tenant_id), "batch_id": str(batch.id)}
+    flow = (
+        {"workflow_id": str(workflow_id), "initial_step_id": str(step_id)} if writer.start else {}
+    )
     inserting, updating = writer.insert(), writer.update()
+    companion = writer.companion_insert()
+    await connection.execute(
+        text("SELECT set_config('baton.import_batch', :batch_id, true)"), common
+    )
     for start in range(0, len(creates), CHUNK):
         chunk = creates[start : start + CHUNK]
-        params = _columns(writer, chunk, [uuid7() for _ in chunk], True)
-        await connection.execute(
-            inserting,
-            {**common, **params, "workflow_id": str(workflow_id), "step_id": str(step_id)},
-        )
+        ids = [uuid7() for _ in chunk]
+        if writer.ranked:
+            ranks = await writer.ranks(ctx, [p.values for p in chunk], ids)
+            for plan, rank in zip(chunk, ranks, strict=True):
+                plan.values["rank"] = rank
+        params = {**common, **_columns(writer, chunk, ids, True), **flow}
+        await connection.execute(inserting, params)
+        if companion is not None:
+            await connection.execute(companion, params)
         done += len(chunk)
         await _progress(ctx, batch.id, done)
     for start in range(0, len(updates), CHUNK):
@@ -536,6 +563,7 @@ async def _write(ctx: Ctx, batch: ImportBatch, analysis: Analysis) -> tuple[int,
         await connection.execute(updating, {**common, **_columns(writer, chunk, ids, owner_mapped)})
         done += len(chunk)
         await _progress(ctx, batch.id, done)
+    await connection.execute(text("SELECT set_config('baton.import_batch', '', true)"))
     return len(creates), len(updates)
 
 
@@ -628,30 +656,58 @@ async def run_commit(ctx: Ctx, batch_id: uuid.UUID) -> None:
 # ---------------------------------------------------------------- undo
 
 
+async def _trail(ctx: Ctx, table: Table, batch_id: uuid.UUID) -> Sequence[Any]:
+    """What the batch did to one table's rows (`baton_import_trail`), with each row's
+    version now and whether it is gone (soft-deleted, or deleted from the ledger)."""
+    gone = "x.deleted_at IS NOT NULL" if "deleted_at" in table.c else "x.id IS NULL"
+    return (
+        await ctx.session.execute(
+            text(
+                "SELECT t.row_id, t.action, t.before, t.left_version, x.version AS now_version,"
+                f" {gone} AS gone"
+                " FROM baton_import_trail(:table_name, :batch) t"
+                f" LEFT JOIN {table.name} x ON x.id = t.row_id"
+            ),
+            {"batch": batch_id, "table_name": table.name},
+        )
+    ).all()
+
+
+def _restored_value(table: Table, column: str, value: Any) -> Any:
+    """A before-image's JSON value as the column takes it (dates, amounts, ids)."""
+    if value is None:
+        return None
+    kind = table.c[column].type.python_type
+    if kind is date:
+        return date.fromisoformat(value)
+    if kind is Decimal:
+        return Decimal(str(value))
+    if kind is uuid.UUID:
+        return uuid.UUID(str(value))
+    return value
+
+
 async def undo_batch(
     ctx: Ctx, batch_id: uuid.UUID, expected_version: int | None, force: bool
 ) -> ImportBatch:
-    """Soft-delete what the batch created, restore what it updated (409 naming the
-    records changed since the import, unless `force`; 409 unless completed)."""
+    """Soft-delete what the batch created (delete ledger lines, which have no soft
+    delete), restore what it updated (409 naming the records changed since the import,
+    unless `force`; 409 unless completed). Imported accounts that others have since
+    attached contacts, deals or ledger lines to are 409 even with `force`: undo never
+    leaves those records on a deleted account."""
     batch = await _load(ctx, batch_id, for_update=True)
     principal = _require_kind(ctx, ImportKind(batch.kind))
     check_version(batch.version, expected_version, "import")
     if batch.status != ImportStatus.COMPLETED.value:
         raise Conflict(f"The import is {batch.status}; only a completed import is undone")
     writer = WRITERS[ImportKind(batch.kind)]
-    table = writer.table
-    trail = (
-        await ctx.session.execute(
-            text(
-                "SELECT t.row_id, t.action, t.before, t.left_version, x.version AS now_version,"
-                " x.deleted_at IS NOT NULL AS gone"
-                " FROM baton_import_trail(:table_name, :batch) t"
-                f" JOIN {writer.name} x ON x.id = t.row_id"
-            ),
-            {"batch": batch_id, "table_name": writer.name},
-        )
-    ).all()
-    changed = [row.row_id for row in trail if not row.gone and row.now_version != row.left_version]
+    trails = [(table, await _trail(ctx, table, batch_id)) for table in writer.tables]
+    changed = [
+        row.row_id
+        for _, trail in trails
+        for row in trail
+        if not row.gone and row.now_version != row.left_version
+    ]
     if changed and not force:
         shown = ", ".join(str(row_id) for row_id in changed[:20])
         more = f" and {len(changed) - 20} more" if len(changed) > 20 else ""
@@ -660,31 +716,59 @@ async def undo_batch(
             " undo with force to undo anyway",
             errors=[FieldError("records", str(row_id)) for row_id in changed[:SHOWN]],
         )
+    if writer.attached is not None:
+        created_ids = [r.row_id for r in trails[0][1] if r.action == "insert" and not r.gone]
+        attached = (
+            await ctx.session.scalars(
+                text(writer.attached), {"ids": created_ids, "batch_id": str(batch_id)}
+            )
+        ).all()
+        if attached:
+            # Never even with force: an account's deleting is the accounts page's (it
+            # takes the account's contacts, deals and plans with it, restorably).
+            shown = ", ".join(str(record_id) for record_id in attached[:20])
+            raise Conflict(
+                f"{len(attached)} imported {writer.name} have records added since the"
+                f" import: {shown}; delete them on their page, or those records, first",
+                errors=[FieldError("records", str(record_id)) for record_id in attached[:SHOWN]],
+            )
     connection = await ctx.session.connection()
-    created = [row.row_id for row in trail if row.action == "insert" and not row.gone]
-    if created:
-        await connection.execute(
-            update(table)
-            .where(table.c.id == func.any(text("CAST(:created AS uuid[])")))
-            .where(table.c.deleted_at.is_(None))
-            .values(
-                deleted_at=func.now(),
-                deleted_by=principal.user_id,
-                deletion_id=uuid7(),
-                version=table.c.version + 1,
-                updated_at=func.now(),
-            ),
-            {"created": created},
-        )
-    restored = [row for row in trail if row.action == "update" and not row.gone]
-    for row in restored:
-        before = row.before
-        values: dict[str, Any] = {column: before.get(column) for column in writer.restored}
-        await connection.execute(
-            update(table)
-            .where(table.c.id == row.row_id)
-            .values(**values, version=table.c.version + 1, updated_at=func.now())
-        )
+    for table, trail in trails:
+        created = [row.row_id for row in trail if row.action == "insert" and not row.gone]
+        if created and "deleted_at" in table.c:
+            await connection.execute(
+                update(table)
+                .where(table.c.id == func.any(text("CAST(:created AS uuid[])")))
+                .where(table.c.deleted_at.is_(None))
+                .values(
+                    deleted_at=func.now(),
+                    deleted_by=principal.user_id,
+                    deletion_id=uuid7(),
+                    version=table.c.version + 1,
+                    updated_at=func.now(),
+                ),
+                {"created": created},
+            )
+        elif created:
+            # The ledger has no soft delete: its imported lines go.
+            await connection.execute(
+                delete(table).where(table.c.id == func.any(text("CAST(:created AS uuid[])"))),
+                {"created": created},
+            )
+        if table is not writer.table:
+            continue
+        restored = [row for row in trail if row.action == "update" and not row.gone]
+        for row in restored:
+            before = row.before
+            values: dict[str, Any] = {
+                column: _restored_value(table, column, before.get(column))
+                for column in writer.restored
+            }
+            await connection.execute(
+                update(table)
+                .where(table.c.id == row.row_id)
+                .values(**values, version=table.c.version + 1, updated_at=func.now())
+            )
     batch.status = ImportStatus.UNDONE.value
     batch.undone_at = datetime.now(UTC)
     await ctx.session.flush()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -38,13 +39,55 @@ def _kinds(ctx: Ctx) -> list[str]:
     ]
 
 
+# Where each kind's records are listed (the ledger's lines are on their accounts).
+LIST_PAGES = {ImportKind.TRANSACTIONS: "/accounts"}
+# Kinds whose records have a page of their own, for a duplicate's link.
+RECORD_PAGES = {
+    ImportKind.ACCOUNTS: "/accounts/",
+    ImportKind.CONTACTS: "/contacts/",
+    ImportKind.DEALS: "/deals/",
+}
+# What the dedupe key of a kind keyed "account id:value" compares, for people.
+ACCOUNT_SCOPED_KEYS = {
+    ImportKind.CONTACTS: "Email at the account",
+    ImportKind.TRANSACTIONS: "Invoice number at the account",
+    ImportKind.DEALS: "Deal name at the account",
+}
+
+
+def _duplicate(kind: ImportKind, item: dict[str, Any]) -> dict[str, Any]:
+    """A preview's duplicate as the page shows it: the row, what it matches (a link to
+    the record where it has a page) and by what, without internal ids."""
+    prefix, _, value = str(item.get("key", "")).partition(":")
+    by = ACCOUNT_SCOPED_KEYS.get(kind)
+    record_id = item.get("record_id")
+    href = None
+    if record_id and kind in RECORD_PAGES:
+        href = f"{RECORD_PAGES[kind]}{record_id}"
+    elif record_id and kind not in LIST_PAGES:
+        href = f"/{kind.value}?q={quote(value)}"
+    return {
+        "row": item.get("row"),
+        "existing": bool(record_id),
+        "href": href,
+        "matches_row": item.get("matches_row"),
+        "by": by or prefix.replace("_", " ").capitalize(),
+        "value": value,
+    }
+
+
 async def _detail(ctx: Ctx, batch: ImportBatch, notice: str | None = None) -> dict[str, Any]:
     kind = ImportKind(batch.kind)
+    preview = batch.preview or {}
+    items = (preview.get("duplicates") or {}).get("items", [])
     names = await member_names(ctx.session, [batch.created_by])
     return {
         "batch": batch,
         "preview": batch.preview or {},
         "fields": import_fields.fields_of(kind),
+        "field_labels": {spec.name: spec.label for spec in import_fields.fields_of(kind)},
+        "duplicates": [_duplicate(kind, item) for item in items],
+        "list_page": LIST_PAGES.get(kind, f"/{kind.value}"),
         "running": batch.status == ImportStatus.RUNNING.value,
         "percent": (100 * batch.rows_done // batch.rows_total) if batch.rows_total else 0,
         "creator": names.get(batch.created_by) if batch.created_by else None,

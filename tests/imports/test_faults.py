@@ -126,3 +126,74 @@ async def test_a_killed_connection_leaves_nothing_and_the_retry_imports_it_whole
     assert done["status"] == "completed", done
     assert done["created"] == 10
     assert await _count(owner_conn, admin) == 10
+
+
+async def test_a_fault_in_a_companion_or_a_placed_deal_leaves_nothing_of_either_table(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    database: Database,
+    owner_conn: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An account's first contact is written after its chunk of accounts, a deal past
+    the first step through the guard's import exception: a fault in either rolls back
+    everything the batch wrote, history and totals included."""
+    monkeypatch.setattr(service, "CHUNK", 3)
+    admin = await register_tenant(client)
+    await owner_conn.execute(
+        f"""
+        CREATE FUNCTION inject_import_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.tenant_id = '{admin.tenant_id}'
+               AND coalesce(to_jsonb(NEW) ->> 'first_name', to_jsonb(NEW) ->> 'name')
+                   IN ('Person07', 'Deal 07')
+            THEN RAISE EXCEPTION 'injected fault'; END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER inject_import_fault BEFORE INSERT ON contacts
+        FOR EACH ROW EXECUTE FUNCTION inject_import_fault();
+        CREATE TRIGGER inject_import_fault BEFORE INSERT ON deals
+        FOR EACH ROW EXECUTE FUNCTION inject_import_fault();
+        """
+    )
+    try:
+        accounts = "Name,Contact\n" + "".join(
+            f"Company {n:02},Person{n:02}\n" for n in range(1, 11)
+        )
+        batch = await uploaded(client, admin, accounts, kind="accounts")
+        assert (await commit(client, admin, batch)).status_code == 202
+        await run_due_jobs(settings, database)
+        failed = await get(client, admin, batch["id"])
+        assert (failed["status"], failed["created"]) == ("failed", 0)
+        assert "injected fault" in failed["failure"]
+        for table in ("accounts", "contacts"):
+            count = await owner_conn.fetchval(
+                f"SELECT count(*) FROM {table} WHERE tenant_id = $1", admin.tenant_id
+            )
+            assert count == 0, table
+
+        await owner_conn.execute(
+            "INSERT INTO accounts (tenant_id, id, name, owner_id)"
+            " VALUES ($1, gen_random_uuid(), 'Acme', $2)",
+            admin.tenant_id,
+            admin.user_id,
+        )
+        deals = "Deal Name,Company,Stage\n" + "".join(
+            f"Deal {n:02},Acme,Proposal\n" for n in range(1, 11)
+        )
+        batch = await uploaded(client, admin, deals, kind="deals")
+        assert (await commit(client, admin, batch)).status_code == 202
+        await run_due_jobs(settings, database)
+        failed = await get(client, admin, batch["id"])
+        assert (failed["status"], failed["created"]) == ("failed", 0)
+        assert "injected fault" in failed["failure"]
+        for query in (
+            "SELECT count(*) FROM deals WHERE tenant_id = $1",
+            "SELECT count(*) FROM workflow_history WHERE tenant_id = $1 AND entity_type = 'deal'",
+            "SELECT coalesce(sum(deal_count), 0) FROM pipeline_column_totals WHERE tenant_id = $1",
+        ):
+            assert await owner_conn.fetchval(query, admin.tenant_id) == 0, query
+    finally:
+        await owner_conn.execute("DROP TRIGGER IF EXISTS inject_import_fault ON contacts")
+        await owner_conn.execute("DROP TRIGGER IF EXISTS inject_import_fault ON deals")
+        await owner_conn.execute("DROP FUNCTION IF EXISTS inject_import_fault()")

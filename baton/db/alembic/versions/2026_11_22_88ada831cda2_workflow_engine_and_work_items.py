@@ -424,7 +424,7 @@ def upgrade() -> None:
     for table in AUDITED:
         op.execute(ddl.attach_audit(table))
     op.execute(ddl.UUID7_FUNCTION)
-    op.execute(ddl.GOVERN_STEP_FUNCTION)
+    op.execute(ddl.GOVERN_STEP_FUNCTION_V1)
     op.execute(ddl.attach_governance("work_items", "work_item"))
 
 

@@ -221,7 +221,7 @@ def upgrade() -> None:
         for statement in ddl.enable_tenant_rls(table):
             op.execute(statement)
     op.execute(ddl.attach_audit("import_batches"))
-    op.execute(imports_ddl.IMPORT_TRAIL_FUNCTION)
+    op.execute(imports_ddl.IMPORT_TRAIL_FUNCTION_V1)
 
 
 def downgrade() -> None:

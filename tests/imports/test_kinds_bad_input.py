@@ -1,0 +1,126 @@
+"""Each new kind's files: malformed ones refused with nothing stored, a workbook read
+from its chosen sheet with typed cells, a required field without a column named."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+import asyncpg
+import httpx
+import pytest
+from openpyxl import Workbook
+
+from baton.config import Settings
+from baton.db.engine import Database
+from tests.accounts.support import create_account
+from tests.factories import register_tenant
+from tests.imports.support import committed, upload, uploaded
+
+KINDS = ("accounts", "contacts", "transactions", "deals")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    ("content", "filename", "message"),
+    [
+        (b"Name,Account\n", "header.csv", "The file has a header row but no data rows"),
+        (b"\x00\x01\x02\x03" * 600, "junk.csv", "The file is not text"),
+        (b"PK\x03\x04 not really a zip", "broken.xlsx", "The file is not a readable XLSX"),
+    ],
+)
+async def test_malformed_files_are_refused_for_every_kind(
+    client: httpx.AsyncClient,
+    owner_conn: asyncpg.Connection,
+    kind: str,
+    content: bytes,
+    filename: str,
+    message: str,
+) -> None:
+    admin = await register_tenant(client)
+    response = await upload(client, admin, content, filename=filename, kind=kind)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith(message)
+    stored = await owner_conn.fetchval(
+        "SELECT count(*) FROM import_batches WHERE tenant_id = $1", admin.tenant_id
+    )
+    assert stored == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "header", "missing", "label"),
+    [
+        ("accounts", "Domain", "name", "Account name"),
+        ("contacts", "First Name", "account", "Account (name or domain)"),
+        ("transactions", "Company,Amount", "occurred_on", "Date"),
+        ("deals", "Company", "name", "Deal name"),
+    ],
+)
+async def test_a_required_field_without_a_column_is_named_per_kind(
+    client: httpx.AsyncClient, kind: str, header: str, missing: str, label: str
+) -> None:
+    admin = await register_tenant(client)
+    row = ",".join("x" for _ in header.split(","))
+    batch = await uploaded(client, admin, f"{header}\n{row}\n", kind=kind)
+    assert {"row": None, "field": missing, "message": f"{label} has no column: map one"} in batch[
+        "errors"
+    ]
+    refused = await client.post(
+        f"/api/v1/imports/{batch['id']}/commit",
+        headers=admin.headers,
+        json={"version": batch["version"], "valid_rows_only": True},
+    )
+    assert refused.status_code == 422
+
+
+async def test_a_ledger_workbook_is_read_from_its_chosen_sheet_with_typed_cells(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    database: Database,
+    owner_conn: asyncpg.Connection,
+) -> None:
+    admin = await register_tenant(client)
+    await create_account(client, admin, name="Acme", domain="acme.example")
+    book = Workbook()
+    cover = book.active
+    assert cover is not None
+    cover.title = "Cover"
+    cover.append(["Exported from the old CRM"])
+    sheet = book.create_sheet("Invoices")
+    sheet.append(["Invoice #", "Issue Date", "Grand Total", "Customer"])
+    # A spreadsheet cell has no time zone: naive, as Excel writes it.
+    sheet.append(["A-1", datetime(2026, 1, 5), 1250.5, "Acme"])  # noqa: DTZ001
+    sheet.append(["A-2", datetime(2026, 2, 1, 9, 30), 99, "acme.example"])  # noqa: DTZ001
+    buffer = io.BytesIO()
+    book.save(buffer)
+    content = buffer.getvalue()
+    wrong = await upload(
+        client, admin, content, filename="ledger.xlsx", kind="transactions", sheet="Ledger"
+    )
+    assert wrong.status_code == 422
+    assert "Cover, Invoices" in wrong.json()["detail"]
+    # The first sheet by default: a cover page with no rows.
+    first = await upload(client, admin, content, filename="ledger.xlsx", kind="transactions")
+    assert first.status_code == 422
+    assert first.json()["detail"] == "The file has a header row but no data rows"
+    batch = await uploaded(
+        client, admin, content, filename="ledger.xlsx", kind="transactions", sheet="Invoices"
+    )
+    assert batch["mapping"] == {
+        "Invoice #": "reference",
+        "Issue Date": "occurred_on",
+        "Grand Total": "amount",
+        "Customer": "account",
+    }
+    assert batch["error_count"] == 0, batch["errors"]
+    done = await committed(client, admin, batch, settings, database)
+    assert done["created"] == 2, done
+    lines = await owner_conn.fetch(
+        "SELECT reference, occurred_on::text, amount::text FROM account_transactions"
+        " WHERE tenant_id = $1 ORDER BY reference",
+        admin.tenant_id,
+    )
+    assert [tuple(line) for line in lines] == [
+        ("A-1", "2026-01-05", "1250.50"),
+        ("A-2", "2026-02-01", "99.00"),
+    ]
