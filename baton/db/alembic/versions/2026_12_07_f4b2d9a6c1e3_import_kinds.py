@@ -9,7 +9,7 @@ with reason `import`; every other insert still starts at the initial step. The
 downgrade puts the previous texts back.
 
 Revision ID: f4b2d9a6c1e3
-Revises: e6a1c3f8d2b4
+Revises: f3b9d6c1a8e2
 Create Date: 2026-12-07 14:30:00.000000+00:00
 """
 
@@ -21,7 +21,7 @@ from baton.db import ddl
 from baton.imports import ddl as imports_ddl
 
 revision = "f4b2d9a6c1e3"
-down_revision = "e6a1c3f8d2b4"
+down_revision = "f3b9d6c1a8e2"
 branch_labels = None
 depends_on = None
 
