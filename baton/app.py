@@ -28,6 +28,7 @@ from baton.audit.api import router as audit_router
 from baton.audit.models import SecurityEvent
 from baton.audit.service import record_security_event
 from baton.audit.web import router as audit_web_router
+from baton.bulk.api import router as bulk_router
 from baton.cadences.api import router as cadences_router
 from baton.config import Settings, WorkerMode, get_settings
 from baton.contacts.api import router as contacts_router
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         identity_router,
         workflow_router,
         work_items_router,
+        bulk_router,
         deals_router,
         accounts_router,
         contacts_router,
