@@ -1,0 +1,164 @@
+"""The lists' action bar: selected rows (or every row the search matches), one action,
+and the answer row by row — what was done, what was refused and why — with an Undo
+for a delete. The lists render the bar (`bulk/_bar.html`); its form posts here, with
+the page's search form included, so "all matching" means what the list shows."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from baton.bulk import queries, service
+from baton.bulk.schemas import (
+    AccountBulkIn,
+    BulkAction,
+    LeadBulkIn,
+    RowStatus,
+    TargetBulkIn,
+)
+from baton.bulk.service import BulkEntity, BulkResult
+from baton.core.auth import CtxDep
+from baton.core.errors import DomainError, FieldError, NotFound, ValidationFailed
+from baton.core.schemas import Schema, parse_input
+from baton.web.rendering import render
+from baton.workflow.web import form_error, is_htmx, text, texts
+
+router = APIRouter(include_in_schema=False)
+
+# Lead queues whose rows take a bulk action (triage, or assignment from the pool).
+LEAD_QUEUES = ("inbox", "nurture", "pool")
+
+STATUS_LABELS = {
+    RowStatus.MOVED: "Moved",
+    RowStatus.UPDATED: "Updated",
+    RowStatus.ENROLLED: "Enrolled",
+    RowStatus.DELETED: "Deleted",
+    RowStatus.RESTORED: "Restored",
+    RowStatus.UNCHANGED: "Already so",
+    RowStatus.REFUSED: "Refused",
+    RowStatus.NOT_FOUND: "Not found",
+}
+# What each action needs chosen first, in the bar's words.
+_NEEDED = {
+    BulkAction.CHANGE_OWNER: ("bulk_owner_id", "owner_id", "Choose the new owner"),
+    BulkAction.ADD_TAG: ("bulk_tag", "tag", "Type the tag to add"),
+    BulkAction.ENROL: ("bulk_cadence_id", "cadence_id", "Choose a cadence"),
+    BulkAction.MOVE: ("bulk_status", "status", "Choose where to move them"),
+}
+
+
+def _request_body(form: FormData, filters: dict[str, Any]) -> dict[str, Any]:
+    """The API body from the bar's form: the rows ticked, or the search's filters when
+    "all matching" is on; the chosen action and what it needs (422 in words when a
+    choice is missing, before anything is done)."""
+    raw_action = text(form, "action")
+    try:
+        action = BulkAction(raw_action)
+    except ValueError:
+        raise ValidationFailed("Choose an action first") from None
+    body: dict[str, Any] = {"action": action.value}
+    if text(form, "all_matching") == "1":
+        body["filter"] = filters
+    else:
+        ids = texts(form, "ids")
+        if not ids:
+            raise ValidationFailed("Select at least one row first")
+        body["ids"] = ids
+    needed = _NEEDED.get(action)
+    if needed is not None:
+        field, key, missing = needed
+        if not text(form, field):
+            raise ValidationFailed(missing, errors=[FieldError(key, "is required")])
+        body[key] = text(form, field)
+    if action is BulkAction.MOVE:
+        for field, key in (("bulk_reason", "reason"), ("bulk_notes", "notes")):
+            if text(form, field):
+                body[key] = text(form, field)
+    return body
+
+
+def _results(result: BulkResult, names: dict[uuid.UUID, str]) -> dict[str, Any]:
+    counts = Counter(outcome.status for outcome in result.outcomes)
+    return {
+        "action": result.action,
+        "rows": [
+            {
+                "id": outcome.id,
+                "name": names.get(outcome.id, "A record you cannot see"),
+                "status": outcome.status,
+                "label": STATUS_LABELS[outcome.status],
+                "error": outcome.error,
+            }
+            for outcome in result.outcomes
+        ],
+        "summary": ", ".join(
+            f"{count} {STATUS_LABELS[status].lower()}"
+            for status, count in sorted(counts.items(), key=lambda item: -item[1])
+        )
+        or "No row matched",
+        "deleted": [o.id for o in result.outcomes if o.status is RowStatus.DELETED],
+    }
+
+
+async def _bulk(
+    request: Request,
+    ctx: CtxDep,
+    entity: BulkEntity,
+    schema: type[Schema],
+    filters: dict[str, Any],
+    url: str,
+    undo: bool,
+) -> Response:
+    form = await request.form()
+    try:
+        data = parse_input(schema, _request_body(form, filters))
+        result = await service.run_bulk(ctx, entity, data)  # type: ignore[arg-type]
+    except DomainError as error:
+        return form_error(request, error)
+    names = await queries.row_names(ctx.session, entity, [o.id for o in result.outcomes])
+    context = {**_results(result, names), "url": url, "undo": undo}
+    if not is_htmx(request):
+        back = url.removesuffix("/bulk")
+        return render(request, "bulk/result_page.html", back=back, **context)
+    response = render(request, "bulk/_results.html", **context)
+    # The list behind the bar shows the rows as they are now (`baton.js`).
+    response.headers["HX-Trigger"] = "bulk-done"
+    return response
+
+
+def _kept(values: dict[str, str]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value}
+
+
+@router.post("/accounts/bulk")
+async def accounts_bulk(request: Request, ctx: CtxDep) -> Response:
+    form = await request.form()
+    filters = _kept({name: text(form, name)[:200] for name in ("q", "tenure", "activity", "owner")})
+    return await _bulk(
+        request, ctx, BulkEntity.ACCOUNTS, AccountBulkIn, filters, "/accounts/bulk", undo=True
+    )
+
+
+@router.post("/targets/bulk")
+async def targets_bulk(request: Request, ctx: CtxDep) -> Response:
+    form = await request.form()
+    filters = _kept({name: text(form, name)[:200] for name in ("status", "q")})
+    return await _bulk(
+        request, ctx, BulkEntity.TARGETS, TargetBulkIn, filters, "/targets/bulk", undo=False
+    )
+
+
+@router.post("/leads/{queue}/bulk")
+async def leads_bulk(request: Request, ctx: CtxDep, queue: str) -> Response:
+    if queue not in LEAD_QUEUES:
+        raise NotFound("No such page")
+    form = await request.form()
+    filters = {"view": queue, **_kept({"q": text(form, "q")[:200]})}
+    return await _bulk(
+        request, ctx, BulkEntity.LEADS, LeadBulkIn, filters, f"/leads/{queue}/bulk", undo=False
+    )
