@@ -43,6 +43,8 @@ STATUS_LABELS = {
     RowStatus.REFUSED: "Refused",
     RowStatus.NOT_FOUND: "Not found",
 }
+# The summary's order: what was done, then what was not.
+_ORDER = list(RowStatus)
 # What each action needs chosen first, in the bar's words.
 _NEEDED = {
     BulkAction.CHANGE_OWNER: ("bulk_owner_id", "owner_id", "Choose the new owner"),
@@ -98,7 +100,7 @@ def _results(result: BulkResult, names: dict[uuid.UUID, str]) -> dict[str, Any]:
         ],
         "summary": ", ".join(
             f"{count} {STATUS_LABELS[status].lower()}"
-            for status, count in sorted(counts.items(), key=lambda item: -item[1])
+            for status, count in sorted(counts.items(), key=lambda item: _ORDER.index(item[0]))
         )
         or "No row matched",
         "deleted": [o.id for o in result.outcomes if o.status is RowStatus.DELETED],

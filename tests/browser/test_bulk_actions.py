@@ -113,3 +113,64 @@ def test_the_bar_works_on_a_phone(web: WatchedPage) -> None:
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / "accounts-bulk-390.png"), full_page=False)
     web.assert_clean()
+
+
+def _add_target(web: WatchedPage, company: str) -> None:
+    form = web.page.locator("form#target-add")
+    if not form.is_visible():
+        web.page.locator("details.add-panel summary").click()
+    form.get_by_label("Company").fill(company)
+    form.get_by_role("button", name="Add target").click()
+    expect(web.page.locator(f'tr[data-target="{company}"]')).to_be_visible()
+
+
+def test_a_bulk_move_of_targets_lists_what_the_workflow_refused_and_why(
+    web: WatchedPage,
+) -> None:
+    page = web.page
+    tag = uuid.uuid4().hex[:8]
+    fresh, moved = f"Trawler {tag} fresh", f"Trawler {tag} moved"
+    web.goto("/login")
+    web.log_in(SALES, DEMO_PASSWORD)
+    page.wait_for_url(f"{web.base_url}/")
+    web.goto("/targets")
+    _add_target(web, fresh)
+    _add_target(web, moved)
+    row = page.locator(f'tr[data-target="{moved}"]')
+    row.get_by_label(f"New status of {moved}").select_option(label="Contacted")
+    row.get_by_role("button", name="Move").click()
+    expect(page.locator(f'tr[data-target="{moved}"]')).to_contain_text("Contacted")
+
+    page.get_by_role("searchbox").fill(f"trawler {tag}")
+    expect(page.locator("#target-results tbody tr[data-target]")).to_have_count(2)
+    bar = page.locator("[data-bulk]")
+    bar.get_by_role("button", name="Select all matching").click()
+    bar.get_by_label("Action").select_option("move")
+    bar.get_by_label("Move to").select_option(label="Engaged")
+    bar.get_by_role("button", name="Apply").click()
+    outcome = bar.locator("#bulk-results")
+    expect(outcome).to_contain_text("1 moved, 1 refused")
+    refused = outcome.locator('tr[data-outcome="refused"]')
+    expect(refused).to_contain_text(fresh)
+    expect(refused).to_contain_text("New Target")
+    expect(page.locator(f'tr[data-target="{moved}"]')).to_contain_text("Engaged")
+    expect(page.locator(f'tr[data-target="{fresh}"]')).to_contain_text("New Target")
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / "targets-bulk-1920.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(Path(SHOTS) / "targets-bulk-390.png"), full_page=True)
+    web.assert_clean()
+
+
+def test_marketing_sees_the_bar_on_the_lead_inbox(web: WatchedPage) -> None:
+    page = web.page
+    web.goto("/login")
+    web.log_in("marketing@acme.example", DEMO_PASSWORD)
+    page.wait_for_url(f"{web.base_url}/")
+    web.goto("/leads/inbox")
+    bar = page.locator("[data-bulk]")
+    bar.get_by_label("Action").select_option("move")
+    expect(bar.get_by_label("Move to")).to_be_visible()
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / "leads-bulk-1920.png"), full_page=False)
+    web.assert_clean()
