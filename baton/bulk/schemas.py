@@ -14,6 +14,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from baton.accounts.models import ActivityLevel, Tenure
 from baton.accounts.schemas import Tag
+from baton.bulk.models import BulkRunStatus
 from baton.core.schemas import Schema, ShortText
 from baton.deals.schemas import DealView
 from baton.leads.models import LeadView
@@ -180,9 +181,18 @@ class BulkRowOut(Schema):
 
 
 class BulkOut(Schema):
+    """The answer: at once (200, `completed`, `run_id` null) up to `SYNC_ROWS` rows;
+    above, 202 `running` with the `run_id` to poll (`GET /api/v1/bulk-runs/{id}`),
+    whose answer has the same shape, its results growing as the job goes."""
+
+    run_id: uuid.UUID | None = None
+    status: BulkRunStatus
     action: BulkAction
     # Rows named (duplicates answered once) or matched by the filter.
     total: int
+    # Rows done so far (all of them once `completed`).
+    done: int
     # How many rows ended in each status (only the statuses that occurred).
     counts: dict[RowStatus, int]
+    # One per row done, in row order.
     results: list[BulkRowOut]

@@ -15,15 +15,21 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import func, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 
 from baton.accounts import queries as account_queries
 from baton.accounts import service as account_service
 from baton.accounts.models import MAX_TAGS
 from baton.accounts.schemas import AccountPatch
+from baton.bulk import tasks
+from baton.bulk.models import BulkRun, BulkRunStatus
 from baton.bulk.schemas import (
     MAX_ROWS,
+    SYNC_ROWS,
     AccountBulkIn,
     AccountFilter,
     BulkAction,
@@ -41,13 +47,14 @@ from baton.cadences import service as cadence_service
 from baton.cadences.models import Cadence
 from baton.cadences.schemas import EnrollIn
 from baton.contacts import service as contact_service
-from baton.core.context import Ctx
+from baton.core.context import AuthMethod, Ctx, Principal
 from baton.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from baton.core.pagination import MAX_PAGE_SIZE, PageRequest, next_page, page_of
 from baton.deals import service as deal_service
 from baton.deals.schemas import DealMoveIn, DealPatch
 from baton.identity.access import WRITERS, require_role
-from baton.identity.models import Role
+from baton.identity.models import Membership, Role, Tenant, User
+from baton.jobs.defer import defer
 from baton.leads import service as lead_service
 from baton.leads.schemas import TriageIn
 from baton.targets import service as target_service
@@ -58,6 +65,9 @@ SUPERVISORS = (Role.ADMIN, Role.MANAGER)
 
 RowAction = Callable[[Ctx, uuid.UUID], Awaitable[RowStatus]]
 BulkIn = DealBulkIn | LeadBulkIn | TargetBulkIn | AccountBulkIn | ContactBulkIn
+# Rows one job transaction acts on before it queues the next chunk (and the progress
+# a poll sees moves on).
+CHUNK_ROWS = 100
 
 
 class BulkEntity(StrEnum):
@@ -76,10 +86,34 @@ class RowOutcome:
     error: DomainError | None = None
 
 
+def outcome_json(outcome: RowOutcome) -> dict[str, Any]:
+    """A row's result as answered and stored: `{id, status, error}`, the error the
+    single change's Problem in short (`{title, detail, errors}`) or null."""
+    error = outcome.error
+    return {
+        "id": str(outcome.id),
+        "status": outcome.status.value,
+        "error": None
+        if error is None
+        else {
+            "title": error.title,
+            "detail": error.detail,
+            "errors": [{"field": e.field, "message": e.message} for e in error.errors],
+        },
+    }
+
+
 @dataclass(frozen=True)
 class BulkResult:
+    """A bulk action's answer: done in the request (`run_id` None, completed), or a
+    run the worker goes through (its results so far)."""
+
+    entity: BulkEntity
     action: BulkAction
-    outcomes: list[RowOutcome]
+    status: BulkRunStatus
+    total: int
+    results: list[dict[str, Any]]
+    run_id: uuid.UUID | None = None
 
 
 class RowRefused(DomainError):
@@ -348,6 +382,148 @@ async def run_bulk(ctx: Ctx, entity: BulkEntity, data: BulkIn) -> BulkResult:
         ids = _distinct(data.ids)
     else:
         ids = await matching_ids(ctx, entity, data.filter)
+    if len(ids) > SYNC_ROWS:
+        return await _start_run(ctx, entity, data, ids)
     act = _row_action(data)
     outcomes = [await _run_row(ctx, act, record_id) for record_id in ids]
-    return BulkResult(action, outcomes)
+    results = [outcome_json(o) for o in outcomes]
+    return BulkResult(entity, action, BulkRunStatus.COMPLETED, len(ids), results)
+
+
+# ---------------------------------------------------------------- runs (the job)
+
+
+def _schema_of(entity: BulkEntity) -> type[BulkIn]:
+    schemas: dict[BulkEntity, type[BulkIn]] = {
+        BulkEntity.DEALS: DealBulkIn,
+        BulkEntity.LEADS: LeadBulkIn,
+        BulkEntity.TARGETS: TargetBulkIn,
+        BulkEntity.ACCOUNTS: AccountBulkIn,
+        BulkEntity.CONTACTS: ContactBulkIn,
+    }
+    return schemas[entity]
+
+
+async def _start_run(
+    ctx: Ctx, entity: BulkEntity, data: BulkIn, ids: list[uuid.UUID]
+) -> BulkResult:
+    """Store the rows (as resolved now) and the action, and queue its first chunk, in
+    the request's transaction: the run exists exactly when its job does."""
+    principal = ctx.require_principal()
+    run = BulkRun(
+        tenant_id=principal.tenant_id,
+        entity=entity.value,
+        action=data.action,
+        parameters=data.model_dump(mode="json", exclude={"ids", "filter"}),
+        ids=ids,
+        rows_total=len(ids),
+        created_by=principal.user_id,
+    )
+    ctx.session.add(run)
+    await ctx.session.flush()
+    await defer(ctx, tasks.run_bulk_chunk, {"run_id": str(run.id)})
+    action = BulkAction(data.action)
+    return BulkResult(entity, action, BulkRunStatus.RUNNING, len(ids), [], run.id)
+
+
+async def _principal_of(ctx: Ctx, user_id: uuid.UUID) -> Principal | None:
+    """The member who asked, with their role now (a member who left, or lost the role
+    a row needs, gets that row refused as a request of theirs would be)."""
+    row = (
+        await ctx.session.execute(
+            select(
+                Membership.tenant_id,
+                Membership.id,
+                Membership.role,
+                User.email,
+                User.full_name,
+                Tenant.slug,
+                Tenant.name,
+            )
+            .join(User, User.id == Membership.user_id)
+            .join(Tenant, Tenant.id == Membership.tenant_id)
+            .where(Membership.user_id == user_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    return Principal(
+        tenant_id=row.tenant_id,
+        tenant_slug=row.slug,
+        tenant_name=row.name,
+        user_id=user_id,
+        email=row.email,
+        full_name=row.full_name,
+        membership_id=row.id,
+        role=row.role,
+        method=AuthMethod.CLI,
+        credential_id=None,
+    )
+
+
+async def run_chunk(ctx: Ctx, run_id: uuid.UUID) -> None:
+    """The job: the run's next `CHUNK_ROWS` rows, each as `run_bulk` acts on a row (its
+    own savepoint, the single change's rules, history and audit), their results
+    appended and `rows_done` advanced in this transaction; then the next chunk is
+    queued, or the run is completed. Idempotent: under the run's advisory lock a chunk
+    starts where the run stands, and a completed (or unknown) run is left alone."""
+    session = ctx.session
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(f"bulk:{run_id}", 0)))
+    )
+    run = (
+        await session.execute(
+            select(
+                BulkRun.entity,
+                BulkRun.parameters,
+                BulkRun.ids,
+                BulkRun.rows_done,
+                BulkRun.rows_total,
+                BulkRun.created_by,
+            ).where(BulkRun.id == run_id, BulkRun.status == BulkRunStatus.RUNNING.value)
+        )
+    ).first()
+    if run is None:
+        return
+    ctx.principal = await _principal_of(ctx, run.created_by)
+    chunk = list(run.ids[run.rows_done : run.rows_done + CHUNK_ROWS])
+    data = _schema_of(BulkEntity(run.entity)).model_validate(
+        {**run.parameters, "ids": [str(record_id) for record_id in chunk]}
+    )
+    act = _row_action(data)
+    results = [outcome_json(await _run_row(ctx, act, record_id)) for record_id in chunk]
+    done = run.rows_done + len(chunk)
+    finished = done >= run.rows_total
+    await session.execute(
+        update(BulkRun)
+        .where(BulkRun.id == run_id)
+        .values(
+            rows_done=done,
+            results=BulkRun.results.op("||")(literal(results, JSONB)),
+            status=(BulkRunStatus.COMPLETED if finished else BulkRunStatus.RUNNING).value,
+            finished_at=func.now() if finished else None,
+            version=BulkRun.version + 1,
+            updated_at=func.now(),
+        )
+    )
+    if not finished:
+        await defer(ctx, tasks.run_bulk_chunk, {"run_id": str(run_id)})
+
+
+async def get_run(ctx: Ctx, run_id: uuid.UUID) -> BulkResult:
+    """A bulk run's progress and its results so far: the member who started it, and
+    admins and managers; anyone else, and another organization, 404."""
+    principal = ctx.require_principal()
+    run = await ctx.session.scalar(
+        select(BulkRun).where(BulkRun.id == run_id).execution_options(populate_existing=True)
+    )
+    if run is None or (run.created_by != principal.user_id and principal.role not in SUPERVISORS):
+        raise NotFound("No such bulk run")
+    return BulkResult(
+        BulkEntity(run.entity),
+        BulkAction(run.action),
+        BulkRunStatus(run.status),
+        run.rows_total,
+        list(run.results),
+        run.id,
+    )

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from baton.bulk import queries, service
+from baton.bulk.models import BulkRunStatus
 from baton.bulk.schemas import (
     AccountBulkIn,
     BulkAction,
@@ -23,6 +24,7 @@ from baton.bulk.schemas import (
 )
 from baton.bulk.service import BulkEntity, BulkResult
 from baton.core.auth import CtxDep
+from baton.core.context import Ctx
 from baton.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from baton.core.schemas import Schema, parse_input
 from baton.web.rendering import render
@@ -84,26 +86,39 @@ def _request_body(form: FormData, filters: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _results(result: BulkResult, names: dict[uuid.UUID, str]) -> dict[str, Any]:
-    counts = Counter(outcome.status for outcome in result.outcomes)
+# Where a list's bar posts, for the Undo of a delete (lists whose records restore).
+_UNDO_URLS = {BulkEntity.ACCOUNTS: "/accounts/bulk"}
+
+
+async def _results(ctx: Ctx, result: BulkResult) -> dict[str, Any]:
+    """What the results panel shows: each row done by its name, what became of it and
+    why; a run still going shows its progress and polls for more."""
+    ids = [uuid.UUID(row["id"]) for row in result.results]
+    names = await queries.row_names(ctx.session, result.entity, ids)
+    rows = [
+        {
+            "name": names.get(record_id, "A record you cannot see"),
+            "status": RowStatus(row["status"]),
+            "label": STATUS_LABELS[RowStatus(row["status"])],
+            "error": row["error"],
+        }
+        for record_id, row in zip(ids, result.results, strict=True)
+    ]
+    counts = Counter(row["status"] for row in rows)
+    summary = ", ".join(
+        f"{counts[status]} {STATUS_LABELS[status].lower()}" for status in _ORDER if counts[status]
+    )
     return {
-        "action": result.action,
-        "rows": [
-            {
-                "id": outcome.id,
-                "name": names.get(outcome.id, "A record you cannot see"),
-                "status": outcome.status,
-                "label": STATUS_LABELS[outcome.status],
-                "error": outcome.error,
-            }
-            for outcome in result.outcomes
+        "rows": rows,
+        "summary": summary or ("Nothing done yet" if result.run_id else "No row matched"),
+        "running": result.status is BulkRunStatus.RUNNING,
+        "run_id": result.run_id,
+        "done": len(rows),
+        "total": result.total,
+        "deleted": [
+            i for i, row in zip(ids, rows, strict=True) if row["status"] is RowStatus.DELETED
         ],
-        "summary": ", ".join(
-            f"{count} {STATUS_LABELS[status].lower()}"
-            for status, count in sorted(counts.items(), key=lambda item: _ORDER.index(item[0]))
-        )
-        or "No row matched",
-        "deleted": [o.id for o in result.outcomes if o.status is RowStatus.DELETED],
+        "url": _UNDO_URLS.get(result.entity),
     }
 
 
@@ -113,8 +128,7 @@ async def _bulk(
     entity: BulkEntity,
     schema: type[Schema],
     filters: dict[str, Any],
-    url: str,
-    undo: bool,
+    back: str,
 ) -> Response:
     form = await request.form()
     try:
@@ -122,14 +136,25 @@ async def _bulk(
         result = await service.run_bulk(ctx, entity, data)  # type: ignore[arg-type]
     except DomainError as error:
         return form_error(request, error)
-    names = await queries.row_names(ctx.session, entity, [o.id for o in result.outcomes])
-    context = {**_results(result, names), "url": url, "undo": undo}
+    context = await _results(ctx, result)
     if not is_htmx(request):
-        back = url.removesuffix("/bulk")
         return render(request, "bulk/result_page.html", back=back, **context)
     response = render(request, "bulk/_results.html", **context)
     # The list behind the bar shows the rows as they are now (`baton.js`).
     response.headers["HX-Trigger"] = "bulk-done"
+    return response
+
+
+@router.get("/bulk-runs/{run_id}")
+async def bulk_run(request: Request, ctx: CtxDep, run_id: uuid.UUID) -> Response:
+    """A run's progress (the panel polls it while the worker goes), then its results."""
+    result = await service.get_run(ctx, run_id)
+    context = await _results(ctx, result)
+    if not is_htmx(request):
+        return render(request, "bulk/result_page.html", back=None, **context)
+    response = render(request, "bulk/_results.html", **context)
+    if not context["running"]:
+        response.headers["HX-Trigger"] = "bulk-done"
     return response
 
 
@@ -141,18 +166,14 @@ def _kept(values: dict[str, str]) -> dict[str, Any]:
 async def accounts_bulk(request: Request, ctx: CtxDep) -> Response:
     form = await request.form()
     filters = _kept({name: text(form, name)[:200] for name in ("q", "tenure", "activity", "owner")})
-    return await _bulk(
-        request, ctx, BulkEntity.ACCOUNTS, AccountBulkIn, filters, "/accounts/bulk", undo=True
-    )
+    return await _bulk(request, ctx, BulkEntity.ACCOUNTS, AccountBulkIn, filters, "/accounts")
 
 
 @router.post("/targets/bulk")
 async def targets_bulk(request: Request, ctx: CtxDep) -> Response:
     form = await request.form()
     filters = _kept({name: text(form, name)[:200] for name in ("status", "q")})
-    return await _bulk(
-        request, ctx, BulkEntity.TARGETS, TargetBulkIn, filters, "/targets/bulk", undo=False
-    )
+    return await _bulk(request, ctx, BulkEntity.TARGETS, TargetBulkIn, filters, "/targets")
 
 
 @router.post("/leads/{queue}/bulk")
@@ -161,6 +182,4 @@ async def leads_bulk(request: Request, ctx: CtxDep, queue: str) -> Response:
         raise NotFound("No such page")
     form = await request.form()
     filters = {"view": queue, **_kept({"q": text(form, "q")[:200]})}
-    return await _bulk(
-        request, ctx, BulkEntity.LEADS, LeadBulkIn, filters, f"/leads/{queue}/bulk", undo=False
-    )
+    return await _bulk(request, ctx, BulkEntity.LEADS, LeadBulkIn, filters, f"/leads/{queue}")
