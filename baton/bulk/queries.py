@@ -43,4 +43,4 @@ async def row_names(
         BulkEntity.TARGETS: (_table(Target), "company_name"),
     }[entity]
     named = await session.execute(select(table.c.id, table.c[column]).where(table.c.id.in_(ids)))
-    return {record_id: name for record_id, name in named.tuples()}
+    return {row[0]: row[1] for row in named}
