@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
@@ -352,6 +353,16 @@ async def _run_row(ctx: Ctx, act: RowAction, record_id: uuid.UUID) -> RowOutcome
         return RowOutcome(record_id, RowStatus.NOT_FOUND, error)
     except DomainError as error:
         return RowOutcome(record_id, RowStatus.REFUSED, error)
+    except ValidationError as invalid:
+        # The single change's own input rules, stricter than the bulk body's (a lead's
+        # reason is at most 32 characters): that change's 422, for this row.
+        invalid_input = ValidationFailed(
+            errors=[
+                FieldError(".".join(str(p) for p in e["loc"]) or "input", e["msg"])
+                for e in invalid.errors()
+            ]
+        )
+        return RowOutcome(record_id, RowStatus.REFUSED, invalid_input)
     except IntegrityError:
         # A constraint the service did not foresee: this row only, said in words.
         refusal = RowRefused("The database refused this change for this record")

@@ -196,3 +196,20 @@ async def test_leads_triage_row_by_row_and_assignment_is_the_supervisors(
     assert _statuses(assigned) == ["updated"]
     lead = (await org.get(client, pooled)).json()
     assert lead["sales_owner_id"] == str(org.sales.user_id)
+
+
+async def test_a_reason_the_single_triage_would_refuse_refuses_the_row(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    lead = await org.walk(client, await org.create(client), "in_review")
+    response = await _bulk(
+        client,
+        "leads",
+        org.marketing,
+        ids=[lead["id"]],
+        action="move",
+        status="disqualified",
+        reason="x" * 60,
+    )
+    assert _statuses(response) == ["refused"]
+    assert response.json()["results"][0]["error"]["errors"][0]["field"] == "reason"
