@@ -81,7 +81,8 @@ async def bulk_leads(data: LeadBulkIn, ctx: CtxDep, response: Response) -> BulkO
 
 @router.post("/targets/bulk", description=_ANSWERS, responses=_RUN)
 async def bulk_targets(data: TargetBulkIn, ctx: CtxDep, response: Response) -> BulkOut:
-    """Change owner, move to a status (as `POST /targets/{id}/status`), or delete."""
+    """Change owner, move to a status (as `POST /targets/{id}/status`), delete, or
+    restore (the undo of a delete)."""
     return await _answer(ctx, response, BulkEntity.TARGETS, data)
 
 

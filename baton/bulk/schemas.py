@@ -130,7 +130,7 @@ class TargetFilter(Schema):
 
 
 class TargetBulkIn(_BulkIn):
-    action: Literal["change_owner", "move", "delete"]
+    action: Literal["change_owner", "move", "delete", "restore"]
     filter: TargetFilter | None = None
     status: StepKey | None = None
 

@@ -262,6 +262,9 @@ def _target_action(data: TargetBulkIn) -> RowAction:
     action = BulkAction(data.action)
 
     async def act(ctx: Ctx, target_id: uuid.UUID) -> RowStatus:
+        if action is BulkAction.RESTORE:
+            await target_service.restore_target(ctx, target_id, None)
+            return RowStatus.RESTORED
         target, flow = await target_service.get_target(ctx, target_id)
         if action is BulkAction.CHANGE_OWNER:
             await target_service.update_target(

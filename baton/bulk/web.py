@@ -87,7 +87,7 @@ def _request_body(form: FormData, filters: dict[str, Any]) -> dict[str, Any]:
 
 
 # Where a list's bar posts, for the Undo of a delete (lists whose records restore).
-_UNDO_URLS = {BulkEntity.ACCOUNTS: "/accounts/bulk"}
+_UNDO_URLS = {BulkEntity.ACCOUNTS: "/accounts/bulk", BulkEntity.TARGETS: "/targets/bulk"}
 
 
 async def _results(ctx: Ctx, result: BulkResult) -> dict[str, Any]:

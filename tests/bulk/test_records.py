@@ -157,7 +157,16 @@ async def test_targets_change_owner_and_delete(
         await _bulk(client, "targets", org.sales, ids=[target["id"]], action="delete")
     ) == ["deleted"]
     restore = await _bulk(client, "targets", org.sales, ids=[target["id"]], action="restore")
-    assert restore.status_code == 422  # targets have no restore
+    assert _statuses(restore) == ["restored"]
+    assert (await get_target(client, org.sales, target["id"]))["owner_id"] == str(
+        org.other_sales.user_id
+    )
+    # Deleted again, and meanwhile a live target took its company: the restore's 409.
+    await _bulk(client, "targets", org.sales, ids=[target["id"]], action="delete")
+    twin = await create_target(client, org.sales, company_name=target["company_name"])
+    again = await _bulk(client, "targets", org.sales, ids=[target["id"]], action="restore")
+    assert _statuses(again) == ["refused"]
+    assert twin["id"] in again.json()["results"][0]["error"]["detail"]
 
 
 async def test_leads_triage_row_by_row_and_assignment_is_the_supervisors(
