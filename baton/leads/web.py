@@ -394,6 +394,8 @@ async def lead_assign(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Resp
         "leads/_claimed_row.html",
         record=result.lead,
         deal=result.deal,
+        # The supervisors' pool has the bulk checkbox column.
+        bulk_on=True,
         assignee=names.get(data.user_id, "the salesperson"),
     )
 
