@@ -28,6 +28,8 @@ from baton.audit.api import router as audit_router
 from baton.audit.models import SecurityEvent
 from baton.audit.service import record_security_event
 from baton.audit.web import router as audit_web_router
+from baton.bulk.api import router as bulk_router
+from baton.bulk.web import router as bulk_web_router
 from baton.cadences.api import router as cadences_router
 from baton.config import Settings, WorkerMode, get_settings
 from baton.contacts.api import router as contacts_router
@@ -169,6 +171,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         identity_router,
         workflow_router,
         work_items_router,
+        bulk_router,
         deals_router,
         accounts_router,
         contacts_router,
@@ -190,6 +193,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         identity_web_router,
         workflow_web_router,
         work_items_web_router,
+        bulk_web_router,
         accounts_web_router,
         contacts_web_router,
         audit_web_router,

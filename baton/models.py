@@ -3,6 +3,7 @@
 from baton.accounts.models import Account, AccountTransaction, AccountWinback
 from baton.activities.models import Activity
 from baton.audit.models import AuditEntry
+from baton.bulk.models import BulkRun
 from baton.cadences.models import Cadence, CadenceEnrollment, CadenceStep
 from baton.contacts.models import Contact
 from baton.core.models import IdempotencyRecord, RateLimitBucket
@@ -33,6 +34,7 @@ __all__ = [
     "Activity",
     "ApiKey",
     "AuditEntry",
+    "BulkRun",
     "Cadence",
     "CadenceEnrollment",
     "CadenceStep",

@@ -48,7 +48,8 @@ from baton.core.pagination import next_page, page_of
 from baton.core.schemas import parse_input
 from baton.deals import service as deal_service
 from baton.deals.schemas import DealIn
-from baton.identity.queries import default_currency, member_names
+from baton.identity.access import WRITERS
+from baton.identity.queries import default_currency, member_names, members_with_roles
 from baton.web.rendering import render, viewer_zone
 from baton.workflow.web import form_error, is_htmx, optional, redirect, text, version_of
 
@@ -131,6 +132,10 @@ async def accounts_page(
         # "Load more" appends rows; the search box and the filters redraw the results.
         template = "accounts/_rows.html" if part == "rows" else "accounts/_results.html"
         return render(request, template, **context)
+    if context["can_write"]:
+        # The action bar's choices: who may own records, the cadences to enrol in.
+        context["bulk_owners"] = await members_with_roles(ctx.session, WRITERS)
+        context["bulk_cadences"] = await cadence_queries.cadence_choices(ctx.session)
     return render(request, "accounts/list.html", **context)
 
 

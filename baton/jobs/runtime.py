@@ -50,6 +50,7 @@ TASK_MODULES = [
     "baton.accounts.tasks",
     "baton.audit.tasks",
     "baton.imports.tasks",
+    "baton.bulk.tasks",
     "baton.exports.tasks",
     "baton.webhooks.tasks",
     "baton.notifications.email",

@@ -193,6 +193,11 @@ async def _list_context(
         "disqualify_reasons": _reasons(flow, "in_review", "disqualified"),
         "reject_reasons": _reasons(flow, "handed_over", "in_review"),
         "can_assign": can_assign,
+        # Rows ticked for one action: triage in marketing's queues, assignment in the pool.
+        "bulk_on": can_assign or queue.view in (LeadView.INBOX, LeadView.NURTURE),
+        "bulk_stages": [
+            (status.value, flow.step_by_key(status.value).name) for status in TriageStatus
+        ],
         # One statement for every row's "Assign to…" choices.
         "salespeople": await members_with_roles(ctx.session, SALES_SIDE) if can_assign else [],
     }
@@ -389,6 +394,8 @@ async def lead_assign(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Resp
         "leads/_claimed_row.html",
         record=result.lead,
         deal=result.deal,
+        # The supervisors' pool has the bulk checkbox column.
+        bulk_on=True,
         assignee=names.get(data.user_id, "the salesperson"),
     )
 

@@ -138,6 +138,17 @@ async def delete_target(
     await service.delete_target(ctx, target_id, expected_version(if_match, version))
 
 
+@router.post("/{target_id}/restore")
+async def restore_target(
+    target_id: uuid.UUID, ctx: CtxDep, if_match: IfMatchDep, version: VersionQuery = None
+) -> TargetOut:
+    """Undo a deletion: the target comes back with the planned activities its deletion
+    took. 409 if it is not deleted, or a live target has its email, phone or company
+    now (naming it). The version (If-Match or `?version=`) is optional."""
+    restored = await service.restore_target(ctx, target_id, expected_version(if_match, version))
+    return _on_flow(*restored)
+
+
 @router.post("/{target_id}/status")
 async def change_status(target_id: uuid.UUID, data: StatusIn, ctx: CtxDep) -> TargetOut:
     """Move along a transition of the target workflow; dropping needs a reason."""

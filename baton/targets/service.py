@@ -43,7 +43,7 @@ from baton.accounts import queries as account_queries
 from baton.accounts import service as account_service
 from baton.accounts.matching import company_key
 from baton.accounts.models import Account
-from baton.activities.deletion import delete_planned_activities
+from baton.activities.deletion import delete_planned_activities, restore_activities
 from baton.activities.models import Activity, ActivityType
 from baton.activities.timeline import stage_change_entry, stage_change_subject
 from baton.cadences import service as cadence_service
@@ -60,8 +60,9 @@ from baton.core.errors import (
 )
 from baton.core.ids import uuid7
 from baton.core.pagination import PageRequest
-from baton.core.versioning import check_version
+from baton.core.versioning import check_sent_version, check_version
 from baton.db import search
+from baton.db.base import restore_deleted
 from baton.deals import service as deal_service
 from baton.deals.models import Deal
 from baton.deals.schemas import DealIn
@@ -414,6 +415,45 @@ async def delete_target(ctx: Ctx, target_id: uuid.UUID, expected_version: int | 
     ).first()
     if row is None:
         raise StaleVersion("The target changed while you deleted it")
+
+
+async def restore_target(
+    ctx: Ctx, target_id: uuid.UUID, expected_version: int | None
+) -> tuple[Target, engine.CompiledWorkflow]:
+    """Writers bring back a deleted target, and exactly the planned activities its
+    deletion took (same deletion id); anything deleted under another id stays deleted.
+
+    404 for an unknown target or another organization's. 409 if the target is not
+    deleted, if the version given (optional) is stale, or if a live target took its
+    dedupe key meanwhile (naming it, as a create would; the key's lock and the unique
+    index keep two restores or a restore and a create from both winning). A converted
+    target comes back converted: its account and deal never left.
+    """
+    require_role(ctx, *WRITERS)
+    connection = await ctx.session.connection()
+    row = (
+        await connection.execute(
+            select(
+                TARGETS.c.version,
+                TARGETS.c.deletion_id,
+                TARGETS.c.dedupe_key,
+                TARGETS.c.email,
+                TARGETS.c.phone,
+            )
+            .where(TARGETS.c.id == target_id)
+            .with_for_update()
+        )
+    ).first()
+    if row is None:
+        raise NotFound("No such target")
+    if row.deletion_id is None:
+        raise Conflict("The target is not deleted")
+    check_sent_version(row.version, expected_version, "target")
+    field = _dedupe_field(row.email, row.phone)
+    await _check_duplicate(ctx, row.dedupe_key, field, except_id=target_id)
+    await ctx.session.execute(restore_deleted(TARGETS, row.deletion_id))
+    await ctx.session.execute(restore_activities(row.deletion_id))
+    return await _load(ctx, target_id)
 
 
 # ---------------------------------------------------------------- moves

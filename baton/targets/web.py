@@ -26,7 +26,8 @@ from baton.core.context import Ctx
 from baton.core.errors import DomainError
 from baton.core.pagination import next_page, page_of
 from baton.core.schemas import parse_input
-from baton.identity.queries import member_names
+from baton.identity.access import WRITERS
+from baton.identity.queries import member_names, members_with_roles
 from baton.targets import service
 from baton.targets.schemas import StatusIn, TargetIn
 from baton.web.rendering import render
@@ -140,7 +141,28 @@ async def targets_page(
     context = await _context(ctx, status, q)
     if htmx:
         return render(request, "targets/_content.html", chip_url=_chip_url, **context)
+    if context["can_write"]:
+        context.update(await _bulk_choices(ctx))
     return render(request, "targets/list.html", chip_url=_chip_url, **context)
+
+
+async def _bulk_choices(ctx: Ctx) -> dict[str, Any]:
+    """The action bar's choices: who may own targets, the statuses a move may name (a
+    conversion makes an account and a deal: one at a time), the reasons to drop."""
+    flow = await service.target_workflow(ctx)
+    lost = {step.id for step in flow.steps_in_category(StatusCategory.LOST)}
+    reasons = {
+        reason for edge in flow.edges.values() if edge.to_step_id in lost for reason in edge.reasons
+    }
+    return {
+        "bulk_owners": await members_with_roles(ctx.session, WRITERS),
+        "bulk_stages": [
+            (step.key, step.name)
+            for step in flow.ordered_steps()
+            if step.category is not StatusCategory.WON
+        ],
+        "bulk_reasons": sorted(reasons),
+    }
 
 
 async def _redraw(

@@ -377,6 +377,91 @@
     });
   }
 
+
+  // Bulk actions (`bulk/_bar.html`): rows ticked in a list, or every row its search
+  // matches ("Select all matching"); the action's own choices show once it is picked.
+  // After an answer the list is searched again, so it shows the rows as they are now.
+  function bulkForm() { return document.getElementById("bulk-form"); }
+
+  function bulkRows() { return document.querySelectorAll("input[data-bulk-row]"); }
+
+  // The ids ticked, kept across a redraw of the list (leaving the search box redraws it
+  // with the same rows): the rows still shown stay ticked, the others are let go.
+  var bulkPicked = {};
+
+  function bulkCount() {
+    var form = bulkForm();
+    if (!form) { return; }
+    var all = form.querySelector("[data-bulk-all]").value === "1";
+    var ticked = 0;
+    var kept = {};
+    bulkRows().forEach(function (box) {
+      if (all || bulkPicked[box.value]) { box.checked = true; }
+      if (box.checked) { ticked += 1; kept[box.value] = true; }
+    });
+    bulkPicked = kept;
+    form.querySelector("[data-bulk-count]").textContent = all
+      ? "Every row matching the search is selected"
+      : (ticked === 0 ? "No rows selected" : ticked + (ticked === 1 ? " row selected" : " rows selected"));
+    var bar = form.closest("[data-bulk]");
+    bar.classList.toggle("active", all || ticked > 0);
+    var page = document.querySelector("input[data-bulk-page]");
+    if (page) { page.checked = ticked > 0 && ticked === bulkRows().length; }
+  }
+
+  function bulkSelectAll(on) {
+    var form = bulkForm();
+    form.querySelector("[data-bulk-all]").value = on ? "1" : "";
+    bulkPicked = {};
+    bulkRows().forEach(function (box) { box.checked = on; });
+    bulkCount();
+  }
+
+  function bulkShowChoices(action) {
+    document.querySelectorAll("[data-bulk-param]").forEach(function (label) {
+      label.hidden = label.getAttribute("data-bulk-param") !== action;
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (!target.matches) { return; }
+    if (target.matches("input[data-bulk-page]")) {
+      var form = bulkForm();
+      if (!target.checked && form) { form.querySelector("[data-bulk-all]").value = ""; }
+      bulkPicked = {};
+      bulkRows().forEach(function (box) { box.checked = target.checked; });
+      bulkCount();
+    } else if (target.matches("input[data-bulk-row]")) {
+      if (!target.checked && bulkForm()) { bulkForm().querySelector("[data-bulk-all]").value = ""; }
+      if (target.checked) { bulkPicked[target.value] = true; } else { delete bulkPicked[target.value]; }
+      bulkCount();
+    } else if (target.matches("[data-bulk-action]")) {
+      bulkShowChoices(target.value);
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!target.closest) { return; }
+    if (target.closest("[data-bulk-select-all]")) { bulkSelectAll(true); }
+    if (target.closest("[data-bulk-clear]")) { bulkSelectAll(false); }
+  });
+
+  document.addEventListener("htmx:afterSwap", bulkCount);
+  document.addEventListener("DOMContentLoaded", function () {
+    var action = document.querySelector("[data-bulk-action]");
+    if (action) { bulkShowChoices(action.value); }
+    bulkCount();
+  });
+  document.addEventListener("bulk-done", function () {
+    var form = bulkForm();
+    if (!form) { return; }
+    bulkSelectAll(false);
+    var search = document.querySelector(form.getAttribute("hx-include"));
+    if (search && window.htmx) { window.htmx.trigger(search, "submit"); }
+  });
+
   document.addEventListener("htmx:load", function (event) { initDrag(event.detail.elt); });
   document.addEventListener("DOMContentLoaded", initMenu);
   document.addEventListener("DOMContentLoaded", initSearch);

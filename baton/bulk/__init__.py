@@ -1,0 +1,1 @@
+"""Bulk actions on lists: one request, one audited change per row."""

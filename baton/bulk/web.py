@@ -1,0 +1,185 @@
+"""The lists' action bar: selected rows (or every row the search matches), one action,
+and the answer row by row — what was done, what was refused and why — with an Undo
+for a delete. The lists render the bar (`bulk/_bar.html`); its form posts here, with
+the page's search form included, so "all matching" means what the list shows."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from baton.bulk import queries, service
+from baton.bulk.models import BulkRunStatus
+from baton.bulk.schemas import (
+    AccountBulkIn,
+    BulkAction,
+    LeadBulkIn,
+    RowStatus,
+    TargetBulkIn,
+)
+from baton.bulk.service import BulkEntity, BulkResult
+from baton.core.auth import CtxDep
+from baton.core.context import Ctx
+from baton.core.errors import DomainError, FieldError, NotFound, ValidationFailed
+from baton.core.schemas import Schema, parse_input
+from baton.web.rendering import render
+from baton.workflow.web import form_error, is_htmx, text, texts
+
+router = APIRouter(include_in_schema=False)
+
+# Lead queues whose rows take a bulk action (triage, or assignment from the pool).
+LEAD_QUEUES = ("inbox", "nurture", "pool")
+
+STATUS_LABELS = {
+    RowStatus.MOVED: "Moved",
+    RowStatus.UPDATED: "Updated",
+    RowStatus.ENROLLED: "Enrolled",
+    RowStatus.DELETED: "Deleted",
+    RowStatus.RESTORED: "Restored",
+    RowStatus.UNCHANGED: "Already so",
+    RowStatus.REFUSED: "Refused",
+    RowStatus.NOT_FOUND: "Not found",
+}
+# The summary's order: what was done, then what was not.
+_ORDER = list(RowStatus)
+# What each action needs chosen first, in the bar's words.
+_NEEDED = {
+    BulkAction.CHANGE_OWNER: ("bulk_owner_id", "owner_id", "Choose the new owner"),
+    BulkAction.ADD_TAG: ("bulk_tag", "tag", "Type the tag to add"),
+    BulkAction.ENROL: ("bulk_cadence_id", "cadence_id", "Choose a cadence"),
+    BulkAction.MOVE: ("bulk_status", "status", "Choose where to move them"),
+}
+
+
+def _request_body(form: FormData, filters: dict[str, Any]) -> dict[str, Any]:
+    """The API body from the bar's form: the rows ticked, or the search's filters when
+    "all matching" is on; the chosen action and what it needs (422 in words when a
+    choice is missing, before anything is done)."""
+    raw_action = text(form, "action")
+    try:
+        action = BulkAction(raw_action)
+    except ValueError:
+        raise ValidationFailed("Choose an action first") from None
+    body: dict[str, Any] = {"action": action.value}
+    if text(form, "all_matching") == "1":
+        body["filter"] = filters
+    else:
+        ids = texts(form, "ids")
+        if not ids:
+            raise ValidationFailed("Select at least one row first")
+        body["ids"] = ids
+    needed = _NEEDED.get(action)
+    if needed is not None:
+        field, key, missing = needed
+        if not text(form, field):
+            raise ValidationFailed(missing, errors=[FieldError(key, "is required")])
+        body[key] = text(form, field)
+    if action is BulkAction.MOVE:
+        for field, key in (("bulk_reason", "reason"), ("bulk_notes", "notes")):
+            if text(form, field):
+                body[key] = text(form, field)
+    return body
+
+
+# Where a list's bar posts, for the Undo of a delete (lists whose records restore).
+_UNDO_URLS = {BulkEntity.ACCOUNTS: "/accounts/bulk", BulkEntity.TARGETS: "/targets/bulk"}
+
+
+async def _results(ctx: Ctx, result: BulkResult) -> dict[str, Any]:
+    """What the results panel shows: each row done by its name, what became of it and
+    why; a run still going shows its progress and polls for more."""
+    ids = [uuid.UUID(row["id"]) for row in result.results]
+    names = await queries.row_names(ctx.session, result.entity, ids)
+    rows = [
+        {
+            "name": names.get(record_id, "A record you cannot see"),
+            "status": RowStatus(row["status"]),
+            "label": STATUS_LABELS[RowStatus(row["status"])],
+            "error": row["error"],
+        }
+        for record_id, row in zip(ids, result.results, strict=True)
+    ]
+    counts = Counter(row["status"] for row in rows)
+    summary = ", ".join(
+        f"{counts[status]} {STATUS_LABELS[status].lower()}" for status in _ORDER if counts[status]
+    )
+    return {
+        "rows": rows,
+        "summary": summary or ("Nothing done yet" if result.run_id else "No row matched"),
+        "running": result.status is BulkRunStatus.RUNNING,
+        "run_id": result.run_id,
+        "done": len(rows),
+        "total": result.total,
+        "deleted": [
+            i for i, row in zip(ids, rows, strict=True) if row["status"] is RowStatus.DELETED
+        ],
+        "url": _UNDO_URLS.get(result.entity),
+    }
+
+
+async def _bulk(
+    request: Request,
+    ctx: CtxDep,
+    entity: BulkEntity,
+    schema: type[Schema],
+    filters: dict[str, Any],
+    back: str,
+) -> Response:
+    form = await request.form()
+    try:
+        data = parse_input(schema, _request_body(form, filters))
+        result = await service.run_bulk(ctx, entity, data)  # type: ignore[arg-type]
+    except DomainError as error:
+        return form_error(request, error)
+    context = await _results(ctx, result)
+    if not is_htmx(request):
+        return render(request, "bulk/result_page.html", back=back, **context)
+    response = render(request, "bulk/_results.html", **context)
+    # The list behind the bar shows the rows as they are now (`baton.js`).
+    response.headers["HX-Trigger"] = "bulk-done"
+    return response
+
+
+@router.get("/bulk-runs/{run_id}")
+async def bulk_run(request: Request, ctx: CtxDep, run_id: uuid.UUID) -> Response:
+    """A run's progress (the panel polls it while the worker goes), then its results."""
+    result = await service.get_run(ctx, run_id)
+    context = await _results(ctx, result)
+    if not is_htmx(request):
+        return render(request, "bulk/result_page.html", back=None, **context)
+    response = render(request, "bulk/_results.html", **context)
+    if not context["running"]:
+        response.headers["HX-Trigger"] = "bulk-done"
+    return response
+
+
+def _kept(values: dict[str, str]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value}
+
+
+@router.post("/accounts/bulk")
+async def accounts_bulk(request: Request, ctx: CtxDep) -> Response:
+    form = await request.form()
+    filters = _kept({name: text(form, name)[:200] for name in ("q", "tenure", "activity", "owner")})
+    return await _bulk(request, ctx, BulkEntity.ACCOUNTS, AccountBulkIn, filters, "/accounts")
+
+
+@router.post("/targets/bulk")
+async def targets_bulk(request: Request, ctx: CtxDep) -> Response:
+    form = await request.form()
+    filters = _kept({name: text(form, name)[:200] for name in ("status", "q")})
+    return await _bulk(request, ctx, BulkEntity.TARGETS, TargetBulkIn, filters, "/targets")
+
+
+@router.post("/leads/{queue}/bulk")
+async def leads_bulk(request: Request, ctx: CtxDep, queue: str) -> Response:
+    if queue not in LEAD_QUEUES:
+        raise NotFound("No such page")
+    form = await request.form()
+    filters = {"view": queue, **_kept({"q": text(form, "q")[:200]})}
+    return await _bulk(request, ctx, BulkEntity.LEADS, LeadBulkIn, filters, f"/leads/{queue}")

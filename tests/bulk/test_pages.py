@@ -1,0 +1,101 @@
+"""The lists' action bar on the server: the form's choices in words, the rows by name,
+a large selection's progress polled until the worker is done, and who sees the bar."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import asyncpg
+import httpx
+
+from baton.config import Settings
+from baton.db.engine import Database
+from tests.bulk.conftest import Org
+from tests.bulk.test_runs import _accounts
+from tests.factories import add_member
+from tests.jobs.support import run_due_jobs
+from tests.web.test_workflow_pages import HTMX, _sign_in
+
+
+async def test_the_bar_answers_row_by_row_and_polls_a_large_run(
+    client: httpx.AsyncClient,
+    org: Org,
+    owner_conn: asyncpg.Connection,
+    settings: Settings,
+    database: Database,
+) -> None:
+    word = uuid.uuid4().hex[:8]
+    ids = await _accounts(owner_conn, org.sales, word, 3)
+    csrf = await _sign_in(client, org.sales)
+    page = await client.get("/accounts")
+    assert 'id="bulk-form"' in page.text
+    assert page.text.count("data-bulk-row") >= 3
+
+    nothing = await client.post(
+        "/accounts/bulk", headers=HTMX, data={"csrf_token": csrf, "action": "delete"}
+    )
+    assert nothing.status_code == 422
+    assert "Select at least one row first" in nothing.text
+    no_tag = await client.post(
+        "/accounts/bulk",
+        headers=HTMX,
+        data={"csrf_token": csrf, "action": "add_tag", "ids": [str(i) for i in ids]},
+    )
+    assert no_tag.status_code == 422
+    assert "<strong>Tag</strong> is required" in no_tag.text
+
+    deleted = await client.post(
+        "/accounts/bulk",
+        headers=HTMX,
+        data={"csrf_token": csrf, "action": "delete", "ids": [str(ids[0]), str(uuid.uuid4())]},
+    )
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.headers["HX-Trigger"] == "bulk-done"
+    assert "1 deleted, 1 not found" in deleted.text
+    assert f"Bulkrun {word} " in deleted.text
+    assert "A record you cannot see" in deleted.text
+    assert "Undo delete" in deleted.text
+
+    # Every account the search matches, above the request's share: a run to poll.
+    await _accounts(owner_conn, org.sales, word, 250)
+    started = await client.post(
+        "/accounts/bulk",
+        headers=HTMX,
+        data={
+            "csrf_token": csrf,
+            "action": "add_tag",
+            "bulk_tag": "big",
+            "all_matching": "1",
+            "q": f"bulkrun {word}",
+        },
+    )
+    assert started.status_code == 200, started.text
+    assert "0 of 252 done" in started.text
+    poll = re.search(r'hx-get="(/bulk-runs/[0-9a-f-]{36})"', started.text)
+    assert poll
+    await run_due_jobs(settings, database)
+    finished = await client.get(poll.group(1), headers=HTMX)
+    assert "252 updated" in finished.text
+    assert 'hx-trigger="every' not in finished.text
+    assert finished.headers["HX-Trigger"] == "bulk-done"
+
+
+async def test_a_viewer_gets_no_bar_and_may_not_post_it(
+    client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
+) -> None:
+    viewer = await add_member(client, org.admin, "viewer")
+    ids = await _accounts(owner_conn, org.sales, uuid.uuid4().hex[:8], 1)
+    csrf = await _sign_in(client, viewer)
+    page = await client.get("/accounts")
+    assert 'id="bulk-form"' not in page.text
+    refused = await client.post(
+        "/accounts/bulk",
+        headers=HTMX,
+        data={"csrf_token": csrf, "action": "delete", "ids": [str(ids[0])]},
+    )
+    assert refused.status_code == 403
+    alive = await owner_conn.fetchval(
+        "SELECT deleted_at IS NULL FROM accounts WHERE id = $1", ids[0]
+    )
+    assert alive
