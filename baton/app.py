@@ -75,6 +75,8 @@ from baton.notifications.web import unread_for_page
 from baton.ops.api import router as ops_router
 from baton.reports.api import router as reports_router
 from baton.reports.web import router as reports_web_router
+from baton.saved_views.api import router as saved_views_router
+from baton.saved_views.web import router as saved_views_web_router
 from baton.targets.api import router as targets_router
 from baton.targets.web import router as targets_web_router
 from baton.web import STATIC_DIR
@@ -182,6 +184,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         exports_router,
         graphql_router,
         reports_router,
+        saved_views_router,
         web_router,
         reports_web_router,
         identity_web_router,
@@ -199,6 +202,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         exports_web_router,
         webhooks_web_router,
         notifications_web_router,
+        saved_views_web_router,
     ]
     for router in routers:
         app.include_router(router)

@@ -13,6 +13,7 @@ from baton.imports.models import ImportBatch, ImportFile
 from baton.jobs.models import JobError
 from baton.leads.models import Lead, LeadEscalation, PoolEntry
 from baton.notifications.models import Notification
+from baton.saved_views.models import SavedView
 from baton.targets.models import Target
 from baton.webhooks.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 from baton.workflow.models import (
@@ -52,6 +53,7 @@ __all__ = [
     "PoolEntry",
     "ProjectType",
     "RateLimitBucket",
+    "SavedView",
     "Status",
     "Target",
     "Tenant",

@@ -5,11 +5,12 @@ Each runs a fixed number of statements whatever the page or board size.
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -17,16 +18,20 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Float,
+    Numeric,
     Row,
     Table,
     Text,
+    and_,
     bindparam,
     case,
     cast,
     func,
     literal_column,
+    or_,
     select,
     true,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,10 +39,11 @@ from sqlalchemy.sql.elements import BindParameter
 
 from baton.accounts.models import Account
 from baton.contacts.models import Contact
-from baton.core.pagination import PageRequest
+from baton.core.pagination import SortedPageRequest, encode_cursor, encode_sorted_cursor
 from baton.db.driver import DriverStatement
 from baton.deals.models import Deal, PipelineColumnTotal
-from baton.deals.schemas import DealView
+from baton.deals.schemas import DealListFilters, DealView
+from baton.identity.models import User
 from baton.leads.models import Lead
 from baton.workflow.models import Status, WorkflowHistory, WorkflowStep
 
@@ -48,6 +54,7 @@ ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
 CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
 LEADS: Table = Lead.__table__  # type: ignore[assignment]
 TOTALS: Table = PipelineColumnTotal.__table__  # type: ignore[assignment]
+USERS: Table = User.__table__  # type: ignore[assignment]
 
 # The step each listed deal is on, joined in (steps of any workflow version).
 _STEP_COLUMNS = (
@@ -70,35 +77,153 @@ def _with_steps() -> Any:
     )
 
 
+@dataclass(frozen=True)
+class SortKey:
+    """A sortable column of the deals list: its expression, how the cursor's text
+    reads back into a value of it, and whether it may be null (nulls come last)."""
+
+    expression: Any
+    read: Callable[[str], Any]
+    nullable: bool
+    # days_in_stage is entered_step_at the other way round.
+    reversed: bool = False
+
+
+def _datetime(text_value: str) -> datetime:
+    return datetime.fromisoformat(text_value)
+
+
+_WEIGHTED = func.round(
+    DEALS.c.amount
+    * cast(func.coalesce(cast(DEALS.c.probability, Float), STEPS.c.probability), Numeric)
+    / 100,
+    2,
+)
+_OWNER_NAME = USERS.c.full_name
+SORT_KEYS: dict[str, SortKey] = {
+    "name": SortKey(DEALS.c.name, str, nullable=False),
+    "account": SortKey(ACCOUNTS.c.name, str, nullable=False),
+    "stage": SortKey(STEPS.c.position, int, nullable=False),
+    "amount": SortKey(DEALS.c.amount, Decimal, nullable=True),
+    "weighted": SortKey(_WEIGHTED, Decimal, nullable=True),
+    "owner": SortKey(_OWNER_NAME, str, nullable=False),
+    "expected_close": SortKey(DEALS.c.expected_close_date, date.fromisoformat, nullable=True),
+    "next_step_due": SortKey(DEALS.c.next_step_due_date, date.fromisoformat, nullable=True),
+    "days_in_stage": SortKey(DEALS.c.entered_step_at, _datetime, nullable=False, reversed=True),
+}
+
+
+def sort_of(sort: str) -> tuple[SortKey, bool]:
+    """The sort key a `sort` parameter names and whether the expression descends."""
+    key = SORT_KEYS[sort.removeprefix("-")]
+    return key, sort.startswith("-") != key.reversed
+
+
+def _after(key: SortKey, descending: bool, value: str | None, last_id: uuid.UUID) -> Any:
+    """The rows after the cursor's (value, id) in `(expression NULLS LAST, id)` order."""
+    beyond = operator.lt if descending else operator.gt
+    if value is None:
+        return and_(key.expression.is_(None), beyond(DEALS.c.id, last_id))
+    typed = key.read(value)
+    later = beyond(tuple_(key.expression, DEALS.c.id), tuple_(typed, last_id))
+    return or_(later, key.expression.is_(None)) if key.nullable else later
+
+
+def sort_value(row: Row[Any]) -> str | None:
+    """A listed row's sort value as a cursor writes it (`sort_value` column)."""
+    value = row.sort_value
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date | datetime) else str(value)
+
+
+def next_list_cursor(rows: list[Row[Any]], page: SortedPageRequest) -> str | None:
+    """The next page's cursor from a deals list's `limit + 1` rows (None: last page)."""
+    if len(rows) <= page.limit:
+        return None
+    last = rows[page.limit - 1]
+    if page.sort is None:
+        return encode_cursor(last.id)
+    return encode_sorted_cursor(page.sort, sort_value(last), last.id)
+
+
 async def list_deals(
     session: AsyncSession,
-    page: PageRequest,
+    page: SortedPageRequest,
+    filters: DealListFilters,
     *,
-    view: DealView | None,
     user_id: uuid.UUID,
     today: date,
-    account_id: uuid.UUID | None,
 ) -> list[Row[Any]]:
-    """Live deals in creation order, `limit + 1` rows, each with its step (one query).
+    """Live deals in the filters' order (creation order without a sort), `limit + 1`
+    rows, each with its step, its account's and owner's names, its weighted amount
+    and the value it is sorted by (one query).
 
-    pipeline: open; mine: open and owned by the caller; overdue: open with the next
-    step's due date before today; closed: won or lost. No view: every live deal.
+    view pipeline: open; mine: open and owned by the caller; overdue (or `overdue`):
+    open with the next step's due date before today; closed: won or lost. The other
+    filters narrow by owner, step key, amount range and expected-close month.
     """
+    sort = sort_of(page.sort) if page.sort else None
     query = (
-        _with_steps().where(DEALS.c.deleted_at.is_(None)).order_by(DEALS.c.id).limit(page.limit + 1)
+        select(
+            DEALS,
+            *_STEP_COLUMNS,
+            ACCOUNTS.c.name.label("account_name"),
+            _OWNER_NAME.label("owner_name"),
+            _WEIGHTED.label("weighted"),
+            (sort[0].expression if sort else literal_column("NULL")).label("sort_value"),
+        )
+        .join(STEPS, (STEPS.c.tenant_id == DEALS.c.tenant_id) & (STEPS.c.id == DEALS.c.step_id))
+        .join(
+            STATUSES,
+            (STATUSES.c.tenant_id == STEPS.c.tenant_id) & (STATUSES.c.id == STEPS.c.status_id),
+        )
+        .join(
+            ACCOUNTS,
+            (ACCOUNTS.c.tenant_id == DEALS.c.tenant_id) & (ACCOUNTS.c.id == DEALS.c.account_id),
+        )
+        .join(USERS, USERS.c.id == DEALS.c.owner_id)
+        .where(DEALS.c.deleted_at.is_(None))
+        .limit(page.limit + 1)
     )
+    view = filters.view
     if view is DealView.CLOSED:
         query = query.where(DEALS.c.outcome.is_not(None))
     elif view is not None:
         query = query.where(DEALS.c.outcome.is_(None))
     if view is DealView.MINE:
         query = query.where(DEALS.c.owner_id == user_id)
-    if view is DealView.OVERDUE:
-        query = query.where(DEALS.c.next_step_due_date < today)
-    if account_id is not None:
-        query = query.where(DEALS.c.account_id == account_id)
-    if page.after is not None:
-        query = query.where(DEALS.c.id > page.after)
+    if view is DealView.OVERDUE or filters.overdue:
+        query = query.where(DEALS.c.outcome.is_(None), DEALS.c.next_step_due_date < today)
+    elif filters.overdue is False:
+        query = query.where(or_(DEALS.c.outcome.is_not(None), DEALS.c.next_step_due_date >= today))
+    if filters.account_id is not None:
+        query = query.where(DEALS.c.account_id == filters.account_id)
+    if filters.owner_id is not None:
+        query = query.where(DEALS.c.owner_id == filters.owner_id)
+    if filters.stage is not None:
+        query = query.where(STEPS.c.key == filters.stage)
+    if filters.amount_min is not None:
+        query = query.where(DEALS.c.amount >= filters.amount_min)
+    if filters.amount_max is not None:
+        query = query.where(DEALS.c.amount <= filters.amount_max)
+    month = filters.month_range()
+    if month is not None:
+        query = query.where(
+            DEALS.c.expected_close_date >= month[0], DEALS.c.expected_close_date < month[1]
+        )
+    if sort is None:
+        query = query.order_by(DEALS.c.id)
+        if page.after is not None:
+            query = query.where(DEALS.c.id > page.after)
+    else:
+        key, descending = sort
+        expression = key.expression.desc() if descending else key.expression.asc()
+        query = query.order_by(
+            expression.nulls_last(), DEALS.c.id.desc() if descending else DEALS.c.id
+        )
+        if page.after is not None:
+            query = query.where(_after(key, descending, page.after_value, page.after))
     return list((await session.execute(query)).all())
 
 

@@ -27,10 +27,10 @@ from baton.activities.schemas import ActivityView
 from baton.audit.trail import TrailEntity, TrailQuery, read_trail
 from baton.contacts import service as contacts
 from baton.core.context import Ctx
-from baton.core.pagination import PageRequest, encode_cursor, page_of
+from baton.core.pagination import PageRequest, SortedPageRequest, encode_cursor, page_of
 from baton.deals import queries as deal_queries
 from baton.deals import service as deals
-from baton.deals.schemas import DealView
+from baton.deals.schemas import DealListFilters, DealView
 from baton.exports import columns
 from baton.exports.columns import ExportEntity
 from baton.identity.models import Membership, User
@@ -151,15 +151,16 @@ async def _contacts(ctx: Ctx, filters: ExportFilters, sizes: Iterator[int]) -> R
 
 async def _deals(ctx: Ctx, filters: ExportFilters, sizes: Iterator[int]) -> Rows:
     size = next(sizes)
-    page = PageRequest(limit=size, after=None)
+    wanted = DealListFilters(view=filters.deal_view, account_id=filters.account_id)
+    page = SortedPageRequest(limit=size, sort=None, after=None)
     while True:
-        found = await deals.list_deals(ctx, page, filters.deal_view, filters.account_id)
+        found = await deals.list_deals(ctx, page, wanted)
         shown = found[:size]
         yield [row._mapping for row in shown]
         if len(found) <= size:
             return
         size = next(sizes)
-        page = PageRequest(limit=size, after=shown[-1].id)
+        page = SortedPageRequest(limit=size, sort=None, after=shown[-1].id)
 
 
 def _lead_values(record: lead_queries.LeadRecord) -> dict[str, Any]:
