@@ -113,7 +113,9 @@ def _field_of(loc: Sequence[Any]) -> str:
     is written on the wire (`If-Match`)."""
     if loc and loc[0] == "header":
         return "-".join(word.capitalize() for word in str(loc[-1]).split("-"))
-    return ".".join(str(part) for part in loc if part not in ("body", "query", "path")) or "body"
+    # Only the first part names the source: a body field may itself be called `query`.
+    parts = loc[1:] if loc and loc[0] in ("body", "query", "path") else loc
+    return ".".join(str(part) for part in parts) or "body"
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:

@@ -58,6 +58,7 @@ async def create_view(ctx: Ctx, data: ViewIn) -> SavedView:
     query = checked_query(data.list, data.query)
     await _named_taken(ctx, data.list.value, data.name, None)
     view = SavedView(
+        tenant_id=principal.tenant_id,
         owner_id=principal.user_id,
         list_kind=data.list.value,
         name=data.name,
