@@ -168,6 +168,7 @@ class Deal(TenantKeyed, Timestamped, Versioned, Base):
                 ("name", ("name", "id")),
                 ("amount", ("amount", "id")),
                 ("expected_close", ("expected_close_date", "id")),
+                ("next_step_due", ("next_step_due_date", "id")),
                 ("entered_step", ("entered_step_at", "id")),
             )
         ),

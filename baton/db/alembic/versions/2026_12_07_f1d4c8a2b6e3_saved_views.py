@@ -3,7 +3,7 @@
 `saved_views` keeps a member's named filters and sort of a list (private, or shared
 with the organization); unique name per owner and list; RLS forced and audited like
 every tenant table. The deals list sorts by name, amount, expected close and time in
-stage through these partial indexes on live deals (ties by id), instead of sorting a
+stage, next step due through these partial indexes on live deals (ties by id), instead of sorting a
 whole tenant's deals for each page.
 
 Revision ID: f1d4c8a2b6e3
@@ -30,6 +30,7 @@ DEAL_SORT_INDEXES = (
     ("ix_deals_list_amount", "amount, id"),
     ("ix_deals_list_amount_desc", "amount DESC NULLS LAST, id DESC"),
     ("ix_deals_list_expected_close", "expected_close_date, id"),
+    ("ix_deals_list_next_step_due", "next_step_due_date, id"),
     ("ix_deals_list_entered_step", "entered_step_at, id"),
 )
 
