@@ -229,6 +229,14 @@ class DealList:
         kept = {key: value for key, value in params.items() if value}
         return "/deals" + (f"?{urlencode(sorted(kept.items()))}" if kept else "")
 
+    @property
+    def export_params(self) -> dict[str, str]:
+        """The filters as the export takes them (the owner is its `owner`)."""
+        params = {key: value for key, value in self.params.items() if key != "owner_id"}
+        if "owner_id" in self.params:
+            params["owner"] = self.params["owner_id"]
+        return params
+
     def sort_link(self, key: str) -> str:
         """The heading's link: ascending first, then descending, keeping the filters."""
         return self.link(sort=f"-{key}" if self.sort == key else key)

@@ -261,3 +261,26 @@ async def test_a_sorted_filtered_list_does_not_grow_with_the_page(
     assert (small[0], large[0]) == (1, 9)
     # Authenticate, then the page with each deal's step, account and owner.
     assert small[1] == large[1] == 2, (small, large)
+
+
+async def test_the_export_takes_the_lists_filters_and_sort(
+    client: httpx.AsyncClient, org: Org, known: dict[str, dict[str, Any]]
+) -> None:
+    import csv
+    import io
+
+    response = await client.get(
+        "/api/v1/exports/deals",
+        headers=org.sales.headers,
+        params={"format": "csv", "amount_min": "600", "sort": "-amount", "view": "pipeline"},
+    )
+    assert response.status_code == 200, response.text
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert [row["Name"] for row in rows] == ["Delta", "Charlie"]
+    refused = await client.get(
+        "/api/v1/exports/deals",
+        headers=org.sales.headers,
+        params={"format": "csv", "sort": "colour"},
+    )
+    assert refused.status_code == 422, refused.text
+    assert [error["field"] for error in refused.json()["errors"]] == ["sort"]
