@@ -40,6 +40,7 @@ from sqlalchemy.sql.elements import BindParameter
 
 from baton.accounts.models import Account
 from baton.contacts.models import Contact
+from baton.core.errors import FieldError, ValidationFailed
 from baton.core.pagination import SortedPageRequest, encode_cursor, encode_sorted_cursor
 from baton.db.driver import DriverStatement
 from baton.deals.models import Deal, PipelineColumnTotal
@@ -94,6 +95,14 @@ def _datetime(text_value: str) -> datetime:
     return datetime.fromisoformat(text_value)
 
 
+def _position(text_value: str) -> int:
+    """A step position as a cursor writes it: an `integer` column's value."""
+    position = int(text_value)
+    if not 0 <= position <= 2_147_483_647:
+        raise ValueError("not a step position")
+    return position
+
+
 _WEIGHTED = func.round(
     DEALS.c.amount
     * cast(func.coalesce(cast(DEALS.c.probability, Float), STEPS.c.probability), Numeric)
@@ -106,7 +115,7 @@ _OWNER_NAME = USERS.c.full_name
 SORT_KEYS: dict[str, SortKey] = {
     "name": SortKey(DEALS.c.name, str, nullable=False),
     "account": SortKey(ACCOUNTS.c.name, str, nullable=False, joins=frozenset({Joined.ACCOUNTS})),
-    "stage": SortKey(STEPS.c.position, int, nullable=False, joins=frozenset({Joined.STEPS})),
+    "stage": SortKey(STEPS.c.position, _position, nullable=False, joins=frozenset({Joined.STEPS})),
     "amount": SortKey(DEALS.c.amount, Decimal, nullable=True),
     "weighted": SortKey(_WEIGHTED, Decimal, nullable=True, joins=frozenset({Joined.STEPS})),
     "owner": SortKey(_OWNER_NAME, str, nullable=False, joins=frozenset({Joined.OWNERS})),
@@ -127,7 +136,12 @@ def _after(key: SortKey, descending: bool, value: str | None, last_id: uuid.UUID
     beyond = operator.lt if descending else operator.gt
     if value is None:
         return and_(key.expression.is_(None), beyond(DEALS.c.id, last_id))
-    typed = key.read(value)
+    try:
+        typed = key.read(value)
+    except (ValueError, ArithmeticError) as exc:
+        # A cursor is the client's text: one whose value is not of the sort's type
+        # was not written by us.
+        raise ValidationFailed(errors=[FieldError("cursor", "is not a valid cursor")]) from exc
     later = beyond(tuple_(key.expression, DEALS.c.id), tuple_(typed, last_id))
     return or_(later, key.expression.is_(None)) if key.nullable else later
 

@@ -99,5 +99,6 @@ async def delete_view(view_id: uuid.UUID, request: Request, ctx: CtxDep) -> Resp
         await service.delete_view(ctx, view_id, version_of(form))
     except DomainError as error:
         return form_error(request, error)
-    path = LISTS[ListKind(kind)].path if kind in ListKind.__members__.values() else "/"
-    return redirect(request, path)
+    # Back to the list the view was of, unfiltered (the form says which).
+    known = kind in {member.value for member in ListKind}
+    return redirect(request, LISTS[ListKind(kind)].path if known else "/")

@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
+from baton.core.pagination import encode_sorted_cursor
 from baton.db.engine import Database
 from tests.deals.conftest import Org, insert_account
 from tests.identity.test_statement_counts import counted
@@ -219,6 +220,19 @@ async def test_a_cursor_of_another_sort_is_422(
     )
     assert other.status_code == 422, other.text
     assert [error["field"] for error in other.json()["errors"]] == ["cursor"]
+    # A cursor of the right sort whose value is not of its type: 422, not a crash.
+    for sort, value in (
+        ("-amount", "lots"),
+        ("expected_close", "someday"),
+        ("stage", "x"),
+        ("stage", "9" * 30),
+    ):
+        forged = encode_sorted_cursor(sort, value, uuid.uuid4())
+        response = await client.get(
+            "/api/v1/deals", headers=org.sales.headers, params={"sort": sort, "cursor": forged}
+        )
+        assert response.status_code == 422, response.text
+        assert [error["field"] for error in response.json()["errors"]] == ["cursor"]
     garbled = await client.get(
         "/api/v1/deals",
         headers=org.sales.headers,
