@@ -190,3 +190,14 @@ async def test_a_deleted_views_link_still_filters(
     assert 'data-deal="Kept"' in page.text
     assert 'data-deal="Small"' not in page.text
     assert 'data-deal="Elsewhere"' not in page.text
+
+
+async def test_a_viewer_keeps_views_of_the_lists_they_read(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    viewer = await add_member(client, org.admin, "viewer")
+    view = await _saved(client, viewer, name="What I watch", query={"view": "pipeline"})
+    assert view["owner_id"] == str(viewer.user_id)
+    assert await _names(client, viewer, list="deals") == ["What I watch"]
+    assert await _names(client, viewer, list="accounts") == []
+    assert await _names(client, org.sales) == []
