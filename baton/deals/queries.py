@@ -235,7 +235,7 @@ def _page_keys(
     if month is not None:
         conditions += [
             DEALS.c.expected_close_date >= month[0],
-            DEALS.c.expected_close_date < month[1],
+            DEALS.c.expected_close_date <= month[1],
         ]
     if sort is None:
         keys = select(DEALS.c.id, literal_column("NULL").label("sort_value")).order_by(DEALS.c.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -110,13 +111,20 @@ class DealListFilters(BaseModel):
             raise ValueError("must not be below amount_min")
         return value
 
+    @field_validator("close_month")
+    @classmethod
+    def _a_calendar_month(cls, value: str | None) -> str | None:
+        if value is not None and value.startswith("0000"):
+            raise ValueError("must be a month of the years 0001 to 9999")
+        return value
+
     def month_range(self) -> tuple[date, date] | None:
-        """The first day of `close_month` and of the month after it."""
+        """The first and the last day of `close_month`."""
         if self.close_month is None:
             return None
         year, month = (int(part) for part in self.close_month.split("-"))
-        start = date(year, month, 1)
-        return start, date(year + month // 12, month % 12 + 1, 1)
+        last = calendar.monthrange(year, month)[1]
+        return date(year, month, 1), date(year, month, last)
 
     def as_params(self) -> dict[str, str]:
         """The filters set, as a URL writes them (what a saved view stores)."""

@@ -167,6 +167,8 @@ async def test_filters_narrow_the_list(
         "Charlie",
     ]
     assert _names(await _list(client, org, close_month=_month(FAR))) == ["Delta"]
+    # The calendar's last month is a month like any other.
+    assert _names(await _list(client, org, close_month="9999-12")) == []
     assert _names(await _list(client, org, overdue="true")) == ["Alpha"]
     assert _names(await _list(client, org, overdue="false", sort="name")) == [
         "Bravo",
@@ -190,6 +192,7 @@ async def test_filters_narrow_the_list(
         ({"amount_min": "100", "amount_max": "99.99"}, "amount_max"),
         ({"close_month": "2026-13"}, "close_month"),
         ({"close_month": "2026-1"}, "close_month"),
+        ({"close_month": "0000-01"}, "close_month"),
         ({"stage": "Proposal!"}, "stage"),
         ({"overdue": "perhaps"}, "overdue"),
         ({"owner_id": "me"}, "owner_id"),
