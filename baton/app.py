@@ -78,6 +78,8 @@ from baton.notifications.web import unread_for_page
 from baton.ops.api import router as ops_router
 from baton.reports.api import router as reports_router
 from baton.reports.web import router as reports_web_router
+from baton.saved_views.api import router as saved_views_router
+from baton.saved_views.web import router as saved_views_web_router
 from baton.search.api import router as search_router
 from baton.search.web import router as search_web_router
 from baton.targets.api import router as targets_router
@@ -112,7 +114,9 @@ def _field_of(loc: Sequence[Any]) -> str:
     is written on the wire (`If-Match`)."""
     if loc and loc[0] == "header":
         return "-".join(word.capitalize() for word in str(loc[-1]).split("-"))
-    return ".".join(str(part) for part in loc if part not in ("body", "query", "path")) or "body"
+    # Only the first part names the source: a body field may itself be called `query`.
+    parts = loc[1:] if loc and loc[0] in ("body", "query", "path") else loc
+    return ".".join(str(part) for part in parts) or "body"
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -188,6 +192,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         graphql_router,
         reports_router,
         search_router,
+        saved_views_router,
         web_router,
         reports_web_router,
         identity_web_router,
@@ -207,6 +212,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         webhooks_web_router,
         notifications_web_router,
         search_web_router,
+        saved_views_web_router,
     ]
     for router in routers:
         app.include_router(router)

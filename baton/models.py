@@ -14,6 +14,7 @@ from baton.imports.models import ImportBatch, ImportFile
 from baton.jobs.models import JobError
 from baton.leads.models import Lead, LeadEscalation, PoolEntry
 from baton.notifications.models import Notification
+from baton.saved_views.models import SavedView
 from baton.targets.models import Target
 from baton.webhooks.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 from baton.workflow.models import (
@@ -54,6 +55,7 @@ __all__ = [
     "PoolEntry",
     "ProjectType",
     "RateLimitBucket",
+    "SavedView",
     "Status",
     "Target",
     "Tenant",

@@ -11,9 +11,9 @@ import re
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from baton.accounts.models import MAX_TAGS, ActivityLevel, Tenure
 from baton.core.schemas import Day, MoneyText, Name, Schema
@@ -121,6 +121,21 @@ Amount = Annotated[
     AfterValidator(_cents),
     MoneyText(),
 ]
+
+
+class AccountListFilters(BaseModel):
+    """The accounts list's query parameters (`GET /api/v1/accounts`, the accounts
+    page): what a saved view of that list may hold. Text in, as a URL carries it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    q: (
+        Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
+        | None
+    ) = None
+    owner: Literal["me"] | None = None
+    tenure: Tenure | None = None
+    activity: ActivityLevel | None = None
 
 
 class AccountIn(Schema):

@@ -50,6 +50,8 @@ from baton.deals import service as deal_service
 from baton.deals.schemas import DealIn
 from baton.identity.access import WRITERS
 from baton.identity.queries import default_currency, member_names, members_with_roles
+from baton.saved_views.models import ListKind
+from baton.saved_views.web import view_tabs
 from baton.web.rendering import render, viewer_zone
 from baton.workflow.web import form_error, is_htmx, optional, redirect, text, version_of
 
@@ -128,10 +130,15 @@ async def accounts_page(
         "notice": NOTICES.get(notice or ""),
         **LABELS,
     }
-    if is_htmx(request) and "hx-history-restore-request" not in request.headers:
-        # "Load more" appends rows; the search box and the filters redraw the results.
-        template = "accounts/_rows.html" if part == "rows" else "accounts/_results.html"
-        return render(request, template, **context)
+    htmx = is_htmx(request) and "hx-history-restore-request" not in request.headers
+    if htmx and part == "rows":
+        # "Load more" appends rows.
+        return render(request, "accounts/_rows.html", **context)
+    # The results carry the saved views' tabs: the filters redraw both.
+    current = {key: value for key, value in filters.items() if value}
+    context["tabs"] = await view_tabs(ctx, ListKind.ACCOUNTS, current)
+    if htmx:
+        return render(request, "accounts/_results.html", **context)
     if context["can_write"]:
         # The action bar's choices: who may own records, the cadences to enrol in.
         context["bulk_owners"] = await members_with_roles(ctx.session, WRITERS)

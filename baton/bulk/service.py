@@ -50,9 +50,15 @@ from baton.cadences.schemas import EnrollIn
 from baton.contacts import service as contact_service
 from baton.core.context import AuthMethod, Ctx, Principal
 from baton.core.errors import DomainError, FieldError, NotFound, ValidationFailed
-from baton.core.pagination import MAX_PAGE_SIZE, PageRequest, next_page, page_of
+from baton.core.pagination import (
+    MAX_PAGE_SIZE,
+    PageRequest,
+    SortedPageRequest,
+    next_page,
+    page_of,
+)
 from baton.deals import service as deal_service
-from baton.deals.schemas import DealMoveIn, DealPatch
+from baton.deals.schemas import DealListFilters, DealMoveIn, DealPatch
 from baton.identity.access import WRITERS, require_role
 from baton.identity.models import Membership, Role, Tenant, User
 from baton.jobs.defer import defer
@@ -134,7 +140,11 @@ async def _matching_page(
     """One page (`limit + 1` rows) of what the list API lists for these filters, as
     (id, search rank) pairs; the same service calls, so the same role rules."""
     if isinstance(matched, DealFilter):
-        deals = await deal_service.list_deals(ctx, page, matched.view, matched.account_id)
+        deals = await deal_service.list_deals(
+            ctx,
+            SortedPageRequest(limit=page.limit, sort=None, after=page.after),
+            DealListFilters(view=matched.view, account_id=matched.account_id),
+        )
         return [(row.id, None) for row in deals]
     if isinstance(matched, LeadFilter):
         if matched.q is not None:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
+import orjson
 from fastapi import Query
 
 from baton.core.errors import FieldError, ValidationFailed
@@ -65,10 +66,11 @@ def page_of(limit: int, cursor: str | None) -> PageRequest:
     return PageRequest(limit=limit, after=after, after_rank=rank)
 
 
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page, 1 to 200")]
+
+
 def page_request(
-    limit: Annotated[
-        int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page, 1 to 200")
-    ] = 50,
+    limit: PageLimit = 50,
     cursor: Annotated[
         str | None,
         Query(
@@ -97,3 +99,56 @@ def next_cursor(rows: Sequence[T], page: PageRequest, key: uuid.UUID | None) -> 
     if len(rows) <= page.limit or key is None:
         return None
     return encode_cursor(key)
+
+
+# A sorted list's cursor (`encode_sorted_cursor`): the sort, the last row's sort value
+# and its id, as JSON in base64url. Longer than an id cursor, which it also accepts.
+SORTED_CURSOR_PATTERN = r"^[A-Za-z0-9_-]{22,400}$"
+
+
+@dataclass(frozen=True)
+class SortedPageRequest:
+    """A page of a list ordered by a column (`sort`), then id: `after_value` and
+    `after` are the last shown row's (`after_value` None: that row had no value)."""
+
+    limit: int
+    sort: str | None
+    after: uuid.UUID | None
+    after_value: str | None = None
+
+
+def encode_sorted_cursor(sort: str, value: str | None, last_id: uuid.UUID) -> str:
+    """The sort it continues, the last row's sort value (as text) and its id."""
+    raw = orjson.dumps([sort, value, last_id.hex])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def sorted_page_of(limit: int, cursor: str | None, sort: str | None) -> SortedPageRequest:
+    """The page a cursor continues under `sort` (None: creation order, an id cursor).
+    A cursor of another sort than the one asked for is 422: its value means nothing
+    in this order."""
+    if not cursor:
+        return SortedPageRequest(limit=limit, sort=sort, after=None)
+    if sort is None:
+        return SortedPageRequest(limit=limit, sort=None, after=page_of(limit, cursor).after)
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_sort, value, last_hex = orjson.loads(raw)
+        last_id = uuid.UUID(hex=last_hex)
+    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+        raise ValidationFailed(errors=[FieldError("cursor", "is not a valid cursor")]) from exc
+    if cursor_sort != sort or not (value is None or isinstance(value, str)):
+        raise ValidationFailed(errors=[FieldError("cursor", "belongs to another sort")])
+    return SortedPageRequest(limit=limit, sort=sort, after=last_id, after_value=value)
+
+
+SortedCursor = Annotated[
+    str | None,
+    Query(
+        max_length=400,
+        pattern=SORTED_CURSOR_PATTERN,
+        description="The `next_cursor` of the previous page, passed back unchanged with "
+        "the same `sort` (opaque); absent for the first page. A malformed cursor, or one "
+        "of another sort, is 422",
+    ),
+]

@@ -11,25 +11,24 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
 from baton.core.autocommit import autocommit_route
-from baton.core.pagination import PageRequest, next_cursor, page_request
+from baton.core.pagination import PageLimit, SortedCursor, sorted_page_of
 from baton.core.replica import replica_route
 from baton.core.routing import JsonRoute
 from baton.core.schemas import Moment, Page
 from baton.core.versioning import expected_version
-from baton.deals import service
+from baton.deals import queries, service
 from baton.deals.models import Deal, DealOutcome
-from baton.deals.queries import ColumnTotals
 from baton.deals.schemas import (
     AmountTotal,
     CloseIn,
     CloseOut,
     DealHistoryEntryOut,
     DealIn,
+    DealListFilters,
     DealMoveIn,
     DealMoveOut,
     DealOut,
     DealPatch,
-    DealView,
     PipelineOut,
 )
 from baton.workflow import queries as workflow_queries
@@ -98,17 +97,18 @@ async def create_deal(data: DealIn, ctx: CtxDep) -> DealOut:
 @replica_route
 async def list_deals(
     ctx: CtxDep,
-    view: DealView | None = None,
-    account_id: uuid.UUID | None = None,
-    page: PageRequest = Depends(page_request),
+    filters: Annotated[DealListFilters, Query()],
+    limit: PageLimit = 50,
+    cursor: SortedCursor = None,
 ) -> Page[DealOut]:
-    """Live deals in creation order: `pipeline` (open), `mine` (open, yours), `overdue`
-    (open, next step due before today), `closed`; no view: all of them."""
-    rows = await service.list_deals(ctx, page, view, account_id)
+    """Live deals, filtered, in creation order or by `sort` (see the parameters); a
+    page continues with the previous page's `next_cursor` and the same filters."""
+    page = sorted_page_of(limit, cursor, filters.sort)
+    rows = await service.list_deals(ctx, page, filters)
     shown = rows[: page.limit]
     return Page(
         items=[_listed(row) for row in shown],
-        next_cursor=next_cursor(rows, page, shown[-1].id if shown else None),
+        next_cursor=queries.next_list_cursor(rows, page),
     )
 
 
@@ -116,7 +116,7 @@ def pipeline_answer(board: service.Pipeline[str]) -> bytes:
     """`PipelineOut` as JSON, the cards spliced in as the database wrote them."""
     columns = []
     for step in board.flow.ordered_steps():
-        totals = board.totals.get(step.id) or ColumnTotals()
+        totals = board.totals.get(step.id) or queries.ColumnTotals()
         columns.append(
             {
                 "step": StepRef.of(step).model_dump(mode="json"),

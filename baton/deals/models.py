@@ -155,6 +155,30 @@ class Deal(TenantKeyed, Timestamped, Versioned, Base):
             "closed_at",
             postgresql_where=text("outcome IS NOT NULL AND deleted_at IS NULL"),
         ),
+        # The deals list's sorts on the deal's own columns (queries.SORT_KEYS), ties by
+        # id, nulls last both ways: amount descending has its own order.
+        *(
+            Index(
+                f"ix_deals_list_{name}",
+                "tenant_id",
+                *columns,
+                postgresql_where=text("deleted_at IS NULL"),
+            )
+            for name, columns in (
+                ("name", ("name", "id")),
+                ("amount", ("amount", "id")),
+                ("expected_close", ("expected_close_date", "id")),
+                ("next_step_due", ("next_step_due_date", "id")),
+                ("entered_step", ("entered_step_at", "id")),
+            )
+        ),
+        Index(
+            "ix_deals_list_amount_desc",
+            "tenant_id",
+            text("amount DESC NULLS LAST"),
+            text("id DESC"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
         # A restore finds what one deletion took.
         Index(
             "ix_deals_deletion",

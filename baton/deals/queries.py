@@ -5,11 +5,12 @@ Each runs a fixed number of statements whatever the page or board size.
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -17,16 +18,21 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Float,
+    Numeric,
     Row,
+    Select,
     Table,
     Text,
+    and_,
     bindparam,
     case,
     cast,
     func,
     literal_column,
+    or_,
     select,
     true,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,11 +40,13 @@ from sqlalchemy.sql.elements import BindParameter
 
 from baton.accounts.models import Account
 from baton.contacts.models import Contact
-from baton.core.pagination import PageRequest
+from baton.core.errors import FieldError, ValidationFailed
+from baton.core.pagination import SortedPageRequest, encode_cursor, encode_sorted_cursor
 from baton.db import search
 from baton.db.driver import DriverStatement
 from baton.deals.models import Deal, PipelineColumnTotal
-from baton.deals.schemas import DealView
+from baton.deals.schemas import DealListFilters, DealView
+from baton.identity.models import User
 from baton.leads.models import Lead
 from baton.workflow.models import Status, WorkflowHistory, WorkflowStep
 
@@ -49,6 +57,7 @@ ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
 CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
 LEADS: Table = Lead.__table__  # type: ignore[assignment]
 TOTALS: Table = PipelineColumnTotal.__table__  # type: ignore[assignment]
+USERS: Table = User.__table__  # type: ignore[assignment]
 
 # The step each listed deal is on, joined in (steps of any workflow version).
 _STEP_COLUMNS = (
@@ -60,47 +69,217 @@ _STEP_COLUMNS = (
 )
 
 
-def _with_steps() -> Any:
-    return (
-        select(*search.answered_columns(DEALS), *_STEP_COLUMNS)
-        .join(STEPS, (STEPS.c.tenant_id == DEALS.c.tenant_id) & (STEPS.c.id == DEALS.c.step_id))
-        .join(
-            STATUSES,
-            (STATUSES.c.tenant_id == STEPS.c.tenant_id) & (STATUSES.c.id == STEPS.c.status_id),
+class Joined(StrEnum):
+    """What the deals list's key query joins besides the deals: only what its sort or
+    filters read, so an index-ordered page touches `limit + 1` deals and no more."""
+
+    STEPS = "steps"
+    ACCOUNTS = "accounts"
+    OWNERS = "owners"
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """A sortable column of the deals list: its expression, how the cursor's text
+    reads back into a value of it, whether it may be null (nulls come last), and the
+    tables it reads besides the deals."""
+
+    expression: Any
+    read: Callable[[str], Any]
+    nullable: bool
+    # days_in_stage is entered_step_at the other way round.
+    reversed: bool = False
+    joins: frozenset[Joined] = frozenset()
+
+
+def _datetime(text_value: str) -> datetime:
+    return datetime.fromisoformat(text_value)
+
+
+def _position(text_value: str) -> int:
+    """A step position as a cursor writes it: an `integer` column's value."""
+    position = int(text_value)
+    if not 0 <= position <= 2_147_483_647:
+        raise ValueError("not a step position")
+    return position
+
+
+_WEIGHTED = func.round(
+    DEALS.c.amount
+    * cast(func.coalesce(cast(DEALS.c.probability, Float), STEPS.c.probability), Numeric)
+    / 100,
+    2,
+)
+_OWNER_NAME = USERS.c.full_name
+# Sorts by a deal column use the `ix_deals_list_*` / `ix_deals_open_due` indexes;
+# account, owner, stage and weighted are read across a join and sorted (top-N).
+SORT_KEYS: dict[str, SortKey] = {
+    "name": SortKey(DEALS.c.name, str, nullable=False),
+    "account": SortKey(ACCOUNTS.c.name, str, nullable=False, joins=frozenset({Joined.ACCOUNTS})),
+    "stage": SortKey(STEPS.c.position, _position, nullable=False, joins=frozenset({Joined.STEPS})),
+    "amount": SortKey(DEALS.c.amount, Decimal, nullable=True),
+    "weighted": SortKey(_WEIGHTED, Decimal, nullable=True, joins=frozenset({Joined.STEPS})),
+    "owner": SortKey(_OWNER_NAME, str, nullable=False, joins=frozenset({Joined.OWNERS})),
+    "expected_close": SortKey(DEALS.c.expected_close_date, date.fromisoformat, nullable=True),
+    "next_step_due": SortKey(DEALS.c.next_step_due_date, date.fromisoformat, nullable=True),
+    "days_in_stage": SortKey(DEALS.c.entered_step_at, _datetime, nullable=False, reversed=True),
+}
+
+
+def sort_of(sort: str) -> tuple[SortKey, bool]:
+    """The sort key a `sort` parameter names and whether the expression descends."""
+    key = SORT_KEYS[sort.removeprefix("-")]
+    return key, sort.startswith("-") != key.reversed
+
+
+def _after(key: SortKey, descending: bool, value: str | None, last_id: uuid.UUID) -> Any:
+    """The rows after the cursor's (value, id) in `(expression NULLS LAST, id)` order."""
+    beyond = operator.lt if descending else operator.gt
+    if value is None:
+        return and_(key.expression.is_(None), beyond(DEALS.c.id, last_id))
+    try:
+        typed = key.read(value)
+    except (ValueError, ArithmeticError) as exc:
+        # A cursor is the client's text: one whose value is not of the sort's type
+        # was not written by us.
+        raise ValidationFailed(errors=[FieldError("cursor", "is not a valid cursor")]) from exc
+    later = beyond(tuple_(key.expression, DEALS.c.id), tuple_(typed, last_id))
+    return or_(later, key.expression.is_(None)) if key.nullable else later
+
+
+def _order(expression: Any, id_column: Any, descending: bool) -> list[Any]:
+    ordered = expression.desc() if descending else expression.asc()
+    return [ordered.nulls_last(), id_column.desc() if descending else id_column]
+
+
+def sort_value(row: Row[Any]) -> str | None:
+    """A listed row's sort value as a cursor writes it (`sort_value` column)."""
+    value = row.sort_value
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date | datetime) else str(value)
+
+
+def _joined(query: Any, joins: Iterable[Joined]) -> Any:
+    """`query` over the deals with the steps, accounts or owners joined in."""
+    wanted = set(joins)
+    if Joined.STEPS in wanted:
+        query = query.join(
+            STEPS, (STEPS.c.tenant_id == DEALS.c.tenant_id) & (STEPS.c.id == DEALS.c.step_id)
         )
-    )
+    if Joined.ACCOUNTS in wanted:
+        query = query.join(
+            ACCOUNTS,
+            (ACCOUNTS.c.tenant_id == DEALS.c.tenant_id) & (ACCOUNTS.c.id == DEALS.c.account_id),
+        )
+    if Joined.OWNERS in wanted:
+        query = query.join(USERS, USERS.c.id == DEALS.c.owner_id)
+    return query
+
+
+def next_list_cursor(rows: list[Row[Any]], page: SortedPageRequest) -> str | None:
+    """The next page's cursor from a deals list's `limit + 1` rows (None: last page)."""
+    if len(rows) <= page.limit:
+        return None
+    last = rows[page.limit - 1]
+    if page.sort is None:
+        return encode_cursor(last.id)
+    return encode_sorted_cursor(page.sort, sort_value(last), last.id)
 
 
 async def list_deals(
     session: AsyncSession,
-    page: PageRequest,
+    page: SortedPageRequest,
+    filters: DealListFilters,
     *,
-    view: DealView | None,
     user_id: uuid.UUID,
     today: date,
-    account_id: uuid.UUID | None,
 ) -> list[Row[Any]]:
-    """Live deals in creation order, `limit + 1` rows, each with its step (one query).
-
-    pipeline: open; mine: open and owned by the caller; overdue: open with the next
-    step's due date before today; closed: won or lost. No view: every live deal.
-    """
-    query = (
-        _with_steps().where(DEALS.c.deleted_at.is_(None)).order_by(DEALS.c.id).limit(page.limit + 1)
-    )
-    if view is DealView.CLOSED:
-        query = query.where(DEALS.c.outcome.is_not(None))
-    elif view is not None:
-        query = query.where(DEALS.c.outcome.is_(None))
-    if view is DealView.MINE:
-        query = query.where(DEALS.c.owner_id == user_id)
-    if view is DealView.OVERDUE:
-        query = query.where(DEALS.c.next_step_due_date < today)
-    if account_id is not None:
-        query = query.where(DEALS.c.account_id == account_id)
-    if page.after is not None:
-        query = query.where(DEALS.c.id > page.after)
+    """Live deals in the filters' order (creation order without a sort), `limit + 1`
+    rows, each with its step, its account's and owner's names, its weighted amount
+    and the value it is sorted by (one query: `list_statement`)."""
+    query = list_statement(page, filters, user_id=user_id, today=today)
     return list((await session.execute(query)).all())
+
+
+def _page_keys(
+    page: SortedPageRequest, filters: DealListFilters, *, user_id: uuid.UUID, today: date
+) -> Any:
+    """The page's deal ids and sort values, in order: the deals with only the joins
+    the sort and filters read."""
+    sort = sort_of(page.sort) if page.sort else None
+    joins = set(sort[0].joins) if sort else set()
+    conditions: list[Any] = [DEALS.c.deleted_at.is_(None)]
+    view = filters.view
+    if view is DealView.CLOSED:
+        conditions.append(DEALS.c.outcome.is_not(None))
+    elif view is not None:
+        conditions.append(DEALS.c.outcome.is_(None))
+    if view is DealView.MINE:
+        conditions.append(DEALS.c.owner_id == user_id)
+    if view is DealView.OVERDUE or filters.overdue:
+        conditions += [DEALS.c.outcome.is_(None), DEALS.c.next_step_due_date < today]
+    elif filters.overdue is False:
+        conditions.append(or_(DEALS.c.outcome.is_not(None), DEALS.c.next_step_due_date >= today))
+    if filters.account_id is not None:
+        conditions.append(DEALS.c.account_id == filters.account_id)
+    if filters.owner_id is not None:
+        conditions.append(DEALS.c.owner_id == filters.owner_id)
+    if filters.stage is not None:
+        joins.add(Joined.STEPS)
+        conditions.append(STEPS.c.key == filters.stage)
+    if filters.amount_min is not None:
+        conditions.append(DEALS.c.amount >= filters.amount_min)
+    if filters.amount_max is not None:
+        conditions.append(DEALS.c.amount <= filters.amount_max)
+    month = filters.month_range()
+    if month is not None:
+        conditions += [
+            DEALS.c.expected_close_date >= month[0],
+            DEALS.c.expected_close_date <= month[1],
+        ]
+    if sort is None:
+        keys = select(DEALS.c.id, literal_column("NULL").label("sort_value")).order_by(DEALS.c.id)
+        if page.after is not None:
+            conditions.append(DEALS.c.id > page.after)
+    else:
+        key, descending = sort
+        keys = select(DEALS.c.id, key.expression.label("sort_value")).order_by(
+            *_order(key.expression, DEALS.c.id, descending)
+        )
+        if page.after is not None:
+            conditions.append(_after(key, descending, page.after_value, page.after))
+    return _joined(keys.select_from(DEALS), joins).where(*conditions).limit(page.limit + 1)
+
+
+def list_statement(
+    page: SortedPageRequest, filters: DealListFilters, *, user_id: uuid.UUID, today: date
+) -> Select[Any]:
+    """The deals list's one statement (`list_deals`; bench/deals_list.py runs it raw):
+    the page's keys first (`_page_keys`), then what each of those rows shows joined
+    in — so the display joins cost `limit + 1` lookups, not one per deal sorted.
+
+    view pipeline: open; mine: open and owned by the caller; overdue (or `overdue`):
+    open with the next step's due date before today; closed: won or lost. The other
+    filters narrow by owner, step key, amount range and expected-close month.
+    """
+    keys = _page_keys(page, filters, user_id=user_id, today=today).subquery("page_keys")
+    sort = sort_of(page.sort) if page.sort else None
+    shown = select(
+        *search.answered_columns(DEALS),
+        *_STEP_COLUMNS,
+        ACCOUNTS.c.name.label("account_name"),
+        _OWNER_NAME.label("owner_name"),
+        _WEIGHTED.label("weighted"),
+        keys.c.sort_value,
+    ).join(keys, (DEALS.c.id == keys.c.id))
+    query: Select[Any] = _joined(shown, Joined).join(
+        STATUSES,
+        (STATUSES.c.tenant_id == STEPS.c.tenant_id) & (STATUSES.c.id == STEPS.c.status_id),
+    )
+    if sort is None:
+        return query.order_by(keys.c.id)
+    return query.order_by(*_order(keys.c.sort_value, keys.c.id, sort[1]))
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import calendar
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from baton.core.schemas import Day, MoneyText, Name, Schema, ShortText
 from baton.deals.models import DealOutcome
@@ -36,6 +45,94 @@ class DealView(StrEnum):
     MINE = "mine"
     OVERDUE = "overdue"
     CLOSED = "closed"
+
+
+# The deals list's sortable columns; `-name` sorts descending. `days_in_stage` counts
+# from the day the deal entered its step (ascending: the freshest first).
+DEAL_SORT_KEYS = (
+    "name",
+    "account",
+    "stage",
+    "amount",
+    "weighted",
+    "owner",
+    "expected_close",
+    "next_step_due",
+    "days_in_stage",
+)
+DEAL_SORT_PATTERN = "^-?(" + "|".join(DEAL_SORT_KEYS) + ")$"
+StageKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,64}$")]
+Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+FilterAmount = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"), decimal_places=2)]
+
+
+class DealListFilters(BaseModel):
+    """Which deals the list shows and in what order: the query parameters of
+    `GET /api/v1/deals` and of the deals list page, and what a saved view of that list
+    may hold. Text in, as a URL carries it (no `Schema` strictness: every value of a
+    query string is text)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    view: DealView | None = Field(
+        None,
+        description="`pipeline` (open), `mine` (open, yours), "
+        "`overdue` (open, next step due before today), `closed` (won or lost)",
+    )
+    account_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = Field(None, description="Deals this member owns")
+    stage: StageKey | None = Field(
+        None, description="Deals on the step with this key (`proposal`), in any version"
+    )
+    amount_min: FilterAmount | None = Field(None, description="Amount at least this")
+    amount_max: FilterAmount | None = Field(
+        None, description="Amount at most this (not below `amount_min`)"
+    )
+    close_month: Month | None = Field(
+        None, description="Expected to close in this month, `YYYY-MM`"
+    )
+    overdue: bool | None = Field(
+        None, description="true: open deals whose next step was due before today"
+    )
+    sort: Annotated[str, StringConstraints(pattern=DEAL_SORT_PATTERN)] | None = Field(
+        None,
+        description="Order by one column, `-` first for descending: "
+        + ", ".join(DEAL_SORT_KEYS)
+        + ". Rows without a value come last either way; ties in creation order (newest "
+        "first when descending). "
+        "Absent: creation order",
+    )
+
+    @field_validator("amount_max")
+    @classmethod
+    def _not_below_min(cls, value: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        low = info.data.get("amount_min")
+        if value is not None and low is not None and value < low:
+            raise ValueError("must not be below amount_min")
+        return value
+
+    @field_validator("close_month")
+    @classmethod
+    def _a_calendar_month(cls, value: str | None) -> str | None:
+        if value is not None and value.startswith("0000"):
+            raise ValueError("must be a month of the years 0001 to 9999")
+        return value
+
+    def month_range(self) -> tuple[date, date] | None:
+        """The first and the last day of `close_month`."""
+        if self.close_month is None:
+            return None
+        year, month = (int(part) for part in self.close_month.split("-"))
+        last = calendar.monthrange(year, month)[1]
+        return date(year, month, 1), date(year, month, last)
+
+    def as_params(self) -> dict[str, str]:
+        """The filters set, as a URL writes them (what a saved view stores)."""
+        found = self.model_dump(exclude_none=True, mode="json")
+        return {
+            key: str(value).lower() if isinstance(value, bool) else str(value)
+            for key, value in found.items()
+        }
 
 
 class DealIn(Schema):

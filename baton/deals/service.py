@@ -67,7 +67,7 @@ from baton.core.errors import (
     ValidationFailed,
 )
 from baton.core.ids import uuid7
-from baton.core.pagination import PageRequest
+from baton.core.pagination import SortedPageRequest
 from baton.core.versioning import check_sent_version, check_version
 from baton.core.zones import zone_named
 from baton.db import search
@@ -75,7 +75,15 @@ from baton.db.base import restore_deleted
 from baton.db.driver import DriverStatement
 from baton.deals import queries, ranks
 from baton.deals.models import Deal, DealOutcome
-from baton.deals.schemas import CloseIn, DealIn, DealMoveIn, DealPatch, DealView, MoveFields
+from baton.deals.schemas import (
+    CloseIn,
+    DealIn,
+    DealListFilters,
+    DealMoveIn,
+    DealPatch,
+    DealView,
+    MoveFields,
+)
 from baton.identity.access import WRITERS, require_role
 from baton.identity.models import Membership, TenantSettings
 from baton.identity.queries import may_own_records, member_zone, on_behalf, writer_name
@@ -1433,22 +1441,17 @@ async def close_deal(ctx: Ctx, deal_id: uuid.UUID, data: CloseIn) -> DealClose:
 # ---------------------------------------------------------------- reads
 
 
-async def list_deals(
-    ctx: Ctx,
-    page: PageRequest,
-    view: DealView | None,
-    account_id: uuid.UUID | None,
-) -> list[Row[Any]]:
-    """Any member lists the organization's live deals, by view (DESIGN §5); `overdue`
-    compares the next step's due date with the caller's today (their time zone)."""
+async def list_deals(ctx: Ctx, page: SortedPageRequest, filters: DealListFilters) -> list[Row[Any]]:
+    """Any member lists the organization's live deals, filtered and sorted
+    (`queries.list_deals`); `overdue` compares the next step's due date with the
+    caller's today (their time zone)."""
     principal = ctx.require_principal()
     return await queries.list_deals(
         ctx.session,
         page,
-        view=view,
+        filters,
         user_id=principal.user_id,
         today=datetime.now(zone_named(principal.timezone)).date(),
-        account_id=account_id,
     )
 
 
@@ -1477,6 +1480,12 @@ async def _board_workflow(ctx: Ctx, workflow_id: uuid.UUID | None) -> engine.Com
     if flow.entity_type != EntityType.DEAL.value:
         raise ValidationFailed(errors=[FieldError("workflow_id", "is not a deal workflow")])
     return flow
+
+
+async def deal_stages(ctx: Ctx) -> list[engine.StepNode]:
+    """The steps of the default deal workflow in board order: what the deals list
+    filters by (any member)."""
+    return list((await _board_workflow(ctx, None)).ordered_steps())
 
 
 async def pipeline(

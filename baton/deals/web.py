@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import Row
 from starlette.datastructures import FormData
 
@@ -33,12 +34,15 @@ from baton.cadences import queries as cadence_queries
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx, Principal
 from baton.core.errors import DomainError, FieldError, RuleViolation, TransitionRejected
+from baton.core.pagination import sorted_page_of
 from baton.core.schemas import parse_input
 from baton.deals import queries, service
 from baton.deals.models import Deal, DealOutcome
-from baton.deals.schemas import CloseIn, DealIn, DealMoveIn, DealPatch, DealView
+from baton.deals.schemas import CloseIn, DealIn, DealListFilters, DealMoveIn, DealPatch, DealView
 from baton.identity.access import WRITERS
 from baton.identity.queries import default_currency, member_names, members_with_roles
+from baton.saved_views.models import ListKind
+from baton.saved_views.web import view_tabs
 from baton.web.rendering import render, viewer_zone
 from baton.workflow import charts, engine
 from baton.workflow import queries as workflow_queries
@@ -191,6 +195,116 @@ async def pipeline_page(
         cadences=cadences,
         default_currency=await default_currency(ctx.session) if board.can_write else "",
         **_helpers(),
+    )
+
+
+# ------------------------------------------------------------------ the list
+
+LIST_PAGE_SIZE = 50
+# The list's columns in order: (sort key, heading); None: not sortable.
+LIST_COLUMNS: tuple[tuple[str | None, str], ...] = (
+    ("name", "Deal"),
+    ("account", "Account"),
+    ("stage", "Stage"),
+    ("amount", "Amount"),
+    ("weighted", "Weighted"),
+    ("owner", "Owner"),
+    ("expected_close", "Expected close"),
+    ("next_step_due", "Next step due"),
+    ("days_in_stage", "Days in stage"),
+)
+LIST_VIEWS = {"": "All deals", "pipeline": "Open", "closed": "Closed"}
+
+
+@dataclass(frozen=True)
+class DealList:
+    """The deals list page: its filters (as the URL writes them) and the links built
+    from them."""
+
+    params: dict[str, str]
+    sort: str | None
+
+    def link(self, **changes: str | None) -> str:
+        params = {**self.params, **changes}
+        kept = {key: value for key, value in params.items() if value}
+        return "/deals" + (f"?{urlencode(sorted(kept.items()))}" if kept else "")
+
+    @property
+    def export_params(self) -> dict[str, str]:
+        """The filters as the export takes them (the owner is its `owner`)."""
+        params = {key: value for key, value in self.params.items() if key != "owner_id"}
+        if "owner_id" in self.params:
+            params["owner"] = self.params["owner_id"]
+        return params
+
+    def sort_link(self, key: str) -> str:
+        """The heading's link: ascending first, then descending, keeping the filters."""
+        return self.link(sort=f"-{key}" if self.sort == key else key)
+
+    def sorted_as(self, key: str) -> str | None:
+        """`aria-sort` of the heading."""
+        if self.sort == key:
+            return "ascending"
+        if self.sort == f"-{key}":
+            return "descending"
+        return None
+
+
+def _list_filters(request: Request) -> tuple[DealListFilters, dict[str, str], bool]:
+    """The filters of the page's URL; values the list cannot read are left out (and
+    said so on the page) rather than refusing the page."""
+    params = {
+        key: value.strip()
+        for key, value in request.query_params.items()
+        if key in DealListFilters.model_fields and value.strip()
+    }
+    try:
+        return DealListFilters.model_validate(params), params, False
+    except ValidationError as exc:
+        refused = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
+        kept = {key: value for key, value in params.items() if key not in refused}
+        try:
+            return DealListFilters.model_validate(kept), kept, True
+        except ValidationError:
+            return DealListFilters(), {}, True
+
+
+@router.get("/deals")
+async def deals_list_page(
+    request: Request, ctx: CtxDep, cursor: str | None = None, part: str | None = None
+) -> Response:
+    principal = ctx.require_principal()
+    filters, params, refused = _list_filters(request)
+    page = sorted_page_of(LIST_PAGE_SIZE, cursor[:400] if cursor else None, filters.sort)
+    rows = await service.list_deals(ctx, page, filters)
+    shown = rows[:LIST_PAGE_SIZE]
+    following = queries.next_list_cursor(rows, page)
+    listing = DealList(params, filters.sort)
+    more_url = None
+    if following is not None:
+        more_url = listing.link(cursor=following, part="rows")
+    zone = viewer_zone(ctx)
+    context: dict[str, Any] = {
+        "rows": shown,
+        "listing": listing,
+        "more_url": more_url,
+        "now": datetime.now(UTC),
+        "zone": zone,
+        "today": datetime.now(zone).date(),
+    }
+    if is_htmx(request) and part == "rows" and "hx-history-restore-request" not in request.headers:
+        return render(request, "deals/_list_rows.html", **context)
+    return render(
+        request,
+        "deals/list.html",
+        **context,
+        columns=LIST_COLUMNS,
+        list_views=LIST_VIEWS,
+        refused=refused,
+        stages=await service.deal_stages(ctx),
+        members=await members_with_roles(ctx.session, WRITERS),
+        tabs=await view_tabs(ctx, ListKind.DEALS, params),
+        can_write=_can_write(principal),
     )
 
 

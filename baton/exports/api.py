@@ -17,8 +17,8 @@ from baton.core.errors import FieldError, ValidationFailed
 from baton.core.pagination import SearchQuery
 from baton.core.request_transaction import StreamedResponse
 from baton.core.routing import JsonRoute
-from baton.core.schemas import Moment
-from baton.deals.schemas import DealView
+from baton.core.schemas import Moment, parse_input
+from baton.deals.schemas import DealListFilters, DealView
 from baton.exports import service
 from baton.exports.columns import ExportEntity
 from baton.exports.formats import MEDIA_TYPES, ExportFormat
@@ -143,9 +143,39 @@ def export_filters(
     actor_id: uuid.UUID | None = None,
     since: Annotated[Moment | None, Query(alias="from")] = None,
     until: Annotated[Moment | None, Query(alias="to")] = None,
+    stage: Annotated[str | None, Query(max_length=64)] = None,
+    amount_min: Annotated[str | None, Query(max_length=32)] = None,
+    amount_max: Annotated[str | None, Query(max_length=32)] = None,
+    close_month: Annotated[str | None, Query(max_length=7)] = None,
+    overdue: bool | None = None,
+    sort: Annotated[str | None, Query(max_length=32)] = None,
 ) -> ExportFilters:
-    """The filters of an export's query string (the API's and the pages' downloads)."""
+    """The filters of an export's query string (the API's and the pages' downloads);
+    deals also take the deals list's `stage`, `amount_min`, `amount_max`,
+    `close_month`, `overdue` and `sort`, checked as `GET /deals` checks them (422
+    naming the parameter)."""
+    deal_list = parse_input(
+        DealListFilters,
+        {
+            key: value
+            for key, value in {
+                "stage": stage,
+                "amount_min": amount_min,
+                "amount_max": amount_max,
+                "close_month": close_month,
+                "overdue": overdue,
+                "sort": sort,
+            }.items()
+            if value is not None
+        },
+    )
     return ExportFilters(
+        stage=deal_list.stage,
+        amount_min=deal_list.amount_min,
+        amount_max=deal_list.amount_max,
+        close_month=deal_list.close_month,
+        overdue=deal_list.overdue,
+        sort=deal_list.sort,
         q=q,
         tenure=tenure,
         activity=activity,

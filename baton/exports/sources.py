@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -27,10 +28,10 @@ from baton.activities.schemas import ActivityView
 from baton.audit.trail import TrailEntity, TrailQuery, read_trail
 from baton.contacts import service as contacts
 from baton.core.context import Ctx
-from baton.core.pagination import PageRequest, encode_cursor, page_of
+from baton.core.pagination import PageRequest, encode_cursor, page_of, sorted_page_of
 from baton.deals import queries as deal_queries
 from baton.deals import service as deals
-from baton.deals.schemas import DealView
+from baton.deals.schemas import DealListFilters, DealView
 from baton.exports import columns
 from baton.exports.columns import ExportEntity
 from baton.identity.models import Membership, User
@@ -59,6 +60,13 @@ class ExportFilters:
     activity: ActivityLevel | None = None
     account_id: uuid.UUID | None = None
     deal_view: DealView | None = None
+    # The deals list's own filters and sort (`DealListFilters`, validated there).
+    stage: str | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+    close_month: str | None = None
+    overdue: bool | None = None
+    sort: str | None = None
     lead_view: LeadList | None = None
     status: str | None = None
     activity_view: ActivityView = ActivityView.PLANNER
@@ -149,17 +157,34 @@ async def _contacts(ctx: Ctx, filters: ExportFilters, sizes: Iterator[int]) -> R
         page = page_of(size, encode_cursor(last.id, rank))
 
 
+def deal_list_filters(filters: ExportFilters, caller_id: uuid.UUID) -> DealListFilters:
+    """The deals list's filters an export was asked for (`owner=me`: the caller)."""
+    return DealListFilters(
+        view=filters.deal_view,
+        account_id=filters.account_id,
+        owner_id=caller_id if filters.owner_me else filters.owner_id,
+        stage=filters.stage,
+        amount_min=filters.amount_min,
+        amount_max=filters.amount_max,
+        close_month=filters.close_month,
+        overdue=filters.overdue,
+        sort=filters.sort,
+    )
+
+
 async def _deals(ctx: Ctx, filters: ExportFilters, sizes: Iterator[int]) -> Rows:
     size = next(sizes)
-    page = PageRequest(limit=size, after=None)
+    wanted = deal_list_filters(filters, ctx.require_principal().user_id)
+    page = sorted_page_of(size, None, wanted.sort)
     while True:
-        found = await deals.list_deals(ctx, page, filters.deal_view, filters.account_id)
+        found = await deals.list_deals(ctx, page, wanted)
         shown = found[:size]
         yield [row._mapping for row in shown]
-        if len(found) <= size:
+        following = deal_queries.next_list_cursor(found, page)
+        if following is None:
             return
         size = next(sizes)
-        page = PageRequest(limit=size, after=shown[-1].id)
+        page = sorted_page_of(size, following, wanted.sort)
 
 
 def _lead_values(record: lead_queries.LeadRecord) -> dict[str, Any]:

@@ -28,10 +28,10 @@ from baton.activities.queries import view_page
 from baton.contacts import api as contacts_api
 from baton.contacts.schemas import ContactOut
 from baton.core.errors import FieldError, TransitionRejected, ValidationFailed
-from baton.core.pagination import MAX_PAGE_SIZE, next_cursor, page_of
+from baton.core.pagination import MAX_PAGE_SIZE, SortedPageRequest, next_cursor, page_of
 from baton.deals import api as deals_api
 from baton.deals import service as deals_service
-from baton.deals.schemas import CloseIn, DealMoveIn
+from baton.deals.schemas import CloseIn, DealListFilters, DealMoveIn
 from baton.graphql import inputs
 from baton.graphql.cost import MAX_COST, CostLimit
 from baton.graphql.types import (
@@ -169,7 +169,9 @@ class Query:
         """Live deals in creation order, by view (as `GET /api/v1/deals`)."""
         graph = info.context
         page = page_of(_page_size(first), _cursor(after))
-        rows = await graph.run(deals_service.list_deals, graph.ctx, page, view, account_id)
+        listed = SortedPageRequest(limit=page.limit, sort=None, after=page.after)
+        filters = DealListFilters(view=view, account_id=account_id)
+        rows = await graph.run(deals_service.list_deals, graph.ctx, listed, filters)
         shown = rows[: page.limit]
         nodes = [listed_deal(row) for row in shown]
         # The page's links in one batch each, before the fields are resolved: each card

@@ -1,0 +1,3 @@
+from tests.deals.conftest import org
+
+__all__ = ["org"]
