@@ -97,13 +97,7 @@ def slugify(name: str) -> str:
 
 async def _free_slug(ctx: Ctx, name: str) -> str:
     base = slugify(name)
-    taken = set(
-        (
-            await ctx.session.scalars(
-                select(Tenant.slug).where((Tenant.slug == base) | Tenant.slug.like(f"{base}-%"))
-            )
-        ).all()
-    )
+    taken = await queries.taken_slugs(ctx.session, base)
     if base not in taken:
         return base
     suffix = 2
@@ -137,8 +131,7 @@ async def register(ctx: Ctx, data: RegistrationIn) -> Registration:
     An email that already has a login must sign in instead (one login, many tenants).
     """
     await _limit_registrations(ctx)
-    existing = await ctx.session.scalar(select(User.id).where(User.email == data.email))
-    if existing is not None:
+    if await queries.user_id_for_email(ctx.session, data.email) is not None:
         raise Conflict(
             "An account with this email already exists; sign in instead",
             errors=[FieldError("email", "is already registered")],
@@ -212,19 +205,21 @@ async def sign_in(ctx: Ctx, data: LoginIn, kind: CredentialKind = CredentialKind
         )
         raise RateLimited(wait, "Too many failed sign-in attempts; try again later")
 
-    user = await ctx.session.scalar(select(User).where(User.email == data.email))
-    password_ok = await verify_password(user.password_hash if user else None, data.password)
-    if user is None or not password_ok or not user.is_active:
-        await _sign_in_failed(ctx, data, user, account_key, address_key)
+    # No tenant is known yet, so RLS shows no login: the definer function finds it.
+    login = await queries.login_by_email(ctx.session, data.email)
+    password_ok = await verify_password(login.password_hash if login else None, data.password)
+    if login is None or not password_ok or not login.is_active:
+        await _sign_in_failed(ctx, data, login.user_id if login else None, account_key, address_key)
         raise Unauthenticated(BAD_CREDENTIALS)
 
-    await ctx.enter_tenant(None, user.id)
-    memberships = await queries.memberships_of(ctx.session, user.id)
+    await ctx.enter_tenant(None, login.user_id)
+    memberships = await queries.memberships_of(ctx.session, login.user_id)
     chosen = _choose_membership(memberships, data.tenant)
     ctx.defer_durable(lambda: rate_limit.clear(engine, account_key))
-    await ctx.enter_tenant(chosen["tenant_id"], user.id, chosen["role"])
+    await ctx.enter_tenant(chosen["tenant_id"], login.user_id, chosen["role"])
     membership = await ctx.session.get_one(Membership, (chosen["tenant_id"], chosen["id"]))
     tenant = await ctx.session.get_one(Tenant, chosen["tenant_id"])
+    user = await ctx.session.get_one(User, login.user_id)
     expires_at = datetime.now(UTC) + _ttl(ctx.settings, kind)
     issued = await _issue_token(ctx, membership, kind, expires_at)
     event = (
@@ -252,7 +247,7 @@ def _choose_membership(memberships: list[dict[str, Any]], slug: str | None) -> d
 
 
 async def _sign_in_failed(
-    ctx: Ctx, data: LoginIn, user: User | None, account_key: str, address_key: str
+    ctx: Ctx, data: LoginIn, user_id: uuid.UUID | None, account_key: str, address_key: str
 ) -> None:
     settings = ctx.settings
     account_policy = rate_limit.FailurePolicy(
@@ -263,8 +258,6 @@ async def _sign_in_failed(
         settings.login_max_failures * 4, settings.login_window_seconds
     )
     engine = ctx.db.engine
-    # Read now: the ORM object is detached once the request's session has closed.
-    user_id = user.id if user else None
 
     async def count_and_audit() -> None:
         blocked = await rate_limit.record_failure(engine, account_key, account_policy)
@@ -393,26 +386,27 @@ async def invite_member(ctx: Ctx, data: MemberIn) -> dict[str, Any]:
     When SMTP is configured, the new member gets a welcome email (queued here, sent
     by the worker; never with the password, which the admin hands over)."""
     require_role(ctx, Role.ADMIN)
-    user = await ctx.session.scalar(select(User).where(User.email == data.email))
-    if user is None:
-        user = User(
-            email=data.email,
-            full_name=data.full_name,
-            password_hash=await hash_password(data.password),
+    # A login of another organization is invisible under RLS: the definer functions
+    # find it by email, or create the new one (for an admin scoped to a tenant only).
+    user_id = await queries.user_id_for_email(ctx.session, data.email)
+    if user_id is None:
+        password_hash = await hash_password(data.password)
+        user_id = await ctx.session.scalar(
+            text("SELECT baton_create_login(:email, :full_name, :password_hash)"),
+            {"email": data.email, "full_name": data.full_name, "password_hash": password_hash},
         )
-        ctx.session.add(user)
-        await ctx.session.flush()
-    elif await queries.get_member(ctx.session, user.id) is not None:
+        assert user_id is not None
+    elif await queries.get_member(ctx.session, user_id) is not None:
         raise Conflict(
             "This person is already a member", errors=[FieldError("email", "is already a member")]
         )
     tenant_id = ctx.require_principal().tenant_id
-    ctx.session.add(Membership(tenant_id=tenant_id, user_id=user.id, role=data.role.value))
+    ctx.session.add(Membership(tenant_id=tenant_id, user_id=user_id, role=data.role.value))
     await ctx.session.flush()
     await record_security_event(
-        ctx, SecurityEvent.USER_INVITED, details={"user_id": str(user.id), "role": data.role.value}
+        ctx, SecurityEvent.USER_INVITED, details={"user_id": str(user_id), "role": data.role.value}
     )
-    member = await queries.get_member(ctx.session, user.id)
+    member = await queries.get_member(ctx.session, user_id)
     assert member is not None
     await queue_invitation(ctx, member["membership_id"])
     return member
