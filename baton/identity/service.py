@@ -191,6 +191,9 @@ async def sign_in(ctx: Ctx, data: LoginIn, kind: CredentialKind = CredentialKind
     Failures are counted per account and per client address in the persistent rate
     limiter; past the limit the account or address is blocked with exponential
     back-off (429 + Retry-After), and every failure and block is audited.
+
+    A web session the browser still presented is revoked by a successful sign-in:
+    the session id rotates, so an id planted or seen before sign-in is worth nothing.
     """
     engine = ctx.db.engine
     account_key = f"login:account:{data.email}"
@@ -212,6 +215,10 @@ async def sign_in(ctx: Ctx, data: LoginIn, kind: CredentialKind = CredentialKind
         await _sign_in_failed(ctx, data, login.user_id if login else None, account_key, address_key)
         raise Unauthenticated(BAD_CREDENTIALS)
 
+    previous = ctx.principal
+    if previous is not None and previous.method is AuthMethod.SESSION:
+        # Still scoped to the old session's tenant: RLS lets this one row through.
+        await _revoke_credential(ctx, previous.credential_id)
     await ctx.enter_tenant(None, login.user_id)
     memberships = await queries.memberships_of(ctx.session, login.user_id)
     chosen = _choose_membership(memberships, data.tenant)
@@ -311,18 +318,23 @@ async def sign_out(ctx: Ctx) -> None:
     principal = ctx.require_principal()
     if principal.method is AuthMethod.API_KEY or principal.credential_id is None:
         raise RuleViolation("API keys are revoked through DELETE /api/v1/api-keys/{id}")
-    await ctx.session.execute(
-        update(AccessToken)
-        .where(AccessToken.id == principal.credential_id)
-        .values(revoked_at=func.now())
-    )
+    await _revoke_credential(ctx, principal.credential_id)
     await record_security_event(
         ctx, SecurityEvent.LOGOUT, details={"method": principal.method.value}
     )
 
 
-async def change_password(ctx: Ctx, data: PasswordChangeIn) -> None:
-    """Requires the current password; ends every other session of this login."""
+async def _revoke_credential(ctx: Ctx, credential_id: uuid.UUID | None) -> None:
+    await ctx.session.execute(
+        update(AccessToken).where(AccessToken.id == credential_id).values(revoked_at=func.now())
+    )
+
+
+async def change_password(ctx: Ctx, data: PasswordChangeIn) -> SignIn | None:
+    """Requires the current password; ends every session and token of this login in
+    every organization but the bearer token or API key the change came with. A change
+    made in a web session ends that session too and answers its successor (the
+    session id rotates: the caller sets the new cookie); else None."""
     principal = ctx.require_principal()
     user = await ctx.session.get_one(User, principal.user_id)
     if not await verify_password(user.password_hash, data.current_password):
@@ -334,7 +346,7 @@ async def change_password(ctx: Ctx, data: PasswordChangeIn) -> None:
     user.password_hash = await hash_password(data.new_password)
     user.password_changed_at = datetime.now(UTC)
     await ctx.session.flush()
-    keep = principal.credential_id if principal.method is not AuthMethod.API_KEY else None
+    keep = principal.credential_id if principal.method is AuthMethod.BEARER else None
     # Every other web session and bearer token of this login, in every tenant.
     revoked = await ctx.session.scalar(
         text("SELECT baton_revoke_own_credentials(:keep)"), {"keep": keep}
@@ -342,6 +354,16 @@ async def change_password(ctx: Ctx, data: PasswordChangeIn) -> None:
     await record_security_event(
         ctx, SecurityEvent.PASSWORD_CHANGED, details={"revoked_sessions": revoked}
     )
+    if principal.method is not AuthMethod.SESSION:
+        return None
+    membership = await ctx.session.get_one(
+        Membership, (principal.tenant_id, principal.membership_id)
+    )
+    tenant = await ctx.session.get_one(Tenant, principal.tenant_id)
+    expires_at = datetime.now(UTC) + _ttl(ctx.settings, CredentialKind.SESSION)
+    issued = await _issue_token(ctx, membership, CredentialKind.SESSION, expires_at)
+    await record_security_event(ctx, SecurityEvent.SESSION_CREATED, details={"kind": "session"})
+    return SignIn(issued.raw, expires_at, tenant, user, membership)
 
 
 async def set_own_timezone(ctx: Ctx, timezone: str | None) -> str:

@@ -86,17 +86,21 @@ async def login_submit(
             message=error.detail,
             errors={e.field: e.message for e in error.errors},
         )
-    runtime: Runtime = request.app.state.runtime
     response = RedirectResponse(_safe_next(next), status_code=303)
+    _set_session_cookie(request, response, signed_in.token)
+    return response
+
+
+def _set_session_cookie(request: Request, response: Response, token: str) -> None:
+    runtime: Runtime = request.app.state.runtime
     response.set_cookie(
         SESSION_COOKIE,
-        signed_in.token,
+        token,
         max_age=runtime.settings.session_ttl_hours * 3600,
         httponly=True,
         samesite="lax",
         secure=runtime.settings.secure_cookies,
     )
-    return response
 
 
 def _login_input(email: str, password: str, tenant: str) -> LoginIn:
@@ -244,9 +248,12 @@ async def _account(request: Request, ctx: Ctx, notice: str | None) -> Response:
     )
 
 
+PASSWORD_CHANGED = "Password changed; your other sessions were signed out"
+
+
 @router.get("/account")
-async def account_page(request: Request, ctx: CtxDep) -> Response:
-    return await _account(request, ctx, None)
+async def account_page(request: Request, ctx: CtxDep, password_changed: str = "") -> Response:
+    return await _account(request, ctx, PASSWORD_CHANGED if password_changed else None)
 
 
 @router.post("/account/timezone")
@@ -290,5 +297,9 @@ async def account_password(
     data = parse_input(
         PasswordChangeIn, {"current_password": current_password, "new_password": new_password}
     )
-    await service.change_password(ctx, data)
-    return await _account(request, ctx, "Password changed; other sessions were signed out")
+    successor = await service.change_password(ctx, data)
+    # The session id rotated: the next page (and its form tokens) binds to the new one.
+    response = RedirectResponse("/account?password_changed=1", status_code=303)
+    if successor is not None:
+        _set_session_cookie(request, response, successor.token)
+    return response
