@@ -10,7 +10,12 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from baton.core.schemas import Email, Name, Password, PresentedPassword, Schema, ShortText
+from baton.core.schemas import Email, Name, PresentedPassword, Schema, ShortText
+from baton.identity.common_passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    refuse_common,
+)
 from baton.identity.models import (
     MAX_CLAIM_SLA_HOURS,
     MAX_RETENTION_DAYS,
@@ -22,6 +27,13 @@ TenantSlug = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=63)
 ]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+# A password being set (registration, a new member, a change): at least 12 characters
+# and not a common one (`baton.identity.common_passwords`). Sign-in takes any length.
+Password = Annotated[
+    str,
+    StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH),
+    AfterValidator(refuse_common),
+]
 
 
 @lru_cache(maxsize=1)
