@@ -194,6 +194,7 @@ class OrganizationSettings:
     winback_cadence_id: uuid.UUID | None
     retention_days: int
     audit_retention_days: int
+    require_admin_totp: bool
     updated_at: datetime
     version: int
 
@@ -206,6 +207,7 @@ SETTINGS_COLUMNS = (
     TenantSettings.winback_cadence_id,
     TenantSettings.retention_days,
     TenantSettings.audit_retention_days,
+    TenantSettings.require_admin_totp,
     TenantSettings.updated_at,
     TenantSettings.version,
 )

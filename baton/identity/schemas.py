@@ -121,6 +121,13 @@ class LoginIn(Schema):
     email: Email
     password: PresentedPassword
     tenant: TenantSlug | None = None
+    totp_code: str | None = Field(
+        default=None,
+        max_length=32,
+        description="The 6-digit code of the login's authenticator app, or one of its "
+        "recovery codes: required once two-factor sign-in is on (else 401 "
+        "`totp-required`)",
+    )
 
 
 class TokenOut(Schema):
@@ -128,6 +135,32 @@ class TokenOut(Schema):
     token_type: Literal["bearer"] = "bearer"
     expires_at: datetime
     tenant: TenantOut
+    totp_setup_required: bool = Field(
+        default=False,
+        description="The organization requires two-factor sign-in of admins and this "
+        "admin has none yet: set it up (POST /me/totp)",
+    )
+
+
+class TotpSetupOut(Schema):
+    """A new authenticator secret, not yet in force: confirm it with a code."""
+
+    secret: str
+    otpauth_uri: str
+
+
+class TotpCodeIn(Schema):
+    code: str = Field(min_length=1, max_length=32)
+
+
+class RecoveryCodesOut(Schema):
+    """Shown once: each signs in once in place of a code."""
+
+    recovery_codes: list[str]
+
+
+class TotpDisableIn(Schema):
+    password: PresentedPassword
 
 
 class MeOut(Schema):
@@ -238,6 +271,9 @@ class SettingsOut(Schema):
         description="Audit rows older than this many days are removed by the retention "
         "sweep, except deletes and user removals (kept for good)"
     )
+    require_admin_totp: bool = Field(
+        description="Admins without two-factor sign-in are sent to set it up once signed in"
+    )
     updated_at: datetime
     version: int
 
@@ -253,4 +289,5 @@ class SettingsPatch(Schema):
     winback_cadence_id: uuid.UUID | None = None
     retention_days: RetentionDays | None = None
     audit_retention_days: AuditRetentionDays | None = None
+    require_admin_totp: bool | None = None
     version: RowVersion | None = None

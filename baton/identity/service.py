@@ -34,7 +34,7 @@ from baton.core.errors import (
 )
 from baton.core.ids import uuid7
 from baton.core.versioning import check_version
-from baton.identity import credentials, queries
+from baton.identity import credentials, queries, totp
 from baton.identity.access import require_role
 from baton.identity.credentials import CredentialPrefix, IssuedCredential
 from baton.identity.models import (
@@ -81,6 +81,19 @@ class SignIn:
     tenant: Tenant
     user: User
     membership: Membership
+    # An admin of an organization that requires two-factor sign-in, without it yet.
+    totp_setup_required: bool = False
+
+
+class SecondFactorRequired(Unauthenticated):
+    """401 `totp-required`: the password was right; a two-factor code is needed."""
+
+    slug = "totp-required"
+    title = "Two-factor code required"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.errors = [FieldError("totp_code", detail)]
 
 
 @dataclass(frozen=True)
@@ -220,20 +233,127 @@ async def sign_in(ctx: Ctx, data: LoginIn, kind: CredentialKind = CredentialKind
         # Still scoped to the old session's tenant: RLS lets this one row through.
         await _revoke_credential(ctx, previous.credential_id)
     await ctx.enter_tenant(None, login.user_id)
+    user = await ctx.session.get_one(User, login.user_id)
+    if user.totp_enabled_at is not None:
+        await _check_second_factor(ctx, data, user, account_key, address_key)
     memberships = await queries.memberships_of(ctx.session, login.user_id)
     chosen = _choose_membership(memberships, data.tenant)
     ctx.defer_durable(lambda: rate_limit.clear(engine, account_key))
     await ctx.enter_tenant(chosen["tenant_id"], login.user_id, chosen["role"])
     membership = await ctx.session.get_one(Membership, (chosen["tenant_id"], chosen["id"]))
     tenant = await ctx.session.get_one(Tenant, chosen["tenant_id"])
-    user = await ctx.session.get_one(User, login.user_id)
+    setup_required = (
+        user.totp_enabled_at is None
+        and membership.role == Role.ADMIN.value
+        and bool(
+            await ctx.session.scalar(
+                select(TenantSettings.require_admin_totp).where(
+                    TenantSettings.tenant_id == tenant.id
+                )
+            )
+        )
+    )
     expires_at = datetime.now(UTC) + _ttl(ctx.settings, kind)
     issued = await _issue_token(ctx, membership, kind, expires_at)
     event = (
         SecurityEvent.LOGIN_OK if kind is CredentialKind.BEARER else SecurityEvent.SESSION_CREATED
     )
     await record_security_event(ctx, event, details={"kind": kind.value}, actor_user_id=user.id)
-    return SignIn(issued.raw, expires_at, tenant, user, membership)
+    return SignIn(issued.raw, expires_at, tenant, user, membership, setup_required)
+
+
+async def _check_second_factor(
+    ctx: Ctx, data: LoginIn, user: User, account_key: str, address_key: str
+) -> None:
+    """The login has two-factor sign-in: its code (or an unused recovery code) is
+    required. Missing: 401 `totp-required`, nothing counted (the first step of a
+    two-step form). Wrong: 401 too, counted like a wrong password in the persistent
+    rate limiter, so codes cannot be guessed faster than passwords. A code is
+    accepted once; a recovery code is used up."""
+    if not data.totp_code:
+        raise SecondFactorRequired("Enter the code from your authenticator app")
+    code = data.totp_code.strip()
+    if totp.looks_like_recovery_code(code):
+        digest = totp.recovery_digest(code)
+        if digest in user.totp_recovery_hashes:
+            user.totp_recovery_hashes = [h for h in user.totp_recovery_hashes if h != digest]
+            await ctx.session.flush()
+            await record_security_event(
+                ctx,
+                SecurityEvent.RECOVERY_CODE_USED,
+                details={"remaining": len(user.totp_recovery_hashes)},
+                actor_user_id=user.id,
+            )
+            return
+    elif user.totp_secret is not None:
+        step = totp.verify(user.totp_secret, code, after_step=user.totp_last_step)
+        if step is not None:
+            user.totp_last_step = step
+            await ctx.session.flush()
+            return
+    await _sign_in_failed(ctx, data, user.id, account_key, address_key)
+    raise SecondFactorRequired("The two-factor code is incorrect or was already used")
+
+
+async def begin_totp(ctx: Ctx) -> tuple[str, str]:
+    """Any member starts two-factor set-up: a new secret, not in force until a code
+    from it is confirmed (`confirm_totp`). Refused (409) while it is on: turn it off
+    first. Answers the secret and its `otpauth://` URI."""
+    principal = ctx.require_principal()
+    user = await ctx.session.get_one(User, principal.user_id)
+    if user.totp_enabled_at is not None:
+        raise Conflict("Two-factor sign-in is already on; turn it off to set up another app")
+    user.totp_secret = totp.new_secret()
+    user.totp_last_step = None
+    await ctx.session.flush()
+    return user.totp_secret, totp.provisioning_uri(user.totp_secret, user.email)
+
+
+async def confirm_totp(ctx: Ctx, code: str) -> list[str]:
+    """A code from the new secret turns two-factor sign-in on and answers ten
+    recovery codes, shown this once (only their hashes are kept). 422 on `code` when
+    it does not match; 409 when no set-up was begun or it is already on."""
+    principal = ctx.require_principal()
+    user = await ctx.session.get_one(User, principal.user_id)
+    if user.totp_enabled_at is not None or user.totp_secret is None:
+        raise Conflict("Begin the set-up first (a new secret), then confirm it with a code")
+    step = totp.verify(user.totp_secret, code, after_step=None)
+    if step is None:
+        raise ValidationFailed(
+            "The code does not match",
+            errors=[FieldError("code", "does not match; enter the app's current code")],
+        )
+    codes = totp.new_recovery_codes()
+    user.totp_enabled_at = datetime.now(UTC)
+    user.totp_last_step = step
+    user.totp_recovery_hashes = [totp.recovery_digest(c) for c in codes]
+    await ctx.session.flush()
+    await record_security_event(ctx, SecurityEvent.TOTP_ENABLED, details={})
+    return codes
+
+
+async def disable_totp(ctx: Ctx, password: str) -> None:
+    """Turn two-factor sign-in off, with the login's password (422 on `password`
+    otherwise); the secret and recovery codes are forgotten."""
+    principal = ctx.require_principal()
+    user = await ctx.session.get_one(User, principal.user_id)
+    if not await verify_password(user.password_hash, password):
+        raise ValidationFailed(errors=[FieldError("password", "is incorrect")])
+    was_on = user.totp_enabled_at is not None
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    user.totp_recovery_hashes = []
+    await ctx.session.flush()
+    if was_on:
+        await record_security_event(ctx, SecurityEvent.TOTP_DISABLED, details={})
+
+
+async def totp_enabled(ctx: Ctx) -> bool:
+    """Whether the caller's login has two-factor sign-in on."""
+    principal = ctx.require_principal()
+    user = await ctx.session.get_one(User, principal.user_id)
+    return user.totp_enabled_at is not None
 
 
 def _choose_membership(memberships: list[dict[str, Any]], slug: str | None) -> dict[str, Any]:
