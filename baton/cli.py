@@ -448,7 +448,7 @@ def user_create(
     from baton.identity.operator import act_as_admin_of, operator_ctx
     from baton.identity.schemas import MemberIn
 
-    secret = password or getpass.getpass("Password (10+ characters): ")
+    secret = password or getpass.getpass("Password (12+ characters, not a common one): ")
 
     async def work(db: Database) -> None:
         data = parse_input(

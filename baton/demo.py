@@ -13,7 +13,7 @@ from baton.cadences.schemas import CadenceIn, CadenceStepIn
 from baton.core.context import Ctx
 from baton.db.engine import Database
 from baton.identity import queries, service
-from baton.identity.models import Role, Tenant, User
+from baton.identity.models import Role, User
 from baton.identity.operator import act_as_admin_of, operator_ctx
 from baton.identity.schemas import MemberIn, RegistrationIn, SettingsPatch
 
@@ -43,8 +43,7 @@ async def ensure_demo_tenant(db: Database) -> list[DemoLogin]:
     """Create Acme Logistics and its logins if missing; leave existing ones untouched."""
     admin = DEMO_LOGINS[0]
     async with operator_ctx(db, "demo") as ctx:
-        exists = await ctx.session.scalar(select(Tenant.id).where(Tenant.slug == DEMO_SLUG))
-        if exists is None:
+        if await queries.tenant_id_for_slug(ctx.session, DEMO_SLUG) is None:
             await service.register(
                 ctx,
                 RegistrationIn(

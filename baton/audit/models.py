@@ -37,6 +37,10 @@ class SecurityEvent(StrEnum):
     PERMISSION_DENIED = "permission.denied"
     RATE_LIMITED = "rate_limit.hit"
     TENANT_REGISTERED = "tenant.registered"
+    # Two-factor sign-in turned on or off, a recovery code spent signing in.
+    TOTP_ENABLED = "totp.enabled"
+    TOTP_DISABLED = "totp.disabled"
+    RECOVERY_CODE_USED = "totp.recovery_code_used"
     # A list downloaded (`baton.exports`): details say which, with which filters.
     EXPORTED = "export"
 

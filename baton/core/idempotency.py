@@ -109,6 +109,10 @@ async def store(
 ) -> None:
     """Keep the answer for `ttl_hours`; replaces an expired record of the same key."""
     principal = ctx.require_principal()
+    if ctx.tenant_id != principal.tenant_id:
+        # The request moved its transaction to another organization (registering
+        # one while signed in): the key is the caller's, kept in the caller's tenant.
+        await ctx.enter_tenant(principal.tenant_id, principal.user_id, principal.role)
     now = datetime.now(UTC)
     await _STORE.fetchrow(
         ctx.session,

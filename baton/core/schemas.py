@@ -33,7 +33,6 @@ T = TypeVar("T")
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Password = Annotated[str, StringConstraints(min_length=10, max_length=128)]
 # Login accepts any length up to the bound: policy applies when a password is set.
 PresentedPassword = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from baton.db import ddl, search
 from baton.db.base import Base
+from baton.identity import ddl as identity_ddl
 from baton.jobs import ddl as jobs_ddl
 
 ALEMBIC_DIR = Path(__file__).parent / "alembic"
@@ -130,6 +131,7 @@ async def _grant(conn: AsyncConnection, role: str) -> None:
         "baton_record_as_of(text, uuid, timestamptz)",
         "baton_import_trail(text, uuid)",
         *search.FUNCTIONS,
+        *identity_ddl.SIGNATURES,
         *jobs_ddl.APP_FUNCTIONS,
     ):
         await conn.execute(text(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC"))

@@ -28,12 +28,16 @@ from baton.identity.schemas import (
     MeOut,
     MePatch,
     PasswordChangeIn,
+    RecoveryCodesOut,
     RegistrationIn,
     RegistrationOut,
     SettingsOut,
     SettingsPatch,
     TenantOut,
     TokenOut,
+    TotpCodeIn,
+    TotpDisableIn,
+    TotpSetupOut,
     UserOut,
 )
 from baton.notifications.models import EMAILED_KINDS
@@ -61,6 +65,7 @@ async def login(data: LoginIn, ctx: CtxDep) -> TokenOut:
         access_token=result.token,
         expires_at=result.expires_at,
         tenant=TenantOut.model_validate(result.tenant),
+        totp_setup_required=result.totp_setup_required,
     )
 
 
@@ -73,6 +78,31 @@ async def logout(ctx: CtxDep, _: PrincipalDep) -> Response:
 @router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
 async def change_password(data: PasswordChangeIn, ctx: CtxDep, _: PrincipalDep) -> Response:
     await service.change_password(ctx, data)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/me/totp", tags=["auth"])
+async def begin_totp(ctx: CtxDep, response: Response) -> TotpSetupOut:
+    """Start two-factor sign-in: a new secret for an authenticator app (not in force
+    until confirmed with one of its codes). 409 while it is on."""
+    secret, uri = await service.begin_totp(ctx)
+    response.headers["Cache-Control"] = "no-store"
+    return TotpSetupOut(secret=secret, otpauth_uri=uri)
+
+
+@router.post("/me/totp/confirm", tags=["auth"])
+async def confirm_totp(data: TotpCodeIn, ctx: CtxDep, response: Response) -> RecoveryCodesOut:
+    """Turn two-factor sign-in on with a current code of the new secret; answers ten
+    recovery codes, shown this once."""
+    codes = await service.confirm_totp(ctx, data.code)
+    response.headers["Cache-Control"] = "no-store"
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@router.post("/me/totp/disable", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
+async def disable_totp(data: TotpDisableIn, ctx: CtxDep) -> Response:
+    """Turn two-factor sign-in off, with the login's password."""
+    await service.disable_totp(ctx, data.password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -91,6 +92,15 @@ class User(Timestamped, Versioned, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     password_changed_at: Mapped[datetime | None]
+    # Two-factor sign-in (identity.totp): the base32 secret, set when set-up begins and
+    # in force once confirmed (`totp_enabled_at`); the last step a code was accepted
+    # for (a code works once); the SHA-256 of each unused recovery code.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    totp_recovery_hashes: Mapped[list[str]] = mapped_column(
+        ARRAY(String(64)), server_default=text("'{}'")
+    )
 
 
 class Membership(TenantKeyed, Timestamped, Versioned, Base):
@@ -175,6 +185,8 @@ class TenantSettings(Timestamped, Versioned, Base):
     audit_retention_days: Mapped[int] = mapped_column(
         Integer, server_default=text(str(DEFAULT_AUDIT_RETENTION_DAYS))
     )
+    # Admins without two-factor sign-in are sent to set it up once signed in.
+    require_admin_totp: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class AccessToken(TenantKeyed, Base):

@@ -11,6 +11,7 @@ from baton.config import get_settings
 from baton.core.context import AuthMethod, Ctx, Principal
 from baton.core.errors import NotFound
 from baton.db.engine import Database
+from baton.identity import queries
 from baton.identity.models import Membership, Role, Tenant, User
 
 
@@ -32,10 +33,11 @@ async def operator_ctx(db: Database, action: str) -> AsyncIterator[Ctx]:
 
 async def act_as_admin_of(ctx: Ctx, tenant_slug: str) -> Principal:
     """Scope `ctx` to a tenant, attributing changes to its longest-serving admin."""
-    tenant = await ctx.session.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
-    if tenant is None:
+    tenant_id = await queries.tenant_id_for_slug(ctx.session, tenant_slug)
+    if tenant_id is None:
         raise NotFound(f"No organization with slug '{tenant_slug}'")
-    await ctx.enter_tenant(tenant.id)
+    await ctx.enter_tenant(tenant_id)
+    tenant = await ctx.session.get_one(Tenant, tenant_id)
     row = (
         await ctx.session.execute(
             select(Membership, User)

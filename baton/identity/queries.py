@@ -194,6 +194,7 @@ class OrganizationSettings:
     winback_cadence_id: uuid.UUID | None
     retention_days: int
     audit_retention_days: int
+    require_admin_totp: bool
     updated_at: datetime
     version: int
 
@@ -206,6 +207,7 @@ SETTINGS_COLUMNS = (
     TenantSettings.winback_cadence_id,
     TenantSettings.retention_days,
     TenantSettings.audit_retention_days,
+    TenantSettings.require_admin_totp,
     TenantSettings.updated_at,
     TenantSettings.version,
 )
@@ -289,3 +291,49 @@ async def list_api_keys(
     if page.after is not None:
         query = query.where(ApiKey.id > page.after)
     return list((await session.scalars(query)).all())
+
+
+# Before a tenant is known the app role sees no login nor organization: these go
+# through the narrow SECURITY DEFINER functions of `baton.identity.ddl`.
+
+
+@dataclass(frozen=True)
+class LoginRecord:
+    """What sign-in needs of a login found by email: no more."""
+
+    user_id: uuid.UUID
+    password_hash: str
+    is_active: bool
+
+
+async def login_by_email(session: AsyncSession, email: str) -> LoginRecord | None:
+    """The login an email signs in with (`baton_login_lookup`), across organizations."""
+    row = (
+        await session.execute(
+            text("SELECT user_id, password_hash, is_active FROM baton_login_lookup(:email)"),
+            {"email": email},
+        )
+    ).first()
+    return LoginRecord(row.user_id, row.password_hash, row.is_active) if row else None
+
+
+async def user_id_for_email(session: AsyncSession, email: str) -> uuid.UUID | None:
+    """The id of the login with this email, whichever organizations it belongs to."""
+    user_id: uuid.UUID | None = await session.scalar(
+        text("SELECT baton_user_id_for_email(:email)"), {"email": email}
+    )
+    return user_id
+
+
+async def taken_slugs(session: AsyncSession, base: str) -> set[str]:
+    """Organization slugs equal to `base` or `base-…`, across organizations."""
+    rows = await session.scalars(text("SELECT baton_taken_slugs(:base)"), {"base": base})
+    return set(rows.all())
+
+
+async def tenant_id_for_slug(session: AsyncSession, slug: str) -> uuid.UUID | None:
+    """The id of the organization with this slug (the CLI and the demo name it so)."""
+    tenant_id: uuid.UUID | None = await session.scalar(
+        text("SELECT baton_tenant_for_slug(:slug)"), {"slug": slug}
+    )
+    return tenant_id

@@ -10,7 +10,12 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from baton.core.schemas import Email, Name, Password, PresentedPassword, Schema, ShortText
+from baton.core.schemas import Email, Name, PresentedPassword, Schema, ShortText
+from baton.identity.common_passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    refuse_common,
+)
 from baton.identity.models import (
     MAX_CLAIM_SLA_HOURS,
     MAX_RETENTION_DAYS,
@@ -22,6 +27,13 @@ TenantSlug = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=63)
 ]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+# A password being set (registration, a new member, a change): at least 12 characters
+# and not a common one (`baton.identity.common_passwords`). Sign-in takes any length.
+Password = Annotated[
+    str,
+    StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH),
+    AfterValidator(refuse_common),
+]
 
 
 @lru_cache(maxsize=1)
@@ -116,6 +128,13 @@ class LoginIn(Schema):
     email: Email
     password: PresentedPassword
     tenant: TenantSlug | None = None
+    totp_code: str | None = Field(
+        default=None,
+        max_length=32,
+        description="The 6-digit code of the login's authenticator app, or one of its "
+        "recovery codes: required once two-factor sign-in is on (else 401 "
+        "`totp-required`)",
+    )
 
 
 class TokenOut(Schema):
@@ -123,6 +142,32 @@ class TokenOut(Schema):
     token_type: Literal["bearer"] = "bearer"
     expires_at: datetime
     tenant: TenantOut
+    totp_setup_required: bool = Field(
+        default=False,
+        description="The organization requires two-factor sign-in of admins and this "
+        "admin has none yet: set it up (POST /me/totp)",
+    )
+
+
+class TotpSetupOut(Schema):
+    """A new authenticator secret, not yet in force: confirm it with a code."""
+
+    secret: str
+    otpauth_uri: str
+
+
+class TotpCodeIn(Schema):
+    code: str = Field(min_length=1, max_length=32)
+
+
+class RecoveryCodesOut(Schema):
+    """Shown once: each signs in once in place of a code."""
+
+    recovery_codes: list[str]
+
+
+class TotpDisableIn(Schema):
+    password: PresentedPassword
 
 
 class MeOut(Schema):
@@ -233,6 +278,9 @@ class SettingsOut(Schema):
         description="Audit rows older than this many days are removed by the retention "
         "sweep, except deletes and user removals (kept for good)"
     )
+    require_admin_totp: bool = Field(
+        description="Admins without two-factor sign-in are sent to set it up once signed in"
+    )
     updated_at: datetime
     version: int
 
@@ -248,4 +296,5 @@ class SettingsPatch(Schema):
     winback_cadence_id: uuid.UUID | None = None
     retention_days: RetentionDays | None = None
     audit_retention_days: AuditRetentionDays | None = None
+    require_admin_totp: bool | None = None
     version: RowVersion | None = None

@@ -34,7 +34,7 @@ from baton.core.errors import (
 )
 from baton.core.ids import uuid7
 from baton.core.versioning import check_version
-from baton.identity import credentials, queries
+from baton.identity import credentials, queries, totp
 from baton.identity.access import require_role
 from baton.identity.credentials import CredentialPrefix, IssuedCredential
 from baton.identity.models import (
@@ -81,6 +81,19 @@ class SignIn:
     tenant: Tenant
     user: User
     membership: Membership
+    # An admin of an organization that requires two-factor sign-in, without it yet.
+    totp_setup_required: bool = False
+
+
+class SecondFactorRequired(Unauthenticated):
+    """401 `totp-required`: the password was right; a two-factor code is needed."""
+
+    slug = "totp-required"
+    title = "Two-factor code required"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.errors = [FieldError("totp_code", detail)]
 
 
 @dataclass(frozen=True)
@@ -97,13 +110,7 @@ def slugify(name: str) -> str:
 
 async def _free_slug(ctx: Ctx, name: str) -> str:
     base = slugify(name)
-    taken = set(
-        (
-            await ctx.session.scalars(
-                select(Tenant.slug).where((Tenant.slug == base) | Tenant.slug.like(f"{base}-%"))
-            )
-        ).all()
-    )
+    taken = await queries.taken_slugs(ctx.session, base)
     if base not in taken:
         return base
     suffix = 2
@@ -137,8 +144,7 @@ async def register(ctx: Ctx, data: RegistrationIn) -> Registration:
     An email that already has a login must sign in instead (one login, many tenants).
     """
     await _limit_registrations(ctx)
-    existing = await ctx.session.scalar(select(User.id).where(User.email == data.email))
-    if existing is not None:
+    if await queries.user_id_for_email(ctx.session, data.email) is not None:
         raise Conflict(
             "An account with this email already exists; sign in instead",
             errors=[FieldError("email", "is already registered")],
@@ -198,6 +204,9 @@ async def sign_in(ctx: Ctx, data: LoginIn, kind: CredentialKind = CredentialKind
     Failures are counted per account and per client address in the persistent rate
     limiter; past the limit the account or address is blocked with exponential
     back-off (429 + Retry-After), and every failure and block is audited.
+
+    A web session the browser still presented is revoked by a successful sign-in:
+    the session id rotates, so an id planted or seen before sign-in is worth nothing.
     """
     engine = ctx.db.engine
     account_key = f"login:account:{data.email}"
@@ -212,26 +221,139 @@ async def sign_in(ctx: Ctx, data: LoginIn, kind: CredentialKind = CredentialKind
         )
         raise RateLimited(wait, "Too many failed sign-in attempts; try again later")
 
-    user = await ctx.session.scalar(select(User).where(User.email == data.email))
-    password_ok = await verify_password(user.password_hash if user else None, data.password)
-    if user is None or not password_ok or not user.is_active:
-        await _sign_in_failed(ctx, data, user, account_key, address_key)
+    # No tenant is known yet, so RLS shows no login: the definer function finds it.
+    login = await queries.login_by_email(ctx.session, data.email)
+    password_ok = await verify_password(login.password_hash if login else None, data.password)
+    if login is None or not password_ok or not login.is_active:
+        await _sign_in_failed(ctx, data, login.user_id if login else None, account_key, address_key)
         raise Unauthenticated(BAD_CREDENTIALS)
 
-    await ctx.enter_tenant(None, user.id)
-    memberships = await queries.memberships_of(ctx.session, user.id)
+    previous = ctx.principal
+    if previous is not None and previous.method is AuthMethod.SESSION:
+        # Still scoped to the old session's tenant: RLS lets this one row through.
+        await _revoke_credential(ctx, previous.credential_id)
+    await ctx.enter_tenant(None, login.user_id)
+    user = await ctx.session.get_one(User, login.user_id)
+    if user.totp_enabled_at is not None:
+        await _check_second_factor(ctx, data, user, account_key, address_key)
+    memberships = await queries.memberships_of(ctx.session, login.user_id)
     chosen = _choose_membership(memberships, data.tenant)
     ctx.defer_durable(lambda: rate_limit.clear(engine, account_key))
-    await ctx.enter_tenant(chosen["tenant_id"], user.id, chosen["role"])
+    await ctx.enter_tenant(chosen["tenant_id"], login.user_id, chosen["role"])
     membership = await ctx.session.get_one(Membership, (chosen["tenant_id"], chosen["id"]))
     tenant = await ctx.session.get_one(Tenant, chosen["tenant_id"])
+    setup_required = (
+        user.totp_enabled_at is None
+        and membership.role == Role.ADMIN.value
+        and bool(
+            await ctx.session.scalar(
+                select(TenantSettings.require_admin_totp).where(
+                    TenantSettings.tenant_id == tenant.id
+                )
+            )
+        )
+    )
     expires_at = datetime.now(UTC) + _ttl(ctx.settings, kind)
     issued = await _issue_token(ctx, membership, kind, expires_at)
     event = (
         SecurityEvent.LOGIN_OK if kind is CredentialKind.BEARER else SecurityEvent.SESSION_CREATED
     )
     await record_security_event(ctx, event, details={"kind": kind.value}, actor_user_id=user.id)
-    return SignIn(issued.raw, expires_at, tenant, user, membership)
+    return SignIn(issued.raw, expires_at, tenant, user, membership, setup_required)
+
+
+async def _check_second_factor(
+    ctx: Ctx, data: LoginIn, user: User, account_key: str, address_key: str
+) -> None:
+    """The login has two-factor sign-in: its code (or an unused recovery code) is
+    required. Missing: 401 `totp-required`, nothing counted (the first step of a
+    two-step form). Wrong: 401 too, counted like a wrong password in the persistent
+    rate limiter, so codes cannot be guessed faster than passwords. A code is
+    accepted once; a recovery code is used up."""
+    if not data.totp_code:
+        raise SecondFactorRequired("Enter the code from your authenticator app")
+    code = data.totp_code.strip()
+    if totp.looks_like_recovery_code(code):
+        digest = totp.recovery_digest(code)
+        if digest in user.totp_recovery_hashes:
+            user.totp_recovery_hashes = [h for h in user.totp_recovery_hashes if h != digest]
+            await ctx.session.flush()
+            await record_security_event(
+                ctx,
+                SecurityEvent.RECOVERY_CODE_USED,
+                details={"remaining": len(user.totp_recovery_hashes)},
+                actor_user_id=user.id,
+            )
+            return
+    elif user.totp_secret is not None:
+        step = totp.verify(user.totp_secret, code, after_step=user.totp_last_step)
+        if step is not None:
+            user.totp_last_step = step
+            await ctx.session.flush()
+            return
+    await _sign_in_failed(ctx, data, user.id, account_key, address_key)
+    raise SecondFactorRequired("The two-factor code is incorrect or was already used")
+
+
+async def begin_totp(ctx: Ctx) -> tuple[str, str]:
+    """Any member starts two-factor set-up: a new secret, not in force until a code
+    from it is confirmed (`confirm_totp`). Refused (409) while it is on: turn it off
+    first. Answers the secret and its `otpauth://` URI."""
+    principal = ctx.require_principal()
+    user = await ctx.session.get_one(User, principal.user_id)
+    if user.totp_enabled_at is not None:
+        raise Conflict("Two-factor sign-in is already on; turn it off to set up another app")
+    user.totp_secret = totp.new_secret()
+    user.totp_last_step = None
+    await ctx.session.flush()
+    return user.totp_secret, totp.provisioning_uri(user.totp_secret, user.email)
+
+
+async def confirm_totp(ctx: Ctx, code: str) -> list[str]:
+    """A code from the new secret turns two-factor sign-in on and answers ten
+    recovery codes, shown this once (only their hashes are kept). 422 on `code` when
+    it does not match; 409 when no set-up was begun or it is already on."""
+    principal = ctx.require_principal()
+    user = await ctx.session.get_one(User, principal.user_id)
+    if user.totp_enabled_at is not None or user.totp_secret is None:
+        raise Conflict("Begin the set-up first (a new secret), then confirm it with a code")
+    step = totp.verify(user.totp_secret, code, after_step=None)
+    if step is None:
+        raise ValidationFailed(
+            "The code does not match",
+            errors=[FieldError("code", "does not match; enter the app's current code")],
+        )
+    codes = totp.new_recovery_codes()
+    user.totp_enabled_at = datetime.now(UTC)
+    user.totp_last_step = step
+    user.totp_recovery_hashes = [totp.recovery_digest(c) for c in codes]
+    await ctx.session.flush()
+    await record_security_event(ctx, SecurityEvent.TOTP_ENABLED, details={})
+    return codes
+
+
+async def disable_totp(ctx: Ctx, password: str) -> None:
+    """Turn two-factor sign-in off, with the login's password (422 on `password`
+    otherwise); the secret and recovery codes are forgotten."""
+    principal = ctx.require_principal()
+    user = await ctx.session.get_one(User, principal.user_id)
+    if not await verify_password(user.password_hash, password):
+        raise ValidationFailed(errors=[FieldError("password", "is incorrect")])
+    was_on = user.totp_enabled_at is not None
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    user.totp_recovery_hashes = []
+    await ctx.session.flush()
+    if was_on:
+        await record_security_event(ctx, SecurityEvent.TOTP_DISABLED, details={})
+
+
+async def totp_enabled(ctx: Ctx) -> bool:
+    """Whether the caller's login has two-factor sign-in on."""
+    principal = ctx.require_principal()
+    user = await ctx.session.get_one(User, principal.user_id)
+    return user.totp_enabled_at is not None
 
 
 def _choose_membership(memberships: list[dict[str, Any]], slug: str | None) -> dict[str, Any]:
@@ -252,7 +374,7 @@ def _choose_membership(memberships: list[dict[str, Any]], slug: str | None) -> d
 
 
 async def _sign_in_failed(
-    ctx: Ctx, data: LoginIn, user: User | None, account_key: str, address_key: str
+    ctx: Ctx, data: LoginIn, user_id: uuid.UUID | None, account_key: str, address_key: str
 ) -> None:
     settings = ctx.settings
     account_policy = rate_limit.FailurePolicy(
@@ -263,8 +385,6 @@ async def _sign_in_failed(
         settings.login_max_failures * 4, settings.login_window_seconds
     )
     engine = ctx.db.engine
-    # Read now: the ORM object is detached once the request's session has closed.
-    user_id = user.id if user else None
 
     async def count_and_audit() -> None:
         blocked = await rate_limit.record_failure(engine, account_key, account_policy)
@@ -318,18 +438,23 @@ async def sign_out(ctx: Ctx) -> None:
     principal = ctx.require_principal()
     if principal.method is AuthMethod.API_KEY or principal.credential_id is None:
         raise RuleViolation("API keys are revoked through DELETE /api/v1/api-keys/{id}")
-    await ctx.session.execute(
-        update(AccessToken)
-        .where(AccessToken.id == principal.credential_id)
-        .values(revoked_at=func.now())
-    )
+    await _revoke_credential(ctx, principal.credential_id)
     await record_security_event(
         ctx, SecurityEvent.LOGOUT, details={"method": principal.method.value}
     )
 
 
-async def change_password(ctx: Ctx, data: PasswordChangeIn) -> None:
-    """Requires the current password; ends every other session of this login."""
+async def _revoke_credential(ctx: Ctx, credential_id: uuid.UUID | None) -> None:
+    await ctx.session.execute(
+        update(AccessToken).where(AccessToken.id == credential_id).values(revoked_at=func.now())
+    )
+
+
+async def change_password(ctx: Ctx, data: PasswordChangeIn) -> SignIn | None:
+    """Requires the current password; ends every session and token of this login in
+    every organization but the bearer token or API key the change came with. A change
+    made in a web session ends that session too and answers its successor (the
+    session id rotates: the caller sets the new cookie); else None."""
     principal = ctx.require_principal()
     user = await ctx.session.get_one(User, principal.user_id)
     if not await verify_password(user.password_hash, data.current_password):
@@ -341,7 +466,7 @@ async def change_password(ctx: Ctx, data: PasswordChangeIn) -> None:
     user.password_hash = await hash_password(data.new_password)
     user.password_changed_at = datetime.now(UTC)
     await ctx.session.flush()
-    keep = principal.credential_id if principal.method is not AuthMethod.API_KEY else None
+    keep = principal.credential_id if principal.method is AuthMethod.BEARER else None
     # Every other web session and bearer token of this login, in every tenant.
     revoked = await ctx.session.scalar(
         text("SELECT baton_revoke_own_credentials(:keep)"), {"keep": keep}
@@ -349,6 +474,16 @@ async def change_password(ctx: Ctx, data: PasswordChangeIn) -> None:
     await record_security_event(
         ctx, SecurityEvent.PASSWORD_CHANGED, details={"revoked_sessions": revoked}
     )
+    if principal.method is not AuthMethod.SESSION:
+        return None
+    membership = await ctx.session.get_one(
+        Membership, (principal.tenant_id, principal.membership_id)
+    )
+    tenant = await ctx.session.get_one(Tenant, principal.tenant_id)
+    expires_at = datetime.now(UTC) + _ttl(ctx.settings, CredentialKind.SESSION)
+    issued = await _issue_token(ctx, membership, CredentialKind.SESSION, expires_at)
+    await record_security_event(ctx, SecurityEvent.SESSION_CREATED, details={"kind": "session"})
+    return SignIn(issued.raw, expires_at, tenant, user, membership)
 
 
 async def set_own_timezone(ctx: Ctx, timezone: str | None) -> str:
@@ -393,26 +528,27 @@ async def invite_member(ctx: Ctx, data: MemberIn) -> dict[str, Any]:
     When SMTP is configured, the new member gets a welcome email (queued here, sent
     by the worker; never with the password, which the admin hands over)."""
     require_role(ctx, Role.ADMIN)
-    user = await ctx.session.scalar(select(User).where(User.email == data.email))
-    if user is None:
-        user = User(
-            email=data.email,
-            full_name=data.full_name,
-            password_hash=await hash_password(data.password),
+    # A login of another organization is invisible under RLS: the definer functions
+    # find it by email, or create the new one (for an admin scoped to a tenant only).
+    user_id = await queries.user_id_for_email(ctx.session, data.email)
+    if user_id is None:
+        password_hash = await hash_password(data.password)
+        user_id = await ctx.session.scalar(
+            text("SELECT baton_create_login(:email, :full_name, :password_hash)"),
+            {"email": data.email, "full_name": data.full_name, "password_hash": password_hash},
         )
-        ctx.session.add(user)
-        await ctx.session.flush()
-    elif await queries.get_member(ctx.session, user.id) is not None:
+        assert user_id is not None
+    elif await queries.get_member(ctx.session, user_id) is not None:
         raise Conflict(
             "This person is already a member", errors=[FieldError("email", "is already a member")]
         )
     tenant_id = ctx.require_principal().tenant_id
-    ctx.session.add(Membership(tenant_id=tenant_id, user_id=user.id, role=data.role.value))
+    ctx.session.add(Membership(tenant_id=tenant_id, user_id=user_id, role=data.role.value))
     await ctx.session.flush()
     await record_security_event(
-        ctx, SecurityEvent.USER_INVITED, details={"user_id": str(user.id), "role": data.role.value}
+        ctx, SecurityEvent.USER_INVITED, details={"user_id": str(user_id), "role": data.role.value}
     )
-    member = await queries.get_member(ctx.session, user.id)
+    member = await queries.get_member(ctx.session, user_id)
     assert member is not None
     await queue_invitation(ctx, member["membership_id"])
     return member

@@ -48,6 +48,7 @@ FIELDS = (
     "winback_cadence_id",
     "retention_days",
     "audit_retention_days",
+    "require_admin_totp",
 )
 # Fields whose empty choice means "none" (sent as null), not "unchanged".
 CLEARABLE = ("winback_cadence_id",)

@@ -79,7 +79,8 @@ async def defer(
 
 
 # One job per organization in one statement: the rows `defer` would write, built by
-# PostgreSQL from `tenants` (a global table the app role reads), each job locked to
+# PostgreSQL from `baton_tenant_ids()` (every organization; RLS hides `tenants` from
+# a worker scoped to none), each job locked to
 # its tenant (procrastinate's `lock`: two jobs of one sweep for one organization never
 # run at the same time, whatever the number of workers).
 _DEFER_PER_TENANT = text(
@@ -88,7 +89,7 @@ _DEFER_PER_TENANT = text(
     " CAST(:priority AS integer), CAST(:task_name AS text) || ':' || t.id::text, NULL::text,"
     " CAST(:args AS jsonb) || jsonb_build_object('tenant_id', t.id::text, 'actor_id', NULL,"
     " 'actor_role', CAST(:actor_role AS text)), NULL::timestamptz)::procrastinate_job_to_defer_v1"
-    " FROM tenants t ORDER BY t.id)))"
+    " FROM baton_tenant_ids() AS t(id) ORDER BY t.id)))"
 )
 
 

@@ -14,10 +14,11 @@ error instead of filtering). So the doctor asks the server which case it is in:
 
 - superuser or BYPASSRLS (the embedded server, most self-hosted owners): each check is
   one query over all tenants;
-- otherwise (a managed service's owner role): it iterates the tenants (`tenants` has
-  no RLS) and, for each, sets `baton.tenant_id` and `baton.role = 'admin'`
-  transaction-locally, exactly as a request of that tenant's admin would — the policies
-  then show all of that tenant's rows — and runs every check scoped to it.
+- otherwise (a managed service's owner role): it iterates the tenants (the owner
+  sees them all: RLS on `tenants` is enabled, not forced) and, for each, sets
+  `baton.tenant_id` and `baton.role = 'admin'` transaction-locally, exactly as a
+  request of that tenant's admin would — the policies then show all of that tenant's
+  rows — and runs every check scoped to it.
 
 Both paths run the same SQL; each check returns `(tenant, id, detail)` rows.
 """
@@ -549,6 +550,15 @@ async def _run_check(
     return total, offenders
 
 
+async def _tenant_ids(conn: AsyncConnection, slug: str | None) -> list[uuid.UUID]:
+    """Every organization's id, or the one `slug` names, through the identity definer
+    functions: a role RLS binds sees no `tenants` row before it is scoped to one."""
+    if slug is None:
+        return list((await conn.execute(text("SELECT baton_tenant_ids()"))).scalars())
+    found = await conn.scalar(text("SELECT baton_tenant_for_slug(:slug)"), {"slug": slug})
+    return [found] if found is not None else []
+
+
 async def _set_tenant(conn: AsyncConnection, tenant_id: uuid.UUID) -> None:
     # Transaction-local, like a request: the policies of an admin of this tenant.
     await conn.execute(
@@ -574,23 +584,16 @@ async def diagnose(
     `per_tenant` None picks the strategy from the role (see the module docstring);
     True forces the per-tenant path, which any role with SELECT on the tables can use.
     """
-    tenants = [
-        (row.id, row.slug)
-        for row in (
-            await conn.execute(
-                text(f"SELECT t.id, t.slug FROM tenants t WHERE {_SCOPE} ORDER BY t.slug"),
-                {"slug": tenant},
-            )
-        ).all()
-    ]
+    tenants = await _tenant_ids(conn, tenant)
     if tenant is not None and not tenants:
         raise DoctorUsageError(f"No organization with slug '{tenant}'")
     if per_tenant is None:
         per_tenant = not await _bypasses_rls(conn)
     findings = {check.name: Finding(check) for check in checks}
     if per_tenant:
-        for tenant_id, slug in tenants:
+        for tenant_id in tenants:
             await _set_tenant(conn, tenant_id)
+            slug = await conn.scalar(text("SELECT slug FROM tenants"))
             for check in checks:
                 count, offenders = await _run_check(conn, check, slug, sample)
                 finding = findings[check.name]

@@ -26,6 +26,8 @@ from baton.identity.schemas import (
     MemberPatch,
     MePatch,
     PasswordChangeIn,
+    TotpCodeIn,
+    TotpDisableIn,
 )
 from baton.web.rendering import render
 
@@ -71,9 +73,10 @@ async def login_submit(
     password: FormText = "",
     tenant: FormText = "",
     next: FormText = "/",
+    totp_code: FormText = "",
 ) -> Response:
     try:
-        data = _login_input(email, password, tenant)
+        data = _login_input(email, password, tenant, totp_code)
         signed_in = await service.sign_in(ctx, data, CredentialKind.SESSION)
     except DomainError as error:
         return render(
@@ -85,21 +88,28 @@ async def login_submit(
             tenant=tenant,
             message=error.detail,
             errors={e.field: e.message for e in error.errors},
+            # The password was right: the form asks again with the code.
+            totp_required=isinstance(error, service.SecondFactorRequired),
         )
+    target = "/account?totp_setup=1" if signed_in.totp_setup_required else _safe_next(next)
+    response = RedirectResponse(target, status_code=303)
+    _set_session_cookie(request, response, signed_in.token)
+    return response
+
+
+def _set_session_cookie(request: Request, response: Response, token: str) -> None:
     runtime: Runtime = request.app.state.runtime
-    response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        signed_in.token,
+        token,
         max_age=runtime.settings.session_ttl_hours * 3600,
         httponly=True,
         samesite="lax",
         secure=runtime.settings.secure_cookies,
     )
-    return response
 
 
-def _login_input(email: str, password: str, tenant: str) -> LoginIn:
+def _login_input(email: str, password: str, tenant: str, totp_code: str = "") -> LoginIn:
     """The sign-in form, refused in words a person acts on: every empty or malformed
     field is named with what to type there (422), and the form is shown again."""
     errors: list[FieldError] = []
@@ -114,7 +124,13 @@ def _login_input(email: str, password: str, tenant: str) -> LoginIn:
     )
     try:
         data = parse_input(
-            LoginIn, {"email": email, "password": password, "tenant": tenant or None}
+            LoginIn,
+            {
+                "email": email,
+                "password": password,
+                "tenant": tenant or None,
+                "totp_code": totp_code or None,
+            },
         )
     except ValidationFailed as refused:
         named = {error.field for error in errors}
@@ -220,9 +236,17 @@ async def api_keys_revoke(request: Request, ctx: CtxDep, api_key_id: uuid.UUID) 
     return RedirectResponse("/settings/api-keys", status_code=303)
 
 
-async def _account(request: Request, ctx: Ctx, notice: str | None) -> Response:
-    """My account: the password form and the time zone choice (the member's own, or
-    the organization's, named)."""
+async def _account(
+    request: Request,
+    ctx: Ctx,
+    notice: str | None,
+    *,
+    totp_setup: dict[str, str] | None = None,
+    recovery_codes: list[str] | None = None,
+    totp_setup_required: bool = False,
+) -> Response:
+    """My account: the password form, two-factor sign-in and the time zone choice
+    (the member's own, or the organization's, named)."""
     principal = ctx.require_principal()
     own, organization = await queries.timezones_of(ctx.session, principal.membership_id)
     muted = await queries.muted_emails_of(ctx.session, principal.membership_id)
@@ -241,12 +265,46 @@ async def _account(request: Request, ctx: Ctx, notice: str | None) -> Response:
         email_kinds=kinds,
         muted_emails=muted,
         email_enabled=bool(ctx.settings.smtp_url),
+        totp_on=await service.totp_enabled(ctx),
+        totp_setup=totp_setup,
+        recovery_codes=recovery_codes,
+        totp_setup_required=totp_setup_required,
     )
 
 
+PASSWORD_CHANGED = "Password changed; your other sessions were signed out"
+
+
 @router.get("/account")
-async def account_page(request: Request, ctx: CtxDep) -> Response:
-    return await _account(request, ctx, None)
+async def account_page(
+    request: Request, ctx: CtxDep, password_changed: str = "", totp_setup: str = ""
+) -> Response:
+    return await _account(
+        request,
+        ctx,
+        PASSWORD_CHANGED if password_changed else None,
+        totp_setup_required=bool(totp_setup),
+    )
+
+
+@router.post("/account/totp/begin")
+async def account_totp_begin(request: Request, ctx: CtxDep) -> Response:
+    secret, uri = await service.begin_totp(ctx)
+    return await _account(request, ctx, None, totp_setup={"secret": secret, "uri": uri})
+
+
+@router.post("/account/totp/confirm")
+async def account_totp_confirm(request: Request, ctx: CtxDep, code: FormText = "") -> Response:
+    data = parse_input(TotpCodeIn, {"code": code})
+    codes = await service.confirm_totp(ctx, data.code)
+    return await _account(request, ctx, None, recovery_codes=codes)
+
+
+@router.post("/account/totp/disable")
+async def account_totp_disable(request: Request, ctx: CtxDep, password: FormText = "") -> Response:
+    data = parse_input(TotpDisableIn, {"password": password})
+    await service.disable_totp(ctx, data.password)
+    return await _account(request, ctx, "Two-factor sign-in is off")
 
 
 @router.post("/account/timezone")
@@ -290,5 +348,9 @@ async def account_password(
     data = parse_input(
         PasswordChangeIn, {"current_password": current_password, "new_password": new_password}
     )
-    await service.change_password(ctx, data)
-    return await _account(request, ctx, "Password changed; other sessions were signed out")
+    successor = await service.change_password(ctx, data)
+    # The session id rotated: the next page (and its form tokens) binds to the new one.
+    response = RedirectResponse("/account?password_changed=1", status_code=303)
+    if successor is not None:
+        _set_session_cookie(request, response, successor.token)
+    return response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 import httpx
 import pytest
@@ -338,3 +340,27 @@ async def test_time_zones_must_exist(client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "timezone"
+
+
+async def test_registering_while_signed_in_with_an_idempotency_key(
+    client: httpx.AsyncClient,
+) -> None:
+    """The key is the caller's and kept in the caller's organization, though the
+    registration moved the transaction to the new one (it was a 500)."""
+    admin = await register_tenant(client)
+    key = uuid.uuid4().hex
+    body = {
+        "organization_name": "Second",
+        "full_name": "Ada",
+        "email": f"{uuid.uuid4().hex[:8]}@example.com",
+        "password": "correct-horse-battery",
+    }
+    first = await client.post(
+        "/api/v1/auth/register", json=body, headers={**admin.headers, "Idempotency-Key": key}
+    )
+    assert first.status_code == 201, first.text
+    again = await client.post(
+        "/api/v1/auth/register", json=body, headers={**admin.headers, "Idempotency-Key": key}
+    )
+    assert again.status_code == 201
+    assert again.json()["tenant"]["id"] == first.json()["tenant"]["id"]

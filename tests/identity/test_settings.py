@@ -72,6 +72,7 @@ async def test_admin_changes_the_settings_at_the_current_version(
         "winback_cadence_id": None,
         "retention_days": 90,
         "audit_retention_days": 730,
+        "require_admin_totp": False,
         "default_currency": "EUR",
         "timezone": "Europe/Berlin",
         "version": 3,
