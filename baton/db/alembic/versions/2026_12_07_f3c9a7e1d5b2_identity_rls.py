@@ -12,7 +12,7 @@ accepted for and the hashes of unused recovery codes (the audit trigger redacts 
 secret and the hashes); `tenant_settings` gains `require_admin_totp` (default false).
 
 Revision ID: f3c9a7e1d5b2
-Revises: e6a1c3f8d2b4
+Revises: f1d4c8a2b6e3
 Create Date: 2026-12-07 14:30:00.000000+00:00
 """
 
@@ -28,7 +28,7 @@ from baton.identity import ddl as identity_ddl
 USERS_REDACTED = ("password_hash", "totp_secret", "totp_recovery_hashes")
 
 revision = "f3c9a7e1d5b2"
-down_revision = "e6a1c3f8d2b4"
+down_revision = "f1d4c8a2b6e3"
 branch_labels = None
 depends_on = None
 
