@@ -21,6 +21,7 @@ from baton.bulk.schemas import (
 from baton.bulk.service import BulkEntity, BulkResult
 from baton.core.auth import CtxDep, get_principal
 from baton.core.routing import JsonRoute
+from baton.identity.access import WRITERS, require_role
 
 router = APIRouter(
     prefix="/api/v1", tags=["bulk"], dependencies=[Depends(get_principal)], route_class=JsonRoute
@@ -59,12 +60,18 @@ async def _answer(
     return bulk_out(result)
 
 
+async def _writer(ctx: CtxDep) -> None:
+    """A viewer is refused before the body is read: its malformed request is 403, as
+    a well-formed one would be, not a 422 that describes what it may not send."""
+    require_role(ctx, *WRITERS)
+
+
 _RUN: dict[int | str, dict[str, Any]] = {
     202: {"model": BulkOut, "description": "Above 200 rows: a run to poll"}
 }
 
 
-@router.post("/deals/bulk", description=_ANSWERS, responses=_RUN)
+@router.post("/deals/bulk", description=_ANSWERS, responses=_RUN, dependencies=[Depends(_writer)])
 async def bulk_deals(data: DealBulkIn, ctx: CtxDep, response: Response) -> BulkOut:
     """Change owner, enrol in a cadence, move to a stage (each move checked by the
     workflow as a single move; won/lost are closes, refused here), delete, or restore
@@ -72,28 +79,32 @@ async def bulk_deals(data: DealBulkIn, ctx: CtxDep, response: Response) -> BulkO
     return await _answer(ctx, response, BulkEntity.DEALS, data)
 
 
-@router.post("/leads/bulk", description=_ANSWERS, responses=_RUN)
+@router.post("/leads/bulk", description=_ANSWERS, responses=_RUN, dependencies=[Depends(_writer)])
 async def bulk_leads(data: LeadBulkIn, ctx: CtxDep, response: Response) -> BulkOut:
     """Assign pooled leads to a salesperson (`change_owner`, admins and managers), or
     triage them (`move` to `status`) — as the single assign or triage would."""
     return await _answer(ctx, response, BulkEntity.LEADS, data)
 
 
-@router.post("/targets/bulk", description=_ANSWERS, responses=_RUN)
+@router.post("/targets/bulk", description=_ANSWERS, responses=_RUN, dependencies=[Depends(_writer)])
 async def bulk_targets(data: TargetBulkIn, ctx: CtxDep, response: Response) -> BulkOut:
     """Change owner, move to a status (as `POST /targets/{id}/status`), delete, or
     restore (the undo of a delete)."""
     return await _answer(ctx, response, BulkEntity.TARGETS, data)
 
 
-@router.post("/accounts/bulk", description=_ANSWERS, responses=_RUN)
+@router.post(
+    "/accounts/bulk", description=_ANSWERS, responses=_RUN, dependencies=[Depends(_writer)]
+)
 async def bulk_accounts(data: AccountBulkIn, ctx: CtxDep, response: Response) -> BulkOut:
     """Change owner, add a tag, enrol in a cadence, delete (with what a single delete
     takes), or restore (the undo of a delete)."""
     return await _answer(ctx, response, BulkEntity.ACCOUNTS, data)
 
 
-@router.post("/contacts/bulk", description=_ANSWERS, responses=_RUN)
+@router.post(
+    "/contacts/bulk", description=_ANSWERS, responses=_RUN, dependencies=[Depends(_writer)]
+)
 async def bulk_contacts(data: ContactBulkIn, ctx: CtxDep, response: Response) -> BulkOut:
     """Enrol in a cadence, delete, or restore (the undo of a delete)."""
     return await _answer(ctx, response, BulkEntity.CONTACTS, data)

@@ -142,6 +142,22 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PATCH", "/api/v1/deals/{deal_id}"): WRITERS,
     ("DELETE", "/api/v1/deals/{deal_id}"): WRITERS,
     ("POST", "/api/v1/deals/{deal_id}/restore"): WRITERS,
+    # One box for everything: every member searches what they may read.
+    ("GET", "/api/v1/search"): ANY,
+    # Saved views: every member keeps their own (viewers too); shared ones are read.
+    ("GET", "/api/v1/views"): ANY,
+    ("POST", "/api/v1/views"): ANY,
+    ("PATCH", "/api/v1/views/{view_id}"): ANY,
+    ("DELETE", "/api/v1/views/{view_id}"): ANY,
+    # Bulk actions: writers (each row then walks its single change's own rules); a run
+    # is the requester's, admins' and managers' (anyone else: 404, not 403).
+    ("POST", "/api/v1/deals/bulk"): WRITERS,
+    ("POST", "/api/v1/leads/bulk"): WRITERS,
+    ("POST", "/api/v1/targets/bulk"): WRITERS,
+    ("POST", "/api/v1/accounts/bulk"): WRITERS,
+    ("POST", "/api/v1/contacts/bulk"): WRITERS,
+    ("GET", "/api/v1/bulk-runs/{run_id}"): ANY,
+    ("POST", "/api/v1/targets/{target_id}/restore"): WRITERS,
     ("POST", "/api/v1/deals/{deal_id}/move"): WRITERS,
     ("POST", "/api/v1/deals/{deal_id}/close"): WRITERS,
     ("GET", "/api/v1/deals/{deal_id}/history"): ANY,
