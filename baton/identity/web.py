@@ -130,6 +130,9 @@ async def organization_save(request: Request, ctx: CtxDep) -> Response:
             name: value for name, value in submitted.items() if value and name not in CLEARABLE
         }
         sent |= {name: submitted[name] or None for name in CLEARABLE if name in form}
+        # A choice of two: the form's text, the schema's boolean (strict: no "false").
+        if "require_admin_totp" in sent:
+            sent["require_admin_totp"] = sent["require_admin_totp"] == "true"
         data = parse_input(SettingsPatch, {**sent, "version": version})
         settings = await service.update_settings(ctx, data, data.version)
     except StaleVersion as error:

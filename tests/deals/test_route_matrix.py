@@ -356,10 +356,12 @@ async def _state(owner_conn: asyncpg.Connection, tenant_id: uuid.UUID) -> dict[s
 
 
 def test_the_matrix_names_every_sales_core_route(app: Any) -> None:
+    # Bulk actions answer another tenant's ids row by row (`not_found`), never a 404
+    # for the request: tests/bulk holds them to that.
     served = {
         (method.upper(), path)
         for path, operations in app.openapi()["paths"].items()
-        if path.startswith(PREFIXES)
+        if path.startswith(PREFIXES) and not path.endswith("/bulk")
         for method in operations
     }
     assert set(ROUTES) == served

@@ -146,3 +146,21 @@ async def test_admin_sets_the_escalation_reminder_and_the_winback_cadence(
     api = (await client.get("/api/v1/settings", headers=admin.headers)).json()
     assert api["winback_cadence_id"] is None
     assert api["claim_escalation_hours"] == 12
+
+
+async def test_admin_requires_two_factor_for_admins_from_the_form(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await register_tenant(client)
+    token = await _sign_in(client, admin)
+    form = {"timezone": "UTC", "version": "1", "csrf_token": token}
+    saved = await client.post(PAGE, data={**form, "require_admin_totp": "true"}, headers=HTMX)
+    assert saved.status_code == 200, saved.text
+    assert "Settings saved" in saved.text
+    settings = await client.get("/api/v1/settings", headers=admin.headers)
+    assert settings.json()["require_admin_totp"] is True
+    # "Optional" again (the form's other choice) turns it off.
+    again = {**form, "version": "2", "require_admin_totp": "false"}
+    assert (await client.post(PAGE, data=again, headers=HTMX)).status_code == 200
+    settings = await client.get("/api/v1/settings", headers=admin.headers)
+    assert settings.json()["require_admin_totp"] is False
