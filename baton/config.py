@@ -44,8 +44,13 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     # The login role the service connects as; it never owns tables or bypasses RLS.
     app_db_role: str = "baton_app"
-    # Explicit URL for the app role; derived from database_url when unset.
+    # Explicit URL for the app role; derived from database_url when unset. Through a
+    # transaction-mode pooler (PgBouncer), add `?pooler=transaction` (docs/operations.md).
     app_database_url: str | None = None
+    # The job worker's queue connection (procrastinate: LISTEN/NOTIFY, locks held
+    # across statements), as the app role: a direct one, never through a transaction
+    # pooler. Unset: the app's URL (without a pooler, the same thing).
+    worker_database_url: str | None = None
     db_pool_size: int = 10
     db_max_overflow: int = 10
     access_token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)

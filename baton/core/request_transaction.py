@@ -436,11 +436,17 @@ async def _authenticate_within_budget(
     The count runs on its own autocommit connection while the request's transaction
     authenticates, so the two round trips overlap instead of adding up. Over budget
     wins over a refused credential (429 before 401), as if counted first.
+
+    Behind a transaction pooler (`Database.pooled`) the count comes first instead: a
+    transaction holds its server connection, and one waiting for a second (the
+    count's) while every server connection is held that way would wait forever.
     """
     bucket = f"api:{parsed.digest.hex()[:32]}"
     counted = asyncio.create_task(
         rate_limit.hit(runtime.db, bucket, runtime.settings.api_rate_per_minute)
     )
+    if runtime.db.pooled:
+        await asyncio.wait([counted])
     try:
         await _authenticate(ctx, scope, parsed)
     except DomainError:

@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from baton.db.urls import through_pooler, without_pooler_flag
+
 _SET_CONTEXT = text(
     "SELECT set_config('baton.tenant_id', :tenant_id, true),"
     " set_config('baton.user_id', :user_id, true),"
@@ -81,16 +83,40 @@ async def _keep_autocommit_session(connection: asyncpg.Connection) -> None:
     any other statement runs. asyncpg's default reset would cost a round trip a request."""
 
 
+def _unnamed_statement() -> str:
+    return ""
+
+
+# Behind a transaction-mode pooler a prepared statement lives on the server connection
+# of the transaction that prepared it; the next transaction may get another one
+# (PgBouncer 1.18 keeps none across them). So: no statement cache in asyncpg, none in
+# SQLAlchemy's asyncpg dialect, and its statements prepared unnamed, which asyncpg
+# sends with the execution that follows in one go (Parse, Describe, Flush; Bind,
+# Execute, Sync: one server connection) and never needs to close.
+_POOLED_ENGINE_ARGS = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": _unnamed_statement,
+}
+
+
 class Database:
-    """The app role's engine and session factory."""
+    """The app role's engine and session factory.
+
+    `url` may carry `?pooler=transaction` (`baton.db.urls`): it goes through a
+    transaction-mode pooler, and nothing is prepared to outlive a transaction."""
 
     def __init__(self, url: URL, *, pool_size: int = 10, max_overflow: int = 10) -> None:
+        self.pooled = through_pooler(url)
+        url = without_pooler_flag(url)
         self.url = url
+        connect_args = dict(_POOLED_ENGINE_ARGS) if self.pooled else {}
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_recycle=1800,
+            connect_args=connect_args,
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         # An autocommit request's `Ctx.session`: it never connects. A service that
@@ -101,9 +127,11 @@ class Database:
         )
         # Rate-limit counters (every API request counts) on asyncpg's own pool: through
         # SQLAlchemy's pool the checkout and return cost ~0.1 ms of CPU a request,
-        # three times the statement's own. Autocommit, and no wait for the WAL flush: a
-        # crash may lose the last fraction of a second of counts, which a per-minute
-        # budget tolerates; every API request saves the flush (~0.25 ms).
+        # three times the statement's own. Autocommit, and no wait for the WAL flush
+        # (the statement turns `synchronous_commit` off for its own transaction,
+        # `baton.core.rate_limit`): a crash may lose the last fraction of a second of
+        # counts, which a per-minute budget tolerates; every API request saves the
+        # flush (~0.25 ms).
         self._counter_pool: asyncpg.Pool | None = None
         self._asyncpg_pool_size = pool_size + max_overflow
         self._counter_pool_started = asyncio.Lock()
@@ -113,15 +141,12 @@ class Database:
         self._autocommit_pool_started = asyncio.Lock()
 
     async def counter_pool(self) -> asyncpg.Pool:
-        """asyncpg's pool for the rate-limit counters (autocommit, no wait for the WAL
-        flush), as the app role; started on first use."""
+        """asyncpg's pool for the rate-limit counters (autocommit), as the app role;
+        started on first use."""
         if self._counter_pool is None:
             async with self._counter_pool_started:
                 if self._counter_pool is None:
-                    self._counter_pool = await self._start_pool(
-                        server_settings={"synchronous_commit": "off"},
-                        reset=_keep_counter_session,
-                    )
+                    self._counter_pool = await self._start_pool(reset=_keep_counter_session)
         return self._counter_pool
 
     async def autocommit_pool(self) -> asyncpg.Pool:
@@ -140,6 +165,8 @@ class Database:
         smaller one churned through hundreds of new connections a second under load:
         bench/work_item_move)."""
         _, connect = self.engine.dialect.create_connect_args(self.url)
+        if self.pooled:
+            options["statement_cache_size"] = 0
         return await asyncpg.create_pool(
             **connect,
             min_size=0,
