@@ -14,11 +14,11 @@ sends, compiled from baton's own statement objects, in the same rounds):
   takes an open deal from Prospecting to Discovery or back (plain transitions) and
   drops it after a random card of the target column (`after_id`, as a drag on the
   board does), so the neighbour-rank subqueries do real work. Variants: HTTP, the
-  service layer in process (what the request middleware does for a move in
-  autocommit mode, `baton.core.autocommit`: a connection of the autocommit pool,
-  rate-limit hit overlapping authentication, `move_deal`; no transaction), raw
-  asyncpg (rate-limit upsert ‖ `baton_authenticate_session`,
-  `LOAD_FOR_MOVE_AUTOCOMMIT`, `_MOVE`, each its own transaction).
+  service layer in process (what the request middleware does for a one-statement
+  move, `baton.core.autocommit`: a connection of the driver's pool, a transaction on
+  it, rate-limit hit overlapping BEGIN and authentication, `move_deal`, COMMIT), raw
+  asyncpg (rate-limit upsert ‖ BEGIN + `baton_authenticate`, `_LOAD_FOR_MOVE`,
+  `_MOVE`, COMMIT: one transaction on the driver, every setting transaction-local).
 - **create a deal**: `POST /api/v1/deals` with the default cadence's `cadence_id`,
   one client, p50, against raw asyncpg sending what `create_deal` sends
   (`_BEFORE_CREATE`: workflow, end of column, references, owner, currency and the
@@ -295,8 +295,9 @@ async def request_ctx(runtime: Any, headers: dict[bytes, bytes], scope: dict[str
 
 @contextlib.asynccontextmanager
 async def autocommit_ctx(runtime: Any, headers: dict[bytes, bytes], scope: dict[str, Any]) -> Any:
-    """What the request middleware does for an autocommit request: a connection of the
-    autocommit pool, the budget hit overlapping authentication on it; no transaction."""
+    """What the request middleware does for a one-statement request: a connection of
+    the driver's pool, the budget hit overlapping BEGIN and authentication on it, the
+    transaction committed when the block ends without an error."""
     from baton.core.context import Ctx
     from baton.core.ids import uuid7
     from baton.core.request_transaction import (
@@ -316,8 +317,14 @@ async def autocommit_ctx(runtime: Any, headers: dict[bytes, bytes], scope: dict[
         )
         parsed = _presented_credential(scope, headers, {})
         assert parsed is not None
-        await _authenticate_within_budget(ctx, runtime, scope, parsed)
-        yield ctx
+        transaction = connection.transaction()
+        await _authenticate_within_budget(ctx, runtime, scope, parsed, begin=transaction.start)
+        try:
+            yield ctx
+        except BaseException:
+            await transaction.rollback()
+            raise
+        await transaction.commit()
     await ctx.run_durable()
 
 
@@ -346,20 +353,18 @@ class DealServiceMover(ServiceMover):
 
 
 class DealMoveSql:
-    """What baton sends for a deal move, from baton's own statement objects: in
-    autocommit mode, and in one transaction (where baton runs a move again when its
-    autocommit attempt declined, e.g. a reorder whose check failed)."""
+    """What baton sends for a deal move, from baton's own statement objects, in one
+    transaction (`baton.core.autocommit`; the same statements again when the first
+    attempt declined, e.g. a reorder whose check failed)."""
 
     def __init__(self) -> None:
         from baton.core.rate_limit import _HIT_DRIVER_SQL
-        from baton.deals.service import _LOAD_FOR_MOVE, _MOVE, LOAD_FOR_MOVE_AUTOCOMMIT
-        from baton.identity.queries import AUTHENTICATE, AUTHENTICATE_SESSION
+        from baton.deals.service import _LOAD_FOR_MOVE, _MOVE
+        from baton.identity.queries import AUTHENTICATE
 
         self.hit = _HIT_DRIVER_SQL
-        self.authenticate = AUTHENTICATE_SESSION
-        self.load = LOAD_FOR_MOVE_AUTOCOMMIT
-        self.authenticate_in_transaction = AUTHENTICATE
-        self.load_in_transaction = DriverStatement.of(_LOAD_FOR_MOVE)
+        self.authenticate = AUTHENTICATE
+        self.load = DriverStatement.of(_LOAD_FOR_MOVE)
         self.move = DriverStatement.of(_MOVE)
 
     @staticmethod
@@ -413,14 +418,15 @@ class DealRawMover(RawMover):
     async def move_once(self) -> int:
         i, deal_id, source, target, version, anchor = self.items.next()
         started = time.perf_counter_ns()
-        # As baton: each statement its own transaction; once more in one transaction
-        # when the reorder's check failed (a neighbour moved meanwhile: nothing written).
-        moved = await self._attempt(deal_id, source, target, version, anchor, autocommit=True)
+        # As baton: one transaction, the budget's count beside BEGIN and authentication;
+        # once more when the reorder's check failed (a neighbour moved: nothing written).
+        transaction = self.tx_conn.transaction()
+        moved = await self._attempt(deal_id, source, target, version, anchor, transaction)
         if moved is not None and not moved["placed"]:
-            async with self.tx_conn.transaction():
-                moved = await self._attempt(
-                    deal_id, source, target, version, anchor, autocommit=False
-                )
+            await transaction.rollback()
+            transaction = self.tx_conn.transaction()
+            moved = await self._attempt(deal_id, source, target, version, anchor, transaction)
+        await transaction.commit()
         elapsed = time.perf_counter_ns() - started
         if moved is None or not moved["placed"]:
             raise RuntimeError(f"raw move of {deal_id} (version {version}) failed")
@@ -434,17 +440,16 @@ class DealRawMover(RawMover):
         target: uuid.UUID,
         version: int,
         anchor: uuid.UUID,
-        *,
-        autocommit: bool,
+        transaction: Any,
     ) -> Any:
         from baton.deals import ranks
 
         sql, tx, token, tenant = self.sql, self.tx_conn, self.token, self.items.tenant
-        authenticate = sql.authenticate if autocommit else sql.authenticate_in_transaction
-        load = sql.load if autocommit else sql.load_in_transaction
-        _, who = await asyncio.gather(
-            self.hit_conn.fetchrow(sql.hit, self.bucket),
-            tx.fetchrow(
+        authenticate, load = sql.authenticate, sql.load
+
+        async def begin_and_authenticate() -> Any:
+            await transaction.start()
+            return await tx.fetchrow(
                 authenticate.sql,
                 *authenticate.args(
                     tenant_id=token.tenant_id,
@@ -452,7 +457,10 @@ class DealRawMover(RawMover):
                     prefix=token.prefix,
                     request_id=self.uuid7().hex,
                 ),
-            ),
+            )
+
+        _, who = await asyncio.gather(
+            self.hit_conn.fetchrow(sql.hit, self.bucket), begin_and_authenticate()
         )
         if who is None:
             raise RuntimeError("raw move: the token was refused")

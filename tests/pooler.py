@@ -67,8 +67,7 @@ def write_config(
 ) -> Path:
     """The configuration (and its user list) in `directory`; its path."""
     # The embedded server listens on a socket in its data directory (`?host=`).
-    socket_directory = cluster.query.get("host")
-    server_host = socket_directory if isinstance(socket_directory, str) else cluster.host
+    server_host = _socket_directory(cluster) or cluster.host
     server_port = cluster.port or 5432
     (directory / "users.txt").write_text("".join(f'"{user}" ""\n' for user in users))
     config = directory / "pgbouncer.ini"
@@ -101,12 +100,22 @@ log_disconnections = 0
     return config
 
 
-def _command(config: Path) -> list[str]:
+def _socket_directory(cluster: URL) -> str | None:
+    directory = cluster.query.get("host")
+    return directory if isinstance(directory, str) else None
+
+
+def _command(config: Path, cluster: URL) -> list[str]:
+    """PgBouncer in the foreground. It will not run as root: then as the owner of the
+    cluster's socket directory (the embedded server's user), else as `postgres`."""
     binary = pgbouncer_binary()
     if binary is None:
         raise RuntimeError(f"pgbouncer is not installed ({INSTALL_HINT})")
-    as_user = ["-u", "postgres"] if os.geteuid() == 0 else []
-    return [binary, *as_user, str(config)]
+    if os.geteuid() != 0:
+        return [binary, str(config)]
+    socket_directory = _socket_directory(cluster)
+    user = Path(socket_directory).owner() if socket_directory else "postgres"
+    return [binary, "-u", user, str(config)]
 
 
 def _wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -122,18 +131,20 @@ def _wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path
 
 @contextlib.contextmanager
 def running_pgbouncer(
-    *, pool_size: int, users: tuple[str, ...], port: int | None = None
+    *, pool_size: int, users: tuple[str, ...], port: int | None = None, cluster: URL | None = None
 ) -> Iterator[Pooler]:
-    """A PgBouncer in transaction mode in front of the test cluster while in the block."""
+    """A PgBouncer in transaction mode in front of `cluster` (the test cluster) while
+    in the block."""
     port = port or free_port()
+    cluster = cluster or cluster_url()
     with tempfile.TemporaryDirectory(prefix="baton-pgbouncer-") as name:
         directory = Path(name)
         config = write_config(
-            directory, port=port, pool_size=pool_size, users=users, cluster=cluster_url()
+            directory, port=port, pool_size=pool_size, users=users, cluster=cluster
         )
         log = directory / "pgbouncer.log"
         with log.open("wb") as output:
-            process = subprocess.Popen(_command(config), stdout=output, stderr=output)  # noqa: S603
+            process = subprocess.Popen(_command(config, cluster), stdout=output, stderr=output)  # noqa: S603
         try:
             _wait_until_listening(port, process, log)
             yield Pooler("127.0.0.1", port)
@@ -154,15 +165,16 @@ def main() -> None:
     args = parser.parse_args()
     # Kept after exec (the caller removes nothing: a few hundred bytes in /tmp).
     directory = Path(tempfile.mkdtemp(prefix="baton-pgbouncer-"))
+    cluster = cluster_url()
     config = write_config(
         directory,
         port=args.port,
         pool_size=args.pool_size,
         users=tuple(args.users.split(",")),
-        cluster=cluster_url(),
+        cluster=cluster,
     )
     # In the foreground, its log on stderr, until the caller stops it.
-    command = _command(config)
+    command = _command(config, cluster)
     os.execv(command[0], command)  # noqa: S606
 
 

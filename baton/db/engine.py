@@ -78,9 +78,13 @@ async def _refuse_connection() -> asyncpg.Connection:
 
 
 async def _keep_autocommit_session(connection: asyncpg.Connection) -> None:
-    """An autocommit connection keeps the settings of its last request: the next one
-    starts with `baton_authenticate_session`, which replaces every one of them before
-    any other statement runs. asyncpg's default reset would cost a round trip a request."""
+    """A request's driver connection comes back with its transaction ended, and with
+    it every setting the request made (all transaction-local): nothing to reset.
+    asyncpg's default reset (`RESET ALL` and three more statements) would cost a round
+    trip a request. One left inside a transaction (a request cancelled half-way) gets
+    the full reset, which rolls it back."""
+    if connection.is_in_transaction():
+        await connection.reset()
 
 
 def _unnamed_statement() -> str:
@@ -135,8 +139,8 @@ class Database:
         self._counter_pool: asyncpg.Pool | None = None
         self._asyncpg_pool_size = pool_size + max_overflow
         self._counter_pool_started = asyncio.Lock()
-        # Requests that write with one statement and need no explicit transaction
-        # (`baton.core.autocommit`), on asyncpg's pool: no BEGIN, no COMMIT round trip.
+        # Requests that write with one statement (`baton.core.autocommit`), in a
+        # transaction on asyncpg's pool, without SQLAlchemy's session.
         self._autocommit_pool: asyncpg.Pool | None = None
         self._autocommit_pool_started = asyncio.Lock()
 
@@ -150,8 +154,8 @@ class Database:
         return self._counter_pool
 
     async def autocommit_pool(self) -> asyncpg.Pool:
-        """asyncpg's pool for autocommit requests, as the app role; started on first
-        use. Only `baton.core.autocommit` takes connections from it."""
+        """asyncpg's pool for one-statement requests (`baton.core.autocommit`), as the
+        app role; started on first use. Only the request middleware takes from it."""
         if self._autocommit_pool is None:
             async with self._autocommit_pool_started:
                 if self._autocommit_pool is None:

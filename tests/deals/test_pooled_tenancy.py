@@ -65,12 +65,6 @@ async def _org(client: httpx.AsyncClient, owner_conn: asyncpg.Connection) -> Org
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the autocommit move keeps tenant, actor and role on the connection between "
-    "its statements (baton_authenticate_session): over the pooler another client's "
-    "statements run with them",
-)
 async def test_two_tenants_interleaved_over_one_pooled_connection_never_see_each_other(
     client: httpx.AsyncClient, pooled_client: httpx.AsyncClient, owner_conn: asyncpg.Connection
 ) -> None:
