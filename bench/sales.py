@@ -442,15 +442,29 @@ class DealRawMover(RawMover):
         anchor: uuid.UUID,
         transaction: Any,
     ) -> Any:
+        """One attempt in `transaction`; None: as baton sent it before December 2026,
+        each statement its own transaction, the settings kept on the connection
+        between them (`baton_authenticate_session`, the load's `set_config(…, false)`)."""
         from baton.deals import ranks
 
         sql, tx, token, tenant = self.sql, self.tx_conn, self.token, self.items.tenant
-        authenticate, load = sql.authenticate, sql.load
+        load = sql.load
+        session_level = transaction is None
+        authenticate_sql = sql.authenticate.sql
+        if session_level:
+            authenticate_sql = authenticate_sql.replace(
+                "baton_authenticate(", "baton_authenticate_session("
+            )
+        load_params = sql.load_params(deal_id, target, anchor)
+        if session_level:
+            load_params.update({name: False for name, v in load.fixed.items() if v is True})
 
         async def begin_and_authenticate() -> Any:
-            await transaction.start()
+            if transaction is not None:
+                await transaction.start()
+            authenticate = sql.authenticate
             return await tx.fetchrow(
-                authenticate.sql,
+                authenticate_sql,
                 *authenticate.args(
                     tenant_id=token.tenant_id,
                     digest=token.digest,
@@ -464,7 +478,7 @@ class DealRawMover(RawMover):
         )
         if who is None:
             raise RuntimeError("raw move: the token was refused")
-        row = await tx.fetchrow(load.sql, *load.args(sql.load_params(deal_id, target, anchor)))
+        row = await tx.fetchrow(load.sql, *load.args(load_params))
         if row is None or row["version"] != version:
             raise RuntimeError(f"raw move of {deal_id}: not found or stale")
         lo, hi = row["after_rank"], row["next_after"]
@@ -488,6 +502,25 @@ class DealRawMover(RawMover):
                 )
             ),
         )
+
+
+class DealRawSessionMover(DealRawMover):
+    """The move as sent before December 2026 (baseline of the pooler-safe change): three
+    statements without a transaction, the settings on the connection between them."""
+
+    async def move_once(self) -> int:
+        i, deal_id, source, target, version, anchor = self.items.next()
+        started = time.perf_counter_ns()
+        moved = await self._attempt(deal_id, source, target, version, anchor, None)
+        if moved is not None and not moved["placed"]:
+            transaction = self.tx_conn.transaction()
+            moved = await self._attempt(deal_id, source, target, version, anchor, transaction)
+            await transaction.commit()
+        elapsed = time.perf_counter_ns() - started
+        if moved is None or not moved["placed"]:
+            raise RuntimeError(f"raw move of {deal_id} (version {version}) failed")
+        self.items.moved(i, target, moved["version"])
+        return elapsed
 
 
 # ---------------------------------------------------------------- create
@@ -611,8 +644,9 @@ class RawCreator:
                     company=found["company"], contact=None, title="Bench new deal"
                 ),
                 now,
+                UTC,  # the owner's zone in baton; the bench's owner works in UTC
             )
-            next_step, due = cadences.next_step_of(planned)
+            next_step, due = cadences.next_step_of(planned, UTC)
             step_id = tenant.prospecting
             last = found["last_rank"]
             deal_id = self.uuid7()
@@ -960,7 +994,8 @@ def report_latency(number: int, result: Round) -> None:
     s = result.stats
     print(
         f"  round {number}: HTTP move p50 {s['move'].p50:.3f} p99 {s['move'].p99:.3f}"
-        f" | service {s['service'].p50:.3f} | raw {s['raw'].p50:.3f} ms"
+        f" | service {s['service'].p50:.3f} | raw {s['raw'].p50:.3f}"
+        f" | raw before {s['raw-before'].p50:.3f} ms"
         f" | HTTP ÷ raw {s['move'].p50 / s['raw'].p50:.2f}x"
         f" | reference {s['reference'].p50:.3f} ms"
         f" | other load {result.foreign_during:.0%}",
@@ -1108,6 +1143,9 @@ def bench(
         raw_mover = DealRawMover(deployed, big.token, big.take(2000, 5), sql)  # type: ignore[arg-type]
         runner.run(raw_mover.open())
         stack.callback(lambda: runner.run(raw_mover.close()))
+        before_mover = DealRawSessionMover(deployed, big.token, big.take(2000, 8), sql)  # type: ignore[arg-type]
+        runner.run(before_mover.open())
+        stack.callback(lambda: runner.run(before_mover.close()))
         reference_mover = ReferenceMover(sales_data.owner_kwargs(deployed))
         runner.run(reference_mover.open())
         stack.callback(lambda: runner.run(reference_mover.close()))
@@ -1117,6 +1155,7 @@ def bench(
                 "move": http_mover.run,
                 "service": sequential(runner, service_mover),
                 "raw": sequential(runner, raw_mover),
+                "raw-before": sequential(runner, before_mover),
                 "reference": sequential(runner, reference_mover),
             },
             rounds=rounds,
@@ -1153,9 +1192,16 @@ def bench(
             ),
             Result(
                 tag,
-                "move: raw asyncpg, same SQL (3 round trips and the budget hit) p50",
+                "move: raw asyncpg, same SQL (BEGIN, 3 statements, COMMIT; the budget hit) p50",
                 round_median(moves, "raw", 50),
                 "ms",
+            ),
+            Result(
+                tag,
+                "move: raw asyncpg as before (3 statements, settings kept on the connection) p50",
+                round_median(moves, "raw-before", 50),
+                "ms",
+                note=f"raw ÷ before {round_ratio(moves, 'raw', 'raw-before'):.2f}x",
             ),
             Result(tag, "move: raw asyncpg p99", round_median(moves, "raw", 99), "ms"),
             Result(tag, "ratio move HTTP ÷ raw (p50)", round_ratio(moves, "move", "raw"), "x"),
