@@ -87,6 +87,13 @@ def make_settings(base: Settings, **overrides: Any) -> Settings:
     return base.model_copy(update=overrides)
 
 
+def direct_app_url(settings: Settings, owner: URL | None = None) -> URL:
+    """The app role straight to PostgreSQL (`owner`'s database, else the worker's),
+    also in the run through a pooler, whose `BATON_APP_DATABASE_URL` names the
+    worker's database alone."""
+    return app_url(make_settings(settings, app_database_url=None), owner)
+
+
 @pytest.fixture(scope="session")
 async def database(settings: Settings) -> AsyncIterator[Database]:
     db = Database(app_url(settings), pool_size=5, max_overflow=10)
@@ -127,7 +134,6 @@ async def owner_conn(owner_url: URL) -> AsyncIterator[asyncpg.Connection]:
 async def app_conn(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
     """A raw connection as the app role: what a bug in Python could do at worst.
     Direct, also when the app goes through a pooler: its session is the test's."""
-    direct = make_settings(settings, app_database_url=None)
-    conn = await asyncpg.connect(libpq_dsn(app_url(direct)))
+    conn = await asyncpg.connect(libpq_dsn(direct_app_url(settings)))
     yield conn
     await conn.close()
