@@ -15,7 +15,9 @@ DIRECT = "postgresql://baton_app:secret@db:5432/baton"
 
 
 def _settings(**values: str) -> Settings:
-    return Settings(secret_key="pooler-settings-" + "x" * 32, **values)  # type: ignore[arg-type]
+    # Explicitly: the environment sets both URLs in the suite's run through a pooler.
+    given = {"app_database_url": None, "worker_database_url": None, **values}
+    return Settings(secret_key="pooler-settings-" + "x" * 32, **given)  # type: ignore[arg-type]
 
 
 def test_the_flag_marks_a_pooled_url_and_never_reaches_a_server() -> None:
