@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     # The login role the service connects as; it never owns tables or bypasses RLS.
     app_db_role: str = "baton_app"
-    # Explicit URL for the app role; derived from database_url when unset.
+    # Explicit URL for the app role; derived from database_url when unset. Through a
+    # transaction-mode pooler (PgBouncer), add `?pooler=transaction` (docs/operations.md).
     app_database_url: str | None = None
     # A streaming replica: lists, reports and search read there (baton.core.replica),
     # as the app role (the user and password Baton uses on the primary).
@@ -58,6 +59,10 @@ class Settings(BaseSettings):
     # `GET /metrics` wants `Authorization: Bearer <this>`; unset, it answers only
     # clients on the loopback address (baton.ops.api).
     metrics_token: str | None = None
+    # The job worker's queue connection (procrastinate: LISTEN/NOTIFY, locks held
+    # across statements), as the app role: a direct one, never through a transaction
+    # pooler. Unset: the app's URL (without a pooler, the same thing).
+    worker_database_url: str | None = None
     access_token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
     session_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)

@@ -14,11 +14,11 @@ sends, compiled from baton's own statement objects, in the same rounds):
   takes an open deal from Prospecting to Discovery or back (plain transitions) and
   drops it after a random card of the target column (`after_id`, as a drag on the
   board does), so the neighbour-rank subqueries do real work. Variants: HTTP, the
-  service layer in process (what the request middleware does for a move in
-  autocommit mode, `baton.core.autocommit`: a connection of the autocommit pool,
-  rate-limit hit overlapping authentication, `move_deal`; no transaction), raw
-  asyncpg (rate-limit upsert ‖ `baton_authenticate_session`,
-  `LOAD_FOR_MOVE_AUTOCOMMIT`, `_MOVE`, each its own transaction).
+  service layer in process (what the request middleware does for a one-statement
+  move, `baton.core.autocommit`: a connection of the driver's pool, a transaction on
+  it, rate-limit hit overlapping BEGIN and authentication, `move_deal`, COMMIT), raw
+  asyncpg (rate-limit upsert ‖ BEGIN + `baton_authenticate`, `_LOAD_FOR_MOVE`,
+  `_MOVE`, COMMIT: one transaction on the driver, every setting transaction-local).
 - **create a deal**: `POST /api/v1/deals` with the default cadence's `cadence_id`,
   one client, p50, against raw asyncpg sending what `create_deal` sends
   (`_BEFORE_CREATE`: workflow, end of column, references, owner, currency and the
@@ -295,8 +295,9 @@ async def request_ctx(runtime: Any, headers: dict[bytes, bytes], scope: dict[str
 
 @contextlib.asynccontextmanager
 async def autocommit_ctx(runtime: Any, headers: dict[bytes, bytes], scope: dict[str, Any]) -> Any:
-    """What the request middleware does for an autocommit request: a connection of the
-    autocommit pool, the budget hit overlapping authentication on it; no transaction."""
+    """What the request middleware does for a one-statement request: a connection of
+    the driver's pool, the budget hit overlapping BEGIN and authentication on it, the
+    transaction committed when the block ends without an error."""
     from baton.core.context import Ctx
     from baton.core.ids import uuid7
     from baton.core.request_transaction import (
@@ -316,8 +317,14 @@ async def autocommit_ctx(runtime: Any, headers: dict[bytes, bytes], scope: dict[
         )
         parsed = _presented_credential(scope, headers, {})
         assert parsed is not None
-        await _authenticate_within_budget(ctx, runtime, scope, parsed)
-        yield ctx
+        transaction = connection.transaction()
+        await _authenticate_within_budget(ctx, runtime, scope, parsed, begin=transaction.start)
+        try:
+            yield ctx
+        except BaseException:
+            await transaction.rollback()
+            raise
+        await transaction.commit()
     await ctx.run_durable()
 
 
@@ -346,20 +353,18 @@ class DealServiceMover(ServiceMover):
 
 
 class DealMoveSql:
-    """What baton sends for a deal move, from baton's own statement objects: in
-    autocommit mode, and in one transaction (where baton runs a move again when its
-    autocommit attempt declined, e.g. a reorder whose check failed)."""
+    """What baton sends for a deal move, from baton's own statement objects, in one
+    transaction (`baton.core.autocommit`; the same statements again when the first
+    attempt declined, e.g. a reorder whose check failed)."""
 
     def __init__(self) -> None:
         from baton.core.rate_limit import _HIT_DRIVER_SQL
-        from baton.deals.service import _LOAD_FOR_MOVE, _MOVE, LOAD_FOR_MOVE_AUTOCOMMIT
-        from baton.identity.queries import AUTHENTICATE, AUTHENTICATE_SESSION
+        from baton.deals.service import _LOAD_FOR_MOVE, _MOVE
+        from baton.identity.queries import AUTHENTICATE
 
         self.hit = _HIT_DRIVER_SQL
-        self.authenticate = AUTHENTICATE_SESSION
-        self.load = LOAD_FOR_MOVE_AUTOCOMMIT
-        self.authenticate_in_transaction = AUTHENTICATE
-        self.load_in_transaction = DriverStatement.of(_LOAD_FOR_MOVE)
+        self.authenticate = AUTHENTICATE
+        self.load = DriverStatement.of(_LOAD_FOR_MOVE)
         self.move = DriverStatement.of(_MOVE)
 
     @staticmethod
@@ -413,14 +418,15 @@ class DealRawMover(RawMover):
     async def move_once(self) -> int:
         i, deal_id, source, target, version, anchor = self.items.next()
         started = time.perf_counter_ns()
-        # As baton: each statement its own transaction; once more in one transaction
-        # when the reorder's check failed (a neighbour moved meanwhile: nothing written).
-        moved = await self._attempt(deal_id, source, target, version, anchor, autocommit=True)
+        # As baton: one transaction, the budget's count beside BEGIN and authentication;
+        # once more when the reorder's check failed (a neighbour moved: nothing written).
+        transaction = self.tx_conn.transaction()
+        moved = await self._attempt(deal_id, source, target, version, anchor, transaction)
         if moved is not None and not moved["placed"]:
-            async with self.tx_conn.transaction():
-                moved = await self._attempt(
-                    deal_id, source, target, version, anchor, autocommit=False
-                )
+            await transaction.rollback()
+            transaction = self.tx_conn.transaction()
+            moved = await self._attempt(deal_id, source, target, version, anchor, transaction)
+        await transaction.commit()
         elapsed = time.perf_counter_ns() - started
         if moved is None or not moved["placed"]:
             raise RuntimeError(f"raw move of {deal_id} (version {version}) failed")
@@ -434,29 +440,45 @@ class DealRawMover(RawMover):
         target: uuid.UUID,
         version: int,
         anchor: uuid.UUID,
-        *,
-        autocommit: bool,
+        transaction: Any,
     ) -> Any:
+        """One attempt in `transaction`; None: as baton sent it before December 2026,
+        each statement its own transaction, the settings kept on the connection
+        between them (`baton_authenticate_session`, the load's `set_config(…, false)`)."""
         from baton.deals import ranks
 
         sql, tx, token, tenant = self.sql, self.tx_conn, self.token, self.items.tenant
-        authenticate = sql.authenticate if autocommit else sql.authenticate_in_transaction
-        load = sql.load if autocommit else sql.load_in_transaction
-        _, who = await asyncio.gather(
-            self.hit_conn.fetchrow(sql.hit, self.bucket),
-            tx.fetchrow(
-                authenticate.sql,
+        load = sql.load
+        session_level = transaction is None
+        authenticate_sql = sql.authenticate.sql
+        if session_level:
+            authenticate_sql = authenticate_sql.replace(
+                "baton_authenticate(", "baton_authenticate_session("
+            )
+        load_params = sql.load_params(deal_id, target, anchor)
+        if session_level:
+            load_params.update({name: False for name, v in load.fixed.items() if v is True})
+
+        async def begin_and_authenticate() -> Any:
+            if transaction is not None:
+                await transaction.start()
+            authenticate = sql.authenticate
+            return await tx.fetchrow(
+                authenticate_sql,
                 *authenticate.args(
                     tenant_id=token.tenant_id,
                     digest=token.digest,
                     prefix=token.prefix,
                     request_id=self.uuid7().hex,
                 ),
-            ),
+            )
+
+        _, who = await asyncio.gather(
+            self.hit_conn.fetchrow(sql.hit, self.bucket), begin_and_authenticate()
         )
         if who is None:
             raise RuntimeError("raw move: the token was refused")
-        row = await tx.fetchrow(load.sql, *load.args(sql.load_params(deal_id, target, anchor)))
+        row = await tx.fetchrow(load.sql, *load.args(load_params))
         if row is None or row["version"] != version:
             raise RuntimeError(f"raw move of {deal_id}: not found or stale")
         lo, hi = row["after_rank"], row["next_after"]
@@ -480,6 +502,25 @@ class DealRawMover(RawMover):
                 )
             ),
         )
+
+
+class DealRawSessionMover(DealRawMover):
+    """The move as sent before December 2026 (baseline of the pooler-safe change): three
+    statements without a transaction, the settings on the connection between them."""
+
+    async def move_once(self) -> int:
+        i, deal_id, source, target, version, anchor = self.items.next()
+        started = time.perf_counter_ns()
+        moved = await self._attempt(deal_id, source, target, version, anchor, None)
+        if moved is not None and not moved["placed"]:
+            transaction = self.tx_conn.transaction()
+            moved = await self._attempt(deal_id, source, target, version, anchor, transaction)
+            await transaction.commit()
+        elapsed = time.perf_counter_ns() - started
+        if moved is None or not moved["placed"]:
+            raise RuntimeError(f"raw move of {deal_id} (version {version}) failed")
+        self.items.moved(i, target, moved["version"])
+        return elapsed
 
 
 # ---------------------------------------------------------------- create
@@ -603,8 +644,9 @@ class RawCreator:
                     company=found["company"], contact=None, title="Bench new deal"
                 ),
                 now,
+                UTC,  # the owner's zone in baton; the bench's owner works in UTC
             )
-            next_step, due = cadences.next_step_of(planned)
+            next_step, due = cadences.next_step_of(planned, UTC)
             step_id = tenant.prospecting
             last = found["last_rank"]
             deal_id = self.uuid7()
@@ -952,7 +994,8 @@ def report_latency(number: int, result: Round) -> None:
     s = result.stats
     print(
         f"  round {number}: HTTP move p50 {s['move'].p50:.3f} p99 {s['move'].p99:.3f}"
-        f" | service {s['service'].p50:.3f} | raw {s['raw'].p50:.3f} ms"
+        f" | service {s['service'].p50:.3f} | raw {s['raw'].p50:.3f}"
+        f" | raw before {s['raw-before'].p50:.3f} ms"
         f" | HTTP ÷ raw {s['move'].p50 / s['raw'].p50:.2f}x"
         f" | reference {s['reference'].p50:.3f} ms"
         f" | other load {result.foreign_during:.0%}",
@@ -1100,6 +1143,9 @@ def bench(
         raw_mover = DealRawMover(deployed, big.token, big.take(2000, 5), sql)  # type: ignore[arg-type]
         runner.run(raw_mover.open())
         stack.callback(lambda: runner.run(raw_mover.close()))
+        before_mover = DealRawSessionMover(deployed, big.token, big.take(2000, 8), sql)  # type: ignore[arg-type]
+        runner.run(before_mover.open())
+        stack.callback(lambda: runner.run(before_mover.close()))
         reference_mover = ReferenceMover(sales_data.owner_kwargs(deployed))
         runner.run(reference_mover.open())
         stack.callback(lambda: runner.run(reference_mover.close()))
@@ -1109,6 +1155,7 @@ def bench(
                 "move": http_mover.run,
                 "service": sequential(runner, service_mover),
                 "raw": sequential(runner, raw_mover),
+                "raw-before": sequential(runner, before_mover),
                 "reference": sequential(runner, reference_mover),
             },
             rounds=rounds,
@@ -1145,9 +1192,16 @@ def bench(
             ),
             Result(
                 tag,
-                "move: raw asyncpg, same SQL (3 round trips and the budget hit) p50",
+                "move: raw asyncpg, same SQL (BEGIN, 3 statements, COMMIT; the budget hit) p50",
                 round_median(moves, "raw", 50),
                 "ms",
+            ),
+            Result(
+                tag,
+                "move: raw asyncpg as before (3 statements, settings kept on the connection) p50",
+                round_median(moves, "raw-before", 50),
+                "ms",
+                note=f"raw ÷ before {round_ratio(moves, 'raw', 'raw-before'):.2f}x",
             ),
             Result(tag, "move: raw asyncpg p99", round_median(moves, "raw", 99), "ms"),
             Result(tag, "ratio move HTTP ÷ raw (p50)", round_ratio(moves, "move", "raw"), "x"),

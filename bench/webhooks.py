@@ -123,7 +123,8 @@ async def outbox_ab(deployed: Deployment, moves: int) -> list[Result]:
     if len(deals) < 2:
         raise RuntimeError("the demo has too few open deals in Prospecting and Discovery")
     conn = await asyncpg.connect(**deployed.app_connect_kwargs())
-    # What `baton_authenticate_session` leaves on an autocommit connection.
+    # A request's settings, for the bench's own connection (no pooler here): both
+    # variants run with the same ones.
     await conn.execute(
         "SELECT set_config('baton.tenant_id', $1, false), set_config('baton.user_id', $2, false),"
         " set_config('baton.role', 'admin', false), set_config('baton.request_id', 'bench', false)",

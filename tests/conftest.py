@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
 # Configure before anything reads the settings (they are cached process-wide).
 os.environ.setdefault("BATON_ENV", "test")
@@ -56,9 +56,26 @@ def owner_url() -> Iterator[URL]:
     # Webhook receivers in tests listen on 127.0.0.1 (workers started as processes
     # inherit it).
     os.environ["BATON_WEBHOOK_ALLOW_PRIVATE"] = "1"
+    pooler = os.environ.get("BATON_TEST_POOLER_URL")
+    if pooler:
+        # The suite through a transaction-mode pooler (`.ci/run`'s third run): the app
+        # role's connections go through it, flagged; migrations and the job queue
+        # connect directly, as a pooled deployment does (docs/operations.md).
+        direct = app_url(get_settings(), url)
+        through = (
+            make_url(pooler)
+            .set(database=name, username=settings_role(), password=None)
+            .update_query_dict({"pooler": "transaction"})
+        )
+        os.environ["BATON_APP_DATABASE_URL"] = through.render_as_string(hide_password=False)
+        os.environ["BATON_WORKER_DATABASE_URL"] = direct.render_as_string(hide_password=False)
     get_settings.cache_clear()
     yield url
     asyncio.run(drop_database(cluster, name))
+
+
+def settings_role() -> str:
+    return get_settings().app_db_role
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +85,13 @@ def settings(owner_url: URL) -> Settings:
 
 def make_settings(base: Settings, **overrides: Any) -> Settings:
     return base.model_copy(update=overrides)
+
+
+def direct_app_url(settings: Settings, owner: URL | None = None) -> URL:
+    """The app role straight to PostgreSQL (`owner`'s database, else the worker's),
+    also in the run through a pooler, whose `BATON_APP_DATABASE_URL` names the
+    worker's database alone."""
+    return app_url(make_settings(settings, app_database_url=None), owner)
 
 
 @pytest.fixture(scope="session")
@@ -108,7 +132,8 @@ async def owner_conn(owner_url: URL) -> AsyncIterator[asyncpg.Connection]:
 
 @pytest.fixture
 async def app_conn(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
-    """A raw connection as the app role: what a bug in Python could do at worst."""
-    conn = await asyncpg.connect(libpq_dsn(app_url(settings)))
+    """A raw connection as the app role: what a bug in Python could do at worst.
+    Direct, also when the app goes through a pooler: its session is the test's."""
+    conn = await asyncpg.connect(libpq_dsn(direct_app_url(settings)))
     yield conn
     await conn.close()

@@ -1,26 +1,35 @@
-"""Requests that write with one statement run without an explicit transaction.
+"""Requests that write with one statement skip SQLAlchemy's session.
 
-A deal move is five round trips in a transaction: BEGIN, authentication, the load,
-the move, COMMIT. The move is one statement (the deal, its history, its timeline
-entry, the audit rows and the board totals, through triggers), and PostgreSQL runs
-a statement sent outside a transaction as a transaction of its own: all of it or
-nothing, flushed before the answer comes back. Without BEGIN and COMMIT the move is
-three round trips.
+A deal move is authentication, a load and one writing statement (the deal, its
+history, its timeline entry, the audit rows and the board totals, through triggers).
+Through SQLAlchemy's session each costs its execution path, and the checkout and
+commit theirs (docs/benchmarks.md). A route marked `@autocommit_route` runs instead
+on a connection of `Database.autocommit_pool()` (asyncpg's own), in a transaction
+begun and ended on the driver: BEGIN, authentication, load, move, COMMIT.
+
+Nothing depends on session state surviving between statements. Every setting the
+request makes — tenant, actor, role and request id (`baton_authenticate`), the
+transition's reason, notes and fields (the load) — is transaction-local
+(`set_config(…, true)`), so it lasts exactly as long as the transaction that needs
+it and ends with it. That is what makes a transaction-mode pooler (PgBouncer) safe
+in front of the database: it hands a server connection to one client for a whole
+transaction, and nothing of one client's transaction reaches the next
+(`tests/deals/test_pooled_tenancy.py` proves it over a one-connection pooler). An
+earlier version ran these statements without a transaction, with the settings kept
+on the connection between them (`baton_authenticate_session`): two round trips
+fewer, but behind a pooler another client's statements could run in between.
 
 How (`RequestTransaction`): an API call with a bearer token or API key and no
-Idempotency-Key, to a route marked `@autocommit_route`, takes a connection from
-`Database.autocommit_pool()` and authenticates on it with
-`baton_authenticate_session`, whose settings (tenant, actor, role, request) stay on
-the connection for the next statements — RLS, audit and the workflow guard read them
-there. Every request on that pool starts with that call, which replaces each of them,
-so nothing of one request reaches the next. The endpoint finds the connection in
-`ctx.autocommit`; `ctx.session` refuses to connect.
+Idempotency-Key, to a marked route, takes a connection from the pool, begins, and
+authenticates. The endpoint finds the connection in `ctx.autocommit`; `ctx.session`
+refuses to connect. A success commits; an error status or exception rolls back.
 
 The service reads, checks, and writes with exactly one statement. Whenever it would
 need more — a second write (transition effects), a rebalance, a reorder placed again,
 a workflow not in the cache — it raises `NeedsTransaction` *before* writing anything,
-and the request is run again from the start the usual way, in one transaction. An
-Idempotency-Key keeps the usual way: its stored answer must commit with the write.
+the driver's transaction is rolled back, and the request runs again from the start
+the usual way, in the session's transaction. An Idempotency-Key keeps the usual way:
+its stored answer must commit with the write.
 """
 
 from __future__ import annotations
@@ -37,13 +46,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class NeedsTransaction(Exception):
-    """The autocommit request needs a transaction after all; raised before any write,
-    so the request can run again in one."""
+    """The one-statement request needs the session's transaction after all; raised
+    before any write, so the request can run again there."""
 
 
 def autocommit_route(endpoint: F) -> F:
-    """Mark an endpoint whose service writes with one statement in autocommit mode
-    (and raises `NeedsTransaction` otherwise)."""
+    """Mark an endpoint whose service writes with one statement on the driver's
+    connection (and raises `NeedsTransaction` otherwise)."""
     setattr(endpoint, _MARK, True)
     return endpoint
 

@@ -52,7 +52,8 @@ _HIT_DRIVER_SQL = """
                     THEN b.hits + 1 ELSE 1 END,
         window_started_at = excluded.window_started_at,
         updated_at = now()
-    RETURNING hits, extract(epoch FROM window_started_at + interval '1 minute' - now())
+    RETURNING hits, extract(epoch FROM window_started_at + interval '1 minute' - now()),
+        set_config('synchronous_commit', 'off', true)
 """
 
 
@@ -95,8 +96,11 @@ async def clear(engine: AsyncEngine, key: str) -> None:
 async def hit(db: Database, key: str, limit_per_minute: int) -> int | None:
     """Count one request in the current minute; seconds to wait when over `limit`.
 
-    Runs on `Database.counter_pool()` (autocommit, no wait for the WAL flush): every
-    API request counts, so it is one statement on asyncpg's own pool.
+    Runs on `Database.counter_pool()` (autocommit): every API request counts, so it is
+    one statement on asyncpg's own pool. It turns `synchronous_commit` off for its own
+    transaction — read at its commit, which then does not wait for the WAL flush — in
+    the statement, not for the connection: behind a transaction pooler a connection's
+    setting would reach other clients' commits (and PgBouncer refuses it at startup).
     """
     pool = await db.counter_pool()
     row = await pool.fetchrow(_HIT_DRIVER_SQL, key)

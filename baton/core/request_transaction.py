@@ -25,10 +25,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs
 
+import asyncpg
 import structlog
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -245,9 +247,9 @@ class RequestTransaction:
         headers: dict[bytes, bytes],
         body: bytes,
     ) -> BufferedResponse | None:
-        """The request on a connection of the autocommit pool, without an explicit
-        transaction (`baton.core.autocommit`); None when the endpoint declined before
-        writing anything, for the transactional way to run it again."""
+        """The request in a transaction on a connection of the driver's pool, without
+        SQLAlchemy's session (`baton.core.autocommit`); None when the endpoint declined
+        before writing anything, for the session's way to run it again."""
         try:
             pool = await runtime.db.autocommit_pool()
             connection = await pool.acquire(timeout=AUTOCOMMIT_ACQUIRE_SECONDS)
@@ -255,18 +257,33 @@ class RequestTransaction:
             # The transactional way answers as it does when the database is away.
             log.warning("no autocommit connection", path=scope["path"], exc_info=True)
             return None
+        transaction = connection.transaction()
         try:
             ctx = _new_ctx(scope, runtime, state, headers, runtime.db.refusing_sessions())
             ctx.autocommit = connection
             try:
                 parsed = _presented_credential(scope, headers, {})
                 if parsed is not None:
-                    await _authenticate_within_budget(ctx, runtime, scope, parsed)
-                return await self._run(scope, body)
+                    await _authenticate_within_budget(
+                        ctx, runtime, scope, parsed, begin=transaction.start
+                    )
+                else:
+                    await transaction.start()
+                response = await self._run(scope, body)
+                if response.status >= 400 or state.get(ROLLBACK_FLAG):
+                    await transaction.rollback()
+                else:
+                    await transaction.commit()
+                return response
             except NeedsTransaction:
+                await _end(transaction)
                 return None
             except Exception as error:
+                await _end(transaction)
                 return await _failed(ctx, scope, error)
+            except BaseException:
+                await _end(transaction)
+                raise
         finally:
             await pool.release(connection)
 
@@ -401,6 +418,14 @@ async def _failed(ctx: Ctx, scope: Scope, error: Exception) -> BufferedResponse:
     return _error_response(InternalError(), scope)
 
 
+async def _end(transaction: asyncpg.transaction.Transaction) -> None:
+    """Roll the driver's transaction back unless it has ended already (a failed
+    commit ends it) or never started; a connection left inside one is reset by its
+    pool (`baton.db.engine`)."""
+    with contextlib.suppress(Exception):
+        await transaction.rollback()
+
+
 # Uploads of import files may be as large as `BATON_IMPORT_MAX_BYTES` (plus the
 # multipart envelope); the service answers 413 for a file past it in words.
 UPLOAD_PATHS = frozenset({"/api/v1/imports", "/imports"})
@@ -459,19 +484,33 @@ def _presented_credential(
 
 
 async def _authenticate_within_budget(
-    ctx: Ctx, runtime: Runtime, scope: Scope, parsed: credentials.ParsedCredential
+    ctx: Ctx,
+    runtime: Runtime,
+    scope: Scope,
+    parsed: credentials.ParsedCredential,
+    *,
+    begin: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Authenticate an API call and count it against the credential's budget.
 
     The count runs on its own autocommit connection while the request's transaction
     authenticates, so the two round trips overlap instead of adding up. Over budget
     wins over a refused credential (429 before 401), as if counted first.
+
+    Behind a transaction pooler (`Database.pooled`) the count comes first instead: a
+    transaction holds its server connection, and one waiting for a second (the
+    count's) while every server connection is held that way would wait forever.
+    `begin` starts the request's transaction (on the driver), after the count then.
     """
     bucket = f"api:{parsed.digest.hex()[:32]}"
     counted = asyncio.create_task(
         rate_limit.hit(runtime.db, bucket, runtime.settings.api_rate_per_minute)
     )
+    if runtime.db.pooled:
+        await asyncio.wait([counted])
     try:
+        if begin is not None:
+            await begin()
         await _authenticate(ctx, scope, parsed)
     except DomainError:
         await _refuse_over_budget(ctx, parsed, await counted)

@@ -209,9 +209,8 @@ $$
 AUTHENTICATE_FUNCTION = _authenticate_function("baton_authenticate", local=True)
 # As the foundation revision created it (no time zone): its migrations keep this text.
 AUTHENTICATE_FUNCTION_V1 = _authenticate_function("baton_authenticate", local=True, timezone=False)
-# For requests that run without an explicit transaction (`baton.core.autocommit`):
-# each statement is its own transaction, so the settings must outlive the call. Only
-# connections of the autocommit pool run it, and every request there starts with it.
+# The session-level variant the deal move used until `b7d2e9f4a1c6` dropped it (its
+# settings outlived the call: unsafe behind a transaction pooler); migrations only.
 AUTHENTICATE_SESSION_FUNCTION = _authenticate_function("baton_authenticate_session", local=False)
 AUTHENTICATE_SESSION_FUNCTION_V1 = _authenticate_function(
     "baton_authenticate_session", local=False, timezone=False

@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from baton.db.urls import through_pooler, without_pooler_flag
+
 _SET_CONTEXT = text(
     "SELECT set_config('baton.tenant_id', :tenant_id, true),"
     " set_config('baton.user_id', :user_id, true),"
@@ -84,13 +86,37 @@ async def _refuse_connection() -> asyncpg.Connection:
 
 
 async def _keep_autocommit_session(connection: asyncpg.Connection) -> None:
-    """An autocommit connection keeps the settings of its last request: the next one
-    starts with `baton_authenticate_session`, which replaces every one of them before
-    any other statement runs. asyncpg's default reset would cost a round trip a request."""
+    """A request's driver connection comes back with its transaction ended, and with
+    it every setting the request made (all transaction-local): nothing to reset.
+    asyncpg's default reset (`RESET ALL` and three more statements) would cost a round
+    trip a request. One left inside a transaction (a request cancelled half-way) gets
+    the full reset, which rolls it back."""
+    if connection.is_in_transaction():
+        await connection.reset()
+
+
+def _unnamed_statement() -> str:
+    return ""
+
+
+# Behind a transaction-mode pooler a prepared statement lives on the server connection
+# of the transaction that prepared it; the next transaction may get another one
+# (PgBouncer 1.18 keeps none across them). So: no statement cache in asyncpg, none in
+# SQLAlchemy's asyncpg dialect, and its statements prepared unnamed, which asyncpg
+# sends with the execution that follows in one go (Parse, Describe, Flush; Bind,
+# Execute, Sync: one server connection) and never needs to close.
+_POOLED_ENGINE_ARGS = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": _unnamed_statement,
+}
 
 
 class Database:
-    """The app role's engine and session factory."""
+    """The app role's engine and session factory.
+
+    `url` may carry `?pooler=transaction` (`baton.db.urls`): it goes through a
+    transaction-mode pooler, and nothing is prepared to outlive a transaction."""
 
     def __init__(
         self,
@@ -101,7 +127,10 @@ class Database:
         replica_url: URL | None = None,
         pre_ping: bool = False,
     ) -> None:
+        self.pooled = through_pooler(url)
+        url = without_pooler_flag(url)
         self.url = url
+        connect_args = dict(_POOLED_ENGINE_ARGS) if self.pooled else {}
         # `pre_ping`: each checkout first checks its connection (a round trip), so a
         # pool whose server restarted reconnects instead of failing one use of each.
         self.engine: AsyncEngine = create_async_engine(
@@ -110,6 +139,7 @@ class Database:
             max_overflow=max_overflow,
             pool_recycle=1800,
             pool_pre_ping=pre_ping,
+            connect_args=connect_args,
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
         # The replica's read-only units of work (`baton.core.replica`); None without one.
@@ -137,14 +167,16 @@ class Database:
         )
         # Rate-limit counters (every API request counts) on asyncpg's own pool: through
         # SQLAlchemy's pool the checkout and return cost ~0.1 ms of CPU a request,
-        # three times the statement's own. Autocommit, and no wait for the WAL flush: a
-        # crash may lose the last fraction of a second of counts, which a per-minute
-        # budget tolerates; every API request saves the flush (~0.25 ms).
+        # three times the statement's own. Autocommit, and no wait for the WAL flush
+        # (the statement turns `synchronous_commit` off for its own transaction,
+        # `baton.core.rate_limit`): a crash may lose the last fraction of a second of
+        # counts, which a per-minute budget tolerates; every API request saves the
+        # flush (~0.25 ms).
         self._counter_pool: asyncpg.Pool | None = None
         self._asyncpg_pool_size = pool_size + max_overflow
         self._counter_pool_started = asyncio.Lock()
-        # Requests that write with one statement and need no explicit transaction
-        # (`baton.core.autocommit`), on asyncpg's pool: no BEGIN, no COMMIT round trip.
+        # Requests that write with one statement (`baton.core.autocommit`), in a
+        # transaction on asyncpg's pool, without SQLAlchemy's session.
         self._autocommit_pool: asyncpg.Pool | None = None
         self._autocommit_pool_started = asyncio.Lock()
 
@@ -157,20 +189,17 @@ class Database:
         self._replica_down_until = time.monotonic() + REPLICA_RETRY_SECONDS
 
     async def counter_pool(self) -> asyncpg.Pool:
-        """asyncpg's pool for the rate-limit counters (autocommit, no wait for the WAL
-        flush), as the app role; started on first use."""
+        """asyncpg's pool for the rate-limit counters (autocommit), as the app role;
+        started on first use."""
         if self._counter_pool is None:
             async with self._counter_pool_started:
                 if self._counter_pool is None:
-                    self._counter_pool = await self._start_pool(
-                        server_settings={"synchronous_commit": "off"},
-                        reset=_keep_counter_session,
-                    )
+                    self._counter_pool = await self._start_pool(reset=_keep_counter_session)
         return self._counter_pool
 
     async def autocommit_pool(self) -> asyncpg.Pool:
-        """asyncpg's pool for autocommit requests, as the app role; started on first
-        use. Only `baton.core.autocommit` takes connections from it."""
+        """asyncpg's pool for one-statement requests (`baton.core.autocommit`), as the
+        app role; started on first use. Only the request middleware takes from it."""
         if self._autocommit_pool is None:
             async with self._autocommit_pool_started:
                 if self._autocommit_pool is None:
@@ -184,6 +213,8 @@ class Database:
         smaller one churned through hundreds of new connections a second under load:
         bench/work_item_move)."""
         _, connect = self.engine.dialect.create_connect_args(self.url)
+        if self.pooled:
+            options["statement_cache_size"] = 0
         return await asyncpg.create_pool(
             **connect,
             min_size=0,

@@ -127,7 +127,6 @@ async def _grant(conn: AsyncConnection, role: str) -> None:
         "baton_cleanup_expired()",
         "baton_revoke_own_credentials(uuid)",
         "baton_authenticate(uuid, bytea, text, text)",
-        "baton_authenticate_session(uuid, bytea, text, text)",
         "baton_record_as_of(text, uuid, timestamptz)",
         "baton_import_trail(text, uuid)",
         *search.FUNCTIONS,

@@ -42,6 +42,42 @@ def replica_app_url(settings: Settings) -> URL | None:
     return replica.set(username=app.username, password=app.password)
 
 
+# The app role's URL says so when it goes through a transaction-mode pooler
+# (PgBouncer's `pool_mode = transaction`): `?pooler=transaction`. `Database` then
+# keeps no prepared statement across transactions (`baton.db.engine`); the flag
+# itself never reaches a server.
+POOLER_FLAG = "pooler"
+TRANSACTION_POOLER = "transaction"
+
+
+def through_pooler(url: URL) -> bool:
+    """Whether `url` goes through a transaction-mode pooler (`?pooler=transaction`)."""
+    flag = url.query.get(POOLER_FLAG)
+    if flag is None:
+        return False
+    if flag != TRANSACTION_POOLER:
+        raise ValueError(f"?{POOLER_FLAG}= takes {TRANSACTION_POOLER!r} only, not {flag!r}")
+    return True
+
+
+def without_pooler_flag(url: URL) -> URL:
+    return url.difference_update_query([POOLER_FLAG])
+
+
+def worker_url(settings: Settings) -> URL:
+    """The job queue's connection (`BATON_WORKER_DATABASE_URL`, else the app's): it
+    LISTENs and holds locks between statements, so never through a pooler."""
+    if settings.worker_database_url:
+        return _asyncpg(make_url(settings.worker_database_url))
+    url = app_url(settings)
+    if through_pooler(url):
+        raise ValueError(
+            "BATON_APP_DATABASE_URL goes through a pooler (?pooler=transaction): set "
+            "BATON_WORKER_DATABASE_URL to a direct connection as the app role for the worker"
+        )
+    return url
+
+
 def _asyncpg(url: URL) -> URL:
     if url.drivername in ("postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"):
         return url.set(drivername="postgresql+asyncpg")
@@ -50,4 +86,5 @@ def _asyncpg(url: URL) -> URL:
 
 def libpq_dsn(url: URL) -> str:
     """The same URL as plain libpq/asyncpg DSN (for pg_dump, psql and raw asyncpg)."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    plain = without_pooler_flag(url).set(drivername="postgresql")
+    return plain.render_as_string(hide_password=False)

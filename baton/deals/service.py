@@ -204,15 +204,14 @@ def _neighbour_columns(step_id: Any) -> list[Any]:
     ]
 
 
-def _settings_columns(*, local: bool = True) -> list[Any]:
+def _settings_columns() -> list[Any]:
     # Reason, notes and fields reach the history trigger through transaction-local
     # settings; every move and close sets all three, so nothing leaks into a later
-    # move in the same transaction. An autocommit move (`baton.core.autocommit`) sets
-    # them for the connection, for its next statement: the request's next one.
+    # move in the same transaction, and nothing outlives the transaction.
     return [
-        func.set_config("baton.transition_reason", bindparam("reason"), local),
-        func.set_config("baton.transition_notes", bindparam("notes"), local),
-        func.set_config("baton.transition_fields", bindparam("fields_text"), local),
+        func.set_config("baton.transition_reason", bindparam("reason"), True),
+        func.set_config("baton.transition_notes", bindparam("notes"), True),
+        func.set_config("baton.transition_fields", bindparam("fields_text"), True),
     ]
 
 
@@ -221,20 +220,16 @@ def _settings_columns(*, local: bool = True) -> list[Any]:
 # cache hit without another query), the target column's neighbour ranks, and sets
 # the trigger's settings; the next one updates the deal and writes the timeline
 # entry. A rebalance (rare) adds three statements; a reorder placed again (rare) three.
-def _load_for_move(*, local: bool) -> Any:
-    return (
-        select(
-            DEALS,
-            WORKFLOWS.c.version.label("workflow_version"),
-            *_settings_columns(local=local),
-            *_neighbour_columns(bindparam("to_step_id")),
-        )
-        .join(WORKFLOWS, WORKFLOWS.c.id == DEALS.c.workflow_id)
-        .where(DEALS.c.id == bindparam("record_id"), DEALS.c.deleted_at.is_(None))
+_LOAD_FOR_MOVE = (
+    select(
+        DEALS,
+        WORKFLOWS.c.version.label("workflow_version"),
+        *_settings_columns(),
+        *_neighbour_columns(bindparam("to_step_id")),
     )
-
-
-_LOAD_FOR_MOVE = _load_for_move(local=True)
+    .join(WORKFLOWS, WORKFLOWS.c.id == DEALS.c.workflow_id)
+    .where(DEALS.c.id == bindparam("record_id"), DEALS.c.deleted_at.is_(None))
+)
 
 _LOAD_FOR_CLOSE = (
     select(*DEAL_COLUMNS, WORKFLOWS.c.version.label("workflow_version"), *_settings_columns())
@@ -410,7 +405,6 @@ _CLOSE = (
 _DEAL_KEYS = tuple(column.key for column in DEAL_COLUMNS)
 # The move and the close are hot paths: straight to the driver (baton.db.driver).
 _LOAD_FOR_MOVE_ON_DRIVER = DriverStatement.of(_LOAD_FOR_MOVE)
-LOAD_FOR_MOVE_AUTOCOMMIT = DriverStatement.of(_load_for_move(local=False))
 _MOVE_ON_DRIVER = DriverStatement.of(_MOVE)
 _LOAD_FOR_CLOSE_ON_DRIVER = DriverStatement.of(_LOAD_FOR_CLOSE)
 _CLOSE_ON_DRIVER = DriverStatement.of(_CLOSE)
@@ -1179,9 +1173,9 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
     its own rank changes unless that gap is full and the column is rebalanced.
     A move to the deal's own step only reorders it: no history, no timeline entry.
     `dry_run` checks everything, reports the planned effects and writes nothing.
-    In autocommit mode (`ctx.autocommit`) the write is one statement, its own
-    transaction; effects, a rebalance, a failed reorder check or an uncompiled
-    workflow raise `NeedsTransaction` first, with nothing written.
+    On the driver (`ctx.autocommit`, `baton.core.autocommit`) the write is one
+    statement; effects, a rebalance, a failed reorder check or an uncompiled workflow
+    raise `NeedsTransaction` first, with nothing written.
     """
     principal = require_role(ctx, *WRITERS)
     supplied = data.fields.model_dump(exclude_none=True, mode="json")
@@ -1194,9 +1188,7 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
         "notes": data.notes or "",
         "fields_text": json.dumps(supplied) if supplied else "",
     }
-    # Autocommit: the trigger's settings must outlive the load, for the move.
-    load_for_move = _LOAD_FOR_MOVE_ON_DRIVER if ctx.autocommit is None else LOAD_FOR_MOVE_AUTOCOMMIT
-    row = await ctx.fetchrow(load_for_move, load)
+    row = await ctx.fetchrow(_LOAD_FOR_MOVE_ON_DRIVER, load)
     if row is None:
         raise NotFound("No such deal")
     if row["version"] != data.version:

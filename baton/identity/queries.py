@@ -42,8 +42,6 @@ def _authenticate(function: str) -> DriverStatement:
 
 
 AUTHENTICATE = _authenticate("baton_authenticate")
-# For an autocommit request (baton.core.autocommit): settings that outlast the statement.
-AUTHENTICATE_SESSION = _authenticate("baton_authenticate_session")
 
 _METHODS = {
     CredentialPrefix.BEARER: AuthMethod.BEARER,
@@ -55,12 +53,11 @@ _METHODS = {
 async def principal_for(ctx: Ctx, credential: ParsedCredential) -> Principal | None:
     """The member a credential stands for, or None if unknown, expired or revoked.
 
-    Either way the unit of work is scoped to the credential's tenant afterwards (its
-    transaction; an autocommit connection until its next request); when found, also
-    to its user and role.
+    Either way the unit of work's transaction is scoped to the credential's tenant
+    afterwards (transaction-local settings: nothing outlives it on the connection);
+    when found, also to its user and role.
     """
-    statement = AUTHENTICATE if ctx.autocommit is None else AUTHENTICATE_SESSION
-    row = await ctx.fetchrow(statement, _credential_params(credential, ctx.request_id))
+    row = await ctx.fetchrow(AUTHENTICATE, _credential_params(credential, ctx.request_id))
     if row is None:
         return None
     return Principal(

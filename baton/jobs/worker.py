@@ -8,9 +8,10 @@ stops gracefully: on SIGTERM/SIGINT (`baton worker`) or when its task is cancell
 (inline), it takes no new job and waits for the running ones.
 
 It connects to procrastinate's tables through psycopg (procrastinate's driver) as the
-app role, and runs the jobs themselves on the app's `Database` (asyncpg), like a
-request. Successful jobs are deleted at once; failed ones stay, with their error,
-until an admin retries them.
+app role — directly (`BATON_WORKER_DATABASE_URL`), never through a transaction pooler:
+it LISTENs, and psycopg prepares statements it reuses — and runs the jobs themselves
+on the app's `Database` (asyncpg), like a request. Successful jobs are deleted at
+once; failed ones stay, with their error, until an admin retries them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from procrastinate import PsycopgConnector
 
 from baton.config import Settings
 from baton.db.engine import Database
-from baton.db.urls import app_url, libpq_dsn
+from baton.db.urls import libpq_dsn, worker_url
 from baton.jobs.runtime import RESOURCES, JobResources, queue
 
 # Between polls when no NOTIFY arrives (a lost LISTEN connection, a job scheduled for
@@ -51,7 +52,7 @@ async def open_queue(
     worker, inline or `baton worker`.
     """
     connector = PsycopgConnector(
-        conninfo=libpq_dsn(app_url(settings)), min_size=1, max_size=concurrency + 2
+        conninfo=libpq_dsn(worker_url(settings)), min_size=1, max_size=concurrency + 2
     )
     with queue.replace_connector(connector) as app:
         async with app.open_async():

@@ -14,8 +14,9 @@ from baton.app import create_app
 from baton.config import Settings
 from baton.db import migrate
 from baton.db.engine import Database
-from baton.db.urls import app_url, libpq_dsn
+from baton.db.urls import libpq_dsn
 from baton.ops.doctor import run_doctor
+from tests.conftest import direct_app_url
 from tests.database import cluster_url, drop_database, recreate_database, worker_database_name
 from tests.factories import Member, add_member, register_tenant, unique
 
@@ -54,7 +55,7 @@ async def test_the_migration_gives_claimed_leads_their_contacts(settings: Settin
     try:
         await asyncio.to_thread(migrate.upgrade, url)
         await migrate.grant_app_role(url, settings.app_db_role, None)
-        db = Database(app_url(settings, url), pool_size=2, max_overflow=0)
+        db = Database(direct_app_url(settings, url), pool_size=2, max_overflow=0)
         try:
             transport = httpx.ASGITransport(app=create_app(settings, db))
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

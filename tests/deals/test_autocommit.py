@@ -1,7 +1,7 @@
-"""A deal move sent with a token runs without an explicit transaction (`baton.core.
-autocommit`): authentication, load and one writing statement. What it needs besides
-runs again in one transaction, having written nothing; nothing of one request stays
-on its connection for the next."""
+"""A deal move sent with a token runs on the driver's connection, without SQLAlchemy's
+session (`baton.core.autocommit`): authentication, load and one writing statement in
+one transaction. What it needs besides runs again in the session's transaction,
+having written nothing; nothing of one request stays on its connection for the next."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import text
 from baton.db.engine import Database
 from baton.identity import credentials
 from tests.deals.conftest import Org, squeeze
-from tests.factories import Member, add_member, register_tenant
+from tests.factories import Member, add_member
 from tests.identity.test_statement_counts import counted
 
 _SETTINGS = (
@@ -37,47 +37,25 @@ async def _settings(conn: asyncpg.Connection) -> dict[str, str]:
     return dict(zip(_SETTINGS, row, strict=True))
 
 
-async def _authenticate(conn: asyncpg.Connection, member: Member, token: str) -> bool:
-    parsed = credentials.parse(token)
-    assert parsed is not None
-    row = await conn.fetchrow(
-        "SELECT user_id FROM baton_authenticate_session($1, $2, $3, $4)",
-        member.tenant_id,
-        parsed.digest,
-        parsed.prefix.value,
-        "request-2",
-    )
-    return row is not None
-
-
-async def test_authenticating_replaces_everything_the_previous_request_left(
-    client: httpx.AsyncClient, app_conn: asyncpg.Connection
+async def test_a_move_leaves_nothing_on_its_connection(
+    client: httpx.AsyncClient, org: Org, database: Database
 ) -> None:
-    first, second = await register_tenant(client), await register_tenant(client)
-    # The first request authenticated and moved a deal with a reason: its settings
-    # stay on the connection (no transaction ends them).
-    assert await _authenticate(app_conn, first, first.token)
-    await app_conn.execute("SELECT set_config('baton.transition_reason', 'other', false)")
-    left = await _settings(app_conn)
-    assert left["baton.tenant_id"] == str(first.tenant_id)
-    assert left["baton.user_id"] == str(first.user_id)
-    assert left["baton.role"] == "admin"
-
-    # The next request on the connection comes with a revoked or forged token.
-    forged = f"bat_{second.tenant_id.hex}_{uuid.uuid4().hex}{uuid.uuid4().hex}"
-    assert not await _authenticate(app_conn, second, forged)
-    assert await _settings(app_conn) == {
-        "baton.tenant_id": str(second.tenant_id),
-        "baton.user_id": "",
-        "baton.role": "",
-        "baton.request_id": "request-2",
-        "baton.transition_reason": "",
-        "baton.transition_notes": "",
-        "baton.transition_fields": "",
-    }
-    # RLS now shows the second tenant's rows only.
-    tenants = await app_conn.fetch("SELECT DISTINCT tenant_id FROM memberships")
-    assert [row["tenant_id"] for row in tenants] == [second.tenant_id]
+    deal = await org.create(client)
+    moved = await org.move(client, deal, "discovery")
+    assert moved.status_code == 200, moved.text
+    refused = await org.move(client, {**deal, "id": str(uuid.uuid4())}, "proposal")
+    assert refused.status_code == 404
+    # Every connection of the pool, as the next request finds it: no tenant, actor,
+    # role, request or transition (all were transaction-local), no open transaction.
+    pool = await database.autocommit_pool()
+    held = [await pool.acquire() for _ in range(pool.get_size())]
+    try:
+        for conn in held:
+            assert not conn.is_in_transaction()
+            assert set((await _settings(conn)).values()) <= {"", None}
+    finally:
+        for conn in held:
+            await pool.release(conn)
 
 
 async def test_an_autocommit_request_has_no_session(database: Database) -> None:

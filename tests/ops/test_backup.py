@@ -16,10 +16,11 @@ from typer.testing import CliRunner
 
 from baton.cli import app as cli
 from baton.config import Settings
-from baton.db.urls import app_url, libpq_dsn
+from baton.db.urls import libpq_dsn
 from baton.ops import backup as backups
 from baton.ops.doctor import run_doctor
 from tests.accounts.support import create_account, insert_deal
+from tests.conftest import direct_app_url
 from tests.database import cluster_url, drop_database, recreate_database, worker_database_name
 from tests.factories import register_tenant
 
@@ -79,7 +80,7 @@ async def test_the_drill_backup_restore_verify_doctor(
     assert await _sums(fresh_database) == manifest.tables
 
     # The app role reads the restored data under RLS: its grants were recreated.
-    app_conn = await asyncpg.connect(libpq_dsn(app_url(settings, fresh_database)))
+    app_conn = await asyncpg.connect(libpq_dsn(direct_app_url(settings, fresh_database)))
     try:
         async with app_conn.transaction():
             await app_conn.execute(

@@ -31,8 +31,8 @@ from baton.cli import app as cli_app
 from baton.config import Settings, get_settings
 from baton.db import migrate
 from baton.db.engine import Database
-from baton.db.urls import app_url
 from baton.ops.doctor import CHECK_NAMES, diagnose, run_doctor
+from tests.conftest import direct_app_url
 from tests.database import cluster_url, drop_database, recreate_database, worker_database_name
 from tests.factories import Member, add_member, register_tenant, unique
 
@@ -267,7 +267,7 @@ async def test_a_clean_database_reports_nothing_in_both_modes(settings: Settings
     try:
         await asyncio.to_thread(migrate.upgrade, url)
         await migrate.grant_app_role(url, settings.app_db_role, None)
-        db = Database(app_url(settings, url), pool_size=2, max_overflow=0)
+        db = Database(direct_app_url(settings, url), pool_size=2, max_overflow=0)
         try:
             transport = httpx.ASGITransport(app=create_app(settings, db))
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
@@ -459,7 +459,7 @@ async def test_deal_outcome_mismatch_in_both_modes(
     assert await findings_of(org.slug) == {"deal_outcome_mismatch": {str(org.deal_id)}}
     # A role that RLS binds (here the app role, like a managed service's owner) takes
     # the per-tenant path and sees the same.
-    engine = create_async_engine(app_url(settings), poolclass=NullPool)
+    engine = create_async_engine(direct_app_url(settings), poolclass=NullPool)
     try:
         async with engine.connect() as conn, conn.begin():
             report = await diagnose(conn, tenant=org.slug)
