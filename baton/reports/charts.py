@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from baton.web.formatting import money
 from baton.workflow.charts import BarChart, duration
 from baton.workflow.charts import horizontal_bars as _bars
 
@@ -38,8 +39,14 @@ class Chart:
     description: str
 
 
-def _money(value: float) -> str:
+def _whole(value: float) -> str:
+    """A bar's label: whole units of the currency the chart's title names (a scale
+    reading; the description and the table beside the chart give the amounts)."""
     return f"{value:,.0f}"
+
+
+def _amount(value: Any, currency: str) -> str:
+    return money(Decimal(str(value)), currency)
 
 
 def _count(value: float) -> str:
@@ -55,14 +62,14 @@ def pipeline_chart(report: dict[str, Any]) -> Chart:
     bars = horizontal_bars(
         [(s["name"], [float(s["amount"]), float(s["weighted"])]) for s in stages],
         ("Amount", "Weighted"),
-        _money,
+        _whole,
     )
     total = report["total"]
     return Chart(
         bars,
         f"Open pipeline by stage ({report['currency']})",
-        f"{total['count']} open deals worth {_money(float(total['amount']))}"
-        f" {report['currency']}, {_money(float(total['weighted']))} weighted by probability.",
+        f"{total['count']} open deals worth {_amount(total['amount'], report['currency'])},"
+        f" {_amount(total['weighted'], report['currency'])} weighted by probability.",
     )
 
 
@@ -74,14 +81,15 @@ def forecast_chart(report: dict[str, Any]) -> Chart:
             for m in months
         ],
         ("Commit", "Best case", "Pipeline"),
-        _money,
+        _whole,
     )
     total = report["total"]
     return Chart(
         bars,
         f"Forecast by expected close month ({report['currency']})",
-        f"Commit {_money(float(total['commit']))}, best case"
-        f" {_money(float(total['best_case']))}, pipeline {_money(float(total['pipeline']))}"
+        f"Commit {_amount(total['commit'], report['currency'])}, best case"
+        f" {_amount(total['best_case'], report['currency'])},"
+        f" pipeline {_amount(total['pipeline'], report['currency'])}"
         f" over {len(months)} months.",
     )
 

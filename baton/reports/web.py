@@ -19,7 +19,6 @@ import io
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -121,10 +120,6 @@ def _week_label(monday: str) -> str:
     return f"{day.day} {day.strftime('%b')}"
 
 
-def _amount(value: Decimal) -> str:
-    return f"{value:,.0f}"
-
-
 @router.get("/")
 async def home(
     request: Request, ctx: CtxDep, period: str | None = None, owner: str | None = None
@@ -148,7 +143,6 @@ async def home(
         "team": team,
         "duration": _duration,
         "percent": _percent,
-        "amount": _amount,
         "week_label": _week_label,
         "query": lambda **extra: _query(chosen.key, owner_id, **extra),
     }
