@@ -25,6 +25,8 @@ from baton.jobs.retention import retention_sweep
 from baton.jobs.worker import open_queue
 from tests.database import EMBEDDED_DIR
 
+SUITE_URLS = ("BATON_APP_DATABASE_URL", "BATON_WORKER_DATABASE_URL", "BATON_DATABASE_REPLICA_URL")
+
 
 def _pg_ctl(pgdata: Path, *args: str) -> None:
     """`pg_ctl` as the server's own user (pgserver runs it as `pgserver` under root);
@@ -73,9 +75,15 @@ async def _job_done(dsn: str, job_id: int, seconds: float = 60) -> bool:
     return False
 
 
-async def _queue_sweep(settings: Settings) -> int:
+async def _queue_sweep(settings: Settings, dsn: str) -> int:
     async with open_queue(settings):
         job_id: int = await retention_sweep.defer_async(timestamp=0)
+    # Queued on the private server, not on the suite's (gone then proves nothing).
+    conn = await asyncpg.connect(dsn)
+    try:
+        assert await conn.fetchval("SELECT last_value FROM procrastinate_jobs_id_seq") >= job_id
+    finally:
+        await conn.close()
     return job_id
 
 
@@ -93,8 +101,16 @@ def server_dir() -> Iterator[Path]:
 async def test_the_worker_reconnects_after_postgresql_restarts(server_dir: Path) -> None:
     url = embedded_owner_url(server_dir)
     pgdata = server_dir / PGDATA_DIRNAME
-    env = {**os.environ, "BATON_DATABASE_URL": url}
-    settings = Settings(database_url=url)
+    # Only the private server: none of the suite's URLs (its pooled run points the app
+    # role and the queue at its own database through the environment).
+    env = {name: value for name, value in os.environ.items() if name not in SUITE_URLS}
+    env["BATON_DATABASE_URL"] = url
+    settings = Settings(
+        database_url=url,
+        app_database_url=None,
+        worker_database_url=None,
+        database_replica_url=None,
+    )
     dsn = libpq_dsn(owner_url(settings))
     worker: asyncio.subprocess.Process | None = None
     try:
@@ -119,11 +135,13 @@ async def test_the_worker_reconnects_after_postgresql_restarts(server_dir: Path)
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        assert await _job_done(dsn, await _queue_sweep(settings)), "no job ran before the restart"
+        assert await _job_done(dsn, await _queue_sweep(settings, dsn)), (
+            "no job ran before the restart"
+        )
 
         await asyncio.to_thread(_pg_ctl, pgdata, "restart", "-m", "fast")
 
-        ran = await _job_done(dsn, await _queue_sweep(settings))
+        ran = await _job_done(dsn, await _queue_sweep(settings, dsn))
         if not ran:
             if worker.returncode is None:
                 worker.kill()
