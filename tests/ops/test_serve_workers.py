@@ -199,7 +199,11 @@ def test_two_processes_serve_one_port_restart_and_stop_on_sigterm(
             _get(port, "/healthz")
     output = log.read_text()
     assert f"exited with signal {signal.SIGKILL.value}" in output
-    assert "Traceback" not in output
+    # Jobs other tests left queued in this database name tasks of the test process, which
+    # the server's inline worker cannot import ("Task cannot be imported", a traceback
+    # each); any other traceback is the server's own.
+    unknown_tasks = output.count("procrastinate.exceptions.TaskNotFound")
+    assert output.count("Traceback") == unknown_tasks, output
 
 
 def _zombie_or_gone(pid: int) -> bool:
