@@ -141,6 +141,21 @@ class InternalError(DomainError):
         super().__init__("Something went wrong on our side; nothing was changed")
 
 
+class DatabaseUnavailable(DomainError):
+    """The database could not be reached (restarting, failing over, connections cut):
+    nothing was changed, and the same request may be sent again in a moment."""
+
+    status = 503
+    title = "Service unavailable"
+    slug = "database-unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Baton cannot reach its database right now; nothing was changed. Try again in a moment",
+            headers={"Retry-After": "2"},
+        )
+
+
 class TransitionRejected(RuleViolation):
     """A workflow move that is not allowed, or lacks what its transition requires."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError
 
 from baton.core.errors import Conflict, DomainError, FieldError, RuleViolation
@@ -34,6 +35,45 @@ def problem_headers(error: DomainError) -> list[tuple[bytes, bytes]]:
     headers = [(b"content-type", PROBLEM_JSON.encode())]
     headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
     return headers
+
+
+# sqlstates that say the server is gone or not accepting work, not that the request is
+# wrong: connection exceptions (class 08), admin/crash shutdown, starting up.
+_UNREACHABLE_SQLSTATES = ("57P01", "57P02", "57P03")
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether `exc`, or an exception it was raised from, says the database could not
+    be reached: a refused or cut connection, or a server shutting down or starting up.
+
+    The SQLAlchemy path raises these wrapped (`DBAPIError`, `connection_invalidated`
+    when a pooled connection died), a new connection's refusal raw (`OSError`), and
+    the driver paths raw asyncpg errors; all of them become one 503.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        if isinstance(seen, OSError) and _raised_in_driver(seen):
+            return True  # refused, reset, or the server's socket file gone
+        if isinstance(seen, asyncpg.InterfaceError) and "connection is closed" in str(seen):
+            return True  # the driver's word for a connection the server cut while idle
+        sqlstate = str(getattr(seen, "sqlstate", "") or "")
+        if sqlstate.startswith("08") or sqlstate in _UNREACHABLE_SQLSTATES:
+            return True
+        seen = seen.__cause__ or getattr(seen, "orig", None)
+    return False
+
+
+def _raised_in_driver(exc: BaseException) -> bool:
+    """An OS error of the database driver's own (connecting, reading its socket), not
+    of some other I/O in the request."""
+    frame = exc.__traceback__
+    while frame is not None:
+        if str(frame.tb_frame.f_globals.get("__name__", "")).startswith("asyncpg"):
+            return True
+        frame = frame.tb_next
+    return False
 
 
 def from_database_error(exc: DBAPIError) -> DomainError | None:

@@ -44,6 +44,7 @@ from baton.core.autocommit import NeedsTransaction
 from baton.core.context import Ctx
 from baton.core.errors import (
     Conflict,
+    DatabaseUnavailable,
     DomainError,
     InternalError,
     PayloadTooLarge,
@@ -51,7 +52,13 @@ from baton.core.errors import (
     RateLimited,
     Unauthenticated,
 )
-from baton.core.problems import PROBLEM_JSON, from_database_error, problem_body, problem_headers
+from baton.core.problems import (
+    PROBLEM_JSON,
+    database_unreachable,
+    from_database_error,
+    problem_body,
+    problem_headers,
+)
 from baton.core.replica import READ_METHODS
 from baton.core.runtime import Runtime
 from baton.db.engine import set_transaction_context
@@ -405,6 +412,10 @@ async def _failed(ctx: Ctx, scope: Scope, error: Exception) -> BufferedResponse:
                 survive_rollback=True,
             )
         return _error_response(error, scope)
+    if database_unreachable(error):
+        # Restarting, failing over or cut connections: worth a retry, not a bug.
+        log.warning("database unreachable", path=scope["path"], error=repr(error))
+        return _error_response(DatabaseUnavailable(), scope)
     if isinstance(error, DBAPIError):
         # A constraint enforced at commit (deferred triggers) or a race.
         translated = from_database_error(error)

@@ -72,8 +72,8 @@ class DriverStatement:
             sync.dispatch.before_cursor_execute(sync, None, self.sql, args, None, False)
         try:
             return await driver.fetchrow(self.sql, *args)
-        except asyncpg.PostgresError as error:
-            raise _as_dbapi_error(self.sql, args, error) from error
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            raise await _failed(session, driver, self.sql, args, error) from error
 
     async def fetchrow_on(
         self, connection: asyncpg.Connection, params: Mapping[str, Any], *, engine: AsyncEngine
@@ -98,17 +98,36 @@ class DriverStatement:
             sync.dispatch.before_cursor_execute(sync, None, self.sql, args, None, False)
         try:
             rows: list[asyncpg.Record] = await driver.fetch(self.sql, *args)
-        except asyncpg.PostgresError as error:
-            raise _as_dbapi_error(self.sql, args, error) from error
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            raise await _failed(session, driver, self.sql, args, error) from error
         return rows
 
 
-def _as_dbapi_error(sql: str, args: list[Any], error: asyncpg.PostgresError) -> DBAPIError:
+def _as_dbapi_error(
+    sql: str, args: list[Any], error: Exception, *, connection_invalidated: bool = False
+) -> DBAPIError:
     """The error SQLAlchemy would have raised, so what handles database errors for
-    every other statement (the request's translation into 409/422) handles these."""
+    every other statement (the request's translation into 409/422/503) handles these."""
     sqlstate = str(getattr(error, "sqlstate", "") or "")
     kind = IntegrityError if sqlstate.startswith("23") else DBAPIError
-    return kind(sql, args, error)
+    return kind(sql, args, error, connection_invalidated=connection_invalidated)
+
+
+async def _failed(
+    session: AsyncSession, driver: asyncpg.Connection, sql: str, args: list[Any], error: Exception
+) -> DBAPIError:
+    """A statement's error as SQLAlchemy's; a connection the server cut (a restart,
+    `pg_terminate_backend`) is invalidated first, so the pool opens a new one rather
+    than hand the dead one to the next request — what SQLAlchemy does for its own
+    statements, which these bypass."""
+    cut = driver.is_closed()
+    if cut:
+        await _invalidate(session, error)
+    return _as_dbapi_error(sql, args, error, connection_invalidated=cut)
+
+
+async def _invalidate(session: AsyncSession, error: BaseException) -> None:
+    await session.run_sync(lambda sync: sync.connection().invalidate(error))
 
 
 _CONNECTIONS = "baton.driver_connections"
@@ -125,11 +144,16 @@ async def _connections_of(session: AsyncSession) -> tuple[Connection, asyncpg.Co
         return cached[1], cached[2]
     sync, pooled = await session.run_sync(_checked_out)
     adapter, driver = pooled.dbapi_connection, pooled.driver_connection
+    assert isinstance(driver, asyncpg.Connection)
     # SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its own first statement;
     # one sent here first would otherwise run outside the session's transaction.
     if adapter is not None and adapter._transaction is None:
-        await adapter._start_transaction()
-    assert isinstance(driver, asyncpg.Connection)
+        try:
+            await adapter._start_transaction()
+        except Exception as error:
+            if driver.is_closed():
+                await _invalidate(session, error)
+            raise
     session.info[_CONNECTIONS] = (session.sync_session.get_transaction(), sync, driver)
     return sync, driver
 
