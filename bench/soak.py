@@ -36,6 +36,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -674,6 +675,14 @@ def run(seconds: float, users_count: int) -> tuple[list[Result], bool]:
             thread.join(90)
         ended = time.monotonic()
         server.stop()
+        # What the server logged as errors, by exception (the 5xx answers' causes).
+        logged = Counter(
+            line.split(":", 1)[0]
+            for line in server.log_path.read_text(errors="replace").splitlines()
+            if re.match(r"^[A-Za-z_.]*(Error|Exception): ", line)
+        )
+        for name, count in logged.most_common(8):
+            print(f"[soak] server logged {count} x {name}")
 
         answers = ledger.answers
         in_window = [a for a in answers if any(w.holds(a.at) for w in faults.windows)]

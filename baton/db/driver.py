@@ -127,7 +127,17 @@ async def _failed(
 
 
 async def _invalidate(session: AsyncSession, error: BaseException) -> None:
-    await session.run_sync(lambda sync: sync.connection().invalidate(error))
+    await session.run_sync(_invalidate_after_disconnect, error)
+
+
+def _invalidate_after_disconnect(session: Session, error: BaseException) -> None:
+    """What SQLAlchemy does when its own statement meets a disconnect
+    (`Connection._handle_dbapi_exception`): every connection of the pool opened
+    before now is replaced at its next checkout — a restart cut them all, and each
+    would otherwise fail one request — and this one is dropped."""
+    connection = session.connection()
+    connection.engine.pool._invalidate(connection.connection, error)
+    connection.invalidate(error)
 
 
 _CONNECTIONS = "baton.driver_connections"
