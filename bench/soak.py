@@ -33,10 +33,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -675,12 +675,15 @@ def run(seconds: float, users_count: int) -> tuple[list[Result], bool]:
             thread.join(90)
         ended = time.monotonic()
         server.stop()
-        # What the server logged as errors, by exception (the 5xx answers' causes).
-        logged = Counter(
-            line.split(":", 1)[0]
-            for line in server.log_path.read_text(errors="replace").splitlines()
-            if re.match(r"^[A-Za-z_.]*(Error|Exception): ", line)
-        )
+        # What the server logged as errors, by exception (the 5xx answers' causes):
+        # JSON lines in production, each traceback's last line in `exception`.
+        logged: Counter[str] = Counter()
+        for line in server.log_path.read_text(errors="replace").splitlines():
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                if isinstance(entry, dict) and entry.get("exception"):
+                    last = str(entry["exception"]).strip().splitlines()[-1]
+                    logged[f"{entry.get('event')}: {last[:160]}"] += 1
         for name, count in logged.most_common(8):
             print(f"[soak] server logged {count} x {name}")
 
