@@ -683,7 +683,7 @@ def run(seconds: float, users_count: int) -> tuple[list[Result], bool]:
                 entry = json.loads(line)
                 if isinstance(entry, dict) and entry.get("exception"):
                     last = str(entry["exception"]).strip().splitlines()[-1]
-                    logged[f"{entry.get('event')}: {last[:160]}"] += 1
+                    logged[f"{entry.get('event')} {entry.get('path', '')}: {last[:160]}"] += 1
         for name, count in logged.most_common(8):
             print(f"[soak] server logged {count} x {name}")
 

@@ -235,7 +235,7 @@ class RequestTransaction:
                 await session.commit()
                 return response
             except Exception as error:
-                await session.rollback()
+                await _rollback_after(session, error)
                 return await _failed(ctx, scope, error)
             except BaseException:
                 await session.rollback()
@@ -399,6 +399,16 @@ def _new_ctx(
     )
     state["ctx"] = ctx
     return ctx
+
+
+async def _rollback_after(session: AsyncSession, error: Exception) -> None:
+    """Roll back after `error`. When the database went away, so did the transaction:
+    a rollback that fails then changes nothing, and the answer is about `error`."""
+    try:
+        await session.rollback()
+    except Exception as failed:
+        if not (database_unreachable(error) or database_unreachable(failed)):
+            raise
 
 
 async def _failed(ctx: Ctx, scope: Scope, error: Exception) -> BufferedResponse:

@@ -72,7 +72,7 @@ class DriverStatement:
             sync.dispatch.before_cursor_execute(sync, None, self.sql, args, None, False)
         try:
             return await driver.fetchrow(self.sql, *args)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except _DRIVER_ERRORS as error:
             raise await _failed(session, driver, self.sql, args, error) from error
 
     async def fetchrow_on(
@@ -98,7 +98,7 @@ class DriverStatement:
             sync.dispatch.before_cursor_execute(sync, None, self.sql, args, None, False)
         try:
             rows: list[asyncpg.Record] = await driver.fetch(self.sql, *args)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except _DRIVER_ERRORS as error:
             raise await _failed(session, driver, self.sql, args, error) from error
         return rows
 
@@ -140,6 +140,10 @@ def _invalidate_after_disconnect(session: Session, error: BaseException) -> None
     connection.invalidate(error)
 
 
+# What a statement on the driver may raise: the server's refusals, and the driver's
+# own errors on a connection the server cut (closed, or cut mid-message).
+_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
 _CONNECTIONS = "baton.driver_connections"
 
 
@@ -161,9 +165,9 @@ async def _connections_of(session: AsyncSession) -> tuple[Connection, asyncpg.Co
         try:
             await adapter._start_transaction()
         except Exception as error:
-            if driver.is_closed():
-                await _invalidate(session, error)
-            raise
+            if not driver.is_closed():
+                raise
+            raise await _failed(session, driver, "BEGIN", [], error) from error
     session.info[_CONNECTIONS] = (session.sync_session.get_transaction(), sync, driver)
     return sync, driver
 

@@ -219,6 +219,11 @@ def _assert_failed(response: httpx.Response, action: str) -> None:
         # every other statement's refusal is (baton.db.driver → from_database_error).
         assert response.status_code == 409, response.text
         assert response.json()["detail"] == "The record is busy; retry the request"
+    elif action == "connection-killed":
+        # The database went away mid-request: nothing was changed, worth a retry.
+        assert response.status_code == 503, response.text
+        assert response.json()["type"].endswith("/database-unavailable")
+        assert response.headers["retry-after"]
     else:
         _assert_internal_error(response)
 

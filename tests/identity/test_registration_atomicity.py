@@ -104,8 +104,9 @@ async def test_a_fault_at_any_step_leaves_nothing(
     email, name = f"fault-{token}@example.com", f"Fault {token}"
     payload = {"organization_name": name, "full_name": "F", "email": email, "password": PASSWORD}
     response = await client.post("/api/v1/auth/register", json=payload)
-    assert response.status_code == 500
-    assert response.json()["detail"] == "Something went wrong on our side; nothing was changed"
+    # An error is ours (500); a database gone mid-request is worth a retry (503).
+    assert response.status_code == (503 if "terminate" in action else 500), response.text
+    assert "nothing was changed" in response.json()["detail"]
     # Even an unexpected failure is answered inside the envelope.
     assert response.headers["x-request-id"]
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
