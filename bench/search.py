@@ -386,6 +386,7 @@ def searches(data: DataSet) -> dict[str, tuple[str, str | None]]:
         f"accounts, domain '{data.domain_fragment}'": ("accounts", data.domain_fragment),
         "accounts, miss 'zyxwv'": ("accounts", "zyxwv"),
         "accounts, worst case 'gmbh' (most rows)": ("accounts", "gmbh"),
+        "accounts, worst case one letter 'n'": ("accounts", "n"),
         "targets, no q (creation order)": ("targets", None),
         "targets, word in the middle 'feinkost'": ("targets", "feinkost"),
         f"targets, email '{data.email_fragment}'": ("targets", data.email_fragment),
@@ -393,6 +394,8 @@ def searches(data: DataSet) -> dict[str, tuple[str, str | None]]:
         f"targets, phone's last digits '{data.phone_last4}'": ("targets", data.phone_last4),
         "targets, contact 'jörg krüger'": ("targets", "jörg krüger"),
         "targets, miss 'zyxwv'": ("targets", "zyxwv"),
+        "targets, worst case 'gmbh' (most rows)": ("targets", "gmbh"),
+        "targets, worst case one letter 'n'": ("targets", "n"),
     }
 
 

@@ -52,7 +52,8 @@ from baton.identity.access import WRITERS
 from baton.identity.queries import default_currency, member_names, members_with_roles
 from baton.saved_views.models import ListKind
 from baton.saved_views.web import view_tabs
-from baton.web.rendering import render, viewer_zone
+from baton.web.formatting import typed_amount
+from baton.web.rendering import render, viewer_locale, viewer_zone
 from baton.workflow.web import form_error, is_htmx, optional, redirect, text, version_of
 
 router = APIRouter(include_in_schema=False)
@@ -358,7 +359,7 @@ async def deal_create(request: Request, ctx: CtxDep, account_id: uuid.UUID) -> R
                 "name": text(form, "name"),
                 "account_id": account_id,
                 "contact_id": optional(text(form, "contact_id")),
-                "amount": optional(text(form, "amount")),
+                "amount": typed_amount(text(form, "amount"), viewer_locale(ctx)),
                 # Empty: the organization's currency.
                 "currency": optional(text(form, "currency").upper()),
                 "expected_close_date": optional(text(form, "expected_close_date")),

@@ -46,6 +46,8 @@ class Principal:
     # The IANA zone pages show times in and read typed times as (the member's, else the
     # organization's); stored times are UTC whatever it is.
     timezone: str = "UTC"
+    # The organization's locale (BCP 47): how pages write money and read typed amounts.
+    locale: str = "en-US"
 
 
 @dataclass

@@ -148,15 +148,21 @@ $$
 # transaction to the credential's tenant, find the live credential there — as the
 # invoking app role, so RLS applies with the tenant just set — and, for its row
 # only, set the actor and role. Unknown, expired or revoked: no row, no actor.
-def _authenticate_function(name: str, *, local: bool, timezone: bool = True) -> str:
+def _authenticate_function(
+    name: str, *, local: bool, timezone: bool = True, locale: bool = False
+) -> str:
     """The authentication function; `local`: its settings end with the transaction,
     else they stay on the connection until the next call replaces every one of them
     (user and role emptied first, the transition settings too). `timezone`: it also
     answers the member's time zone (their own, else the organization's); without it,
-    the function as revisions before `9d3f6a2c8e14` created it."""
+    the function as revisions before `9d3f6a2c8e14` created it. `locale`: it also
+    answers the organization's locale (revision `c4e8a1f6d2b9` on)."""
     scope = "true" if local else "false"
     zone_column = ", coalesce(m.timezone, s.timezone, 'UTC')::text" if timezone else ""
     zone_type = ", timezone text" if timezone else ""
+    if locale:
+        zone_column += ", coalesce(s.locale, 'en-US')::text"
+        zone_type += ", locale text"
     zone_join = (
         "\n        LEFT JOIN tenant_settings s ON s.tenant_id = c.tenant_id" if timezone else ""
     )
@@ -206,7 +212,9 @@ $$
 """
 
 
-AUTHENTICATE_FUNCTION = _authenticate_function("baton_authenticate", local=True)
+AUTHENTICATE_FUNCTION = _authenticate_function("baton_authenticate", local=True, locale=True)
+# As `9d3f6a2c8e14` created it (the time zone, no locale): its migrations keep this text.
+AUTHENTICATE_FUNCTION_V2 = _authenticate_function("baton_authenticate", local=True)
 # As the foundation revision created it (no time zone): its migrations keep this text.
 AUTHENTICATE_FUNCTION_V1 = _authenticate_function("baton_authenticate", local=True, timezone=False)
 # The session-level variant the deal move used until `b7d2e9f4a1c6` dropped it (its

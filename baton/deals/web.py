@@ -43,7 +43,8 @@ from baton.identity.access import WRITERS
 from baton.identity.queries import default_currency, member_names, members_with_roles
 from baton.saved_views.models import ListKind
 from baton.saved_views.web import view_tabs
-from baton.web.rendering import render, viewer_zone
+from baton.web.formatting import typed_amount
+from baton.web.rendering import render, viewer_locale, viewer_zone
 from baton.workflow import charts, engine
 from baton.workflow import queries as workflow_queries
 from baton.workflow.models import EntityType, StatusCategory
@@ -65,7 +66,9 @@ BOARD_VIEWS: dict[str, DealView | None] = {
 CLOSING = (StatusCategory.WON, StatusCategory.LOST)
 # How a field a step requires is asked for (anything else: a text input).
 FIELD_INPUTS: dict[str, dict[str, str]] = {
-    "amount": {"type": "number", "min": "0", "step": "0.01"},
+    # Text, not a number input: an amount is typed as the organization's locale writes
+    # it (`1.250,50` in de-DE; `typed_amount` reads it back).
+    "amount": {"type": "text", "inputmode": "decimal", "maxlength": "20"},
     "probability": {"type": "number", "min": "0", "max": "100", "step": "1"},
     "expected_close_date": {"type": "date"},
     "next_step_due_date": {"type": "date"},
@@ -317,7 +320,7 @@ async def deal_create(request: Request, ctx: CtxDep) -> Response:
             {
                 "account_id": text(form, "account_id"),
                 "name": text(form, "name"),
-                "amount": optional(text(form, "amount")),
+                "amount": typed_amount(text(form, "amount"), viewer_locale(ctx)),
                 "currency": text(form, "currency").upper() or None,
                 "expected_close_date": optional(text(form, "expected_close_date")),
                 "next_step": optional(text(form, "next_step")),
@@ -346,12 +349,16 @@ def _needs_details(error: TransitionRejected) -> bool:
     )
 
 
-def _move_fields(form: FormData) -> dict[str, str]:
-    return {
+def _move_fields(form: FormData, locale: str) -> dict[str, str]:
+    """The fields a move's form asked for; an amount as typed in the locale, made plain."""
+    fields = {
         name.removeprefix(FIELD_PREFIX): value.strip()
         for name, value in form.multi_items()
         if name.startswith(FIELD_PREFIX) and isinstance(value, str) and value.strip()
     }
+    if "amount" in fields:
+        fields["amount"] = typed_amount(fields["amount"], locale) or fields["amount"]
+    return fields
 
 
 def _board_redrawn(response: Response) -> Response:
@@ -374,7 +381,7 @@ async def deal_move(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Respon
                 "version": text(form, "version"),
                 "reason": optional(text(form, "reason")),
                 "notes": optional(text(form, "notes")),
-                "fields": _move_fields(form),
+                "fields": _move_fields(form, viewer_locale(ctx)),
                 "after_id": optional(text(form, "after_id")),
                 "before_id": optional(text(form, "before_id")),
             },
@@ -590,7 +597,7 @@ async def deal_edit(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Respon
             DealPatch,
             {
                 "name": text(form, "name"),
-                "amount": optional(text(form, "amount")),
+                "amount": typed_amount(text(form, "amount"), viewer_locale(ctx)),
                 "currency": optional(text(form, "currency").upper()),
                 "probability": optional(text(form, "probability")),
                 "expected_close_date": optional(text(form, "expected_close_date")),

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from baton.core.ids import uuid7
+from baton.core.locales import DEFAULT_LOCALE, MAX_LOCALE_LENGTH
 from baton.db.base import Base, TenantKeyed, Timestamped, Versioned, enum_check
 from baton.notifications.models import EMAILED_KINDS
 
@@ -135,6 +136,7 @@ class TenantSettings(Timestamped, Versioned, Base):
     `claim_escalation_hours` while the lead stays unclaimed (read at each sweep).
     `winback_cadence_id` is the cadence the winback sweep enrols an account in when
     its status turns inactive or winback target (null: the sweep does nothing).
+    `locale` is how the organization's pages write money and read typed amounts.
     `retention_days` is how long a soft-deleted record is kept (restorable) before the
     purge sweep deletes it for good with its dependants; `audit_retention_days` how
     long the retention sweep keeps the organization's audit rows (deletes and user
@@ -145,6 +147,7 @@ class TenantSettings(Timestamped, Versioned, Base):
     __table_args__ = (
         CheckConstraint("default_currency ~ '^[A-Z]{3}$'", name="currency_format"),
         CheckConstraint("length(timezone) BETWEEN 1 AND 64", name="timezone_length"),
+        CheckConstraint(f"length(locale) BETWEEN 2 AND {MAX_LOCALE_LENGTH}", name="locale_length"),
         CheckConstraint(
             f"claim_sla_hours BETWEEN 1 AND {MAX_CLAIM_SLA_HOURS}", name="claim_sla_hours_range"
         ),
@@ -170,6 +173,10 @@ class TenantSettings(Timestamped, Versioned, Base):
     )
     default_currency: Mapped[str] = mapped_column(String(3))
     timezone: Mapped[str] = mapped_column(String(64))
+    # How pages write money and read typed amounts (`baton.core.locales`, a BCP 47 tag).
+    locale: Mapped[str] = mapped_column(
+        String(MAX_LOCALE_LENGTH), server_default=text(f"'{DEFAULT_LOCALE}'")
+    )
     # The database default fills the rows that predate the setting and any raw INSERT
     # that omits it; registration sets it explicitly.
     claim_sla_hours: Mapped[int] = mapped_column(

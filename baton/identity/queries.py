@@ -35,8 +35,8 @@ def _authenticate(function: str) -> DriverStatement:
     return DriverStatement.of(
         text(
             "SELECT credential_id, membership_id, role, user_id, email, full_name,"
-            f" tenant_slug, tenant_name, timezone FROM {function}(:tenant_id, :digest, :prefix,"
-            " :request_id)"
+            " tenant_slug, tenant_name, timezone, locale"
+            f" FROM {function}(:tenant_id, :digest, :prefix, :request_id)"
         )
     )
 
@@ -72,6 +72,7 @@ async def principal_for(ctx: Ctx, credential: ParsedCredential) -> Principal | N
         method=_METHODS[credential.prefix],
         credential_id=row["credential_id"],
         timezone=row["timezone"],
+        locale=row["locale"],
     )
 
 
@@ -186,6 +187,7 @@ class OrganizationSettings:
 
     default_currency: str
     timezone: str
+    locale: str
     claim_sla_hours: int
     claim_escalation_hours: int
     winback_cadence_id: uuid.UUID | None
@@ -199,6 +201,7 @@ class OrganizationSettings:
 SETTINGS_COLUMNS = (
     TenantSettings.default_currency,
     TenantSettings.timezone,
+    TenantSettings.locale,
     TenantSettings.claim_sla_hours,
     TenantSettings.claim_escalation_hours,
     TenantSettings.winback_cadence_id,

@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+from baton.core import locales
 from baton.core.schemas import Email, Name, PresentedPassword, Schema, ShortText
 from baton.identity.common_passwords import (
     MAX_PASSWORD_LENGTH,
@@ -55,6 +56,31 @@ Timezone = Annotated[
         description="An IANA time zone name, as in the tz database (`Europe/Berlin`,"
         " `America/New_York`, `UTC`); an offset such as `+01:00` is not a time zone.",
         examples=["Europe/Berlin"],
+    ),
+]
+
+
+_LOCALES = " (e.g. de-DE, en-US, fr-FR)"
+
+
+def _known_locale(tag: str) -> str:
+    found = locales.canonical(tag)
+    if found is None:
+        raise ValueError("is not a language and region money can be written in here" + _LOCALES)
+    return found
+
+
+Locale = Annotated[
+    str,
+    StringConstraints(min_length=2, max_length=locales.MAX_LOCALE_LENGTH),
+    AfterValidator(_known_locale),
+    Field(
+        description="A BCP 47 language tag with a region (`de-DE`, `en-US`, `fr-FR`) that"
+        " the server has CLDR data for: how pages, emails and charts write money"
+        " (`1.250,00 €` in `de-DE`, `€1,250.00` in `en-US`) and how forms read a typed"
+        " amount. Stored in canonical case (`DE-de` → `de-DE`). Exports and the API keep"
+        " plain decimal numbers whatever it is.",
+        examples=["de-DE"],
     ),
 ]
 
@@ -258,6 +284,11 @@ class SettingsOut(Schema):
 
     default_currency: str
     timezone: str
+    locale: str = Field(
+        description="How pages, emails and charts write money and forms read typed amounts"
+        " (BCP 47, e.g. `de-DE`: `1.250,00 €`); the API and exports keep plain decimals",
+        examples=["de-DE"],
+    )
     claim_sla_hours: int = Field(
         description="Applies to leads entering the sales pool from now on; pooled leads "
         "keep the claim due time they got"
@@ -290,6 +321,7 @@ class SettingsPatch(Schema):
 
     default_currency: Currency | None = None
     timezone: Timezone | None = None
+    locale: Locale | None = None
     claim_sla_hours: ClaimSlaHours | None = None
     claim_escalation_hours: ClaimEscalationHours | None = None
     # The one setting that may be cleared (null: no winback cadence).

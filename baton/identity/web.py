@@ -1,6 +1,7 @@
 """The Organization settings page (`/settings/organization`, admins only).
 
 One form over `identity.service.update_settings`: default currency, time zone, the
+locale money is written in (a choice named in each language), the
 sales pool's claim SLA and its escalation reminder, the winback cadence (a choice
 among the active cadences, or none), the retention of deleted records and of the
 audit trail, sent with
@@ -14,12 +15,14 @@ get 403 from `require_role` (the service would refuse the write too).
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from baton.cadences.queries import cadence_choices
+from baton.core import locales
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx
 from baton.core.errors import DomainError, InternalError, PermissionDenied, StaleVersion
@@ -34,6 +37,7 @@ from baton.identity.models import (
 )
 from baton.identity.queries import OrganizationSettings
 from baton.identity.schemas import SettingsPatch
+from baton.web.formatting import money
 from baton.web.rendering import render
 from baton.workflow.web import is_htmx, text, version_of
 
@@ -43,6 +47,7 @@ PATH = "/settings/organization"
 FIELDS = (
     "default_currency",
     "timezone",
+    "locale",
     "claim_sla_hours",
     "claim_escalation_hours",
     "winback_cadence_id",
@@ -61,6 +66,24 @@ STALE = (
 def _values(settings: OrganizationSettings) -> dict[str, str]:
     values = {name: getattr(settings, name) for name in FIELDS}
     return {name: "" if value is None else str(value) for name, value in values.items()}
+
+
+def _currency(values: dict[str, str]) -> str:
+    """The currency the locale choices show an amount in: the organization's (as
+    typed, when it is a code)."""
+    typed = values.get("default_currency", "").upper()
+    return typed if len(typed) == 3 and typed.isalpha() else "EUR"
+
+
+def _locale_choices(current: str, currency: str) -> list[tuple[str, str]]:
+    """The locales offered, each named in its language with an amount as it writes
+    it ("Deutsch (Deutschland) — 1.250,50 €"), with the organization's own when the
+    API set one the list does not hold."""
+    offered = list(locales.CHOICES)
+    if current and current not in dict(offered) and locales.canonical(current):
+        offered.append((current, locales.display_name(current)))
+    sample = Decimal("1250.50")
+    return [(tag, f"{name} — {money(sample, currency, tag)}") for tag, name in offered]
 
 
 def _form(
@@ -86,6 +109,7 @@ def _form(
         "max_retention_days": MAX_RETENTION_DAYS,
         "min_audit_retention_days": MIN_AUDIT_RETENTION_DAYS,
         "cadences": [(str(cadence_id), name) for cadence_id, name in cadences],
+        "locales": _locale_choices(values.get("locale", ""), _currency(values)),
     }
     if page:
         template = "settings/organization.html"

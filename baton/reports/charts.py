@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from baton.web.formatting import money
+from baton.core.locales import DEFAULT_LOCALE
+from baton.web.formatting import money, whole_number
 from baton.workflow.charts import BarChart, duration
 from baton.workflow.charts import horizontal_bars as _bars
 
@@ -39,14 +41,15 @@ class Chart:
     description: str
 
 
-def _whole(value: float) -> str:
-    """A bar's label: whole units of the currency the chart's title names (a scale
-    reading; the description and the table beside the chart give the amounts)."""
-    return f"{value:,.0f}"
+def _whole(locale: str) -> Callable[[float], str]:
+    """A bar's label: whole units of the currency the chart's title names, grouped as
+    the locale groups (a scale reading; the description and the table beside the
+    chart give the amounts)."""
+    return partial(whole_number, locale=locale)
 
 
-def _amount(value: Any, currency: str) -> str:
-    return money(Decimal(str(value)), currency)
+def _amount(value: Any, currency: str, locale: str) -> str:
+    return money(Decimal(str(value)), currency, locale)
 
 
 def _count(value: float) -> str:
@@ -57,23 +60,26 @@ def _percent(value: float) -> str:
     return f"{value:.0f} %"
 
 
-def pipeline_chart(report: dict[str, Any]) -> Chart:
+def pipeline_chart(report: dict[str, Any], locale: str = DEFAULT_LOCALE) -> Chart:
+    """Open amount and weighted amount per stage; money in the organization's locale."""
     stages = report["stages"]
     bars = horizontal_bars(
         [(s["name"], [float(s["amount"]), float(s["weighted"])]) for s in stages],
         ("Amount", "Weighted"),
-        _whole,
+        _whole(locale),
     )
     total = report["total"]
+    currency = report["currency"]
     return Chart(
         bars,
-        f"Open pipeline by stage ({report['currency']})",
-        f"{total['count']} open deals worth {_amount(total['amount'], report['currency'])},"
-        f" {_amount(total['weighted'], report['currency'])} weighted by probability.",
+        f"Open pipeline by stage ({currency})",
+        f"{total['count']} open deals worth {_amount(total['amount'], currency, locale)},"
+        f" {_amount(total['weighted'], currency, locale)} weighted by probability.",
     )
 
 
-def forecast_chart(report: dict[str, Any]) -> Chart:
+def forecast_chart(report: dict[str, Any], locale: str = DEFAULT_LOCALE) -> Chart:
+    """Commit, best case and pipeline per expected close month, in the locale."""
     months = report["months"]
     bars = horizontal_bars(
         [
@@ -81,15 +87,16 @@ def forecast_chart(report: dict[str, Any]) -> Chart:
             for m in months
         ],
         ("Commit", "Best case", "Pipeline"),
-        _whole,
+        _whole(locale),
     )
     total = report["total"]
+    currency = report["currency"]
     return Chart(
         bars,
-        f"Forecast by expected close month ({report['currency']})",
-        f"Commit {_amount(total['commit'], report['currency'])}, best case"
-        f" {_amount(total['best_case'], report['currency'])},"
-        f" pipeline {_amount(total['pipeline'], report['currency'])}"
+        f"Forecast by expected close month ({currency})",
+        f"Commit {_amount(total['commit'], currency, locale)}, best case"
+        f" {_amount(total['best_case'], currency, locale)},"
+        f" pipeline {_amount(total['pipeline'], currency, locale)}"
         f" over {len(months)} months.",
     )
 

@@ -32,7 +32,7 @@ from baton.core.zones import zone_named
 from baton.identity.models import Role
 from baton.reports import charts, queries, service
 from baton.reports.service import ReportParams, add_months, local_midnight, month_start
-from baton.web.rendering import render
+from baton.web.rendering import render, viewer_locale
 
 router = APIRouter(include_in_schema=False)
 
@@ -178,7 +178,7 @@ async def _sales(ctx: Ctx, mine: ReportParams) -> dict[str, Any]:
     desk = await service.sales_desk(ctx)
     return {
         "pipeline": pipeline,
-        "pipeline_chart": charts.pipeline_chart(pipeline),
+        "pipeline_chart": charts.pipeline_chart(pipeline, viewer_locale(ctx)),
         "activity": activity["total"],
         "closed": closed,
         "desk": desk,
@@ -195,9 +195,9 @@ async def _manager(ctx: Ctx, shown: ReportParams) -> dict[str, Any]:
     adherence = await service.cadence_adherence(ctx, shown)
     return {
         "pipeline": pipeline,
-        "pipeline_chart": charts.pipeline_chart(pipeline),
+        "pipeline_chart": charts.pipeline_chart(pipeline, viewer_locale(ctx)),
         "forecast": forecast,
-        "forecast_chart": charts.forecast_chart(forecast),
+        "forecast_chart": charts.forecast_chart(forecast, viewer_locale(ctx)),
         "closed": closed,
         "loss_chart": charts.reasons_chart(closed["loss_reasons"], "Lost deals"),
         "stages": stages,

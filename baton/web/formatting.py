@@ -1,21 +1,84 @@
-"""How pages write values for people: one way for money, one for the codes the API
-keeps (reasons, outcomes), times in the viewer's time zone (the member's, else the
-organization's) — every template gets these as Jinja globals and filters — and how
-page forms read a typed time back (in that zone; stored as UTC)."""
+"""How pages write values for people: one way for money (in the organization's
+locale), one for the codes the API keeps (reasons, outcomes), times in the viewer's
+time zone (the member's, else the organization's) — every template gets these as
+Jinja globals and filters — and how page forms read a typed time or amount back (in
+that zone, stored as UTC; in that locale, sent on as a plain decimal)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel.numbers import NumberFormatError, format_currency, format_decimal, parse_decimal
 
-def money(amount: Decimal | None, currency: str) -> str:
-    """An amount with its currency, grouped and with two decimals: `1,250.00 EUR`;
-    a dash for none."""
+from baton.core.locales import DEFAULT_LOCALE, babel_locale
+
+# What the API takes and every browser's number input sends: `1250.50`.
+_PLAIN_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
+# The spaces CLDR groups digits with (no-break, narrow no-break), besides the plain one.
+SPACES = "\u00a0\u202f"
+
+
+def money(amount: Decimal | None, currency: str, locale: str = DEFAULT_LOCALE) -> str:
+    """An amount with its currency as the locale writes it (CLDR, through Babel): in
+    `en-US` `€1,250.00`, in `de-DE` `1.250,00 €`; an amount of another currency shows
+    that currency's own symbol (`US$1,250.00` in `en-GB`). A dash for none."""
     if amount is None:
         return "—"
-    return f"{amount:,.2f} {currency}"
+    return format_currency(amount, currency, locale=babel_locale(locale))
+
+
+def whole_number(value: float, locale: str = DEFAULT_LOCALE) -> str:
+    """A number in whole units with the locale's grouping: `8,000` / `8.000` (a chart's
+    bar label, where the title names the currency)."""
+    return format_decimal(round(value), format="#,##0", locale=babel_locale(locale))
+
+
+def amount_example(locale: str = DEFAULT_LOCALE) -> str:
+    """How an amount is typed in the locale, for a form's hint: `1,250.50`, `1.250,50`."""
+    return format_decimal(Decimal("1250.50"), format="#,##0.00", locale=babel_locale(locale))
+
+
+def amount_input(amount: Decimal | None, locale: str = DEFAULT_LOCALE) -> str:
+    """An amount as a form's box shows it for editing, in the locale and without
+    grouping (`1250,50` in `de-DE`): `typed_amount` reads it back. Empty for none."""
+    if amount is None:
+        return ""
+    return format_decimal(amount, format="0.00", locale=babel_locale(locale))
+
+
+def typed_amount(raw: str, locale: str = DEFAULT_LOCALE) -> str | None:
+    """An amount as typed in the locale (`1.250,50` in `de-DE`, `1,250.50` in `en-US`,
+    without grouping too) as the plain decimal the API takes (`1250.50`). A plain
+    decimal such as a number input sends is taken as it is; anything else goes on
+    unchanged so the schema names the problem. Empty: None."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    if _PLAIN_DECIMAL.match(raw) and not _ambiguous(raw, locale):
+        return raw
+    group = _group_symbol(locale)
+    if group.isspace() or group in SPACES:
+        # A space groups here (`1 250,50` in fr-FR): whichever space was typed.
+        raw = re.sub(f"[ {SPACES}]", group, raw)
+    try:
+        return str(parse_decimal(raw, locale=babel_locale(locale), strict=True))
+    except NumberFormatError:
+        return raw
+
+
+def _group_symbol(locale: str) -> str:
+    symbols = babel_locale(locale).number_symbols.get("latn", {})
+    return str(symbols.get("group", ","))
+
+
+def _ambiguous(raw: str, locale: str) -> bool:
+    """`1.250` in a locale that groups with a dot is a thousand and a quarter apart:
+    the locale's reading wins."""
+    fraction = raw.lstrip("-").partition(".")[2]
+    return _group_symbol(locale) == "." and len(fraction) == 3
 
 
 def code_label(code: str | None) -> str:

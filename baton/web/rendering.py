@@ -17,6 +17,7 @@ from jinja2.runtime import Context
 
 from baton.core.context import Ctx
 from baton.core.errors import DomainError, FieldError, NotFound, ValidationFailed
+from baton.core.locales import DEFAULT_LOCALE
 from baton.core.request_transaction import ANONYMOUS_COOKIE, SESSION_COOKIE, cookies_of, headers_of
 from baton.core.runtime import Runtime
 from baton.core.schemas import describe
@@ -24,6 +25,8 @@ from baton.core.zones import zone_named
 from baton.identity import credentials
 from baton.web import TEMPLATES_DIR
 from baton.web.formatting import (
+    amount_example,
+    amount_input,
     change_value,
     code_label,
     field_name,
@@ -43,7 +46,27 @@ def export_url(entity: str, fmt: str, params: dict[str, object] | None = None) -
     return f"/exports/{entity}?" + urlencode({"format": fmt, **kept})
 
 
-templates.env.globals["money"] = money
+@pass_context
+def _money(context: Context, amount: Any, currency: str) -> str:
+    return money(amount, currency, context.get("locale") or DEFAULT_LOCALE)
+
+
+@pass_context
+def _amount_example(context: Context) -> str:
+    return amount_example(context.get("locale") or DEFAULT_LOCALE)
+
+
+@pass_context
+def _amount_input(context: Context, amount: Any) -> str:
+    return amount_input(amount, context.get("locale") or DEFAULT_LOCALE)
+
+
+# `{{ money(deal.amount, deal.currency) }}`: in the organization's locale (`locale`,
+# bound per request by `render` as `zone` is); `amount_example()` for an amount's hint,
+# `amount_input(amount)` for an amount's box (`typed_amount` reads both back).
+templates.env.globals["money"] = _money
+templates.env.globals["amount_example"] = _amount_example
+templates.env.globals["amount_input"] = _amount_input
 templates.env.globals["export_url"] = export_url
 templates.env.globals["change_value"] = change_value
 templates.env.globals["field_label"] = field_name
@@ -71,6 +94,11 @@ def viewer_zone(ctx: Ctx) -> ZoneInfo:
     return zone_named(ctx.principal.timezone if ctx.principal else None)
 
 
+def viewer_locale(ctx: Ctx) -> str:
+    """The organization's locale pages write money in (the default when anonymous)."""
+    return ctx.principal.locale if ctx.principal else DEFAULT_LOCALE
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render a page or fragment; sets the anonymous CSRF cookie when a form needs it."""
     runtime: Runtime = request.app.state.runtime
@@ -91,6 +119,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         template,
         {
             "zone": zone,
+            "locale": viewer_locale(ctx),
             # The viewer's calendar day: what a next-step due date is overdue against.
             "today": datetime.now(zone).date(),
             "principal": ctx.principal,

@@ -117,7 +117,7 @@ def test_add_a_deal_and_drag_it_to_the_next_stage(web: WatchedPage, api: Api) ->
     card = _card(page, name)
     expect(_column(page, "prospecting").locator("[data-card]", has_text=name)).to_have_count(1)
     expect(card).to_contain_text(api.account["name"])
-    expect(card).to_contain_text("1,500.00 USD")
+    expect(card).to_contain_text("$1,500.00")
 
     with page.expect_response(lambda r: r.url.endswith("/move")) as answer:
         drag(page, card, _column(page, "discovery"))

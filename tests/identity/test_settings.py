@@ -75,6 +75,7 @@ async def test_admin_changes_the_settings_at_the_current_version(
         "require_admin_totp": False,
         "default_currency": "EUR",
         "timezone": "Europe/Berlin",
+        "locale": "en-US",
         "version": 3,
         "updated_at": None,
     }

@@ -301,7 +301,7 @@ async def test_add_deal_from_the_overview(client: httpx.AsyncClient) -> None:
     deals = added.text.split('id="deals"', 1)[1].split("Add deal", 1)[0]
     assert re.search(r'href="/deals/[0-9a-f-]{36}">Anvil order</a>', deals)
     assert "Send quote" in deals
-    assert "1,250.50 EUR" in deals
+    assert "€1,250.50" in deals
     # The new deal can be chosen when logging an activity.
     assert re.search(r'<option value="[0-9a-f-]{36}">Anvil order</option>', added.text)
     refused = await client.post(

@@ -61,7 +61,7 @@ async def test_a_contact_page_shows_edits_moves_and_deletes(client: httpx.AsyncC
     assert page.status_code == 200, page.text
     assert "ada@kestrel.example" in page.text
     assert "Kestrel spare parts" in page.text
-    assert "2,500.00 USD" in page.text
+    assert "$2,500.00" in page.text
     assert "Ask Ada about volumes" in page.text
     assert "Edit, move or delete" in page.text
 
