@@ -156,6 +156,21 @@ class DatabaseUnavailable(DomainError):
         )
 
 
+class Overloaded(DomainError):
+    """Every database connection of this process stayed busy for the pool's whole
+    wait: nothing was changed, and the request may be sent again in a moment."""
+
+    status = 503
+    title = "Service unavailable"
+    slug = "overloaded"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Baton is too busy to answer right now; nothing was changed. Try again in a moment",
+            headers={"Retry-After": "5"},
+        )
+
+
 class TransitionRejected(RuleViolation):
     """A workflow move that is not allowed, or lacks what its transition requires."""
 

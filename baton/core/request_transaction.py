@@ -33,6 +33,7 @@ from urllib.parse import parse_qs
 import asyncpg
 import structlog
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import StreamingResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -47,6 +48,7 @@ from baton.core.errors import (
     DatabaseUnavailable,
     DomainError,
     InternalError,
+    Overloaded,
     PayloadTooLarge,
     PermissionDenied,
     RateLimited,
@@ -422,6 +424,9 @@ async def _failed(ctx: Ctx, scope: Scope, error: Exception) -> BufferedResponse:
                 survive_rollback=True,
             )
         return _error_response(error, scope)
+    if isinstance(error, PoolTimeout):
+        log.warning("database pool exhausted", path=scope["path"])
+        return _error_response(Overloaded(), scope)
     if database_unreachable(error):
         # Restarting, failing over or cut connections: worth a retry, not a bug.
         log.warning("database unreachable", path=scope["path"], error=repr(error))

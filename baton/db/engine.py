@@ -126,6 +126,7 @@ class Database:
         max_overflow: int = 10,
         replica_url: URL | None = None,
         pre_ping: bool = False,
+        pool_timeout: float = 30.0,
     ) -> None:
         self.pooled = through_pooler(url)
         url = without_pooler_flag(url)
@@ -139,6 +140,8 @@ class Database:
             max_overflow=max_overflow,
             pool_recycle=1800,
             pool_pre_ping=pre_ping,
+            # How long a request waits for a connection before it answers 503.
+            pool_timeout=pool_timeout,
             connect_args=connect_args,
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)

@@ -1,6 +1,6 @@
-"""When the database cannot be reached, a request answers 503 with Retry-After — a
-problem for the API, a page for people — never a 500; the next request after the
-server is back works again."""
+"""When the database cannot be reached, or every connection stays busy, a request
+answers 503 with Retry-After — a problem for the API, a page for people — never a
+500; the next request after the server is back works again."""
 
 from __future__ import annotations
 
@@ -83,5 +83,22 @@ async def test_connections_cut_by_the_server_answer_503_once_then_the_pool_renew
             _assert_unavailable(await own.get("/api/v1/me", headers=admin.headers))
             again = await own.get("/api/v1/me", headers=admin.headers)
             assert again.status_code == 200, again.text
+    finally:
+        await db.dispose()
+
+
+async def test_every_connection_busy_past_the_wait_answers_503_overloaded(
+    settings: Settings, client: httpx.AsyncClient
+) -> None:
+    admin = await register_tenant(client)
+    db = Database(direct_app_url(settings), pool_size=1, max_overflow=0, pool_timeout=0.5)
+    try:
+        async with _client(create_app(settings, db)) as own, db.engine.connect() as held:
+            await held.execute(text("SELECT 1"))  # the pool's one connection, kept busy
+            response = await own.get("/api/v1/me", headers=admin.headers)
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"] == "5"
+            assert response.json()["type"].endswith("/overloaded")
+            assert "nothing was changed" in response.json()["detail"]
     finally:
         await db.dispose()
