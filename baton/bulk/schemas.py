@@ -10,13 +10,13 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from baton.accounts.models import ActivityLevel, Tenure
 from baton.accounts.schemas import Tag
 from baton.bulk.models import BulkRunStatus
 from baton.core.schemas import Schema, ShortText
-from baton.deals.schemas import DealView
+from baton.deals.schemas import DealListFilters
 from baton.leads.models import LeadView
 from baton.leads.schemas import TriageStatus
 from baton.targets.schemas import StepKey
@@ -91,11 +91,13 @@ class _BulkIn(Schema):
         return self
 
 
-class DealFilter(Schema):
-    """`GET /api/v1/deals`'s filters."""
+class DealFilter(DealListFilters, Schema):
+    """The deals list's filters (`DealListFilters`: the same fields, rules and sort,
+    declared once) as a JSON body carries them: strict like every body, so amounts are
+    numbers and `overdue` is true or false, and an unknown filter is refused rather
+    than ignored. "All matching" is then exactly the rows the list shows."""
 
-    view: DealView | None = None
-    account_id: uuid.UUID | None = None
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
 
 
 class DealBulkIn(_BulkIn):

@@ -50,15 +50,10 @@ from baton.cadences.schemas import EnrollIn
 from baton.contacts import service as contact_service
 from baton.core.context import AuthMethod, Ctx, Principal
 from baton.core.errors import DomainError, FieldError, NotFound, ValidationFailed
-from baton.core.pagination import (
-    MAX_PAGE_SIZE,
-    PageRequest,
-    SortedPageRequest,
-    next_page,
-    page_of,
-)
+from baton.core.pagination import MAX_PAGE_SIZE, next_page, page_of, sorted_page_of
+from baton.deals import queries as deal_queries
 from baton.deals import service as deal_service
-from baton.deals.schemas import DealListFilters, DealMoveIn, DealPatch
+from baton.deals.schemas import DealMoveIn, DealPatch
 from baton.identity.access import WRITERS, require_role
 from baton.identity.models import Membership, Role, Tenant, User
 from baton.jobs.defer import defer
@@ -135,27 +130,29 @@ class RowRefused(DomainError):
 
 
 async def _matching_page(
-    ctx: Ctx, entity: BulkEntity, matched: object, page: PageRequest
-) -> list[tuple[uuid.UUID, int | None]]:
-    """One page (`limit + 1` rows) of what the list API lists for these filters, as
-    (id, search rank) pairs; the same service calls, so the same role rules."""
+    ctx: Ctx, matched: object, cursor: str | None
+) -> tuple[list[uuid.UUID], str | None]:
+    """One page of what the list API lists for these filters, in its order, and the
+    next page's cursor (None: the last page); the same service calls, so the same
+    role rules and the same rows."""
     if isinstance(matched, DealFilter):
-        deals = await deal_service.list_deals(
-            ctx,
-            SortedPageRequest(limit=page.limit, sort=None, after=page.after),
-            DealListFilters(view=matched.view, account_id=matched.account_id),
-        )
-        return [(row.id, None) for row in deals]
+        sorted_page = sorted_page_of(MAX_PAGE_SIZE, cursor, matched.sort)
+        deals = await deal_service.list_deals(ctx, sorted_page, matched)
+        shown = [row.id for row in deals[: sorted_page.limit]]
+        return shown, deal_queries.next_list_cursor(deals, sorted_page)
+    page = page_of(MAX_PAGE_SIZE, cursor)
+    keys: list[tuple[uuid.UUID, int | None]]
     if isinstance(matched, LeadFilter):
         if matched.q is not None:
             found = await lead_service.search_leads(ctx, matched.view, page, matched.q)
-            return [(row.record.lead.id, row.rank) for row in found]
-        leads = await lead_service.list_leads(ctx, matched.view, page)
-        return [(record.lead.id, None) for record in leads]
-    if isinstance(matched, TargetFilter):
+            keys = [(row.record.lead.id, row.rank) for row in found]
+        else:
+            leads = await lead_service.list_leads(ctx, matched.view, page)
+            keys = [(record.lead.id, None) for record in leads]
+    elif isinstance(matched, TargetFilter):
         targets = await target_service.list_targets(ctx, page, matched.status, matched.q)
-        return [(row.id, row._mapping.get("search_rank")) for row in targets]
-    if isinstance(matched, AccountFilter):
+        keys = [(row.id, row._mapping.get("search_rank")) for row in targets]
+    elif isinstance(matched, AccountFilter):
         principal = ctx.require_principal()
         accounts = await account_queries.list_accounts(
             ctx.session,
@@ -165,29 +162,29 @@ async def _matching_page(
             tenure=matched.tenure,
             activity=matched.activity,
         )
-        return [(row.account.id, row.rank) for row in accounts]
-    assert isinstance(matched, ContactFilter), entity
-    contacts = await contact_service.list_contacts(ctx, page, matched.account_id, matched.q)
-    return [(contact.id, rank) for contact, rank in contacts]
+        keys = [(row.account.id, row.rank) for row in accounts]
+    else:
+        assert isinstance(matched, ContactFilter), matched
+        contacts = await contact_service.list_contacts(ctx, page, matched.account_id, matched.q)
+        keys = [(contact.id, rank) for contact, rank in contacts]
+    return [record_id for record_id, _ in keys[: page.limit]], next_page(keys, page)
 
 
-async def matching_ids(ctx: Ctx, entity: BulkEntity, matched: object) -> list[uuid.UUID]:
+async def matching_ids(ctx: Ctx, matched: object) -> list[uuid.UUID]:
     """Every row the list API shows for these filters, in its order, page by page;
     more than `MAX_ROWS` is 422 (narrow the filter) before anything is done."""
     ids: list[uuid.UUID] = []
-    page = page_of(MAX_PAGE_SIZE, None)
+    cursor: str | None = None
     while True:
-        keys = await _matching_page(ctx, entity, matched, page)
-        ids.extend(record_id for record_id, _ in keys[: page.limit])
+        shown, cursor = await _matching_page(ctx, matched, cursor)
+        ids.extend(shown)
         if len(ids) > MAX_ROWS:
             raise ValidationFailed(
                 f"The filter matches more than {MAX_ROWS} rows; narrow it, or act in parts",
                 errors=[FieldError("filter", f"matches more than {MAX_ROWS} rows")],
             )
-        cursor = next_page(keys, page)
         if cursor is None:
             return ids
-        page = page_of(MAX_PAGE_SIZE, cursor)
 
 
 def _distinct(ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
@@ -405,7 +402,7 @@ async def run_bulk(ctx: Ctx, entity: BulkEntity, data: BulkIn) -> BulkResult:
     if data.ids is not None:
         ids = _distinct(data.ids)
     else:
-        ids = await matching_ids(ctx, entity, data.filter)
+        ids = await matching_ids(ctx, data.filter)
     if len(ids) > SYNC_ROWS:
         return await _start_run(ctx, entity, data, ids)
     act = _row_action(data)
