@@ -56,7 +56,7 @@ class RowStatus(StrEnum):
     NOT_FOUND = "not_found"
 
 
-class _BulkIn(Schema):
+class BulkRequest(Schema):
     """Exactly one of `ids` and `filter`. Parameters by action: `change_owner` needs
     `owner_id`, `add_tag` a `tag`, `enrol` a `cadence_id`, `move` the target stage
     (`to_step_id` for deals, `status` — a step key — for leads and targets) with the
@@ -75,7 +75,7 @@ class _BulkIn(Schema):
     notes: Notes | None = None
 
     @model_validator(mode="after")
-    def _rows_and_parameters(self) -> _BulkIn:
+    def _rows_and_parameters(self) -> BulkRequest:
         if (self.ids is None) == (self.filter is None):
             raise ValueError("send exactly one of ids and filter")
         needed = {
@@ -100,7 +100,7 @@ class DealFilter(DealListFilters, Schema):
     model_config = ConfigDict(extra="forbid", from_attributes=True)
 
 
-class DealBulkIn(_BulkIn):
+class DealBulkIn(BulkRequest):
     action: Literal["change_owner", "enrol", "move", "delete", "restore"]
     filter: DealFilter | None = None
     to_step_id: uuid.UUID | None = None
@@ -115,7 +115,7 @@ class LeadFilter(Schema):
     q: Query | None = None
 
 
-class LeadBulkIn(_BulkIn):
+class LeadBulkIn(BulkRequest):
     """`change_owner` assigns pooled leads to a salesperson (admins, managers); `move`
     triages (`status`: in_review, qualified, nurture, disqualified)."""
 
@@ -131,7 +131,7 @@ class TargetFilter(Schema):
     q: Query | None = None
 
 
-class TargetBulkIn(_BulkIn):
+class TargetBulkIn(BulkRequest):
     action: Literal["change_owner", "move", "delete", "restore"]
     filter: TargetFilter | None = None
     status: StepKey | None = None
@@ -146,7 +146,7 @@ class AccountFilter(Schema):
     activity: ActivityLevel | None = None
 
 
-class AccountBulkIn(_BulkIn):
+class AccountBulkIn(BulkRequest):
     action: Literal["change_owner", "add_tag", "enrol", "delete", "restore"]
     filter: AccountFilter | None = None
 
@@ -158,7 +158,7 @@ class ContactFilter(Schema):
     q: Query | None = None
 
 
-class ContactBulkIn(_BulkIn):
+class ContactBulkIn(BulkRequest):
     action: Literal["enrol", "delete", "restore"]
     filter: ContactFilter | None = None
 

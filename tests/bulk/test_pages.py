@@ -99,3 +99,69 @@ async def test_a_viewer_gets_no_bar_and_may_not_post_it(
         "SELECT deleted_at IS NULL FROM accounts WHERE id = $1", ids[0]
     )
     assert alive
+
+
+async def test_the_deals_list_bar_acts_on_what_the_list_shows(
+    client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
+) -> None:
+    big = await org.create(client, name="Bulk big", amount="5000.00")
+    small = await org.create(client, name="Bulk small", amount="50.00")
+    csrf = await _sign_in(client, org.sales)
+    page = await client.get("/deals?amount_min=1000")
+    assert 'id="bulk-form"' in page.text
+    assert 'hx-include="#deal-filters"' in page.text
+    assert f'value="{big["id"]}" form="bulk-form"' in page.text
+    assert small["id"] not in page.text
+    # The filter form redraws the results alone, rows with their boxes.
+    redrawn = await client.get("/deals?amount_min=1000", headers=HTMX)
+    assert '<section id="deal-results"' in redrawn.text
+    assert 'id="deal-filters"' not in redrawn.text
+    assert f'value="{big["id"]}" form="bulk-form"' in redrawn.text
+
+    # "All matching" sends the list's filters as the form has them (text).
+    moved = await client.post(
+        "/deals/bulk",
+        headers=HTMX,
+        data={
+            "csrf_token": csrf,
+            "action": "move",
+            "bulk_status": str(org.steps["discovery"]),
+            "all_matching": "1",
+            "amount_min": "1000",
+            "overdue": "",
+            "sort": "-amount",
+        },
+    )
+    assert moved.status_code == 200, moved.text
+    assert "1 moved" in moved.text
+    assert "Bulk big" in moved.text
+    steps = dict(
+        await owner_conn.fetch(
+            "SELECT name, step_id FROM deals WHERE tenant_id = $1", org.admin.tenant_id
+        )
+    )
+    assert steps["Bulk big"] == org.steps["discovery"]
+    assert steps["Bulk small"] == org.steps["prospecting"]
+
+    # A filter the list cannot read refuses the request: nothing is done.
+    unreadable = await client.post(
+        "/deals/bulk",
+        headers=HTMX,
+        data={"csrf_token": csrf, "action": "delete", "all_matching": "1", "amount_min": "lots"},
+    )
+    assert unreadable.status_code == 422
+    assert "must be a number" in unreadable.text
+
+    deleted = await client.post(
+        "/deals/bulk",
+        headers=HTMX,
+        data={"csrf_token": csrf, "action": "delete", "ids": [small["id"]]},
+    )
+    assert "1 deleted" in deleted.text
+    assert 'hx-post="/deals/bulk"' in deleted.text
+    assert "Undo delete" in deleted.text
+    alive = await owner_conn.fetchval(
+        "SELECT count(*) FROM deals WHERE tenant_id = $1 AND deleted_at IS NULL",
+        org.admin.tenant_id,
+    )
+    assert alive == 1
