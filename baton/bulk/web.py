@@ -20,6 +20,7 @@ from baton.bulk.schemas import (
     AccountBulkIn,
     BulkAction,
     BulkRequest,
+    ContactBulkIn,
     DealBulkIn,
     LeadBulkIn,
     RowStatus,
@@ -97,6 +98,7 @@ _UNDO_URLS = {
     BulkEntity.ACCOUNTS: "/accounts/bulk",
     BulkEntity.TARGETS: "/targets/bulk",
     BulkEntity.DEALS: "/deals/bulk",
+    BulkEntity.CONTACTS: "/contacts/bulk",
 }
 
 
@@ -198,6 +200,13 @@ async def deals_bulk(request: Request, ctx: CtxDep) -> Response:
         return parse_input(DealListFilters, sent).model_dump(exclude_none=True)
 
     return await _bulk(request, ctx, BulkEntity.DEALS, DealBulkIn, filters, "/deals")
+
+
+@router.post("/contacts/bulk")
+async def contacts_bulk(request: Request, ctx: CtxDep) -> Response:
+    form = await request.form()
+    filters = _kept({name: text(form, name)[:200] for name in ("account_id", "q")})
+    return await _bulk(request, ctx, BulkEntity.CONTACTS, ContactBulkIn, filters, "/contacts")
 
 
 @router.post("/targets/bulk")

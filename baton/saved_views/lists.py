@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from pydantic import BaseModel, ValidationError
 
 from baton.accounts.schemas import AccountListFilters
+from baton.contacts.schemas import ContactListFilters
 from baton.core.errors import FieldError, ValidationFailed
 from baton.deals.schemas import DealListFilters
 from baton.leads.schemas import LeadQueueFilters
@@ -31,6 +32,7 @@ LISTS: dict[ListKind, SavableList] = {
     ListKind.DEALS: SavableList(DealListFilters, "/deals"),
     ListKind.ACCOUNTS: SavableList(AccountListFilters, "/accounts"),
     ListKind.TARGETS: SavableList(TargetListFilters, "/targets"),
+    ListKind.CONTACTS: SavableList(ContactListFilters, "/contacts"),
     ListKind.LEADS_INBOX: SavableList(LeadQueueFilters, "/leads/inbox"),
     ListKind.LEADS_POOL: SavableList(LeadQueueFilters, "/leads/pool"),
     ListKind.LEADS_MINE: SavableList(LeadQueueFilters, "/leads/mine"),

@@ -24,6 +24,7 @@ class ListKind(StrEnum):
     DEALS = "deals"
     ACCOUNTS = "accounts"
     TARGETS = "targets"
+    CONTACTS = "contacts"
     # Each lead queue is its own list (its own page and rows).
     LEADS_INBOX = "leads_inbox"
     LEADS_POOL = "leads_pool"

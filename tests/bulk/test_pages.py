@@ -13,6 +13,7 @@ from baton.config import Settings
 from baton.db.engine import Database
 from tests.bulk.conftest import Org
 from tests.bulk.test_runs import _accounts
+from tests.deals.conftest import insert_account
 from tests.factories import add_member
 from tests.jobs.support import run_due_jobs
 from tests.web.test_workflow_pages import HTMX, _sign_in
@@ -165,3 +166,64 @@ async def test_the_deals_list_bar_acts_on_what_the_list_shows(
         org.admin.tenant_id,
     )
     assert alive == 1
+
+
+async def test_the_contacts_list_lists_searches_and_acts_in_bulk(
+    client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
+) -> None:
+    other_account = await insert_account(owner_conn, org.admin, "Other Harbour")
+    names = [("Ada", org.account_id), ("Grace", org.account_id), ("Linus", other_account)]
+    ids = {}
+    for first, account_id in names:
+        created = await client.post(
+            "/api/v1/contacts",
+            headers=org.sales.headers,
+            json={"first_name": first, "last_name": "Bulkfield", "account_id": str(account_id)},
+        )
+        assert created.status_code == 201, created.text
+        ids[first] = created.json()["id"]
+    csrf = await _sign_in(client, org.sales)
+    page = await client.get("/contacts")
+    assert page.status_code == 200, page.text
+    assert set(re.findall(r'<tr data-contact="([^"]*)"', page.text)) == {
+        "Ada Bulkfield",
+        "Grace Bulkfield",
+        "Linus Bulkfield",
+    }
+    assert 'id="bulk-form"' in page.text
+    assert 'data-view-tab="All"' in page.text
+    one_account = await client.get(f"/contacts?account_id={other_account}")
+    assert re.findall(r'<tr data-contact="([^"]*)"', one_account.text) == ["Linus Bulkfield"]
+    assert "Other Harbour" in one_account.text
+    searched = await client.get("/contacts?q=grace", headers=HTMX)
+    assert searched.headers["HX-Push-Url"] == "/contacts?q=grace"
+    assert re.findall(r'<tr data-contact="([^"]*)"', searched.text) == ["Grace Bulkfield"]
+    # A link with an account id that is not one keeps the page, unfiltered.
+    odd = await client.get("/contacts?account_id=nonsense")
+    assert odd.status_code == 200
+
+    # Every contact of one account: deleted, then undone.
+    deleted = await client.post(
+        "/contacts/bulk",
+        headers=HTMX,
+        data={
+            "csrf_token": csrf,
+            "action": "delete",
+            "all_matching": "1",
+            "account_id": str(org.account_id),
+        },
+    )
+    assert deleted.status_code == 200, deleted.text
+    assert "2 deleted" in deleted.text
+    assert 'hx-post="/contacts/bulk"' in deleted.text
+    alive = await owner_conn.fetch(
+        "SELECT first_name FROM contacts WHERE tenant_id = $1 AND deleted_at IS NULL",
+        org.admin.tenant_id,
+    )
+    assert [row["first_name"] for row in alive] == ["Linus"]
+    undone = await client.post(
+        "/contacts/bulk",
+        headers=HTMX,
+        data={"csrf_token": csrf, "action": "restore", "ids": [ids["Ada"], ids["Grace"]]},
+    )
+    assert "2 restored" in undone.text

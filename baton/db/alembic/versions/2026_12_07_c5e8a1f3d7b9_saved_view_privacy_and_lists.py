@@ -8,7 +8,7 @@ isolation (both must hold): another member's private view is not there even by i
 and a statement that would write another member's view changes nothing (DELETE) or
 is refused (INSERT, UPDATE — also one that would hand a view to someone else).
 
-Views are also saved for the targets list and for each lead queue (`leads_inbox` …
+Views are also saved for the targets and contacts lists and for each lead queue (`leads_inbox` …
 `leads_disqualified`: up to 18 characters, so `list_kind` widens to 32).
 
 Revision ID: c5e8a1f3d7b9
@@ -43,6 +43,7 @@ KINDS_BEFORE = ("deals", "accounts")
 KINDS = (
     *KINDS_BEFORE,
     "targets",
+    "contacts",
     "leads_inbox",
     "leads_pool",
     "leads_mine",
