@@ -10,13 +10,13 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from baton.accounts.models import ActivityLevel, Tenure
 from baton.accounts.schemas import Tag
 from baton.bulk.models import BulkRunStatus
 from baton.core.schemas import Schema, ShortText
-from baton.deals.schemas import DealView
+from baton.deals.schemas import DealListFilters
 from baton.leads.models import LeadView
 from baton.leads.schemas import TriageStatus
 from baton.targets.schemas import StepKey
@@ -56,7 +56,7 @@ class RowStatus(StrEnum):
     NOT_FOUND = "not_found"
 
 
-class _BulkIn(Schema):
+class BulkRequest(Schema):
     """Exactly one of `ids` and `filter`. Parameters by action: `change_owner` needs
     `owner_id`, `add_tag` a `tag`, `enrol` a `cadence_id`, `move` the target stage
     (`to_step_id` for deals, `status` — a step key — for leads and targets) with the
@@ -75,7 +75,7 @@ class _BulkIn(Schema):
     notes: Notes | None = None
 
     @model_validator(mode="after")
-    def _rows_and_parameters(self) -> _BulkIn:
+    def _rows_and_parameters(self) -> BulkRequest:
         if (self.ids is None) == (self.filter is None):
             raise ValueError("send exactly one of ids and filter")
         needed = {
@@ -91,14 +91,16 @@ class _BulkIn(Schema):
         return self
 
 
-class DealFilter(Schema):
-    """`GET /api/v1/deals`'s filters."""
+class DealFilter(DealListFilters, Schema):
+    """The deals list's filters (`DealListFilters`: the same fields, rules and sort,
+    declared once) as a JSON body carries them: strict like every body, so amounts are
+    numbers and `overdue` is true or false, and an unknown filter is refused rather
+    than ignored. "All matching" is then exactly the rows the list shows."""
 
-    view: DealView | None = None
-    account_id: uuid.UUID | None = None
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
 
 
-class DealBulkIn(_BulkIn):
+class DealBulkIn(BulkRequest):
     action: Literal["change_owner", "enrol", "move", "delete", "restore"]
     filter: DealFilter | None = None
     to_step_id: uuid.UUID | None = None
@@ -113,7 +115,7 @@ class LeadFilter(Schema):
     q: Query | None = None
 
 
-class LeadBulkIn(_BulkIn):
+class LeadBulkIn(BulkRequest):
     """`change_owner` assigns pooled leads to a salesperson (admins, managers); `move`
     triages (`status`: in_review, qualified, nurture, disqualified)."""
 
@@ -129,7 +131,7 @@ class TargetFilter(Schema):
     q: Query | None = None
 
 
-class TargetBulkIn(_BulkIn):
+class TargetBulkIn(BulkRequest):
     action: Literal["change_owner", "move", "delete", "restore"]
     filter: TargetFilter | None = None
     status: StepKey | None = None
@@ -144,7 +146,7 @@ class AccountFilter(Schema):
     activity: ActivityLevel | None = None
 
 
-class AccountBulkIn(_BulkIn):
+class AccountBulkIn(BulkRequest):
     action: Literal["change_owner", "add_tag", "enrol", "delete", "restore"]
     filter: AccountFilter | None = None
 
@@ -156,7 +158,7 @@ class ContactFilter(Schema):
     q: Query | None = None
 
 
-class ContactBulkIn(_BulkIn):
+class ContactBulkIn(BulkRequest):
     action: Literal["enrol", "delete", "restore"]
     filter: ContactFilter | None = None
 

@@ -50,15 +50,10 @@ from baton.cadences.schemas import EnrollIn
 from baton.contacts import service as contact_service
 from baton.core.context import AuthMethod, Ctx, Principal
 from baton.core.errors import DomainError, FieldError, NotFound, ValidationFailed
-from baton.core.pagination import (
-    MAX_PAGE_SIZE,
-    PageRequest,
-    SortedPageRequest,
-    next_page,
-    page_of,
-)
+from baton.core.pagination import MAX_PAGE_SIZE, next_page, page_of, sorted_page_of
+from baton.deals import queries as deal_queries
 from baton.deals import service as deal_service
-from baton.deals.schemas import DealListFilters, DealMoveIn, DealPatch
+from baton.deals.schemas import DealMoveIn, DealPatch
 from baton.identity.access import WRITERS, require_role
 from baton.identity.models import Membership, Role, Tenant, User
 from baton.jobs.defer import defer
@@ -135,27 +130,29 @@ class RowRefused(DomainError):
 
 
 async def _matching_page(
-    ctx: Ctx, entity: BulkEntity, matched: object, page: PageRequest
-) -> list[tuple[uuid.UUID, int | None]]:
-    """One page (`limit + 1` rows) of what the list API lists for these filters, as
-    (id, search rank) pairs; the same service calls, so the same role rules."""
+    ctx: Ctx, matched: object, cursor: str | None
+) -> tuple[list[uuid.UUID], str | None]:
+    """One page of what the list API lists for these filters, in its order, and the
+    next page's cursor (None: the last page); the same service calls, so the same
+    role rules and the same rows."""
     if isinstance(matched, DealFilter):
-        deals = await deal_service.list_deals(
-            ctx,
-            SortedPageRequest(limit=page.limit, sort=None, after=page.after),
-            DealListFilters(view=matched.view, account_id=matched.account_id),
-        )
-        return [(row.id, None) for row in deals]
+        sorted_page = sorted_page_of(MAX_PAGE_SIZE, cursor, matched.sort)
+        deals = await deal_service.list_deals(ctx, sorted_page, matched)
+        shown = [row.id for row in deals[: sorted_page.limit]]
+        return shown, deal_queries.next_list_cursor(deals, sorted_page)
+    page = page_of(MAX_PAGE_SIZE, cursor)
+    keys: list[tuple[uuid.UUID, int | None]]
     if isinstance(matched, LeadFilter):
         if matched.q is not None:
             found = await lead_service.search_leads(ctx, matched.view, page, matched.q)
-            return [(row.record.lead.id, row.rank) for row in found]
-        leads = await lead_service.list_leads(ctx, matched.view, page)
-        return [(record.lead.id, None) for record in leads]
-    if isinstance(matched, TargetFilter):
+            keys = [(row.record.lead.id, row.rank) for row in found]
+        else:
+            leads = await lead_service.list_leads(ctx, matched.view, page)
+            keys = [(record.lead.id, None) for record in leads]
+    elif isinstance(matched, TargetFilter):
         targets = await target_service.list_targets(ctx, page, matched.status, matched.q)
-        return [(row.id, row._mapping.get("search_rank")) for row in targets]
-    if isinstance(matched, AccountFilter):
+        keys = [(row.id, row._mapping.get("search_rank")) for row in targets]
+    elif isinstance(matched, AccountFilter):
         principal = ctx.require_principal()
         accounts = await account_queries.list_accounts(
             ctx.session,
@@ -165,29 +162,29 @@ async def _matching_page(
             tenure=matched.tenure,
             activity=matched.activity,
         )
-        return [(row.account.id, row.rank) for row in accounts]
-    assert isinstance(matched, ContactFilter), entity
-    contacts = await contact_service.list_contacts(ctx, page, matched.account_id, matched.q)
-    return [(contact.id, rank) for contact, rank in contacts]
+        keys = [(row.account.id, row.rank) for row in accounts]
+    else:
+        assert isinstance(matched, ContactFilter), matched
+        contacts = await contact_service.list_contacts(ctx, page, matched.account_id, matched.q)
+        keys = [(contact.id, rank) for contact, rank in contacts]
+    return [record_id for record_id, _ in keys[: page.limit]], next_page(keys, page)
 
 
-async def matching_ids(ctx: Ctx, entity: BulkEntity, matched: object) -> list[uuid.UUID]:
+async def matching_ids(ctx: Ctx, matched: object) -> list[uuid.UUID]:
     """Every row the list API shows for these filters, in its order, page by page;
     more than `MAX_ROWS` is 422 (narrow the filter) before anything is done."""
     ids: list[uuid.UUID] = []
-    page = page_of(MAX_PAGE_SIZE, None)
+    cursor: str | None = None
     while True:
-        keys = await _matching_page(ctx, entity, matched, page)
-        ids.extend(record_id for record_id, _ in keys[: page.limit])
+        shown, cursor = await _matching_page(ctx, matched, cursor)
+        ids.extend(shown)
         if len(ids) > MAX_ROWS:
             raise ValidationFailed(
                 f"The filter matches more than {MAX_ROWS} rows; narrow it, or act in parts",
                 errors=[FieldError("filter", f"matches more than {MAX_ROWS} rows")],
             )
-        cursor = next_page(keys, page)
         if cursor is None:
             return ids
-        page = page_of(MAX_PAGE_SIZE, cursor)
 
 
 def _distinct(ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
@@ -207,154 +204,192 @@ async def _cadence(ctx: Ctx, cadence_id: uuid.UUID) -> Cadence:
     return cadence
 
 
-def _enrol(column: str, cadence_id: uuid.UUID) -> RowAction:
-    async def act(ctx: Ctx, record_id: uuid.UUID) -> RowStatus:
-        await cadence_service.enroll(ctx, cadence_id, EnrollIn(**{column: record_id}))
-        return RowStatus.ENROLLED
+@dataclass(frozen=True)
+class _Kind:
+    """How a bulk row reaches one kind's single changes: `load` reads the live record
+    the way its single change would (NotFound otherwise; the row's version is read
+    here), the others are that kind's own service functions (None: not offered)."""
 
-    return act
-
-
-def _deal_action(data: DealBulkIn) -> RowAction:
-    action = BulkAction(data.action)
-
-    async def act(ctx: Ctx, deal_id: uuid.UUID) -> RowStatus:
-        if action is BulkAction.RESTORE:
-            await deal_service.restore_deal(ctx, deal_id, None)
-            return RowStatus.RESTORED
-        deal, _ = await deal_service.get_deal(ctx, deal_id)
-        if action is BulkAction.CHANGE_OWNER:
-            await deal_service.update_deal(
-                ctx, deal_id, DealPatch(owner_id=data.owner_id), deal.version
-            )
-            return RowStatus.UPDATED
-        if action is BulkAction.MOVE:
-            assert data.to_step_id is not None
-            if deal.step_id == data.to_step_id:
-                return RowStatus.UNCHANGED
-            move = DealMoveIn(
-                to_step_id=data.to_step_id,
-                version=deal.version,
-                reason=data.reason,
-                notes=data.notes,
-            )
-            await deal_service.move_deal(ctx, deal_id, move)
-            return RowStatus.MOVED
-        if action is BulkAction.ENROL:
-            assert data.cadence_id is not None
-            return await _enrol("deal_id", data.cadence_id)(ctx, deal_id)
-        await deal_service.delete_deal(ctx, deal_id, deal.version)
-        return RowStatus.DELETED
-
-    return act
+    load: Callable[[Ctx, uuid.UUID], Awaitable[Any]]
+    update: Callable[[Ctx, uuid.UUID, Any, int], Awaitable[Any]] | None = None
+    patch: Callable[..., Any] | None = None
+    delete: Callable[[Ctx, uuid.UUID, int], Awaitable[Any]] | None = None
+    restore: Callable[[Ctx, uuid.UUID, int | None], Awaitable[Any]] | None = None
+    # The enrolment's column naming this kind's record.
+    enrol_column: str | None = None
 
 
-def _lead_action(data: LeadBulkIn) -> RowAction:
-    action = BulkAction(data.action)
+async def _first(found: Awaitable[tuple[Any, Any]]) -> Any:
+    return (await found)[0]
 
-    async def act(ctx: Ctx, lead_id: uuid.UUID) -> RowStatus:
-        record = await lead_service.get_lead(ctx, lead_id)
-        if action is BulkAction.CHANGE_OWNER:
-            assert data.owner_id is not None
-            await lead_service.assign_lead(ctx, lead_id, data.owner_id)
-            return RowStatus.UPDATED
-        assert data.status is not None
-        triage = TriageIn(
-            status=data.status, reason=data.reason, notes=data.notes, version=record.lead.version
+
+async def _lead_of(ctx: Ctx, lead_id: uuid.UUID) -> Any:
+    return (await lead_service.get_lead(ctx, lead_id)).lead
+
+
+async def _account_of(ctx: Ctx, account_id: uuid.UUID) -> Any:
+    return (await account_service.get_account(ctx, account_id)).account
+
+
+KINDS: dict[BulkEntity, _Kind] = {
+    BulkEntity.DEALS: _Kind(
+        load=lambda ctx, deal_id: _first(deal_service.get_deal(ctx, deal_id)),
+        update=deal_service.update_deal,
+        patch=DealPatch,
+        delete=deal_service.delete_deal,
+        restore=deal_service.restore_deal,
+        enrol_column="deal_id",
+    ),
+    BulkEntity.LEADS: _Kind(load=_lead_of),
+    BulkEntity.TARGETS: _Kind(
+        load=lambda ctx, target_id: _first(target_service.get_target(ctx, target_id)),
+        update=target_service.update_target,
+        patch=TargetPatch,
+        delete=target_service.delete_target,
+        restore=target_service.restore_target,
+    ),
+    BulkEntity.ACCOUNTS: _Kind(
+        load=_account_of,
+        update=account_service.update_account,
+        patch=AccountPatch,
+        delete=account_service.delete_account,
+        restore=account_service.restore_account,
+        enrol_column="account_id",
+    ),
+    BulkEntity.CONTACTS: _Kind(
+        load=contact_service.get_contact,
+        delete=contact_service.delete_contact,
+        restore=contact_service.restore_contact,
+        enrol_column="contact_id",
+    ),
+}
+
+# One row of one action: (the kind, the context, the row's id, the request).
+RowStep = Callable[[_Kind, Ctx, uuid.UUID, Any], Awaitable[RowStatus]]
+
+
+async def _restore(kind: _Kind, ctx: Ctx, record_id: uuid.UUID, data: Any) -> RowStatus:
+    assert kind.restore is not None
+    await kind.restore(ctx, record_id, None)
+    return RowStatus.RESTORED
+
+
+async def _delete(kind: _Kind, ctx: Ctx, record_id: uuid.UUID, data: Any) -> RowStatus:
+    assert kind.delete is not None
+    record = await kind.load(ctx, record_id)
+    await kind.delete(ctx, record_id, record.version)
+    return RowStatus.DELETED
+
+
+async def _change_owner(kind: _Kind, ctx: Ctx, record_id: uuid.UUID, data: Any) -> RowStatus:
+    assert kind.update is not None
+    assert kind.patch is not None
+    record = await kind.load(ctx, record_id)
+    await kind.update(ctx, record_id, kind.patch(owner_id=data.owner_id), record.version)
+    return RowStatus.UPDATED
+
+
+async def _enrol(kind: _Kind, ctx: Ctx, record_id: uuid.UUID, data: Any) -> RowStatus:
+    assert kind.enrol_column is not None
+    await kind.load(ctx, record_id)
+    enrolment = EnrollIn(**{kind.enrol_column: record_id})
+    await cadence_service.enroll(ctx, data.cadence_id, enrolment)
+    return RowStatus.ENROLLED
+
+
+async def _move_deal(kind: _Kind, ctx: Ctx, deal_id: uuid.UUID, data: DealBulkIn) -> RowStatus:
+    assert data.to_step_id is not None
+    deal = await kind.load(ctx, deal_id)
+    if deal.step_id == data.to_step_id:
+        return RowStatus.UNCHANGED
+    move = DealMoveIn(
+        to_step_id=data.to_step_id, version=deal.version, reason=data.reason, notes=data.notes
+    )
+    await deal_service.move_deal(ctx, deal_id, move)
+    return RowStatus.MOVED
+
+
+async def _move_target(
+    kind: _Kind, ctx: Ctx, target_id: uuid.UUID, data: TargetBulkIn
+) -> RowStatus:
+    assert data.status is not None
+    target, flow = await target_service.get_target(ctx, target_id)
+    if flow.step(target.step_id).key == data.status:
+        return RowStatus.UNCHANGED
+    change = StatusIn(
+        status=data.status, reason=data.reason, notes=data.notes, version=target.version
+    )
+    await target_service.change_status(ctx, target_id, change)
+    return RowStatus.MOVED
+
+
+async def _triage_lead(kind: _Kind, ctx: Ctx, lead_id: uuid.UUID, data: LeadBulkIn) -> RowStatus:
+    assert data.status is not None
+    lead = await kind.load(ctx, lead_id)
+    triage = TriageIn(
+        status=data.status, reason=data.reason, notes=data.notes, version=lead.version
+    )
+    await lead_service.triage_lead(ctx, lead_id, triage)
+    return RowStatus.MOVED
+
+
+async def _assign_lead(kind: _Kind, ctx: Ctx, lead_id: uuid.UUID, data: LeadBulkIn) -> RowStatus:
+    assert data.owner_id is not None
+    await kind.load(ctx, lead_id)
+    await lead_service.assign_lead(ctx, lead_id, data.owner_id)
+    return RowStatus.UPDATED
+
+
+async def _tag_account(
+    kind: _Kind, ctx: Ctx, account_id: uuid.UUID, data: AccountBulkIn
+) -> RowStatus:
+    assert data.tag is not None
+    account = await kind.load(ctx, account_id)
+    if data.tag in account.tags:
+        return RowStatus.UNCHANGED
+    if len(account.tags) >= MAX_TAGS:
+        raise ValidationFailed(
+            f"The account already has {MAX_TAGS} tags, the most it may have",
+            errors=[FieldError("tags", f"must be at most {MAX_TAGS}")],
         )
-        await lead_service.triage_lead(ctx, lead_id, triage)
-        return RowStatus.MOVED
+    patch = AccountPatch(tags=[*account.tags, data.tag])
+    await account_service.update_account(ctx, account_id, patch, account.version)
+    return RowStatus.UPDATED
+
+
+# What each kind's action does to one row; the schemas offer exactly these pairs.
+STEPS: dict[tuple[BulkEntity, BulkAction], RowStep] = {
+    (BulkEntity.DEALS, BulkAction.CHANGE_OWNER): _change_owner,
+    (BulkEntity.DEALS, BulkAction.ENROL): _enrol,
+    (BulkEntity.DEALS, BulkAction.MOVE): _move_deal,
+    (BulkEntity.DEALS, BulkAction.DELETE): _delete,
+    (BulkEntity.DEALS, BulkAction.RESTORE): _restore,
+    (BulkEntity.LEADS, BulkAction.CHANGE_OWNER): _assign_lead,
+    (BulkEntity.LEADS, BulkAction.MOVE): _triage_lead,
+    (BulkEntity.TARGETS, BulkAction.CHANGE_OWNER): _change_owner,
+    (BulkEntity.TARGETS, BulkAction.MOVE): _move_target,
+    (BulkEntity.TARGETS, BulkAction.DELETE): _delete,
+    (BulkEntity.TARGETS, BulkAction.RESTORE): _restore,
+    (BulkEntity.ACCOUNTS, BulkAction.CHANGE_OWNER): _change_owner,
+    (BulkEntity.ACCOUNTS, BulkAction.ADD_TAG): _tag_account,
+    (BulkEntity.ACCOUNTS, BulkAction.ENROL): _enrol,
+    (BulkEntity.ACCOUNTS, BulkAction.DELETE): _delete,
+    (BulkEntity.ACCOUNTS, BulkAction.RESTORE): _restore,
+    (BulkEntity.CONTACTS, BulkAction.ENROL): _enrol,
+    (BulkEntity.CONTACTS, BulkAction.DELETE): _delete,
+    (BulkEntity.CONTACTS, BulkAction.RESTORE): _restore,
+}
+
+
+def _row_action(entity: BulkEntity, data: BulkIn) -> RowAction:
+    """The request's action on one row of its kind, as that row's single change."""
+    step = STEPS[(entity, BulkAction(data.action))]
+    kind = KINDS[entity]
+
+    async def act(ctx: Ctx, record_id: uuid.UUID) -> RowStatus:
+        return await step(kind, ctx, record_id, data)
 
     return act
-
-
-def _target_action(data: TargetBulkIn) -> RowAction:
-    action = BulkAction(data.action)
-
-    async def act(ctx: Ctx, target_id: uuid.UUID) -> RowStatus:
-        if action is BulkAction.RESTORE:
-            await target_service.restore_target(ctx, target_id, None)
-            return RowStatus.RESTORED
-        target, flow = await target_service.get_target(ctx, target_id)
-        if action is BulkAction.CHANGE_OWNER:
-            await target_service.update_target(
-                ctx, target_id, TargetPatch(owner_id=data.owner_id), target.version
-            )
-            return RowStatus.UPDATED
-        if action is BulkAction.MOVE:
-            assert data.status is not None
-            if flow.step(target.step_id).key == data.status:
-                return RowStatus.UNCHANGED
-            change = StatusIn(
-                status=data.status, reason=data.reason, notes=data.notes, version=target.version
-            )
-            await target_service.change_status(ctx, target_id, change)
-            return RowStatus.MOVED
-        await target_service.delete_target(ctx, target_id, target.version)
-        return RowStatus.DELETED
-
-    return act
-
-
-def _account_action(data: AccountBulkIn) -> RowAction:
-    action = BulkAction(data.action)
-
-    async def act(ctx: Ctx, account_id: uuid.UUID) -> RowStatus:
-        if action is BulkAction.RESTORE:
-            await account_service.restore_account(ctx, account_id, None)
-            return RowStatus.RESTORED
-        account = (await account_service.get_account(ctx, account_id)).account
-        if action is BulkAction.CHANGE_OWNER:
-            patch = AccountPatch(owner_id=data.owner_id)
-        elif action is BulkAction.ADD_TAG:
-            assert data.tag is not None
-            if data.tag in account.tags:
-                return RowStatus.UNCHANGED
-            if len(account.tags) >= MAX_TAGS:
-                raise ValidationFailed(
-                    f"The account already has {MAX_TAGS} tags, the most it may have",
-                    errors=[FieldError("tags", f"must be at most {MAX_TAGS}")],
-                )
-            patch = AccountPatch(tags=[*account.tags, data.tag])
-        elif action is BulkAction.ENROL:
-            assert data.cadence_id is not None
-            return await _enrol("account_id", data.cadence_id)(ctx, account_id)
-        else:
-            await account_service.delete_account(ctx, account_id, account.version)
-            return RowStatus.DELETED
-        await account_service.update_account(ctx, account_id, patch, account.version)
-        return RowStatus.UPDATED
-
-    return act
-
-
-def _contact_action(data: ContactBulkIn) -> RowAction:
-    action = BulkAction(data.action)
-
-    async def act(ctx: Ctx, contact_id: uuid.UUID) -> RowStatus:
-        if action is BulkAction.RESTORE:
-            await contact_service.restore_contact(ctx, contact_id, None)
-            return RowStatus.RESTORED
-        contact = await contact_service.get_contact(ctx, contact_id)
-        if action is BulkAction.ENROL:
-            assert data.cadence_id is not None
-            return await _enrol("contact_id", data.cadence_id)(ctx, contact_id)
-        await contact_service.delete_contact(ctx, contact_id, contact.version)
-        return RowStatus.DELETED
-
-    return act
-
-
-def _row_action(data: BulkIn) -> RowAction:
-    if isinstance(data, DealBulkIn):
-        return _deal_action(data)
-    if isinstance(data, LeadBulkIn):
-        return _lead_action(data)
-    if isinstance(data, TargetBulkIn):
-        return _target_action(data)
-    if isinstance(data, AccountBulkIn):
-        return _account_action(data)
-    return _contact_action(data)
 
 
 async def _run_row(ctx: Ctx, act: RowAction, record_id: uuid.UUID) -> RowOutcome:
@@ -405,10 +440,10 @@ async def run_bulk(ctx: Ctx, entity: BulkEntity, data: BulkIn) -> BulkResult:
     if data.ids is not None:
         ids = _distinct(data.ids)
     else:
-        ids = await matching_ids(ctx, entity, data.filter)
+        ids = await matching_ids(ctx, data.filter)
     if len(ids) > SYNC_ROWS:
         return await _start_run(ctx, entity, data, ids)
-    act = _row_action(data)
+    act = _row_action(entity, data)
     outcomes = [await _run_row(ctx, act, record_id) for record_id in ids]
     results = [outcome_json(o) for o in outcomes]
     return BulkResult(entity, action, BulkRunStatus.COMPLETED, len(ids), results)
@@ -514,7 +549,7 @@ async def run_chunk(ctx: Ctx, run_id: uuid.UUID) -> None:
     data = _schema_of(BulkEntity(run.entity)).model_validate(
         {**run.parameters, "ids": [str(record_id) for record_id in chunk]}
     )
-    act = _row_action(data)
+    act = _row_action(BulkEntity(run.entity), data)
     results = [outcome_json(await _run_row(ctx, act, record_id)) for record_id in chunk]
     done = run.rows_done + len(chunk)
     finished = done >= run.rows_total

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,6 +19,9 @@ from baton.bulk.models import BulkRunStatus
 from baton.bulk.schemas import (
     AccountBulkIn,
     BulkAction,
+    BulkRequest,
+    ContactBulkIn,
+    DealBulkIn,
     LeadBulkIn,
     RowStatus,
     TargetBulkIn,
@@ -26,7 +30,8 @@ from baton.bulk.service import BulkEntity, BulkResult
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx
 from baton.core.errors import DomainError, FieldError, NotFound, ValidationFailed
-from baton.core.schemas import Schema, parse_input
+from baton.core.schemas import parse_input
+from baton.deals.schemas import DealListFilters
 from baton.web.rendering import render
 from baton.workflow.web import form_error, is_htmx, text, texts
 
@@ -56,7 +61,7 @@ _NEEDED = {
 }
 
 
-def _request_body(form: FormData, filters: dict[str, Any]) -> dict[str, Any]:
+def _request_body(form: FormData, filters: dict[str, Any], stage_field: str) -> dict[str, Any]:
     """The API body from the bar's form: the rows ticked, or the search's filters when
     "all matching" is on; the chosen action and what it needs (422 in words when a
     choice is missing, before anything is done)."""
@@ -76,6 +81,8 @@ def _request_body(form: FormData, filters: dict[str, Any]) -> dict[str, Any]:
     needed = _NEEDED.get(action)
     if needed is not None:
         field, key, missing = needed
+        # A move names its stage as the kind's body does (a deal's `to_step_id`).
+        key = stage_field if action is BulkAction.MOVE else key
         if not text(form, field):
             raise ValidationFailed(missing, errors=[FieldError(key, "is required")])
         body[key] = text(form, field)
@@ -87,7 +94,12 @@ def _request_body(form: FormData, filters: dict[str, Any]) -> dict[str, Any]:
 
 
 # Where a list's bar posts, for the Undo of a delete (lists whose records restore).
-_UNDO_URLS = {BulkEntity.ACCOUNTS: "/accounts/bulk", BulkEntity.TARGETS: "/targets/bulk"}
+_UNDO_URLS = {
+    BulkEntity.ACCOUNTS: "/accounts/bulk",
+    BulkEntity.TARGETS: "/targets/bulk",
+    BulkEntity.DEALS: "/deals/bulk",
+    BulkEntity.CONTACTS: "/contacts/bulk",
+}
 
 
 async def _results(ctx: Ctx, result: BulkResult) -> dict[str, Any]:
@@ -126,13 +138,17 @@ async def _bulk(
     request: Request,
     ctx: CtxDep,
     entity: BulkEntity,
-    schema: type[Schema],
-    filters: dict[str, Any],
+    schema: type[BulkRequest],
+    filters: dict[str, Any] | Callable[[], dict[str, Any]],
     back: str,
 ) -> Response:
+    """`filters`: the list's search as the API takes it, or how to read it from the
+    form (its refusal, in words, refuses the request before anything is done)."""
     form = await request.form()
     try:
-        data = parse_input(schema, _request_body(form, filters))
+        matched = filters() if callable(filters) else filters
+        body = _request_body(form, matched, schema.STAGE_FIELD)
+        data = parse_input(schema, body)
         result = await service.run_bulk(ctx, entity, data)  # type: ignore[arg-type]
     except DomainError as error:
         return form_error(request, error)
@@ -167,6 +183,30 @@ async def accounts_bulk(request: Request, ctx: CtxDep) -> Response:
     form = await request.form()
     filters = _kept({name: text(form, name)[:200] for name in ("q", "tenure", "activity", "owner")})
     return await _bulk(request, ctx, BulkEntity.ACCOUNTS, AccountBulkIn, filters, "/accounts")
+
+
+# The deals list's filters, as its filter form sends them.
+_DEAL_FILTERS = tuple(DealListFilters.model_fields)
+
+
+@router.post("/deals/bulk")
+async def deals_bulk(request: Request, ctx: CtxDep) -> Response:
+    form = await request.form()
+    sent = _kept({name: text(form, name)[:400] for name in _DEAL_FILTERS})
+
+    def filters() -> dict[str, Any]:
+        # Read as the list reads its URL, then handed on typed: "all matching" is the
+        # rows the list shows, and a filter it cannot read refuses the request.
+        return parse_input(DealListFilters, sent).model_dump(exclude_none=True)
+
+    return await _bulk(request, ctx, BulkEntity.DEALS, DealBulkIn, filters, "/deals")
+
+
+@router.post("/contacts/bulk")
+async def contacts_bulk(request: Request, ctx: CtxDep) -> Response:
+    form = await request.form()
+    filters = _kept({name: text(form, name)[:200] for name in ("account_id", "q")})
+    return await _bulk(request, ctx, BulkEntity.CONTACTS, ContactBulkIn, filters, "/contacts")
 
 
 @router.post("/targets/bulk")

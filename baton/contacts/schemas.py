@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from baton.core.schemas import Email, Schema
+from baton.core.schemas import Email, Schema, SearchText
 
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Phone = Annotated[
@@ -19,6 +19,16 @@ Phone = Annotated[
 ]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Version = Annotated[int, Field(ge=1, le=2_147_483_647)]
+
+
+class ContactListFilters(BaseModel):
+    """The contacts list's query parameters (`GET /api/v1/contacts`, the contacts
+    page): what a saved view of that list may hold. Text in, as a URL carries it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    account_id: uuid.UUID | None = None
+    q: SearchText | None = None
 
 
 class ContactIn(Schema):

@@ -33,6 +33,9 @@ T = TypeVar("T")
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# A list's search words as its URL carries them (`q`); no NUL, which PostgreSQL text
+# cannot hold.
+SearchText = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
 # Login accepts any length up to the bound: policy applies when a password is set.
 PresentedPassword = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 

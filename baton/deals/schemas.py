@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -18,8 +19,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from baton.core.schemas import Day, MoneyText, Name, Schema, ShortText
+from baton.core.schemas import PLAIN_NUMBER, Day, MoneyText, Name, Schema, ShortText
 from baton.deals.models import DealOutcome
 from baton.workflow.schemas import StepRef
 from baton.workitems.schemas import PlannedEffectOut
@@ -63,7 +65,24 @@ DEAL_SORT_KEYS = (
 DEAL_SORT_PATTERN = "^-?(" + "|".join(DEAL_SORT_KEYS) + ")$"
 StageKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,64}$")]
 Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
-FilterAmount = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"), decimal_places=2)]
+
+
+def _plain_decimal_text(value: Any) -> Any:
+    """A filter's amount as text (a query string's, or a JSON body's money text) is a
+    plain decimal, as the document's pattern says: `1e3` or ` 12` is refused here
+    too, not read as a number."""
+    if isinstance(value, str) and not PLAIN_NUMBER.fullmatch(value):
+        raise PydanticCustomError("number_format", "Input should be a plain decimal number")
+    return value
+
+
+# An amount bound of the deals list: money, in a query string or a JSON body.
+FilterAmount = Annotated[
+    Decimal,
+    Field(ge=0, le=Decimal("999999999999.99"), decimal_places=2),
+    BeforeValidator(_plain_decimal_text),
+    MoneyText(),
+]
 
 
 class DealListFilters(BaseModel):

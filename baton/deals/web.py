@@ -294,20 +294,38 @@ async def deals_list_page(
         "now": datetime.now(UTC),
         "zone": zone,
         "today": datetime.now(zone).date(),
+        "can_write": _can_write(principal),
     }
-    if is_htmx(request) and part == "rows" and "hx-history-restore-request" not in request.headers:
+    htmx = is_htmx(request) and "hx-history-restore-request" not in request.headers
+    if htmx and part == "rows":
         return render(request, "deals/_list_rows.html", **context)
+    context.update(
+        columns=LIST_COLUMNS,
+        refused=refused,
+        tabs=await view_tabs(ctx, ListKind.DEALS, params),
+    )
+    if htmx:
+        # The filters changed: the results (tabs, rows) redrawn under the form, and the
+        # address bar shows the filters as a link writes them (no empty ones).
+        response = render(request, "deals/_list_results.html", **context)
+        response.headers["HX-Push-Url"] = listing.link()
+        return response
+    stages = await service.deal_stages(ctx)
+    members = await members_with_roles(ctx.session, WRITERS)
+    if context["can_write"]:
+        context.update(
+            bulk_owners=members,
+            bulk_cadences=await cadence_queries.cadence_choices(ctx.session),
+            # A move to Won or Lost is a close, one deal at a time.
+            bulk_stages=[(step.id, step.name) for step in stages if step.category not in CLOSING],
+        )
     return render(
         request,
         "deals/list.html",
         **context,
-        columns=LIST_COLUMNS,
         list_views=LIST_VIEWS,
-        refused=refused,
-        stages=await service.deal_stages(ctx),
-        members=await members_with_roles(ctx.session, WRITERS),
-        tabs=await view_tabs(ctx, ListKind.DEALS, params),
-        can_write=_can_write(principal),
+        stages=stages,
+        members=members,
     )
 
 

@@ -8,11 +8,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from baton.accounts.schemas import AccountOut
 from baton.activities.schemas import ActivityOut
-from baton.core.schemas import Email, Name, Schema
+from baton.core.schemas import Email, Name, Schema, SearchText
 from baton.deals.schemas import DealOut
 from baton.leads.models import LeadView
 from baton.workflow.schemas import StepRef
@@ -40,6 +40,15 @@ class TriageStatus(StrEnum):
     QUALIFIED = "qualified"
     NURTURE = "nurture"
     DISQUALIFIED = "disqualified"
+
+
+class LeadQueueFilters(BaseModel):
+    """A lead queue's query parameters (each queue page, `GET /api/v1/leads?view=`):
+    what a saved view of a queue may hold. Text in, as a URL carries it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    q: SearchText | None = None
 
 
 class LeadIn(Schema):

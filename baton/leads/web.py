@@ -60,6 +60,8 @@ from baton.leads.models import LeadView
 from baton.leads.queries import LeadRecord, PoolCursor, TeamCursor
 from baton.leads.schemas import AssignIn, LeadIn, LeadPatch, RejectIn, TriageIn, TriageStatus
 from baton.leads.service import MARKETING_SIDE, SALES_SIDE, SUPERVISORS
+from baton.saved_views.models import ListKind
+from baton.saved_views.web import view_tabs
 from baton.web.rendering import render
 from baton.workflow import service as workflow_service
 from baton.workflow.engine import CompiledWorkflow
@@ -214,13 +216,20 @@ async def _page(
     # As the API's `SearchQuery`: bounded, and no NUL (PostgreSQL text cannot hold one).
     q = q.replace("\x00", "").strip()[:MAX_QUERY]
     context = await _list_context(ctx, name, None, cursor, q)
-    if is_htmx(request) and "hx-history-restore-request" not in request.headers:
-        if part == "rows":
-            # "Load more": the next page's rows, appended in place of the button's row.
-            return render(request, f"leads/_{name}_rows.html", **context)
-        if part == "list":
-            # The search box: the list redrawn.
-            return render(request, "leads/_section.html", **context)
+    htmx = is_htmx(request) and "hx-history-restore-request" not in request.headers
+    if htmx and part == "rows":
+        # "Load more": the next page's rows, appended in place of the button's row.
+        return render(request, f"leads/_{name}_rows.html", **context)
+    # The queue's saved views as tabs; the search is the queue's one filter.
+    current = {"q": q} if q else {}
+    context["tabs"] = await view_tabs(ctx, ListKind(f"leads_{name}"), current)
+    if htmx and part == "list":
+        # The search box: the list redrawn, and the address carries the search.
+        response = render(request, "leads/_section.html", **context)
+        response.headers["HX-Push-Url"] = f"/leads/{name}" + (
+            f"?{urlencode(current)}" if current else ""
+        )
+        return response
     if name == "pool":
         principal = ctx.require_principal()
         now = context["now"]

@@ -10,9 +10,12 @@ from urllib.parse import urlencode
 from pydantic import BaseModel, ValidationError
 
 from baton.accounts.schemas import AccountListFilters
+from baton.contacts.schemas import ContactListFilters
 from baton.core.errors import FieldError, ValidationFailed
 from baton.deals.schemas import DealListFilters
+from baton.leads.schemas import LeadQueueFilters
 from baton.saved_views.models import ListKind
+from baton.targets.schemas import TargetListFilters
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,15 @@ class SavableList:
 LISTS: dict[ListKind, SavableList] = {
     ListKind.DEALS: SavableList(DealListFilters, "/deals"),
     ListKind.ACCOUNTS: SavableList(AccountListFilters, "/accounts"),
+    ListKind.TARGETS: SavableList(TargetListFilters, "/targets"),
+    ListKind.CONTACTS: SavableList(ContactListFilters, "/contacts"),
+    ListKind.LEADS_INBOX: SavableList(LeadQueueFilters, "/leads/inbox"),
+    ListKind.LEADS_POOL: SavableList(LeadQueueFilters, "/leads/pool"),
+    ListKind.LEADS_MINE: SavableList(LeadQueueFilters, "/leads/mine"),
+    ListKind.LEADS_NURTURE: SavableList(LeadQueueFilters, "/leads/nurture"),
+    ListKind.LEADS_DISQUALIFIED: SavableList(LeadQueueFilters, "/leads/disqualified"),
+    ListKind.LEADS_CONVERTED: SavableList(LeadQueueFilters, "/leads/converted"),
+    ListKind.LEADS_TEAM: SavableList(LeadQueueFilters, "/leads/team"),
 }
 
 

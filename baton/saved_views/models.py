@@ -23,6 +23,16 @@ class ListKind(StrEnum):
 
     DEALS = "deals"
     ACCOUNTS = "accounts"
+    TARGETS = "targets"
+    CONTACTS = "contacts"
+    # Each lead queue is its own list (its own page and rows).
+    LEADS_INBOX = "leads_inbox"
+    LEADS_POOL = "leads_pool"
+    LEADS_MINE = "leads_mine"
+    LEADS_NURTURE = "leads_nurture"
+    LEADS_DISQUALIFIED = "leads_disqualified"
+    LEADS_CONVERTED = "leads_converted"
+    LEADS_TEAM = "leads_team"
 
 
 class SavedView(TenantKeyed, Timestamped, Versioned, Base):
@@ -38,7 +48,7 @@ class SavedView(TenantKeyed, Timestamped, Versioned, Base):
     )
 
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
-    list_kind: Mapped[str] = mapped_column(String(16))
+    list_kind: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(100))
     # The list's URL parameters, text to text.
     query: Mapped[dict[str, Any]] = mapped_column(JSONB)

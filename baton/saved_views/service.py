@@ -3,6 +3,8 @@
 Any member saves views of the lists they read. A private view is its owner's alone:
 to anyone else it does not exist (404, as another organization's). A shared view is
 read by every member of the organization; only its owner changes or deletes it.
+The database holds the same rule (RLS on `saved_views`, revision c5e8a1f3d7b9); the
+checks here give the friendly answers first.
 A view's query is checked against its list's filters (`lists.checked_query`).
 """
 
@@ -71,17 +73,20 @@ async def create_view(ctx: Ctx, data: ViewIn) -> SavedView:
 
 
 async def _own_view(ctx: Ctx, view_id: uuid.UUID) -> SavedView:
-    """The view, locked, if the caller sees it (404 otherwise) and owns it (403)."""
+    """The view, locked, if the caller sees it (404 otherwise) and owns it (403).
+
+    Read first, then locked: the database lets only the owner lock a view (its
+    UPDATE policy), so a locking read alone would answer 404 for another member's
+    shared view, which the caller does see."""
     principal = ctx.require_principal()
     view = await ctx.session.scalar(
-        select(SavedView)
-        .where(SavedView.id == view_id, _visible(principal.user_id))
-        .with_for_update()
+        select(SavedView).where(SavedView.id == view_id, _visible(principal.user_id))
     )
     if view is None:
         raise NotFound("No such view")
     if view.owner_id != principal.user_id:
         raise PermissionDenied("Only the member who saved this view may change it")
+    await ctx.session.refresh(view, with_for_update=True)
     return view
 
 

@@ -6,12 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from baton.accounts.schemas import AccountOut
 from baton.activities.schemas import ActivityOut
 from baton.contacts.schemas import Phone
-from baton.core.schemas import Email, Name, Schema, ShortText
+from baton.core.schemas import Email, Name, Schema, SearchText, ShortText
 from baton.deals.schemas import DealOut
 from baton.workflow.schemas import StepRef
 
@@ -19,6 +19,16 @@ Notes = Annotated[str, StringConstraints(max_length=10_000)]
 Version = Annotated[int, Field(ge=1, le=2_147_483_647)]
 # A step key of the target workflow (`new_target`, `contacted`, …).
 StepKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+
+
+class TargetListFilters(BaseModel):
+    """The targets list's query parameters (`GET /api/v1/targets`, the targets page):
+    what a saved view of that list may hold. Text in, as a URL carries it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: StepKey | None = None
+    q: SearchText | None = None
 
 
 class TargetIn(Schema):

@@ -28,6 +28,8 @@ from baton.core.pagination import next_page, page_of
 from baton.core.schemas import parse_input
 from baton.identity.access import WRITERS
 from baton.identity.queries import member_names, members_with_roles
+from baton.saved_views.models import ListKind
+from baton.saved_views.web import view_tabs
 from baton.targets import service
 from baton.targets.schemas import StatusIn, TargetIn
 from baton.web.rendering import render
@@ -110,7 +112,10 @@ async def _context(
     _, counts = await service.summary(ctx)
     keys = {count.key for count in counts}
     chosen = status if status in keys else ""
+    current = {key: value for key, value in (("status", chosen), ("q", q)) if value}
     return {
+        # The results carry the saved views' tabs: the filters redraw both.
+        "tabs": await view_tabs(ctx, ListKind.TARGETS, current),
         "counts": counts,
         "total": sum(count.count for count in counts),
         "notice": notice,
@@ -140,7 +145,10 @@ async def targets_page(
         return render(request, "targets/_rows.html", **await _rows(ctx, status, q, cursor))
     context = await _context(ctx, status, q)
     if htmx:
-        return render(request, "targets/_content.html", chip_url=_chip_url, **context)
+        response = render(request, "targets/_content.html", chip_url=_chip_url, **context)
+        # The address carries the search, so the list as shown is a link (and a view).
+        response.headers["HX-Push-Url"] = _chip_url(context["status"], q)
+        return response
     if context["can_write"]:
         context.update(await _bulk_choices(ctx))
     return render(request, "targets/list.html", chip_url=_chip_url, **context)

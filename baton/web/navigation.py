@@ -37,6 +37,7 @@ SIDEBAR: list[NavItem] = [
     NavItem("Team's leads", "/leads/team", SUPERVISORS),
     NavItem("Pipeline", "/pipeline", ALL_ROLES),
     NavItem("Accounts", "/accounts", ALL_ROLES),
+    NavItem("Contacts", "/contacts", ALL_ROLES),
     NavItem("Targets", "/targets", ALL_ROLES),
     NavItem("Activities", "/activities", ALL_ROLES),
     NavItem("Imports", "/imports", WRITERS),

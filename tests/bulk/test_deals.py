@@ -321,3 +321,85 @@ async def test_an_idempotency_key_replays_the_answer_without_acting_again(
     assert await _state(owner_conn, deal["id"]) == after_first
     other = await client.post(URL, headers=headers, json={**body, "action": "delete"})
     assert other.status_code == 422
+
+
+async def test_all_matching_is_exactly_what_the_deals_list_shows_for_its_filters(
+    client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
+) -> None:
+    """The bulk filter is the list's filters: for each, the rows acted on are the rows
+    `GET /api/v1/deals` lists, in its order, and never another organization's."""
+    month = NEXT_WEEK[:7]
+    small = await org.create(client, amount="100.00", expected_close_date=NEXT_WEEK)
+    large = await org.create(client, amount="9000.00", owner_id=str(org.admin.user_id))
+    middle = await org.walk(
+        client,
+        await org.create(client, amount="2500.50", expected_close_date=NEXT_WEEK),
+        "discovery",
+    )
+    late = await org.create(client, amount="2600.00")
+    await owner_conn.execute(
+        "UPDATE deals SET next_step_due_date = current_date - 3 WHERE id = $1",
+        uuid.UUID(late["id"]),
+    )
+    # Another organization with deals that match every filter below.
+    other_admin = await register_tenant(client)
+    other = Org(
+        admin=other_admin,
+        sales=other_admin,
+        account_id=await insert_account(owner_conn, other_admin),
+        steps=await pipeline_steps(owner_conn, other_admin),
+    )
+    theirs = {
+        (await other.create(client, amount=amount, expected_close_date=NEXT_WEEK))["id"]
+        for amount in ("100.00", "2500.50", "9000.00")
+    }
+    await owner_conn.execute(
+        "UPDATE deals SET next_step_due_date = current_date - 3 WHERE tenant_id = $1",
+        other_admin.tenant_id,
+    )
+
+    filters: list[tuple[dict[str, Any], set[str]]] = [
+        ({"owner_id": str(org.admin.user_id)}, {large["id"]}),
+        ({"stage": "discovery"}, {middle["id"]}),
+        ({"amount_min": 2000, "amount_max": "2600.00"}, {middle["id"], late["id"]}),
+        ({"close_month": month, "view": "pipeline"}, {small["id"], middle["id"]}),
+        ({"overdue": True}, {late["id"]}),
+        ({"overdue": False, "amount_min": "1000", "sort": "-amount"}, {large["id"], middle["id"]}),
+        ({"view": "mine", "sort": "amount"}, {small["id"], middle["id"], late["id"]}),
+    ]
+    for matched, expected in filters:
+        listed = await client.get(
+            "/api/v1/deals",
+            headers=org.sales.headers,
+            params={
+                k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in matched.items()
+            },
+        )
+        assert listed.status_code == 200, listed.text
+        listed_ids = [deal["id"] for deal in listed.json()["items"]]
+        assert set(listed_ids) == expected, matched
+        # Restoring live deals changes nothing and answers every matched row.
+        response = await client.post(
+            URL, headers=org.sales.headers, json={"filter": matched, "action": "restore"}
+        )
+        assert response.status_code == 200, response.text
+        assert [row["id"] for row in response.json()["results"]] == listed_ids, matched
+        assert not theirs & {row["id"] for row in response.json()["results"]}
+
+
+async def test_a_deal_filter_is_held_to_the_list_filters_rules(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    for matched, field in (
+        ({"amount_min": 500, "amount_max": 100}, "amount_max"),
+        ({"amount_min": "1e3"}, "amount_min"),
+        ({"overdue": "true"}, "overdue"),
+        ({"close_month": "2026-13"}, "close_month"),
+        ({"sort": "probability"}, "sort"),
+        ({"tag": "vip"}, "tag"),
+    ):
+        response = await client.post(
+            URL, headers=org.sales.headers, json={"filter": matched, "action": "delete"}
+        )
+        assert response.status_code == 422, (matched, response.text)
+        assert field in response.text, matched

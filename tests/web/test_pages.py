@@ -78,8 +78,17 @@ async def test_sidebar_shows_only_what_the_role_may_use(client: httpx.AsyncClien
     overseen = {"Converted", "Team's leads"}
     expectations = {
         admin.email: (
-            {"Home", "Pipeline", "Accounts", "Targets", "Activities", "Work items", "Workflows"}
-            | {"Statuses", "Project types", "Team", "Organization", "Jobs", "Audit", "API keys"}
+            {"Home", "Pipeline", "Accounts", "Contacts", "Targets", "Activities", "Work items"}
+            | {
+                "Workflows",
+                "Statuses",
+                "Project types",
+                "Team",
+                "Organization",
+                "Jobs",
+                "Audit",
+                "API keys",
+            }
             | {"Webhooks", "My account", "Imports"}
             | leads
             | overseen,
@@ -87,20 +96,28 @@ async def test_sidebar_shows_only_what_the_role_may_use(client: httpx.AsyncClien
         ),
         marketing.email: (
             {"Home", "Lead Inbox", "Nurture", "Disqualified", "Pipeline", "Accounts"}
-            | {"Targets", "Activities", "Work items", "API keys", "My account", "Imports"},
+            | {
+                "Contacts",
+                "Targets",
+                "Activities",
+                "Work items",
+                "API keys",
+                "My account",
+                "Imports",
+            },
             {"Sales Inbox", "My Leads", "Team", "Organization", "Jobs", "Audit", "Workflows"}
             | {"Webhooks"}
             | overseen,
         ),
         sales.email: (
             {"Home", "Sales Inbox", "My Leads", "Pipeline", "Accounts", "Targets"}
-            | {"Activities", "Work items", "API keys", "My account", "Imports"},
+            | {"Contacts", "Activities", "Work items", "API keys", "My account", "Imports"},
             {"Team", "Organization", "Workflows", "Lead Inbox", "Nurture", "Disqualified"}
             | overseen,
         ),
         viewer.email: (
-            {"Home", "Pipeline", "Accounts", "Targets", "Activities", "Work items"}
-            | {"My account"},
+            {"Home", "Pipeline", "Accounts", "Contacts", "Targets", "Activities"}
+            | {"Work items", "My account"},
             {"Team", "Organization", "API keys", "Statuses", "Imports"} | leads | overseen,
         ),
     }
