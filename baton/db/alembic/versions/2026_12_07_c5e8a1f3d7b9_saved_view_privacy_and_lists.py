@@ -12,7 +12,7 @@ Views are also saved for the targets and contacts lists and for each lead queue 
 `leads_disqualified`: up to 18 characters, so `list_kind` widens to 32).
 
 Revision ID: c5e8a1f3d7b9
-Revises: b7d2e9f4a1c6
+Revises: c4e8a1f6d2b9
 Create Date: 2026-12-07 18:00:00.000000+00:00
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 from baton.db import ddl
 
 revision = "c5e8a1f3d7b9"
-down_revision = "b7d2e9f4a1c6"
+down_revision = "c4e8a1f6d2b9"
 branch_labels = None
 depends_on = None
 
