@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from baton.audit.models import SecurityEvent
 from baton.audit.service import record_security_event
@@ -118,34 +119,48 @@ async def _csv(names: list[str], first: Cells, rest: AsyncIterator[Cells]) -> As
 QUEUED_CHUNKS = 8
 
 
+class _ClientLeft(Exception):
+    """The download's reader is gone: raised into the COPY to stop it."""
+
+
 async def _copied_csv(ctx: Ctx, chosen: statements.ExportStatement) -> AsyncGenerator[bytes]:
     """The BOM, then `COPY (the rows as CSV cells) TO STDOUT (FORMAT csv, HEADER)`
     chunk by chunk as PostgreSQL sends them, in the request's transaction."""
     statement = DriverStatement.of(chosen.csv())
     chunks: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUED_CHUNKS)
+    left = False
+
+    async def forward(chunk: bytes) -> None:
+        # asyncpg aborts a COPY whose output raises and leaves the connection usable;
+        # cancelling the task instead leaves its protocol waiting for a result.
+        if left:
+            raise _ClientLeft
+        await chunks.put(bytes(chunk))  # asyncpg hands a bytearray
 
     async def copy() -> None:
-        try:
-            await statement.copy_out(ctx.session, {}, chunks.put, format="csv", header=True)
-        except asyncio.CancelledError:
-            raise
-        except BaseException:
-            await chunks.put(None)
-            raise
-        await chunks.put(None)
+        await statement.copy_out(ctx.session, {}, forward, format="csv", header=True)
+
+    def ended(_: asyncio.Task[None]) -> None:
+        # Wakes the reader if it waits on an empty queue (a full one it reads out).
+        if not chunks.full():
+            chunks.put_nowait(None)
 
     yield BOM
     copying = asyncio.create_task(copy())
+    copying.add_done_callback(ended)
     try:
-        while (chunk := await chunks.get()) is not None:
-            yield chunk
+        while not (copying.done() and chunks.empty()):
+            chunk = await chunks.get()
+            if chunk is not None:
+                yield chunk
         await copying  # the COPY's error, if it failed
     finally:
         if not copying.done():
-            # The client left: stop the COPY (the transaction is rolled back after).
-            copying.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await copying
+            left = True
+            while not chunks.empty():
+                chunks.get_nowait()  # a `forward` waiting for room goes on, and raises next
+            with contextlib.suppress(_ClientLeft, DBAPIError):
+                await asyncio.shield(copying)
 
 
 async def _started(body: AsyncGenerator[bytes]) -> AsyncIterator[bytes]:
