@@ -139,9 +139,9 @@ async def load(url: URL, tenant_id: str, user_id: str, deals: int) -> None:
                 " SELECT $1::uuid, gen_random_uuid(), 'Deal ' || i || ' =cmd', a.id, $2::uuid,"
                 " (i % 100000) * 10.5, 'EUR', 'Call back, \"soon\"', current_date + (i % 30),"
                 " $3, $4, now(), lpad(i::text, 10, '0')"
-                " FROM generate_series(1, $5) i"
-                " JOIN LATERAL (SELECT id FROM accounts WHERE tenant_id = $1::uuid"
-                "   ORDER BY id OFFSET (i % 1000) LIMIT 1) a ON true",
+                " FROM generate_series(1, $5) i,"
+                " LATERAL (SELECT (SELECT array_agg(id ORDER BY id) FROM accounts"
+                "   WHERE tenant_id = $1::uuid)[1 + i % 1000] AS id) a",
                 tenant_id,
                 user_id,
                 step["workflow_id"],

@@ -180,9 +180,9 @@ async def _started(body: AsyncGenerator[bytes]) -> AsyncIterator[bytes]:
 
 
 async def _typed_rows(ctx: Ctx, chosen: statements.ExportStatement) -> AsyncIterator[Cells]:
-    """The statement's rows as values, `BATCH` at a time from a server-side cursor."""
-    result = await ctx.session.stream(chosen.typed())
-    async for batch in result.partitions(BATCH):
+    """The statement's rows as values, `BATCH` at a time from a server-side cursor on
+    the driver (SQLAlchemy's result rows cost more than the workbook's cells)."""
+    async for batch in DriverStatement.of(chosen.typed()).batches(ctx.session, {}, BATCH):
         yield [list(row) for row in batch]
 
 
