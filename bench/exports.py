@@ -1,6 +1,7 @@
 """Exports, backup and restore of 100 000 deals (issue 16 §Performance, DESIGN §7).
 
     .venv/bin/python -m bench.exports [--deals 100000] [--rounds 3] [--database-url URL]
+        [--no-backup] [--no-xlsx]
 
 One organization with 1 000 accounts and `--deals` deals (inserted as the owner at the
 pipeline's first step, every trigger on: audit rows included) in a throw-away
@@ -12,6 +13,10 @@ database on the PostgreSQL at `--database-url` (default: the local server on
 - whole file: → the last byte;
 - RSS growth: the server process's peak RSS while streaming (sampled every 10 ms
   from /proc) minus its RSS just before the request, after a warm-up export.
+
+- the baseline of each round: a raw `COPY (SELECT * FROM deals …) TO STDOUT (FORMAT
+  csv, HEADER)` of the same deals on one owner connection (`raw_copy`); the CSV's
+  whole-file time is reported as a ratio to it (medians).
 
 Budgets: first byte ≤ 200 ms, whole file ≤ 3 s, RSS growth ≤ 30 MB (CSV); the XLSX
 figures are reported (its first byte leaves once the workbook is zipped).
