@@ -12,8 +12,7 @@ database on the PostgreSQL at `--database-url` (default: the local server on
 - first byte: the request sent → the first byte of the body (headers come with it);
 - whole file: → the last byte;
 - RSS growth: the server process's peak RSS while streaming (sampled every 10 ms
-  from /proc) minus its RSS just before the request, after a warm-up export.
-
+  from /proc) minus its RSS just before the request, after a warm-up export;
 - the baseline of each round: a raw `COPY (SELECT * FROM deals …) TO STDOUT (FORMAT
   csv, HEADER)` of the same deals on one owner connection (`raw_copy`); the CSV's
   whole-file time is reported as a ratio to it (medians).
