@@ -4,8 +4,10 @@
 it reads the first batch before anything is sent, so a refusal — a role that may not
 read the list (403), a bad filter (422) — is an ordinary error answer; the rest is
 read and written batch by batch while the response goes out (`sources`, `formats`).
-Each export is an `export` security event in the audit log (who, which list, which
-filters, which format).
+A list exported from its own statement (`statements`: deals) is PostgreSQL's `COPY`
+of it as CSV, its chunks passed on as they arrive (its first chunk read here too),
+or the statement's typed rows written as XLSX. Each export is an `export` security
+event in the audit log (who, which list, which filters, which format).
 """
 
 from __future__ import annotations
