@@ -121,10 +121,6 @@ async def _csv(names: list[str], first: Cells, rest: AsyncIterator[Cells]) -> As
 QUEUED_CHUNKS = 8
 
 
-class _ClientLeft(Exception):
-    """The download's reader is gone: raised into the COPY to stop it."""
-
-
 async def _copied_csv(ctx: Ctx, chosen: statements.ExportStatement) -> AsyncGenerator[bytes]:
     """The BOM, then `COPY (the rows as CSV cells) TO STDOUT (FORMAT csv, HEADER)`
     chunk by chunk as PostgreSQL sends them, in the request's transaction."""
@@ -133,11 +129,11 @@ async def _copied_csv(ctx: Ctx, chosen: statements.ExportStatement) -> AsyncGene
     left = False
 
     async def forward(chunk: bytes) -> None:
-        # asyncpg aborts a COPY whose output raises and leaves the connection usable;
-        # cancelling the task instead leaves its protocol waiting for a result.
-        if left:
-            raise _ClientLeft
-        await chunks.put(bytes(chunk))  # asyncpg hands a bytearray
+        # Once the client has left, the rest is read and dropped: stopping a COPY
+        # midway takes a cancel request, which a transaction-mode pooler may deliver
+        # after the server connection has gone to another client's transaction.
+        if not left:
+            await chunks.put(bytes(chunk))  # asyncpg hands a bytearray
 
     async def copy() -> None:
         await statement.copy_out(ctx.session, {}, forward, format="csv", header=True)
@@ -158,10 +154,11 @@ async def _copied_csv(ctx: Ctx, chosen: statements.ExportStatement) -> AsyncGene
         await copying  # the COPY's error, if it failed
     finally:
         if not copying.done():
+            # The client left: the COPY runs out before the transaction ends.
             left = True
             while not chunks.empty():
-                chunks.get_nowait()  # a `forward` waiting for room goes on, and raises next
-            with contextlib.suppress(_ClientLeft, DBAPIError):
+                chunks.get_nowait()  # a `forward` waiting for room goes on
+            with contextlib.suppress(DBAPIError):
                 await asyncio.shield(copying)
 
 
@@ -176,7 +173,7 @@ async def _started(body: AsyncGenerator[bytes]) -> AsyncIterator[bytes]:
             async for chunk in body:
                 yield chunk
         finally:
-            await body.aclose()  # stops the COPY if the client left
+            await body.aclose()  # a client that left: the COPY runs out here
 
     return whole()
 

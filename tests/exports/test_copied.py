@@ -111,11 +111,12 @@ async def test_the_lists_filters_and_owner_me(
     assert bad.status_code == 422, bad.text
 
 
-async def test_a_client_gone_mid_copy_stops_it(
+async def test_a_client_gone_mid_copy_ends_the_request(
     app: Any, client: httpx.AsyncClient, owner_conn: asyncpg.Connection
 ) -> None:
-    """Thousands of deals, the client hangs up after the first chunk: the COPY stops,
-    the request ends, and the connection serves the next request."""
+    """Thousands of deals, the client hangs up after the first chunk: nothing more is
+    sent, the COPY runs out (no cancel request: see `service._copied_csv`) before the
+    transaction ends, and the connection serves the next request."""
     admin = await register_tenant(client)
     account = await create_account(client, admin, name="Acme")
     steps = await pipeline_steps(owner_conn, admin.tenant_id)
