@@ -1,6 +1,7 @@
 """Exports, backup and restore of 100 000 deals (issue 16 §Performance, DESIGN §7).
 
     .venv/bin/python -m bench.exports [--deals 100000] [--rounds 3] [--database-url URL]
+        [--no-backup] [--no-xlsx]
 
 One organization with 1 000 accounts and `--deals` deals (inserted as the owner at the
 pipeline's first step, every trigger on: audit rows included) in a throw-away
@@ -11,7 +12,10 @@ database on the PostgreSQL at `--database-url` (default: the local server on
 - first byte: the request sent → the first byte of the body (headers come with it);
 - whole file: → the last byte;
 - RSS growth: the server process's peak RSS while streaming (sampled every 10 ms
-  from /proc) minus its RSS just before the request, after a warm-up export.
+  from /proc) minus its RSS just before the request, after a warm-up export;
+- the baseline of each round: a raw `COPY (SELECT * FROM deals …) TO STDOUT (FORMAT
+  csv, HEADER)` of the same deals on one owner connection (`raw_copy`); the CSV's
+  whole-file time is reported as a ratio to it (medians).
 
 Budgets: first byte ≤ 200 ms, whole file ≤ 3 s, RSS growth ≤ 30 MB (CSV); the XLSX
 figures are reported (its first byte leaves once the workbook is zipped).
@@ -29,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -138,9 +143,9 @@ async def load(url: URL, tenant_id: str, user_id: str, deals: int) -> None:
                 " SELECT $1::uuid, gen_random_uuid(), 'Deal ' || i || ' =cmd', a.id, $2::uuid,"
                 " (i % 100000) * 10.5, 'EUR', 'Call back, \"soon\"', current_date + (i % 30),"
                 " $3, $4, now(), lpad(i::text, 10, '0')"
-                " FROM generate_series(1, $5) i"
-                " JOIN LATERAL (SELECT id FROM accounts WHERE tenant_id = $1::uuid"
-                "   ORDER BY id OFFSET (i % 1000) LIMIT 1) a ON true",
+                " FROM generate_series(1, $5) i,"
+                " LATERAL (SELECT (SELECT array_agg(id ORDER BY id) FROM accounts"
+                "   WHERE tenant_id = $1::uuid)[1 + i % 1000] AS id) a",
                 tenant_id,
                 user_id,
                 step["workflow_id"],
@@ -148,6 +153,30 @@ async def load(url: URL, tenant_id: str, user_id: str, deals: int) -> None:
                 deals,
             )
         await conn.execute("VACUUM (ANALYZE)")
+    finally:
+        await conn.close()
+
+
+async def raw_copy(url: URL, tenant_id: str) -> float:
+    """The baseline of the same run: seconds to read the same deals as a raw
+    `COPY (SELECT * …) TO STDOUT (FORMAT csv, HEADER)` on one connection, as the owner."""
+    conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
+    received = 0
+
+    async def sink(chunk: bytes) -> None:
+        nonlocal received
+        received += len(chunk)
+
+    try:
+        began = time.perf_counter()
+        await conn.copy_from_query(
+            "SELECT * FROM deals WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY id",
+            uuid.UUID(tenant_id),
+            output=sink,
+            format="csv",
+            header=True,
+        )
+        return time.perf_counter() - began
     finally:
         await conn.close()
 
@@ -196,6 +225,8 @@ def main() -> None:
     parser.add_argument("--deals", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--no-backup", action="store_true", help="skip backup and restore")
+    parser.add_argument("--no-xlsx", action="store_true", help="skip the XLSX round")
     args = parser.parse_args()
     cluster = make_url(args.database_url)
     name = "baton_bench_exports"
@@ -204,7 +235,9 @@ def main() -> None:
     baton("db", "upgrade", env=env)
     port = free_port()
     server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "baton", "serve", "--port", str(port)], env=env, cwd=ROOT
+        [sys.executable, "-m", "baton", "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        cwd=ROOT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -230,13 +263,24 @@ def main() -> None:
         print(f"loaded {args.deals} deals in {time.perf_counter() - began:.1f} s")
         measure(base, token, server.pid, "/api/v1/exports/deals?view=closed")  # warm-up
         results: dict[str, list[dict[str, float]]] = {"csv": [], "xlsx": []}
+        raw: list[float] = []
         for round_ in range(args.rounds):
             # XLSX is slow and its figures vary little: one round.
-            for fmt in ("csv", "xlsx") if round_ == 0 else ("csv",):
+            for fmt in ("csv", "xlsx") if round_ == 0 and not args.no_xlsx else ("csv",):
                 figures = measure(base, token, server.pid, f"/api/v1/exports/deals?format={fmt}")
                 results[fmt].append(figures)
                 print(fmt, {key: round(value, 3) for key, value in figures.items()}, flush=True)
+            raw.append(asyncio.run(raw_copy(url, registered["tenant"]["id"])))
+            print(f"raw COPY {raw[-1]:.3f} s", flush=True)
+        raw_median = sorted(raw)[len(raw) // 2]
+        csv_median = sorted(r["whole_s"] for r in results["csv"])[len(results["csv"]) // 2]
+        print(
+            f"raw COPY median {raw_median:.2f} s; CSV export whole / raw COPY (medians)"
+            f" {csv_median / raw_median:.2f}x"
+        )
         for fmt, rounds in results.items():
+            if not rounds:
+                continue
             best = sorted(rounds, key=lambda r: r["whole_s"])[len(rounds) // 2]
             print(
                 f"{fmt} median round: first byte {best['first_byte_ms']:.0f} ms,"
@@ -247,7 +291,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    backup_restore(cluster, url)
+    if not args.no_backup:
+        backup_restore(cluster, url)
     asyncio.run(drop(cluster, name))
     asyncio.run(drop_role(cluster))
 

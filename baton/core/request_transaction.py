@@ -92,7 +92,15 @@ class StreamedResponse(StreamingResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope.setdefault("state", {})[STREAMED] = True
-        await super().__call__(scope, receive, send)
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # A client that left stops the stream at its `yield`: closing the body now
+            # ends what it reads on the request's connection before the transaction
+            # ends (garbage collection would close it later, too late).
+            close = getattr(self.body_iterator, "aclose", None)
+            if close is not None:
+                await close()
 
 
 @dataclass

@@ -14,7 +14,7 @@ these codecs on every connection).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +101,41 @@ class DriverStatement:
         except _DRIVER_ERRORS as error:
             raise await _failed(session, driver, self.sql, args, error) from error
         return rows
+
+    async def copy_out(
+        self,
+        session: AsyncSession,
+        params: Mapping[str, Any],
+        output: Callable[[bytes], Awaitable[None]],
+        **options: Any,
+    ) -> None:
+        """`COPY (this statement) TO STDOUT` with the COPY `options` (asyncpg's names:
+        `format`, `header` …), run as `fetch` runs it; `output` is awaited with each
+        chunk as it arrives (awaiting it holds the next one back)."""
+        sync, driver = await _connections_of(session)
+        args = self.args(params)
+        if sync.dispatch.before_cursor_execute:
+            sync.dispatch.before_cursor_execute(sync, None, self.sql, args, None, False)
+        try:
+            await driver.copy_from_query(self.sql, *args, output=output, **options)
+        except asyncpg.PostgresError as error:
+            raise _as_dbapi_error(self.sql, args, error) from error
+
+    async def batches(
+        self, session: AsyncSession, params: Mapping[str, Any], size: int
+    ) -> AsyncIterator[list[asyncpg.Record]]:
+        """Every row, `size` at a time, from a server-side cursor in the session's
+        transaction (as `fetch` runs it)."""
+        sync, driver = await _connections_of(session)
+        args = self.args(params)
+        if sync.dispatch.before_cursor_execute:
+            sync.dispatch.before_cursor_execute(sync, None, self.sql, args, None, False)
+        try:
+            cursor = await driver.cursor(self.sql, *args)
+            while rows := await cursor.fetch(size):
+                yield rows
+        except asyncpg.PostgresError as error:
+            raise _as_dbapi_error(self.sql, args, error) from error
 
 
 def _as_dbapi_error(

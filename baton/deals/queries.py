@@ -202,11 +202,11 @@ async def list_deals(
     return list((await session.execute(query)).all())
 
 
-def _page_keys(
+def _keys(
     page: SortedPageRequest, filters: DealListFilters, *, user_id: uuid.UUID, today: date
 ) -> Any:
-    """The page's deal ids and sort values, in order: the deals with only the joins
-    the sort and filters read."""
+    """The ids and sort values of the deals after the page's cursor, in order, without
+    a limit: the deals with only the joins the sort and filters read."""
     sort = sort_of(page.sort) if page.sort else None
     joins = set(sort[0].joins) if sort else set()
     conditions: list[Any] = [DEALS.c.deleted_at.is_(None)]
@@ -249,22 +249,40 @@ def _page_keys(
         )
         if page.after is not None:
             conditions.append(_after(key, descending, page.after_value, page.after))
-    return _joined(keys.select_from(DEALS), joins).where(*conditions).limit(page.limit + 1)
+    return _joined(keys.select_from(DEALS), joins).where(*conditions)
 
 
 def list_statement(
     page: SortedPageRequest, filters: DealListFilters, *, user_id: uuid.UUID, today: date
 ) -> Select[Any]:
     """The deals list's one statement (`list_deals`; bench/deals_list.py runs it raw):
-    the page's keys first (`_page_keys`), then what each of those rows shows joined
+    the page's keys first (`_keys`), then what each of those rows shows joined
     in — so the display joins cost `limit + 1` lookups, not one per deal sorted.
 
     view pipeline: open; mine: open and owned by the caller; overdue (or `overdue`):
     open with the next step's due date before today; closed: won or lost. The other
     filters narrow by owner, step key, amount range and expected-close month.
     """
-    keys = _page_keys(page, filters, user_id=user_id, today=today).subquery("page_keys")
-    sort = sort_of(page.sort) if page.sort else None
+    keys = _keys(page, filters, user_id=user_id, today=today).limit(page.limit + 1)
+    return _shown(keys.subquery("page_keys"), page.sort)
+
+
+def whole_list_statement(
+    filters: DealListFilters, *, user_id: uuid.UUID, today: date
+) -> Select[Any]:
+    """The deals list without pages: every deal its filters select, in its order, with
+    what `list_statement` joins in (the export of the list selects its own columns
+    from it: `baton.exports.statements`)."""
+    whole = SortedPageRequest(limit=0, sort=filters.sort, after=None)
+    # The keys' own order is the outer statement's: no sort in the subquery.
+    keys = _keys(whole, filters, user_id=user_id, today=today).order_by(None)
+    return _shown(keys.subquery("keys"), filters.sort)
+
+
+def _shown(keys: Any, sort_name: str | None) -> Select[Any]:
+    """What each of the `keys` rows shows, in their order: the deal, its step,
+    status, account, owner and weighted amount joined in."""
+    sort = sort_of(sort_name) if sort_name else None
     shown = select(
         *search.answered_columns(DEALS),
         *_STEP_COLUMNS,

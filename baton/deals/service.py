@@ -24,6 +24,7 @@ from sqlalchemy import (
     Date,
     Numeric,
     Row,
+    Select,
     SmallInteger,
     String,
     Table,
@@ -1441,6 +1442,17 @@ async def list_deals(ctx: Ctx, page: SortedPageRequest, filters: DealListFilters
     return await queries.list_deals(
         ctx.session,
         page,
+        filters,
+        user_id=principal.user_id,
+        today=datetime.now(zone_named(principal.timezone)).date(),
+    )
+
+
+def whole_list_statement(ctx: Ctx, filters: DealListFilters) -> Select[Any]:
+    """The deals list as `list_deals` pages it, whole (an export reads it): any
+    member, the same filters, sort and caller's today."""
+    principal = ctx.require_principal()
+    return queries.whole_list_statement(
         filters,
         user_id=principal.user_id,
         today=datetime.now(zone_named(principal.timezone)).date(),

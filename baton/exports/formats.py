@@ -4,9 +4,10 @@
   tab or carriage return) is written with a leading `'`, so it shows as typed and
   never executes (OWASP "CSV injection"). Numbers, dates and times are not text and
   are written as they are (a negative amount stays a number).
-- Times are ISO 8601 in UTC with a `Z`; dates ISO 8601; amounts decimals with their
-  scale (`1234.50`); ids their canonical text.
-- CSV starts with a UTF-8 byte order mark so Excel reads the accents right.
+- Times are ISO 8601 in UTC to the second with a `Z`; dates ISO 8601; amounts
+  decimals with their scale (`1234.50`); ids their canonical text.
+- CSV starts with a UTF-8 byte order mark so Excel reads the accents right; lines
+  end with `\n`.
 - XLSX goes through XlsxWriter's `constant_memory` mode: each row is flushed to a
   temporary file as it is written, and the workbook is zipped into another
   temporary file at the end, which is then sent in chunks. Memory stays flat; the
@@ -54,7 +55,8 @@ def neutralise(text: str) -> str:
 
 
 def utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """UTC to the second, as `statements` writes times in SQL."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def as_text(value: Any) -> str:
@@ -77,7 +79,8 @@ class CsvWriter:
 
     def __init__(self) -> None:
         self._buffer = io.StringIO()
-        self._writer = csv.writer(self._buffer, lineterminator="\r\n")
+        # Lines end as PostgreSQL's COPY ends them (`statements`): every export alike.
+        self._writer = csv.writer(self._buffer, lineterminator="\n")
 
     def header(self, names: Sequence[str]) -> bytes:
         return BOM + self.rows([names])

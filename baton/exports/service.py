@@ -4,30 +4,36 @@
 it reads the first batch before anything is sent, so a refusal — a role that may not
 read the list (403), a bad filter (422) — is an ordinary error answer; the rest is
 read and written batch by batch while the response goes out (`sources`, `formats`).
-Each export is an `export` security event in the audit log (who, which list, which
-filters, which format).
+A list exported from its own statement (`statements`: deals) is PostgreSQL's `COPY`
+of it as CSV, its chunks passed on as they arrive (its first chunk read here too),
+or the statement's typed rows written as XLSX. Each export is an `export` security
+event in the audit log (who, which list, which filters, which format).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from baton.audit.models import SecurityEvent
 from baton.audit.service import record_security_event
 from baton.core.context import Ctx
 from baton.core.errors import Conflict, FieldError, NotFound, ValidationFailed
-from baton.exports import columns
+from baton.db.driver import DriverStatement
+from baton.exports import columns, statements
 from baton.exports.columns import ExportEntity
-from baton.exports.formats import MEDIA_TYPES, CsvWriter, ExportFormat, XlsxWriter
+from baton.exports.formats import BOM, MEDIA_TYPES, CsvWriter, ExportFormat, XlsxWriter
 from baton.exports.models import ExportStatus, TenantExport
-from baton.exports.sources import ExportFilters, batches
+from baton.exports.sources import BATCH, ExportFilters, batches
 from baton.identity.access import require_role
 from baton.identity.models import Role
 from baton.jobs.defer import defer
@@ -59,8 +65,22 @@ async def open_export(
     principal = ctx.require_principal()
     if entity is ExportEntity.LEADS and filters.lead_view is None:
         raise ValidationFailed(errors=[FieldError("view", "is required: which lead queue")])
-    rows = batches(ctx, entity, filters)
-    first: list[list[Any]] = await anext(rows, [])
+    whole = statements.STATEMENTS.get(entity)
+    if whole is not None:
+        chosen = whole(ctx, filters)
+        if fmt is ExportFormat.CSV:
+            body = await _started(_copied_csv(ctx, chosen))
+        else:
+            body = _xlsx(entity, chosen.headers(), [], _typed_rows(ctx, chosen))
+    else:
+        rows = batches(ctx, entity, filters)
+        first: list[list[Any]] = await anext(rows, [])
+        names = columns.headers(entity)
+        body = (
+            _csv(names, first, rows)
+            if fmt is ExportFormat.CSV
+            else _xlsx(entity, names, first, rows)
+        )
     await record_security_event(
         ctx,
         SecurityEvent.EXPORTED,
@@ -74,7 +94,6 @@ async def open_export(
         # reads (it is never committed), and one cut short still happened.
         survive_rollback=True,
     )
-    body = _csv(entity, first, rows) if fmt is ExportFormat.CSV else _xlsx(entity, first, rows)
     return Export(filename_of(entity, filters, fmt), MEDIA_TYPES[fmt], body)
 
 
@@ -90,21 +109,88 @@ def _filters_of(filters: ExportFilters) -> dict[str, Any]:
 Cells = list[list[Any]]
 
 
-async def _csv(
-    entity: ExportEntity, first: Cells, rest: AsyncIterator[Cells]
-) -> AsyncIterator[bytes]:
+async def _csv(names: list[str], first: Cells, rest: AsyncIterator[Cells]) -> AsyncIterator[bytes]:
     writer = CsvWriter()
-    yield writer.header(columns.headers(entity)) + writer.rows(first)
+    yield writer.header(names) + writer.rows(first)
     async for batch in rest:
         yield writer.rows(batch)
 
 
+# COPY's chunks held while the client reads slower than PostgreSQL writes; awaiting
+# room in the queue holds the COPY back (asyncpg stops reading the socket).
+QUEUED_CHUNKS = 8
+
+
+async def _copied_csv(ctx: Ctx, chosen: statements.ExportStatement) -> AsyncGenerator[bytes]:
+    """The BOM, then `COPY (the rows as CSV cells) TO STDOUT (FORMAT csv, HEADER)`
+    chunk by chunk as PostgreSQL sends them, in the request's transaction."""
+    statement = DriverStatement.of(chosen.csv())
+    chunks: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUED_CHUNKS)
+    left = False
+
+    async def forward(chunk: bytes) -> None:
+        # Once the client has left, the rest is read and dropped: stopping a COPY
+        # midway takes a cancel request, which a transaction-mode pooler may deliver
+        # after the server connection has gone to another client's transaction.
+        if not left:
+            await chunks.put(bytes(chunk))  # asyncpg hands a bytearray
+
+    async def copy() -> None:
+        await statement.copy_out(ctx.session, {}, forward, format="csv", header=True)
+
+    def ended(_: asyncio.Task[None]) -> None:
+        # Wakes the reader if it waits on an empty queue (a full one it reads out).
+        if not chunks.full():
+            chunks.put_nowait(None)
+
+    yield BOM
+    copying = asyncio.create_task(copy())
+    copying.add_done_callback(ended)
+    try:
+        while not (copying.done() and chunks.empty()):
+            chunk = await chunks.get()
+            if chunk is not None:
+                yield chunk
+        await copying  # the COPY's error, if it failed
+    finally:
+        if not copying.done():
+            # The client left: the COPY runs out before the transaction ends.
+            left = True
+            while not chunks.empty():
+                chunks.get_nowait()  # a `forward` waiting for room goes on
+            with contextlib.suppress(DBAPIError):
+                await asyncio.shield(copying)
+
+
+async def _started(body: AsyncGenerator[bytes]) -> AsyncIterator[bytes]:
+    """`body` with its first two chunks (the BOM, then the header and first rows)
+    already read: a failure to start is an error answer, not a cut-off download."""
+    head = b"".join([await anext(body, b""), await anext(body, b"")])
+
+    async def whole() -> AsyncIterator[bytes]:
+        try:
+            yield head
+            async for chunk in body:
+                yield chunk
+        finally:
+            await body.aclose()  # a client that left: the COPY runs out here
+
+    return whole()
+
+
+async def _typed_rows(ctx: Ctx, chosen: statements.ExportStatement) -> AsyncIterator[Cells]:
+    """The statement's rows as values, `BATCH` at a time from a server-side cursor on
+    the driver (SQLAlchemy's result rows cost more than the workbook's cells)."""
+    async for batch in DriverStatement.of(chosen.typed()).batches(ctx.session, {}, BATCH):
+        yield [list(row) for row in batch]
+
+
 async def _xlsx(
-    entity: ExportEntity, first: Cells, rest: AsyncIterator[Cells]
+    entity: ExportEntity, names: list[str], first: Cells, rest: AsyncIterator[Cells]
 ) -> AsyncIterator[bytes]:
     writer = XlsxWriter(entity.value.capitalize())
     try:
-        writer.header(columns.headers(entity))
+        writer.header(names)
         writer.rows(first)
         async for batch in rest:
             writer.rows(batch)

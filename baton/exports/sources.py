@@ -1,4 +1,5 @@
-"""The rows of each export, a batch at a time, read by each list's own query.
+"""The rows of the exports not written by the database (`statements`: deals), a
+batch at a time, read by each list's own query.
 
 An export is the list a member sees, whole: the same service function the list's
 endpoint calls (its role checks, its filters, its order), asked for `BATCH` rows at a
@@ -28,10 +29,9 @@ from baton.activities.schemas import ActivityView
 from baton.audit.trail import TrailEntity, TrailQuery, read_trail
 from baton.contacts import service as contacts
 from baton.core.context import Ctx
-from baton.core.pagination import PageRequest, encode_cursor, page_of, sorted_page_of
+from baton.core.pagination import PageRequest, encode_cursor, page_of
 from baton.deals import queries as deal_queries
-from baton.deals import service as deals
-from baton.deals.schemas import DealListFilters, DealView
+from baton.deals.schemas import DealView
 from baton.exports import columns
 from baton.exports.columns import ExportEntity
 from baton.identity.models import Membership, User
@@ -112,7 +112,7 @@ async def batches(
     no_accounts: dict[uuid.UUID, str] = {}
     async for rows in _READERS[entity](ctx, filters, batch_sizes(size)):
         accounts = no_accounts
-        if entity in (ExportEntity.CONTACTS, ExportEntity.DEALS, ExportEntity.ACTIVITIES):
+        if entity in (ExportEntity.CONTACTS, ExportEntity.ACTIVITIES):
             accounts = await _account_names(ctx, rows)
         yield columns.table(entity, rows, columns.Lookups(members, accounts))
 
@@ -155,36 +155,6 @@ async def _contacts(ctx: Ctx, filters: ExportFilters, sizes: Iterator[int]) -> R
         last, rank = shown[-1]
         size = next(sizes)
         page = page_of(size, encode_cursor(last.id, rank))
-
-
-def deal_list_filters(filters: ExportFilters, caller_id: uuid.UUID) -> DealListFilters:
-    """The deals list's filters an export was asked for (`owner=me`: the caller)."""
-    return DealListFilters(
-        view=filters.deal_view,
-        account_id=filters.account_id,
-        owner_id=caller_id if filters.owner_me else filters.owner_id,
-        stage=filters.stage,
-        amount_min=filters.amount_min,
-        amount_max=filters.amount_max,
-        close_month=filters.close_month,
-        overdue=filters.overdue,
-        sort=filters.sort,
-    )
-
-
-async def _deals(ctx: Ctx, filters: ExportFilters, sizes: Iterator[int]) -> Rows:
-    size = next(sizes)
-    wanted = deal_list_filters(filters, ctx.require_principal().user_id)
-    page = sorted_page_of(size, None, wanted.sort)
-    while True:
-        found = await deals.list_deals(ctx, page, wanted)
-        shown = found[:size]
-        yield [row._mapping for row in shown]
-        following = deal_queries.next_list_cursor(found, page)
-        if following is None:
-            return
-        size = next(sizes)
-        page = sorted_page_of(size, following, wanted.sort)
 
 
 def _lead_values(record: lead_queries.LeadRecord) -> dict[str, Any]:
@@ -286,7 +256,6 @@ async def _audit(ctx: Ctx, filters: ExportFilters, sizes: Iterator[int]) -> Rows
 _READERS: dict[ExportEntity, Reader] = {
     ExportEntity.ACCOUNTS: _accounts,
     ExportEntity.CONTACTS: _contacts,
-    ExportEntity.DEALS: _deals,
     ExportEntity.LEADS: _leads,
     ExportEntity.TARGETS: _targets,
     ExportEntity.ACTIVITIES: _activities,

@@ -195,9 +195,12 @@ def _domain_or_none(value: str | None) -> str | None:
 async def _resolve_accounts(ctx: Ctx, rows: Rows) -> RowErrors:
     """Each row's `account` (a name or a domain) or `account_domain` → `account_id`
     of a live account: by domain first, then by the name's key. An account the
-    organization does not have is the row's error, naming it."""
+    organization does not have is the row's error, naming it. (A row whose account
+    cell failed to read has no account to look up: that cell's error says so.)"""
     wanted: list[tuple[int, dict[str, Any], str | None, str]] = []
     for number, values in rows:
+        if "account" not in values:
+            continue
         domain = values.get("account_domain") or _domain_or_none(values.get("account"))
         wanted.append((number, values, domain, _name_key(values["account"])))
     domains = sorted({d for _, _, d, _ in wanted if d})
@@ -255,7 +258,7 @@ async def _resolve_account_rows(ctx: Ctx, rows: Rows) -> RowErrors:
             holders[tax_id] = {f"name:{name_key}", *((f"domain:{domain}",) if domain else ())}
     for number, values in rows:
         tax_id = values.get("tax_id")
-        if not tax_id:
+        if not tax_id or "name" not in values:
             continue
         keys = set(_account_keys(values))
         holder = holders.get(tax_id)
@@ -289,7 +292,7 @@ async def _resolve_transactions(ctx: Ctx, rows: Rows) -> RowErrors:
     latest = datetime.now(UTC).date() + timedelta(days=LEDGER_DAYS_AHEAD)
     for number, values in rows:
         values["currency"] = values.get("currency") or currency
-        if values["occurred_on"] > latest:
+        if values.get("occurred_on") is not None and values["occurred_on"] > latest:
             errors.setdefault(number, []).append(
                 ("occurred_on", f"is in the future: a ledger line is dated by {latest}")
             )

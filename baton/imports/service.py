@@ -242,7 +242,10 @@ async def analyse(
         (spec, mapped[spec.name]) for spec in specs if spec.name in mapped
     ]
     candidates: list[RowPlan] = []
-    valid: list[tuple[int, dict[str, Any]]] = []
+    # Every row read, with the values of its cells that parsed; a row's references
+    # are checked even when one of its cells failed, so it shows all its errors.
+    read: list[tuple[int, dict[str, Any]]] = []
+    cell_errors: dict[int, list[tuple[str, str]]] = {}
     for number, cells in enumerate(parsed.rows, start=1):
         values: dict[str, Any] = {}
         row_errors: list[tuple[str, str]] = []
@@ -261,20 +264,30 @@ async def analyse(
         if extra:
             row_errors.append(("row", f"has {extra} cells past the last column"))
         if row_errors:
-            _row_errors(result, number, row_errors)
-            continue
+            cell_errors[number] = row_errors
         if result.mapping_errors:
             continue
         values.setdefault("owner_id", None)
         if values["owner_id"] is None:
             values["owner_id"] = default_owner
-        valid.append((number, values))
-    if writer.resolve is not None and valid:
-        # References (an account, a step) are looked up once for every valid row.
-        resolved = await writer.resolve(ctx, valid)
-        for number, row_errors in sorted(resolved.items()):
-            _row_errors(result, number, row_errors)
-        valid = [(number, values) for number, values in valid if number not in resolved]
+        read.append((number, values))
+    resolved: dict[int, list[tuple[str, str]]] = {}
+    if writer.resolve is not None and read:
+        # References (an account, a step) are looked up once for every row.
+        resolved = await writer.resolve(ctx, read)
+    for number in sorted(cell_errors.keys() | resolved.keys()):
+        failed = cell_errors.get(number, [])
+        failed_fields = {name for name, _ in failed}
+        _row_errors(
+            result,
+            number,
+            failed + [e for e in resolved.get(number, []) if e[0] not in failed_fields],
+        )
+    valid = [
+        (number, values)
+        for number, values in read
+        if number not in cell_errors and number not in resolved
+    ]
     first_by_key: dict[str, int] = {}
     for number, values in valid:
         keys = writer.keys(values)

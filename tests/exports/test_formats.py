@@ -40,8 +40,8 @@ def test_values_are_written_typed_and_in_utc() -> None:
     assert as_text(some) == str(some)
 
 
-def test_csv_starts_with_a_bom_and_ends_rows_with_crlf() -> None:
+def test_csv_starts_with_a_bom_and_ends_rows_with_a_line_feed() -> None:
     writer = CsvWriter()
     head = writer.header(["Name", "Amount"])
-    assert head == "\ufeffName,Amount\r\n".encode()
-    assert writer.rows([["Ölwerke, AG", Decimal("5.00")]]) == '"Ölwerke, AG",5.00\r\n'.encode()
+    assert head == "\ufeffName,Amount\n".encode()
+    assert writer.rows([["Ölwerke, AG", Decimal("5.00")]]) == '"Ölwerke, AG",5.00\n'.encode()

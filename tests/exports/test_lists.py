@@ -254,22 +254,21 @@ async def test_viewers_export_what_they_read_and_the_export_is_audited(
 async def test_the_response_starts_before_every_batch_is_read(
     app: Any, client: httpx.AsyncClient, owner_conn: asyncpg.Connection, monkeypatch: Any
 ) -> None:
-    """More rows than a batch: one statement per batch, every row once and in order,
+    """(The lists read page by page, `sources`.) More rows than a batch: one statement per batch, every row once and in order,
     and the first bytes go out to the client before the last batch is read (the ASGI
     messages as a server sees them; httpx's test transport would buffer them)."""
     admin = await register_tenant(client)
-    account = await create_account(client, admin, name="Acme")
-    deal_ids = [await insert_deal(owner_conn, admin, account["id"]) for _ in range(7)]
+    account_ids = [(await create_account(client, admin, name=f"A{i}"))["id"] for i in range(7)]
     monkeypatch.setattr(sources.batches, "__defaults__", (3,))
     events: list[tuple[str, int]] = []
-    original = sources._READERS[sources.ExportEntity.DEALS]
+    original = sources._READERS[sources.ExportEntity.ACCOUNTS]
 
     async def counting(ctx: Any, filters: Any, size: int) -> Any:
         async for rows in original(ctx, filters, size):
             events.append(("batch", len(rows)))
             yield rows
 
-    monkeypatch.setitem(sources._READERS, sources.ExportEntity.DEALS, counting)
+    monkeypatch.setitem(sources._READERS, sources.ExportEntity.ACCOUNTS, counting)
     body = bytearray()
     status: list[int] = []
 
@@ -293,8 +292,8 @@ async def test_the_response_starts_before_every_batch_is_read(
         "http_version": "1.1",
         "method": "GET",
         "scheme": "http",
-        "path": "/api/v1/exports/deals",
-        "raw_path": b"/api/v1/exports/deals",
+        "path": "/api/v1/exports/accounts",
+        "raw_path": b"/api/v1/exports/accounts",
         "query_string": b"",
         "root_path": "",
         "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {admin.token}".encode())],
@@ -310,7 +309,7 @@ async def test_the_response_starts_before_every_batch_is_read(
     last_batch = max(i for i, (kind, _) in enumerate(events) if kind == "batch")
     assert first_body < last_batch, events
     ids = [row["ID"] for row in csv.DictReader(io.StringIO(body.decode()[1:]))]
-    assert ids == [str(deal_id) for deal_id in deal_ids]
+    assert ids == account_ids
 
 
 async def test_a_client_gone_mid_stream_ends_the_request_quietly(

@@ -124,3 +124,49 @@ async def test_a_ledger_workbook_is_read_from_its_chosen_sheet_with_typed_cells(
         ("A-1", "2026-01-05", "1250.50"),
         ("A-2", "2026-02-01", "99.00"),
     ]
+
+
+async def test_a_row_with_a_cell_error_also_reports_its_references(
+    client: httpx.AsyncClient,
+) -> None:
+    """A bad amount does not hide the row's unknown account and stage: every error of
+    a row is listed, each `{row, field, message}`; a row whose only error is a cell
+    has that one; the rows with errors are counted once each."""
+    admin = await register_tenant(client)
+    await create_account(client, admin, name="Acme")
+    deals = await uploaded(
+        client,
+        admin,
+        "Deal name,Company,Stage,Amount\n"
+        "First,Nowhere Ltd,nope,lots\n"
+        "Second,Acme,discovery,lots\n"
+        "Third,Nowhere Ltd,prospecting,100\n",
+        kind="deals",
+    )
+    assert deals["errors"] == [
+        {"row": 1, "field": "amount", "message": "is not an amount (digits and a decimal point)"},
+        {
+            "row": 1,
+            "field": "account",
+            "message": "'Nowhere Ltd' is not an account of the organization",
+        },
+        {"row": 1, "field": "step", "message": "'nope' is not a step of the sales pipeline"},
+        {"row": 2, "field": "amount", "message": "is not an amount (digits and a decimal point)"},
+        {
+            "row": 3,
+            "field": "account",
+            "message": "'Nowhere Ltd' is not an account of the organization",
+        },
+    ]
+    assert deals["error_count"] == 5
+    assert deals["rows_with_errors"] == 3
+    ledger = await uploaded(
+        client,
+        admin,
+        "Company,Date,Amount\nNowhere Ltd,31/02/2026,12\n",
+        kind="transactions",
+    )
+    assert [(e["row"], e["field"]) for e in ledger["errors"]] == [
+        (1, "occurred_on"),
+        (1, "account"),
+    ]
