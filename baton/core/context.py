@@ -46,6 +46,9 @@ class Principal:
     # The IANA zone pages show times in and read typed times as (the member's, else the
     # organization's); stored times are UTC whatever it is.
     timezone: str = "UTC"
+    # An admin of an organization that requires two-factor sign-in of admins, without
+    # it: their sign-ins reach only enrolment and sign-out (baton.identity.enrolment).
+    second_factor_due: bool = False
 
 
 @dataclass

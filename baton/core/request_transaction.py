@@ -55,7 +55,7 @@ from baton.core.problems import PROBLEM_JSON, from_database_error, problem_body,
 from baton.core.replica import READ_METHODS
 from baton.core.runtime import Runtime
 from baton.db.engine import set_transaction_context
-from baton.identity import credentials, queries
+from baton.identity import credentials, enrolment, queries
 from baton.identity.credentials import CredentialPrefix
 
 log = structlog.get_logger("baton.request")
@@ -397,6 +397,9 @@ def _new_ctx(
 async def _failed(ctx: Ctx, scope: Scope, error: Exception) -> BufferedResponse:
     """The answer to a request that failed, once whatever it wrote is rolled back."""
     if isinstance(error, DomainError):
+        if isinstance(error, enrolment.EnrolmentRequired) and _is_page(scope):
+            # A page an admin may not see before enrolling: the enrolment page instead.
+            return BufferedResponse(303, [(b"location", enrolment.ENROLMENT_PAGE.encode())])
         if isinstance(error, PermissionDenied):
             await record_security_event(
                 ctx,
@@ -539,6 +542,11 @@ async def _refuse_over_budget(
     raise RateLimited(wait, "API request budget exhausted for this credential")
 
 
+def _is_page(scope: Scope) -> bool:
+    """A whole web page asked for (not the API, not an htmx fragment)."""
+    return scope["method"] == "GET" and not is_api(scope) and b"hx-request" not in headers_of(scope)
+
+
 async def _authenticate(
     ctx: Ctx, scope: Scope, parsed: credentials.ParsedCredential | None
 ) -> None:
@@ -551,6 +559,8 @@ async def _authenticate(
             raise Unauthenticated("The access token is unknown, expired or revoked")
         # A stale web session is just an anonymous visitor (sent to the login page).
         await set_transaction_context(ctx.session, tenant_id=None, request_id=ctx.request_id)
+    elif enrolment.refuses(ctx.principal, scope["method"], scope["path"]):
+        raise enrolment.EnrolmentRequired()
 
 
 def _check_csrf(

@@ -35,8 +35,8 @@ def _authenticate(function: str) -> DriverStatement:
     return DriverStatement.of(
         text(
             "SELECT credential_id, membership_id, role, user_id, email, full_name,"
-            f" tenant_slug, tenant_name, timezone FROM {function}(:tenant_id, :digest, :prefix,"
-            " :request_id)"
+            " tenant_slug, tenant_name, timezone, second_factor_due"
+            f" FROM {function}(:tenant_id, :digest, :prefix, :request_id)"
         )
     )
 
@@ -72,6 +72,7 @@ async def principal_for(ctx: Ctx, credential: ParsedCredential) -> Principal | N
         method=_METHODS[credential.prefix],
         credential_id=row["credential_id"],
         timezone=row["timezone"],
+        second_factor_due=row["second_factor_due"],
     )
 
 

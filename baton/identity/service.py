@@ -34,7 +34,7 @@ from baton.core.errors import (
 )
 from baton.core.ids import uuid7
 from baton.core.versioning import check_version
-from baton.identity import credentials, queries, sealing, totp
+from baton.identity import credentials, enrolment, queries, sealing, totp
 from baton.identity.access import require_role
 from baton.identity.credentials import CredentialPrefix, IssuedCredential
 from baton.identity.models import (
@@ -713,8 +713,11 @@ async def update_settings(
 
 
 async def create_api_key(ctx: Ctx, name: str) -> CreatedApiKey:
-    """Any member who may write creates keys acting as themselves; shown once."""
+    """Any member who may write creates keys acting as themselves; shown once. An
+    admin whose two-factor enrolment is due (organization requires it) may not (403),
+    with any credential (`identity.enrolment`)."""
     principal = require_role(ctx, Role.ADMIN, Role.MANAGER, Role.MARKETING, Role.SALES)
+    enrolment.require_enrolled(principal)
     issued = credentials.issue(CredentialPrefix.API_KEY, principal.tenant_id)
     api_key = ApiKey(
         tenant_id=principal.tenant_id,

@@ -40,7 +40,7 @@ def upgrade() -> None:
         "memberships",
         "timezone IS NULL OR length(timezone) BETWEEN 1 AND 64",
     )
-    _replace_functions(ddl.AUTHENTICATE_FUNCTION, ddl.AUTHENTICATE_SESSION_FUNCTION)
+    _replace_functions(ddl.AUTHENTICATE_FUNCTION_V2, ddl.AUTHENTICATE_SESSION_FUNCTION)
 
 
 def downgrade() -> None:
