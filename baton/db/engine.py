@@ -147,14 +147,21 @@ class Database:
         self.replica_engine: AsyncEngine | None = None
         self.replica_sessions: async_sessionmaker[AsyncSession] | None = None
         self._replica_down_until = 0.0
+        # The replica's URL says for itself whether it goes through a transaction-mode
+        # pooler (`?pooler=transaction`): then it keeps no statement across
+        # transactions either.
+        self.replica_pooled = replica_url is not None and through_pooler(replica_url)
         if replica_url is not None:
+            replica_args: dict[str, Any] = {"timeout": REPLICA_CONNECT_TIMEOUT_SECONDS}
+            if self.replica_pooled:
+                replica_args.update(_POOLED_ENGINE_ARGS)
             self.replica_engine = create_async_engine(
-                replica_url,
+                without_pooler_flag(replica_url),
                 pool_size=pool_size,
                 max_overflow=max_overflow,
                 pool_recycle=1800,
                 execution_options={"postgresql_readonly": True},
-                connect_args={"timeout": REPLICA_CONNECT_TIMEOUT_SECONDS},
+                connect_args=replica_args,
             )
             self.replica_sessions = async_sessionmaker(
                 self.replica_engine, expire_on_commit=False, autoflush=False
@@ -187,6 +194,21 @@ class Database:
     def replica_failed(self) -> None:
         """Send replica reads to the primary for `REPLICA_RETRY_SECONDS`."""
         self._replica_down_until = time.monotonic() + REPLICA_RETRY_SECONDS
+
+    async def replica_answers(self) -> str | None:
+        """Whether the replica answers now: None when it does, else the error's name
+        (and its reads go to the primary for `REPLICA_RETRY_SECONDS`, as after a
+        request's failed attempt). Without a replica: None."""
+        if self.replica_engine is None:
+            return None
+        try:
+            async with asyncio.timeout(REPLICA_CONNECT_TIMEOUT_SECONDS):
+                async with self.replica_engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure to reach it means "down"
+            self.replica_failed()
+            return type(exc).__name__
+        return None
 
     async def counter_pool(self) -> asyncpg.Pool:
         """asyncpg's pool for the rate-limit counters (autocommit), as the app role;
