@@ -40,7 +40,9 @@ async def _app_with_replica(
     replica_url = replica_app_url(with_replica)
     assert replica_url is not None
     db = Database(app_url(with_replica), pool_size=3, max_overflow=2, replica_url=replica_url)
-    transport = httpx.ASGITransport(app=create_app(with_replica, db), client=("127.0.0.1", 40000))
+    transport = httpx.ASGITransport(
+        app=create_app(with_replica, db), client=(random_address(), 40000)
+    )
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client, db
