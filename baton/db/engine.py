@@ -82,10 +82,12 @@ REPLICA_CONNECT_TIMEOUT_SECONDS = 2.0
 
 
 async def _refuse_connection() -> asyncpg.Connection:
-    raise RuntimeError("an autocommit request has no session: it works on ctx.autocommit")
+    raise RuntimeError(
+        "a driver-transaction request has no session: it works on ctx.driver_connection"
+    )
 
 
-async def _keep_autocommit_session(connection: asyncpg.Connection) -> None:
+async def _keep_driver_transaction_session(connection: asyncpg.Connection) -> None:
     """A request's driver connection comes back with its transaction ended, and with
     it every setting the request made (all transaction-local): nothing to reset.
     asyncpg's default reset (`RESET ALL` and three more statements) would cost a round
@@ -166,9 +168,9 @@ class Database:
             self.replica_sessions = async_sessionmaker(
                 self.replica_engine, expire_on_commit=False, autoflush=False
             )
-        # An autocommit request's `Ctx.session`: it never connects. A service that
+        # A driver-transaction request's `Ctx.session`: it never connects. A service that
         # reaches for it there would read without the request's tenant, or write outside
-        # its one statement; it fails loudly instead (`baton.core.autocommit`).
+        # its one statement; it fails loudly instead (`baton.core.driver_transaction`).
         self.refusing_sessions = async_sessionmaker(
             create_async_engine(url, async_creator=_refuse_connection)
         )
@@ -182,10 +184,10 @@ class Database:
         self._counter_pool: asyncpg.Pool | None = None
         self._asyncpg_pool_size = pool_size + max_overflow
         self._counter_pool_started = asyncio.Lock()
-        # Requests that write with one statement (`baton.core.autocommit`), in a
+        # Requests that write with one statement (`baton.core.driver_transaction`), in a
         # transaction on asyncpg's pool, without SQLAlchemy's session.
-        self._autocommit_pool: asyncpg.Pool | None = None
-        self._autocommit_pool_started = asyncio.Lock()
+        self._driver_transaction_pool: asyncpg.Pool | None = None
+        self._driver_transaction_pool_started = asyncio.Lock()
 
     def replica_available(self) -> bool:
         """A replica is configured and has not failed within `REPLICA_RETRY_SECONDS`."""
@@ -219,16 +221,16 @@ class Database:
                     self._counter_pool = await self._start_pool(reset=_keep_counter_session)
         return self._counter_pool
 
-    async def autocommit_pool(self) -> asyncpg.Pool:
-        """asyncpg's pool for one-statement requests (`baton.core.autocommit`), as the
+    async def driver_transaction_pool(self) -> asyncpg.Pool:
+        """asyncpg's pool for one-statement requests (`baton.core.driver_transaction`), as the
         app role; started on first use. Only the request middleware takes from it."""
-        if self._autocommit_pool is None:
-            async with self._autocommit_pool_started:
-                if self._autocommit_pool is None:
-                    self._autocommit_pool = await self._start_pool(
-                        init=_decode_json, reset=_keep_autocommit_session
+        if self._driver_transaction_pool is None:
+            async with self._driver_transaction_pool_started:
+                if self._driver_transaction_pool is None:
+                    self._driver_transaction_pool = await self._start_pool(
+                        init=_decode_json, reset=_keep_driver_transaction_session
                     )
-        return self._autocommit_pool
+        return self._driver_transaction_pool
 
     async def _start_pool(self, **options: Any) -> asyncpg.Pool:
         """One of asyncpg's pools as the app role, as large as the request pool (a
@@ -249,8 +251,10 @@ class Database:
         await self.engine.dispose()
         if self.replica_engine is not None:
             await self.replica_engine.dispose()
-        pools = [pool for pool in (self._counter_pool, self._autocommit_pool) if pool is not None]
-        self._counter_pool = self._autocommit_pool = None
+        pools = [
+            pool for pool in (self._counter_pool, self._driver_transaction_pool) if pool is not None
+        ]
+        self._counter_pool = self._driver_transaction_pool = None
         for pool in pools:
             await pool.close()
 
