@@ -36,10 +36,9 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     """The database answers and its schema is at this code's migration head.
 
-    With a read replica (`BATON_DATABASE_REPLICA_URL`), also its state: `up`, or
-    `down` with its reads served by the primary — still ready, since the primary serves
-    them (baton.core.replica); a load balancer keeps sending traffic, and a monitor
-    reads `replica`."""
+    With a read replica (`BATON_DATABASE_REPLICA_URL`), also its state in `replica`:
+    `up`, or `down` with its reads served by the primary — still ready (200), since
+    the primary serves them."""
     runtime: Runtime = request.app.state.runtime
     expected = head_revision()
     try:
