@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -350,6 +350,9 @@ async def confirm_totp(ctx: Ctx, code: str) -> list[str]:
     user.totp_recovery_hashes = [totp.recovery_digest(c) for c in codes]
     await ctx.session.flush()
     await record_security_event(ctx, SecurityEvent.TOTP_ENABLED, details={})
+    # Enrolled: nothing of this request is held to enrolment any longer (the answer
+    # renders with the whole app), as no later request of theirs will be.
+    ctx.principal = replace(principal, second_factor_due=False)
     return codes
 
 

@@ -126,7 +126,14 @@ async def test_the_web_ui_offers_only_enrolment_and_sign_out(client: httpx.Async
     await _web_sign_in(client, admin)
     account = await client.get("/account?totp_setup=1")
     assert account.status_code == 200
-    assert "requires two-factor sign-in for admins" in account.text
+    assert "requires two-factor sign-in for admins: set it up now to use Baton" in account.text
+    # It offers only what is allowed: the set-up and sign-out; no other page, search,
+    # bell or other form (each would be a dead end).
+    assert 'action="/account/totp/begin"' in account.text
+    assert 'action="/logout"' in account.text
+    for dead_end in ('href="/pipeline"', 'action="/search"', 'action="/account/timezone"'):
+        assert dead_end not in account.text
+    assert 'href="/account"' in account.text
     csrf = CSRF.search(account.text)[1]  # type: ignore[index]
     for page in ("/", "/pipeline", "/settings", "/team", "/settings/api-keys", "/deals"):
         sent = await client.get(page)
@@ -155,6 +162,10 @@ async def test_the_web_ui_offers_only_enrolment_and_sign_out(client: httpx.Async
         },
     )
     assert confirmed.status_code == 200, confirmed.text
+    # Enrolled: the answer (the recovery codes) already has the whole app around it.
+    assert confirmed.text.count("<li><code>") == 10
+    assert 'href="/pipeline"' in confirmed.text
+    assert 'action="/account/timezone"' in confirmed.text
     assert (await client.get("/team")).status_code == 200
     assert (await client.get("/")).status_code == 200
 
