@@ -34,8 +34,8 @@ from baton.cadences.api import router as cadences_router
 from baton.config import Settings, WorkerMode, get_settings
 from baton.contacts.api import router as contacts_router
 from baton.contacts.web import router as contacts_web_router
-from baton.core.autocommit import autocommit_paths
 from baton.core.context import Ctx
+from baton.core.driver_transaction import driver_transaction_paths
 from baton.core.envelope import RequestEnvelope
 from baton.core.errors import (
     DomainError,
@@ -216,7 +216,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     ]
     for router in routers:
         app.include_router(router)
-    runtime.autocommit_paths = autocommit_paths(
+    runtime.driver_transaction_paths = driver_transaction_paths(
         route for router in routers for route in router.routes
     )
     runtime.replica_paths = replica_paths(route for router in routers for route in router.routes)

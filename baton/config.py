@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str | None = None
+    # Secrets this deployment used before `secret_key`, as a JSON list: values sealed
+    # with them (two-factor seeds, baton.identity.sealing) still open and are sealed
+    # again with `secret_key` when read. Drop one once nothing sealed with it is left.
+    previous_secret_keys: tuple[str, ...] = ()
     # The login role the service connects as; it never owns tables or bypasses RLS.
     app_db_role: str = "baton_app"
     # Explicit URL for the app role; derived from database_url when unset. Through a

@@ -4,7 +4,7 @@
   owner, against `GET /api/v1/pipeline?per_column=200` for the same 200 cards (all in
   the first column). Budget: GraphQL ≤ 1.5 times REST (medians).
 - **move**: `moveDeal` Prospecting ↔ Discovery against `POST /api/v1/deals/{id}/move`
-  (REST without an Idempotency-Key runs in autocommit mode; GraphQL in the request's
+  (REST without an Idempotency-Key runs in a transaction on the driver; GraphQL in the request's
   transaction). Budget: GraphQL ≤ 1.3 times REST (medians).
 
 Both run in this process through the ASGI app (httpx's ASGI transport: no sockets, so

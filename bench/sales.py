@@ -15,7 +15,7 @@ sends, compiled from baton's own statement objects, in the same rounds):
   drops it after a random card of the target column (`after_id`, as a drag on the
   board does), so the neighbour-rank subqueries do real work. Variants: HTTP, the
   service layer in process (what the request middleware does for a one-statement
-  move, `baton.core.autocommit`: a connection of the driver's pool, a transaction on
+  move, `baton.core.driver_transaction`: a connection of the driver's pool, a transaction on
   it, rate-limit hit overlapping BEGIN and authentication, `move_deal`, COMMIT), raw
   asyncpg (rate-limit upsert ‖ BEGIN + `baton_authenticate`, `_LOAD_FOR_MOVE`,
   `_MOVE`, COMMIT: one transaction on the driver, every setting transaction-local).
@@ -294,7 +294,9 @@ async def request_ctx(runtime: Any, headers: dict[bytes, bytes], scope: dict[str
 
 
 @contextlib.asynccontextmanager
-async def autocommit_ctx(runtime: Any, headers: dict[bytes, bytes], scope: dict[str, Any]) -> Any:
+async def driver_transaction_ctx(
+    runtime: Any, headers: dict[bytes, bytes], scope: dict[str, Any]
+) -> Any:
     """What the request middleware does for a one-statement request: a connection of
     the driver's pool, the budget hit overlapping BEGIN and authentication on it, the
     transaction committed when the block ends without an error."""
@@ -305,7 +307,7 @@ async def autocommit_ctx(runtime: Any, headers: dict[bytes, bytes], scope: dict[
         _presented_credential,
     )
 
-    pool = await runtime.db.autocommit_pool()
+    pool = await runtime.db.driver_transaction_pool()
     async with pool.acquire() as connection:
         ctx = Ctx(
             session=runtime.db.refusing_sessions(),
@@ -313,7 +315,7 @@ async def autocommit_ctx(runtime: Any, headers: dict[bytes, bytes], scope: dict[
             settings=runtime.settings,
             request_id=uuid7().hex,
             client_address="127.0.0.1",
-            autocommit=connection,
+            driver_connection=connection,
         )
         parsed = _presented_credential(scope, headers, {})
         assert parsed is not None
@@ -332,7 +334,7 @@ class DealServiceMover(ServiceMover):
     items: Any
 
     async def move_once(self) -> int:
-        from baton.core.autocommit import NeedsTransaction
+        from baton.core.driver_transaction import NeedsSessionTransaction
         from baton.deals.schemas import DealMoveIn
         from baton.deals.service import move_deal
 
@@ -340,9 +342,9 @@ class DealServiceMover(ServiceMover):
         started = time.perf_counter_ns()
         data = DealMoveIn(to_step_id=target, version=version, after_id=anchor)
         try:
-            async with autocommit_ctx(self.runtime, self.headers, DEAL_MOVE_SCOPE) as ctx:
+            async with driver_transaction_ctx(self.runtime, self.headers, DEAL_MOVE_SCOPE) as ctx:
                 result = await move_deal(ctx, deal_id, data)
-        except NeedsTransaction:  # as the middleware: again, in one transaction
+        except NeedsSessionTransaction:  # as the middleware: again, in one transaction
             async with request_ctx(self.runtime, self.headers, DEAL_MOVE_SCOPE) as ctx:
                 result = await move_deal(ctx, deal_id, data)
         elapsed = time.perf_counter_ns() - started
@@ -354,7 +356,7 @@ class DealServiceMover(ServiceMover):
 
 class DealMoveSql:
     """What baton sends for a deal move, from baton's own statement objects, in one
-    transaction (`baton.core.autocommit`; the same statements again when the first
+    transaction (`baton.core.driver_transaction`; the same statements again when the first
     attempt declined, e.g. a reorder whose check failed)."""
 
     def __init__(self) -> None:

@@ -38,7 +38,7 @@ import asyncpg
 from sqlalchemy.engine import URL, make_url
 
 import baton.models  # noqa: F401  (the ORM resolves foreign keys across every table)
-from baton.accounts.tasks import enrol_lapsed_accounts
+from baton.accounts.tasks import sweep_lapsed_accounts
 from baton.audit.tasks import purge_deleted_records
 from baton.config import get_settings
 from baton.core.context import Ctx
@@ -175,7 +175,7 @@ async def main(args: argparse.Namespace) -> None:
         sweeps: list[tuple[str, Callable[[Ctx], Awaitable[Any]]]] = [
             ("claim SLA", escalate_overdue_claims),
             ("next-step digest", lambda ctx: send_next_step_digests(ctx, hour=0)),
-            ("winback", enrol_lapsed_accounts),
+            ("account status", sweep_lapsed_accounts),
             ("purge", purge_deleted_records),
         ]
         print(f"{'sweep':<18} {'runs':>5} {'items':>7} {'slowest s':>10} {'last s':>8}  budget")

@@ -1,7 +1,7 @@
 """Webhooks: what the outbox costs the deal move, and how fast one worker delivers.
 
 - **outbox A/B on the deal move** (raw driver, one run, interleaved): the move
-  statement as baton sends it in autocommit mode (`deals.service.move_statement()`:
+  statement as baton sends it on the driver's transaction (`deals.service.move_statement()`:
   the deal, its history and timeline entry, the audit rows, the board totals and the
   `deal.moved` outbox row, one statement, its own transaction) against the same
   statement without the outbox row (`move_statement(emit=False)`), alternating A and

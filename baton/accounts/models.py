@@ -175,16 +175,18 @@ class AccountTransaction(TenantKeyed, Timestamped, Versioned, Base):
 
 
 class AccountWinback(TenantKeyed, Timestamped, Base):
-    """An account that went quiet, seen by the winback sweep: one row per lapse.
+    """An account that went quiet, seen by the account-status sweep: one row per lapse.
 
     A lapse is the account's computed status turning `inactive` (activity) or
     `winback_target` (tenure) since its last ledger transaction, so it is keyed by
-    that date (`last_transaction_on`): the sweep enrols the account in the
-    organization's winback cadence and notes it on the timeline once per lapse, and a
-    new transaction followed by a new lapse is a new row. The unique key makes two
-    sweeps at once act once: the second's insert waits for the first's and finds it.
-    `enrollment_id` is the enrolment the sweep made (null: the account was already
-    enrolled in that cadence).
+    that date (`last_transaction_on`): the sweep announces it
+    (`account.status_changed`), notes it on the timeline and enrols the account in the
+    organization's winback cadence once per lapse, and a new transaction followed by a
+    new lapse is a new row. The unique key makes two sweeps at once act once: the
+    second's insert waits for the first's and finds it. `cadence_id` is the cadence it
+    went to (null: the organization had none; the first sweep that finds one sets it
+    and enrols), `enrollment_id` the enrolment the sweep made (null: none, or the
+    account was already enrolled in that cadence).
     """
 
     __tablename__ = "account_winbacks"
@@ -206,5 +208,5 @@ class AccountWinback(TenantKeyed, Timestamped, Base):
     # The status the sweep saw.
     tenure: Mapped[str] = mapped_column(String(16))
     activity: Mapped[str] = mapped_column(String(16))
-    cadence_id: Mapped[uuid.UUID]
+    cadence_id: Mapped[uuid.UUID | None]
     enrollment_id: Mapped[uuid.UUID | None]

@@ -48,6 +48,9 @@ class Principal:
     timezone: str = "UTC"
     # The organization's locale (BCP 47): how pages write money and read typed amounts.
     locale: str = "en-US"
+    # An admin of an organization that requires two-factor sign-in of admins, without
+    # it: their sign-ins reach only enrolment and sign-out (baton.identity.enrolment).
+    second_factor_due: bool = False
 
 
 @dataclass
@@ -69,9 +72,10 @@ class Ctx:
     # them after it has ended — so they never need a second pooled connection
     # while this one is held — each in its own short transaction.
     durable: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    # Set for a request that runs without an explicit transaction (`baton.core.
-    # autocommit`): its connection, the tenant and actor set on it; `session` refuses.
-    autocommit: asyncpg.Connection | None = None
+    # Set for a request that runs in a transaction on the driver's connection
+    # (`baton.core.driver_transaction`): that connection, the tenant and actor set in
+    # its transaction; `session` refuses.
+    driver_connection: asyncpg.Connection | None = None
 
     @property
     def current_tenant_id(self) -> uuid.UUID | None:
@@ -90,9 +94,11 @@ class Ctx:
         self, statement: DriverStatement, params: Mapping[str, Any]
     ) -> asyncpg.Record | None:
         """A driver statement's first row, on this unit of work's connection: the
-        autocommit one (its own transaction), else in the session's transaction."""
-        if self.autocommit is not None:
-            return await statement.fetchrow_on(self.autocommit, params, engine=self.db.engine)
+        driver's one (its own transaction), else in the session's transaction."""
+        if self.driver_connection is not None:
+            return await statement.fetchrow_on(
+                self.driver_connection, params, engine=self.db.engine
+            )
         return await statement.fetchrow(self.session, params)
 
     def defer_durable(self, action: Callable[[], Awaitable[None]]) -> None:

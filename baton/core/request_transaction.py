@@ -41,8 +41,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from baton.audit.models import SecurityEvent
 from baton.audit.service import record_security_event
 from baton.core import idempotency, rate_limit
-from baton.core.autocommit import NeedsTransaction
 from baton.core.context import Ctx
+from baton.core.driver_transaction import NeedsSessionTransaction
 from baton.core.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -64,7 +64,7 @@ from baton.core.problems import (
 from baton.core.replica import READ_METHODS
 from baton.core.runtime import Runtime
 from baton.db.engine import set_transaction_context
-from baton.identity import credentials, queries
+from baton.identity import credentials, enrolment, queries
 from baton.identity.credentials import CredentialPrefix
 
 log = structlog.get_logger("baton.request")
@@ -77,7 +77,7 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UNTRANSACTED_PREFIXES = ("/static/", "/healthz", "/readyz", "/metrics")
 _IDEMPOTENCY_HEADER = idempotency.HEADER.lower().encode()
 # As long as SQLAlchemy's pool waits for a connection (its `pool_timeout`).
-AUTOCOMMIT_ACQUIRE_SECONDS = 30
+DRIVER_ACQUIRE_SECONDS = 30
 
 
 # Set in the request's state by a `StreamedResponse` as it starts: its bytes pass
@@ -168,11 +168,11 @@ class RequestTransaction:
             await _error_response(error, scope).send(send)
             return
         response = None
-        attempted = _runs_in_autocommit(scope, runtime, headers)
+        attempted = _runs_on_driver(scope, runtime, headers)
         if attempted:
-            response = await self._handle_autocommit(scope, runtime, state, headers, body)
+            response = await self._handle_on_driver(scope, runtime, state, headers, body)
         if response is None:
-            # The transactional way; after a declined autocommit attempt (it wrote
+            # The transactional way; after a declined driver-transaction attempt (it wrote
             # nothing), without counting the call against the budget again.
             response = await self._handle(
                 scope, runtime, state, headers, body, attempted, receive, send
@@ -256,7 +256,7 @@ class RequestTransaction:
             if session.in_transaction():
                 await session.close()
 
-    async def _handle_autocommit(
+    async def _handle_on_driver(
         self,
         scope: Scope,
         runtime: Runtime,
@@ -265,19 +265,19 @@ class RequestTransaction:
         body: bytes,
     ) -> BufferedResponse | None:
         """The request in a transaction on a connection of the driver's pool, without
-        SQLAlchemy's session (`baton.core.autocommit`); None when the endpoint declined
+        SQLAlchemy's session (`baton.core.driver_transaction`); None when the endpoint declined
         before writing anything, for the session's way to run it again."""
         try:
-            pool = await runtime.db.autocommit_pool()
-            connection = await pool.acquire(timeout=AUTOCOMMIT_ACQUIRE_SECONDS)
+            pool = await runtime.db.driver_transaction_pool()
+            connection = await pool.acquire(timeout=DRIVER_ACQUIRE_SECONDS)
         except Exception:
             # The transactional way answers as it does when the database is away.
-            log.warning("no autocommit connection", path=scope["path"], exc_info=True)
+            log.warning("no driver-transaction connection", path=scope["path"], exc_info=True)
             return None
         transaction = connection.transaction()
         try:
             ctx = _new_ctx(scope, runtime, state, headers, runtime.db.refusing_sessions())
-            ctx.autocommit = connection
+            ctx.driver_connection = connection
             try:
                 parsed = _presented_credential(scope, headers, {})
                 if parsed is not None:
@@ -292,7 +292,7 @@ class RequestTransaction:
                 else:
                     await transaction.commit()
                 return response
-            except NeedsTransaction:
+            except NeedsSessionTransaction:
                 await _end(transaction)
                 return None
             except Exception as error:
@@ -352,13 +352,14 @@ async def _load_page_context(runtime: Runtime, ctx: Ctx, state: dict[str, object
     state["page_context"] = page_context
 
 
-def _runs_in_autocommit(scope: Scope, runtime: Runtime, headers: dict[bytes, bytes]) -> bool:
-    """An API write to a route marked for autocommit, without an Idempotency-Key."""
+def _runs_on_driver(scope: Scope, runtime: Runtime, headers: dict[bytes, bytes]) -> bool:
+    """An API write to a route marked `@driver_transaction_route`, without an
+    Idempotency-Key."""
     return (
         scope["method"] in UNSAFE_METHODS
         and is_api(scope)
         and _IDEMPOTENCY_HEADER not in headers
-        and any(path.match(scope["path"]) for path in runtime.autocommit_paths)
+        and any(path.match(scope["path"]) for path in runtime.driver_transaction_paths)
     )
 
 
@@ -424,6 +425,9 @@ async def _rollback_after(session: AsyncSession, error: Exception) -> None:
 async def _failed(ctx: Ctx, scope: Scope, error: Exception) -> BufferedResponse:
     """The answer to a request that failed, once whatever it wrote is rolled back."""
     if isinstance(error, DomainError):
+        if isinstance(error, enrolment.EnrolmentRequired) and _is_page(scope):
+            # A page an admin may not see before enrolling: the enrolment page instead.
+            return BufferedResponse(303, [(b"location", enrolment.ENROLMENT_PAGE.encode())])
         if isinstance(error, PermissionDenied):
             await record_security_event(
                 ctx,
@@ -573,6 +577,11 @@ async def _refuse_over_budget(
     raise RateLimited(wait, "API request budget exhausted for this credential")
 
 
+def _is_page(scope: Scope) -> bool:
+    """A whole web page asked for (not the API, not an htmx fragment)."""
+    return scope["method"] == "GET" and not is_api(scope) and b"hx-request" not in headers_of(scope)
+
+
 async def _authenticate(
     ctx: Ctx, scope: Scope, parsed: credentials.ParsedCredential | None
 ) -> None:
@@ -585,6 +594,8 @@ async def _authenticate(
             raise Unauthenticated("The access token is unknown, expired or revoked")
         # A stale web session is just an anonymous visitor (sent to the login page).
         await set_transaction_context(ctx.session, tenant_id=None, request_id=ctx.request_id)
+    elif enrolment.refuses(ctx.principal, scope["method"], scope["path"]):
+        raise enrolment.EnrolmentRequired()
 
 
 def _check_csrf(

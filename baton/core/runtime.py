@@ -23,8 +23,8 @@ class Runtime:
     db: Database
     metrics: Metrics
     secret_key: str
-    # Routes that run in autocommit mode (`baton.core.autocommit`).
-    autocommit_paths: tuple[re.Pattern[str], ...] = ()
+    # Routes that run in a transaction on the driver (`baton.core.driver_transaction`).
+    driver_transaction_paths: tuple[re.Pattern[str], ...] = ()
     # GET routes served from the replica when there is one (`baton.core.replica`).
     replica_paths: tuple[re.Pattern[str], ...] = ()
     # How a page request's error is answered (`app._render`: an error page in the

@@ -149,20 +149,34 @@ $$
 # invoking app role, so RLS applies with the tenant just set — and, for its row
 # only, set the actor and role. Unknown, expired or revoked: no row, no actor.
 def _authenticate_function(
-    name: str, *, local: bool, timezone: bool = True, locale: bool = False
+    name: str,
+    *,
+    local: bool,
+    timezone: bool = True,
+    locale: bool = True,
+    second_factor: bool = True,
 ) -> str:
     """The authentication function; `local`: its settings end with the transaction,
     else they stay on the connection until the next call replaces every one of them
     (user and role emptied first, the transition settings too). `timezone`: it also
     answers the member's time zone (their own, else the organization's); without it,
     the function as revisions before `9d3f6a2c8e14` created it. `locale`: it also
-    answers the organization's locale (revision `c4e8a1f6d2b9` on)."""
+    answers the organization's locale (revision `c4e8a1f6d2b9` on). `second_factor`:
+    it also answers whether the member is an admin without two-factor sign-in in an
+    organization that requires it (`baton.identity.enrolment`; revision
+    `e2a7c4f9b1d3` on)."""
     scope = "true" if local else "false"
     zone_column = ", coalesce(m.timezone, s.timezone, 'UTC')::text" if timezone else ""
     zone_type = ", timezone text" if timezone else ""
     if locale:
         zone_column += ", coalesce(s.locale, 'en-US')::text"
         zone_type += ", locale text"
+    if second_factor:
+        zone_column += (
+            ",\n        (m.role = 'admin' AND coalesce(s.require_admin_totp, false)"
+            " AND u.totp_enabled_at IS NULL)"
+        )
+        zone_type += ", second_factor_due boolean"
     zone_join = (
         "\n        LEFT JOIN tenant_settings s ON s.tenant_id = c.tenant_id" if timezone else ""
     )
@@ -212,16 +226,26 @@ $$
 """
 
 
-AUTHENTICATE_FUNCTION = _authenticate_function("baton_authenticate", local=True, locale=True)
-# As `9d3f6a2c8e14` created it (the time zone, no locale): its migrations keep this text.
-AUTHENTICATE_FUNCTION_V2 = _authenticate_function("baton_authenticate", local=True)
+AUTHENTICATE_FUNCTION = _authenticate_function("baton_authenticate", local=True)
+# As `c4e8a1f6d2b9` created it (time zone and locale, no second factor).
+AUTHENTICATE_FUNCTION_V3 = _authenticate_function(
+    "baton_authenticate", local=True, second_factor=False
+)
+# As `9d3f6a2c8e14` created it (the time zone alone): its migrations keep this text.
+AUTHENTICATE_FUNCTION_V2 = _authenticate_function(
+    "baton_authenticate", local=True, locale=False, second_factor=False
+)
 # As the foundation revision created it (no time zone): its migrations keep this text.
-AUTHENTICATE_FUNCTION_V1 = _authenticate_function("baton_authenticate", local=True, timezone=False)
+AUTHENTICATE_FUNCTION_V1 = _authenticate_function(
+    "baton_authenticate", local=True, timezone=False, locale=False, second_factor=False
+)
 # The session-level variant the deal move used until `b7d2e9f4a1c6` dropped it (its
 # settings outlived the call: unsafe behind a transaction pooler); migrations only.
-AUTHENTICATE_SESSION_FUNCTION = _authenticate_function("baton_authenticate_session", local=False)
+AUTHENTICATE_SESSION_FUNCTION = _authenticate_function(
+    "baton_authenticate_session", local=False, locale=False, second_factor=False
+)
 AUTHENTICATE_SESSION_FUNCTION_V1 = _authenticate_function(
-    "baton_authenticate_session", local=False, timezone=False
+    "baton_authenticate_session", local=False, timezone=False, locale=False, second_factor=False
 )
 
 

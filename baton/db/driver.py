@@ -78,7 +78,7 @@ class DriverStatement:
     async def fetchrow_on(
         self, connection: asyncpg.Connection, params: Mapping[str, Any], *, engine: AsyncEngine
     ) -> asyncpg.Record | None:
-        """The first row, on a connection of the autocommit pool (no transaction:
+        """The first row, on a connection of the driver-transaction pool (no transaction:
         the statement is its own). The engine's `before_cursor_execute` listeners
         hear of it, with no SQLAlchemy connection."""
         args = self.args(params)

@@ -82,10 +82,12 @@ REPLICA_CONNECT_TIMEOUT_SECONDS = 2.0
 
 
 async def _refuse_connection() -> asyncpg.Connection:
-    raise RuntimeError("an autocommit request has no session: it works on ctx.autocommit")
+    raise RuntimeError(
+        "a driver-transaction request has no session: it works on ctx.driver_connection"
+    )
 
 
-async def _keep_autocommit_session(connection: asyncpg.Connection) -> None:
+async def _keep_driver_transaction_session(connection: asyncpg.Connection) -> None:
     """A request's driver connection comes back with its transaction ended, and with
     it every setting the request made (all transaction-local): nothing to reset.
     asyncpg's default reset (`RESET ALL` and three more statements) would cost a round
@@ -150,21 +152,28 @@ class Database:
         self.replica_engine: AsyncEngine | None = None
         self.replica_sessions: async_sessionmaker[AsyncSession] | None = None
         self._replica_down_until = 0.0
+        # The replica's URL says for itself whether it goes through a transaction-mode
+        # pooler (`?pooler=transaction`): then it keeps no statement across
+        # transactions either.
+        self.replica_pooled = replica_url is not None and through_pooler(replica_url)
         if replica_url is not None:
+            replica_args: dict[str, Any] = {"timeout": REPLICA_CONNECT_TIMEOUT_SECONDS}
+            if self.replica_pooled:
+                replica_args.update(_POOLED_ENGINE_ARGS)
             self.replica_engine = create_async_engine(
-                replica_url,
+                without_pooler_flag(replica_url),
                 pool_size=pool_size,
                 max_overflow=max_overflow,
                 pool_recycle=1800,
                 execution_options={"postgresql_readonly": True},
-                connect_args={"timeout": REPLICA_CONNECT_TIMEOUT_SECONDS},
+                connect_args=replica_args,
             )
             self.replica_sessions = async_sessionmaker(
                 self.replica_engine, expire_on_commit=False, autoflush=False
             )
-        # An autocommit request's `Ctx.session`: it never connects. A service that
+        # A driver-transaction request's `Ctx.session`: it never connects. A service that
         # reaches for it there would read without the request's tenant, or write outside
-        # its one statement; it fails loudly instead (`baton.core.autocommit`).
+        # its one statement; it fails loudly instead (`baton.core.driver_transaction`).
         self.refusing_sessions = async_sessionmaker(
             create_async_engine(url, async_creator=_refuse_connection)
         )
@@ -178,10 +187,10 @@ class Database:
         self._counter_pool: asyncpg.Pool | None = None
         self._asyncpg_pool_size = pool_size + max_overflow
         self._counter_pool_started = asyncio.Lock()
-        # Requests that write with one statement (`baton.core.autocommit`), in a
+        # Requests that write with one statement (`baton.core.driver_transaction`), in a
         # transaction on asyncpg's pool, without SQLAlchemy's session.
-        self._autocommit_pool: asyncpg.Pool | None = None
-        self._autocommit_pool_started = asyncio.Lock()
+        self._driver_transaction_pool: asyncpg.Pool | None = None
+        self._driver_transaction_pool_started = asyncio.Lock()
 
     def replica_available(self) -> bool:
         """A replica is configured and has not failed within `REPLICA_RETRY_SECONDS`."""
@@ -190,6 +199,21 @@ class Database:
     def replica_failed(self) -> None:
         """Send replica reads to the primary for `REPLICA_RETRY_SECONDS`."""
         self._replica_down_until = time.monotonic() + REPLICA_RETRY_SECONDS
+
+    async def replica_answers(self) -> str | None:
+        """Whether the replica answers now: None when it does, else the error's name
+        (and its reads go to the primary for `REPLICA_RETRY_SECONDS`, as after a
+        request's failed attempt). Without a replica: None."""
+        if self.replica_engine is None:
+            return None
+        try:
+            async with asyncio.timeout(REPLICA_CONNECT_TIMEOUT_SECONDS):
+                async with self.replica_engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure to reach it means "down"
+            self.replica_failed()
+            return type(exc).__name__
+        return None
 
     async def counter_pool(self) -> asyncpg.Pool:
         """asyncpg's pool for the rate-limit counters (autocommit), as the app role;
@@ -200,16 +224,16 @@ class Database:
                     self._counter_pool = await self._start_pool(reset=_keep_counter_session)
         return self._counter_pool
 
-    async def autocommit_pool(self) -> asyncpg.Pool:
-        """asyncpg's pool for one-statement requests (`baton.core.autocommit`), as the
+    async def driver_transaction_pool(self) -> asyncpg.Pool:
+        """asyncpg's pool for one-statement requests (`baton.core.driver_transaction`), as the
         app role; started on first use. Only the request middleware takes from it."""
-        if self._autocommit_pool is None:
-            async with self._autocommit_pool_started:
-                if self._autocommit_pool is None:
-                    self._autocommit_pool = await self._start_pool(
-                        init=_decode_json, reset=_keep_autocommit_session
+        if self._driver_transaction_pool is None:
+            async with self._driver_transaction_pool_started:
+                if self._driver_transaction_pool is None:
+                    self._driver_transaction_pool = await self._start_pool(
+                        init=_decode_json, reset=_keep_driver_transaction_session
                     )
-        return self._autocommit_pool
+        return self._driver_transaction_pool
 
     async def _start_pool(self, **options: Any) -> asyncpg.Pool:
         """One of asyncpg's pools as the app role, as large as the request pool (a
@@ -230,8 +254,10 @@ class Database:
         await self.engine.dispose()
         if self.replica_engine is not None:
             await self.replica_engine.dispose()
-        pools = [pool for pool in (self._counter_pool, self._autocommit_pool) if pool is not None]
-        self._counter_pool = self._autocommit_pool = None
+        pools = [
+            pool for pool in (self._counter_pool, self._driver_transaction_pool) if pool is not None
+        ]
+        self._counter_pool = self._driver_transaction_pool = None
         for pool in pools:
             await pool.close()
 

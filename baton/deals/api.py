@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
-from baton.core.autocommit import autocommit_route
+from baton.core.driver_transaction import driver_transaction_route
 from baton.core.pagination import PageLimit, SortedCursor, sorted_page_of
 from baton.core.replica import replica_route
 from baton.core.routing import JsonRoute
@@ -192,7 +192,7 @@ async def restore_deal(
 
 
 @router.post("/deals/{deal_id}/move")
-@autocommit_route
+@driver_transaction_route
 async def move_deal(deal_id: uuid.UUID, data: DealMoveIn, ctx: CtxDep) -> DealMoveOut:
     """Move along a transition (or reorder within the column); won/lost is `/close`."""
     result = await service.move_deal(ctx, deal_id, data)

@@ -56,8 +56,8 @@ from baton.cadences import service as cadence_service
 from baton.cadences.deletion import delete_live_enrollments, restore_enrollments
 from baton.cadences.models import LIVE_STATUSES
 from baton.contacts.models import Contact
-from baton.core.autocommit import NeedsTransaction
 from baton.core.context import Ctx
+from baton.core.driver_transaction import NeedsSessionTransaction
 from baton.core.errors import (
     Conflict,
     FieldError,
@@ -1174,9 +1174,9 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
     its own rank changes unless that gap is full and the column is rebalanced.
     A move to the deal's own step only reorders it: no history, no timeline entry.
     `dry_run` checks everything, reports the planned effects and writes nothing.
-    On the driver (`ctx.autocommit`, `baton.core.autocommit`) the write is one
+    On the driver (`ctx.driver_connection`, `baton.core.driver_transaction`) the write is one
     statement; effects, a rebalance, a failed reorder check or an uncompiled workflow
-    raise `NeedsTransaction` first, with nothing written.
+    raise `NeedsSessionTransaction` first, with nothing written.
     """
     principal = require_role(ctx, *WRITERS)
     supplied = data.fields.model_dump(exclude_none=True, mode="json")
@@ -1234,8 +1234,8 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
     # card sat in that half.
     reorder = move is None or data.after_id is not None or data.before_id is not None
     position = ranks.position_between(lo, hi)
-    if ctx.autocommit is not None and (position is None or (move and move.edge.effects)):
-        raise NeedsTransaction  # a rebalance, or the transition's effects: more writes
+    if ctx.driver_connection is not None and (position is None or (move and move.edge.effects)):
+        raise NeedsSessionTransaction  # a rebalance, or the transition's effects: more writes
     guard: dict[str, Any] = {}
     if position is None:
         # The rebalance holds the column's lock exclusively: its rank needs no check.
@@ -1260,8 +1260,8 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
     }
     moved = await ctx.fetchrow(_MOVE_ON_DRIVER, params)
     if moved is not None and not moved["placed"]:
-        if ctx.autocommit is not None:
-            raise NeedsTransaction  # nothing written: placed again after the column's lock
+        if ctx.driver_connection is not None:
+            raise NeedsSessionTransaction  # nothing written: placed again after the column's lock
         moved = await _place_again(ctx, current.workflow_id, data, load, params)
     if moved is None:
         raise StaleVersion("The deal changed while you moved it")
@@ -1273,15 +1273,15 @@ async def move_deal(ctx: Ctx, deal_id: uuid.UUID, data: DealMoveIn) -> DealMove:
 
 
 async def _workflow_of(ctx: Ctx, row: asyncpg.Record) -> engine.CompiledWorkflow:
-    """The deal's compiled workflow; an autocommit move takes it from the cache only
+    """The deal's compiled workflow; a move on the driver's transaction takes it from the cache only
     (compiling it would read through the session, which it has not)."""
-    if ctx.autocommit is None:
+    if ctx.driver_connection is None:
         return await workflow_service.require_compiled(
             ctx, row["workflow_id"], row["workflow_version"]
         )
     flow = workflow_service.cached_compiled(ctx, row["workflow_id"], row["workflow_version"])
     if flow is None:
-        raise NeedsTransaction
+        raise NeedsSessionTransaction
     return flow
 
 

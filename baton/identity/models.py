@@ -93,10 +93,11 @@ class User(Timestamped, Versioned, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     password_changed_at: Mapped[datetime | None]
-    # Two-factor sign-in (identity.totp): the base32 secret, set when set-up begins and
+    # Two-factor sign-in (identity.totp): the base32 secret sealed with the app secret
+    # (identity.sealing: AES-GCM, `v1.<key id>.…`), set when set-up begins and
     # in force once confirmed (`totp_enabled_at`); the last step a code was accepted
     # for (a code works once); the SHA-256 of each unused recovery code.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(String(128))
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     totp_recovery_hashes: Mapped[list[str]] = mapped_column(

@@ -35,7 +35,7 @@ def _authenticate(function: str) -> DriverStatement:
     return DriverStatement.of(
         text(
             "SELECT credential_id, membership_id, role, user_id, email, full_name,"
-            " tenant_slug, tenant_name, timezone, locale"
+            " tenant_slug, tenant_name, timezone, locale, second_factor_due"
             f" FROM {function}(:tenant_id, :digest, :prefix, :request_id)"
         )
     )
@@ -73,6 +73,7 @@ async def principal_for(ctx: Ctx, credential: ParsedCredential) -> Principal | N
         credential_id=row["credential_id"],
         timezone=row["timezone"],
         locale=row["locale"],
+        second_factor_due=row["second_factor_due"],
     )
 
 

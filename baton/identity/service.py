@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,7 +34,7 @@ from baton.core.errors import (
 )
 from baton.core.ids import uuid7
 from baton.core.versioning import check_version
-from baton.identity import credentials, queries, totp
+from baton.identity import credentials, enrolment, queries, sealing, totp
 from baton.identity.access import require_role
 from baton.identity.credentials import CredentialPrefix, IssuedCredential
 from baton.identity.models import (
@@ -262,6 +262,25 @@ async def sign_in(ctx: Ctx, data: LoginIn, kind: CredentialKind = CredentialKind
     return SignIn(issued.raw, expires_at, tenant, user, membership, setup_required)
 
 
+def _sealing_keys(ctx: Ctx) -> sealing.SealingKeys:
+    settings = ctx.settings
+    return sealing.sealing_keys(settings.resolved_secret_key(), settings.previous_secret_keys)
+
+
+def _totp_secret(ctx: Ctx, user: User) -> str | None:
+    """The login's TOTP seed, opened (`identity.sealing`: fails closed under a key this
+    server lacks). A plaintext seed from before sealing, or one sealed under a previous
+    application secret, is sealed under the current one now; the caller's flush
+    writes it."""
+    if user.totp_secret is None:
+        return None
+    keys = _sealing_keys(ctx)
+    secret = sealing.unseal(keys, user.totp_secret, row_id=user.id.bytes)
+    if sealing.needs_sealing(keys, user.totp_secret):
+        user.totp_secret = sealing.seal(keys, secret, row_id=user.id.bytes)
+    return secret
+
+
 async def _check_second_factor(
     ctx: Ctx, data: LoginIn, user: User, account_key: str, address_key: str
 ) -> None:
@@ -285,8 +304,8 @@ async def _check_second_factor(
                 actor_user_id=user.id,
             )
             return
-    elif user.totp_secret is not None:
-        step = totp.verify(user.totp_secret, code, after_step=user.totp_last_step)
+    elif (secret := _totp_secret(ctx, user)) is not None:
+        step = totp.verify(secret, code, after_step=user.totp_last_step)
         if step is not None:
             user.totp_last_step = step
             await ctx.session.flush()
@@ -303,10 +322,11 @@ async def begin_totp(ctx: Ctx) -> tuple[str, str]:
     user = await ctx.session.get_one(User, principal.user_id)
     if user.totp_enabled_at is not None:
         raise Conflict("Two-factor sign-in is already on; turn it off to set up another app")
-    user.totp_secret = totp.new_secret()
+    secret = totp.new_secret()
+    user.totp_secret = sealing.seal(_sealing_keys(ctx), secret, row_id=user.id.bytes)
     user.totp_last_step = None
     await ctx.session.flush()
-    return user.totp_secret, totp.provisioning_uri(user.totp_secret, user.email)
+    return secret, totp.provisioning_uri(secret, user.email)
 
 
 async def confirm_totp(ctx: Ctx, code: str) -> list[str]:
@@ -315,9 +335,10 @@ async def confirm_totp(ctx: Ctx, code: str) -> list[str]:
     it does not match; 409 when no set-up was begun or it is already on."""
     principal = ctx.require_principal()
     user = await ctx.session.get_one(User, principal.user_id)
-    if user.totp_enabled_at is not None or user.totp_secret is None:
+    secret = _totp_secret(ctx, user)
+    if user.totp_enabled_at is not None or secret is None:
         raise Conflict("Begin the set-up first (a new secret), then confirm it with a code")
-    step = totp.verify(user.totp_secret, code, after_step=None)
+    step = totp.verify(secret, code, after_step=None)
     if step is None:
         raise ValidationFailed(
             "The code does not match",
@@ -329,6 +350,9 @@ async def confirm_totp(ctx: Ctx, code: str) -> list[str]:
     user.totp_recovery_hashes = [totp.recovery_digest(c) for c in codes]
     await ctx.session.flush()
     await record_security_event(ctx, SecurityEvent.TOTP_ENABLED, details={})
+    # Enrolled: nothing of this request is held to enrolment any longer (the answer
+    # renders with the whole app), as no later request of theirs will be.
+    ctx.principal = replace(principal, second_factor_due=False)
     return codes
 
 
@@ -692,8 +716,11 @@ async def update_settings(
 
 
 async def create_api_key(ctx: Ctx, name: str) -> CreatedApiKey:
-    """Any member who may write creates keys acting as themselves; shown once."""
+    """Any member who may write creates keys acting as themselves; shown once. An
+    admin whose two-factor enrolment is due (organization requires it) may not (403),
+    with any credential (`identity.enrolment`)."""
     principal = require_role(ctx, Role.ADMIN, Role.MANAGER, Role.MARKETING, Role.SALES)
+    enrolment.require_enrolled(principal)
     issued = credentials.issue(CredentialPrefix.API_KEY, principal.tenant_id)
     api_key = ApiKey(
         tenant_id=principal.tenant_id,

@@ -43,11 +43,11 @@ async def defer(
     them (`baton.jobs.runtime.tenant_task`). `args` must be JSON values and must not
     use the reserved names `tenant_id`, `actor_id`, `actor_role`. A unit of work
     without a tenant has nothing to scope the job to: that is a bug (RuntimeError),
-    as is a call from an autocommit request, whose statements each commit on their
-    own (such a service raises `NeedsTransaction` before it writes).
+    as is a call from a request on the driver's transaction, which has no session to
+    queue in (such a service raises `NeedsSessionTransaction` before it writes).
     """
-    if ctx.autocommit is not None:
-        raise RuntimeError("defer needs the unit of work's transaction, not autocommit")
+    if ctx.driver_connection is not None:
+        raise RuntimeError("defer needs the session's transaction, not the driver's")
     tenant_id = ctx.current_tenant_id
     if tenant_id is None:
         raise RuntimeError("a job is queued for a tenant; this unit of work has none")

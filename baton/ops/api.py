@@ -34,7 +34,11 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """The database answers and its schema is at this code's migration head."""
+    """The database answers and its schema is at this code's migration head.
+
+    With a read replica (`BATON_DATABASE_REPLICA_URL`), also its state in `replica`:
+    `up`, or `down` with its reads served by the primary — still ready (200), since
+    the primary serves them."""
     runtime: Runtime = request.app.state.runtime
     expected = head_revision()
     try:
@@ -49,7 +53,15 @@ async def readyz(request: Request) -> JSONResponse:
             {"status": "migrations pending", "current": current, "expected": expected},
             status_code=503,
         )
-    return JSONResponse({"status": "ready", "revision": current})
+    answer: dict[str, object] = {"status": "ready", "revision": current}
+    if runtime.db.replica_engine is not None:
+        error = await runtime.db.replica_answers()
+        answer["replica"] = (
+            {"status": "up"}
+            if error is None
+            else {"status": "down", "reads_from": "primary", "error": error}
+        )
+    return JSONResponse(answer)
 
 
 @router.get(

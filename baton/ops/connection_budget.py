@@ -2,7 +2,7 @@
 
 Each server process has its own pools, all sized from `BATON_DB_POOL_SIZE` and
 `BATON_DB_MAX_OVERFLOW` (`baton.db.engine.Database`): SQLAlchemy's request pool, the
-rate-limit counters' pool and the autocommit requests' pool, each up to
+rate-limit counters' pool and the driver-transaction requests' pool, each up to
 pool size + overflow. The inline job worker (`BATON_WORKER=inline`, in one process
 only) adds procrastinate's own pool (concurrency + 2); its jobs run on the request pool.
 

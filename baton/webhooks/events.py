@@ -3,8 +3,8 @@
 `emit(ctx, type, subject_id, data=None)` inserts one `outbox_events` row on the unit
 of work's session: it commits with the change or not at all (a rolled-back change
 emits nothing), and the worker fans it out after the commit (`delivery.pump`). The
-deal move and close are one statement each (the move may even run in autocommit,
-`baton.core.autocommit`): they write their event from that statement, with
+deal move and close are one statement each (the move may even run in a transaction on
+the driver, `baton.core.driver_transaction`): they write their event from that statement, with
 `outbox_cte`, so the outbox costs them no round trip.
 
 `data` is the record as the REST API shows it. Left out (None), the dispatcher reads
@@ -53,8 +53,8 @@ def _emitting_tenant(ctx: Ctx, types: Sequence[str]) -> uuid.UUID:
     for type in types:
         if type not in EVENT_TYPES:
             raise ValueError(f"unknown event type {type!r}")
-    if ctx.autocommit is not None:
-        raise RuntimeError("emit needs the unit of work's transaction, not autocommit")
+    if ctx.driver_connection is not None:
+        raise RuntimeError("emit needs the session's transaction, not the driver's")
     tenant_id = ctx.current_tenant_id
     if tenant_id is None:
         raise RuntimeError("an event belongs to a tenant; this unit of work has none")
@@ -73,7 +73,7 @@ async def emit(
     `data` (JSON values: the record as the API shows it, e.g. a schema's
     `model_dump(mode="json")`) is sent as is; None lets the dispatcher read the
     record. An unknown type is a bug (ValueError), as is a unit of work without a
-    tenant or an autocommit request (RuntimeError; such a statement uses
+    tenant or a driver-transaction request (RuntimeError; such a statement uses
     `outbox_cte`).
     """
     tenant_id = _emitting_tenant(ctx, [type])

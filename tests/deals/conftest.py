@@ -97,7 +97,7 @@ class Org:
         **extra: Any,
     ) -> httpx.Response:
         """POST …/move; with an Idempotency-Key the move runs in one transaction, else
-        in autocommit mode where it can (`baton.core.autocommit`)."""
+        on the driver's transaction where it can (`baton.core.driver_transaction`)."""
         body = {"to_step_id": str(self.steps[to]), "version": deal["version"], **extra}
         headers = dict((member or self.sales).headers)
         if idempotency_key is not None:

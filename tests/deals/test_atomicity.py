@@ -461,7 +461,7 @@ async def test_a_python_failure_midway_through_a_move_changes_nothing(
     await _assert_moved_whole(client, flow, owner_conn, deal, before)
 
 
-# A move without effects runs on the driver's connection (baton.core.autocommit): its
+# A move without effects runs on the driver's connection (baton.core.driver_transaction): its
 # one statement in the driver's transaction, so a fault anywhere in it leaves nothing.
 PLAIN_MOVE_FAULTS = {
     name: MOVE_FAULTS[name]
@@ -471,7 +471,7 @@ PLAIN_MOVE_FAULTS = {
 
 @pytest.mark.parametrize("action", list(ACTIONS))
 @pytest.mark.parametrize("fault", list(PLAIN_MOVE_FAULTS))
-async def test_a_fault_in_an_autocommit_move_changes_nothing(
+async def test_a_fault_in_a_move_on_the_driver_changes_nothing(
     client: httpx.AsyncClient,
     org: Org,
     owner_conn: asyncpg.Connection,
@@ -500,7 +500,7 @@ async def test_a_one_statement_move_whose_answer_fails_writes_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The move on the driver's connection commits only once its answer is built
-    (`baton.core.autocommit`): a failure there (a bug) is a 500 and no move at all."""
+    (`baton.core.driver_transaction`): a failure there (a bug) is a 500 and no move at all."""
     deal = await org.create(client)
     deal_id = uuid.UUID(deal["id"])
     before = await footprint(owner_conn, org.admin, deal_id)

@@ -342,7 +342,7 @@ def _meanwhile(monkeypatch: pytest.MonkeyPatch, change: Callable[[], Request]) -
 
 
 # In one transaction (an Idempotency-Key) a reorder whose check failed is placed again
-# in it; in autocommit mode its statement wrote nothing and the request runs again in a
+# in it; on the driver its statement wrote nothing and the request runs again in a
 # transaction, whose read already sees the change: placed once, no second placement.
 IN_ONE_TRANSACTION = pytest.mark.parametrize(
     ("idempotency_key", "placed_again"), [("reorder-1", [1]), (None, [])]
@@ -414,7 +414,7 @@ async def test_a_reorder_costs_no_statement_more_than_a_move_and_a_rebalance_thr
         return len(sent)
 
     # The same transition each time: an append and a drop after a named card (its check
-    # rides in the UPDATE) in autocommit mode: authentication, load, move. A drop into a
+    # rides in the UPDATE) on the driver: authentication, load, move. A drop into a
     # full gap needs a transaction (the column's lock, its cards locked and read, their
     # new ranks): three statements more than a plain move in one.
     assert await statements(plain) == 3

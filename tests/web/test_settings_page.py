@@ -9,6 +9,7 @@ import re
 import httpx
 import pytest
 
+from baton.identity import totp
 from tests.factories import add_member, register_tenant
 from tests.web.test_workflow_pages import HTMX, _sign_in
 
@@ -152,14 +153,25 @@ async def test_admin_requires_two_factor_for_admins_from_the_form(
     client: httpx.AsyncClient,
 ) -> None:
     admin = await register_tenant(client)
+    manager = await add_member(client, admin, "manager")
     token = await _sign_in(client, admin)
     form = {"timezone": "UTC", "version": "1", "csrf_token": token}
     saved = await client.post(PAGE, data={**form, "require_admin_totp": "true"}, headers=HTMX)
     assert saved.status_code == 200, saved.text
     assert "Settings saved" in saved.text
-    settings = await client.get("/api/v1/settings", headers=admin.headers)
+    settings = await client.get("/api/v1/settings", headers=manager.headers)
     assert settings.json()["require_admin_totp"] is True
-    # "Optional" again (the form's other choice) turns it off.
+    # The admin, without it, is held to enrolment from now on (identity.enrolment).
+    held = await client.get(PAGE)
+    assert held.status_code == 303
+    assert held.headers["location"] == "/account?totp_setup=1"
+    began = await client.post("/api/v1/me/totp", headers=admin.headers)
+    code = totp.code_at(began.json()["secret"], totp.current_step())
+    confirmed = await client.post(
+        "/api/v1/me/totp/confirm", headers=admin.headers, json={"code": code}
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    # Enrolled: "Optional" again (the form's other choice) turns it off.
     again = {**form, "version": "2", "require_admin_totp": "false"}
     assert (await client.post(PAGE, data=again, headers=HTMX)).status_code == 200
     settings = await client.get("/api/v1/settings", headers=admin.headers)

@@ -1,5 +1,5 @@
 """The outbox: each change writes its event with itself — the deal move from its own
-statement, also in autocommit mode — and a change that does not happen writes none."""
+statement, also on the driver's transaction — and a change that does not happen writes none."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ async def test_create_move_and_close_write_their_events(
     client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
 ) -> None:
     deal = await org.create(client)
-    moved = await org.move(client, deal, "discovery")  # autocommit: one statement
+    moved = await org.move(client, deal, "discovery")  # on the driver: one statement
     assert moved.status_code == 200, moved.text
     deal = moved.json()["deal"]
     again = await org.move(

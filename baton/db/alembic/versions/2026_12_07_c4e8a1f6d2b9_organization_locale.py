@@ -40,7 +40,7 @@ def upgrade() -> None:
         "tenant_settings",
         "length(locale) BETWEEN 2 AND 35",
     )
-    _replace_function(ddl.AUTHENTICATE_FUNCTION)
+    _replace_function(ddl.AUTHENTICATE_FUNCTION_V3)
 
 
 def downgrade() -> None:

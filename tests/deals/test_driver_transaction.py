@@ -1,5 +1,5 @@
 """A deal move sent with a token runs on the driver's connection, without SQLAlchemy's
-session (`baton.core.autocommit`): authentication, load and one writing statement in
+session (`baton.core.driver_transaction`): authentication, load and one writing statement in
 one transaction. What it needs besides runs again in the session's transaction,
 having written nothing; nothing of one request stays on its connection for the next."""
 
@@ -47,7 +47,7 @@ async def test_a_move_leaves_nothing_on_its_connection(
     assert refused.status_code == 404
     # Every connection of the pool, as the next request finds it: no tenant, actor,
     # role, request or transition (all were transaction-local), no open transaction.
-    pool = await database.autocommit_pool()
+    pool = await database.driver_transaction_pool()
     held = [await pool.acquire() for _ in range(pool.get_size())]
     try:
         for conn in held:
@@ -58,7 +58,7 @@ async def test_a_move_leaves_nothing_on_its_connection(
             await pool.release(conn)
 
 
-async def test_an_autocommit_request_has_no_session(database: Database) -> None:
+async def test_a_driver_transaction_request_has_no_session(database: Database) -> None:
     async with database.refusing_sessions() as session:
         with pytest.raises(RuntimeError, match="no session"):
             await session.execute(text("SELECT 1"))
@@ -114,7 +114,7 @@ async def test_a_move_with_an_idempotency_key_runs_in_a_transaction_and_replays(
     assert len(sent) == 6
 
 
-async def test_every_autocommit_request_answers_as_usual_and_returns_its_connection(
+async def test_every_driver_transaction_request_answers_as_usual_and_returns_its_connection(
     client: httpx.AsyncClient, org: Org, database: Database
 ) -> None:
     viewer = await add_member(client, org.admin, "viewer")
@@ -137,6 +137,6 @@ async def test_every_autocommit_request_answers_as_usual_and_returns_its_connect
         ),
     ]
     assert [answer.status_code for answer in answers] == [200, 409, 403, 404, 401, 422]
-    pool = await database.autocommit_pool()
+    pool = await database.driver_transaction_pool()
     assert pool.get_size() >= 1
     assert pool.get_idle_size() == pool.get_size()

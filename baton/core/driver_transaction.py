@@ -3,9 +3,11 @@
 A deal move is authentication, a load and one writing statement (the deal, its
 history, its timeline entry, the audit rows and the board totals, through triggers).
 Through SQLAlchemy's session each costs its execution path, and the checkout and
-commit theirs (docs/benchmarks.md). A route marked `@autocommit_route` runs instead
-on a connection of `Database.autocommit_pool()` (asyncpg's own), in a transaction
-begun and ended on the driver: BEGIN, authentication, load, move, COMMIT.
+commit theirs (docs/benchmarks.md). A route marked `@driver_transaction_route` runs
+instead on a connection of `Database.driver_transaction_pool()` (asyncpg's own), in a
+transaction begun and ended on the driver: BEGIN, authentication, load, move, COMMIT.
+(Until `b7d2e9f4a1c6` this path ran without a transaction and was called
+"autocommit"; docs/benchmarks.md keeps that name in its history.)
 
 Nothing depends on session state surviving between statements. Every setting the
 request makes — tenant, actor, role and request id (`baton_authenticate`), the
@@ -21,12 +23,12 @@ fewer, but behind a pooler another client's statements could run in between.
 
 How (`RequestTransaction`): an API call with a bearer token or API key and no
 Idempotency-Key, to a marked route, takes a connection from the pool, begins, and
-authenticates. The endpoint finds the connection in `ctx.autocommit`; `ctx.session`
-refuses to connect. A success commits; an error status or exception rolls back.
+authenticates. The endpoint finds the connection in `ctx.driver_connection`;
+`ctx.session` refuses to connect. A success commits; an error status or exception rolls back.
 
 The service reads, checks, and writes with exactly one statement. Whenever it would
 need more — a second write (transition effects), a rebalance, a reorder placed again,
-a workflow not in the cache — it raises `NeedsTransaction` *before* writing anything,
+a workflow not in the cache — it raises `NeedsSessionTransaction` *before* writing anything,
 the driver's transaction is rolled back, and the request runs again from the start
 the usual way, in the session's transaction. An Idempotency-Key keeps the usual way:
 its stored answer must commit with the write.
@@ -40,24 +42,24 @@ from typing import Any, TypeVar
 
 from starlette.routing import BaseRoute, Route
 
-_MARK = "__baton_autocommit__"
+_MARK = "__baton_driver_transaction__"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class NeedsTransaction(Exception):
+class NeedsSessionTransaction(Exception):
     """The one-statement request needs the session's transaction after all; raised
     before any write, so the request can run again there."""
 
 
-def autocommit_route(endpoint: F) -> F:
+def driver_transaction_route(endpoint: F) -> F:
     """Mark an endpoint whose service writes with one statement on the driver's
-    connection (and raises `NeedsTransaction` otherwise)."""
+    connection (and raises `NeedsSessionTransaction` otherwise)."""
     setattr(endpoint, _MARK, True)
     return endpoint
 
 
-def autocommit_paths(routes: Iterable[BaseRoute]) -> tuple[re.Pattern[str], ...]:
+def driver_transaction_paths(routes: Iterable[BaseRoute]) -> tuple[re.Pattern[str], ...]:
     """The path patterns of the marked routes."""
     return tuple(
         route.path_regex
