@@ -58,7 +58,9 @@ async def rebuild_rollups(owner: URL, slug: str | None = None) -> dict[str, int]
             for tenant_id in tenants:
                 async with conn.begin():
                     rows = await rebuild_open_deal_totals(conn, tenant_id)
-                    name = await conn.scalar(text("SELECT slug FROM tenants"))
+                    name = await conn.scalar(
+                        text("SELECT slug FROM tenants WHERE id = :tenant"), {"tenant": tenant_id}
+                    )
                     written[str(name)] = rows
     finally:
         await engine.dispose()
