@@ -5,7 +5,7 @@ close) the open, live deals' count and amount, kept by statement triggers on dea
 the writing transaction (as `pipeline_column_totals` is for the board) and backfilled
 here.
 
-Revision ID: c4e8a1f6d3b9
+Revision ID: a7f3c2e9d1b4
 Revises: b7d2e9f4a1c6
 Create Date: 2026-12-07 17:40:00.000000+00:00
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 from baton.db import ddl
 
-revision = "c4e8a1f6d3b9"
+revision = "a7f3c2e9d1b4"
 down_revision = "b7d2e9f4a1c6"
 branch_labels = None
 depends_on = None
