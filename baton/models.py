@@ -14,6 +14,7 @@ from baton.imports.models import ImportBatch, ImportFile
 from baton.jobs.models import JobError
 from baton.leads.models import Lead, LeadEscalation, PoolEntry
 from baton.notifications.models import Notification
+from baton.reports.models import open_deal_totals
 from baton.saved_views.models import SavedView
 from baton.targets.models import Target
 from baton.webhooks.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
@@ -69,4 +70,5 @@ __all__ = [
     "WorkflowHistory",
     "WorkflowStep",
     "WorkflowTransition",
+    "open_deal_totals",
 ]

@@ -782,3 +782,89 @@ FROM deals
 WHERE deleted_at IS NULL
 GROUP BY 1, 2, 3, 4, 5
 """
+
+
+# The reports' rollup of open deals (`open_deal_totals`), kept exact like the board's
+# totals: per (workflow, step, owner, currency, probability override, month of the
+# expected close) the number of open, live deals and their amounts summed, so the
+# pipeline and the forecast read a few hundred rows however many deals there are.
+# A NULL probability is "the step's" (weighed at read time: a workflow edit changes
+# no row); a NULL month is "no expected close". Per statement with transition tables,
+# upserts in key order (see the board's totals above for why). Rows whose count fell
+# to 0 stay until a rebuild; the reports skip them.
+OPEN_DEAL_TOTALS_KEY = (
+    "tenant_id, workflow_id, step_id, owner_id, currency, probability, close_month"
+)
+
+
+def _open_totals_rows(image: str, sign: str) -> str:
+    return (
+        f"SELECT tenant_id, workflow_id, step_id, owner_id, currency, probability,"
+        f" date_trunc('month', expected_close_date)::date AS close_month,"
+        f" {sign}1 AS n, {sign}coalesce(amount, 0) AS total"
+        f" FROM {image} WHERE outcome IS NULL AND deleted_at IS NULL"
+    )
+
+
+def _open_totals_function(name: str, changes: str) -> str:
+    return f"""
+CREATE FUNCTION {name}() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO open_deal_totals AS t ({OPEN_DEAL_TOTALS_KEY}, deal_count, amount_total)
+    SELECT {OPEN_DEAL_TOTALS_KEY}, sum(n), sum(total)
+    FROM ({changes}) AS change
+    GROUP BY {OPEN_DEAL_TOTALS_KEY}
+    HAVING sum(n) <> 0 OR sum(total) <> 0
+    ORDER BY {OPEN_DEAL_TOTALS_KEY}
+    ON CONFLICT ({OPEN_DEAL_TOTALS_KEY}) DO UPDATE
+    SET deal_count = t.deal_count + excluded.deal_count,
+        amount_total = t.amount_total + excluded.amount_total;
+    RETURN NULL;
+END
+$$
+"""
+
+
+OPEN_DEAL_TOTALS_FUNCTIONS = (
+    _open_totals_function("baton_open_deal_totals_insert", _open_totals_rows("new_deals", "")),
+    _open_totals_function(
+        "baton_open_deal_totals_update",
+        f"{_open_totals_rows('old_deals', '-')} UNION ALL {_open_totals_rows('new_deals', '')}",
+    ),
+    _open_totals_function("baton_open_deal_totals_delete", _open_totals_rows("old_deals", "-")),
+)
+OPEN_DEAL_TOTALS_TRIGGERS = (
+    "CREATE TRIGGER open_deal_totals_insert AFTER INSERT ON deals"
+    " REFERENCING NEW TABLE AS new_deals"
+    " FOR EACH STATEMENT EXECUTE FUNCTION baton_open_deal_totals_insert()",
+    "CREATE TRIGGER open_deal_totals_update AFTER UPDATE ON deals"
+    " REFERENCING OLD TABLE AS old_deals NEW TABLE AS new_deals"
+    " FOR EACH STATEMENT EXECUTE FUNCTION baton_open_deal_totals_update()",
+    "CREATE TRIGGER open_deal_totals_delete AFTER DELETE ON deals"
+    " REFERENCING OLD TABLE AS old_deals"
+    " FOR EACH STATEMENT EXECUTE FUNCTION baton_open_deal_totals_delete()",
+)
+DROP_OPEN_DEAL_TOTALS = (
+    *(f"DROP TRIGGER IF EXISTS open_deal_totals_{event} ON deals" for event in _EVENTS),
+    *(f"DROP FUNCTION IF EXISTS baton_open_deal_totals_{event}()" for event in _EVENTS),
+)
+
+# The rollup recomputed from the deals: what the backfill inserts, what the doctor
+# compares the stored rows with, and what a rebuild writes back.
+OPEN_DEAL_TOTALS_RECOMPUTED = f"""
+SELECT {OPEN_DEAL_TOTALS_KEY}, count(*) AS deal_count, coalesce(sum(amount), 0) AS amount_total
+FROM (SELECT tenant_id, workflow_id, step_id, owner_id, currency, probability,
+             date_trunc('month', expected_close_date)::date AS close_month, amount
+      FROM deals WHERE outcome IS NULL AND deleted_at IS NULL) AS open_deal
+GROUP BY {OPEN_DEAL_TOTALS_KEY}
+"""
+OPEN_DEAL_TOTALS_BACKFILL = (
+    f"INSERT INTO open_deal_totals ({OPEN_DEAL_TOTALS_KEY}, deal_count, amount_total)"
+    f" {OPEN_DEAL_TOTALS_RECOMPUTED}"
+)
+# One organization's rows written back from its deals (after deleting them).
+OPEN_DEAL_TOTALS_REBUILD = (
+    f"INSERT INTO open_deal_totals ({OPEN_DEAL_TOTALS_KEY}, deal_count, amount_total)"
+    f" SELECT * FROM ({OPEN_DEAL_TOTALS_RECOMPUTED}) AS r WHERE tenant_id = :tenant"
+)

@@ -42,7 +42,10 @@ from baton.identity.models import Membership, User
 from baton.jobs.runtime import describe_error, tenant_task
 
 ROWS_PER_FETCH = 2000
-LEFT_OUT_TABLES = frozenset({"access_tokens", "api_keys", "pipeline_column_totals"})
+# Credentials, and bookkeeping the triggers rebuild from the exported rows.
+LEFT_OUT_TABLES = frozenset(
+    {"access_tokens", "api_keys", "pipeline_column_totals", "open_deal_totals"}
+)
 LEFT_OUT_COLUMNS = frozenset({"tenant_id", "search_doc", "phone_tail"})
 _EXPORTS: Table = TenantExport.__table__  # type: ignore[assignment]
 

@@ -35,6 +35,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from baton.db import ddl
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -171,6 +173,32 @@ def _step_outside_workflow_sql() -> str:
         for table, entity in _GOVERNED
     ]
     return "\nUNION ALL\n".join(parts)
+
+
+def _open_deal_totals_sql() -> str:
+    # Rows at zero are the same as no row (the triggers leave them until a rebuild).
+    key = ddl.OPEN_DEAL_TOTALS_KEY
+    return f"""
+    WITH stored AS (
+        SELECT {key}, deal_count, amount_total FROM open_deal_totals
+        WHERE tenant_id IN {_SCOPED_TENANTS} AND (deal_count <> 0 OR amount_total <> 0)
+    ),
+    recomputed AS (
+        SELECT * FROM ({ddl.OPEN_DEAL_TOTALS_RECOMPUTED}) r
+        WHERE tenant_id IN {_SCOPED_TENANTS}
+    ),
+    wrong AS (
+        (SELECT 'stored' AS side, * FROM stored EXCEPT SELECT 'stored', * FROM recomputed)
+        UNION ALL
+        (SELECT 'recomputed', * FROM recomputed EXCEPT SELECT 'recomputed', * FROM stored)
+    )
+    SELECT t.slug AS tenant, w.step_id AS id,
+        w.side || ': owner ' || w.owner_id || ', ' || w.currency
+        || ', probability ' || coalesce(w.probability::text, 'of the step')
+        || ', closing ' || coalesce(w.close_month::text, 'undated')
+        || ': ' || w.deal_count || ' deals, ' || w.amount_total AS detail
+    FROM wrong w JOIN tenants t ON t.id = w.tenant_id
+    """
 
 
 def _history_sql() -> str:
@@ -520,6 +548,13 @@ CHECKS: tuple[Check, ...] = (
         Severity.ERROR,
         "Workflow history must replay from creation to each record's current step.",
         _history_sql(),
+    ),
+    Check(
+        "open_deal_totals",
+        Severity.ERROR,
+        "The reports' rollup of open deals (open_deal_totals) must equal a recomputation"
+        " from the deals; `baton db rebuild-rollups` writes the recomputation back.",
+        _open_deal_totals_sql(),
     ),
 )
 

@@ -6,8 +6,9 @@ Aggregates are computed by PostgreSQL in `numeric` (money is never a float here)
 service turns rows into the documented shapes. Filters are added only when given, so
 each statement keeps to the partial indexes it was written for:
 
-- open deals: `ix_deals_open_pipeline` (workflow, step; covering what the pipeline
-  and the forecast read), closed deals: `ix_deals_closed` (closed_at);
+- open deals: their rollup `open_deal_totals` (`reports.models`, kept by triggers),
+  or `ix_deals_open_pipeline` (workflow, step; covering what the forecast reads by
+  day); closed deals: `ix_deals_closed` (closed_at);
 - the ledger: `ix_workflow_history_workflow_at`;
 - leads: `ix_leads_created` (created_at);
 - activities: `ix_activities_done` (completed_at), `ix_activities_planned_due`
@@ -49,11 +50,13 @@ class StageMoney:
     weighted: Decimal
 
 
+# Open deals are read from their rollup (`open_deal_totals`, one row per step, owner,
+# currency, probability override and close month), not from the deals.
 _PIPELINE = """
 WITH groups AS (
-    SELECT step_id, currency, probability, count(*) AS n, coalesce(sum(amount), 0) AS amount
-      FROM deals
-     WHERE workflow_id = :workflow_id AND outcome IS NULL AND deleted_at IS NULL{owner}
+    SELECT step_id, currency, probability, sum(deal_count) AS n, sum(amount_total) AS amount
+      FROM open_deal_totals
+     WHERE workflow_id = :workflow_id AND deal_count > 0{owner}
      GROUP BY step_id, currency, probability
 )
 SELECT g.step_id, g.currency, sum(g.n) AS n, sum(g.amount) AS amount,
@@ -92,14 +95,27 @@ class ForecastMonth:
     weighted: Decimal
 
 
-_FORECAST = """
-WITH groups AS (
+# By month from the rollup when the period's days are whole months (the default and
+# every period Home offers); by day from the deals otherwise (`ix_deals_open_pipeline`).
+_FORECAST_GROUPS = {
+    "months": """
+    SELECT close_month AS month, step_id, currency, probability,
+           sum(deal_count) AS n, sum(amount_total) AS amount
+      FROM open_deal_totals
+     WHERE workflow_id = :workflow_id AND deal_count > 0
+       AND close_month >= :since AND close_month < :until{owner}
+     GROUP BY 1, step_id, currency, probability""",
+    "days": """
     SELECT date_trunc('month', expected_close_date)::date AS month, step_id, currency,
            probability, count(*) AS n, coalesce(sum(amount), 0) AS amount
       FROM deals
      WHERE workflow_id = :workflow_id AND outcome IS NULL AND deleted_at IS NULL
        AND expected_close_date >= :since AND expected_close_date < :until{owner}
-     GROUP BY 1, step_id, currency, probability
+     GROUP BY 1, step_id, currency, probability""",
+}
+
+_FORECAST = """
+WITH groups AS ({groups}
 ), weighed AS (
     SELECT g.month, g.currency, g.n, g.amount,
            coalesce(g.probability::numeric, s.probability::numeric, 0) AS p
@@ -114,10 +130,9 @@ SELECT month, currency, sum(n) AS n, sum(amount) AS pipeline,
 """
 
 _UNDATED = """
-SELECT currency, count(*) AS n, coalesce(sum(amount), 0) AS amount
-  FROM deals
- WHERE workflow_id = :workflow_id AND outcome IS NULL AND deleted_at IS NULL
-   AND expected_close_date IS NULL{owner}
+SELECT currency, sum(deal_count) AS n, sum(amount_total) AS amount
+  FROM open_deal_totals
+ WHERE workflow_id = :workflow_id AND deal_count > 0 AND close_month IS NULL{owner}
  GROUP BY currency
 """
 
@@ -147,8 +162,10 @@ async def forecast(
     owner = _owner("owner_id", owner_id)
     best_case, commit = thresholds
     params: dict[str, Any] = {"workflow_id": workflow_id, "owner_id": owner_id}
+    whole_months = days[0].day == 1 and days[1].day == 1
+    groups = _FORECAST_GROUPS["months" if whole_months else "days"].format(owner=owner)
     months = await session.execute(
-        text(_FORECAST.format(owner=owner)),
+        text(_FORECAST.format(groups=groups)),
         {**params, "since": days[0], "until": days[1], "best_case": best_case, "commit": commit},
     )
     undated = await session.execute(text(_UNDATED.format(owner=owner)), params)

@@ -1,7 +1,8 @@
-"""The board's maintained counts and sums (`pipeline_column_totals`) stay exact.
+"""The board's maintained counts and sums (`pipeline_column_totals`) stay exact, and so
+does the reports' rollup of open deals (`open_deal_totals`).
 
 After every kind of write to deals, through the API or as raw SQL, the totals must
-equal a fresh GROUP BY over the live deals: the trigger keeps them, not the service.
+equal a fresh GROUP BY over the live deals: the triggers keep them, not the service.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import httpx
 from baton.db.engine import Database
 from tests.deals.conftest import Org
 from tests.identity.test_statement_counts import counted
+from tests.reports.conftest import open_totals_disagreement
 
 Figures = dict[tuple[uuid.UUID, uuid.UUID, str], tuple[int, int, Decimal]]
 
@@ -50,6 +52,7 @@ async def _fresh(owner_conn: asyncpg.Connection, tenant_id: uuid.UUID) -> Figure
 async def _assert_exact(owner_conn: asyncpg.Connection, org: Org) -> Figures:
     fresh = await _fresh(owner_conn, org.admin.tenant_id)
     assert await _maintained(owner_conn, org.admin.tenant_id) == fresh
+    assert await open_totals_disagreement(owner_conn, org.admin.tenant_id) == []
     return fresh
 
 

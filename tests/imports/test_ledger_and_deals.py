@@ -16,6 +16,7 @@ from baton.db.engine import Database
 from tests.accounts.support import add_transaction, create_account, pipeline_steps, today
 from tests.factories import Member, add_member, register_tenant
 from tests.imports.support import committed, get, uploaded
+from tests.reports.conftest import open_totals_disagreement
 
 
 async def _undo(
@@ -198,6 +199,14 @@ async def test_deals_open_at_their_stage_with_owner_and_history(
         steps["negotiation"]: 1,
         steps["prospecting"]: 1,
     }
+    # So does the reports' rollup of open deals.
+    assert await open_totals_disagreement(owner_conn, admin.tenant_id) == []
+    assert (
+        await owner_conn.fetchval(
+            "SELECT sum(deal_count) FROM open_deal_totals WHERE tenant_id = $1", admin.tenant_id
+        )
+        == 3
+    )
     # The board shows them: each at the end of its column.
     board = await client.get("/api/v1/deals", headers=admin.headers)
     assert board.status_code == 200
@@ -220,6 +229,7 @@ async def test_deals_open_at_their_stage_with_owner_and_history(
         admin.tenant_id,
     )
     assert counted == 0
+    assert await open_totals_disagreement(owner_conn, admin.tenant_id) == []
 
 
 async def test_deal_updates_keep_the_stage_and_undo_restores_the_amount(
@@ -253,12 +263,14 @@ async def test_deal_updates_keep_the_stage_and_undo_restores_the_amount(
         "SELECT amount::text, step_id FROM deals WHERE tenant_id = $1", admin.tenant_id
     )
     assert (row["amount"], row["step_id"]) == ("250.00", steps["proposal"])
+    assert await open_totals_disagreement(owner_conn, admin.tenant_id) == []
     undone = await _undo(client, admin, done)
     assert undone.status_code == 200, undone.text
     row = await owner_conn.fetchrow(
         "SELECT amount::text, import_batch_id FROM deals WHERE tenant_id = $1", admin.tenant_id
     )
     assert (row["amount"], str(row["import_batch_id"])) == ("100.00", first["id"])
+    assert await open_totals_disagreement(owner_conn, admin.tenant_id) == []
 
 
 async def _insert_deal_at(

@@ -35,6 +35,7 @@ from baton.ops.doctor import CHECK_NAMES, diagnose, run_doctor
 from tests.conftest import direct_app_url
 from tests.database import cluster_url, drop_database, recreate_database, worker_database_name
 from tests.factories import Member, add_member, register_tenant, unique
+from tests.reports.conftest import rebuild_rollups
 
 runner = CliRunner()
 NEXT_WEEK = (datetime.now(UTC).date() + timedelta(days=7)).isoformat()
@@ -194,14 +195,23 @@ async def move_without_triggers(
             old["step_id"],
             to,
         )
+        await rebuild_rollups(conn, org.tenant_id)
 
 
-async def as_replica(conn: asyncpg.Connection, *statements: tuple[str, tuple[Any, ...]]) -> None:
-    """Run `statements` in one transaction with triggers and FK checks off."""
+async def as_replica(
+    conn: asyncpg.Connection,
+    *statements: tuple[str, tuple[Any, ...]],
+    rollups_of: uuid.UUID | None = None,
+) -> None:
+    """Run `statements` in one transaction with triggers and FK checks off; then
+    rebuild the rollups of organization `rollups_of` as their triggers would have
+    kept them, so only the invariant under test breaks."""
     async with conn.transaction():
         await conn.execute("SET LOCAL session_replication_role = replica")
         for sql, args in statements:
             await conn.execute(sql, *args)
+        if rollups_of is not None:
+            await rebuild_rollups(conn, rollups_of)
     assert await conn.fetchval("SHOW session_replication_role") == "origin"
 
 
@@ -455,6 +465,7 @@ async def test_deal_outcome_mismatch_in_both_modes(
             " WHERE tenant_id = $1 AND id = $2",
             (org.tenant_id, org.deal_id),
         ),
+        rollups_of=org.tenant_id,
     )
     assert await findings_of(org.slug) == {"deal_outcome_mismatch": {str(org.deal_id)}}
     # A role that RLS binds (here the app role, like a managed service's owner) takes
@@ -494,6 +505,7 @@ async def test_step_without_history(org: Org, owner_conn: asyncpg.Connection) ->
             "UPDATE deals SET step_id = $3 WHERE tenant_id = $1 AND id = $2",
             (org.tenant_id, org.deal_id, discovery),
         ),
+        rollups_of=org.tenant_id,
     )
     assert await findings_of(org.slug) == {"history_disagrees_with_step": {str(org.deal_id)}}
 

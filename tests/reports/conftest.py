@@ -5,6 +5,8 @@ Rows go straight into the tables as the database owner with triggers off
 (`session_replication_role = replica`): a deal is put on its final step with the
 dates it would have had, and the ledger gets exactly the rows listed — the service
 would stamp `now()` on every one. CHECK constraints and unique indexes still hold.
+With the triggers off, the reports' rollups are then rebuilt from the rows as
+`baton db rebuild-rollups` does (`rebuild_rollups`).
 
 The period is September and October 2026 (UTC, the organization's zone here):
 `FROM`..`TO`. The organization's currency is EUR; one deal is in USD.
@@ -21,6 +23,7 @@ import asyncpg
 import httpx
 import pytest
 
+from baton.db import ddl
 from tests.deals.conftest import insert_account
 from tests.factories import Member, add_member, register_tenant
 
@@ -49,6 +52,38 @@ class Org:
     lead_workflow_id: uuid.UUID
     deals: dict[str, uuid.UUID] = field(default_factory=dict)
     leads: dict[str, uuid.UUID] = field(default_factory=dict)
+
+
+async def rebuild_rollups(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> None:
+    """The organization's rollups recomputed from its rows (written with triggers off)."""
+    await conn.execute("DELETE FROM open_deal_totals WHERE tenant_id = $1", tenant_id)
+    await conn.execute(
+        f"INSERT INTO open_deal_totals ({ddl.OPEN_DEAL_TOTALS_KEY}, deal_count, amount_total)"
+        f" SELECT * FROM ({ddl.OPEN_DEAL_TOTALS_RECOMPUTED}) r WHERE tenant_id = $1",
+        tenant_id,
+    )
+
+
+async def open_totals_disagreement(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID
+) -> list[asyncpg.Record]:
+    """Rows of `open_deal_totals` (at zero: none) that a recomputation from the deals
+    does not have, and the other way round: empty when the rollup is exact."""
+    key = ddl.OPEN_DEAL_TOTALS_KEY
+    stored = (
+        f"SELECT {key}, deal_count, amount_total FROM open_deal_totals"
+        f" WHERE tenant_id = $1 AND deal_count <> 0"
+    )
+    fresh = f"SELECT * FROM ({ddl.OPEN_DEAL_TOTALS_RECOMPUTED}) r WHERE tenant_id = $1"
+    return list(
+        await conn.fetch(
+            f"(SELECT 'stored' AS side, * FROM ({stored}) s"
+            f" EXCEPT SELECT 'stored', * FROM ({fresh}) f)"
+            f" UNION ALL (SELECT 'recomputed', * FROM ({fresh}) f"
+            f" EXCEPT SELECT 'recomputed', * FROM ({stored}) s)",
+            tenant_id,
+        )
+    )
 
 
 async def _workflow_of(
@@ -321,6 +356,7 @@ async def build(client: httpx.AsyncClient, conn: asyncpg.Connection) -> Org:
             enrollment=cadence,
         )  # fmt: skip
         await load.activity(s2, "planned", due=at("2026-08-01T09:00:00"), enrollment=cadence)
+        await rebuild_rollups(conn, admin.tenant_id)
     return org
 
 
@@ -359,6 +395,7 @@ async def build_stranger(client: httpx.AsyncClient, conn: asyncpg.Connection) ->
                         rejected_by=admin.user_id)  # fmt: skip
         await load.activity(admin, "done", completed=at("2026-09-05T10:00:00"))
         await load.activity(admin, "planned", due=datetime.now(UTC) - timedelta(days=1))
+        await rebuild_rollups(conn, admin.tenant_id)
     return admin
 
 

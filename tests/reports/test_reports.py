@@ -98,6 +98,28 @@ async def test_forecast_by_expected_close_month(
     assert [m["won"] for m in sales2["months"]] == ["6000.00", "0.00"]
 
 
+async def test_a_forecast_period_inside_months_counts_only_its_days(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    """Whole months read the open deals' rollup; a period that starts or ends inside a
+    month reads the deals by day (exact either way)."""
+    body = await get(
+        client,
+        org.manager,
+        "forecast",
+        **{"from": "2026-09-10T00:00:00Z", "to": "2026-10-15T00:00:00Z"},
+    )
+    open_figures = ("count", "pipeline", "best_case", "commit", "weighted")
+    by_month = {m["month"]: tuple(m[key] for key in open_figures) for m in body["months"]}
+    assert by_month == {
+        # d1 1000 @10 % (09-15), d2 2000 @20 % (09-20); d5 (09-05) is before the period.
+        "2026-09": (2, "3000.00", "0.00", "0.00", "500.00"),
+        # d3 3000 @50 % (10-10); d4 (10-28) is after it.
+        "2026-10": (1, "3000.00", "3000.00", "0.00", "1500.00"),
+    }
+    assert body["undated"] == {"count": 1, "amount": "5000.00"}  # d6, whatever the period
+
+
 async def test_win_rate_and_cycle_by_owner(
     client: httpx.AsyncClient, org: Org, stranger: Member
 ) -> None:
