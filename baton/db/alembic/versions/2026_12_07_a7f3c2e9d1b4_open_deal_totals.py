@@ -6,7 +6,7 @@ the writing transaction (as `pipeline_column_totals` is for the board) and backf
 here.
 
 Revision ID: a7f3c2e9d1b4
-Revises: b7d2e9f4a1c6
+Revises: e2a7c4f9b1d3
 Create Date: 2026-12-07 17:40:00.000000+00:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from baton.db import ddl
 
 revision = "a7f3c2e9d1b4"
-down_revision = "b7d2e9f4a1c6"
+down_revision = "e2a7c4f9b1d3"
 branch_labels = None
 depends_on = None
 
