@@ -268,7 +268,7 @@ class Invitation(TenantKeyed, Timestamped, Versioned, Base):
 
     __tablename__ = "invitations"
     __table_args__ = (
-        UniqueConstraint("token_hash"),
+        UniqueConstraint("tenant_id", "token_hash"),
         CheckConstraint(enum_check("role", Role), name="role_valid"),
         CheckConstraint("octet_length(token_hash) = 32", name="token_hash_length"),
         CheckConstraint("link_serial >= 1", name="link_serial_positive"),

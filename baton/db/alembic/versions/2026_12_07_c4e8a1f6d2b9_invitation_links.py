@@ -90,7 +90,9 @@ def upgrade() -> None:
             ["tenant_id"], ["tenants.id"], name=op.f("fk_invitations_tenant_id_tenants")
         ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_invitations")),
-        sa.UniqueConstraint("token_hash", name=op.f("uq_invitations_token_hash")),
+        sa.UniqueConstraint(
+            "tenant_id", "token_hash", name=op.f("uq_invitations_tenant_id_token_hash")
+        ),
         info={"tenancy": "tenant"},
     )
     op.create_index(
