@@ -5,6 +5,7 @@ page forms read a typed time back (in that zone; stored as UTC)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -77,11 +78,14 @@ def typed_time(raw: str, zone: tzinfo) -> str | None:
     return parsed.isoformat()
 
 
-def change_value(value: object) -> str:
-    """A value from the change trail as a person reads it: a dash for none, codes
-    as words, long text cut."""
+def change_value(value: object, names: Mapping[str, str] | None = None) -> str:
+    """A value from the change trail as a person reads it: a dash for none, an id by
+    the name of what it points at (`names`, from `audit.trail.referenced_names`),
+    codes as words, long text cut."""
     if value is None or value == "":
         return "—"
+    if names and str(value) in names:
+        return names[str(value)]
     if isinstance(value, bool):
         return "yes" if value else "no"
     written = str(value)

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from baton.audit.trail import change_field
 from baton.core.context import Ctx
 from baton.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from baton.core.request_transaction import ANONYMOUS_COOKIE, SESSION_COOKIE, cookies_of, headers_of
@@ -46,6 +47,7 @@ def export_url(entity: str, fmt: str, params: dict[str, object] | None = None) -
 templates.env.globals["money"] = money
 templates.env.globals["export_url"] = export_url
 templates.env.globals["change_value"] = change_value
+templates.env.globals["change_field"] = change_field
 templates.env.globals["field_label"] = field_name
 templates.env.filters["label"] = code_label
 

@@ -8,7 +8,10 @@ every tenant table.
 
 `baton_retention_sweep` gains two kinds: `invitations` spent (used, revoked or expired)
 more than SPENT_INVITATION_DAYS ago, and `bulk_runs` finished more than BULK_RUN_DAYS
-ago, through a new partial index. The downgrade puts the previous function back.
+ago, through a new partial index. `baton_audit_trail` leaves out of the whole
+organization's trail the rows of tables a security event tells (credentials,
+invitations): a sign-in was listed twice. The downgrade puts the previous functions
+back.
 
 Revision ID: c4e8a1f6d2b9
 Revises: b7d2e9f4a1c6
@@ -20,6 +23,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from baton.audit import ddl as audit_ddl
 from baton.db import ddl
 from baton.jobs import ddl as jobs_ddl
 
@@ -112,9 +116,11 @@ def upgrade() -> None:
         postgresql_where=sa.text("finished_at IS NOT NULL"),
     )
     op.execute(_replace(jobs_ddl.RETENTION_FUNCTION))
+    op.execute(audit_ddl.TRAIL_FUNCTION)
 
 
 def downgrade() -> None:
+    op.execute(audit_ddl.TRAIL_FUNCTION_V1)
     op.execute(_replace(jobs_ddl.RETENTION_FUNCTION_V4))
     op.drop_index("ix_bulk_runs_finished_at", table_name="bulk_runs")
     op.execute(ddl.detach_audit("invitations"))
