@@ -783,6 +783,11 @@ async def accept_invitation(
         ctx.session.add(user)
         await ctx.session.flush()
     else:
+        # The login's own failure count holds here as at sign-in: a link is no way
+        # around it.
+        wait = await rate_limit.blocked_for(ctx.db.engine, [account_key])
+        if wait is not None:
+            raise RateLimited(wait, "Too many failed sign-in attempts; try again later")
         if not login.is_active or not await verify_password(login.password_hash, data.password):
             _count_failure(ctx, invitation.email, login.user_id, address_key, account_key)
             raise Unauthenticated(BAD_CREDENTIALS)

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from baton.config import Settings
 from tests.factories import PASSWORD, Member, add_member, register_tenant, unique
 
 NEW_PASSWORD = "a-password-of-my-own"
@@ -255,3 +256,22 @@ async def test_adding_a_new_login_directly_still_needs_a_password(
         json={"email": elsewhere.email, "full_name": "Ada", "role": "sales"},
     )
     assert joined.status_code == 201, joined.text
+
+
+async def test_wrong_passwords_through_a_link_are_limited_like_sign_ins(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    elsewhere = await register_tenant(client)
+    admin = await register_tenant(client)
+    invitation = await _invite(client, admin, email=elsewhere.email)
+    for _ in range(settings.login_max_failures):
+        wrong = await _accept(client, invitation["token"], password="not-the-password")
+        assert wrong.status_code == 401
+    blocked = await _accept(client, invitation["token"], password=PASSWORD)
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) > 0
+    # The login's own sign-in is blocked as well: the failures were counted on it.
+    signing_in = await client.post(
+        "/api/v1/auth/login", json={"email": elsewhere.email, "password": PASSWORD}
+    )
+    assert signing_in.status_code == 429
