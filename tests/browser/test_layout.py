@@ -78,8 +78,9 @@ OVERFLOW = """() => {
     const edge = card.getBoundingClientRect().right;
     for (const el of card.querySelectorAll("*")) {
       const box = el.getBoundingClientRect();
-      if (box.width > 1 && box.right > edge + 1 && !clippedWithin(el, card)) {
-        const cls = el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : "";
+      // What a closed <details> holds is laid out but not shown: only what is seen counts.
+      if (box.width > 1 && box.right > edge + 1 && el.checkVisibility() && !clippedWithin(el, card)) {
+        const cls = el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "";
         spill.push(el.tagName.toLowerCase() + cls + " (" + Math.round(box.right - edge) + " px)");
         break;
       }
