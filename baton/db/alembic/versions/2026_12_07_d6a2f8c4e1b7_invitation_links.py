@@ -13,7 +13,7 @@ organization's trail the rows of tables a security event tells (credentials,
 invitations): a sign-in was listed twice. The downgrade puts the previous functions
 back.
 
-Revision ID: c4e8a1f6d2b9
+Revision ID: d6a2f8c4e1b7
 Revises: b7d2e9f4a1c6
 Create Date: 2026-12-07 17:40:00.000000+00:00
 """
@@ -27,7 +27,7 @@ from baton.audit import ddl as audit_ddl
 from baton.db import ddl
 from baton.jobs import ddl as jobs_ddl
 
-revision = "c4e8a1f6d2b9"
+revision = "d6a2f8c4e1b7"
 down_revision = "b7d2e9f4a1c6"
 branch_labels = None
 depends_on = None
