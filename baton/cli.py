@@ -472,7 +472,7 @@ def user_create(
         )
         async with operator_ctx(db, "user-create") as ctx:
             await act_as_admin_of(ctx, tenant)
-            member = await service.invite_member(ctx, data)
+            member = await service.add_member(ctx, data)
         typer.echo(f"{member['email']} is now {member['role']} of {tenant}")
 
     _with_app_db(work)

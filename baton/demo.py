@@ -59,7 +59,7 @@ async def ensure_demo_tenant(db: Database) -> list[DemoLogin]:
             user_id = await ctx.session.scalar(select(User.id).where(User.email == login.email))
             if user_id is not None and await queries.get_member(ctx.session, user_id):
                 continue
-            await service.invite_member(
+            await service.add_member(
                 ctx,
                 MemberIn(
                     email=login.email,

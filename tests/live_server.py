@@ -36,6 +36,8 @@ class LiveServer:
         self._socket.listen(128)
         port = self._socket.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{port}"
+        # The address links sent out name (an invitation's), as BATON_BASE_URL does.
+        self._settings = settings.model_copy(update={"base_url": self.base_url})
         self._server: uvicorn.Server | None = None
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="baton-live-server", daemon=True)

@@ -31,7 +31,12 @@ class SecurityEvent(StrEnum):
     SESSION_CREATED = "session.created"
     API_KEY_CREATED = "api_key.created"
     API_KEY_REVOKED = "api_key.revoked"
+    # A member added, or someone invited (details say which: `user_id` or `invitation_id`).
     USER_INVITED = "user.invited"
+    # An invitation's link issued again (the old one void), withdrawn, or used to join.
+    INVITATION_RESENT = "invitation.resent"
+    INVITATION_REVOKED = "invitation.revoked"
+    INVITATION_ACCEPTED = "invitation.accepted"
     USER_ROLE_CHANGED = "user.role_changed"
     USER_REMOVED = "user.removed"
     PERMISSION_DENIED = "permission.denied"

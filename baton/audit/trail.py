@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.sql.elements import TextClause
 
 from baton.accounts.models import Account
@@ -25,8 +25,10 @@ from baton.core.context import Ctx
 from baton.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from baton.deals.models import Deal
 from baton.identity.models import Role
+from baton.identity.queries import member_names
 from baton.leads.models import Lead
 from baton.targets.models import Target
+from baton.workflow.models import Workflow, WorkflowStep
 
 PAGE_LIMIT = 50
 
@@ -108,6 +110,89 @@ def _changes(action: str, columns: list[str] | None, before: Any, after: Any) ->
             if name not in _UNTOLD and value is not None
         ]
     return []
+
+
+class Referent(StrEnum):
+    """What a change's id field points at, for naming it on pages."""
+
+    MEMBER = "member"
+    STEP = "step"
+    WORKFLOW = "workflow"
+    ACCOUNT = "account"
+    CONTACT = "contact"
+    DEAL = "deal"
+
+
+# The id fields of the trail's records, each with the words a page names it by and
+# what its values are ids of: a change reads "Stage: Qualified → Proposal", never two
+# uuids (the API answers the ids as stored).
+REFERENCES: dict[str, tuple[str, Referent]] = {
+    "step_id": ("Stage", Referent.STEP),
+    "workflow_id": ("Workflow", Referent.WORKFLOW),
+    "owner_id": ("Owner", Referent.MEMBER),
+    "marketing_owner_id": ("Marketing owner", Referent.MEMBER),
+    "sales_owner_id": ("Sales owner", Referent.MEMBER),
+    "deleted_by": ("Deleted by", Referent.MEMBER),
+    "rejected_by": ("Rejected by", Referent.MEMBER),
+    "account_id": ("Account", Referent.ACCOUNT),
+    "converted_account_id": ("Converted to account", Referent.ACCOUNT),
+    "contact_id": ("Contact", Referent.CONTACT),
+    "deal_id": ("Deal", Referent.DEAL),
+    "converted_deal_id": ("Converted to deal", Referent.DEAL),
+}
+
+
+def change_field(field: str) -> str:
+    """A changed field as a page names it: an id field by what it points at ("Stage"),
+    any other in words ("Expected close date")."""
+    reference = REFERENCES.get(field)
+    return reference[0] if reference else field.replace("_", " ").capitalize()
+
+
+def _name_queries() -> dict[Referent, Any]:
+    steps: Table = WorkflowStep.__table__  # type: ignore[assignment]
+    workflows: Table = Workflow.__table__  # type: ignore[assignment]
+    accounts: Table = Account.__table__  # type: ignore[assignment]
+    contacts: Table = Contact.__table__  # type: ignore[assignment]
+    deals: Table = Deal.__table__  # type: ignore[assignment]
+    return {
+        Referent.STEP: select(steps.c.id, steps.c.name),
+        Referent.WORKFLOW: select(workflows.c.id, workflows.c.name),
+        Referent.ACCOUNT: select(accounts.c.id, accounts.c.name),
+        Referent.CONTACT: select(
+            contacts.c.id, func.concat_ws(" ", contacts.c.first_name, contacts.c.last_name)
+        ),
+        Referent.DEAL: select(deals.c.id, deals.c.name),
+    }
+
+
+async def referenced_names(ctx: Ctx, entries: list[TrailEntry]) -> dict[str, str]:
+    """The names of what the entries' id fields point at, by id as text (one query per
+    kind; row-level security keeps them to the organization's). Members of the past
+    and records purged since keep their id."""
+    wanted: dict[Referent, set[uuid.UUID]] = {}
+    for entry in entries:
+        for change in entry.changes:
+            reference = REFERENCES.get(change.field)
+            if reference is None:
+                continue
+            for value in (change.before, change.after):
+                try:
+                    wanted.setdefault(reference[1], set()).add(uuid.UUID(str(value)))
+                except ValueError:
+                    continue
+    names: dict[str, str] = {}
+    queries = _name_queries()
+    for referent, ids in wanted.items():
+        if referent is Referent.MEMBER:
+            found = await member_names(ctx.session, ids)
+            names.update({str(key): value for key, value in found.items()})
+            continue
+        query = queries[referent]
+        id_column = query.selected_columns[0]
+        rows = await ctx.session.execute(query.where(id_column.in_(ids)))
+        names.update({str(row[0]): str(row[1]) for row in rows.all()})
+    return names
 
 
 async def read_trail(ctx: Ctx, query: TrailQuery) -> list[TrailEntry]:

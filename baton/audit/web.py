@@ -11,7 +11,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from baton.audit.trail import TrailEntity, TrailQuery, read_trail
+from baton.audit.trail import (
+    TrailEntity,
+    TrailQuery,
+    change_field,
+    read_trail,
+    referenced_names,
+)
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx
 from baton.identity.access import require_role
@@ -36,6 +42,7 @@ async def changes_context(ctx: Ctx, entity: TrailEntity, record_id: uuid.UUID) -
         "trail": shown,
         "trail_more": len(trail) > SHOWN,
         "trail_names": await member_names(ctx.session, (entry.actor_id for entry in shown)),
+        "trail_refs": await referenced_names(ctx, shown),
         "trail_entity": entity.value,
         "trail_id": record_id,
     }
@@ -73,6 +80,7 @@ async def audit_page(
         "audit.html",
         trail=shown,
         trail_names=await member_names(ctx.session, (entry.actor_id for entry in shown)),
+        trail_refs=await referenced_names(ctx, shown),
         actor=actor_id,
         older=shown[-1].id if len(trail) > AUDIT_PAGE else None,
     )
@@ -84,6 +92,7 @@ async def audit_csv(ctx: CtxDep, actor: str | None = None) -> Response:
     require_role(ctx, Role.ADMIN)
     trail = await read_trail(ctx, TrailQuery(actor_id=_actor(actor), limit=CSV_ROWS))
     names = await member_names(ctx.session, (entry.actor_id for entry in trail))
+    refs = await referenced_names(ctx, trail)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
@@ -98,7 +107,14 @@ async def audit_csv(ctx: CtxDep, actor: str | None = None) -> Response:
             entry.entity_type or entry.table_name or "",
             str(entry.entity_id or ""),
         ]
-        fields = [(c.field, c.before, c.after) for c in entry.changes] or [("", "", "")]
+        fields = [
+            (
+                change_field(c.field),
+                refs.get(str(c.before), c.before),
+                refs.get(str(c.after), c.after),
+            )
+            for c in entry.changes
+        ] or [("", "", "")]
         for values in fields:
             writer.writerow([_cell(value) for value in (*base, *values)])
     return Response(

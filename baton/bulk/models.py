@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,6 +41,12 @@ class BulkRun(TenantKeyed, Timestamped, Versioned, Base):
         CheckConstraint(
             "(status = 'completed') = (rows_done = rows_total AND finished_at IS NOT NULL)",
             name="completed_when_done",
+        ),
+        # The retention sweep's candidates, oldest first.
+        Index(
+            "ix_bulk_runs_finished_at",
+            "finished_at",
+            postgresql_where=text("finished_at IS NOT NULL"),
         ),
         {"info": {"tenancy": "tenant_operational"}},
     )

@@ -329,7 +329,7 @@ def _describe(operation: Operation, spec: dict[str, Any], document: dict[str, An
     }
     for status in error_statuses(operation, spec, document):
         answer: dict[str, Any] = {
-            "description": own.get(status, _DESCRIPTIONS[status]),
+            "description": own[status] if status in own else _DESCRIPTIONS[status],
             "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
         }
         if status == 429:

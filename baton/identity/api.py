@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Response, status
 
@@ -15,12 +16,16 @@ from baton.core.schemas import Page
 from baton.core.versioning import expected_version
 from baton.identity import queries, service
 from baton.identity.access import require_role
-from baton.identity.models import Role
+from baton.identity.models import Invitation, Role
 from baton.identity.schemas import (
     ApiKeyCreatedOut,
     ApiKeyIn,
     ApiKeyOut,
     EmailNotifications,
+    InvitationAcceptIn,
+    InvitationIn,
+    InvitationLinkOut,
+    InvitationOut,
     LoginIn,
     MemberIn,
     MemberOut,
@@ -55,6 +60,31 @@ async def register(data: RegistrationIn, ctx: CtxDep) -> RegistrationOut:
         tenant=TenantOut.model_validate(result.tenant),
         user=UserOut.model_validate(result.user),
         access_token=result.access_token,
+    )
+
+
+@public.post(
+    "/invitations/accept",
+    tags=["auth"],
+    responses={
+        401: {"description": "The login the invitation's email has: wrong password or code"},
+        404: {"description": "No invitation has this token"},
+        410: {"description": "The invitation was accepted, revoked, or has expired"},
+    },
+)
+async def accept_invitation(data: InvitationAcceptIn, ctx: CtxDep, response: Response) -> TokenOut:
+    """Join an organization with an invitation's token, signed in at once (a bearer
+    token, as `/auth/login`). An email without a login sets `password` (≥ 12
+    characters, not a common one; 422) and may correct `full_name`; an email with a
+    login gives that login's password (and `totp_code` if it uses two-factor sign-in).
+    Failures count against the client like failed sign-ins (429 past the limit)."""
+    result = await service.accept_invitation(ctx, data)
+    response.headers["Cache-Control"] = "no-store"
+    return TokenOut(
+        access_token=result.token,
+        expires_at=result.expires_at,
+        tenant=TenantOut.model_validate(result.tenant),
+        totp_setup_required=result.totp_setup_required,
     )
 
 
@@ -156,8 +186,72 @@ async def list_users(ctx: CtxDep, page: PageRequest = PageDep) -> Page[MemberOut
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, tags=["users"])
-async def invite_user(data: MemberIn, ctx: CtxDep) -> MemberOut:
-    return MemberOut.model_validate(await service.invite_member(ctx, data))
+async def add_user(data: MemberIn, ctx: CtxDep) -> MemberOut:
+    """Add a member at once (admins), for scripts that provision logins: an email that
+    already has a login joins with it; a new login needs `password`. To let people
+    choose their own password, invite them: `POST /api/v1/invitations`."""
+    return MemberOut.model_validate(await service.add_member(ctx, data))
+
+
+def _invitation_out(invitation: Invitation) -> InvitationOut:
+    return InvitationOut(
+        id=invitation.id,
+        email=invitation.email,
+        full_name=invitation.full_name,
+        role=Role(invitation.role),
+        status=invitation.status_at(datetime.now(UTC)),
+        invited_by=invitation.invited_by,
+        expires_at=invitation.expires_at,
+        accepted_at=invitation.accepted_at,
+        revoked_at=invitation.revoked_at,
+        created_at=invitation.created_at,
+        updated_at=invitation.updated_at,
+        version=invitation.version,
+    )
+
+
+def _link_out(issued: service.IssuedInvitation, response: Response) -> InvitationLinkOut:
+    # The link is in this answer only: no cache (nor idempotency record) may keep it.
+    response.headers["Cache-Control"] = "no-store"
+    out = _invitation_out(issued.invitation)
+    return InvitationLinkOut(**out.model_dump(), accept_url=issued.accept_url, token=issued.token)
+
+
+@router.get("/invitations", tags=["users"])
+async def list_invitations(ctx: CtxDep, page: PageRequest = PageDep) -> Page[InvitationOut]:
+    """Invitations not yet accepted nor revoked (admins): pending, or expired (resend
+    them), oldest first."""
+    require_role(ctx, Role.ADMIN)
+    rows = await queries.list_open_invitations(ctx.session, page)
+    items = [_invitation_out(row) for row in rows[: page.limit]]
+    return Page(items=items, next_cursor=next_cursor(rows, page, items[-1].id if items else None))
+
+
+@router.post("/invitations", status_code=status.HTTP_201_CREATED, tags=["users"])
+async def invite(data: InvitationIn, ctx: CtxDep, response: Response) -> InvitationLinkOut:
+    """Invite someone to join with a role (admins): a one-time link, valid 7 days,
+    answered here once (and emailed when the server sends email). The invitee opens it,
+    chooses a password (or signs in with the login they have) and is a member. 409 when
+    they are a member already, or have a pending invitation (resend it)."""
+    return _link_out(await service.invite(ctx, data), response)
+
+
+@router.post("/invitations/{invitation_id}/resend", tags=["users"])
+async def resend_invitation(
+    invitation_id: uuid.UUID, ctx: CtxDep, response: Response
+) -> InvitationLinkOut:
+    """A new link for a pending or expired invitation (admins), valid 7 days from now;
+    the previous link stops working. 409 once accepted or revoked."""
+    return _link_out(await service.resend_invitation(ctx, invitation_id), response)
+
+
+@router.delete(
+    "/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["users"]
+)
+async def revoke_invitation(invitation_id: uuid.UUID, ctx: CtxDep) -> Response:
+    """Withdraw an invitation (admins): its link stops working. 409 once accepted."""
+    await service.revoke_invitation(ctx, invitation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.patch("/users/{user_id}", tags=["users"])

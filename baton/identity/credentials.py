@@ -6,6 +6,7 @@ looks the credential up; the secret part carries 256 bits of randomness.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -63,6 +64,43 @@ def parse(raw: str) -> ParsedCredential | None:
     if len(tenant_hex) != 32 or len(secret) < 32:
         return None
     return ParsedCredential(prefix=kind, tenant_id=tenant_id, digest=digest(raw))
+
+
+# An invitation link's token: `bai_<tenant hex>_<secret>` like the credentials above,
+# but it authenticates nothing (`parse` refuses its prefix); it is only accepted.
+INVITATION_PREFIX = "bai"
+
+
+def invitation_token(
+    secret_key: str, tenant_id: uuid.UUID, invitation_id: uuid.UUID, serial: int
+) -> str:
+    """The link of one invitation's `serial`-th issue. Derived from the app's secret
+    rather than stored: the database holds only its digest, yet the worker that sends
+    the email can write the link again (a resend's new serial voids the old link)."""
+    message = b"invitation:" + invitation_id.bytes + serial.to_bytes(4, "big")
+    mac = hmac.new(secret_key.encode(), message, hashlib.sha256).digest()
+    secret = base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    return f"{INVITATION_PREFIX}_{tenant_id.hex}_{secret}"
+
+
+def invitation_url(base_url: str, token: str) -> str:
+    """The public page an invitee opens: `/invitations/<token>`."""
+    return f"{base_url}/invitations/{token}"
+
+
+def parse_invitation_token(raw: str) -> tuple[uuid.UUID, bytes] | None:
+    """The tenant and digest of a presented invitation token; None if malformed."""
+    parts = raw.split("_", 2) if len(raw) <= 200 else []
+    if len(parts) != 3 or parts[0] != INVITATION_PREFIX:
+        return None
+    _, tenant_hex, secret = parts
+    if len(tenant_hex) != 32 or len(secret) < 32:
+        return None
+    try:
+        tenant_id = uuid.UUID(hex=tenant_hex)
+    except ValueError:
+        return None
+    return tenant_id, digest(raw)
 
 
 def csrf_token(secret_key: str, binding: bytes) -> str:

@@ -250,3 +250,68 @@ class ApiKey(TenantKeyed, Base):
     key_hash: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     revoked_at: Mapped[datetime | None]
+
+
+# How long an invitation's link may be used.
+INVITATION_TTL_DAYS = 7
+
+
+class InvitationStatus(StrEnum):
+    """Derived, never stored: what the row's timestamps say at a moment."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class Invitation(TenantKeyed, Timestamped, Versioned, Base):
+    """A one-time link an admin gives someone to join the organization with `role`.
+
+    Only the link token's SHA-256 is stored (`credentials.invitation_token`); a new
+    link (resend) replaces the digest and counts `link_serial` up, so the old link is
+    void. Used once (`accepted_at`), revocable (`revoked_at`), good until `expires_at`.
+    At most one open (neither accepted nor revoked) invitation per email.
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "token_hash"),
+        CheckConstraint(enum_check("role", Role), name="role_valid"),
+        CheckConstraint("octet_length(token_hash) = 32", name="token_hash_length"),
+        CheckConstraint("link_serial >= 1", name="link_serial_positive"),
+        CheckConstraint("accepted_at IS NULL OR revoked_at IS NULL", name="accepted_or_revoked"),
+        CheckConstraint(
+            "(accepted_at IS NULL) = (accepted_user_id IS NULL)", name="accepted_by_someone"
+        ),
+        Index(
+            "uq_invitations_tenant_id_email_open",
+            "tenant_id",
+            "email",
+            unique=True,
+            postgresql_where=text("accepted_at IS NULL AND revoked_at IS NULL"),
+        ),
+        {"info": {"tenancy": "tenant"}},
+    )
+
+    email: Mapped[str] = mapped_column(String(254))
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    link_serial: Mapped[int] = mapped_column(Integer, server_default="1")
+    # The serial whose link went out by email (null: none did, or no SMTP).
+    link_emailed_serial: Mapped[int | None] = mapped_column(Integer)
+    invited_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    accepted_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    revoked_at: Mapped[datetime | None]
+
+    def status_at(self, now: datetime) -> InvitationStatus:
+        if self.accepted_at is not None:
+            return InvitationStatus.ACCEPTED
+        if self.revoked_at is not None:
+            return InvitationStatus.REVOKED
+        if self.expires_at <= now:
+            return InvitationStatus.EXPIRED
+        return InvitationStatus.PENDING

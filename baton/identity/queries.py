@@ -21,6 +21,7 @@ from baton.identity.access import WRITERS
 from baton.identity.credentials import CredentialPrefix, ParsedCredential
 from baton.identity.models import (
     ApiKey,
+    Invitation,
     Membership,
     Role,
     Tenant,
@@ -291,6 +292,20 @@ async def list_api_keys(
         query = query.where(ApiKey.user_id == user_id)
     if page.after is not None:
         query = query.where(ApiKey.id > page.after)
+    return list((await session.scalars(query)).all())
+
+
+async def list_open_invitations(session: AsyncSession, page: PageRequest) -> list[Invitation]:
+    """Invitations neither accepted nor revoked (pending, or expired and waiting for a
+    resend), oldest first, `limit + 1` rows."""
+    query = (
+        select(Invitation)
+        .where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+        .order_by(Invitation.id)
+        .limit(page.limit + 1)
+    )
+    if page.after is not None:
+        query = query.where(Invitation.id > page.after)
     return list((await session.scalars(query)).all())
 
 

@@ -21,6 +21,7 @@ from baton.identity.models import (
     MAX_CLAIM_SLA_HOURS,
     MAX_RETENTION_DAYS,
     MIN_AUDIT_RETENTION_DAYS,
+    InvitationStatus,
     Role,
 )
 
@@ -240,10 +241,72 @@ class PasswordChangeIn(Schema):
 
 
 class MemberIn(Schema):
+    """A member added at once, for scripts that provision logins (people are invited
+    with `InvitationIn`). An email that already has a login joins with it; a new
+    login needs `password`."""
+
     email: Email
     full_name: Name
     role: Role
+    password: Password | None = Field(
+        default=None,
+        description="The new login's first password (≥ 12 characters, not a common one);"
+        " required only when the email has no login yet",
+    )
+
+
+class InvitationIn(Schema):
+    email: Email
+    full_name: Name = Field(description="The name the invitation greets; the invitee confirms it")
+    role: Role
+
+
+class InvitationOut(Schema):
+    id: uuid.UUID
+    email: str
+    full_name: str
+    role: Role
+    status: InvitationStatus = Field(
+        description="pending (the link works), accepted, revoked, or expired"
+    )
+    invited_by: uuid.UUID
+    expires_at: datetime
+    accepted_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class InvitationLinkOut(InvitationOut):
+    """An invitation with its link, answered once (only a digest is stored)."""
+
+    accept_url: str = Field(
+        description="The one-time link to hand the invitee: valid 7 days, once; a resend voids it"
+    )
+    token: str = Field(description="The link's token, for `POST /api/v1/invitations/accept`")
+
+
+class NewPasswordIn(Schema):
+    """The password a new login chooses: the sign-up rules."""
+
     password: Password
+
+
+class InvitationAcceptIn(Schema):
+    token: str = Field(min_length=1, max_length=200, description="The token of the link")
+    password: PresentedPassword = Field(
+        description="A new login chooses its password (≥ 12 characters, not a common one);"
+        " an email that already has a login gives that login's password"
+    )
+    full_name: Name | None = Field(
+        default=None, description="The new login's name (default: the invitation's)"
+    )
+    totp_code: str | None = Field(
+        default=None,
+        max_length=32,
+        description="An existing login with two-factor sign-in: its code",
+    )
 
 
 class MemberPatch(Schema):

@@ -24,6 +24,7 @@ from baton.core import rate_limit
 from baton.core.context import AuthMethod, Ctx
 from baton.core.errors import (
     Conflict,
+    DomainError,
     FieldError,
     NotFound,
     RateLimited,
@@ -33,6 +34,7 @@ from baton.core.errors import (
     ValidationFailed,
 )
 from baton.core.ids import uuid7
+from baton.core.schemas import parse_input
 from baton.core.versioning import check_version
 from baton.identity import credentials, enrolment, queries, sealing, totp
 from baton.identity.access import require_role
@@ -42,9 +44,12 @@ from baton.identity.models import (
     DEFAULT_CLAIM_ESCALATION_HOURS,
     DEFAULT_CLAIM_SLA_HOURS,
     DEFAULT_RETENTION_DAYS,
+    INVITATION_TTL_DAYS,
     AccessToken,
     ApiKey,
     CredentialKind,
+    Invitation,
+    InvitationStatus,
     Membership,
     Role,
     Tenant,
@@ -53,13 +58,16 @@ from baton.identity.models import (
 )
 from baton.identity.passwords import hash_password, verify_password
 from baton.identity.schemas import (
+    InvitationAcceptIn,
+    InvitationIn,
     LoginIn,
     MemberIn,
+    NewPasswordIn,
     PasswordChangeIn,
     RegistrationIn,
     SettingsPatch,
 )
-from baton.notifications.email import queue_invitation
+from baton.notifications.email import queue_invitation, queue_welcome
 from baton.workflow import service as workflow_service
 
 BAD_CREDENTIALS = "Email or password is incorrect"
@@ -225,7 +233,7 @@ async def sign_in(ctx: Ctx, data: LoginIn, kind: CredentialKind = CredentialKind
     login = await queries.login_by_email(ctx.session, data.email)
     password_ok = await verify_password(login.password_hash if login else None, data.password)
     if login is None or not password_ok or not login.is_active:
-        await _sign_in_failed(ctx, data, login.user_id if login else None, account_key, address_key)
+        _count_failure(ctx, data.email, login.user_id if login else None, address_key, account_key)
         raise Unauthenticated(BAD_CREDENTIALS)
 
     previous = ctx.principal
@@ -310,7 +318,7 @@ async def _check_second_factor(
             user.totp_last_step = step
             await ctx.session.flush()
             return
-    await _sign_in_failed(ctx, data, user.id, account_key, address_key)
+    _count_failure(ctx, data.email, user.id, address_key, account_key)
     raise SecondFactorRequired("The two-factor code is incorrect or was already used")
 
 
@@ -397,9 +405,16 @@ def _choose_membership(memberships: list[dict[str, Any]], slug: str | None) -> d
     )
 
 
-async def _sign_in_failed(
-    ctx: Ctx, data: LoginIn, user_id: uuid.UUID | None, account_key: str, address_key: str
+def _count_failure(
+    ctx: Ctx,
+    email: str | None,
+    user_id: uuid.UUID | None,
+    address_key: str,
+    account_key: str | None = None,
 ) -> None:
+    """A failed sign-in (or invitation attempt: a wrong password, an unknown link),
+    counted in the persistent rate limiter against the client's address and the
+    login's account and audited, after the request's own transaction is gone."""
     settings = ctx.settings
     account_policy = rate_limit.FailurePolicy(
         settings.login_max_failures, settings.login_window_seconds
@@ -411,13 +426,15 @@ async def _sign_in_failed(
     engine = ctx.db.engine
 
     async def count_and_audit() -> None:
-        blocked = await rate_limit.record_failure(engine, account_key, account_policy)
+        blocked = None
+        if account_key is not None:
+            blocked = await rate_limit.record_failure(engine, account_key, account_policy)
         blocked_address = await rate_limit.record_failure(engine, address_key, address_policy)
         await write_security_event_alone(
             ctx,
             SecurityEvent.LOGIN_FAILED,
             details={
-                "email": data.email,
+                "email": email,
                 "known_user": user_id is not None,
                 "blocked_seconds": max(blocked or 0, blocked_address or 0) or None,
             },
@@ -547,15 +564,21 @@ async def set_email_preferences(ctx: Ctx, wanted: dict[str, bool]) -> list[str]:
     return list(muted or [])
 
 
-async def invite_member(ctx: Ctx, data: MemberIn) -> dict[str, Any]:
-    """Admins add a member; an existing login joins with its own password unchanged.
-    When SMTP is configured, the new member gets a welcome email (queued here, sent
-    by the worker; never with the password, which the admin hands over)."""
+async def add_member(ctx: Ctx, data: MemberIn) -> dict[str, Any]:
+    """Admins add a member at once (scripts provisioning logins; people are invited
+    with `invite`). An existing login joins with its own password unchanged; a new
+    login needs `data.password` (422 without). When SMTP is configured, the new member
+    gets a welcome email (queued here, sent by the worker; never with the password)."""
     require_role(ctx, Role.ADMIN)
     # A login of another organization is invisible under RLS: the definer functions
     # find it by email, or create the new one (for an admin scoped to a tenant only).
     user_id = await queries.user_id_for_email(ctx.session, data.email)
     if user_id is None:
+        if data.password is None:
+            raise ValidationFailed(
+                "A new login needs a first password; or invite them instead",
+                errors=[FieldError("password", "is required for an email without a login")],
+            )
         password_hash = await hash_password(data.password)
         user_id = await ctx.session.scalar(
             text("SELECT baton_create_login(:email, :full_name, :password_hash)"),
@@ -574,8 +597,257 @@ async def invite_member(ctx: Ctx, data: MemberIn) -> dict[str, Any]:
     )
     member = await queries.get_member(ctx.session, user_id)
     assert member is not None
-    await queue_invitation(ctx, member["membership_id"])
+    await queue_welcome(ctx, member["membership_id"])
     return member
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    """An invitation and its link, known only at this moment (a digest is stored)."""
+
+    invitation: Invitation
+    token: str
+    accept_url: str
+
+
+class InvitationUnusable(DomainError):
+    """410: the link was real but is spent — accepted, revoked, or past its time."""
+
+    status = 410
+    title = "Invitation no longer valid"
+    slug = "invitation-unusable"
+
+
+UNKNOWN_INVITATION = "This invitation link is not valid; check that it was copied whole"
+_UNUSABLE = {
+    InvitationStatus.ACCEPTED: "This invitation was already used; sign in instead",
+    InvitationStatus.REVOKED: "This invitation was withdrawn; ask an administrator for a new one",
+    InvitationStatus.EXPIRED: "This invitation has expired; ask an administrator to send it again",
+}
+
+
+def _issue_link(ctx: Ctx, invitation: Invitation) -> IssuedInvitation:
+    token = credentials.invitation_token(
+        ctx.settings.resolved_secret_key(),
+        invitation.tenant_id,
+        invitation.id,
+        invitation.link_serial,
+    )
+    invitation.token_hash = credentials.digest(token)
+    invitation.expires_at = datetime.now(UTC) + timedelta(days=INVITATION_TTL_DAYS)
+    url = credentials.invitation_url(ctx.settings.public_base_url, token)
+    return IssuedInvitation(invitation, token, url)
+
+
+async def invite(ctx: Ctx, data: InvitationIn) -> IssuedInvitation:
+    """Admins invite someone by email with a role: a pending invitation whose one-time
+    link (answered here, once) is good for INVITATION_TTL_DAYS; emailed too when SMTP
+    is configured. A member already is 409, and so is an email with a pending
+    invitation (resend that one); an expired one is replaced."""
+    principal = require_role(ctx, Role.ADMIN)
+    user_id = await queries.user_id_for_email(ctx.session, data.email)
+    if user_id is not None and await queries.get_member(ctx.session, user_id) is not None:
+        raise Conflict(
+            "This person is already a member", errors=[FieldError("email", "is already a member")]
+        )
+    now = datetime.now(UTC)
+    previous = await ctx.session.scalar(
+        select(Invitation)
+        .where(
+            Invitation.email == data.email,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .with_for_update()
+    )
+    if previous is not None:
+        if previous.status_at(now) is InvitationStatus.PENDING:
+            raise Conflict(
+                "This email already has a pending invitation; send it again instead",
+                errors=[FieldError("email", "already has a pending invitation")],
+            )
+        previous.revoked_at = now
+        await ctx.session.flush()
+    invitation = Invitation(
+        tenant_id=principal.tenant_id,
+        id=uuid7(),
+        email=data.email,
+        full_name=data.full_name,
+        role=data.role.value,
+        link_serial=1,
+        invited_by=principal.user_id,
+    )
+    issued = _issue_link(ctx, invitation)
+    ctx.session.add(invitation)
+    await ctx.session.flush()
+    await record_security_event(
+        ctx,
+        SecurityEvent.USER_INVITED,
+        details={"invitation_id": str(invitation.id), "email": data.email, "role": data.role.value},
+    )
+    await queue_invitation(ctx, invitation.id, invitation.link_serial)
+    return issued
+
+
+async def _open_invitation(ctx: Ctx, invitation_id: uuid.UUID) -> Invitation:
+    invitation = await ctx.session.scalar(
+        select(Invitation).where(Invitation.id == invitation_id).with_for_update()
+    )
+    if invitation is None:
+        raise NotFound("No such invitation")
+    if invitation.accepted_at is not None:
+        raise Conflict("This invitation was already accepted")
+    if invitation.revoked_at is not None:
+        raise Conflict("This invitation was revoked; invite the person again")
+    return invitation
+
+
+async def resend_invitation(ctx: Ctx, invitation_id: uuid.UUID) -> IssuedInvitation:
+    """Admins issue a pending (or expired) invitation's link again: a new link, valid
+    INVITATION_TTL_DAYS from now, emailed when SMTP is configured; the previous link is
+    void at once. An accepted or revoked invitation is 409."""
+    require_role(ctx, Role.ADMIN)
+    invitation = await _open_invitation(ctx, invitation_id)
+    invitation.link_serial += 1
+    issued = _issue_link(ctx, invitation)
+    await ctx.session.flush()
+    await record_security_event(
+        ctx,
+        SecurityEvent.INVITATION_RESENT,
+        details={"invitation_id": str(invitation.id), "email": invitation.email},
+    )
+    await queue_invitation(ctx, invitation.id, invitation.link_serial)
+    return issued
+
+
+async def revoke_invitation(ctx: Ctx, invitation_id: uuid.UUID) -> None:
+    """Admins withdraw an invitation not yet accepted: its link stops working at once.
+    An accepted or already revoked one is 409."""
+    require_role(ctx, Role.ADMIN)
+    invitation = await _open_invitation(ctx, invitation_id)
+    invitation.revoked_at = datetime.now(UTC)
+    await ctx.session.flush()
+    await record_security_event(
+        ctx,
+        SecurityEvent.INVITATION_REVOKED,
+        details={"invitation_id": str(invitation.id), "email": invitation.email},
+    )
+
+
+@dataclass(frozen=True)
+class InvitationView:
+    """What the public invitation page shows of a usable invitation's link."""
+
+    invitation: Invitation
+    tenant_name: str
+    # The email already has a login: the invitee signs in with it to accept.
+    has_login: bool
+
+
+async def _invitation_for_token(ctx: Ctx, token: str, *, lock: bool) -> Invitation:
+    """The usable invitation a token names, the transaction scoped to its tenant.
+    Unknown: 404 (counted against the client's address, as a failed sign-in is);
+    accepted, revoked or expired: 410 saying which."""
+    address_key = f"login:address:{ctx.client_address or 'unknown'}"
+    wait = await rate_limit.blocked_for(ctx.db.engine, [address_key])
+    if wait is not None:
+        raise RateLimited(wait, "Too many attempts; try again later")
+    parsed = credentials.parse_invitation_token(token.strip())
+    invitation = None
+    if parsed is not None:
+        tenant_id, digest = parsed
+        await ctx.enter_tenant(tenant_id)
+        query = select(Invitation).where(Invitation.token_hash == digest)
+        invitation = await ctx.session.scalar(query.with_for_update() if lock else query)
+    if invitation is None:
+        _count_failure(ctx, None, None, address_key)
+        raise NotFound(UNKNOWN_INVITATION)
+    status = invitation.status_at(datetime.now(UTC))
+    if status is not InvitationStatus.PENDING:
+        raise InvitationUnusable(_UNUSABLE[status])
+    return invitation
+
+
+async def view_invitation(ctx: Ctx, token: str) -> InvitationView:
+    """Anyone holding a usable link sees whom it invites, to which organization, and
+    whether they accept with a new password or by signing in (404/410 as
+    `accept_invitation`)."""
+    invitation = await _invitation_for_token(ctx, token, lock=False)
+    tenant_name = await ctx.session.scalar(
+        select(Tenant.name).where(Tenant.id == invitation.tenant_id)
+    )
+    has_login = await queries.user_id_for_email(ctx.session, invitation.email) is not None
+    return InvitationView(invitation, str(tenant_name), has_login)
+
+
+async def accept_invitation(
+    ctx: Ctx, data: InvitationAcceptIn, kind: CredentialKind = CredentialKind.BEARER
+) -> SignIn:
+    """The holder of a usable link joins with the invitation's role and is signed in
+    (a bearer token, or a web session). An email without a login chooses its password
+    (the sign-up rules: 422) and confirms its name; an email with a login accepts with
+    that login's password (and two-factor code), counted like a sign-in. The link is
+    then spent. Unknown: 404; accepted, revoked or expired: 410."""
+    invitation = await _invitation_for_token(ctx, data.token, lock=True)
+    account_key = f"login:account:{invitation.email}"
+    address_key = f"login:address:{ctx.client_address or 'unknown'}"
+    login = await queries.login_by_email(ctx.session, invitation.email)
+    if login is None:
+        password = parse_input(NewPasswordIn, {"password": data.password}).password
+        user_id = uuid7()
+        # As at registration: scoped to the new login first, so RLS lets it insert
+        # its own row, and the audit rows name it as their actor.
+        await ctx.enter_tenant(invitation.tenant_id, user_id, invitation.role)
+        user = User(
+            id=user_id,
+            email=invitation.email,
+            full_name=data.full_name or invitation.full_name,
+            password_hash=await hash_password(password),
+        )
+        ctx.session.add(user)
+        await ctx.session.flush()
+    else:
+        # The login's own failure count holds here as at sign-in: a link is no way
+        # around it.
+        wait = await rate_limit.blocked_for(ctx.db.engine, [account_key])
+        if wait is not None:
+            raise RateLimited(wait, "Too many failed sign-in attempts; try again later")
+        if not login.is_active or not await verify_password(login.password_hash, data.password):
+            _count_failure(ctx, invitation.email, login.user_id, address_key, account_key)
+            raise Unauthenticated(BAD_CREDENTIALS)
+        await ctx.enter_tenant(invitation.tenant_id, login.user_id, invitation.role)
+        user = await ctx.session.get_one(User, login.user_id)
+        if user.totp_enabled_at is not None:
+            presented = LoginIn(
+                email=invitation.email, password=data.password, totp_code=data.totp_code
+            )
+            await _check_second_factor(ctx, presented, user, account_key, address_key)
+        if await queries.get_member(ctx.session, user.id) is not None:
+            raise Conflict("You are already a member of this organization; sign in instead")
+    membership = Membership(tenant_id=invitation.tenant_id, user_id=user.id, role=invitation.role)
+    ctx.session.add(membership)
+    invitation.accepted_at = datetime.now(UTC)
+    invitation.accepted_user_id = user.id
+    await ctx.session.flush()
+    await record_security_event(
+        ctx,
+        SecurityEvent.INVITATION_ACCEPTED,
+        details={
+            "invitation_id": str(invitation.id),
+            "user_id": str(user.id),
+            "role": invitation.role,
+            "new_login": login is None,
+        },
+        actor_user_id=user.id,
+    )
+    tenant = await ctx.session.get_one(Tenant, invitation.tenant_id)
+    expires_at = datetime.now(UTC) + _ttl(ctx.settings, kind)
+    issued = await _issue_token(ctx, membership, kind, expires_at)
+    event = (
+        SecurityEvent.LOGIN_OK if kind is CredentialKind.BEARER else SecurityEvent.SESSION_CREATED
+    )
+    await record_security_event(ctx, event, details={"kind": kind.value}, actor_user_id=user.id)
+    return SignIn(issued.raw, expires_at, tenant, user, membership)
 
 
 async def _membership_for_update(ctx: Ctx, user_id: uuid.UUID) -> Membership:

@@ -136,6 +136,8 @@ RETENTION_KINDS = (
     # Deliveries before events: an event goes once no delivery names it.
     "webhook_deliveries",
     "outbox_events",
+    "invitations",
+    "bulk_runs",
 )
 # How long audit rows are kept (DESIGN §3.3: two years), deletes and user removals
 # excepted.
@@ -143,6 +145,11 @@ AUDIT_RETENTION_DAYS = 730
 # How long finished webhook deliveries (the endpoint's log) and their dispatched
 # events are kept.
 WEBHOOK_LOG_DAYS = 30
+
+# How long a spent invitation (accepted, revoked or expired) and a finished bulk run
+# (its per-row results) are kept: operational logs, kept as long as the webhook log.
+SPENT_INVITATION_DAYS = WEBHOOK_LOG_DAYS
+BULK_RUN_DAYS = WEBHOOK_LOG_DAYS
 
 # The sweep's function is one IF over the kinds; each revision that added kinds put a
 # longer list of branches in place, so the function of each revision is composed
@@ -243,10 +250,35 @@ _WEBHOOK_BRANCHES = f"""    ELSIF kind = 'webhook_deliveries' THEN
             LIMIT batch FOR UPDATE OF e SKIP LOCKED));
 """
 
+# Since the invitation links revision: invitations spent past SPENT_INVITATION_DAYS
+# (used, revoked, or expired that long ago; a pending one stays), and bulk runs that
+# finished past BULK_RUN_DAYS (a running one stays however old), oldest first through
+# its partial index. Invitations are few (a handful per organization): no index.
+_INVITATION_AND_BULK_BRANCHES = f"""    ELSIF kind = 'invitations' THEN
+        DELETE FROM invitations WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM invitations
+            WHERE coalesce(accepted_at, revoked_at, expires_at)
+                  < now() - make_interval(days => {SPENT_INVITATION_DAYS})
+            LIMIT batch FOR UPDATE SKIP LOCKED));
+    ELSIF kind = 'bulk_runs' THEN
+        DELETE FROM bulk_runs WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM bulk_runs
+            WHERE finished_at < now() - make_interval(days => {BULK_RUN_DAYS})
+            ORDER BY finished_at
+            LIMIT batch FOR UPDATE SKIP LOCKED));
+"""
+
 RETENTION_FUNCTION_V1 = _RETENTION_OPEN + _RETENTION_CLOSE
 RETENTION_FUNCTION_V2 = _RETENTION_OPEN + _AUDIT_BRANCH_V2 + _RETENTION_CLOSE
 RETENTION_FUNCTION_V3 = _RETENTION_OPEN + _AUDIT_BRANCH + _RETENTION_CLOSE
-RETENTION_FUNCTION = _RETENTION_OPEN + _AUDIT_BRANCH + _WEBHOOK_BRANCHES + _RETENTION_CLOSE
+RETENTION_FUNCTION_V4 = _RETENTION_OPEN + _AUDIT_BRANCH + _WEBHOOK_BRANCHES + _RETENTION_CLOSE
+RETENTION_FUNCTION = (
+    _RETENTION_OPEN
+    + _AUDIT_BRANCH
+    + _WEBHOOK_BRANCHES
+    + _INVITATION_AND_BULK_BRANCHES
+    + _RETENTION_CLOSE
+)
 
 # Functions the app role may execute (granted by `baton db upgrade`).
 APP_FUNCTIONS = (

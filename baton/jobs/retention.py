@@ -2,8 +2,10 @@
 
 Every ten minutes (a periodic system job) and on demand (`sweep`), for each kind in
 `baton_retention_sweep`'s list — idempotency keys past their 24 h, expired bearer
-tokens and web sessions, rate-limit buckets idle for a day and not blocking, and the
-errors of jobs that are gone — it deletes batches of `batch_size` rows, each batch
+tokens and web sessions, rate-limit buckets idle for a day and not blocking, the
+errors of jobs that are gone, audit rows past the organization's retention, the
+webhook log, invitations spent (used, revoked or expired) 30 days ago and bulk runs
+finished 30 days ago — it deletes batches of `batch_size` rows, each batch
 one statement in a transaction of its own, until a batch comes back short. So no
 transaction holds more than one batch's row locks, and a request waiting on one of
 those rows waits for one short statement at most.

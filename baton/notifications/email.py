@@ -18,8 +18,10 @@ Each email is multipart: a plain-text part and an HTML part, with the time in th
 member's zone (their own, else the organization's) and a link to the record on
 `BATON_BASE_URL`.
 
-An invitation is an email only (`queue_invitation`, `send_invitation`): the new
-member's welcome, once per membership (`memberships.welcome_sent_at`), the same way.
+Two emails stand alone, each sent once the same way: an invitation's link
+(`queue_invitation`, `send_invitation`; once per link, `invitations.link_emailed_serial`)
+and the welcome of a member an admin added at once (`queue_welcome`, `send_welcome`;
+once per membership, `memberships.welcome_sent_at`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from sqlalchemy import text
 
 from baton.core.context import Ctx
 from baton.core.zones import zone_named
+from baton.identity.credentials import invitation_token, invitation_url
 from baton.jobs.defer import defer
 from baton.jobs.runtime import tenant_task
 from baton.notifications import smtp
@@ -203,9 +206,7 @@ def compose(row: dict[str, object], base_url: str) -> Email:
     return Email(to=str(row["email"]), subject=subject, text=plain, html=rich)
 
 
-def as_message(
-    email: Email, sender: str, notification_id: uuid.UUID, base_url: str
-) -> EmailMessage:
+def as_message(email: Email, sender: str, message_key: str, base_url: str) -> EmailMessage:
     """multipart/alternative: the plain text first, the HTML preferred by readers."""
     message = EmailMessage()
     message["From"] = sender
@@ -213,7 +214,7 @@ def as_message(
     message["Subject"] = email.subject
     # The same id on a resend, so a mail client can fold a duplicate away.
     host = urlsplit(base_url).hostname or "localhost"
-    message["Message-ID"] = f"<notification-{notification_id}@{host}>"
+    message["Message-ID"] = f"<{message_key}@{host}>"
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
     return message
@@ -233,7 +234,10 @@ async def send_email(ctx: Ctx, *, notification_id: str) -> None:
         return
     email = compose(values, ctx.settings.public_base_url)
     message = as_message(
-        email, ctx.settings.smtp_from, uuid.UUID(notification_id), ctx.settings.public_base_url
+        email,
+        ctx.settings.smtp_from,
+        f"notification-{notification_id}",
+        ctx.settings.public_base_url,
     )
     await smtp.send(smtp.parse_smtp_url(server_url), message)
     await ctx.session.execute(_MARK_SENT, {"id": uuid.UUID(notification_id)})
@@ -254,41 +258,50 @@ FOR UPDATE OF m
 _MARK_WELCOMED = text("UPDATE memberships SET welcome_sent_at = now() WHERE id = :id")
 
 
-async def queue_invitation(ctx: Ctx, membership_id: uuid.UUID) -> None:
-    """Queue the welcome email of a new membership in the caller's transaction;
+async def queue_welcome(ctx: Ctx, membership_id: uuid.UUID) -> None:
+    """Queue the welcome email of a member added at once, in the caller's transaction;
     nothing without `BATON_SMTP_URL`."""
     if ctx.settings.smtp_url:
-        await defer(ctx, send_invitation, {"membership_id": str(membership_id)})
+        await defer(ctx, send_welcome, {"membership_id": str(membership_id)})
 
 
-def compose_invitation(row: dict[str, object], inviter: str | None, base_url: str) -> Email:
-    """The welcome email of a claimed membership row (`_CLAIM_WELCOME`)."""
-    tenant = str(row["tenant_name"])
-    name = str(row["full_name"])
-    role = str(row["role"])
-    zone_name = str(row["timezone"])
-    created = row["created_at"]
-    assert isinstance(created, datetime)
-    when = created.astimezone(zone_named(zone_name)).strftime("%Y-%m-%d %H:%M")
-    link = f"{base_url}/login"
-    who = inviter or "An administrator"
-    line = f"{who} added you to {tenant} as {role}."
-    password = (
-        "Sign in with this email address. If you are new to Baton, the administrator "
-        "who added you gives you your first password; change it on My account."
-    )
-    plain = (
-        f"Hello {name},\n\n{line}\n\n{password}\n\nSign in: {link}\n\n"
-        f"{when} ({zone_name}) · {tenant}\n"
-    )
+def _letter(name: str, paragraphs: list[str], link: str, action: str, foot: str) -> tuple[str, str]:
+    """The plain and HTML bodies of a letter to one person with one link."""
+    plain = f"Hello {name},\n\n" + "".join(f"{p}\n\n" for p in paragraphs)
+    plain += f"{action}: {link}\n\n{foot}\n"
     e = html.escape
     rich = (
         '<!doctype html><html lang="en"><body style="font-family: sans-serif;'
         ' line-height: 1.5; color: #1d2330">'
-        f"<p>Hello {e(name)},</p><p>{e(line)}</p><p>{e(password)}</p>"
-        f'<p><a href="{e(link)}">Sign in to Baton</a></p>'
-        f'<p style="color: #5b6477">{e(when)} ({e(zone_name)}) · {e(tenant)}</p>'
+        f"<p>Hello {e(name)},</p>"
+        + "".join(f"<p>{e(p)}</p>" for p in paragraphs)
+        + f'<p><a href="{e(link)}">{e(action)}</a></p>'
+        f'<p style="color: #5b6477">{e(foot)}</p>'
         "</body></html>"
+    )
+    return plain, rich
+
+
+def _local(moment: object, zone_name: str) -> str:
+    assert isinstance(moment, datetime)
+    return moment.astimezone(zone_named(zone_name)).strftime("%Y-%m-%d %H:%M")
+
+
+def compose_welcome(row: dict[str, object], inviter: str | None, base_url: str) -> Email:
+    """The welcome email of a claimed membership row (`_CLAIM_WELCOME`)."""
+    tenant = str(row["tenant_name"])
+    zone_name = str(row["timezone"])
+    who = inviter or "An administrator"
+    plain, rich = _letter(
+        str(row["full_name"]),
+        [
+            f"{who} added you to {tenant} as {row['role']}.",
+            "Sign in with this email address. If you are new to Baton, the administrator "
+            "who added you gives you your first password; change it on My account.",
+        ],
+        f"{base_url}/login",
+        "Sign in to Baton",
+        f"{_local(row['created_at'], zone_name)} ({zone_name}) · {tenant}",
     )
     return Email(
         to=str(row["email"]), subject=f"[{tenant}] Welcome to {tenant}", text=plain, html=rich
@@ -299,8 +312,9 @@ _INVITER = text("SELECT full_name FROM users WHERE id = :id")
 
 
 @tenant_task(name="notifications.send_invitation")
-async def send_invitation(ctx: Ctx, *, membership_id: str) -> None:
-    """Send a new member's welcome email, once (module docstring)."""
+async def send_welcome(ctx: Ctx, *, membership_id: str) -> None:
+    """Send the welcome email of a member added at once, once (module docstring). The
+    task keeps its first name: jobs queued under it may be in flight."""
     server_url = ctx.settings.smtp_url
     if not server_url:
         return
@@ -311,7 +325,90 @@ async def send_invitation(ctx: Ctx, *, membership_id: str) -> None:
     if ctx.actor_id is not None:
         inviter = await ctx.session.scalar(_INVITER, {"id": ctx.actor_id})
     base_url = ctx.settings.public_base_url
-    email = compose_invitation(dict(row._mapping), inviter, base_url)
-    message = as_message(email, ctx.settings.smtp_from, uuid.UUID(membership_id), base_url)
+    email = compose_welcome(dict(row._mapping), inviter, base_url)
+    message = as_message(email, ctx.settings.smtp_from, f"welcome-{membership_id}", base_url)
     await smtp.send(smtp.parse_smtp_url(server_url), message)
     await ctx.session.execute(_MARK_WELCOMED, {"id": uuid.UUID(membership_id)})
+
+
+# The invitation whose link `serial` is still the live one and not yet emailed, locked,
+# with what its email says; nothing once accepted, revoked, or issued again since.
+_CLAIM_INVITATION = text(
+    """
+SELECT i.id, i.tenant_id, i.email, i.full_name, i.role, i.expires_at, i.link_serial,
+       s.timezone, t.name AS tenant_name, u.full_name AS inviter,
+       baton_user_id_for_email(i.email) IS NOT NULL AS has_login
+FROM invitations i
+JOIN tenant_settings s ON s.tenant_id = i.tenant_id
+JOIN tenants t ON t.id = i.tenant_id
+LEFT JOIN users u ON u.id = i.invited_by
+WHERE i.id = :id AND i.link_serial = :serial
+  AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()
+  AND i.link_emailed_serial IS DISTINCT FROM i.link_serial
+FOR UPDATE OF i
+"""
+)
+_MARK_INVITED = text("UPDATE invitations SET link_emailed_serial = :serial WHERE id = :id")
+
+
+async def queue_invitation(ctx: Ctx, invitation_id: uuid.UUID, serial: int) -> None:
+    """Queue the email of an invitation's `serial`-th link in the caller's transaction;
+    nothing without `BATON_SMTP_URL`. The job carries no link: it writes it again
+    from the app's secret (`credentials.invitation_token`)."""
+    if ctx.settings.smtp_url:
+        await defer(ctx, send_invitation, {"invitation_id": str(invitation_id), "serial": serial})
+
+
+def compose_invitation(row: dict[str, object], link: str) -> Email:
+    """The email of a claimed invitation row (`_CLAIM_INVITATION`) with its link."""
+    tenant = str(row["tenant_name"])
+    zone_name = str(row["timezone"])
+    until = _local(row["expires_at"], zone_name)
+    how = (
+        "You already have a Baton login with this email address: open the link and"
+        " sign in with your password to join."
+        if row["has_login"]
+        else "Open the link to choose your password and join."
+    )
+    plain, rich = _letter(
+        str(row["full_name"]),
+        [
+            f"{row['inviter'] or 'An administrator'} invited you to join {tenant} on Baton"
+            f" as {row['role']}.",
+            f"{how} The link works once, until {until} ({zone_name}).",
+        ],
+        link,
+        "Accept the invitation",
+        f"If you did not expect this invitation, ignore this email. · {tenant}",
+    )
+    return Email(
+        to=str(row["email"]),
+        subject=f"[{tenant}] You are invited to join {tenant}",
+        text=plain,
+        html=rich,
+    )
+
+
+@tenant_task(name="notifications.send_invitation_link")
+async def send_invitation(ctx: Ctx, *, invitation_id: str, serial: int) -> None:
+    """Send an invitation's link, once per link (`link_emailed_serial`); a link issued
+    again since is left to its own job."""
+    server_url = ctx.settings.smtp_url
+    if not server_url:
+        return
+    identifier = uuid.UUID(invitation_id)
+    params = {"id": identifier, "serial": serial}
+    row = (await ctx.session.execute(_CLAIM_INVITATION, params)).first()
+    if row is None:
+        return
+    values = dict(row._mapping)
+    token = invitation_token(
+        ctx.settings.resolved_secret_key(), values["tenant_id"], identifier, serial
+    )
+    email = compose_invitation(values, invitation_url(ctx.settings.public_base_url, token))
+    base_url = ctx.settings.public_base_url
+    message = as_message(
+        email, ctx.settings.smtp_from, f"invitation-{invitation_id}-{serial}", base_url
+    )
+    await smtp.send(smtp.parse_smtp_url(server_url), message)
+    await ctx.session.execute(_MARK_INVITED, params)

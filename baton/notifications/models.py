@@ -4,7 +4,8 @@ Written inside the transaction that caused them, so a rolled-back action notifie
 no one; read and marked read through `/api/v1/me/notifications` and the
 Notifications page. A notification of an emailed kind (`EMAILED_KINDS`) also queues
 its email in that transaction (`baton.notifications.email`); `email_sent_at` records
-that it went, so the job sends it once. An invitation is an email only (`email.queue_invitation`).
+that it went, so the job sends it once. An invitation's link and a welcome are emails
+only (`email.queue_invitation`, `email.queue_welcome`).
 """
 
 from __future__ import annotations

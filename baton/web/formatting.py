@@ -7,6 +7,7 @@ that zone, stored as UTC; in that locale, sent on as a plain decimal)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -140,11 +141,14 @@ def typed_time(raw: str, zone: tzinfo) -> str | None:
     return parsed.isoformat()
 
 
-def change_value(value: object) -> str:
-    """A value from the change trail as a person reads it: a dash for none, codes
-    as words, long text cut."""
+def change_value(value: object, names: Mapping[str, str] | None = None) -> str:
+    """A value from the change trail as a person reads it: a dash for none, an id by
+    the name of what it points at (`names`, from `audit.trail.referenced_names`),
+    codes as words, long text cut."""
     if value is None or value == "":
         return "—"
+    if names and str(value) in names:
+        return names[str(value)]
     if isinstance(value, bool):
         return "yes" if value else "no"
     written = str(value)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Form, Request
@@ -11,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx, Principal
-from baton.core.errors import DomainError, FieldError, ValidationFailed
+from baton.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from baton.core.pagination import MAX_PAGE_SIZE, PageRequest
 from baton.core.request_transaction import SESSION_COOKIE
 from baton.core.runtime import Runtime
@@ -21,8 +22,9 @@ from baton.identity.access import require_role
 from baton.identity.models import CredentialKind, Role
 from baton.identity.schemas import (
     ApiKeyIn,
+    InvitationAcceptIn,
+    InvitationIn,
     LoginIn,
-    MemberIn,
     MemberPatch,
     MePatch,
     PasswordChangeIn,
@@ -166,7 +168,16 @@ async def _team(
 ) -> Response:
     require_role(ctx, Role.ADMIN)
     members = await queries.list_members(ctx.session, ALL_MEMBERS)
-    return render(request, template, members=members, roles=list(Role), notice=notice)
+    invitations = await queries.list_open_invitations(ctx.session, ALL_MEMBERS)
+    return render(
+        request,
+        template,
+        members=members,
+        invitations=invitations,
+        roles=list(Role),
+        notice=notice,
+        now=datetime.now(UTC),
+    )
 
 
 @router.get("/team")
@@ -174,20 +185,117 @@ async def team_page(request: Request, ctx: CtxDep) -> Response:
     return await _team(request, ctx, "team.html")
 
 
-@router.post("/team")
+async def _invitations(
+    request: Request, ctx: CtxDep, issued: service.IssuedInvitation | None = None
+) -> Response:
+    """The pending invitations, with a link just issued shown this once (the page's
+    whole layout when the form came without htmx)."""
+    require_role(ctx, Role.ADMIN)
+    invitations = await queries.list_open_invitations(ctx.session, ALL_MEMBERS)
+    context: dict[str, Any] = {
+        "invitations": invitations,
+        "issued": issued,
+        "now": datetime.now(UTC),
+        "roles": list(Role),
+    }
+    if _is_htmx(request):
+        response = render(request, "_invitations.html", **context)
+    else:
+        members = await queries.list_members(ctx.session, ALL_MEMBERS)
+        response = render(request, "team.html", members=members, **context)
+    # The link is in this answer only: no cache may keep it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/team/invitations")
 async def team_invite(
     request: Request,
     ctx: CtxDep,
     email: FormText = "",
     full_name: FormText = "",
     role: FormText = "",
-    password: FormText = "",
 ) -> Response:
-    data = parse_input(
-        MemberIn, {"email": email, "full_name": full_name, "role": role, "password": password}
-    )
-    member = await service.invite_member(ctx, data)
-    return await _after_team_change(request, ctx, f"{member['full_name']} was added")
+    data = parse_input(InvitationIn, {"email": email, "full_name": full_name, "role": role})
+    return await _invitations(request, ctx, await service.invite(ctx, data))
+
+
+@router.post("/team/invitations/{invitation_id}/resend")
+async def team_resend_invitation(
+    request: Request, ctx: CtxDep, invitation_id: uuid.UUID
+) -> Response:
+    return await _invitations(request, ctx, await service.resend_invitation(ctx, invitation_id))
+
+
+@router.post("/team/invitations/{invitation_id}/revoke")
+async def team_revoke_invitation(
+    request: Request, ctx: CtxDep, invitation_id: uuid.UUID
+) -> Response:
+    await service.revoke_invitation(ctx, invitation_id)
+    return await _invitations(request, ctx)
+
+
+def _invitation_page(request: Request, status_code: int = 200, **context: object) -> Response:
+    response = render(request, "invitation.html", status_code=status_code, **context)
+    # The token is in the page's address: no Referer carries it anywhere, no cache keeps it.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/invitations/{token}")
+async def invitation_page(request: Request, ctx: CtxDep, token: str) -> Response:
+    """The page an invitation's link opens: who is invited where, and the form that
+    joins (a new password, or the existing login's); a spent or unknown link says so
+    and points to sign-in."""
+    try:
+        view = await service.view_invitation(ctx, token)
+    except (NotFound, service.InvitationUnusable) as refused:
+        return _invitation_page(request, refused.status, refused=refused.detail)
+    return _invitation_page(request, view=view, token=token, errors={}, full_name="")
+
+
+@router.post("/invitations/{token}")
+async def invitation_accept(
+    request: Request,
+    ctx: CtxDep,
+    token: str,
+    password: FormText = "",
+    full_name: FormText = "",
+    totp_code: FormText = "",
+) -> Response:
+    try:
+        data = parse_input(
+            InvitationAcceptIn,
+            {
+                "token": token,
+                "password": password,
+                "full_name": full_name or None,
+                "totp_code": totp_code or None,
+            },
+        )
+        signed_in = await service.accept_invitation(ctx, data, CredentialKind.SESSION)
+    except (NotFound, service.InvitationUnusable) as refused:
+        return _invitation_page(request, refused.status, refused=refused.detail)
+    except DomainError as error:
+        # The form again, with what to change (nothing was written).
+        view = await service.view_invitation(ctx, token)
+        errors = {e.field: e.message for e in error.errors}
+        if not errors and error.status == 401:
+            errors["password"] = error.detail
+        return _invitation_page(
+            request,
+            error.status,
+            view=view,
+            token=token,
+            errors=errors,
+            message=error.detail,
+            full_name=full_name,
+            totp_required=isinstance(error, service.SecondFactorRequired),
+        )
+    response = RedirectResponse("/", status_code=303)
+    _set_session_cookie(request, response, signed_in.token)
+    return response
 
 
 @router.post("/team/{user_id}/role")

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from baton.audit.trail import change_field
 from baton.core.context import Ctx
 from baton.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from baton.core.locales import DEFAULT_LOCALE
@@ -69,6 +70,7 @@ templates.env.globals["amount_example"] = _amount_example
 templates.env.globals["amount_input"] = _amount_input
 templates.env.globals["export_url"] = export_url
 templates.env.globals["change_value"] = change_value
+templates.env.globals["change_field"] = change_field
 templates.env.globals["field_label"] = field_name
 templates.env.filters["label"] = code_label
 

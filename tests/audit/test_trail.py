@@ -5,10 +5,15 @@ still cannot read `audit_log`."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import asyncpg
 import httpx
 import pytest
 
+from tests.deals.conftest import Org as DealOrg
+from tests.deals.conftest import insert_account, pipeline_steps
 from tests.factories import add_member, register_tenant
 from tests.leads import conftest as lead_fixtures
 from tests.leads.conftest import Org
@@ -152,3 +157,52 @@ async def test_the_audit_page_is_for_admins(client: httpx.AsyncClient, org: Org)
     await _sign_in(client, org.manager)
     assert (await client.get("/audit")).status_code == 403
     assert (await client.get("/audit.csv")).status_code == 403
+
+
+async def test_the_audit_page_lists_a_sign_in_once_and_names_stages(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    admin = await register_tenant(client)
+    deals = DealOrg(
+        admin=admin,
+        sales=await add_member(client, admin, "sales"),
+        account_id=await insert_account(owner_conn, admin),
+        steps=await pipeline_steps(owner_conn, admin),
+    )
+    deal = await deals.create(client)
+    moved = await deals.move(client, deal, "discovery")
+    assert moved.status_code == 200, moved.text
+    await _sign_in(client, deals.admin)
+
+    page = await client.get("/audit")
+    assert page.status_code == 200
+    rows = _rows(page.text)
+    # One sign-in, one row: its event, not also the session's row in `access_tokens`.
+    assert len([row for row in rows if "Session created" in row]) == 1
+    assert not [row for row in rows if "Access tokens" in row]
+    # The member's invitation is its event alone too; their bearer sign-in likewise.
+    assert len([row for row in rows if "Login ok" in row]) == 1
+    stage = next(row for row in rows if "Stage:" in row)
+    assert "Stage: Prospecting → Discovery" in stage
+    assert "step_id" not in page.text.lower().replace("-", "_")
+
+    # The API's whole trail agrees; the same change keeps its ids there.
+    trail = await client.get("/api/v1/audit", headers=deals.admin.headers)
+    items = trail.json()["items"]
+    assert not [item for item in items if item["table_name"] in ("access_tokens", "invitations")]
+    change = next(c for item in items for c in item["changes"] if c["field"] == "step_id")
+    assert change["after"] == str(deals.steps["discovery"])
+    # The deal's Changes section and the CSV name the stage too.
+    detail = await client.get(f"/deals/{deal['id']}")
+    assert "<strong>Stage</strong>: Prospecting → Discovery" in detail.text
+    exported = await client.get("/audit.csv")
+    assert "Stage,Prospecting,Discovery" in exported.text
+    assert "access_tokens" not in exported.text
+
+
+def _rows(page: str) -> list[str]:
+    body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [
+        re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", row))).strip()
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]

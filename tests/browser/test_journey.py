@@ -11,7 +11,7 @@ import re
 import uuid
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
 from baton.demo import DEMO_PASSWORD
 from tests.browser.support import (
@@ -82,7 +82,9 @@ def _screenshot(web: WatchedPage, name: str) -> None:
         web.page.screenshot(path=os.path.join(SCREENSHOT_DIR, name), full_page=True)
 
 
-def test_admin_invites_a_member_and_sales_sees_no_admin_pages(web: WatchedPage) -> None:
+def test_admin_invites_a_member_and_sales_sees_no_admin_pages(
+    web: WatchedPage, browser: Browser
+) -> None:
     page = web.page
     new_email = f"bea-{uuid.uuid4().hex[:10]}@acme.example"
 
@@ -107,25 +109,58 @@ def test_admin_invites_a_member_and_sales_sees_no_admin_pages(web: WatchedPage) 
         "aria-current", "page"
     )
 
-    # Invite through the htmx form: the members table is swapped in place.
+    # Invite through the htmx form: no password asked; the pending invitations are
+    # swapped in place with the one-time link to copy.
     _mark_document(web)
-    invite = page.locator("form[hx-post='/team']")
+    invite = page.locator("form[hx-post='/team/invitations']")
+    expect(invite.get_by_label("Initial password")).to_have_count(0)
     invite.get_by_label("Full name").fill("Bea Browser")
     invite.get_by_label("Email").fill(new_email)
     invite.get_by_label("Role").select_option("sales")
-    invite.get_by_label("Initial password").fill(INVITED_PASSWORD)
     invite.get_by_role("button", name="Invite").click()
 
-    row = page.locator(f'#members tr[data-email="{new_email}"]')
-    expect(row).to_be_visible()
-    expect(row.locator("td").first).to_have_text("Bea Browser")
-    expect(row.get_by_role("combobox")).to_have_value("sales")
-    expect(members.get_by_role("status")).to_have_text("Bea Browser was added")
+    pending = page.locator(f'#invitations tr[data-email="{new_email}"]')
+    expect(pending).to_be_visible()
+    expect(pending.locator("td").first).to_have_text("Bea Browser")
+    expect(page.locator("#invitations").get_by_role("status")).to_contain_text("copy the link now")
     expect(invite.get_by_label("Email")).to_have_value("")  # reset after success
     assert _same_document(web), "the invite reloaded the page instead of swapping"
     expect(page.locator("#toasts")).to_be_empty()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web.base_url)
+    page.get_by_role("button", name="Copy link").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    link = page.evaluate("navigator.clipboard.readText()")
+    assert link == page.get_by_label("Invitation link").input_value()
+    assert link.startswith(f"{web.base_url}/invitations/bai_")
+    expect(members.locator(f'tr[data-email="{new_email}"]')).to_have_count(0)
 
     _screenshot(web, "team.png")
+
+    # The invitee opens the link in a browser of their own, chooses a password and is
+    # signed in as a salesperson of the organization.
+    invitee_context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        invitee = invitee_context.new_page()
+        invitee.goto(link)
+        expect(invitee.get_by_role("heading", level=1)).to_have_text("Join Acme Logistics")
+        expect(invitee.get_by_text(new_email)).to_be_visible()
+        expect(invitee.get_by_label("Your name")).to_have_value("Bea Browser")
+        invitee.get_by_label("Choose a password").fill("password1234")
+        invitee.get_by_role("button", name="Join Acme Logistics").click()
+        expect(invitee.locator("#password-error")).to_contain_text("common")
+        invitee.get_by_label("Choose a password").fill(INVITED_PASSWORD)
+        invitee.get_by_role("button", name="Join Acme Logistics").click()
+        invitee.wait_for_url(f"{web.base_url}/")
+        expect(invitee.get_by_role("heading", level=1)).to_have_text("Welcome, Bea Browser")
+        # The link is spent: opened again, it says so and offers sign-in.
+        invitee.goto(link)
+        expect(invitee.get_by_role("alert")).to_contain_text("already used")
+        expect(invitee.get_by_role("link", name="Sign in").first).to_be_visible()
+    finally:
+        invitee_context.close()
+    web.goto("/team")
+    expect(page.locator(f'#members tr[data-email="{new_email}"]')).to_be_visible()
+    expect(page.locator(f'#invitations tr[data-email="{new_email}"]')).to_have_count(0)
 
     web.log_out()
     expect(page.get_by_role("heading", name="Sign in to Baton")).to_be_visible()
@@ -144,7 +179,7 @@ def test_admin_invites_a_member_and_sales_sees_no_admin_pages(web: WatchedPage) 
     assert forbidden.status == 403
     expect(page.get_by_role("alert")).to_contain_text(re.compile(r"\S"))
     expect(page.get_by_role("heading", name="Team")).to_have_count(0)
-    expect(page.get_by_text("Invite a member")).to_have_count(0)
+    expect(page.get_by_text("Invite someone")).to_have_count(0)
     expect(page.locator("#members")).to_have_count(0)
 
     web.goto("/")
@@ -168,7 +203,7 @@ def test_demo_sales_user_sees_no_admin_entries(web: WatchedPage) -> None:
 
     response = web.goto("/team")
     assert response.status == 403
-    expect(page.get_by_text("Invite a member")).to_have_count(0)
+    expect(page.get_by_text("Invite someone")).to_have_count(0)
     web.assert_clean(allowed=[failed_resource(403), BARE_ERROR_PAGE_FAVICON])
 
 
@@ -220,11 +255,10 @@ def test_failed_htmx_action_shows_a_toast(web: WatchedPage) -> None:
     before = rows.count()
 
     _mark_document(web)
-    invite = page.locator("form[hx-post='/team']")
+    invite = page.locator("form[hx-post='/team/invitations']")
     invite.get_by_label("Full name").fill("Sam Again")
     invite.get_by_label("Email").fill("sales1@acme.example")
-    invite.get_by_label("Initial password").fill(INVITED_PASSWORD)
-    with page.expect_response(lambda r: r.url.endswith("/team")) as answer:
+    with page.expect_response(lambda r: r.url.endswith("/team/invitations")) as answer:
         invite.get_by_role("button", name="Invite").click()
     assert answer.value.status == 409
 

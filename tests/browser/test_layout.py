@@ -4,7 +4,7 @@ For each demo role the pages are the role's own sidebar plus one record page of 
 kind (a deal, a lead, an account, a contact, a work item). Each page is loaded once
 per role and measured at 390, 768, 1280 and 1440 px wide (a resize re-runs the media
 queries; nothing else on these pages depends on the width): the document never
-scrolls sideways. axe-core (tests/browser/vendor, injected by the test's own init
+scrolls sideways, and nothing sticks out of its card. axe-core (tests/browser/vendor, injected by the test's own init
 script, never served by the app) then checks the page at 390 and 1280 px and finds no
 serious or critical violation.
 
@@ -65,12 +65,33 @@ OVERFLOW = """() => {
       }
     }
   }
+  // Nothing sticks out of its card either, though the page may still fit (a file
+  // chooser 12 px past a card's edge on a phone did, and the check above missed it).
+  const clippedWithin = (el, card) => {
+    for (let up = el.parentElement; up && up !== card; up = up.parentElement) {
+      if (getComputedStyle(up).overflowX !== "visible") return true;
+    }
+    return false;
+  };
+  const spill = [];
+  for (const card of document.querySelectorAll("main .card")) {
+    const edge = card.getBoundingClientRect().right;
+    for (const el of card.querySelectorAll("*")) {
+      const box = el.getBoundingClientRect();
+      // What a closed <details> holds is laid out but not shown: only what is seen counts.
+      if (box.width > 1 && box.right > edge + 1 && el.checkVisibility() && !clippedWithin(el, card)) {
+        const cls = el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "";
+        spill.push(el.tagName.toLowerCase() + cls + " (" + Math.round(box.right - edge) + " px)");
+        break;
+      }
+    }
+  }
   // A list of records (a `stacked` table) lays its rows out as blocks on a phone: it
   // never hides its columns behind a sideways scroll of its own.
   const hidden = [...document.querySelectorAll("main table.stacked")]
     .filter((table) => table.scrollWidth > table.clientWidth + 1)
     .map((table) => "table." + table.className.trim().split(/\\s+/).join("."));
-  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: width, wide: wide, hidden: hidden};
+  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: width, wide: wide, hidden: hidden, spill: spill};
 }"""
 
 AXE_RUN = """async () => {
@@ -181,6 +202,10 @@ def _crawl(browser: Browser, base_url: str, role: str, records: dict[str, str]) 
                 measured = page.evaluate(OVERFLOW)
                 crawl.overflow.extend(
                     f"{path} at {width}px: {table} scrolls sideways" for table in measured["hidden"]
+                )
+                crawl.overflow.extend(
+                    f"{path} at {width}px: {element} sticks out of its card"
+                    for element in measured["spill"]
                 )
                 if measured["scrollWidth"] > measured["innerWidth"]:
                     crawl.overflow.append(

@@ -74,6 +74,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/metrics"): OPERATIONAL,
     ("POST", "/api/v1/auth/register"): PUBLIC,
     ("POST", "/api/v1/auth/login"): PUBLIC,
+    ("POST", "/api/v1/invitations/accept"): PUBLIC,
     ("POST", "/api/v1/auth/logout"): ANY,
     ("POST", "/api/v1/auth/password"): ANY,
     ("GET", "/api/v1/me"): ANY,
@@ -90,6 +91,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/users/{user_id}"): ADMINS,
     ("PATCH", "/api/v1/users/{user_id}"): ADMINS,
     ("DELETE", "/api/v1/users/{user_id}"): ADMINS,
+    ("GET", "/api/v1/invitations"): ADMINS,
+    ("POST", "/api/v1/invitations"): ADMINS,
+    ("POST", "/api/v1/invitations/{invitation_id}/resend"): ADMINS,
+    ("DELETE", "/api/v1/invitations/{invitation_id}"): ADMINS,
     ("GET", "/api/v1/settings"): ANY,
     ("PATCH", "/api/v1/settings"): ADMINS,
     ("GET", "/api/v1/api-keys"): ANY,
@@ -337,6 +342,13 @@ async def _build(http: httpx.AsyncClient) -> World:
     api_key = await _created(
         await http.post("/api/v1/api-keys", headers=h, json={"name": "matrix"})
     )
+    invitation = await _created(
+        await http.post(
+            "/api/v1/invitations",
+            headers=h,
+            json={"email": f"{unique('matrix')}@example.com", "full_name": "M", "role": "sales"},
+        )
+    )
     batch = await http.post(
         "/api/v1/imports",
         headers=h,
@@ -356,6 +368,7 @@ async def _build(http: httpx.AsyncClient) -> World:
         "activity_id": activity["id"],
         "lead_id": lead["id"],
         "api_key_id": api_key["id"],
+        "invitation_id": invitation["id"],
         "workflow_id": workflow["id"],
         "step_id": workflow["steps"][0]["id"],
         "transition_id": workflow["transitions"][0]["id"],

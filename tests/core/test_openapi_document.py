@@ -17,6 +17,7 @@ PUBLIC = {
     ("/metrics", "get"),
     ("/api/v1/auth/register", "post"),
     ("/api/v1/auth/login", "post"),
+    ("/api/v1/invitations/accept", "post"),
 }
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 

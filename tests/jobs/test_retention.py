@@ -84,8 +84,8 @@ async def test_the_sweep_deletes_only_expired_rows_in_batches(
     assert report.deleted["job_errors"] == 1
     # 7 keys in batches of 2: four statements; two for the tokens (the second
     # finds none); one each for the buckets, the job errors, the audit rows, the
-    # webhook deliveries and the events.
-    assert report.batches == 4 + 2 + 1 + 1 + 1 + 1 + 1
+    # webhook deliveries, the events, the invitations and the bulk runs.
+    assert report.batches == 4 + 2 + 1 + 1 + 1 + 1 + 1 + 1 + 1
     assert await _keys_of(owner_conn, admin) == live_keys
     left = await owner_conn.fetch(
         "SELECT id FROM access_tokens WHERE tenant_id = $1 ORDER BY id", admin.tenant_id
@@ -205,5 +205,70 @@ async def test_the_webhook_log_expires_but_never_the_queue(
     assert sorted(r["id"] for r in left) == sorted(
         events[n] for n in ("pending", "recent", "undispatched")
     )
+    again = await sweep(database)
+    assert again.total == 0
+
+
+async def test_spent_invitations_and_finished_bulk_runs_expire_after_30_days(
+    client: httpx.AsyncClient, database: Database, owner_conn: asyncpg.Connection
+) -> None:
+    await sweep(database)
+    admin = await register_tenant(client)
+    names = ("pending", "accepted", "revoked", "expired", "recently_accepted", "recently_expired")
+    invitations = {}
+    for name in names:
+        invited = await client.post(
+            "/api/v1/invitations",
+            headers=admin.headers,
+            json={"email": f"{unique(name)}@example.com", "full_name": name, "role": "sales"},
+        )
+        assert invited.status_code == 201, invited.text
+        invitations[name] = uuid.UUID(invited.json()["id"])
+    old, recent = "now() - interval '31 days'", "now() - interval '5 days'"
+    for name, change in (
+        # A pending link created long ago but still valid stays.
+        ("pending", "created_at = now() - interval '40 days'"),
+        ("accepted", f"accepted_at = {old}, accepted_user_id = $2"),
+        ("revoked", f"revoked_at = {old}"),
+        ("expired", f"expires_at = {old}"),
+        ("recently_accepted", f"accepted_at = {recent}, accepted_user_id = $2"),
+        ("recently_expired", f"expires_at = {recent}"),
+    ):
+        arguments = [invitations[name]] + ([admin.user_id] if "$2" in change else [])
+        await owner_conn.execute(f"UPDATE invitations SET {change} WHERE id = $1", *arguments)
+    runs = {}
+    for name, status, finished in (
+        ("finished_long_ago", "completed", old),
+        ("finished_recently", "completed", recent),
+        # Still running, however old: its job is not done with it.
+        ("running", "running", None),
+    ):
+        runs[name] = await owner_conn.fetchval(
+            "INSERT INTO bulk_runs (tenant_id, id, entity, action, parameters, ids, rows_total,"
+            " rows_done, status, created_by, created_at, finished_at)"
+            " VALUES ($1, gen_random_uuid(), 'deals', 'delete', '{}', ARRAY[gen_random_uuid()],"
+            f" 1, $2, $3, $4, now() - interval '60 days', {finished or 'NULL'}) RETURNING id",
+            admin.tenant_id,
+            1 if status == "completed" else 0,
+            status,
+            admin.user_id,
+        )
+
+    report = await sweep(database, batch_size=2)
+
+    assert report.deleted["invitations"] == 3
+    assert report.deleted["bulk_runs"] == 1
+    left = await owner_conn.fetch(
+        "SELECT full_name FROM invitations WHERE tenant_id = $1", admin.tenant_id
+    )
+    assert sorted(r["full_name"] for r in left) == [
+        "pending",
+        "recently_accepted",
+        "recently_expired",
+    ]
+    kept = await owner_conn.fetch(
+        "SELECT id FROM bulk_runs WHERE id = ANY($1)", list(runs.values())
+    )
+    assert sorted(r["id"] for r in kept) == sorted([runs["finished_recently"], runs["running"]])
     again = await sweep(database)
     assert again.total == 0

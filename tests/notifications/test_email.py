@@ -21,7 +21,7 @@ from baton.db.engine import Database
 from baton.deals.tasks import send_next_step_digests
 from baton.jobs.defer import defer
 from baton.leads.tasks import escalate_overdue_claims
-from baton.notifications.email import send_email
+from baton.notifications.email import send_email, send_invitation
 from tests.conftest import make_settings, random_address
 from tests.factories import Member, add_member, register_tenant
 from tests.jobs.support import run_due_jobs, sweep_unit, unit_of_work
@@ -275,3 +275,85 @@ async def test_without_smtp_nothing_is_queued(
         " AND args ->> 'tenant_id' = $1",
         str(admin.tenant_id),
     )
+
+
+async def test_an_invitation_emails_its_link_once_and_a_new_link_replaces_it(
+    mail_client: httpx.AsyncClient,
+    mail_settings: Settings,
+    database: Database,
+    owner_conn: asyncpg.Connection,
+    port: int,
+) -> None:
+    with smtp_server(port) as inbox:
+        admin = await register_tenant(mail_client)
+        await owner_conn.execute(
+            "UPDATE tenant_settings SET timezone = 'Asia/Tokyo' WHERE tenant_id = $1",
+            admin.tenant_id,
+        )
+        email = f"invitee-{uuid.uuid4().hex[:8]}@example.com"
+        invited = await mail_client.post(
+            "/api/v1/invitations",
+            headers=admin.headers,
+            json={"email": email, "full_name": "Ines Invitee", "role": "sales"},
+        )
+        assert invited.status_code == 201, invited.text
+        first = invited.json()
+        await _drain(mail_settings, database)
+        sent = inbox.to(email)
+        assert len(sent) == 1
+        assert "invited to join" in sent[0]["Subject"]
+        plain, rich = parts(sent[0])
+        assert first["accept_url"] == f"{BASE}/invitations/{first['token']}"
+        assert f"Accept the invitation: {first['accept_url']}" in plain
+        assert f'href="{first["accept_url"]}"' in rich
+        assert "Ada Admin invited you to join" in plain
+        assert "as sales" in plain
+        assert "choose your password" in plain
+        expires = datetime.fromisoformat(first["expires_at"]).astimezone(ZoneInfo("Asia/Tokyo"))
+        assert f"until {expires.strftime('%Y-%m-%d %H:%M')} (Asia/Tokyo)" in plain
+        # The job run again for the same link sends nothing more.
+        async with unit_of_work(database, mail_settings, admin) as ctx:
+            await defer(ctx, send_invitation, {"invitation_id": first["id"], "serial": 1})
+        await _drain(mail_settings, database)
+        assert len(inbox.to(email)) == 1
+
+        # A new link: a second email with it, under another Message-ID.
+        resent = await mail_client.post(
+            f"/api/v1/invitations/{first['id']}/resend", headers=admin.headers
+        )
+        second = resent.json()
+        await _drain(mail_settings, database)
+        sent = inbox.to(email)
+        assert len(sent) == 2
+        plain, _ = parts(sent[1])
+        assert second["accept_url"] in plain
+        assert first["accept_url"] not in plain
+        assert sent[0]["Message-ID"] != sent[1]["Message-ID"]
+
+        # Someone with a login is told to sign in with it.
+        elsewhere = await register_tenant(mail_client)
+        await mail_client.post(
+            "/api/v1/invitations",
+            headers=admin.headers,
+            json={"email": elsewhere.email, "full_name": "Ada", "role": "viewer"},
+        )
+        await _drain(mail_settings, database)
+        plain, _ = parts(inbox.to(elsewhere.email)[-1])
+        assert "You already have a Baton login" in plain
+        # Never a password; a revoked invitation's queued email never goes.
+        assert "correct-horse" not in plain
+        third = await mail_client.post(
+            "/api/v1/invitations",
+            headers=admin.headers,
+            json={
+                "email": f"late-{uuid.uuid4().hex[:8]}@example.com",
+                "full_name": "L",
+                "role": "sales",
+            },
+        )
+        withdrawn = await mail_client.delete(
+            f"/api/v1/invitations/{third.json()['id']}", headers=admin.headers
+        )
+        assert withdrawn.status_code == 204
+        await _drain(mail_settings, database)
+        assert inbox.to(third.json()["email"]) == []

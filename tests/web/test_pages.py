@@ -60,8 +60,7 @@ async def test_forms_without_a_valid_csrf_token_are_refused(client: httpx.AsyncC
     assert "baton_session" not in forged.headers.get("set-cookie", "")
     await _sign_in(client, admin)
     invite = await client.post(
-        "/team",
-        data={"email": "x@example.com", "full_name": "X", "role": "sales", "password": PASSWORD},
+        "/team/invitations", data={"email": "x@example.com", "full_name": "X", "role": "sales"}
     )
     assert invite.status_code == 403
     logout = await client.post("/logout", data={"csrf_token": "f" * 64})
@@ -144,18 +143,43 @@ async def test_invite_from_the_team_page_and_htmx_errors(client: httpx.AsyncClie
         "email": "new.person@example.com",
         "full_name": "New Person",
         "role": "marketing",
-        "password": PASSWORD,
         "csrf_token": token,
     }
     htmx = {"HX-Request": "true"}
-    added = await client.post("/team", data=form, headers=htmx)
+    added = await client.post("/team/invitations", data=form, headers=htmx)
     assert added.status_code == 200
-    assert "New Person was added" in added.text
-    assert 'id="members"' in added.text
-    again = await client.post("/team", data=form, headers=htmx)
+    assert added.headers["cache-control"] == "no-store"
+    assert 'id="invitations"' in added.text
+    link = re.search(r'value="(http[^"]+/invitations/bai_[^"]+)"', added.text)
+    assert link is not None
+    assert 'data-email="new.person@example.com"' in added.text
+    # The link is shown once: the page shows the invitation, never its link again.
+    page = await client.get("/team")
+    assert 'data-email="new.person@example.com"' in page.text
+    assert link[1] not in page.text
+    again = await client.post("/team/invitations", data=form, headers=htmx)
     assert again.status_code == 409
     assert 'role="alert"' in again.text
-    assert "already a member" in again.text
+    assert "pending invitation" in again.text
+    member = await client.post(
+        "/team/invitations", data={**form, "email": admin.email}, headers=htmx
+    )
+    assert member.status_code == 409
+    assert "already a member" in member.text
+    # A new link replaces the old; withdrawing empties the list.
+    invitation_id = re.search(r"/team/invitations/([0-9a-f-]{36})/resend", page.text)
+    assert invitation_id is not None
+    resent = await client.post(
+        f"/team/invitations/{invitation_id[1]}/resend", data={"csrf_token": token}, headers=htmx
+    )
+    assert resent.status_code == 200
+    assert link[1] not in resent.text
+    assert "/invitations/bai_" in resent.text
+    withdrawn = await client.post(
+        f"/team/invitations/{invitation_id[1]}/revoke", data={"csrf_token": token}, headers=htmx
+    )
+    assert withdrawn.status_code == 200
+    assert "No pending invitations." in withdrawn.text
 
 
 async def test_next_parameter_cannot_redirect_off_site(client: httpx.AsyncClient) -> None:
@@ -238,3 +262,39 @@ async def test_sign_in_goes_only_to_a_same_site_page_of_sane_length(
         )
         assert signed.status_code == 303, signed.text
         assert signed.headers["location"] == landing
+
+
+async def test_the_invitation_page_joins_and_spent_links_point_to_sign_in(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await register_tenant(client)
+    elsewhere = await register_tenant(client)
+    invited = await client.post(
+        "/api/v1/invitations",
+        headers=admin.headers,
+        json={"email": elsewhere.email, "full_name": "Ada", "role": "viewer"},
+    )
+    path = f"/invitations/{invited.json()['token']}"
+    page = await client.get(path)
+    assert page.status_code == 200
+    assert page.headers["referrer-policy"] == "no-referrer"
+    # A login exists for the email: it signs in with its own password to join.
+    assert "Sign in and join" in page.text
+    assert "Choose a password" not in page.text
+    token = await _csrf(client, path)
+    wrong = await client.post(path, data={"csrf_token": token, "password": "not-it-at-all"})
+    assert wrong.status_code == 401
+    assert 'id="password-error"' in wrong.text
+    joined = await client.post(path, data={"csrf_token": token, "password": PASSWORD})
+    assert joined.status_code == 303
+    assert joined.headers["location"] == "/"
+    assert joined.headers["set-cookie"].startswith("baton_session=bas_")
+    # Spent, unknown: a page that says so, with the way to sign in.
+    for spent, status, words in (
+        (path, 410, "already used"),
+        ("/invitations/bai_" + "0" * 32 + "_" + "x" * 43, 404, "not valid"),
+    ):
+        answer = await client.get(spent)
+        assert answer.status_code == status
+        assert words in answer.text
+        assert 'href="/login"' in answer.text

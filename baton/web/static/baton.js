@@ -1,5 +1,5 @@
 // Baton's only hand-written script: toasts and inline errors for htmx requests, form
-// resets, the menu button, the search box, the board's Move menu, and drag and drop (step order, board) through the vendored SortableJS.
+// resets, copy buttons, the menu button, the search box, the board's Move menu, and drag and drop (step order, board) through the vendored SortableJS.
 // No inline script anywhere (the CSP forbids it); behaviour hangs off data attributes.
 (function () {
   "use strict";
@@ -460,6 +460,24 @@
     bulkSelectAll(false);
     var search = document.querySelector(form.getAttribute("hx-include"));
     if (search && window.htmx) { window.htmx.trigger(search, "submit"); }
+  });
+
+  // A "Copy" button beside a read-only field (an invitation link shown once): the
+  // field's text to the clipboard, selected too so it can be copied by hand.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) { return; }
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    if (!field) { return; }
+    field.select();
+    var done = function () { button.textContent = "Copied"; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () {
+        toast("Copying was refused by the browser: the link is selected, copy it by hand.", "error");
+      });
+    } else if (document.execCommand && document.execCommand("copy")) {
+      done();
+    }
   });
 
   document.addEventListener("htmx:load", function (event) { initDrag(event.detail.elt); });

@@ -40,7 +40,7 @@ def upgrade() -> None:
         ["created_at"],
         postgresql_where=sa.text("status IN ('delivered', 'failed')"),
     )
-    op.execute(_replace(jobs_ddl.RETENTION_FUNCTION))
+    op.execute(_replace(jobs_ddl.RETENTION_FUNCTION_V4))
 
 
 def downgrade() -> None:
