@@ -156,7 +156,7 @@ async def test_depth_and_cost_are_limited(
     assert "errors" not in await gql(client, org.sales, deep)
     # The schema has no cycle: its deepest query is 6 levels below the root (introspection, which is
     # deeper, is not counted). A lower limit shows the refusal a cycle would meet.
-    monkeypatch.setattr(graphql_schema, "MAX_DEPTH", 5)
+    monkeypatch.setattr(graphql_schema, "DOCUMENT_RULES", graphql_schema.document_rules(5))
     # (another text than `deep`: a document is validated once, then cached)
     refused = await gql(client, org.sales, deep.replace("{ deals", "{ board: deals"), status=400)
     assert codes(refused) == ["DEPTH_LIMIT"]
