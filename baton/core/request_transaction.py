@@ -151,7 +151,7 @@ class RequestTransaction:
             await _error_response(error, scope).send(send)
             return
         response = None
-        attempted = _runs_in_autocommit(scope, runtime, headers)
+        attempted = _runs_in_autocommit(scope, runtime, headers, body)
         if attempted:
             response = await self._handle_autocommit(scope, runtime, state, headers, body)
         if response is None:
@@ -335,13 +335,19 @@ async def _load_page_context(runtime: Runtime, ctx: Ctx, state: dict[str, object
     state["page_context"] = page_context
 
 
-def _runs_in_autocommit(scope: Scope, runtime: Runtime, headers: dict[bytes, bytes]) -> bool:
-    """An API write to a route marked for autocommit, without an Idempotency-Key."""
+def _runs_in_autocommit(
+    scope: Scope, runtime: Runtime, headers: dict[bytes, bytes], body: bytes
+) -> bool:
+    """An API write to a route marked for autocommit, with a body it takes there,
+    without an Idempotency-Key."""
     return (
         scope["method"] in UNSAFE_METHODS
         and is_api(scope)
         and _IDEMPOTENCY_HEADER not in headers
-        and any(path.match(scope["path"]) for path in runtime.autocommit_paths)
+        and any(
+            path.match(scope["path"]) and accepts(body)
+            for path, accepts in runtime.autocommit_paths
+        )
     )
 
 

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from baton.config import Settings
+from baton.core.autocommit import BodyTest
 from baton.core.context import Ctx
 from baton.core.errors import DomainError
 from baton.core.metrics import Metrics
@@ -23,8 +24,9 @@ class Runtime:
     db: Database
     metrics: Metrics
     secret_key: str
-    # Routes that run in autocommit mode (`baton.core.autocommit`).
-    autocommit_paths: tuple[re.Pattern[str], ...] = ()
+    # Routes that run in autocommit mode (`baton.core.autocommit`), each with the test
+    # of the request bodies that do.
+    autocommit_paths: tuple[tuple[re.Pattern[str], BodyTest], ...] = ()
     # GET routes served from the replica when there is one (`baton.core.replica`).
     replica_paths: tuple[re.Pattern[str], ...] = ()
     # How a page request's error is answered (`app._render`: an error page in the

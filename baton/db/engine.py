@@ -81,8 +81,12 @@ REPLICA_RETRY_SECONDS = 5.0
 REPLICA_CONNECT_TIMEOUT_SECONDS = 2.0
 
 
+class SessionRefused(RuntimeError):
+    """An autocommit request reached for the session it does not have."""
+
+
 async def _refuse_connection() -> asyncpg.Connection:
-    raise RuntimeError("an autocommit request has no session: it works on ctx.autocommit")
+    raise SessionRefused("an autocommit request has no session: it works on ctx.autocommit")
 
 
 async def _keep_autocommit_session(connection: asyncpg.Connection) -> None:
