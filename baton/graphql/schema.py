@@ -511,6 +511,14 @@ class Mutation:
         return _workflow(info, detail)
 
     @strawberry.mutation
+    async def delete_workflow(self, info: Info, input: inputs.DeleteInput) -> DeletePayload | None:
+        """Discard a draft with its steps and transitions; CONFLICT for a published or
+        retired version (as `DELETE /api/v1/workflow/workflows/{id}`)."""
+        version = input.version if input.version is not inputs.UNSET else None
+        await info.context.run(workflow_api.delete_workflow, input.id, info.context.ctx, version)
+        return DeletePayload(deleted_id=input.id)
+
+    @strawberry.mutation
     async def publish_workflow(
         self, info: Info, input: inputs.PublishWorkflowInput
     ) -> WorkflowPayload | None:
