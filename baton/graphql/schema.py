@@ -28,8 +28,9 @@ from baton.activities.queries import view_page
 from baton.contacts import api as contacts_api
 from baton.contacts.schemas import ContactOut
 from baton.core.errors import FieldError, TransitionRejected, ValidationFailed
-from baton.core.pagination import MAX_PAGE_SIZE, SortedPageRequest, next_cursor, page_of
+from baton.core.pagination import MAX_PAGE_SIZE, page_of, sorted_page_of
 from baton.deals import api as deals_api
+from baton.deals import queries as deals_queries
 from baton.deals import service as deals_service
 from baton.deals.schemas import CloseIn, DealListFilters, DealMoveIn
 from baton.graphql import inputs
@@ -83,6 +84,8 @@ from baton.workitems.schemas import MoveIn, WorkItemIn
 
 MAX_DEPTH = 10
 DEFAULT_PAGE = 50
+# As REST's `SortedCursor`: a sorted list's cursor carries its sort and last value.
+MAX_SORTED_CURSOR = 400
 First = Annotated[
     int, strawberry.argument(description=f"Items per page, 1 to {MAX_PAGE_SIZE} (as REST's limit)")
 ]
@@ -167,13 +170,19 @@ class Query:
         after: str | None = None,
         view: inputs.DealView | None = None,  # type: ignore[valid-type]
         account_id: uuid.UUID | None = None,
+        filter: inputs.DealFilter | None = None,
     ) -> Connection[Deal]:
-        """Live deals in creation order, by view (as `GET /api/v1/deals`)."""
+        """Live deals, filtered, in creation order or by `filter.sort` (as
+        `GET /api/v1/deals`); `view` and `accountId`, when given, set those filters. A
+        page continues with the previous page's `endCursor` and the same filter."""
         graph = info.context
-        page = page_of(_page_size(first), _cursor(after))
-        listed = SortedPageRequest(limit=page.limit, sort=None, after=page.after)
-        filters = DealListFilters(view=view, account_id=account_id)
-        rows = await graph.run(deals_service.list_deals, graph.ctx, listed, filters)
+        if after is not None and len(after) > MAX_SORTED_CURSOR:
+            raise ValidationFailed(errors=[FieldError("after", "is not a valid cursor")])
+        filters = filter.to_pydantic() if filter is not None else DealListFilters()  # type: ignore[attr-defined]
+        given = {"view": view, "account_id": account_id}
+        filters = filters.model_copy(update={k: v for k, v in given.items() if v is not None})
+        page = sorted_page_of(_page_size(first), after, filters.sort)
+        rows = await graph.run(deals_service.list_deals, graph.ctx, page, filters)
         shown = rows[: page.limit]
         nodes = [listed_deal(row) for row in shown]
         # The page's links in one batch each, before the fields are resolved: each card
@@ -187,8 +196,11 @@ class Query:
                 graph.loaders.members.prime(
                     row.owner_id, Member(id=row.owner_id, full_name=row.owner_name)
                 )
-        following = next_cursor(rows, page, shown[-1].id if shown else None)
-        return connection(nodes, [n.id for n in nodes], following)  # type: ignore[no-any-return]
+        following = deals_queries.next_list_cursor(rows, page)
+        # Each edge's cursor continues after it in the same order (a sorted one
+        # carries its sort value, as REST's `next_cursor`).
+        cursors = [deals_queries.list_cursor(row, page.sort) for row in shown]
+        return connection(nodes, cursors, following)  # type: ignore[no-any-return]
 
     @strawberry.field
     async def deal(self, info: Info, id: uuid.UUID) -> Deal | None:

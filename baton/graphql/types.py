@@ -5,6 +5,7 @@ account and owner …), resolved through the request's data loaders."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -92,11 +93,13 @@ class Connection(Generic[T]):
     page_info: PageInfo
 
 
-def connection(nodes: list[Any], ids: list[uuid.UUID], next_cursor: str | None) -> Any:
-    """A Relay connection of one page: each edge's cursor is its id's; `endCursor` is the
-    page's `next_cursor` as REST answers it (a search's cursor carries its rank)."""
+def connection(nodes: list[Any], keys: Sequence[uuid.UUID | str], next_cursor: str | None) -> Any:
+    """A Relay connection of one page: each edge's cursor is its id's (or the cursor
+    given for it); `endCursor` is the page's `next_cursor` as REST answers it (a
+    search's cursor carries its rank, a sorted list's its sort value)."""
     edges = [
-        Edge(node=node, cursor=encode_cursor(key)) for node, key in zip(nodes, ids, strict=True)
+        Edge(node=node, cursor=key if isinstance(key, str) else encode_cursor(key))
+        for node, key in zip(nodes, keys, strict=True)
     ]
     return Connection(
         edges=edges,
