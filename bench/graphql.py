@@ -4,8 +4,9 @@
   owner, against `GET /api/v1/pipeline?per_column=200` for the same 200 cards (all in
   the first column). Budget: GraphQL ≤ 1.5 times REST (medians).
 - **move**: `moveDeal` Prospecting ↔ Discovery against `POST /api/v1/deals/{id}/move`
-  (REST without an Idempotency-Key runs in a transaction on the driver; GraphQL in the request's
-  transaction). Budget: GraphQL ≤ 1.3 times REST (medians).
+  (both without an Idempotency-Key: both run in a transaction on the driver,
+  `baton.core.driver_transaction`, GraphQL's because its document is one `moveDeal`).
+  Budget: GraphQL ≤ 1.3 times REST (medians).
 
 Both run in this process through the ASGI app (httpx's ASGI transport: no sockets, so
 the figures are the server's work), interleaved round by round, on a fresh database

@@ -30,8 +30,10 @@ The service reads, checks, and writes with exactly one statement. Whenever it wo
 need more — a second write (transition effects), a rebalance, a reorder placed again,
 a workflow not in the cache — it raises `NeedsSessionTransaction` *before* writing anything,
 the driver's transaction is rolled back, and the request runs again from the start
-the usual way, in the session's transaction. An Idempotency-Key keeps the usual way:
-its stored answer must commit with the write.
+the usual way, in the session's transaction. (`/graphql` declines the same way when a
+resolver raised it, or reached for the session: its transaction on the driver is
+rolled back whole, so even a move already written there is undone before the re-run.)
+An Idempotency-Key keeps the usual way: its stored answer must commit with the write.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ from starlette.routing import BaseRoute, Route
 _MARK = "__baton_driver_transaction__"
 
 F = TypeVar("F", bound=Callable[..., Any])
+# Which request bodies of a marked route run on the driver.
+BodyTest = Callable[[bytes], bool]
 
 
 class NeedsSessionTransaction(Exception):
@@ -52,17 +56,35 @@ class NeedsSessionTransaction(Exception):
     before any write, so the request can run again there."""
 
 
+def _any_body(body: bytes) -> bool:
+    return True
+
+
 def driver_transaction_route(endpoint: F) -> F:
     """Mark an endpoint whose service writes with one statement on the driver's
     connection (and raises `NeedsSessionTransaction` otherwise)."""
-    setattr(endpoint, _MARK, True)
+    setattr(endpoint, _MARK, _any_body)
     return endpoint
 
 
-def driver_transaction_paths(routes: Iterable[BaseRoute]) -> tuple[re.Pattern[str], ...]:
-    """The path patterns of the marked routes."""
+def driver_transaction_route_for(accepts: BodyTest) -> Callable[[F], F]:
+    """Mark an endpoint that runs on the driver for the bodies `accepts` (the others
+    go the usual way at once, without an attempt): `/graphql` for a document that is
+    one deal move, the REST move's twin."""
+
+    def mark(endpoint: F) -> F:
+        setattr(endpoint, _MARK, accepts)
+        return endpoint
+
+    return mark
+
+
+def driver_transaction_paths(
+    routes: Iterable[BaseRoute],
+) -> tuple[tuple[re.Pattern[str], BodyTest], ...]:
+    """The path patterns of the marked routes, each with its test of the body."""
     return tuple(
-        route.path_regex
+        (route.path_regex, getattr(route.endpoint, _MARK))
         for route in routes
-        if isinstance(route, Route) and getattr(route.endpoint, _MARK, False)
+        if isinstance(route, Route) and getattr(route.endpoint, _MARK, None) is not None
     )

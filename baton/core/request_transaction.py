@@ -168,7 +168,7 @@ class RequestTransaction:
             await _error_response(error, scope).send(send)
             return
         response = None
-        attempted = _runs_on_driver(scope, runtime, headers)
+        attempted = _runs_on_driver(scope, runtime, headers, body)
         if attempted:
             response = await self._handle_on_driver(scope, runtime, state, headers, body)
         if response is None:
@@ -352,14 +352,19 @@ async def _load_page_context(runtime: Runtime, ctx: Ctx, state: dict[str, object
     state["page_context"] = page_context
 
 
-def _runs_on_driver(scope: Scope, runtime: Runtime, headers: dict[bytes, bytes]) -> bool:
-    """An API write to a route marked `@driver_transaction_route`, without an
-    Idempotency-Key."""
+def _runs_on_driver(
+    scope: Scope, runtime: Runtime, headers: dict[bytes, bytes], body: bytes
+) -> bool:
+    """An API write to a route marked `@driver_transaction_route`, with a body it
+    takes there, without an Idempotency-Key."""
     return (
         scope["method"] in UNSAFE_METHODS
         and is_api(scope)
         and _IDEMPOTENCY_HEADER not in headers
-        and any(path.match(scope["path"]) for path in runtime.driver_transaction_paths)
+        and any(
+            path.match(scope["path"]) and accepts(body)
+            for path, accepts in runtime.driver_transaction_paths
+        )
     )
 
 

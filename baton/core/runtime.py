@@ -12,6 +12,7 @@ from starlette.types import Scope
 
 from baton.config import Settings
 from baton.core.context import Ctx
+from baton.core.driver_transaction import BodyTest
 from baton.core.errors import DomainError
 from baton.core.metrics import Metrics
 from baton.db.engine import Database
@@ -23,8 +24,9 @@ class Runtime:
     db: Database
     metrics: Metrics
     secret_key: str
-    # Routes that run in a transaction on the driver (`baton.core.driver_transaction`).
-    driver_transaction_paths: tuple[re.Pattern[str], ...] = ()
+    # Routes that run in a transaction on the driver (`baton.core.driver_transaction`),
+    # each with the test of the request bodies that do.
+    driver_transaction_paths: tuple[tuple[re.Pattern[str], BodyTest], ...] = ()
     # GET routes served from the replica when there is one (`baton.core.replica`).
     replica_paths: tuple[re.Pattern[str], ...] = ()
     # How a page request's error is answered (`app._render`: an error page in the

@@ -81,8 +81,12 @@ REPLICA_RETRY_SECONDS = 5.0
 REPLICA_CONNECT_TIMEOUT_SECONDS = 2.0
 
 
+class SessionRefused(RuntimeError):
+    """A driver-transaction request reached for the session it does not have."""
+
+
 async def _refuse_connection() -> asyncpg.Connection:
-    raise RuntimeError(
+    raise SessionRefused(
         "a driver-transaction request has no session: it works on ctx.driver_connection"
     )
 

@@ -177,14 +177,18 @@ def _joined(query: Any, joins: Iterable[Joined]) -> Any:
     return query
 
 
+def list_cursor(row: Row[Any], sort: str | None) -> str:
+    """The cursor of the page that continues after `row` in the order of `sort`."""
+    if sort is None:
+        return encode_cursor(row.id)
+    return encode_sorted_cursor(sort, sort_value(row), row.id)
+
+
 def next_list_cursor(rows: list[Row[Any]], page: SortedPageRequest) -> str | None:
     """The next page's cursor from a deals list's `limit + 1` rows (None: last page)."""
     if len(rows) <= page.limit:
         return None
-    last = rows[page.limit - 1]
-    if page.sort is None:
-        return encode_cursor(last.id)
-    return encode_sorted_cursor(page.sort, sort_value(last), last.id)
+    return list_cursor(rows[page.limit - 1], page.sort)
 
 
 async def list_deals(

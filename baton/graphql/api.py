@@ -9,17 +9,21 @@ does the same); one without commits once, before its answer is sent.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 
 from baton.audit.models import SecurityEvent
 from baton.audit.service import record_security_event
 from baton.config import Environment
 from baton.core.context import Ctx
+from baton.core.driver_transaction import NeedsSessionTransaction, driver_transaction_route_for
 from baton.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from baton.core.request_transaction import ROLLBACK_FLAG
+from baton.db.engine import SessionRefused
 from baton.graphql.context import GraphContext
 from baton.graphql.errors import domain_error, formatted
 from baton.graphql.schema import schema
@@ -58,7 +62,56 @@ def _request_of(body: bytes) -> tuple[str, dict[str, Any] | None, str | None]:
     return str(query), variables, operation
 
 
+# The root fields a document may consist of to run on the driver, as their REST twins
+# do (`baton.core.driver_transaction`).
+DRIVER_FIELDS = frozenset({"moveDeal"})
+
+
+@lru_cache(maxsize=256)
+def _one_driver_field(query: str, operation: str | None) -> bool:
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    chosen = [
+        d
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+        and (operation is None or (d.name is not None and d.name.value == operation))
+    ]
+    if len(chosen) != 1 or chosen[0].operation is not OperationType.MUTATION:
+        return False
+    fields = chosen[0].selection_set.selections
+    return (
+        len(fields) == 1
+        and isinstance(fields[0], FieldNode)
+        and fields[0].name.value in DRIVER_FIELDS
+        and not fields[0].directives
+    )
+
+
+def runs_on_driver(body: bytes) -> bool:
+    """A document of one `moveDeal` runs on the driver, in one transaction with the
+    caller's authentication, as `POST /api/v1/deals/{id}/move` does."""
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    if not isinstance(payload, dict):
+        return False
+    query, operation = payload.get("query"), payload.get("operationName")
+    if not isinstance(query, str) or not (operation is None or isinstance(operation, str)):
+        return False
+    return _one_driver_field(query, operation)
+
+
+def _declined(error: GraphQLError) -> bool:
+    """On the driver, a resolver that needs the session's transaction after all."""
+    return isinstance(error.original_error, NeedsSessionTransaction | SessionRefused)
+
+
 @router.post("/graphql")
+@driver_transaction_route_for(runs_on_driver)
 async def graphql(request: Request) -> Response:
     ctx: Ctx = request.state.ctx
     ctx.require_principal()
@@ -70,6 +123,10 @@ async def graphql(request: Request) -> Response:
         )
     finally:
         await graph.settle()
+    if ctx.driver_connection is not None and any(_declined(error) for error in result.errors or ()):
+        # The driver's transaction is rolled back whole, and the request runs again in
+        # the session's.
+        raise NeedsSessionTransaction
     answer: dict[str, Any] = {}
     status = 200
     if result.errors:

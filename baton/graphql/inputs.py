@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 
 from baton.activities.schemas import ActivityView as ActivityViewEnum
 from baton.deals.models import DealOutcome as DealOutcomeEnum
+from baton.deals.schemas import DealListFilters
 from baton.deals.schemas import DealView as DealViewEnum
 from baton.leads.schemas import LeadList as LeadListEnum
 from baton.leads.schemas import TriageStatus as TriageStatusEnum
@@ -41,6 +42,12 @@ def parse(model: type[M], source: Any, *, skip: tuple[str, ...] = ("id",)) -> M:
         if field.name not in skip and getattr(source, field.name) is not UNSET
     }
     return model.model_validate(payload)
+
+
+@strawberry.experimental.pydantic.input(model=DealListFilters, all_fields=True, name="DealFilter")
+class DealFilter:
+    """The deals list's filters and sort: REST's `DealListFilters` itself (its fields,
+    descriptions and checks), as `GET /api/v1/deals` takes them."""
 
 
 @strawberry.input

@@ -5,7 +5,7 @@ request's lock (`GraphContext.run`)."""
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from strawberry.dataloader import DataLoader
@@ -22,24 +22,6 @@ from baton.workflow.schemas import WorkflowOut
 
 if TYPE_CHECKING:
     from baton.graphql.context import GraphContext
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-def now_or_later(loader: DataLoader[K, V], key: K) -> Any:
-    """The loaded value itself when the loader already has it (a prefetched page: no
-    awaitable per field, which graphql-core would turn into a task each), else the
-    loader's future."""
-    future = loader.cache_map.get(key)
-    if (
-        future is not None
-        and future.done()
-        and not future.cancelled()
-        and future.exception() is None
-    ):
-        return future.result()
-    return loader.load(key)
 
 
 class Loaders:

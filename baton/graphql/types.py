@@ -5,17 +5,18 @@ account and owner …), resolved through the request's data loaders."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types.base import get_object_definition
 
 from baton.core.pagination import encode_cursor
 from baton.graphql.context import GraphContext
+from baton.graphql.links import LINK, Link
 
 T = TypeVar("T")
 Info = strawberry.Info[GraphContext, None]
@@ -63,12 +64,15 @@ def selected(info: Any, path: tuple[str, ...]) -> set[str]:
     return set()
 
 
-def _link(loader: DataLoader[uuid.UUID, T], key: uuid.UUID) -> T:
-    """A linked record through its loader: the value at once when already loaded, else
-    an awaitable graphql-core waits for (typed as the value: what the field answers)."""
-    from baton.graphql.loaders import now_or_later
+def link(loader: str, key: str, of: Any) -> Any:
+    """A field answering the record of type `of` whose id is the source's `key`,
+    through the request's loader `loader` (`baton.graphql.links`)."""
+    declared = Link(loader, key)
 
-    return cast(T, now_or_later(loader, key))
+    def resolve(root: Any, info: Info) -> Any:
+        return declared.resolve(root, info.context)
+
+    return strawberry.field(resolver=resolve, graphql_type=of, metadata={LINK: declared})
 
 
 @strawberry.type
@@ -89,11 +93,13 @@ class Connection(Generic[T]):
     page_info: PageInfo
 
 
-def connection(nodes: list[Any], ids: list[uuid.UUID], next_cursor: str | None) -> Any:
-    """A Relay connection of one page: each edge's cursor is its id's; `endCursor` is the
-    page's `next_cursor` as REST answers it (a search's cursor carries its rank)."""
+def connection(nodes: list[Any], keys: Sequence[uuid.UUID | str], next_cursor: str | None) -> Any:
+    """A Relay connection of one page: each edge's cursor is its id's (or the cursor
+    given for it); `endCursor` is the page's `next_cursor` as REST answers it (a
+    search's cursor carries its rank, a sorted list's its sort value)."""
     edges = [
-        Edge(node=node, cursor=encode_cursor(key)) for node, key in zip(nodes, ids, strict=True)
+        Edge(node=node, cursor=key if isinstance(key, str) else encode_cursor(key))
+        for node, key in zip(nodes, keys, strict=True)
     ]
     return Connection(
         edges=edges,
@@ -268,9 +274,7 @@ class Account:
     version: int
     status: JSON
 
-    @strawberry.field
-    def owner(self, info: Info) -> Member | None:
-        return _link(info.context.loaders.members, self.owner_id)
+    owner = link("members", "owner_id", Member | None)
 
 
 def account_node(out: Any) -> Account:
@@ -290,9 +294,7 @@ class Contact:
     updated_at: datetime
     version: int
 
-    @strawberry.field
-    def account(self, info: Info) -> Account | None:
-        return _link(info.context.loaders.accounts, self.account_id)
+    account = link("accounts", "account_id", Account | None)
 
 
 @strawberry.type
@@ -323,19 +325,11 @@ class Deal:
     updated_at: datetime
     version: int
 
-    @strawberry.field
-    def account(self, info: Info) -> Account | None:
-        return _link(info.context.loaders.accounts, self.account_id)
+    account = link("accounts", "account_id", Account | None)
 
-    @strawberry.field
-    def owner(self, info: Info) -> Member | None:
-        return _link(info.context.loaders.members, self.owner_id)
+    owner = link("members", "owner_id", Member | None)
 
-    @strawberry.field
-    def contact(self, info: Info) -> Contact | None:
-        if self.contact_id is None:
-            return None
-        return _link(info.context.loaders.contacts, self.contact_id)
+    contact = link("contacts", "contact_id", Contact | None)
 
 
 def deal_node(out: Any) -> Deal:
@@ -387,15 +381,8 @@ class Lead:
     updated_at: datetime
     version: int
 
-    @strawberry.field
-    def sales_owner(self, info: Info) -> Member | None:
-        if self.sales_owner_id is None:
-            return None
-        return _link(info.context.loaders.members, self.sales_owner_id)
-
-    @strawberry.field
-    def marketing_owner(self, info: Info) -> Member | None:
-        return _link(info.context.loaders.members, self.marketing_owner_id)
+    sales_owner = link("members", "sales_owner_id", Member | None)
+    marketing_owner = link("members", "marketing_owner_id", Member | None)
 
 
 def lead_node(out: Any) -> Lead:
@@ -421,11 +408,7 @@ class Activity:
     updated_at: datetime
     version: int
 
-    @strawberry.field
-    def owner(self, info: Info) -> Member | None:
-        if self.owner_id is None:
-            return None
-        return _link(info.context.loaders.members, self.owner_id)
+    owner = link("members", "owner_id", Member | None)
 
 
 @strawberry.type

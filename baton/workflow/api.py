@@ -153,6 +153,13 @@ async def update_workflow(
     return await get_workflow(workflow.id, ctx)
 
 
+@router.delete("/workflows/{workflow_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_workflow(workflow_id: uuid.UUID, ctx: CtxDep, if_match: IfMatchDep) -> None:
+    """Discard a draft with its steps and transitions; 409 for a published or retired
+    version. If-Match, when sent, must be current."""
+    await service.delete_workflow(ctx, workflow_id, if_match)
+
+
 @router.patch("/steps/{step_id}")
 async def update_step(
     step_id: uuid.UUID, data: StepPatch, ctx: CtxDep, if_match: IfMatchDep

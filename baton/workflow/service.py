@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from baton.core.context import Ctx
@@ -672,6 +672,26 @@ async def update_workflow(
     )
     await ctx.session.refresh(workflow)
     return workflow
+
+
+async def delete_workflow(ctx: Ctx, workflow_id: uuid.UUID, expected_version: int | None) -> None:
+    """Admins discard a draft: a version never published, with its steps and
+    transitions. Nothing stands on a draft (records start on and migrate onto
+    published versions only, project types name published ones). A published version
+    is replaced by publishing the next one, and a retired one keeps the history of
+    the records that were on it: 409 for either.
+    """
+    require_role(ctx, Role.ADMIN)
+    workflow = await _lock_workflow(ctx, workflow_id)
+    if expected_version is not None:
+        check_version(workflow.version, expected_version, "workflow")
+    if workflow.published or workflow.archived:
+        raise Conflict(
+            "Only a draft can be deleted; a published workflow is replaced by publishing "
+            "its next version"
+        )
+    # Its steps and transitions go with it (ON DELETE CASCADE).
+    await ctx.session.execute(delete(Workflow).where(Workflow.id == workflow.id))
 
 
 async def create_project_type(ctx: Ctx, data: ProjectTypeIn) -> ProjectType:

@@ -108,6 +108,7 @@ async def test_every_mutation_on_another_organizations_records(
         "deleteStatus": uuid.UUID(read["data"]["statuses"][0]["id"]),
         "updateWorkflow": workflow,
         "publishWorkflow": workflow,
+        "deleteWorkflow": workflow,
         "createStep": workflow,
         "createTransition": workflow,
         "updateStepOrder": workflow,

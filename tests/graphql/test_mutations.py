@@ -264,3 +264,31 @@ async def test_workflow_admin_and_work_items(client: httpx.AsyncClient, org: Org
     )
     assert rest.status_code == 403
     assert codes(sales) == ["FORBIDDEN"]
+
+
+async def test_delete_a_draft_workflow(client: httpx.AsyncClient, org: Org) -> None:
+    made = await gql(
+        client,
+        org.admin,
+        'mutation { createWorkflow(input: {name: "Scratch", entityType: WORK_ITEM}) '
+        "{ workflow { id rowVersion } } }",
+    )
+    assert "errors" not in made, made
+    draft = made["data"]["createWorkflow"]["workflow"]
+    delete = "mutation($input: DeleteInput!) { deleteWorkflow(input: $input) { deletedId } }"
+    stale = await gql(
+        client,
+        org.admin,
+        delete,
+        {"input": {"id": draft["id"], "version": draft["rowVersion"] + 1}},
+    )
+    assert codes(stale) == ["STALE_VERSION"]
+    pipeline = (await org.create(client))["workflow_id"]
+    published = await gql(client, org.admin, delete, {"input": {"id": pipeline}})
+    assert (published["data"], codes(published)) == ({"deleteWorkflow": None}, ["CONFLICT"])
+    gone = await gql(client, org.admin, delete, {"input": {"id": draft["id"]}})
+    assert gone["data"] == {"deleteWorkflow": {"deletedId": draft["id"]}}, gone
+    read = await gql(
+        client, org.admin, "query($id: UUID!) { workflow(id: $id) { id } }", {"id": draft["id"]}
+    )
+    assert (read["data"], codes(read)) == ({"workflow": None}, ["NOT_FOUND"])

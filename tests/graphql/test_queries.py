@@ -156,7 +156,7 @@ async def test_depth_and_cost_are_limited(
     assert "errors" not in await gql(client, org.sales, deep)
     # The schema has no cycle: its deepest query is 6 levels below the root (introspection, which is
     # deeper, is not counted). A lower limit shows the refusal a cycle would meet.
-    monkeypatch.setattr(graphql_schema, "MAX_DEPTH", 5)
+    monkeypatch.setattr(graphql_schema, "DOCUMENT_RULES", graphql_schema.document_rules(5))
     # (another text than `deep`: a document is validated once, then cached)
     refused = await gql(client, org.sales, deep.replace("{ deals", "{ board: deals"), status=400)
     assert codes(refused) == ["DEPTH_LIMIT"]
@@ -194,3 +194,39 @@ async def test_no_graphiql_in_production(settings: Settings, database: Database)
         assert page.status_code == 404
         assert "graphiql" not in page.text.lower()
         assert "unsafe-inline" not in page.headers["content-security-policy"]
+
+
+async def test_deals_take_the_rest_lists_filters_and_sorts(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    for amount in ("300.00", "100.00", "200.00", "5.00"):
+        await org.create(client, amount=amount)
+    query = """query($filter: DealFilter, $after: String) {
+      deals(first: 2, after: $after, filter: $filter) {
+        edges { cursor node { id amount } } pageInfo { hasNextPage endCursor } } }"""
+    wanted = {"amountMin": "50", "sort": "-amount"}
+    shown: list[str] = []
+    after = None
+    while True:
+        body = await gql(client, org.sales, query, {"filter": wanted, "after": after})
+        assert "errors" not in body, body
+        page = body["data"]["deals"]
+        shown += [edge["node"]["id"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        assert page["pageInfo"]["endCursor"] == page["edges"][-1]["cursor"]
+        after = page["pageInfo"]["endCursor"]
+    rest = await client.get(
+        "/api/v1/deals",
+        headers=org.sales.headers,
+        params={"amount_min": "50", "sort": "-amount", "limit": 200},
+    )
+    assert shown == [deal["id"] for deal in rest.json()["items"]]
+    assert len(shown) == 3
+    refused = await gql(
+        client, org.sales, query, {"filter": {"amountMin": "50", "amountMax": "10"}}
+    )
+    assert codes(refused) == ["VALIDATION"]
+    assert refused["errors"][0]["extensions"]["fieldErrors"][0]["field"] == "amount_max"
+    unknown = await gql(client, org.sales, query, {"filter": {"sort": "colour"}})
+    assert codes(unknown) == ["VALIDATION"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import asyncpg
@@ -223,3 +224,50 @@ async def test_reorder_steps_and_remove_a_transition(client: httpx.AsyncClient) 
     )
     assert removed.status_code == 200
     assert len(removed.json()["transitions"]) == len(v1["transitions"]) - 1
+
+
+async def test_only_a_draft_is_deleted_with_its_steps_and_transitions(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    admin = await register_tenant(client)
+    v1 = await _support(client, admin)
+    shortcut = {
+        "from_step_id": _step(v1, "open"),
+        "to_step_id": _step(v1, "resolved"),
+        "label": "Resolve at once",
+    }
+    edited = await client.post(
+        f"/api/v1/workflow/workflows/{v1['id']}/transitions", headers=admin.headers, json=shortcut
+    )
+    assert edited.status_code == 201, edited.text
+    draft = edited.json()
+    path = f"/api/v1/workflow/workflows/{draft['id']}"
+    sales = await add_member(client, admin, "sales")
+    assert (await client.delete(path, headers=sales.headers)).status_code == 403
+    stranger = await register_tenant(client)
+    assert (await client.delete(path, headers=stranger.headers)).status_code == 404
+    stale = await client.delete(
+        path, headers={**admin.headers, "If-Match": str(draft["row_version"] + 1)}
+    )
+    assert stale.status_code == 409
+    published = await client.delete(f"/api/v1/workflow/workflows/{v1['id']}", headers=admin.headers)
+    assert published.status_code == 409
+    assert "Only a draft" in published.json()["detail"]
+    deleted = await client.delete(
+        path, headers={**admin.headers, "If-Match": str(draft["row_version"])}
+    )
+    assert deleted.status_code == 204, deleted.text
+    assert (await client.get(path, headers=admin.headers)).status_code == 404
+    left = await owner_conn.fetchval(
+        "SELECT (SELECT count(*) FROM workflow_steps WHERE workflow_id = $1)"
+        " + (SELECT count(*) FROM workflow_transitions WHERE workflow_id = $1)",
+        uuid.UUID(draft["id"]),
+    )
+    assert left == 0
+    # The published version is as it was, and a new draft can be made again.
+    again = await client.get(f"/api/v1/workflow/workflows/{v1['id']}", headers=admin.headers)
+    assert len(again.json()["transitions"]) == len(v1["transitions"])
+    redone = await client.post(
+        f"/api/v1/workflow/workflows/{v1['id']}/transitions", headers=admin.headers, json=shortcut
+    )
+    assert redone.status_code == 201, redone.text
