@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from baton.cadences.service import WORKDAY_ENDS
 from baton.core.ids import uuid7
 from tests.factories import Member, add_member, register_tenant, unique
 
@@ -183,6 +184,10 @@ async def planned_activity_ids(conn: asyncpg.Connection, enrollment_id: str) -> 
     ]
 
 
-def days_from_today(moment: str | datetime) -> int:
+def days_from_first_workday(moment: str | datetime) -> int:
+    """Days from the first day work planned now is due on (its owner's zone is UTC):
+    today, or tomorrow once today's working day has ended (`WORKDAY_ENDS`)."""
     when = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-    return (when.astimezone(UTC).date() - datetime.now(UTC).date()).days
+    now = datetime.now(UTC)
+    first = now.date() + timedelta(days=1 if now.time() >= WORKDAY_ENDS else 0)
+    return (when.astimezone(UTC).date() - first).days

@@ -13,7 +13,7 @@ from tests.cadences.support import (
     DUE_DAYS,
     account,
     cadence,
-    days_from_today,
+    days_from_first_workday,
     deal,
     org,
 )
@@ -172,7 +172,7 @@ async def test_start_cadence_is_checked_at_save_and_enrols_the_moved_deal(
     planned = await owner_conn.fetch(
         "SELECT * FROM activities WHERE enrollment_id = $1 ORDER BY id", enrolment["id"]
     )
-    assert [days_from_today(row["due_at"]) for row in planned] == DUE_DAYS
+    assert [days_from_first_workday(row["due_at"]) for row in planned] == DUE_DAYS
     assert {row["owner_id"] for row in planned} == {members.sales.user_id}
     assert planned[1]["subject"] == "Email about Initech deal"
 

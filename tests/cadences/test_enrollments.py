@@ -18,7 +18,7 @@ from tests.cadences.support import (
     account,
     cadence,
     contact,
-    days_from_today,
+    days_from_first_workday,
     deal,
     enroll,
     enrollment_activities,
@@ -47,7 +47,7 @@ async def test_enrolling_a_deal_plans_every_step_for_its_owner(
     assert body["owner_id"] == str(members.sales.user_id)
     activities = body["activities"]
     assert [a["type"] for a in activities] == ["call", "email", "call", "email", "meeting"]
-    assert [days_from_today(a["due_at"]) for a in activities] == DUE_DAYS
+    assert [days_from_first_workday(a["due_at"]) for a in activities] == DUE_DAYS
     assert [a["subject"] for a in activities] == [
         "Call Bob Builder at Acme GmbH",
         "Email about Acme rollout",
@@ -196,7 +196,7 @@ async def test_pause_resume_stop(client: httpx.AsyncClient, owner_conn: asyncpg.
     planned = body["activities"]
     # Steps 2 to 5 again, from today, 3, 4 and 5 days apart as in the cadence.
     assert [a["subject"] for a in planned] == [a["subject"] for a in enrolled["activities"][1:]]
-    assert [days_from_today(a["due_at"]) for a in planned] == [0, 3, 7, 12]
+    assert [days_from_first_workday(a["due_at"]) for a in planned] == [0, 3, 7, 12]
     assert second["id"] not in {a["id"] for a in planned}
     stored = await enrollment_activities(owner_conn, enrolled["id"])
     assert [row["status"] for row in stored] == ["done"] + ["cancelled"] * 4 + ["planned"] * 4
