@@ -13,7 +13,12 @@ from fastapi.routing import APIRoute
 from baton.core.routing import RouteIndex
 
 # The operations anyone may call; every other /api route needs a credential.
-PUBLIC = {("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login")}
+PUBLIC = {
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/login"),
+    # The invitee has no credential yet: the link's token is in the body.
+    ("POST", "/api/v1/invitations/accept"),
+}
 MALFORMED: list[tuple[str, bytes]] = [
     ("application/json", b'{"broken'),
     ("application/json", b"\xff\xfe\x00not utf-8"),
