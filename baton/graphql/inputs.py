@@ -227,6 +227,15 @@ class CreateProjectTypeInput:
 
 
 @strawberry.input
+class UpdateProjectTypeInput:
+    id: uuid.UUID
+    version: int
+    name: str | None = UNSET
+    icon: str | None = UNSET
+    default_workflow_id: uuid.UUID | None = UNSET
+
+
+@strawberry.input
 class CreateWorkItemInput:
     project_type_id: uuid.UUID
     name: str

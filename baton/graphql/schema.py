@@ -69,6 +69,7 @@ from baton.leads.schemas import TriageIn
 from baton.workflow import api as workflow_api
 from baton.workflow.schemas import (
     ProjectTypeIn,
+    ProjectTypePatch,
     StatusIn,
     StatusPatch,
     StepIn,
@@ -614,6 +615,31 @@ class Mutation:
         data = inputs.parse(ProjectTypeIn, input)
         made = await info.context.run(workflow_api.create_project_type, data, info.context.ctx)
         return ProjectTypePayload(project_type=build(ProjectType, made))
+
+    @strawberry.mutation
+    async def update_project_type(
+        self, info: Info, input: inputs.UpdateProjectTypeInput
+    ) -> ProjectTypePayload | None:
+        """Name, icon or the published workflow new records of the type start on (as
+        `PATCH /api/v1/workflow/project-types/{id}`); STALE_VERSION when `version` is
+        not current."""
+        data = inputs.parse(ProjectTypePatch, input)
+        updated = await info.context.run(
+            workflow_api.update_project_type, input.id, data, info.context.ctx, None
+        )
+        return ProjectTypePayload(project_type=build(ProjectType, updated))
+
+    @strawberry.mutation
+    async def delete_project_type(
+        self, info: Info, input: inputs.DeleteInput
+    ) -> DeletePayload | None:
+        """CONFLICT while work items of the type exist, or for the only project type of
+        lead, deal or target records (as `DELETE /api/v1/workflow/project-types/{id}`)."""
+        version = input.version if input.version is not inputs.UNSET else None
+        await info.context.run(
+            workflow_api.delete_project_type, input.id, info.context.ctx, version
+        )
+        return DeletePayload(deleted_id=input.id)
 
     @strawberry.mutation
     async def create_work_item(

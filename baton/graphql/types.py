@@ -257,6 +257,7 @@ class ProjectType:
     entity_type: str
     default_workflow_id: uuid.UUID
     icon: str
+    version: int
 
 
 @strawberry.type

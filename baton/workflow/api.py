@@ -22,6 +22,7 @@ from baton.workflow.schemas import (
     OptionOut,
     ProjectTypeIn,
     ProjectTypeOut,
+    ProjectTypePatch,
     StatusIn,
     StatusOut,
     StatusPatch,
@@ -225,6 +226,26 @@ async def list_effects(entity_type: EntityType) -> list[EffectOut]:
 @router.post("/project-types", status_code=status.HTTP_201_CREATED)
 async def create_project_type(data: ProjectTypeIn, ctx: CtxDep) -> ProjectTypeOut:
     return ProjectTypeOut.model_validate(await service.create_project_type(ctx, data))
+
+
+@router.patch("/project-types/{project_type_id}")
+async def update_project_type(
+    project_type_id: uuid.UUID, data: ProjectTypePatch, ctx: CtxDep, if_match: IfMatchDep
+) -> ProjectTypeOut:
+    """Name, icon or the published workflow new records of the type start on (records
+    already created stay on theirs). Send `version` as If-Match or in the body."""
+    version = expected_version(if_match, data.version)
+    updated = await service.update_project_type(ctx, project_type_id, data, version)
+    return ProjectTypeOut.model_validate(updated)
+
+
+@router.delete("/project-types/{project_type_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_project_type(
+    project_type_id: uuid.UUID, ctx: CtxDep, if_match: IfMatchDep
+) -> None:
+    """409 while work items of the type exist, or for the only project type of lead,
+    deal or target records. If-Match, when sent, must be current."""
+    await service.delete_project_type(ctx, project_type_id, if_match)
 
 
 @router.post("/workflows/{workflow_id}/migrate")

@@ -93,6 +93,7 @@ class ProjectTypeOut(Schema):
     entity_type: str
     default_workflow_id: uuid.UUID
     icon: str
+    version: int
 
 
 class WorkflowIn(Schema):
@@ -198,6 +199,15 @@ class ProjectTypeIn(Schema):
     name: ShortText
     default_workflow_id: uuid.UUID
     icon: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "folder"
+
+
+class ProjectTypePatch(Schema):
+    """Only the fields sent change; the kind of record (entity type) never does."""
+
+    name: ShortText | None = None
+    icon: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    default_workflow_id: uuid.UUID | None = None
+    version: int | None = Field(default=None, ge=1, le=2_147_483_647)
 
 
 class MigrationIn(Schema):

@@ -31,6 +31,7 @@ from baton.identity.models import Role
 from baton.workflow import effects, engine, queries
 from baton.workflow.defaults import DEFAULT_WORKFLOWS
 from baton.workflow.models import (
+    EntityType,
     ProjectType,
     Status,
     StatusCategory,
@@ -42,6 +43,7 @@ from baton.workflow.schemas import (
     EffectIn,
     MigrationIn,
     ProjectTypeIn,
+    ProjectTypePatch,
     StatusIn,
     StatusPatch,
     StepIn,
@@ -51,6 +53,7 @@ from baton.workflow.schemas import (
     WorkflowIn,
     WorkflowPatch,
 )
+from baton.workitems.models import WorkItem
 
 PartT = TypeVar("PartT", WorkflowStep, WorkflowTransition)
 
@@ -718,6 +721,115 @@ async def create_project_type(ctx: Ctx, data: ProjectTypeIn) -> ProjectType:
     ctx.session.add(project_type)
     await ctx.session.flush()
     return project_type
+
+
+async def _locked_project_type(ctx: Ctx, project_type_id: uuid.UUID) -> ProjectType:
+    project_type = await ctx.session.scalar(
+        select(ProjectType).where(ProjectType.id == project_type_id).with_for_update()
+    )
+    if project_type is None:
+        raise NotFound("No such project type")
+    return project_type
+
+
+async def update_project_type(
+    ctx: Ctx, project_type_id: uuid.UUID, data: ProjectTypePatch, expected_version: int | None
+) -> ProjectType:
+    """Admins rename a project type, change its icon, or point it at another workflow.
+
+    The caller sends the version it edited (422 without, 409 when stale); names stay
+    unique in the organization (409). The workflow must be a published one for the
+    same kind of record (422): the kind never changes, since records of the type
+    exist as that kind. Only new records start on the new workflow; records already
+    created stay on theirs until migrated (`migrate_records`).
+    """
+    require_role(ctx, Role.ADMIN)
+    project_type = await _locked_project_type(ctx, project_type_id)
+    check_version(project_type.version, expected_version, "project type")
+    # Everything is checked before anything is assigned: a query would autoflush a
+    # half-made change (and bump the version once per flush).
+    name_taken = (
+        data.name is not None
+        and data.name != project_type.name
+        and await ctx.session.scalar(select(ProjectType.id).where(ProjectType.name == data.name))
+    )
+    if name_taken:
+        raise Conflict(errors=[FieldError("name", "is already a project type")])
+    if data.default_workflow_id is not None:
+        workflow = await ctx.session.scalar(
+            select(Workflow).where(Workflow.id == data.default_workflow_id)
+        )
+        if workflow is None:
+            raise ValidationFailed(errors=[FieldError("default_workflow_id", "is not a workflow")])
+        if workflow.id != project_type.default_workflow_id and not workflow.published:
+            raise RuleViolation(
+                errors=[FieldError("default_workflow_id", "must be a published workflow")]
+            )
+        if workflow.entity_type != project_type.entity_type:
+            raise RuleViolation(
+                errors=[
+                    FieldError(
+                        "default_workflow_id",
+                        f"must be a workflow for {project_type.entity_type} records",
+                    )
+                ]
+            )
+        project_type.default_workflow_id = workflow.id
+    if data.name is not None:
+        project_type.name = data.name
+    if data.icon is not None:
+        project_type.icon = data.icon
+    try:
+        await ctx.session.flush()
+    except StaleDataError as exc:
+        raise StaleVersion() from exc
+    return project_type
+
+
+async def delete_project_type(
+    ctx: Ctx, project_type_id: uuid.UUID, expected_version: int | None
+) -> None:
+    """Admins delete a project type nothing depends on; a version, when sent, must be
+    current (409 when stale).
+
+    Refused with 409 (nothing written) while work items of the type exist, deleted
+    ones included: they keep their type for their history and can be restored (the
+    `work_items` foreign key refuses it too). Also refused for the organization's only
+    project type of lead, deal or target records: those records find the workflow they
+    start on through it. There is nothing to archive instead: a type no record uses
+    leaves no trace, so the row goes.
+    """
+    require_role(ctx, Role.ADMIN)
+    project_type = await _locked_project_type(ctx, project_type_id)
+    if expected_version is not None:
+        check_version(project_type.version, expected_version, "project type")
+    if project_type.entity_type == EntityType.WORK_ITEM.value:
+        in_use = await ctx.session.scalar(
+            select(func.count())
+            .select_from(WorkItem)
+            .where(WorkItem.project_type_id == project_type.id)
+        )
+        if in_use:
+            raise Conflict(
+                f"{in_use} work item(s) are of this type (deleted ones included); "
+                "it can be deleted once none are"
+            )
+    else:
+        others = await ctx.session.scalar(
+            select(func.count())
+            .select_from(ProjectType)
+            .where(
+                ProjectType.entity_type == project_type.entity_type,
+                ProjectType.id != project_type.id,
+            )
+        )
+        if not others:
+            raise Conflict(
+                f"This is the only project type of {project_type.entity_type} records: "
+                "new ones start on its workflow"
+            )
+    await ctx.session.delete(project_type)
+    await ctx.session.flush()
 
 
 async def migrate_records(ctx: Ctx, workflow_id: uuid.UUID, data: MigrationIn) -> int:

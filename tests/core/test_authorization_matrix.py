@@ -130,6 +130,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/workflow/transitions/{transition_id}"): ADMINS,
     ("GET", "/api/v1/workflow/project-types"): ANY,
     ("POST", "/api/v1/workflow/project-types"): ADMINS,
+    ("PATCH", "/api/v1/workflow/project-types/{project_type_id}"): ADMINS,
+    ("DELETE", "/api/v1/workflow/project-types/{project_type_id}"): ADMINS,
     ("GET", "/api/v1/workflow/effects"): ANY,
     # Records: every member reads, writers write (viewers 403).
     ("GET", "/api/v1/work-items"): ANY,
@@ -268,6 +270,8 @@ MUTATION_RULES: dict[str, frozenset[str]] = {
     "deleteTransition": ADMINS,
     "updateStepOrder": ADMINS,
     "createProjectType": ADMINS,
+    "updateProjectType": ADMINS,
+    "deleteProjectType": ADMINS,
     "createWorkItem": WRITERS,
 }
 
@@ -363,6 +367,7 @@ async def _build(http: httpx.AsyncClient) -> World:
     ).json()
     statuses = (await http.get("/api/v1/workflow/statuses", headers=h)).json()
     cadences = (await http.get("/api/v1/cadences", headers=h)).json()
+    project_types = (await http.get("/api/v1/workflow/project-types", headers=h)).json()
     ids = {
         "account_id": account["id"],
         "contact_id": contact["id"],
@@ -376,6 +381,7 @@ async def _build(http: httpx.AsyncClient) -> World:
         "transition_id": workflow["transitions"][0]["id"],
         "status_id": (statuses["items"] if isinstance(statuses, dict) else statuses)[0]["id"],
         "cadence_id": cadences["items"][0]["id"],
+        "project_type_id": project_types[0]["id"],
         "import_id": batch.json()["id"],
     }
     # Removed by `DELETE /users/{user_id}`: a member nobody else here signs in as.
@@ -653,6 +659,8 @@ MUTATION_IDS = {
     "deleteStep": "step_id",
     "updateTransition": "transition_id",
     "deleteTransition": "transition_id",
+    "updateProjectType": "project_type_id",
+    "deleteProjectType": "project_type_id",
 }
 GRAPHQL_FIELD_IDS = {
     "toStepId": "step_id",

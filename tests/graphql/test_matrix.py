@@ -118,6 +118,8 @@ async def test_every_mutation_on_another_organizations_records(
         "updateTransition": uuid.UUID(pipeline["transitions"][0]["id"]),
         "deleteTransition": uuid.UUID(pipeline["transitions"][0]["id"]),
         "createWorkItem": uuid.UUID(read["data"]["projectTypes"][0]["id"]),
+        "updateProjectType": uuid.UUID(read["data"]["projectTypes"][0]["id"]),
+        "deleteProjectType": uuid.UUID(read["data"]["projectTypes"][0]["id"]),
     }
     stranger = await register_tenant(client)
     for name, query, variables in _calls(records):

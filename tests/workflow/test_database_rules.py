@@ -169,3 +169,17 @@ async def test_history_is_append_only_for_the_app_role(
             async with app_conn.transaction():
                 await _scope(app_conn, setup["admin"])
                 await app_conn.execute(statement)
+
+
+async def test_a_project_type_with_work_items_cannot_be_deleted_from_sql(
+    app_conn: asyncpg.Connection, setup: dict[str, Any]
+) -> None:
+    """The service refuses first with the count; the foreign key holds for any SQL."""
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        async with app_conn.transaction():
+            await _scope(app_conn, setup["admin"])
+            await app_conn.execute(
+                "DELETE FROM project_types WHERE id = (SELECT project_type_id FROM work_items"
+                " WHERE id = $1)",
+                setup["item"],
+            )
