@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy import (
+    ARRAY,
     Column,
     Date,
     MetaData,
@@ -21,6 +23,8 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    any_,
+    bindparam,
     func,
     or_,
     select,
@@ -32,6 +36,7 @@ from baton.activities.models import Activity, ActivityStatus
 from baton.contacts.models import Contact
 from baton.core.pagination import PageRequest
 from baton.db import search
+from baton.db.driver import DriverStatement
 from baton.deals.models import Deal
 from baton.workflow.models import Status, WorkflowStep
 
@@ -104,16 +109,49 @@ async def live_account(session: AsyncSession, account_id: uuid.UUID) -> AccountR
     return _account_row(row) if row else None
 
 
-async def accounts_by_ids(
+# What GraphQL's account loader shows of an account, with its status: the columns
+# of `types.Account`, on the driver (a board's page asks it for every account its
+# cards name; through the ORM each row was an `Account` and an `AccountOut` first).
+_SHOWN_BY_IDS = DriverStatement.of(
+    select(
+        *(
+            Account.__table__.c[name]
+            for name in (
+                "id",
+                "name",
+                "domain",
+                "tax_id",
+                "address",
+                "industry",
+                "owner_id",
+                "tags",
+                "created_at",
+                "updated_at",
+                "version",
+            )
+        ),
+        *(ACCOUNT_STATUSES.c[name] for name in STATUS_COLUMNS),
+    )
+    .join(
+        ACCOUNT_STATUSES,
+        (ACCOUNT_STATUSES.c.tenant_id == Account.tenant_id)
+        & (ACCOUNT_STATUSES.c.account_id == Account.id),
+    )
+    .where(Account.id == any_(bindparam("ids", type_=ARRAY(Uuid))))
+)
+
+
+async def shown_accounts_by_ids(
     session: AsyncSession, account_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, AccountRow]:
-    """Accounts of the current tenant by id, deleted ones too, with their status (one
-    statement: GraphQL's account loader)."""
-    wanted = set(account_ids)
+) -> dict[uuid.UUID, asyncpg.Record]:
+    """Accounts of the current tenant by id, deleted ones too, as plain rows of their
+    shown columns and status columns (one statement on the driver, in the session's
+    transaction: RLS as for any other read)."""
+    wanted = list(set(account_ids))
     if not wanted:
         return {}
-    rows = await session.execute(_with_status().where(Account.id.in_(wanted)))
-    return {found.account.id: found for found in map(_account_row, rows.all())}
+    rows = await _SHOWN_BY_IDS.fetch(session, {"ids": wanted})
+    return {uuid.UUID(bytes=row["id"].bytes): row for row in rows}
 
 
 async def list_accounts(

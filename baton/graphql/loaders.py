@@ -11,7 +11,6 @@ from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
 from baton.accounts import queries as account_queries
-from baton.accounts.api import account_out
 from baton.contacts.models import Contact as ContactRow
 from baton.contacts.schemas import ContactOut
 from baton.graphql import types
@@ -34,8 +33,8 @@ class Loaders:
 
     async def _accounts(self, keys: list[uuid.UUID]) -> list[types.Account | None]:
         session = self.graph.ctx.session
-        found = await self.graph.run(account_queries.accounts_by_ids, session, keys)
-        return [types.account_node(account_out(found[k])) if k in found else None for k in keys]
+        found = await self.graph.run(account_queries.shown_accounts_by_ids, session, keys)
+        return [types.account_of_row(found[k]) if k in found else None for k in keys]
 
     async def _members(self, keys: list[uuid.UUID]) -> list[types.Member | None]:
         names = await self.graph.run(member_names, self.graph.ctx.session, keys)

@@ -14,6 +14,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types.base import get_object_definition
 
+from baton.accounts.queries import STATUS_COLUMNS
+from baton.accounts.schemas import AccountStatusOut
 from baton.core.pagination import encode_cursor
 from baton.graphql.context import GraphContext
 from baton.graphql.links import LINK, Link
@@ -280,6 +282,28 @@ class Account:
 
 def account_node(out: Any) -> Account:
     return build(Account, out, status=out.status.model_dump(mode="json"))
+
+
+def account_of_row(row: Any) -> Account:
+    """An account from a row of `accounts.queries.shown_accounts_by_ids`: its status
+    written as REST writes it (`AccountStatusOut`)."""
+    status = AccountStatusOut.model_validate({name: row[name] for name in STATUS_COLUMNS})
+    # The `JSON` scalar's value: a plain dict, as `account_node` gives it.
+    written: Any = status.model_dump(mode="json")
+    return Account(
+        id=uuid.UUID(bytes=row["id"].bytes),
+        name=row["name"],
+        domain=row["domain"],
+        tax_id=row["tax_id"],
+        address=row["address"],
+        industry=row["industry"],
+        owner_id=uuid.UUID(bytes=row["owner_id"].bytes),
+        tags=list(row["tags"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+        status=written,
+    )
 
 
 @strawberry.type

@@ -3,6 +3,8 @@ with NOT_FOUND, credentials as the API's."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import httpx
 import pytest
 
@@ -14,6 +16,11 @@ from tests.conftest import make_settings
 from tests.deals.conftest import Org
 from tests.factories import register_tenant
 from tests.graphql.support import codes, gql
+
+
+def instant(written: str) -> datetime:
+    return datetime.fromisoformat(written.replace("Z", "+00:00"))
+
 
 BOARD = """
 query Board($first: Int!, $after: String) {
@@ -86,6 +93,47 @@ async def test_deals_page_like_rest(client: httpx.AsyncClient, org: Org) -> None
     rest_page = second["data"]["deals"]
     assert [e["node"]["id"] for e in rest_page["edges"]] == [made[2]["id"]]
     assert rest_page["pageInfo"] == {"hasNextPage": False, "endCursor": None}
+
+
+async def test_a_cards_account_is_the_rest_account(client: httpx.AsyncClient, org: Org) -> None:
+    """The accounts loader (plain rows on the driver) answers what REST answers."""
+    url = f"/api/v1/accounts/{org.account_id}"
+    before = (await client.get(url, headers=org.admin.headers)).json()
+    tagged = await client.patch(
+        url,
+        headers=org.admin.headers,
+        json={"tags": ["vip", "north"], "domain": "acme.example", "version": before["version"]},
+    )
+    assert tagged.status_code == 200, tagged.text
+    await org.create(client)
+    body = await gql(
+        client,
+        org.sales,
+        """{ deals(first: 1) { edges { node { account { id name domain taxId address
+             industry ownerId tags createdAt updatedAt version status } } } } }""",
+    )
+    assert "errors" not in body, body
+    account = body["data"]["deals"]["edges"][0]["node"]["account"]
+    account["createdAt"] = instant(account["createdAt"])
+    account["updatedAt"] = instant(account["updatedAt"])
+    rest = (
+        await client.get(f"/api/v1/accounts/{org.account_id}", headers=org.sales.headers)
+    ).json()
+    assert account == {
+        "id": rest["id"],
+        "name": rest["name"],
+        "domain": "acme.example",
+        "taxId": rest["tax_id"],
+        "address": rest["address"],
+        "industry": rest["industry"],
+        "ownerId": rest["owner_id"],
+        "tags": ["vip", "north"],
+        # GraphQL's DateTime writes the offset as +00:00 where REST writes Z.
+        "createdAt": instant(rest["created_at"]),
+        "updatedAt": instant(rest["updated_at"]),
+        "version": rest["version"],
+        "status": rest["status"],
+    }
 
 
 async def test_another_tenants_ids_are_null_and_not_found(
