@@ -12,8 +12,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from baton.accounts.models import ActivityLevel, Tenure
-from baton.accounts.schemas import Tag
+from baton.accounts.schemas import AccountListFilters, Tag
 from baton.bulk.models import BulkRunStatus
 from baton.core.schemas import Schema, ShortText
 from baton.deals.schemas import DealListFilters
@@ -137,13 +136,11 @@ class TargetBulkIn(BulkRequest):
     status: StepKey | None = None
 
 
-class AccountFilter(Schema):
-    """`GET /api/v1/accounts`'s filters."""
+class AccountFilter(AccountListFilters, Schema):
+    """The accounts list's filters (`AccountListFilters`, declared once) as a strict
+    JSON body: an unknown filter is refused rather than ignored."""
 
-    q: Query | None = None
-    owner: Literal["me"] | None = None
-    tenure: Tenure | None = None
-    activity: ActivityLevel | None = None
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
 
 
 class AccountBulkIn(BulkRequest):
