@@ -1,4 +1,5 @@
-"""Secrets Baton must read back, sealed at rest: the TOTP seed (`users.totp_secret`).
+"""Secrets Baton must read back, sealed at rest: the TOTP seed (`users.totp_secret`);
+and the key of the recovery codes' HMAC (`recovery_keys`).
 
 A password or a recovery code is stored as a hash; a TOTP seed cannot be (each sign-in
 computes codes from it), so it is encrypted with AES-256-GCM (`cryptography`) under a
@@ -15,6 +16,11 @@ A value without the prefix is a plaintext seed from before sealing (base32 has n
 `.`): it is read as is and sealed at that first read too. A value sealed under a key
 the server does not have, or altered, fails closed (`SealedSecretUnreadable`): no
 code is checked against it.
+
+A recovery code has about 49 bits: a plain hash of it could be searched exhaustively
+from a copy of the database. It is stored as an HMAC under a key derived the same way
+with a label of its own (`recovery_keys`), so such a copy without the application
+secret tells nothing; the previous secrets' keys still check codes made under them.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ log = structlog.get_logger("baton.identity.sealing")
 
 FORMAT = "v1"
 _LABEL = b"baton/users.totp_secret/v1"
+_RECOVERY_LABEL = b"baton/users.totp_recovery_hashes/v1"
 _NONCE_BYTES = 12
 
 
@@ -61,8 +68,8 @@ class SealingKeys:
         return self.by_id[self.current_id]
 
 
-def _derive(secret_key: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_LABEL).derive(
+def _derive(secret_key: str, label: bytes = _LABEL) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(
         secret_key.encode()
     )
 
@@ -71,13 +78,23 @@ def _key_id(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()[:8]
 
 
+def _keys(secret_key: str, previous: Sequence[str], label: bytes) -> SealingKeys:
+    current = _derive(secret_key, label)
+    by_id = {_key_id(key): key for key in (_derive(old, label) for old in previous)}
+    by_id[_key_id(current)] = current
+    return SealingKeys(_key_id(current), by_id)
+
+
 @lru_cache(maxsize=8)
 def sealing_keys(secret_key: str, previous: Sequence[str] = ()) -> SealingKeys:
     """The keys derived from the application secret and the previous ones."""
-    current = _derive(secret_key)
-    by_id = {_key_id(key): key for key in map(_derive, previous)}
-    by_id[_key_id(current)] = current
-    return SealingKeys(_key_id(current), by_id)
+    return _keys(secret_key, previous, _LABEL)
+
+
+@lru_cache(maxsize=8)
+def recovery_keys(secret_key: str, previous: Sequence[str] = ()) -> SealingKeys:
+    """The recovery codes' HMAC keys, from the same secrets under their own label."""
+    return _keys(secret_key, previous, _RECOVERY_LABEL)
 
 
 def seal(keys: SealingKeys, plaintext: str, *, row_id: bytes) -> str:

@@ -275,6 +275,11 @@ def _sealing_keys(ctx: Ctx) -> sealing.SealingKeys:
     return sealing.sealing_keys(settings.resolved_secret_key(), settings.previous_secret_keys)
 
 
+def _recovery_keys(ctx: Ctx) -> sealing.SealingKeys:
+    settings = ctx.settings
+    return sealing.recovery_keys(settings.resolved_secret_key(), settings.previous_secret_keys)
+
+
 def _totp_secret(ctx: Ctx, user: User) -> str | None:
     """The login's TOTP seed, opened (`identity.sealing`: fails closed under a key this
     server lacks). A plaintext seed from before sealing, or one sealed under a previous
@@ -301,8 +306,8 @@ async def _check_second_factor(
         raise SecondFactorRequired("Enter the code from your authenticator app")
     code = data.totp_code.strip()
     if totp.looks_like_recovery_code(code):
-        digest = totp.recovery_digest(code)
-        if digest in user.totp_recovery_hashes:
+        digest = totp.matching_recovery_digest(_recovery_keys(ctx), user.totp_recovery_hashes, code)
+        if digest is not None:
             user.totp_recovery_hashes = [h for h in user.totp_recovery_hashes if h != digest]
             await ctx.session.flush()
             await record_security_event(
@@ -355,7 +360,8 @@ async def confirm_totp(ctx: Ctx, code: str) -> list[str]:
     codes = totp.new_recovery_codes()
     user.totp_enabled_at = datetime.now(UTC)
     user.totp_last_step = step
-    user.totp_recovery_hashes = [totp.recovery_digest(c) for c in codes]
+    keys = _recovery_keys(ctx)
+    user.totp_recovery_hashes = [totp.recovery_digest(keys, c) for c in codes]
     await ctx.session.flush()
     await record_security_event(ctx, SecurityEvent.TOTP_ENABLED, details={})
     # Enrolled: nothing of this request is held to enrolment any longer (the answer

@@ -14,7 +14,10 @@ import hmac
 import secrets
 import struct
 import time
+from collections.abc import Sequence
 from urllib.parse import quote, urlencode
+
+from baton.identity.sealing import SealingKeys
 
 DIGITS = 6
 PERIOD_SECONDS = 30
@@ -22,6 +25,8 @@ DRIFT_STEPS = 1
 RECOVERY_CODES = 10
 ISSUER = "Baton"
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+# The stored form of a keyed recovery-code digest.
+_KEYED = "h1"
 
 
 def new_secret() -> str:
@@ -78,10 +83,36 @@ def new_recovery_codes() -> list[str]:
     ]
 
 
-def recovery_digest(code: str) -> str:
-    """What is stored of a recovery code: the SHA-256 of its normalised form."""
-    normal = code.strip().lower().replace(" ", "")
-    return hashlib.sha256(normal.encode()).hexdigest()
+def _normal(code: str) -> bytes:
+    return code.strip().lower().replace(" ", "").encode()
+
+
+def recovery_digest(keys: SealingKeys, code: str) -> str:
+    """What is stored of a recovery code: `h1.<key id>.<HMAC-SHA256 of its normalised
+    form under the current recovery key>` (`identity.sealing`)."""
+    return f"{_KEYED}.{keys.current_id}.{_mac(keys.current, _normal(code))}"
+
+
+def _mac(key: bytes, normal: bytes) -> str:
+    # 128 bits of the HMAC: far beyond a 49-bit code's guessing, and the stored form
+    # fits the column (64 characters).
+    return hmac.new(key, normal, hashlib.sha256).hexdigest()[:32]
+
+
+def matching_recovery_digest(keys: SealingKeys, stored: Sequence[str], code: str) -> str | None:
+    """The stored digest `code` matches, if any: under the key its digest names (a
+    previous secret's too), or a plain SHA-256 from before keyed digests."""
+    normal = _normal(code)
+    for digest in stored:
+        if digest.startswith(f"{_KEYED}."):
+            _format, key_id, mac = digest.split(".", 2)
+            key = keys.by_id.get(key_id)
+            expected = None if key is None else _mac(key, normal)
+        else:
+            mac, expected = digest, hashlib.sha256(normal).hexdigest()
+        if expected is not None and hmac.compare_digest(mac, expected):
+            return digest
+    return None
 
 
 def looks_like_recovery_code(code: str) -> bool:

@@ -6,6 +6,7 @@ row, or altered — fails closed with a clear error and no session."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -171,3 +172,55 @@ async def test_what_this_server_cannot_open_fails_closed(
     assert "Two-factor sign-in is unavailable" in problem["detail"]
     assert "set-cookie" not in answer.headers
     assert "token" not in problem
+
+
+async def test_recovery_codes_are_stored_keyed_and_survive_a_rotated_secret(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    database: Database,
+    owner_conn: asyncpg.Connection,
+) -> None:
+    admin = await register_tenant(client)
+    began = await client.post("/api/v1/me/totp", headers=admin.headers)
+    secret = began.json()["secret"]
+    confirmed = await client.post(
+        "/api/v1/me/totp/confirm",
+        headers=admin.headers,
+        json={"code": totp.code_at(secret, totp.current_step())},
+    )
+    codes: list[str] = confirmed.json()["recovery_codes"]
+    stored: list[str] = await owner_conn.fetchval(
+        "SELECT totp_recovery_hashes FROM users WHERE id = $1", admin.user_id
+    )
+    # Keyed under the application secret: a copy of the database cannot be searched for
+    # the codes (no stored value is a plain hash of one).
+    keys = sealing.recovery_keys(settings.resolved_secret_key(), settings.previous_secret_keys)
+    assert len(stored) == len(codes) == 10
+    assert all(digest.startswith(f"h1.{keys.current_id}.") for digest in stored)
+    plain = {hashlib.sha256(code.encode()).hexdigest() for code in codes}
+    assert not plain & {digest.rsplit(".", 1)[-1] for digest in stored}
+
+    def recover(code: str) -> dict[str, str]:
+        return {"email": admin.email, "password": PASSWORD, "totp_code": code}
+
+    # A server that lacks the secret the codes were keyed under matches none of them.
+    async with _client_with(settings, database, secret_key="y" * 40) as other:
+        assert (await other.post("/api/v1/auth/login", json=recover(codes[2]))).status_code == 401
+    # After the secret is rotated, a code keyed under the previous one signs in, once.
+    rotated_key = "rotated-" + uuid.uuid4().hex * 2
+    async with _client_with(
+        settings,
+        database,
+        secret_key=rotated_key,
+        previous_secret_keys=(settings.resolved_secret_key(),),
+    ) as rotated:
+        assert (await rotated.post("/api/v1/auth/login", json=recover(codes[0]))).status_code == 200
+        assert (await rotated.post("/api/v1/auth/login", json=recover(codes[0]))).status_code == 401
+    # A plain SHA-256 digest from before keyed digests still signs in, once.
+    await owner_conn.execute(
+        "UPDATE users SET totp_recovery_hashes = $2 WHERE id = $1",
+        admin.user_id,
+        [hashlib.sha256(codes[1].encode()).hexdigest()],
+    )
+    assert (await client.post("/api/v1/auth/login", json=recover(codes[1]))).status_code == 200
+    assert (await client.post("/api/v1/auth/login", json=recover(codes[1]))).status_code == 401
