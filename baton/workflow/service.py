@@ -56,6 +56,8 @@ from baton.workflow.schemas import (
 from baton.workitems.models import WorkItem
 
 PartT = TypeVar("PartT", WorkflowStep, WorkflowTransition)
+# What administration edits lock by id before reading it.
+LockedT = TypeVar("LockedT", Workflow, Status, ProjectType)
 
 # Compiled workflows, shared by every request of this process.
 compiled_workflows = engine.WorkflowCache()
@@ -246,13 +248,17 @@ async def stage_analytics(
 # edited workflow row's `version`, so compiled copies keyed by it go stale at once.
 
 
+async def _locked(ctx: Ctx, model: type[LockedT], row_id: uuid.UUID, missing: str) -> LockedT:
+    """The row, locked until the transaction ends so concurrent edits of it queue;
+    404 `missing` when there is none (RLS: nor another organization's)."""
+    row = await ctx.session.scalar(select(model).where(model.id == row_id).with_for_update())
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
 async def _lock_workflow(ctx: Ctx, workflow_id: uuid.UUID) -> Workflow:
-    workflow = await ctx.session.scalar(
-        select(Workflow).where(Workflow.id == workflow_id).with_for_update()
-    )
-    if workflow is None:
-        raise NotFound("No such workflow")
-    return workflow
+    return await _locked(ctx, Workflow, workflow_id, "No such workflow")
 
 
 async def _draft_for_edit(
@@ -593,15 +599,6 @@ async def create_status(ctx: Ctx, data: StatusIn) -> Status:
     return status
 
 
-async def _locked_status(ctx: Ctx, status_id: uuid.UUID) -> Status:
-    status = await ctx.session.scalar(
-        select(Status).where(Status.id == status_id).with_for_update()
-    )
-    if status is None:
-        raise NotFound("No such status")
-    return status
-
-
 async def _steps_using(ctx: Ctx, status_id: uuid.UUID) -> int:
     """Steps of any version (retired ones too: their records still show the status)."""
     count = await ctx.session.scalar(
@@ -619,7 +616,7 @@ async def update_status(
     on it means, and records already there must keep that meaning.
     """
     require_role(ctx, Role.ADMIN)
-    status = await _locked_status(ctx, status_id)
+    status = await _locked(ctx, Status, status_id, "No such status")
     check_version(status.version, expected_version, "status")
     if data.name is not None and data.name != status.name:
         if await ctx.session.scalar(select(Status.id).where(Status.name == data.name)):
@@ -648,7 +645,7 @@ async def update_status(
 async def delete_status(ctx: Ctx, status_id: uuid.UUID, expected_version: int | None) -> None:
     """Admins delete a status no step uses (archive it otherwise)."""
     require_role(ctx, Role.ADMIN)
-    status = await _locked_status(ctx, status_id)
+    status = await _locked(ctx, Status, status_id, "No such status")
     if expected_version is not None:
         check_version(status.version, expected_version, "status")
     in_use = await _steps_using(ctx, status.id)
@@ -723,15 +720,6 @@ async def create_project_type(ctx: Ctx, data: ProjectTypeIn) -> ProjectType:
     return project_type
 
 
-async def _locked_project_type(ctx: Ctx, project_type_id: uuid.UUID) -> ProjectType:
-    project_type = await ctx.session.scalar(
-        select(ProjectType).where(ProjectType.id == project_type_id).with_for_update()
-    )
-    if project_type is None:
-        raise NotFound("No such project type")
-    return project_type
-
-
 async def update_project_type(
     ctx: Ctx, project_type_id: uuid.UUID, data: ProjectTypePatch, expected_version: int | None
 ) -> ProjectType:
@@ -744,7 +732,7 @@ async def update_project_type(
     created stay on theirs until migrated (`migrate_records`).
     """
     require_role(ctx, Role.ADMIN)
-    project_type = await _locked_project_type(ctx, project_type_id)
+    project_type = await _locked(ctx, ProjectType, project_type_id, "No such project type")
     check_version(project_type.version, expected_version, "project type")
     # Everything is checked before anything is assigned: a query would autoflush a
     # half-made change (and bump the version once per flush).
@@ -800,7 +788,7 @@ async def delete_project_type(
     leaves no trace, so the row goes.
     """
     require_role(ctx, Role.ADMIN)
-    project_type = await _locked_project_type(ctx, project_type_id)
+    project_type = await _locked(ctx, ProjectType, project_type_id, "No such project type")
     if expected_version is not None:
         check_version(project_type.version, expected_version, "project type")
     if project_type.entity_type == EntityType.WORK_ITEM.value:
