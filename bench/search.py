@@ -16,9 +16,13 @@ the machine other processes used during each round (the machine is shared: 2 noi
 cores). The searches: a word in the middle of names ("feinkost", ~1/45 of the rows),
 two words ("nordhafen feinkost"), a prefix ("nordh"), a domain fragment, an email
 fragment, a phone fragment as dialled nationally, the last four digits of a phone, a
-miss, and — the worst case, reported but not typical — a legal form most names end
-with ("gmbh"). The unsearched first page is measured beside them. Then EXPLAIN
-ANALYZE of each search's statement as the app role (RLS on).
+miss, and the worst cases — a legal form most names end with ("gmbh", 57 % of the
+rows), a one-letter prefix ("n"), and "gmbh"'s page 20 (the cursor found once by
+paging through pages 1 to 19). The unsearched first page is measured beside them, and
+DESIGN §7's reference transaction (`bench.reference`, raw asyncpg) in every round: each
+search's p50 is also reported as a multiple of the reference's p50 of the same round
+(the median of the rounds' ratios), which the machine's load moves less than the
+milliseconds. Then EXPLAIN ANALYZE of each search's statement as the app role (RLS on).
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ FIRST_MARK = "^"
 OTHER_MARK = "%"
 # A rank with at most this many rows is read whole from the GIN index and sorted; one
 # with more is walked in id order (`page_function_sql`).
-PROBE = 2000
+PROBE = 1000
 MAX_WORDS = 8
 MAX_WORD = 64
 MIN_PHONE_DIGITS = 4
@@ -261,10 +261,13 @@ class Search:
         return " & ".join(f"'{NAME_MARK}{word}':*" for word in self.words)
 
     def start_hint(self) -> str:
-        """`'^w1'` (`'^w1':*` for one word), a `tsquery` literal: the name's first word —
-        every row `start()` finds, and few others."""
-        first = self.words[0]
-        return f"'{FIRST_MARK}{first}':*" if len(self.words) == 1 else f"'{FIRST_MARK}{first}'"
+        """`'^w1' & '~w2':*` (`'^w1':*` for one word), a `tsquery` literal: the name's
+        first word and the others in the name — every row `start()` finds, and few
+        others."""
+        first, *others = self.words
+        if not others:
+            return f"'{FIRST_MARK}{first}':*"
+        return " & ".join([f"'{FIRST_MARK}{first}'", *(f"'{NAME_MARK}{w}':*" for w in others)])
 
     def other_hint(self) -> str:
         """A `tsquery` literal: every word anywhere, and one of them only outside the
@@ -348,84 +351,118 @@ def capped_function_sql(table: str, *, phone: bool) -> str:
 
 
 def page_function_sql(table: str, *, phone: bool) -> str:
-    """SQL text of `baton_search_page_<table>(…, after_rank, after_id, lim)`: the next
-    `lim` rows of a search in (rank, id) order after the cursor's (rank, id) — a page
-    of exactly the order `function_sql` ranks, without ranking every match.
+    """SQL text of `baton_search_page_<table>(…, after_rank, after_id, lim, probe)`: the
+    next `lim` rows of a search in (rank, id) order after the cursor's (rank, id) — a
+    page of exactly the order `function_sql` ranks, without ranking every match.
 
     Why: ranking every match reads each from the heap; a word most rows hold (`gmbh`,
-    57 000 of 100 000) took 125 to 530 ms a page. Here each rank is a set of its own, found
-    along the GIN index by its marked lexemes (`NAME_MARK`, `FIRST_MARK`, `OTHER_MARK`),
-    and a page needs only its first rows by id of one or two ranks. A rank is first
-    *probed*: at most `PROBE` + 1 of its rows read along the index. A rank of at most
-    `PROBE` rows is then whole: sorted by id, cut. A rank of more is common (more than
-    1 in 50 rows at 100 000), so it is *walked* in id order along the primary key,
-    each row tested, until the page is full: about `lim` times rows / rank's rows reads.
-    Either way at most a few thousand rows are read, whatever the word, and every match
-    stays reachable page by page: the order is the same whichever way a rank is read.
-    `enable_seqscan = off` (the function's own setting, restored on return) keeps the
-    probe on the index and the walk on the primary key; the walk tests the document
-    through `|| ''` so the planner cannot turn it back into an index lookup and sort.
-    As `function_sql`: as the owner, keeping to `baton.tenant_id` itself, ids and
-    ranks only.
+    57 000 of 100 000) took 125 to 530 ms a page. Here each rank is a set of its own,
+    found along the GIN index by its marked lexemes (`NAME_MARK`, `FIRST_MARK`,
+    `OTHER_MARK`), and a page needs only the first rows by id of one or two ranks. Each
+    rank is read one of two ways, chosen by the planner's estimate of its candidates
+    (`EXPLAIN` of the lookup, a fraction of a millisecond):
+
+    - a rank of at most `probe` rows is *read whole* along the GIN index, sorted by id
+      and cut (at most `probe` + 1 rows read: if the estimate was low and more come,
+      the rank is walked instead);
+    - a bigger rank is *walked* in id order along the primary key, each row tested,
+      until the page is full: about `lim` times rows / rank's rows reads, a few thousand
+      at most — and no bitmap of tens of thousands of rows is built.
+
+    The order is the same either way, so every match stays reachable page by page and
+    no row comes twice. The planner settings are the function's own (restored on
+    return): custom plans (a generic plan of these statements reads whole ranks), no
+    sequential scan, and for the walk no bitmap and no sort, so it stays on the primary
+    key; the walk and the checks test the document through `|| ''`, which no index
+    answers. As `function_sql`: as the owner, keeping to `baton.tenant_id` itself, ids
+    and ranks only.
     """
     tail = " OR (t.phone_tail ~>=~ tail_from AND t.phone_tail ~<~ tail_to)" if phone else ""
-    live = (
-        f"FROM {table} t\n"
-        "                WHERE t.tenant_id = tenant AND t.deleted_at IS NULL\n"
-        "                  AND "
-    )
-    walk = f"{live}t.id > since AND "
+    live = f"FROM {table} t WHERE t.tenant_id = tenant AND t.deleted_at IS NULL"
     doc = "(t.search_doc || ''::tsvector)"
-    return (
-        f"CREATE FUNCTION baton_search_page_{table}(\n"  # noqa: S608 - our own table names
-        "    query tsquery, in_name tsquery, start tsquery, tail_from text, tail_to text,\n"
-        "    name_hint tsquery, start_hint tsquery, other_hint tsquery,\n"
-        "    after_rank integer, after_id uuid, lim integer, probe integer\n"
-        ") RETURNS TABLE (id uuid, rank integer)\n"
-        "LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public\n"
-        "SET enable_seqscan = off ROWS 50 AS $$\n"
-        "DECLARE\n"
-        "    tenant constant uuid := nullif(current_setting('baton.tenant_id', true), '')::uuid;\n"
-        "    nil constant uuid := '00000000-0000-0000-0000-000000000000';\n"
-        "    bucket integer;\n"
-        "    since uuid;\n"
-        "    wanted integer := lim;\n"
-        "    ids uuid[];\n"
-        "BEGIN\n"
-        "    FOR bucket IN coalesce(after_rank, 0)..2 LOOP\n"
-        "        EXIT WHEN wanted <= 0;\n"
-        "        since := CASE WHEN bucket = after_rank THEN coalesce(after_id, nil)\n"
-        "                 ELSE nil END;\n"
-        "        IF bucket = 0 THEN\n"
-        f"            ids := ARRAY(SELECT t.id {live}t.search_doc @@ start_hint"
-        " AND t.search_doc @@ start LIMIT probe + 1);\n"
-        "        ELSIF bucket = 1 THEN\n"
-        f"            ids := ARRAY(SELECT t.id {live}t.search_doc @@ name_hint"
-        " AND t.search_doc @@ in_name\n"
-        "                  AND NOT t.search_doc @@ start LIMIT probe + 1);\n"
-        "        ELSE\n"
-        f"            ids := ARRAY(SELECT t.id {live}(t.search_doc @@ other_hint{tail})\n"
-        "                  AND NOT t.search_doc @@ in_name LIMIT probe + 1);\n"
-        "        END IF;\n"
-        "        IF cardinality(ids) <= probe THEN\n"
-        "            ids := ARRAY(SELECT f.id FROM unnest(ids) f(id) WHERE f.id > since\n"
-        "                         ORDER BY f.id LIMIT wanted);\n"
-        "        ELSIF bucket = 0 THEN\n"
-        f"            ids := ARRAY(SELECT t.id {walk}{doc} @@ start\n"
-        "                         ORDER BY t.id LIMIT wanted);\n"
-        "        ELSIF bucket = 1 THEN\n"
-        f"            ids := ARRAY(SELECT t.id {walk}{doc} @@ in_name\n"
-        f"                  AND NOT {doc} @@ start ORDER BY t.id LIMIT wanted);\n"
-        "        ELSE\n"
-        f"            ids := ARRAY(SELECT t.id {walk}({doc} @@ query{tail})\n"
-        f"                  AND NOT {doc} @@ in_name ORDER BY t.id LIMIT wanted);\n"
-        "        END IF;\n"
-        "        RETURN QUERY SELECT f.id, bucket FROM unnest(ids) f(id);\n"
-        "        wanted := wanted - cardinality(ids);\n"
-        "    END LOOP;\n"
-        "END\n"
-        "$$"
-    )
+    exact = {
+        0: f"{doc} @@ start",
+        1: f"{doc} @@ in_name AND NOT {doc} @@ start",
+        2: f"({doc} @@ query{tail}) AND NOT {doc} @@ in_name",
+    }
+    hinted = {
+        0: f"t.search_doc @@ start_hint AND {exact[0]}",
+        1: f"t.search_doc @@ name_hint AND {exact[1]}",
+        2: f"(t.search_doc @@ other_hint{tail}) AND NOT {doc} @@ in_name",
+    }
+    lines = [
+        f"CREATE FUNCTION baton_search_page_{table}(",
+        "    query tsquery, in_name tsquery, start tsquery, tail_from text, tail_to text,",
+        "    name_hint tsquery, start_hint tsquery, other_hint tsquery,",
+        "    after_rank integer, after_id uuid, lim integer, probe integer",
+        ") RETURNS TABLE (id uuid, rank integer)",
+        "LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public",
+        "SET plan_cache_mode = force_custom_plan SET enable_seqscan = off",
+        "SET enable_bitmapscan = on SET enable_sort = on ROWS 50 AS $$",
+        "DECLARE",
+        "    tenant constant uuid := nullif(current_setting('baton.tenant_id', true), '')::uuid;",
+        "    nil constant uuid := '00000000-0000-0000-0000-000000000000';",
+        "    bucket integer;",
+        "    since uuid;",
+        "    wanted integer := lim;",
+        "    hint tsquery;",
+        "    plan json;",
+        "    ids uuid[];",
+        "BEGIN",
+        "    FOR bucket IN coalesce(after_rank, 0)..2 LOOP",
+        "        EXIT WHEN wanted <= 0;",
+        "        since := CASE WHEN bucket = after_rank THEN coalesce(after_id, nil) ELSE nil END;",
+        "        hint := CASE bucket WHEN 0 THEN start_hint WHEN 1 THEN name_hint"
+        " ELSE other_hint END;",
+        f"        EXECUTE format('EXPLAIN (FORMAT JSON) SELECT 1 FROM {table} t"  # noqa: S608
+        " WHERE t.search_doc @@ %L::tsquery',",
+        "                       hint::text) INTO plan;",
+        "        ids := NULL;",
+        "        IF (plan->0->'Plan'->>'Plan Rows')::numeric <= probe THEN",
+        "            PERFORM set_config('enable_bitmapscan', 'on', true),",
+        "                    set_config('enable_sort', 'on', true);",
+        *(
+            line
+            for bucket in (0, 1, 2)
+            for line in (
+                f"            {'IF' if bucket == 0 else 'ELSIF'} bucket = {bucket} THEN"
+                if bucket < 2
+                else "            ELSE",
+                f"                ids := ARRAY(SELECT t.id {live}",
+                f"                    AND {hinted[bucket]} LIMIT probe + 1);",
+            )
+        ),
+        "            END IF;",
+        "            IF cardinality(ids) > probe THEN",
+        "                ids := NULL;",
+        "            ELSE",
+        "                ids := ARRAY(SELECT f.id FROM unnest(ids) f(id) WHERE f.id > since",
+        "                             ORDER BY f.id LIMIT wanted);",
+        "            END IF;",
+        "        END IF;",
+        "        IF ids IS NULL THEN",
+        "            PERFORM set_config('enable_bitmapscan', 'off', true),",
+        "                    set_config('enable_sort', 'off', true);",
+        *(
+            line
+            for bucket in (0, 1, 2)
+            for line in (
+                f"            {'IF' if bucket == 0 else 'ELSIF'} bucket = {bucket} THEN"
+                if bucket < 2
+                else "            ELSE",
+                f"                ids := ARRAY(SELECT t.id {live} AND t.id > since",
+                f"                    AND {exact[bucket]} ORDER BY t.id LIMIT wanted);",
+            )
+        ),
+        "            END IF;",
+        "        END IF;",
+        "        RETURN QUERY SELECT f.id, bucket FROM unnest(ids) f(id);",
+        "        wanted := wanted - cardinality(ids);",
+        "    END LOOP;",
+        "END",
+        "$$",
+    ]
+    return "\n".join(lines)
 
 
 def page(

@@ -87,7 +87,9 @@ async def _accounts(client: httpx.AsyncClient, admin: Member) -> None:
         await create_account(client, admin, name=f"Nordhafen Feinkost {n} GmbH")
         await create_account(client, admin, name=f"Holz {n}", domain=f"feinkost-{n}.example")
         await create_account(client, admin, name=f"Unrelated {n}")
-        await create_account(client, admin, name=f"Alte Feinkost {n}", domain=f"nordhafen-{n}.example")
+        await create_account(
+            client, admin, name=f"Alte Feinkost {n}", domain=f"nordhafen-{n}.example"
+        )
 
 
 async def test_walked_and_probed_pages_are_the_whole_ranking_cut(

@@ -6,7 +6,8 @@ name's first word as `^word`, every other word as `%word`, so the rows of each r
 (the name starts with the query, every word in the name, the rest) are found along
 the GIN index without reading the rows of the other ranks. `baton_search_page_<table>`
 (accounts, contacts, targets) answers the next page of a search in (rank, id) order
-from the cursor's (rank, id), reading at most about `PROBE` + page times rows / rank rows
+from the cursor's (rank, id), reading a rank whole along the index or walking it in id order,
+whichever the planner's estimate says is cheaper, a few thousand rows at most
 whatever the word (why and how: `page_function_sql`). A generated column's expression
 cannot be altered: each `search_doc` and its index are dropped and made again, which
 rewrites each table once. The SQL text is this revision's own copy of
@@ -318,53 +319,59 @@ CREATE FUNCTION baton_search_page_{table}(
     name_hint tsquery, start_hint tsquery, other_hint tsquery,
     after_rank integer, after_id uuid, lim integer, probe integer
 ) RETURNS TABLE (id uuid, rank integer)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public
-SET enable_seqscan = off ROWS 50 AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public
+SET plan_cache_mode = force_custom_plan SET enable_seqscan = off
+SET enable_bitmapscan = on SET enable_sort = on ROWS 50 AS $$
 DECLARE
     tenant constant uuid := nullif(current_setting('baton.tenant_id', true), '')::uuid;
     nil constant uuid := '00000000-0000-0000-0000-000000000000';
     bucket integer;
     since uuid;
     wanted integer := lim;
+    hint tsquery;
+    plan json;
     ids uuid[];
 BEGIN
     FOR bucket IN coalesce(after_rank, 0)..2 LOOP
         EXIT WHEN wanted <= 0;
-        since := CASE WHEN bucket = after_rank THEN coalesce(after_id, nil)
-                 ELSE nil END;
-        IF bucket = 0 THEN
-            ids := ARRAY(SELECT t.id FROM {table} t
-                WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
-                  AND t.search_doc @@ start_hint AND t.search_doc @@ start LIMIT probe + 1);
-        ELSIF bucket = 1 THEN
-            ids := ARRAY(SELECT t.id FROM {table} t
-                WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
-                  AND t.search_doc @@ name_hint AND t.search_doc @@ in_name
-                  AND NOT t.search_doc @@ start LIMIT probe + 1);
-        ELSE
-            ids := ARRAY(SELECT t.id FROM {table} t
-                WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
-                  AND (t.search_doc @@ other_hint)
-                  AND NOT t.search_doc @@ in_name LIMIT probe + 1);
+        since := CASE WHEN bucket = after_rank THEN coalesce(after_id, nil) ELSE nil END;
+        hint := CASE bucket WHEN 0 THEN start_hint WHEN 1 THEN name_hint ELSE other_hint END;
+        EXECUTE format('EXPLAIN (FORMAT JSON) SELECT 1 FROM {table} t WHERE t.search_doc @@ %L::tsquery',
+                       hint::text) INTO plan;
+        ids := NULL;
+        IF (plan->0->'Plan'->>'Plan Rows')::numeric <= probe THEN
+            PERFORM set_config('enable_bitmapscan', 'on', true),
+                    set_config('enable_sort', 'on', true);
+            IF bucket = 0 THEN
+                ids := ARRAY(SELECT t.id FROM {table} t WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
+                    AND t.search_doc @@ start_hint AND (t.search_doc || ''::tsvector) @@ start LIMIT probe + 1);
+            ELSIF bucket = 1 THEN
+                ids := ARRAY(SELECT t.id FROM {table} t WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
+                    AND t.search_doc @@ name_hint AND (t.search_doc || ''::tsvector) @@ in_name AND NOT (t.search_doc || ''::tsvector) @@ start LIMIT probe + 1);
+            ELSE
+                ids := ARRAY(SELECT t.id FROM {table} t WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
+                    AND (t.search_doc @@ other_hint) AND NOT (t.search_doc || ''::tsvector) @@ in_name LIMIT probe + 1);
+            END IF;
+            IF cardinality(ids) > probe THEN
+                ids := NULL;
+            ELSE
+                ids := ARRAY(SELECT f.id FROM unnest(ids) f(id) WHERE f.id > since
+                             ORDER BY f.id LIMIT wanted);
+            END IF;
         END IF;
-        IF cardinality(ids) <= probe THEN
-            ids := ARRAY(SELECT f.id FROM unnest(ids) f(id) WHERE f.id > since
-                         ORDER BY f.id LIMIT wanted);
-        ELSIF bucket = 0 THEN
-            ids := ARRAY(SELECT t.id FROM {table} t
-                WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
-                  AND t.id > since AND (t.search_doc || ''::tsvector) @@ start
-                         ORDER BY t.id LIMIT wanted);
-        ELSIF bucket = 1 THEN
-            ids := ARRAY(SELECT t.id FROM {table} t
-                WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
-                  AND t.id > since AND (t.search_doc || ''::tsvector) @@ in_name
-                  AND NOT (t.search_doc || ''::tsvector) @@ start ORDER BY t.id LIMIT wanted);
-        ELSE
-            ids := ARRAY(SELECT t.id FROM {table} t
-                WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
-                  AND t.id > since AND ((t.search_doc || ''::tsvector) @@ query)
-                  AND NOT (t.search_doc || ''::tsvector) @@ in_name ORDER BY t.id LIMIT wanted);
+        IF ids IS NULL THEN
+            PERFORM set_config('enable_bitmapscan', 'off', true),
+                    set_config('enable_sort', 'off', true);
+            IF bucket = 0 THEN
+                ids := ARRAY(SELECT t.id FROM {table} t WHERE t.tenant_id = tenant AND t.deleted_at IS NULL AND t.id > since
+                    AND (t.search_doc || ''::tsvector) @@ start ORDER BY t.id LIMIT wanted);
+            ELSIF bucket = 1 THEN
+                ids := ARRAY(SELECT t.id FROM {table} t WHERE t.tenant_id = tenant AND t.deleted_at IS NULL AND t.id > since
+                    AND (t.search_doc || ''::tsvector) @@ in_name AND NOT (t.search_doc || ''::tsvector) @@ start ORDER BY t.id LIMIT wanted);
+            ELSE
+                ids := ARRAY(SELECT t.id FROM {table} t WHERE t.tenant_id = tenant AND t.deleted_at IS NULL AND t.id > since
+                    AND ((t.search_doc || ''::tsvector) @@ query) AND NOT (t.search_doc || ''::tsvector) @@ in_name ORDER BY t.id LIMIT wanted);
+            END IF;
         END IF;
         RETURN QUERY SELECT f.id, bucket FROM unnest(ids) f(id);
         wanted := wanted - cardinality(ids);
@@ -378,53 +385,59 @@ CREATE FUNCTION baton_search_page_{table}(
     name_hint tsquery, start_hint tsquery, other_hint tsquery,
     after_rank integer, after_id uuid, lim integer, probe integer
 ) RETURNS TABLE (id uuid, rank integer)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public
-SET enable_seqscan = off ROWS 50 AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public
+SET plan_cache_mode = force_custom_plan SET enable_seqscan = off
+SET enable_bitmapscan = on SET enable_sort = on ROWS 50 AS $$
 DECLARE
     tenant constant uuid := nullif(current_setting('baton.tenant_id', true), '')::uuid;
     nil constant uuid := '00000000-0000-0000-0000-000000000000';
     bucket integer;
     since uuid;
     wanted integer := lim;
+    hint tsquery;
+    plan json;
     ids uuid[];
 BEGIN
     FOR bucket IN coalesce(after_rank, 0)..2 LOOP
         EXIT WHEN wanted <= 0;
-        since := CASE WHEN bucket = after_rank THEN coalesce(after_id, nil)
-                 ELSE nil END;
-        IF bucket = 0 THEN
-            ids := ARRAY(SELECT t.id FROM {table} t
-                WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
-                  AND t.search_doc @@ start_hint AND t.search_doc @@ start LIMIT probe + 1);
-        ELSIF bucket = 1 THEN
-            ids := ARRAY(SELECT t.id FROM {table} t
-                WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
-                  AND t.search_doc @@ name_hint AND t.search_doc @@ in_name
-                  AND NOT t.search_doc @@ start LIMIT probe + 1);
-        ELSE
-            ids := ARRAY(SELECT t.id FROM {table} t
-                WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
-                  AND (t.search_doc @@ other_hint OR (t.phone_tail ~>=~ tail_from AND t.phone_tail ~<~ tail_to))
-                  AND NOT t.search_doc @@ in_name LIMIT probe + 1);
+        since := CASE WHEN bucket = after_rank THEN coalesce(after_id, nil) ELSE nil END;
+        hint := CASE bucket WHEN 0 THEN start_hint WHEN 1 THEN name_hint ELSE other_hint END;
+        EXECUTE format('EXPLAIN (FORMAT JSON) SELECT 1 FROM {table} t WHERE t.search_doc @@ %L::tsquery',
+                       hint::text) INTO plan;
+        ids := NULL;
+        IF (plan->0->'Plan'->>'Plan Rows')::numeric <= probe THEN
+            PERFORM set_config('enable_bitmapscan', 'on', true),
+                    set_config('enable_sort', 'on', true);
+            IF bucket = 0 THEN
+                ids := ARRAY(SELECT t.id FROM {table} t WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
+                    AND t.search_doc @@ start_hint AND (t.search_doc || ''::tsvector) @@ start LIMIT probe + 1);
+            ELSIF bucket = 1 THEN
+                ids := ARRAY(SELECT t.id FROM {table} t WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
+                    AND t.search_doc @@ name_hint AND (t.search_doc || ''::tsvector) @@ in_name AND NOT (t.search_doc || ''::tsvector) @@ start LIMIT probe + 1);
+            ELSE
+                ids := ARRAY(SELECT t.id FROM {table} t WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
+                    AND (t.search_doc @@ other_hint OR (t.phone_tail ~>=~ tail_from AND t.phone_tail ~<~ tail_to)) AND NOT (t.search_doc || ''::tsvector) @@ in_name LIMIT probe + 1);
+            END IF;
+            IF cardinality(ids) > probe THEN
+                ids := NULL;
+            ELSE
+                ids := ARRAY(SELECT f.id FROM unnest(ids) f(id) WHERE f.id > since
+                             ORDER BY f.id LIMIT wanted);
+            END IF;
         END IF;
-        IF cardinality(ids) <= probe THEN
-            ids := ARRAY(SELECT f.id FROM unnest(ids) f(id) WHERE f.id > since
-                         ORDER BY f.id LIMIT wanted);
-        ELSIF bucket = 0 THEN
-            ids := ARRAY(SELECT t.id FROM {table} t
-                WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
-                  AND t.id > since AND (t.search_doc || ''::tsvector) @@ start
-                         ORDER BY t.id LIMIT wanted);
-        ELSIF bucket = 1 THEN
-            ids := ARRAY(SELECT t.id FROM {table} t
-                WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
-                  AND t.id > since AND (t.search_doc || ''::tsvector) @@ in_name
-                  AND NOT (t.search_doc || ''::tsvector) @@ start ORDER BY t.id LIMIT wanted);
-        ELSE
-            ids := ARRAY(SELECT t.id FROM {table} t
-                WHERE t.tenant_id = tenant AND t.deleted_at IS NULL
-                  AND t.id > since AND ((t.search_doc || ''::tsvector) @@ query OR (t.phone_tail ~>=~ tail_from AND t.phone_tail ~<~ tail_to))
-                  AND NOT (t.search_doc || ''::tsvector) @@ in_name ORDER BY t.id LIMIT wanted);
+        IF ids IS NULL THEN
+            PERFORM set_config('enable_bitmapscan', 'off', true),
+                    set_config('enable_sort', 'off', true);
+            IF bucket = 0 THEN
+                ids := ARRAY(SELECT t.id FROM {table} t WHERE t.tenant_id = tenant AND t.deleted_at IS NULL AND t.id > since
+                    AND (t.search_doc || ''::tsvector) @@ start ORDER BY t.id LIMIT wanted);
+            ELSIF bucket = 1 THEN
+                ids := ARRAY(SELECT t.id FROM {table} t WHERE t.tenant_id = tenant AND t.deleted_at IS NULL AND t.id > since
+                    AND (t.search_doc || ''::tsvector) @@ in_name AND NOT (t.search_doc || ''::tsvector) @@ start ORDER BY t.id LIMIT wanted);
+            ELSE
+                ids := ARRAY(SELECT t.id FROM {table} t WHERE t.tenant_id = tenant AND t.deleted_at IS NULL AND t.id > since
+                    AND ((t.search_doc || ''::tsvector) @@ query OR (t.phone_tail ~>=~ tail_from AND t.phone_tail ~<~ tail_to)) AND NOT (t.search_doc || ''::tsvector) @@ in_name ORDER BY t.id LIMIT wanted);
+            END IF;
         END IF;
         RETURN QUERY SELECT f.id, bucket FROM unnest(ids) f(id);
         wanted := wanted - cardinality(ids);
