@@ -41,6 +41,11 @@ owner — under row-level security the app role's own query could use neither in
 The rank is a small integer, so paging while searching is a keyset on (rank, id): the
 cursor carries both (`pagination.next_page`), and a cursor of a plain list is refused in a
 search (422); a search's cursor given to the plain list pages it by id.
+
+**Paging without ranking every match** (`page`, `page_function_sql`): the lists without
+other filters ask `baton_search_page_<table>` for the next page after the cursor's (rank,
+id); it finds each rank on its own along the index (the marked lexemes, `NAME_MARK`) and
+reads at most a few thousand rows whatever the word, in exactly the order above — no cap.
 """
 
 from __future__ import annotations
