@@ -16,7 +16,7 @@ import asyncpg
 import httpx
 
 from baton.db import search
-from tests.accounts.support import create_account
+from tests.accounts.support import create_account, create_contact
 from tests.factories import Member, register_tenant
 from tests.targets.support import create_target
 
@@ -163,5 +163,39 @@ async def test_targets_by_contact_email_and_phone_walked_as_probed(
                 assert await _paged(app_conn, "targets", q, size=2, probe=probe) == whole, q
         # The phone as dialled finds both ways of writing it, and nothing else.
         assert len(await _ranked(app_conn, "targets", "040 555 0191")) == 2
+    finally:
+        await transaction.rollback()
+
+
+async def test_contacts_by_name_email_and_phone_walked_as_probed(
+    client: httpx.AsyncClient, app_conn: asyncpg.Connection
+) -> None:
+    admin = await register_tenant(client)
+    account = await create_account(client, admin, name="Nordhafen Feinkost GmbH")
+    for n in range(3):
+        await create_contact(
+            client,
+            admin,
+            account["id"],
+            first_name="Jörg",
+            last_name=f"Weiß {n}",
+            email=f"joerg.weiss{n}@nordhafen-feinkost.example",
+            phone=f"+49 40 555 019{n}",
+        )
+        await create_contact(
+            client, admin, account["id"], first_name="Anna", last_name=f"Jorgensen {n}"
+        )
+
+    transaction = await _as_tenant(app_conn, admin)
+    try:
+        for q in ("jorg", "weiss", "jorg weiss", "nordhafen-feinkost", "040 555 0191"):
+            whole = await _ranked(app_conn, "contacts", q)
+            assert whole, q
+            for probe in (0, 1, search.PROBE):
+                assert await _paged(app_conn, "contacts", q, size=2, probe=probe) == whole, q
+        # "jorg" starts Jörg's name (rank 0) and Anna Jorgensen's last name (rank 1).
+        assert [rank for _, rank in await _ranked(app_conn, "contacts", "jorg")] == [0] * 3 + [
+            1
+        ] * 3
     finally:
         await transaction.rollback()
