@@ -219,3 +219,41 @@ async def test_contacts_by_name_email_and_phone(client: httpx.AsyncClient) -> No
         assert await search(typed) == [anna["id"]], typed
     assert await search("999 4567") == []
     assert await search("anna", account_id=account["id"]) == [anna["id"], bernd["id"]]
+
+
+async def test_a_common_words_pages_are_the_one_big_page_cut(client: httpx.AsyncClient) -> None:
+    """Pages 1..k of a word every account holds, each after the previous cursor, are the
+    single big page: no account twice, none missing, same order."""
+    admin = await register_tenant(client)
+    for n in range(6):
+        await create_account(client, admin, name=f"Gmbh Start {n}")
+        await create_account(client, admin, name=f"Nordhafen Feinkost {n} GmbH")
+        await create_account(client, admin, name=f"Holz {n}", domain=f"gmbh-{n}.example")
+    other = await register_tenant(client)
+    await create_account(client, other, name="Other Feinkost GmbH")
+
+    big = (
+        await client.get(
+            "/api/v1/accounts", headers=admin.headers, params={"q": "gmbh", "limit": 200}
+        )
+    ).json()
+    assert big["next_cursor"] is None
+    whole = [item["id"] for item in big["items"]]
+    assert len(whole) == 18
+
+    for size in (1, 4, 7):
+        seen: list[str] = []
+        cursor = None
+        for _ in range(30):
+            params: dict[str, Any] = {"q": "gmbh", "limit": size}
+            if cursor:
+                params["cursor"] = cursor
+            page = (
+                await client.get("/api/v1/accounts", headers=admin.headers, params=params)
+            ).json()
+            seen += [item["id"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == whole, size
+        assert len(set(seen)) == len(seen)

@@ -14,15 +14,22 @@ MIGRATION = importlib.import_module("baton.db.alembic.versions.2026_12_07_4c2e8b
 ONE_BOX = importlib.import_module(
     "baton.db.alembic.versions.2026_12_07_f3b9d6c1a8e2_one_box_search"
 )
+PAGES = importlib.import_module(
+    "baton.db.alembic.versions.2026_12_07_a6400433877f_list_search_pages"
+)
 
 
 def test_the_migration_holds_the_modules_sql() -> None:
-    assert search.ACCOUNTS.document == MIGRATION.ACCOUNTS_DOCUMENT
-    assert search.CONTACTS.document == MIGRATION.CONTACTS_DOCUMENT
-    assert search.TARGETS.document == MIGRATION.TARGETS_DOCUMENT
-    assert search.LEADS.document == MIGRATION.LEADS_DOCUMENT
-    assert search.DEALS.document == ONE_BOX.NAME_DOCUMENT
-    assert search.WORK_ITEMS.document == ONE_BOX.NAME_DOCUMENT
+    assert search.ACCOUNTS.document == PAGES.ACCOUNTS_DOCUMENT
+    assert search.CONTACTS.document == PAGES.CONTACTS_DOCUMENT
+    assert search.TARGETS.document == PAGES.TARGETS_DOCUMENT
+    assert search.LEADS.document == PAGES.LEADS_DOCUMENT
+    assert search.DEALS.document == PAGES.NAME_DOCUMENT
+    assert search.WORK_ITEMS.document == PAGES.NAME_DOCUMENT
+    for table, shape in PAGES.PAGED.items():
+        expected = search.page_function_sql(table, phone=table != "accounts")
+        assert shape.strip().replace("{table}", table) == expected
+    assert set(PAGES.PAGED) == set(search.PAGED)
     assert ONE_BOX.FUNCTION.strip().replace("{table}", "deals") == search.function_sql(
         "deals", phone=False
     )
