@@ -7,8 +7,8 @@ every field a `deals` node selects is one the list's statement can write — the
 deal's own columns, its step, its account's id and name, its owner's id and name
 (the statement joins them all) — the statement writes each node's JSON, keyed by
 the response names in the selection's order, and the executor splices it in
-(`executor.Written`). Any other selection (a contact, an account's status, a
-`__typename`, a field with arguments, a fragment deferred) goes the usual way.
+(`executor.Written`), `__typename` too. Any other selection (a contact, an
+account's status, a field with arguments, a fragment deferred) goes the usual way.
 
 The values are written as the GraphQL scalars serialize them: ids as text, dates
 as ISO dates, timestamps as `isoformat` writes them, a `Decimal` as its text, a
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, cast, func
+from sqlalchemy import Float, cast, func, literal_column
 
 from baton.deals.queries import (
     ACCOUNTS,
@@ -90,13 +90,20 @@ _WRITTEN: dict[Shape, Any] = {}
 _MAX_WRITTEN = 128
 
 
-def _members(shape: Shape, leaves: dict[str, _Member], objects: bool) -> Any:
+# The GraphQL types' names, for `__typename` (clients such as Apollo ask it of every
+# object).
+_TYPE_NAMES = {"deal": "Deal", "step": "StepRef", "account": "Account", "owner": "Member"}
+
+
+def _members(shape: Shape, leaves: dict[str, _Member], of: str) -> Any:
     members: dict[str, _Member] = {}
     for response, field_name, sub in shape:
-        if sub is None and field_name in leaves:
+        if field_name == "__typename":
+            members[response] = (Json.BARE, literal_column(f"'\"{_TYPE_NAMES[of]}\"'"))
+        elif sub is None and field_name in leaves:
             members[response] = leaves[field_name]
-        elif objects and sub is not None and field_name in _OBJECTS:
-            written = _members(sub, _OBJECTS[field_name], objects=False)
+        elif of == "deal" and sub is not None and field_name in _OBJECTS:
+            written = _members(sub, _OBJECTS[field_name], field_name)
             if written is None:
                 return None
             members[response] = (Json.BARE, written)
@@ -111,7 +118,7 @@ def deal_json(shape: Shape) -> Any:
     field the statement cannot write."""
     if shape in _WRITTEN:
         return _WRITTEN[shape]
-    written = _members(shape, _DEAL, objects=True)
+    written = _members(shape, _DEAL, "deal")
     if len(_WRITTEN) < _MAX_WRITTEN:
         _WRITTEN[shape] = written
     return written

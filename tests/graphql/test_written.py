@@ -19,7 +19,8 @@ CARD = """
 fragment Card on Deal { id name accountId contactId ownerId amount currency probability
   expectedCloseDate nextStep nextStepDueDate outcome winReason lossReason
   closedAt source need notes workflowId enteredStepAt createdAt updatedAt version
-  step { id key name category order } account { id name } owner { id fullName }
+  step { id key name category order __typename } account { id name __typename }
+  owner { id fullName } __typename
   title: name id closeNotes @skip(if: $skip) }
 """
 WRITTEN = (
