@@ -266,10 +266,8 @@ async def list_shown(
         if len(_SHOWN_LISTS) < _MAX_SHOWN_LISTS:
             _SHOWN_LISTS[shape] = statement
     rows = await statement.fetch(session, _list_values(page, filters, user_id, today))
-    return [
-        ListedShown(uuid.UUID(bytes=row["id"].bytes), row["sort_value"], row["shown"])
-        for row in rows
-    ]
+    # asyncpg's ids are `uuid.UUID`s (a subclass).
+    return [ListedShown(row["id"], row["sort_value"], row["shown"]) for row in rows]
 
 
 def _list_values(

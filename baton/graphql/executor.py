@@ -83,6 +83,9 @@ class BatonExecutor(StrawberryGraphQLCoreExecutionContext):
         # selection and type); the set is kept alive with its plan.
         self._plans: dict[int, tuple[Any, list[PlannedField]]] = {}
         self._shapes: dict[int, tuple[Any, Shape | None]] = {}
+        # The written shape a field's selection was checked against, by the field's
+        # details (kept alive with it).
+        self._written_for: dict[int, tuple[Any, Shape]] = {}
         if isinstance(self.context_value, GraphContext):
             self.context_value.executor = self
 
@@ -246,6 +249,11 @@ class BatonExecutor(StrawberryGraphQLCoreExecutionContext):
         """The object's selection set completed directly; Undefined: go the usual way."""
         if value is None:
             return Undefined if field.return_type is not field.named_type else None
+        if type(value) is Written:
+            # Checked once per field's selection (`_written`), then spliced as is.
+            verified = self._written_for.get(id(field.details))
+            if verified is not None and verified[1] is value.shape:
+                return value.json
         grouped, deferred, *_ = self.collect_subfields(field.named_type, field.details)
         if deferred:
             return Undefined
@@ -257,6 +265,9 @@ class BatonExecutor(StrawberryGraphQLCoreExecutionContext):
         except Exception as error:
             self.handle_field_error(error, field.return_type, field.details, field_path)
             return None
+        if type(value) is Written:
+            self._written_for[id(field.details)] = (field.details, value.shape)
+            return completed
         if type(completed) is not dict and self.is_awaitable(completed):
             return self._completed_later(completed, field, field_path)
         return completed
