@@ -8,17 +8,18 @@ from __future__ import annotations
 import operator
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ARRAY,
     BigInteger,
     Float,
+    Integer,
     Numeric,
     Row,
     Select,
@@ -138,16 +139,23 @@ def sort_of(sort: str) -> tuple[SortKey, bool]:
 def _after(key: SortKey, descending: bool, value: str | None, last_id: uuid.UUID) -> Any:
     """The rows after the cursor's (value, id) in `(expression NULLS LAST, id)` order."""
     beyond = operator.lt if descending else operator.gt
+    after_id = bindparam("after_id", last_id, type_=Uuid)
     if value is None:
-        return and_(key.expression.is_(None), beyond(DEALS.c.id, last_id))
+        return and_(key.expression.is_(None), beyond(DEALS.c.id, after_id))
+    typed = _typed_after(key, value)
+    after_value = bindparam("after_value", typed, type_=key.expression.type)
+    later = beyond(tuple_(key.expression, DEALS.c.id), tuple_(after_value, after_id))
+    return or_(later, key.expression.is_(None)) if key.nullable else later
+
+
+def _typed_after(key: SortKey, value: str) -> Any:
+    """A cursor's sort value read back as the sort's type."""
     try:
-        typed = key.read(value)
+        return key.read(value)
     except (ValueError, ArithmeticError) as exc:
         # A cursor is the client's text: one whose value is not of the sort's type
         # was not written by us.
         raise ValidationFailed(errors=[FieldError("cursor", "is not a valid cursor")]) from exc
-    later = beyond(tuple_(key.expression, DEALS.c.id), tuple_(typed, last_id))
-    return or_(later, key.expression.is_(None)) if key.nullable else later
 
 
 def _order(expression: Any, id_column: Any, descending: bool) -> list[Any]:
@@ -155,7 +163,7 @@ def _order(expression: Any, id_column: Any, descending: bool) -> list[Any]:
     return [ordered.nulls_last(), id_column.desc() if descending else id_column]
 
 
-def sort_value(row: Row[Any]) -> str | None:
+def sort_value(row: Row[Any] | ListedShown) -> str | None:
     """A listed row's sort value as a cursor writes it (`sort_value` column)."""
     value = row.sort_value
     if value is None:
@@ -180,14 +188,14 @@ def _joined(query: Any, joins: Iterable[Joined]) -> Any:
     return query
 
 
-def list_cursor(row: Row[Any], sort: str | None) -> str:
+def list_cursor(row: Row[Any] | ListedShown, sort: str | None) -> str:
     """The cursor of the page that continues after `row` in the order of `sort`."""
     if sort is None:
         return encode_cursor(row.id)
     return encode_sorted_cursor(sort, sort_value(row), row.id)
 
 
-def next_list_cursor(rows: list[Row[Any]], page: SortedPageRequest) -> str | None:
+def next_list_cursor(rows: Sequence[Row[Any] | ListedShown], page: SortedPageRequest) -> str | None:
     """The next page's cursor from a deals list's `limit + 1` rows (None: last page)."""
     if len(rows) <= page.limit:
         return None
@@ -209,6 +217,84 @@ async def list_deals(
     return list((await session.execute(query)).all())
 
 
+class ListedShown(NamedTuple):
+    """A row of `list_shown`: the deal's id, its sort value and what it shows."""
+
+    id: uuid.UUID
+    sort_value: Any
+    shown: Any
+
+
+# `list_shown`'s statements compiled for the driver, by the shape of the request:
+# which filters are set (not their values), the sort, where the cursor is, and what
+# the rows show. A client sends the same few lists; past the bound a list is compiled
+# for its request alone.
+_SHOWN_LISTS: dict[tuple[Any, ...], DriverStatement] = {}
+_MAX_SHOWN_LISTS = 256
+# The filters whose value changes the statement itself (the others are parameters).
+_SHAPING_FILTERS = frozenset({"view", "overdue", "sort"})
+
+
+async def list_shown(
+    session: AsyncSession,
+    page: SortedPageRequest,
+    filters: DealListFilters,
+    shown_as: Any,
+    shown_key: Hashable,
+    *,
+    user_id: uuid.UUID,
+    today: date,
+) -> list[ListedShown]:
+    """`list_deals` where each row shows `shown_as` (an expression over the deal, its
+    step, status, account and owner; `shown_key` names it): the same deals, order
+    and pages, the statement compiled once per shape of request and sent on the
+    driver (SQLAlchemy's cache key alone, over a statement writing JSON, cost more
+    than the rest of the Python around it)."""
+    shape = (
+        tuple(
+            (name, value if name in _SHAPING_FILTERS else value is None) for name, value in filters
+        ),
+        page.sort,
+        page.after is None,
+        page.after_value is None,
+        shown_key,
+    )
+    statement = _SHOWN_LISTS.get(shape)
+    if statement is None:
+        query = list_statement(page, filters, user_id=user_id, today=today, shown_as=shown_as)
+        statement = DriverStatement.of(query)
+        if len(_SHOWN_LISTS) < _MAX_SHOWN_LISTS:
+            _SHOWN_LISTS[shape] = statement
+    rows = await statement.fetch(session, _list_values(page, filters, user_id, today))
+    # asyncpg's ids are `uuid.UUID`s (a subclass).
+    return [ListedShown(row["id"], row["sort_value"], row["shown"]) for row in rows]
+
+
+def _list_values(
+    page: SortedPageRequest, filters: DealListFilters, user_id: uuid.UUID, today: date
+) -> dict[str, Any]:
+    """The named parameters `_keys` and `list_statement` bind (whichever the
+    statement has)."""
+    month = filters.month_range()
+    values: dict[str, Any] = {
+        "user_id": user_id,
+        "today": today,
+        "account_id": filters.account_id,
+        "owner_id": filters.owner_id,
+        "stage": filters.stage,
+        "amount_min": filters.amount_min,
+        "amount_max": filters.amount_max,
+        "month_first": month[0] if month else None,
+        "month_last": month[1] if month else None,
+        "after_id": page.after,
+        "after_value": None,
+        "limit": page.limit + 1,
+    }
+    if page.sort and page.after_value is not None:
+        values["after_value"] = _typed_after(sort_of(page.sort)[0], page.after_value)
+    return values
+
+
 def _keys(
     page: SortedPageRequest, filters: DealListFilters, *, user_id: uuid.UUID, today: date
 ) -> Any:
@@ -222,33 +308,44 @@ def _keys(
         conditions.append(DEALS.c.outcome.is_not(None))
     elif view is not None:
         conditions.append(DEALS.c.outcome.is_(None))
+    # Each value a request gives is a named parameter (`_LIST_PARAMETERS`): the
+    # statement compiled for one request serves the next of the same shape
+    # (`list_shown`).
     if view is DealView.MINE:
-        conditions.append(DEALS.c.owner_id == user_id)
+        conditions.append(DEALS.c.owner_id == bindparam("user_id", user_id))
     if view is DealView.OVERDUE or filters.overdue:
-        conditions += [DEALS.c.outcome.is_(None), DEALS.c.next_step_due_date < today]
+        conditions += [
+            DEALS.c.outcome.is_(None),
+            DEALS.c.next_step_due_date < bindparam("today", today),
+        ]
     elif filters.overdue is False:
-        conditions.append(or_(DEALS.c.outcome.is_not(None), DEALS.c.next_step_due_date >= today))
+        conditions.append(
+            or_(
+                DEALS.c.outcome.is_not(None),
+                DEALS.c.next_step_due_date >= bindparam("today", today),
+            )
+        )
     if filters.account_id is not None:
-        conditions.append(DEALS.c.account_id == filters.account_id)
+        conditions.append(DEALS.c.account_id == bindparam("account_id", filters.account_id))
     if filters.owner_id is not None:
-        conditions.append(DEALS.c.owner_id == filters.owner_id)
+        conditions.append(DEALS.c.owner_id == bindparam("owner_id", filters.owner_id))
     if filters.stage is not None:
         joins.add(Joined.STEPS)
-        conditions.append(STEPS.c.key == filters.stage)
+        conditions.append(STEPS.c.key == bindparam("stage", filters.stage))
     if filters.amount_min is not None:
-        conditions.append(DEALS.c.amount >= filters.amount_min)
+        conditions.append(DEALS.c.amount >= bindparam("amount_min", filters.amount_min))
     if filters.amount_max is not None:
-        conditions.append(DEALS.c.amount <= filters.amount_max)
+        conditions.append(DEALS.c.amount <= bindparam("amount_max", filters.amount_max))
     month = filters.month_range()
     if month is not None:
         conditions += [
-            DEALS.c.expected_close_date >= month[0],
-            DEALS.c.expected_close_date <= month[1],
+            DEALS.c.expected_close_date >= bindparam("month_first", month[0]),
+            DEALS.c.expected_close_date <= bindparam("month_last", month[1]),
         ]
     if sort is None:
         keys = select(DEALS.c.id, literal_column("NULL").label("sort_value")).order_by(DEALS.c.id)
         if page.after is not None:
-            conditions.append(DEALS.c.id > page.after)
+            conditions.append(DEALS.c.id > bindparam("after_id", page.after))
     else:
         key, descending = sort
         keys = select(DEALS.c.id, key.expression.label("sort_value")).order_by(
@@ -260,18 +357,27 @@ def _keys(
 
 
 def list_statement(
-    page: SortedPageRequest, filters: DealListFilters, *, user_id: uuid.UUID, today: date
+    page: SortedPageRequest,
+    filters: DealListFilters,
+    *,
+    user_id: uuid.UUID,
+    today: date,
+    shown_as: Any = None,
 ) -> Select[Any]:
     """The deals list's one statement (`list_deals`; bench/deals_list.py runs it raw):
     the page's keys first (`_keys`), then what each of those rows shows joined
     in — so the display joins cost `limit + 1` lookups, not one per deal sorted.
+    With `shown_as`, each row is the deal's `id`, `shown_as` as `shown` and its
+    `sort_value` (`list_shown`).
 
     view pipeline: open; mine: open and owned by the caller; overdue (or `overdue`):
     open with the next step's due date before today; closed: won or lost. The other
     filters narrow by owner, step key, amount range and expected-close month.
     """
-    keys = _keys(page, filters, user_id=user_id, today=today).limit(page.limit + 1)
-    return _shown_page(keys.subquery("page_keys"), page.sort)
+    keys = _keys(page, filters, user_id=user_id, today=today).limit(
+        bindparam("limit", page.limit + 1, type_=Integer)
+    )
+    return _shown_page(keys.subquery("page_keys"), page.sort, shown_as)
 
 
 def whole_list_statement(
@@ -286,7 +392,7 @@ def whole_list_statement(
     return _shown(keys.subquery("keys"), filters.sort)
 
 
-def _shown_page(keys: Any, sort_name: str | None) -> Select[Any]:
+def _shown_page(keys: Any, sort_name: str | None, shown_as: Any = None) -> Select[Any]:
     """What each deal of one page of `keys` shows, in the page's order.
 
     The page's ids go in as one array, computed once (`deals.id = ANY(…)`), not as a
@@ -301,14 +407,18 @@ def _shown_page(keys: Any, sort_name: str | None) -> Select[Any]:
     # with the subquery's rows instead.
     page_ids = cast(select(func.array_agg(keys.c.id)).scalar_subquery(), ARRAY(Uuid))
     sort_value = sort[0].expression if sort else literal_column("NULL")
-    shown = select(
-        *search.answered_columns(DEALS),
-        *_STEP_COLUMNS,
-        ACCOUNTS.c.name.label("account_name"),
-        _OWNER_NAME.label("owner_name"),
-        _WEIGHTED.label("weighted"),
-        sort_value.label("sort_value"),
-    ).where(DEALS.c.id == any_(page_ids))
+    columns = (
+        (
+            *search.answered_columns(DEALS),
+            *_STEP_COLUMNS,
+            ACCOUNTS.c.name.label("account_name"),
+            _OWNER_NAME.label("owner_name"),
+            _WEIGHTED.label("weighted"),
+        )
+        if shown_as is None
+        else (DEALS.c.id, shown_as.label("shown"))
+    )
+    shown = select(*columns, sort_value.label("sort_value")).where(DEALS.c.id == any_(page_ids))
     query: Select[Any] = _joined(shown.select_from(DEALS), Joined).join(
         STATUSES,
         (STATUSES.c.tenant_id == STEPS.c.tenant_id) & (STATUSES.c.id == STEPS.c.status_id),
@@ -472,14 +582,14 @@ def _constant(value: str) -> Any:
 
 
 class Json(StrEnum):
-    """How `_json_text` writes a member's SQL value."""
+    """How `json_text` writes a member's SQL value."""
 
     TEXT = "text"  # free text: escaped by to_json
     QUOTED = "quoted"  # text that needs no escaping (ids, dates, codes): quoted as is
     BARE = "bare"  # a number, or JSON already written
 
 
-def _json_text(**members: tuple[Json, Any]) -> Any:
+def json_text(**members: tuple[Json, Any]) -> Any:
     """A JSON object as text, its members in the order given, written by
     concatenation: `json_build_object` looks each argument's type up again for every
     row, which made it twice as slow over a board's cards. Null values write `null`."""
@@ -507,7 +617,17 @@ def _utc_json(column: Any) -> Any:
     )
 
 
-def _float_json(value: Any) -> Any:
+def iso_datetime_json(column: Any) -> Any:
+    """A timestamp as Python's `isoformat` writes an aware UTC datetime (GraphQL's
+    `DateTime`): microseconds only when there are some, `+00:00`."""
+    utc = func.timezone(_constant("UTC"), column)
+    return func.to_char(utc, _constant('YYYY-MM-DD"T"HH24:MI:SS'), type_=Text) + case(
+        (func.date_trunc(_constant("second"), utc) == utc, _constant("+00:00")),
+        else_=func.to_char(utc, _constant('.US"+00:00"')),
+    )
+
+
+def float_json(value: Any) -> Any:
     """A number as a JSON float the way Python writes it (20 → 20.0)."""
     return case(
         (value == func.trunc(value), cast(cast(value, BigInteger), Text) + _constant(".0")),
@@ -519,7 +639,7 @@ def _board_cards_json_statement() -> Any:
     """Per step of `:workflow_id`: its id and its first `:per_column` cards in board
     order, a JSON array of `DealOut` objects. Built once (the expression is costly to
     build: ~1 ms), bound per request."""
-    step = _json_text(
+    step = json_text(
         id=(Json.QUOTED, STEPS.c.id),
         key=(Json.TEXT, STEPS.c.key),
         name=(Json.TEXT, STEPS.c.name),
@@ -527,7 +647,7 @@ def _board_cards_json_statement() -> Any:
         order=(Json.BARE, STEPS.c.position),
     )
     d = DEALS.c
-    card = _json_text(
+    card = json_text(
         id=(Json.QUOTED, d.id),
         name=(Json.TEXT, d.name),
         account_id=(Json.QUOTED, d.account_id),
@@ -537,7 +657,7 @@ def _board_cards_json_statement() -> Any:
         currency=(Json.QUOTED, d.currency),
         probability=(
             Json.BARE,
-            _float_json(func.coalesce(cast(d.probability, Float), STEPS.c.probability)),
+            float_json(func.coalesce(cast(d.probability, Float), STEPS.c.probability)),
         ),
         probability_override=(Json.BARE, d.probability),
         expected_close_date=(Json.QUOTED, d.expected_close_date),

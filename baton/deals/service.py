@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
@@ -1443,6 +1444,28 @@ async def list_deals(ctx: Ctx, page: SortedPageRequest, filters: DealListFilters
         ctx.session,
         page,
         filters,
+        user_id=principal.user_id,
+        today=datetime.now(zone_named(principal.timezone)).date(),
+    )
+
+
+async def list_deals_shown(
+    ctx: Ctx,
+    page: SortedPageRequest,
+    filters: DealListFilters,
+    shown_as: Any,
+    shown_key: Hashable,
+) -> list[queries.ListedShown]:
+    """The deals `list_deals` lists, each row showing `shown_as` (an expression the
+    database writes, e.g. GraphQL's nodes as JSON; `shown_key` names it) instead of
+    the deal's columns: the same rule, filters and order."""
+    principal = ctx.require_principal()
+    return await queries.list_shown(
+        ctx.session,
+        page,
+        filters,
+        shown_as,
+        shown_key,
         user_id=principal.user_id,
         today=datetime.now(zone_named(principal.timezone)).date(),
     )

@@ -116,7 +116,7 @@ async def graphql(request: Request) -> Response:
     ctx: Ctx = request.state.ctx
     ctx.require_principal()
     query, variables, operation = _request_of(await request.body())
-    graph = GraphContext(ctx)
+    graph = GraphContext(ctx, splices_json=True)
     try:
         result = await schema.execute(
             query, variable_values=variables, context_value=graph, operation_name=operation

@@ -32,6 +32,11 @@ class GraphContext:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loaders: Loaders = field(init=False)
     pending: set[asyncio.Future[Any]] = field(default_factory=set)
+    # The answer is written with orjson (the HTTP route): resolvers may hand objects
+    # whose JSON the database wrote (`baton.graphql.executor.Written`).
+    splices_json: bool = False
+    # The executor running the request (`BatonExecutor` sets itself).
+    executor: Any = None
 
     def __post_init__(self) -> None:
         from baton.graphql.loaders import Loaders

@@ -15,6 +15,11 @@ arguments, lists, abstract types, `__typename`, a link not loaded yet, a deferre
 fragment. Whenever a plain field would answer an error (a null for a non-null field,
 a value its scalar refuses) it goes the usual way too, which answers the same error
 as it always did: the shortcut only ever skips work, never a check.
+
+A resolver may also hand objects the database already wrote as JSON for exactly the
+selection asked of them (`Written`: the `deals` board's nodes, `baton.graphql.
+written`): the executor splices that JSON in as the object's whole result, after
+checking that the selection it completes has the shape the JSON was written for.
 """
 
 from __future__ import annotations
@@ -23,23 +28,41 @@ from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import (
+    FieldNode,
     GraphQLLeafType,
     GraphQLObjectType,
     GraphQLOutputType,
+    get_named_type,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
     is_object_type,
 )
+from graphql.execution.collect_fields import FieldDetails
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from baton.graphql.context import GraphContext
 from baton.graphql.links import LINK, Link
 
 SLOW, LEAF, OBJECT, LINKED, LIST = range(5)
+
+# A selection's shape: per response name, in order, the field's name and the shape of
+# its own selection (None for a leaf).
+Shape = tuple[tuple[str, str, "Shape | None"], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """An object's whole result, written as JSON (by the database) for a selection of
+    `shape`; the executor splices it in (the answer is written with orjson)."""
+
+    json: orjson.Fragment
+    shape: Shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +82,81 @@ class BatonExecutor(StrawberryGraphQLCoreExecutionContext):
         # Keyed by the grouped field set's identity (graphql-core memoizes it per
         # selection and type); the set is kept alive with its plan.
         self._plans: dict[int, tuple[Any, list[PlannedField]]] = {}
+        self._shapes: dict[int, tuple[Any, Shape | None]] = {}
+        # The written shape a field's selection was checked against, by the field's
+        # details (kept alive with it).
+        self._written_for: dict[int, tuple[Any, Shape]] = {}
+        if isinstance(self.context_value, GraphContext):
+            self.context_value.executor = self
+
+    def shape(self, object_type: GraphQLObjectType, grouped: Any) -> Shape | None:
+        """The shape of a grouped field set of `object_type`; None when a field takes
+        arguments, is deferred or is of an abstract type (nothing is written then)."""
+        found = self._shapes.get(id(grouped))
+        if found is not None:
+            return found[1]
+        fields: list[tuple[str, str, Shape | None]] = []
+        for name, details in grouped.items():
+            field_name = details[0].node.name.value
+            sub: Shape | None = None
+            definition = (
+                None
+                if field_name == "__typename"
+                else self.schema.get_field(object_type, field_name)
+            )
+            if any(d.node.arguments or d.defer_usage for d in details):
+                fields = []
+                break
+            if definition is not None:
+                named = get_named_type(definition.type)
+                if is_object_type(named):
+                    collected, deferred, *_ = self.collect_subfields(named, details)
+                    sub = None if deferred else self.shape(named, collected)
+                    if sub is None:
+                        fields = []
+                        break
+                elif not is_leaf_type(named):
+                    fields = []
+                    break
+            fields.append((name, field_name, sub))
+        shape = tuple(fields) if fields else None
+        self._shapes[id(grouped)] = (grouped, shape)
+        return shape
+
+    def shape_under(
+        self, field_nodes: list[FieldNode], return_type: Any, path: tuple[str, ...]
+    ) -> tuple[GraphQLObjectType, Shape] | None:
+        """For a resolver: the type and shape of what its field's selection asks at
+        `path` (e.g. ("edges", "node") of a connection), as this executor will collect
+        it; None unless exactly one field answers each step of the path."""
+        details = [FieldDetails(node, None) for node in field_nodes]
+        named = get_named_type(return_type)
+        for step in path:
+            if not is_object_type(named):
+                return None
+            grouped, deferred, *_ = self.collect_subfields(named, details)
+            keys = [k for k, found in grouped.items() if found[0].node.name.value == step]
+            if deferred or len(keys) != 1:
+                return None
+            details = grouped[keys[0]]
+            if any(d.node.arguments or d.defer_usage for d in details):
+                return None
+            definition = self.schema.get_field(named, step)
+            if definition is None:
+                return None
+            named = get_named_type(definition.type)
+        if not is_object_type(named):
+            return None
+        grouped, deferred, *_ = self.collect_subfields(named, details)
+        shape = None if deferred else self.shape(named, grouped)
+        return None if shape is None else (named, shape)
+
+    def _written(self, parent_type: GraphQLObjectType, written: Written, grouped: Any) -> Any:
+        shape = self.shape(parent_type, grouped)
+        if shape is not written.shape and shape != written.shape:
+            # Never expected: the resolver asked this executor for the shape.
+            raise RuntimeError("An object was written for another selection")
+        return written.json
 
     def _plan(self, parent_type: GraphQLObjectType, grouped: Any) -> list[PlannedField]:
         found = self._plans.get(id(grouped))
@@ -82,6 +180,8 @@ class BatonExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
+        if type(source_value) is Written:
+            return self._written(parent_type, source_value, grouped_field_set)
         results: dict[str, Any] = {}
         awaited: list[str] = []
         is_awaitable = self.is_awaitable
@@ -149,6 +249,11 @@ class BatonExecutor(StrawberryGraphQLCoreExecutionContext):
         """The object's selection set completed directly; Undefined: go the usual way."""
         if value is None:
             return Undefined if field.return_type is not field.named_type else None
+        if type(value) is Written:
+            # Checked once per field's selection (`_written`), then spliced as is.
+            verified = self._written_for.get(id(field.details))
+            if verified is not None and verified[1] is value.shape:
+                return value.json
         grouped, deferred, *_ = self.collect_subfields(field.named_type, field.details)
         if deferred:
             return Undefined
@@ -160,6 +265,9 @@ class BatonExecutor(StrawberryGraphQLCoreExecutionContext):
         except Exception as error:
             self.handle_field_error(error, field.return_type, field.details, field_path)
             return None
+        if type(value) is Written:
+            self._written_for[id(field.details)] = (field.details, value.shape)
+            return completed
         if type(completed) is not dict and self.is_awaitable(completed):
             return self._completed_later(completed, field, field_path)
         return completed

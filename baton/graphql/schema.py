@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+import orjson
 import strawberry
 from strawberry.extensions import (
     AddValidationRules,
@@ -35,7 +36,7 @@ from baton.deals import service as deals_service
 from baton.deals.schemas import CloseIn, DealListFilters, DealMoveIn
 from baton.graphql import inputs
 from baton.graphql.cost import MAX_COST, CostLimit
-from baton.graphql.executor import BatonExecutor
+from baton.graphql.executor import BatonExecutor, Written
 from baton.graphql.types import (
     Account,
     Activity,
@@ -64,6 +65,7 @@ from baton.graphql.types import (
     step_ref,
     work_item_node,
 )
+from baton.graphql.written import deal_json
 from baton.leads import api as leads_api
 from baton.leads.schemas import TriageIn
 from baton.workflow import api as workflow_api
@@ -183,6 +185,25 @@ class Query:
         given = {"view": view, "account_id": account_id}
         filters = filters.model_copy(update={k: v for k, v in given.items() if v is not None})
         page = sorted_page_of(_page_size(first), after, filters.sort)
+        # The nodes as JSON the list's statement writes, when it can write every
+        # field they select (`baton.graphql.written`).
+        asked = (
+            graph.executor.shape_under(
+                info._raw_info.field_nodes, info._raw_info.return_type, ("edges", "node")
+            )
+            if graph.splices_json and graph.executor is not None
+            else None
+        )
+        shown_as = deal_json(asked[1]) if asked is not None else None
+        if asked is not None and shown_as is not None:
+            shape = asked[1]
+            listed = await graph.run(
+                deals_service.list_deals_shown, graph.ctx, page, filters, shown_as, shape
+            )
+            written = [Written(orjson.Fragment(row.shown), shape) for row in listed[: page.limit]]
+            following = deals_queries.next_list_cursor(listed, page)
+            cursors = [deals_queries.list_cursor(row, page.sort) for row in listed[: page.limit]]
+            return connection(written, cursors, following)  # type: ignore[no-any-return]
         rows = await graph.run(deals_service.list_deals, graph.ctx, page, filters)
         shown = rows[: page.limit]
         nodes = [listed_deal(row) for row in shown]
