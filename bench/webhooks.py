@@ -179,16 +179,16 @@ async def outbox_ab(deployed: Deployment, moves: int) -> list[Result]:
         await reference.close()
     a = sorted(timings["A"])
     b = sorted(timings["B"])
-    cost = percentile(a, 0.5) - percentile(b, 0.5)
-    reference_p50 = percentile(sorted(timings["reference"]), 0.5)
+    cost = percentile(a, 50) - percentile(b, 50)
+    reference_p50 = percentile(sorted(timings["reference"]), 50)
     return [
         Result(
-            "outbox A/B", "move with outbox p50", percentile(a, 0.5), "ms", note=f"{len(a)} moves"
+            "outbox A/B", "move with outbox p50", percentile(a, 50), "ms", note=f"{len(a)} moves"
         ),
         Result(
             "outbox A/B",
             "move without outbox p50",
-            percentile(b, 0.5),
+            percentile(b, 50),
             "ms",
             note=f"{len(b)} moves",
         ),
@@ -201,7 +201,7 @@ async def outbox_ab(deployed: Deployment, moves: int) -> list[Result]:
             cost <= BUDGET_OUTBOX_MS,
             f"{events} deal.moved rows written by A",
         ),
-        Result("outbox A/B", "move with outbox p99", percentile(a, 0.99), "ms"),
+        Result("outbox A/B", "move with outbox p99", percentile(a, 99), "ms"),
         Result(
             "outbox A/B",
             "reference transaction p50",
@@ -209,7 +209,7 @@ async def outbox_ab(deployed: Deployment, moves: int) -> list[Result]:
             "ms",
             note=f"machine factor {machine_factor(reference_p50):.2f} (DESIGN §7: 1.26 ms)",
         ),
-        Result("outbox A/B", "move without outbox p99", percentile(b, 0.99), "ms"),
+        Result("outbox A/B", "move without outbox p99", percentile(b, 99), "ms"),
     ]
 
 
@@ -237,7 +237,7 @@ def http_move(deployed: Deployment, moves: int) -> list[Result]:
                 timings.append(elapsed)
         client.close()
     ordered = sorted(timings)
-    p50 = percentile(ordered, 0.5)
+    p50 = percentile(ordered, 50)
     return [
         Result(
             "deal move (HTTP)",
@@ -248,7 +248,7 @@ def http_move(deployed: Deployment, moves: int) -> list[Result]:
             p50 <= BUDGET_MOVE_P50_MS,
             f"{len(ordered)} moves, one keep-alive client",
         ),
-        Result("deal move (HTTP)", "p99", percentile(ordered, 0.99), "ms"),
+        Result("deal move (HTTP)", "p99", percentile(ordered, 99), "ms"),
     ]
 
 

@@ -224,7 +224,9 @@ def _settings_columns() -> list[Any]:
 # entry. A rebalance (rare) adds three statements; a reorder placed again (rare) three.
 _LOAD_FOR_MOVE = (
     select(
-        DEALS,
+        # Not the search document: the move never reads it, and its text would cross
+        # the wire and be decoded on every move.
+        *DEAL_COLUMNS,
         WORKFLOWS.c.version.label("workflow_version"),
         *_settings_columns(),
         *_neighbour_columns(bindparam("to_step_id")),
