@@ -9,18 +9,25 @@ own transactions (RLS, role admin, as the sweeps):
    subscribed to the type; the event is marked dispatched. An event no endpoint
    wants is only marked.
 2. **Claim**: due deliveries are leased — locked `SKIP LOCKED`, their attempt counted
-   and `next_attempt_at` moved `LEASE` ahead — and committed, so no other worker
-   takes the same attempt while it runs; a worker killed mid-delivery leaves the
-   lease to expire and the delivery is taken again (attempt + 1), with the same
-   `webhook-id` (the event's id).
+   and `next_attempt_at` moved the lease (`lease_seconds`) ahead — and committed, so
+   no other worker takes the same attempt while it runs; a worker killed
+   mid-delivery leaves the lease to expire and the delivery is taken again
+   (attempt + 1), with the same `webhook-id` (the event's id). An attempt is only
+   started while its lease leaves the timeout and `RECORD_MARGIN_SECONDS`; one
+   leased too long ago is released unsent, its attempt not counted.
 3. **Send**: each POST (Standard Webhooks headers, `signing`) to the checked address
    (`egress`), each endpoint's over up to 16 kept-alive connections (`Lanes`), no
-   redirects, `BATON_WEBHOOK_TIMEOUT_SECONDS`.
+   redirects, the whole exchange within `BATON_WEBHOOK_TIMEOUT_SECONDS`.
 4. **Record**: status, latency and a response excerpt in one statement, guarded by the
    attempt number (a lease that expired under a slow attempt cannot overwrite the
    newer one). A 2xx is delivered; anything else waits `RETRY_DELAYS` and is tried
    again, failed after the last. An endpoint failing for `DISABLE_AFTER` is disabled,
    its pending deliveries failed, and the organization's admins notified.
+
+The steps overlap (`take_turn`): while one batch is sent, the next is fanned out and
+claimed and the previous one recorded, so a backlog costs about 7 statements per 200
+deliveries and the receivers are never left waiting on the database. An
+organization's turn is at most `TURN_BATCHES` batches, then the next organization's.
 """
 
 from __future__ import annotations
