@@ -11,10 +11,15 @@
 - **delivery throughput**: N events for one endpoint, fanned out (`dispatch`, timed
   on its own) and then delivered by one pump (`baton.webhooks.delivery.pump`, what
   one worker's job runs) to a receiver on 127.0.0.1 in its own process (keep-alive
-  HTTP/1.1, answers 200). Budget: ≥ 500 deliveries/s.
+  HTTP/1.1, answers 200), `--rounds` times; deliveries/s and the pump's CPU per
+  delivery, medians. With `--baseline GIT_REF`, the pump as it was at that commit
+  runs too, alternating with today's round by round (who goes first alternating),
+  without sniffio as before it was a dependency; the ratio is the median of the
+  rounds' ratios. Budget: ≥ 500 deliveries/s.
 
 Runs on the local PostgreSQL (127.0.0.1:5432), on a throw-away database holding the
-demo organization. `python -m bench.webhooks [--moves N] [--webhooks N] [--json F]`.
+demo organization. `python -m bench.webhooks [--moves N] [--webhooks N] [--rounds N]
+[--baseline GIT_REF] [--only-delivery] [--json F]`.
 """
 
 from __future__ import annotations
@@ -335,6 +340,9 @@ async def delivery_throughput(
         [sys.executable, "-c", RECEIVER, str(port)], stdout=subprocess.PIPE
     )
     rates: dict[str, list[float]] = {name: [] for name in variants}
+    # The pump's own CPU per delivery (this process: the receiver and PostgreSQL are
+    # others): what a busy host distorts least.
+    cpu_ms: dict[str, list[float]] = {name: [] for name in variants}
     ratios: list[float] = []
     fan_out: list[float] = []
     complete = True
@@ -369,13 +377,20 @@ async def delivery_throughput(
                 before = await _delivered(owner, endpoint_id)
                 with _without_sniffio() if name == "baseline" else contextlib.nullcontext():
                     started = time.perf_counter()
+                    cpu_started = time.process_time()
                     report = await variants[name](db, settings)
                     elapsed = time.perf_counter() - started
+                    cpu = time.process_time() - cpu_started
                 delivered = await _delivered(owner, endpoint_id) - before
                 complete = complete and report.delivered == count == delivered
                 this_round[name] = report.delivered / elapsed
                 rates[name].append(this_round[name])
-                print(f"  round {round + 1} {name}: {this_round[name]:.0f}/s", flush=True)
+                cpu_ms[name].append(cpu * 1000 / max(report.delivered, 1))
+                print(
+                    f"  round {round + 1} {name}: {this_round[name]:.0f}/s,"
+                    f" {cpu_ms[name][-1]:.2f} ms CPU a delivery",
+                    flush=True,
+                )
             if baseline_ref:
                 ratios.append(this_round["current"] / this_round["baseline"])
     finally:
@@ -397,8 +412,24 @@ async def delivery_throughput(
             + ("" if complete else "; SOME NOT DELIVERED"),
         )
     ]
+    results.append(
+        Result(
+            "webhook delivery",
+            "pump CPU per delivery (median)",
+            statistics.median(cpu_ms["current"]),
+            "ms",
+            note=" ".join(f"{c:.2f}" for c in cpu_ms["current"]),
+        )
+    )
     if baseline_ref:
         results += [
+            Result(
+                "webhook delivery",
+                "baseline pump CPU per delivery (median)",
+                statistics.median(cpu_ms["baseline"]),
+                "ms",
+                note=" ".join(f"{c:.2f}" for c in cpu_ms["baseline"]),
+            ),
             Result(
                 "webhook delivery",
                 f"baseline ({baseline_ref}, no sniffio) deliveries/s (median)",
