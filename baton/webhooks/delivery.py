@@ -560,11 +560,11 @@ async def take_turn(
     following: asyncio.Task[Batch] | None = None
     recording: asyncio.Task[None] | None = None
     try:
-        for round in range(TURN_BATCHES):
+        for turn_batch in range(TURN_BATCHES):
             if not batch.items:
                 break
             claimed += len(batch.items)
-            if round + 1 < TURN_BATCHES and time.monotonic() < stop:
+            if turn_batch + 1 < TURN_BATCHES and time.monotonic() < stop:
                 following = asyncio.create_task(next_batch())
             outcomes = await send_batch(settings, lanes, tenant_id, batch)
             if recording is not None:
