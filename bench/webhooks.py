@@ -11,21 +11,32 @@
 - **delivery throughput**: N events for one endpoint, fanned out (`dispatch`, timed
   on its own) and then delivered by one pump (`baton.webhooks.delivery.pump`, what
   one worker's job runs) to a receiver on 127.0.0.1 in its own process (keep-alive
-  HTTP/1.1, answers 200). Budget: ≥ 500 deliveries/s.
+  HTTP/1.1, answers 200), `--rounds` times; deliveries/s and the pump's CPU per
+  delivery, medians. With `--baseline GIT_REF`, the pump as it was at that commit
+  runs too, alternating with today's round by round (who goes first alternating),
+  without sniffio as before it was a dependency; the ratio is the median of the
+  rounds' ratios. Budget: ≥ 500 deliveries/s.
 
 Runs on the local PostgreSQL (127.0.0.1:5432), on a throw-away database holding the
-demo organization. `python -m bench.webhooks [--moves N] [--webhooks N] [--json F]`.
+demo organization. `python -m bench.webhooks [--moves N] [--webhooks N] [--rounds N]
+[--baseline GIT_REF] [--only-delivery] [--json F]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import importlib.abc
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
+import types
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -260,7 +271,53 @@ async def _demo_via_owner(deployed: Deployment) -> dict[str, Any]:
         await owner.close()
 
 
-async def delivery_throughput(deployed: Deployment, count: int) -> list[Result]:
+def _baseline_pump(ref: str) -> Callable[..., Awaitable[Any]]:
+    """`pump` as `baton/webhooks/delivery.py` was at git `ref`, on today's modules."""
+    source = subprocess.run(  # noqa: S603 - git, our own repository
+        ["git", "show", f"{ref}:baton/webhooks/delivery.py"],  # noqa: S607
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    ).stdout
+    module = types.ModuleType("bench_baseline_delivery")
+    # Its dataclasses look their module up while being defined.
+    sys.modules[module.__name__] = module
+    exec(compile(source, f"{ref}:baton/webhooks/delivery.py", "exec"), module.__dict__)  # noqa: S102
+    pump: Callable[..., Awaitable[Any]] = module.pump
+    return pump
+
+
+class _AbsentSniffio(importlib.abc.MetaPathFinder):
+    """As if `sniffio` were not installed (as before baton required it): httpcore's
+    `import sniffio` at every lock fails after the same search a missing module costs
+    (each finder, every entry of sys.path)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name != "sniffio":
+            return None
+        for finder in sys.meta_path:
+            if finder is not self and hasattr(finder, "find_spec"):
+                finder.find_spec("baton_bench_absent_module", None)
+        raise ModuleNotFoundError("No module named 'sniffio'", name="sniffio")
+
+
+@contextlib.contextmanager
+def _without_sniffio() -> Iterator[None]:
+    saved = sys.modules.pop("sniffio", None)
+    finder = _AbsentSniffio()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+        if saved is not None:
+            sys.modules["sniffio"] = saved
+
+
+async def delivery_throughput(
+    deployed: Deployment, count: int, rounds: int, baseline_ref: str | None
+) -> list[Result]:
     os.environ.update(deployed.env)
     os.environ["BATON_WEBHOOK_ALLOW_PRIVATE"] = "1"
     from baton.config import Settings
@@ -270,6 +327,9 @@ async def delivery_throughput(deployed: Deployment, count: int) -> list[Result]:
     from baton.webhooks import signing
     from baton.webhooks.delivery import dispatch, pump
 
+    variants: dict[str, Callable[..., Awaitable[Any]]] = {"current": pump}
+    if baseline_ref:
+        variants["baseline"] = _baseline_pump(baseline_ref)
     settings = Settings()
     db = Database(app_url(settings), pool_size=4, max_overflow=0)
     owner = await _owner(deployed)
@@ -279,73 +339,155 @@ async def delivery_throughput(deployed: Deployment, count: int) -> list[Result]:
     receiver = subprocess.Popen(  # noqa: S603, ASYNC220 - this interpreter, our script; before the timing
         [sys.executable, "-c", RECEIVER, str(port)], stdout=subprocess.PIPE
     )
+    rates: dict[str, list[float]] = {name: [] for name in variants}
+    # The pump's own CPU per delivery (this process: the receiver and PostgreSQL are
+    # others): what a busy host distorts least.
+    cpu_ms: dict[str, list[float]] = {name: [] for name in variants}
+    ratios: list[float] = []
+    fan_out: list[float] = []
+    complete = True
     try:
         assert receiver.stdout is not None
         receiver.stdout.readline()
+        endpoint_id = uuid7()
         await owner.execute(
             "INSERT INTO webhook_endpoints (tenant_id, id, url, events, secret)"
             " VALUES ($1, $2, $3, ARRAY['import.completed'], $4)",
             tenant_id,
-            uuid7(),
+            endpoint_id,
             f"http://127.0.0.1:{port}/hook",
             signing.new_secret(),
         )
-        await owner.executemany(
-            "INSERT INTO outbox_events (tenant_id, id, type, data) VALUES ($1, $2, $3, $4)",
-            [
-                (tenant_id, uuid7(), "import.completed", json.dumps({"rows": n, "kind": "deals"}))
-                for n in range(count)
-            ],
-        )
-        started = time.perf_counter()
-        while await dispatch(db, settings, tenant_id):
-            pass
-        dispatched = time.perf_counter() - started
-        started = time.perf_counter()
-        report = await pump(db, settings)
-        elapsed = time.perf_counter() - started
-        delivered = await owner.fetchval(
-            "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'"
-        )
+        for round in range(rounds):
+            # Alternating which goes first: what the host does meanwhile hits both alike.
+            order = list(variants) if round % 2 == 0 else list(reversed(variants))
+            this_round: dict[str, float] = {}
+            for name in order:
+                await owner.executemany(
+                    "INSERT INTO outbox_events (tenant_id, id, type, data) VALUES ($1, $2, $3, $4)",
+                    [
+                        (tenant_id, uuid7(), "import.completed", json.dumps({"rows": n}))
+                        for n in range(count)
+                    ],
+                )
+                started = time.perf_counter()
+                while await dispatch(db, settings, tenant_id):
+                    pass
+                fan_out.append(count / (time.perf_counter() - started))
+                before = await _delivered(owner, endpoint_id)
+                with _without_sniffio() if name == "baseline" else contextlib.nullcontext():
+                    started = time.perf_counter()
+                    cpu_started = time.process_time()
+                    report = await variants[name](db, settings)
+                    elapsed = time.perf_counter() - started
+                    cpu = time.process_time() - cpu_started
+                delivered = await _delivered(owner, endpoint_id) - before
+                complete = complete and report.delivered == count == delivered
+                this_round[name] = report.delivered / elapsed
+                rates[name].append(this_round[name])
+                cpu_ms[name].append(cpu * 1000 / max(report.delivered, 1))
+                print(
+                    f"  round {round + 1} {name}: {this_round[name]:.0f}/s,"
+                    f" {cpu_ms[name][-1]:.2f} ms CPU a delivery",
+                    flush=True,
+                )
+            if baseline_ref:
+                ratios.append(this_round["current"] / this_round["baseline"])
     finally:
         receiver.terminate()
         receiver.wait()
         await owner.close()
         await db.dispose()
-    rate = report.delivered / elapsed
-    return [
+    rate = statistics.median(rates["current"])
+    results = [
         Result(
             "webhook delivery",
-            "deliveries/s, one pump",
+            "deliveries/s, one pump (median)",
             rate,
             "/s",
             f"≥ {BUDGET_DELIVERIES_PER_S:.0f}/s",
-            rate >= BUDGET_DELIVERIES_PER_S and delivered == count,
-            f"{report.delivered} delivered in {elapsed:.2f} s; {delivered} rows delivered",
-        ),
+            rate >= BUDGET_DELIVERIES_PER_S and complete,
+            f"{rounds} rounds of {count}: "
+            + " ".join(f"{r:.0f}" for r in rates["current"])
+            + ("" if complete else "; SOME NOT DELIVERED"),
+        )
+    ]
+    results.append(
         Result(
             "webhook delivery",
-            "fan-out (dispatch) events/s",
-            count / dispatched,
+            "pump CPU per delivery (median)",
+            statistics.median(cpu_ms["current"]),
+            "ms",
+            note=" ".join(f"{c:.2f}" for c in cpu_ms["current"]),
+        )
+    )
+    if baseline_ref:
+        results += [
+            Result(
+                "webhook delivery",
+                "baseline pump CPU per delivery (median)",
+                statistics.median(cpu_ms["baseline"]),
+                "ms",
+                note=" ".join(f"{c:.2f}" for c in cpu_ms["baseline"]),
+            ),
+            Result(
+                "webhook delivery",
+                f"baseline ({baseline_ref}, no sniffio) deliveries/s (median)",
+                statistics.median(rates["baseline"]),
+                "/s",
+                note=" ".join(f"{r:.0f}" for r in rates["baseline"]),
+            ),
+            Result(
+                "webhook delivery",
+                "current ÷ baseline (median of rounds)",
+                statistics.median(ratios),
+                "x",
+                note=" ".join(f"{r:.2f}" for r in ratios),
+            ),
+        ]
+    results.append(
+        Result(
+            "webhook delivery",
+            "fan-out (dispatch) events/s (median)",
+            statistics.median(fan_out),
             "/s",
-            note=f"{count} events in {dispatched:.2f} s",
-        ),
-    ]
+            note=f"{count} events a time",
+        )
+    )
+    return results
+
+
+async def _delivered(owner: asyncpg.Connection, endpoint_id: Any) -> int:
+    count: int = await owner.fetchval(
+        "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'delivered'",
+        endpoint_id,
+    )
+    return count
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--moves", type=int, default=1000, help="moves per variant")
     parser.add_argument("--http-moves", type=int, default=500)
-    parser.add_argument("--webhooks", type=int, default=3000)
+    parser.add_argument("--webhooks", type=int, default=3000, help="deliveries per round")
+    parser.add_argument("--rounds", type=int, default=5, help="delivery rounds per variant")
+    parser.add_argument(
+        "--baseline",
+        metavar="GIT_REF",
+        help="also run the pump as it was at this commit, interleaved (e.g. a2bdaf3)",
+    )
+    parser.add_argument("--only-delivery", action="store_true", help="skip the move benches")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     print_machine()
     results: list[Result] = []
     with deployment("local") as deployed:
-        results += asyncio.run(outbox_ab(deployed, args.moves))
-        results += http_move(deployed, args.http_moves)
-        results += asyncio.run(delivery_throughput(deployed, args.webhooks))
+        if not args.only_delivery:
+            results += asyncio.run(outbox_ab(deployed, args.moves))
+            results += http_move(deployed, args.http_moves)
+        results += asyncio.run(
+            delivery_throughput(deployed, args.webhooks, args.rounds, args.baseline)
+        )
     finish(results, "webhooks", args.json)
 
 

@@ -1,6 +1,6 @@
 """A real webhook receiver on 127.0.0.1: an asyncio HTTP/1.1 server, keep-alive, that
 records every request and answers what the test tells it (status codes in turn, or
-never). No mock: the worker's httpx client talks to it over TCP."""
+never). No mock: the worker's pump talks to it over TCP."""
 
 from __future__ import annotations
 

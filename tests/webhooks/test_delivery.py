@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -14,9 +15,22 @@ import asyncpg
 import httpx
 
 from baton.config import Settings
+from baton.core.ids import uuid7
 from baton.db.engine import Database
 from baton.webhooks import signing
-from baton.webhooks.delivery import MAX_ATTEMPTS, RETRY_DELAYS, pump
+from baton.webhooks.delivery import (
+    BATCH,
+    MAX_ATTEMPTS,
+    RETRY_DELAYS,
+    Batch,
+    Lanes,
+    PumpReport,
+    claim,
+    dispatch,
+    pump,
+    record,
+    send_batch,
+)
 from tests.conftest import make_settings
 from tests.factories import register_tenant
 from tests.webhooks.receiver import receiving
@@ -234,3 +248,84 @@ async def test_a_private_address_is_refused_unless_allowed(
         await make_due(owner_conn, endpoint["id"])
         await pump(database, settings)
     assert len(receiver.received) == 1
+
+
+async def test_a_redirect_is_an_answer_not_followed(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    database: Database,
+    owner_conn: asyncpg.Connection,
+) -> None:
+    admin = await register_tenant(client)
+    async with receiving(302) as receiver:
+        endpoint = await add_endpoint(client, admin, receiver.url)
+        await emit_one(database, settings, admin)
+        report = await pump(database, settings)
+    assert report.delivered == 0
+    assert len(receiver.received) == 1  # one POST, nothing after the 302
+    [delivery] = await deliveries_of(owner_conn, endpoint["id"])
+    assert delivery["status"] == "pending"  # tried again later, as any failure
+    assert delivery["response_status"] == 302
+    assert delivery["error"] == "HTTP 302"
+
+
+async def test_a_backlog_of_several_batches_is_delivered_once_each_in_one_pump(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    database: Database,
+    owner_conn: asyncpg.Connection,
+) -> None:
+    admin = await register_tenant(client)
+    count = BATCH * 2 + 50  # three claims, the later ones while the earlier are sent
+    async with receiving(200) as receiver:
+        receiver_endpoint = await add_endpoint(client, admin, receiver.url)
+        await owner_conn.executemany(
+            "INSERT INTO outbox_events (tenant_id, id, type, data) VALUES ($1, $2, $3, $4)",
+            [
+                (admin.tenant_id, uuid7(), "import.completed", json.dumps({"rows": n}))
+                for n in range(count)
+            ],
+        )
+        report = await pump(database, settings)
+    assert report.dispatched == count
+    assert report.delivered == count
+    ids = [r.headers["webhook-id"] for r in receiver.received]
+    assert len(ids) == len(set(ids)) == count
+    rows = await deliveries_of(owner_conn, receiver_endpoint["id"])
+    assert {r["status"] for r in rows} == {"delivered"}
+    assert {r["attempts"] for r in rows} == {1}
+
+
+async def test_an_attempt_too_close_to_its_leases_end_is_not_sent_nor_counted(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    database: Database,
+    owner_conn: asyncpg.Connection,
+) -> None:
+    admin = await register_tenant(client)
+    async with receiving(200) as receiver:
+        endpoint = await add_endpoint(client, admin, receiver.url)
+        await emit_one(database, settings, admin)
+        await dispatch(database, settings, admin.tenant_id)
+        leased = await claim(database, settings, admin.tenant_id)
+        assert len(leased.items) == 1
+        # As if the claim had been made a lease ago: no time left to send it safely.
+        late = Batch(leased.items, time.monotonic())
+        lanes = Lanes()
+        try:
+            outcomes = await send_batch(settings, lanes, admin.tenant_id, late)
+        finally:
+            await lanes.aclose()
+        assert [o.released for o in outcomes] == [True]
+        await record(database, settings, admin.tenant_id, late.items, outcomes, PumpReport())
+        assert receiver.received == []
+        [delivery] = await deliveries_of(owner_conn, endpoint["id"])
+        assert delivery["status"] == "pending"
+        assert delivery["attempts"] == 0  # not an attempt: the schedule is untouched
+        assert delivery["next_attempt_at"] <= datetime.now(UTC)
+        report = await pump(database, settings)
+    assert report.delivered == 1
+    assert len(receiver.received) == 1
+    [delivery] = await deliveries_of(owner_conn, endpoint["id"])
+    assert delivery["status"] == "delivered"
+    assert delivery["attempts"] == 1
