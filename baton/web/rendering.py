@@ -28,7 +28,6 @@ from baton.web import TEMPLATES_DIR
 from baton.web.formatting import (
     amount_example,
     amount_input,
-    change_value,
     code_label,
     field_name,
     local_date,
@@ -69,7 +68,6 @@ templates.env.globals["money"] = _money
 templates.env.globals["amount_example"] = _amount_example
 templates.env.globals["amount_input"] = _amount_input
 templates.env.globals["export_url"] = export_url
-templates.env.globals["change_value"] = change_value
 templates.env.globals["change_field"] = change_field
 templates.env.globals["field_label"] = field_name
 templates.env.filters["label"] = code_label
