@@ -70,6 +70,24 @@ def typed_amount(raw: str, locale: str = DEFAULT_LOCALE) -> str | None:
         return raw
 
 
+def plain_amount(raw: str, locale: str = DEFAULT_LOCALE) -> str | None:
+    """An amount typed in the locale (`1.250,50` in `de-DE`) or a plain decimal from a
+    link, as the plain decimal a link carries (`1250.5`: no trailing zeros, so it never
+    reads as the locale's grouping); None when it is no number at all."""
+    plain = typed_amount(raw, locale)
+    if plain is None or not _PLAIN_DECIMAL.match(plain):
+        return None
+    return format(Decimal(plain).normalize(), "f")
+
+
+def amount_text(amount: Decimal | str | None, locale: str = DEFAULT_LOCALE) -> str:
+    """An amount without currency, grouped as the locale writes it (`1.250,50`), for
+    a filter's box: `typed_amount` reads it back. Empty for none."""
+    if amount is None or amount == "":
+        return ""
+    return format_decimal(Decimal(amount), format="#,##0.00", locale=babel_locale(locale))
+
+
 def _group_symbol(locale: str) -> str:
     symbols = babel_locale(locale).number_symbols.get("latn", {})
     return str(symbols.get("group", ","))
