@@ -77,6 +77,10 @@ class TrailReading:
         """The record's name ("Acme Logistics"); "" for an event or a record gone since."""
         return self.records.get(entry.entity_id, "") if entry.entity_id else ""
 
+    def time(self, moment: datetime) -> str:
+        """A time of the trail: in the viewer's zone on pages, ISO 8601 UTC in files."""
+        return _time(moment, self.zone)
+
     def before(self, entry: TrailEntry, change: FieldChange) -> str:
         return self.value(entry, change.field, change.before)
 

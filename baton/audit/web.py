@@ -106,7 +106,7 @@ async def audit_csv(ctx: CtxDep, actor: str | None = None) -> Response:
     )
     for entry in trail:
         base = [
-            entry.at.isoformat(),
+            reading.time(entry.at),
             reading.actor(entry),
             entry.action,
             entry.event or "",

@@ -6,6 +6,7 @@ that zone, stored as UTC; in that locale, sent on as a plain decimal)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
@@ -169,5 +170,9 @@ def change_value(value: object, names: Mapping[str, str] | None = None) -> str:
         return names[str(value)]
     if isinstance(value, bool):
         return "yes" if value else "no"
-    written = str(value)
+    # A JSON column (a transition's conditions) as JSON, not as Python writes it.
+    if isinstance(value, dict | list):
+        written = json.dumps(value, ensure_ascii=False)
+    else:
+        written = str(value)
     return written if len(written) <= 120 else written[:119] + "…"

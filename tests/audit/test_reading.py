@@ -136,6 +136,7 @@ async def test_pages_word_reasons_times_and_money_as_people_read_them(
         deal["id"],
     )
     assert reason["actor"] == "Sales Person"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", reason["at"])
     assert reason["actor_id"] == str(deals.sales.user_id)
     amount = next(row for row in table if row["field"] == "Amount")
     assert (amount["before"], amount["after"]) == ("1250.50 EUR", "2000.00 EUR")
