@@ -105,6 +105,8 @@ async def test_pages_word_reasons_times_and_money_as_people_read_them(
     assert detail.status_code == 200
     changes = _text(detail.text.split('id="changes"', 1)[1])
     assert "Loss reason: — → Budget frozen this year" in changes
+    # The timeline's system entry of the close words the reason the same way.
+    assert "Closed lost: Budget frozen this year — Next year" in _text(detail.text)
     assert "no_budget" not in changes
     assert "Outcome: — → Lost" in changes
     assert "Amount: 1.250,50\u00a0€ → 2.000,00\u00a0€" in changes
