@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from baton.audit.schemas import AuditEntryOut
-from baton.audit.trail import TrailEntity, TrailEntry, TrailQuery, read_trail
+from baton.audit.trail import READING_ONLY, TrailEntity, TrailEntry, TrailQuery, read_trail
 from baton.core.auth import CtxDep, get_principal
 from baton.core.pagination import MAX_PAGE_SIZE
 from baton.core.routing import JsonRoute
@@ -21,7 +21,10 @@ router = APIRouter(
 
 
 def entry_out(entry: TrailEntry) -> AuditEntryOut:
-    return AuditEntryOut.model_validate(asdict(entry))
+    answered = asdict(entry)
+    for name in READING_ONLY:
+        del answered[name]
+    return AuditEntryOut.model_validate(answered)
 
 
 @router.get("/audit")

@@ -83,6 +83,15 @@ class TrailEntry:
     actor_id: uuid.UUID | None
     changes: list[FieldChange]
     details: dict[str, Any] | None
+    # What the record's row said beside its changes, for reading them (not in the API,
+    # `READING_ONLY`): the workflow whose labels name its reason codes, the currency of
+    # its amounts.
+    workflow_id: uuid.UUID | None = None
+    currency: str | None = None
+
+
+# The entry's fields that only serve reading it (`audit.reading`), left out of answers.
+READING_ONLY = ("workflow_id", "currency")
 
 
 @dataclass(frozen=True)
@@ -166,6 +175,20 @@ def _name_queries() -> dict[Referent, Any]:
     }
 
 
+def record_label_queries() -> dict[str, Any]:
+    """How each kind of record of the trail is named, by its entity type: `id, label`."""
+    queries = _name_queries()
+    leads: Table = Lead.__table__  # type: ignore[assignment]
+    targets: Table = Target.__table__  # type: ignore[assignment]
+    return {
+        TrailEntity.DEAL.value: queries[Referent.DEAL],
+        TrailEntity.ACCOUNT.value: queries[Referent.ACCOUNT],
+        TrailEntity.CONTACT.value: queries[Referent.CONTACT],
+        TrailEntity.LEAD.value: select(leads.c.id, leads.c.company_name),
+        TrailEntity.TARGET.value: select(targets.c.id, targets.c.company_name),
+    }
+
+
 async def referenced_names(ctx: Ctx, entries: list[TrailEntry]) -> dict[str, str]:
     """The names of what the entries' id fields point at, by id as text (one query per
     kind; row-level security keeps them to the organization's). Members of the past
@@ -241,6 +264,15 @@ async def read_trail(ctx: Ctx, query: TrailQuery) -> list[TrailEntry]:
             actor_id=row.actor_user_id,
             changes=_changes(row.action, row.changed_columns, row.before, row.after),
             details=row.details,
+            workflow_id=_row_id(row.after or row.before, "workflow_id"),
+            currency=(row.after or row.before or {}).get("currency"),
         )
         for row in rows.all()
     ]
+
+
+def _row_id(image: dict[str, Any] | None, name: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str((image or {})[name]))
+    except (KeyError, ValueError):
+        return None

@@ -11,19 +11,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from baton.audit.trail import (
-    TrailEntity,
-    TrailQuery,
-    change_field,
-    read_trail,
-    referenced_names,
-)
+from baton.audit.reading import read_for_people
+from baton.audit.trail import TrailEntity, TrailQuery, change_field, read_trail
 from baton.core.auth import CtxDep
 from baton.core.context import Ctx
 from baton.identity.access import require_role
 from baton.identity.models import Role
-from baton.identity.queries import member_names
-from baton.web.rendering import render
+from baton.web.rendering import render, viewer_locale, viewer_zone
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,8 +35,7 @@ async def changes_context(ctx: Ctx, entity: TrailEntity, record_id: uuid.UUID) -
     return {
         "trail": shown,
         "trail_more": len(trail) > SHOWN,
-        "trail_names": await member_names(ctx.session, (entry.actor_id for entry in shown)),
-        "trail_refs": await referenced_names(ctx, shown),
+        "trail_reading": await read_for_people(ctx, shown, viewer_zone(ctx), viewer_locale(ctx)),
         "trail_entity": entity.value,
         "trail_id": record_id,
     }
@@ -79,8 +72,7 @@ async def audit_page(
         request,
         "audit.html",
         trail=shown,
-        trail_names=await member_names(ctx.session, (entry.actor_id for entry in shown)),
-        trail_refs=await referenced_names(ctx, shown),
+        trail_reading=await read_for_people(ctx, shown, viewer_zone(ctx), viewer_locale(ctx)),
         actor=actor_id,
         older=shown[-1].id if len(trail) > AUDIT_PAGE else None,
     )
@@ -88,35 +80,46 @@ async def audit_page(
 
 @router.get("/audit.csv")
 async def audit_csv(ctx: CtxDep, actor: str | None = None) -> Response:
-    """The organization's latest changes as CSV (admins), one row per changed field."""
+    """The organization's latest changes as CSV (admins), one row per changed field:
+    people and records by name, with their ids in columns of their own; values as the
+    pages word them, times in UTC (ISO 8601) and amounts as plain decimals, as every
+    file of Baton writes them."""
     require_role(ctx, Role.ADMIN)
-    trail = await read_trail(ctx, TrailQuery(actor_id=_actor(actor), limit=CSV_ROWS))
-    names = await member_names(ctx.session, (entry.actor_id for entry in trail))
-    refs = await referenced_names(ctx, trail)
+    trail = (await read_trail(ctx, TrailQuery(actor_id=_actor(actor), limit=CSV_ROWS)))[:CSV_ROWS]
+    reading = await read_for_people(ctx, trail)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
-        ["at", "actor", "action", "event", "record", "record_id", "field", "before", "after"]
+        [
+            "at",
+            "actor",
+            "action",
+            "event",
+            "record",
+            "record_name",
+            "record_id",
+            "field",
+            "before",
+            "after",
+            "actor_id",
+        ]
     )
-    for entry in trail[:CSV_ROWS]:
+    for entry in trail:
         base = [
-            entry.at.isoformat(),
-            names.get(entry.actor_id, "") if entry.actor_id else "",
+            reading.time(entry.at),
+            reading.actor(entry),
             entry.action,
             entry.event or "",
             entry.entity_type or entry.table_name or "",
+            reading.record(entry),
             str(entry.entity_id or ""),
         ]
         fields = [
-            (
-                change_field(c.field),
-                refs.get(str(c.before), c.before),
-                refs.get(str(c.after), c.after),
-            )
+            (change_field(c.field), reading.before(entry, c), reading.after(entry, c))
             for c in entry.changes
         ] or [("", "", "")]
         for values in fields:
-            writer.writerow([_cell(value) for value in (*base, *values)])
+            writer.writerow([_cell(value) for value in (*base, *values, entry.actor_id or "")])
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",

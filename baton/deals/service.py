@@ -1338,8 +1338,12 @@ def _close_target(
     return candidates[0]
 
 
-def _close_description(data: CloseIn, for_owner: str | None) -> str:
-    text = f"Closed {data.outcome.value}: {data.reason}"
+def _close_description(data: CloseIn, for_owner: str | None, flow: engine.CompiledWorkflow) -> str:
+    # The timeline is read by people: the reason by its workflow's label, else in words
+    # (`no_budget` → "no budget"); the deal keeps the code.
+    text = f"Closed {data.outcome.value}"
+    if data.reason:
+        text = f"{text}: {flow.reason_label(data.reason) or data.reason.replace('_', ' ')}"
     if for_owner is not None:
         text = f"{text} (closed {for_owner})"
     # The notes are kept whole on the deal; the timeline entry has the CHECK's bound.
@@ -1416,7 +1420,7 @@ async def close_deal(ctx: Ctx, deal_id: uuid.UUID, data: CloseIn) -> DealClose:
             "activity_id": uuid7(),
             "entry_subject": stage_change_subject(move),
             "entry_description": _close_description(
-                data, await on_behalf(ctx.session, current.owner_id, principal.user_id)
+                data, await on_behalf(ctx.session, current.owner_id, principal.user_id), flow
             ),
             "actor_id": principal.user_id,
             "log_stage_change": True,

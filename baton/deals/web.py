@@ -43,7 +43,7 @@ from baton.identity.access import WRITERS
 from baton.identity.queries import default_currency, member_names, members_with_roles
 from baton.saved_views.models import ListKind
 from baton.saved_views.web import view_tabs
-from baton.web.formatting import typed_amount
+from baton.web.formatting import amount_example, amount_text, plain_amount, typed_amount
 from baton.web.rendering import render, viewer_locale, viewer_zone
 from baton.workflow import charts, engine
 from baton.workflow import queries as workflow_queries
@@ -253,23 +253,68 @@ class DealList:
         return None
 
 
-def _list_filters(request: Request) -> tuple[DealListFilters, dict[str, str], bool]:
+# The list's amount bounds, as its filter form labels them.
+AMOUNT_FILTERS = {"amount_min": "Amount from", "amount_max": "Amount to"}
+
+
+@dataclass(frozen=True)
+class AmountRefusal:
+    """An amount bound the list could not use: what was typed, and why in words."""
+
+    label: str
+    typed: str
+    message: str
+
+
+# Why an amount bound was refused, by the schema's error type (`DealListFilters`).
+_AMOUNT_PROBLEMS = {
+    "greater_than_equal": "an amount is 0 or more",
+    "less_than_equal": "that is more than any amount",
+    "decimal_max_places": "an amount has at most 2 decimals",
+    "value_error": "it is below Amount from",
+}
+
+
+def _list_filters(
+    request: Request, locale: str
+) -> tuple[DealListFilters, dict[str, str], set[str], dict[str, AmountRefusal]]:
     """The filters of the page's URL; values the list cannot read are left out (and
-    said so on the page) rather than refusing the page."""
+    said so on the page) rather than refusing the page. Amounts are read as the
+    organization's locale types them (`1.250,50` in de-DE; a link's plain `1250.5`
+    too) and carried on as plain decimals; one that is no amount is named. Answers
+    the filters, the URL's readable params, the names of those left out, and why each
+    left-out amount was."""
     params = {
         key: value.strip()
         for key, value in request.query_params.items()
         if key in DealListFilters.model_fields and value.strip()
     }
+    example = amount_example(locale)
+    amounts: dict[str, AmountRefusal] = {}
+    for key, label in AMOUNT_FILTERS.items():
+        if key not in params:
+            continue
+        plain = plain_amount(params[key][:40], locale)
+        if plain is None:
+            typed = params.pop(key)[:40]
+            amounts[key] = AmountRefusal(label, typed, f"type an amount such as {example}")
+        else:
+            params[key] = plain
     try:
-        return DealListFilters.model_validate(params), params, False
+        return DealListFilters.model_validate(params), params, set(amounts), amounts
     except ValidationError as exc:
         refused = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
+        for err in exc.errors():
+            key = str(err["loc"][0]) if err["loc"] else ""
+            if key in AMOUNT_FILTERS and key not in amounts:
+                problem = _AMOUNT_PROBLEMS.get(err["type"], f"type an amount such as {example}")
+                typed = amount_text(params[key], locale)
+                amounts[key] = AmountRefusal(AMOUNT_FILTERS[key], typed, problem)
         kept = {key: value for key, value in params.items() if key not in refused}
         try:
-            return DealListFilters.model_validate(kept), kept, True
+            return DealListFilters.model_validate(kept), kept, refused | set(amounts), amounts
         except ValidationError:
-            return DealListFilters(), {}, True
+            return DealListFilters(), {}, set(params) | set(amounts), amounts
 
 
 @router.get("/deals")
@@ -277,7 +322,8 @@ async def deals_list_page(
     request: Request, ctx: CtxDep, cursor: str | None = None, part: str | None = None
 ) -> Response:
     principal = ctx.require_principal()
-    filters, params, refused = _list_filters(request)
+    locale = viewer_locale(ctx)
+    filters, params, refused, amount_refusals = _list_filters(request, locale)
     page = sorted_page_of(LIST_PAGE_SIZE, cursor[:400] if cursor else None, filters.sort)
     rows = await service.list_deals(ctx, page, filters)
     shown = rows[:LIST_PAGE_SIZE]
@@ -301,7 +347,9 @@ async def deals_list_page(
         return render(request, "deals/_list_rows.html", **context)
     context.update(
         columns=LIST_COLUMNS,
-        refused=refused,
+        # Named below the filters; any other unreadable filter of the link in one line.
+        refused=bool(refused - set(amount_refusals)),
+        amount_refusals=amount_refusals,
         tabs=await view_tabs(ctx, ListKind.DEALS, params),
     )
     if htmx:

@@ -155,16 +155,22 @@ COLUMNS: dict[ExportEntity, tuple[Column, ...]] = {
         _CREATED,
         _UPDATED,
     ),
+    # People and records by name (`audit.reading`), each beside its id; the changes in
+    # words ("Stage: Prospecting → Discovery", one per line) and as stored (JSON).
     ExportEntity.AUDIT: (
         field("Entry", "id"),
         field("At (UTC)", "at"),
         field("Action", "action"),
+        field("What", "action_label"),
         field("Event", "event"),
         field("Record type", "entity_type"),
+        field("Record", "record_name"),
         field("Record ID", "entity_id"),
         member("By", "actor_id"),
+        field("By (name)", "actor_name"),
         field("Actor ID", "actor_id"),
-        Column("Changes", "changes", _json),
+        field("Changes", "changes_text"),
+        Column("Changes (JSON)", "changes", _json),
         Column("Details", "details", _json),
     ),
 }

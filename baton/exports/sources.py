@@ -26,6 +26,7 @@ from baton.accounts import queries as account_queries
 from baton.accounts.models import ActivityLevel, Tenure
 from baton.activities import queries as activity_queries
 from baton.activities.schemas import ActivityView
+from baton.audit.reading import read_for_people
 from baton.audit.trail import TrailEntity, TrailQuery, read_trail
 from baton.contacts import service as contacts
 from baton.core.context import Ctx
@@ -243,9 +244,17 @@ async def _audit(ctx: Ctx, filters: ExportFilters, sizes: Iterator[int]) -> Rows
     while True:
         entries = await read_trail(ctx, query)
         shown = entries[: query.limit]
+        # Read as the pages read it (names, labels), in a file's units: UTC, decimals.
+        reading = await read_for_people(ctx, shown)
         yield [
             dataclasses.asdict(entry)
-            | {"changes": [dataclasses.asdict(change) for change in entry.changes]}
+            | {
+                "changes": [dataclasses.asdict(change) for change in entry.changes],
+                "action_label": reading.action(entry),
+                "actor_name": reading.actor(entry),
+                "record_name": reading.record(entry),
+                "changes_text": reading.changes(entry),
+            }
             for entry in shown
         ]
         if len(entries) <= query.limit:

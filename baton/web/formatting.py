@@ -6,6 +6,7 @@ that zone, stored as UTC; in that locale, sent on as a plain decimal)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
@@ -68,6 +69,24 @@ def typed_amount(raw: str, locale: str = DEFAULT_LOCALE) -> str | None:
         return str(parse_decimal(raw, locale=babel_locale(locale), strict=True))
     except NumberFormatError:
         return raw
+
+
+def plain_amount(raw: str, locale: str = DEFAULT_LOCALE) -> str | None:
+    """An amount typed in the locale (`1.250,50` in `de-DE`) or a plain decimal from a
+    link, as the plain decimal a link carries (`1250.5`: no trailing zeros, so it never
+    reads as the locale's grouping); None when it is no number at all."""
+    plain = typed_amount(raw, locale)
+    if plain is None or not _PLAIN_DECIMAL.match(plain):
+        return None
+    return format(Decimal(plain).normalize(), "f")
+
+
+def amount_text(amount: Decimal | str | None, locale: str = DEFAULT_LOCALE) -> str:
+    """An amount without currency, grouped as the locale writes it (`1.250,50`), for
+    a filter's box: `typed_amount` reads it back. Empty for none."""
+    if amount is None or amount == "":
+        return ""
+    return format_decimal(Decimal(amount), format="#,##0.00", locale=babel_locale(locale))
 
 
 def _group_symbol(locale: str) -> str:
@@ -151,5 +170,9 @@ def change_value(value: object, names: Mapping[str, str] | None = None) -> str:
         return names[str(value)]
     if isinstance(value, bool):
         return "yes" if value else "no"
-    written = str(value)
+    # A JSON column (a transition's conditions) as JSON, not as Python writes it.
+    if isinstance(value, dict | list):
+        written = json.dumps(value, ensure_ascii=False)
+    else:
+        written = str(value)
     return written if len(written) <= 120 else written[:119] + "…"

@@ -28,7 +28,7 @@ from baton.web import TEMPLATES_DIR
 from baton.web.formatting import (
     amount_example,
     amount_input,
-    change_value,
+    amount_text,
     code_label,
     field_name,
     local_date,
@@ -62,14 +62,20 @@ def _amount_input(context: Context, amount: Any) -> str:
     return amount_input(amount, context.get("locale") or DEFAULT_LOCALE)
 
 
+@pass_context
+def _amount_text(context: Context, amount: Any) -> str:
+    return amount_text(amount, context.get("locale") or DEFAULT_LOCALE)
+
+
 # `{{ money(deal.amount, deal.currency) }}`: in the organization's locale (`locale`,
 # bound per request by `render` as `zone` is); `amount_example()` for an amount's hint,
-# `amount_input(amount)` for an amount's box (`typed_amount` reads both back).
+# `amount_input(amount)` for an amount's box, `amount_text(amount)` for a filter's (grouped;
+# `typed_amount` reads all three back).
 templates.env.globals["money"] = _money
 templates.env.globals["amount_example"] = _amount_example
 templates.env.globals["amount_input"] = _amount_input
+templates.env.globals["amount_text"] = _amount_text
 templates.env.globals["export_url"] = export_url
-templates.env.globals["change_value"] = change_value
 templates.env.globals["change_field"] = change_field
 templates.env.globals["field_label"] = field_name
 templates.env.filters["label"] = code_label

@@ -227,3 +227,47 @@ async def test_the_contacts_list_lists_searches_and_acts_in_bulk(
         data={"csrf_token": csrf, "action": "restore", "ids": [ids["Ada"], ids["Grace"]]},
     )
     assert "2 restored" in undone.text
+
+
+async def test_all_matching_reads_amount_bounds_as_the_organizations_locale_types_them(
+    client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
+) -> None:
+    """The filter form shows `1.000,00` in a de-DE organization and "all matching"
+    sends it so: the bar reads it as the list does (one thousand, not one)."""
+    settings = await client.get("/api/v1/settings", headers=org.admin.headers)
+    localized = await client.patch(
+        "/api/v1/settings",
+        headers=org.admin.headers,
+        json={"locale": "de-DE", "version": settings.json()["version"]},
+    )
+    assert localized.status_code == 200, localized.text
+    await org.create(client, name="Gross", amount="5000.00")
+    await org.create(client, name="Klein", amount="50.00")
+    csrf = await _sign_in(client, org.sales)
+    moved = await client.post(
+        "/deals/bulk",
+        headers=HTMX,
+        data={
+            "csrf_token": csrf,
+            "action": "move",
+            "bulk_status": str(org.steps["discovery"]),
+            "all_matching": "1",
+            "amount_min": "1.000,00",
+        },
+    )
+    assert moved.status_code == 200, moved.text
+    assert "1 moved" in moved.text
+    steps = dict(
+        await owner_conn.fetch(
+            "SELECT name, step_id FROM deals WHERE tenant_id = $1", org.admin.tenant_id
+        )
+    )
+    assert steps["Gross"] == org.steps["discovery"]
+    assert steps["Klein"] == org.steps["prospecting"]
+    # No amount at all is still refused, nothing done.
+    unreadable = await client.post(
+        "/deals/bulk",
+        headers=HTMX,
+        data={"csrf_token": csrf, "action": "delete", "all_matching": "1", "amount_min": "viel"},
+    )
+    assert unreadable.status_code == 422

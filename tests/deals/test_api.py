@@ -255,7 +255,8 @@ async def test_close_logs_the_activity_audits_and_cancels_planned_work(
     assert (entry["type"], entry["status"]) == ("system", "done")
     assert entry["account_id"] == org.account_id
     assert entry["created_by"] == org.sales.user_id
-    assert "no_budget" in entry["description"]
+    # Read by people on the timeline: the reason in words, the notes after it.
+    assert entry["description"] == "Closed lost: no budget — Q3 freeze"
     audit = await owner_conn.fetchrow(
         "SELECT changed_columns, before, after, actor_user_id FROM audit_log"
         " WHERE table_name = 'deals' AND row_id = $1 ORDER BY id DESC LIMIT 1",

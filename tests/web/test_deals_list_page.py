@@ -126,3 +126,62 @@ async def test_an_accounts_view_is_a_tab_of_the_accounts_list(
     assert 'data-view-tab="Prospects"' in page.text
     tab = await client.get("/accounts?tenure=prospect")
     assert 'data-view-tab="Prospects" aria-current="page"' in tab.text
+
+
+async def test_amount_filters_take_and_show_the_organizations_locale(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    """In a de-DE organization the amount boxes read `1.234,50` (not the browser's
+    number format), links carry plain decimals, and what is no amount is named with
+    an example, the rest of the filters still applied."""
+    settings = await client.get("/api/v1/settings", headers=org.admin.headers)
+    localized = await client.patch(
+        "/api/v1/settings",
+        headers=org.admin.headers,
+        json={"locale": "de-DE", "version": settings.json()["version"]},
+    )
+    assert localized.status_code == 200, localized.text
+    await org.create(client, name="Small", amount="1234.00")
+    await org.create(client, name="Big", amount="1234.50")
+    await org.create(client, name="Huge", amount="250000.00")
+    await _sign_in(client, org.sales)
+
+    page = await client.get("/deals", params={"amount_min": "1.234,50", "sort": "name"})
+    assert page.status_code == 200
+    assert _deals(page.text) == ["Big", "Huge"]
+    assert 'name="amount_min" type="text" inputmode="decimal"' in page.text
+    assert 'placeholder="1.250,50" value="1.234,50"' in page.text
+    # Links (headings, saved views, exports) carry the plain decimal.
+    assert 'href="/deals?amount_min=1234.5&amp;sort=-name"' in page.text
+    assert "/exports/deals?format=csv&amp;amount_min=1234.5" in page.text
+    # Filtering by the form redraws the results and the address bar reads plainly.
+    redrawn = await client.get(
+        "/deals", params={"amount_min": "1.000", "amount_max": "1234,5"}, headers=HTMX
+    )
+    assert _deals(redrawn.text) == ["Small", "Big"]
+    assert redrawn.headers["HX-Push-Url"] == "/deals?amount_max=1234.5&amount_min=1000"
+    # A plain decimal from an old link reads as it did.
+    linked = await client.get("/deals", params={"amount_max": "1234.5"})
+    assert _deals(linked.text) == ["Small", "Big"]
+    assert 'value="1.234,50"' in linked.text
+
+    # No amount: named, with how to type one; the other bound still filters.
+    wrong = await client.get("/deals", params={"amount_min": "12,3,4", "amount_max": "2.000"})
+    assert wrong.status_code == 200
+    assert sorted(_deals(wrong.text)) == ["Big", "Small"]
+    assert "Amount from: “12,3,4” is left out — type an amount such as 1.250,50." in html.unescape(
+        wrong.text
+    )
+    assert 'value="12,3,4" aria-invalid="true" aria-describedby="amount_min-error"' in wrong.text
+    assert "could not be read" not in wrong.text
+    negative = await client.get("/deals", params={"amount_min": "-5"}, headers=HTMX)
+    assert "Amount from: “-5,00” is left out — an amount is 0 or more." in html.unescape(
+        negative.text
+    )
+    below = await client.get(
+        "/deals", params={"amount_min": "2.000", "amount_max": "1.000"}, headers=HTMX
+    )
+    assert "Amount to: “1.000,00” is left out — it is below Amount from." in html.unescape(
+        below.text
+    )
+    assert _deals(below.text) == ["Huge"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from baton.web.formatting import field_name
+from baton.web.formatting import change_value, field_name
 
 
 @pytest.mark.parametrize(
@@ -22,3 +22,11 @@ from baton.web.formatting import field_name
 )
 def test_a_field_path_reads_as_a_label(path: str, shown: str) -> None:
     assert field_name(path) == shown
+
+
+def test_a_json_value_of_the_trail_reads_as_json() -> None:
+    """A transition's conditions changed: shown as JSON, not as Python's repr."""
+    assert change_value({"reasons": ["no_budget"]}) == '{"reasons": ["no_budget"]}'
+    assert change_value(["a", "b"]) == '["a", "b"]'
+    assert change_value(None) == "—"
+    assert change_value(True) == "yes"
