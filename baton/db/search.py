@@ -314,8 +314,11 @@ def found(table: str, search: Search, cap: int | None = None) -> Any:
     )
 
 
-def first_rows(table: str, search: Search, start: tuple[int, uuid.UUID] | None, limit: int) -> Any:
-    """A page of a search with no other filter, as a subquery (`id`, `search_rank`):
+def first_rows(
+    table: str, search: Search, start: tuple[int, uuid.UUID] | None, limit: int | None
+) -> Any:
+    """A page of a search with no other filter, as a subquery (`id`, `search_rank`)
+    (`limit` None: every match):
     ordered and cut on the function's answer, so only the page's rows are read from
     the table. Only for tables whose RLS is the tenant alone (accounts, contacts,
     targets), which the function already keeps to; the caller still joins the table

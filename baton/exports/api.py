@@ -20,11 +20,10 @@ from baton.core.routing import JsonRoute
 from baton.core.schemas import Moment, parse_input
 from baton.deals.schemas import DealListFilters, DealView
 from baton.exports import service
-from baton.exports.columns import ExportEntity
+from baton.exports.filters import ExportEntity, ExportFilters
 from baton.exports.formats import MEDIA_TYPES, ExportFormat
 from baton.exports.models import ExportStatus, TenantExport
 from baton.exports.schemas import ManifestEntry, TenantExportOut
-from baton.exports.sources import ExportFilters
 from baton.leads.schemas import LeadList
 from baton.targets.schemas import StepKey
 
