@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -169,6 +170,28 @@ _SHEET_START = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 _SHEET_END = "</sheetData></worksheet>"
 
 
+# COPY's text format writes these characters as a backslash and a letter (and never
+# an octal or hex escape): what each becomes in the worksheet's XML.
+_COPY_ESCAPES = {
+    b"\\": b"&#92;",
+    b"t": b"&#9;",
+    b"n": b"&#10;",
+    b"r": b"&#13;",
+    # Backspace, vertical tab, form feed: not allowed in XML 1.0.
+    b"b": b"",
+    b"v": b"",
+    b"f": b"",
+}
+_COPY_ESCAPE = re.compile(rb"\\(.)", re.DOTALL)
+# The other C0 controls (COPY writes them as they are), not allowed in XML 1.0; tab,
+# line feed and carriage return are escaped above (the line feed between rows stays).
+_NOT_XML = bytes(code for code in range(32) if code not in (9, 10, 13))
+
+
+def _unescaped(escape: re.Match[bytes]) -> bytes:
+    return _COPY_ESCAPES.get(escape.group(1), escape.group(1))
+
+
 class _Drained(io.RawIOBase):
     """Where the zip is written: what it holds is taken after each write (it cannot
     seek, so `zipfile` writes each entry's sizes after its data)."""
@@ -220,8 +243,12 @@ class XlsxStream:
         self._sheet.write(f"{_SHEET_START}<row>{header}</row>".encode())
         return self._out.take()
 
-    def rows(self, xml: bytes) -> bytes:
-        self._sheet.write(xml)
+    def rows(self, copied: bytes) -> bytes:
+        """`copied`: whole rows of `COPY … TO STDOUT` (text format), each a `<row>`
+        element and a line feed (asyncpg hands on whole messages, a row each)."""
+        if b"\\" in copied:
+            copied = _COPY_ESCAPE.sub(_unescaped, copied)
+        self._sheet.write(copied.translate(None, _NOT_XML))
         return self._out.take()
 
     def finish(self) -> bytes:

@@ -268,7 +268,7 @@ async def test_text_with_markup_and_controls_survives(
     admin = await register_tenant(client)
     account = await create_account(client, admin, name="A & B <b>")
     await owner_conn.execute(
-        "UPDATE accounts SET address = E'Back\\\\slash\\ttab\\nline\\r\\nend\\x01', "
+        "UPDATE accounts SET address = E'Back\\\\slash\\ttab\\nline\\r\\nend\\x01\\x08\\x0b', "
         " industry = ' spaced ' WHERE id = $1",
         uuid.UUID(account["id"]),
     )
@@ -277,7 +277,7 @@ async def test_text_with_markup_and_controls_survives(
     assert row["Name"] == "A & B <b>"
     assert row["Industry"] == " spaced "
     address = "Back\\slash\ttab\nline\r\nend"
-    assert row["Address"] == (address + "\x01" if fmt == "csv" else address)
+    assert row["Address"] == (address + "\x01\x08\x0b" if fmt == "csv" else address)
     if fmt == "xlsx":
         assert row["Customer since"] is None
         assert isinstance(row["Created at (UTC)"], datetime)
