@@ -220,6 +220,7 @@ async def export_list(
     `owner=me`, `tenure`, `activity`; contacts: `q`, `account_id`; deals: `view`,
     `account_id`; leads: `view` (required), `q`; targets: `status`, `q`; activities:
     `view`, `owner`; audit: `entity_type`, `entity_id`, `actor_id`, `from`, `to`),
-    only what the caller may read. Streamed: CSV (UTF-8 with BOM) leaves batch by
-    batch; times are ISO 8601 UTC, amounts decimals, formula-like text prefixed `'`."""
+    only what the caller may read. Streamed as PostgreSQL reads the list: CSV (UTF-8
+    with BOM) or XLSX (typed cells); times are ISO 8601 UTC, amounts decimals,
+    formula-like text prefixed `'`."""
     return streamed(await service.open_export(ctx, entity, filters, format))
