@@ -1,24 +1,34 @@
-"""Exports, backup and restore of 100 000 deals (issue 16 §Performance, DESIGN §7).
+"""Exports of every list at 100 000 rows, backup and restore (issue 16 §Performance,
+DESIGN §7).
 
-    .venv/bin/python -m bench.exports [--deals 100000] [--rounds 3] [--database-url URL]
-        [--no-backup] [--no-xlsx]
+    .venv/bin/python -m bench.exports [--rows 100000] [--rounds 3] [--database-url URL]
+        [--entities accounts,contacts,deals,leads,targets,activities,audit]
+        [--formats csv,xlsx] [--no-backup]
 
-One organization with 1 000 accounts and `--deals` deals (inserted as the owner at the
-pipeline's first step, every trigger on: audit rows included) in a throw-away
-database on the PostgreSQL at `--database-url` (default: the local server on
-127.0.0.1:5432). `baton serve` runs it as a separate process; the client streams
-`GET /api/v1/exports/deals` and measures
+One organization in a throw-away database on the PostgreSQL at `--database-url`
+(default: the local server on 127.0.0.1:5432): 1 000 accounts and `--rows` deals
+inserted as the owner with every trigger on (so the audit trail holds a row per deal
+and per account: the `audit` export reads the whole trail, ~`--rows` + 1 000
+entries), then `--rows` - 1 000 more accounts, `--rows` contacts, leads (the
+marketing inbox), targets and planned activities, inserted with triggers off
+(`session_replication_role = replica`: only the audit rows and the pool's bookkeeping
+are skipped; the search columns are generated). `baton serve --workers 1` runs it as
+a separate process; for each entity and format the client streams
+`GET /api/v1/exports/{entity}` and measures
 
 - first byte: the request sent → the first byte of the body (headers come with it);
 - whole file: → the last byte;
 - RSS growth: the server process's peak RSS while streaming (sampled every 10 ms
   from /proc) minus its RSS just before the request, after a warm-up export;
-- the baseline of each round: a raw `COPY (SELECT * FROM deals …) TO STDOUT (FORMAT
-  csv, HEADER)` of the same deals on one owner connection (`raw_copy`); the CSV's
-  whole-file time is reported as a ratio to it (medians).
+- server CPU: the server process's user + system time for the request.
 
-Budgets: first byte ≤ 200 ms, whole file ≤ 3 s, RSS growth ≤ 30 MB (CSV); the XLSX
-figures are reported (its first byte leaves once the workbook is zipped).
+Baselines of the same rounds (the machine is shared and noisy): the reference
+transaction (`bench.reference`, 100 moves per round, p50) and a raw `COPY (SELECT *
+FROM <the table> WHERE tenant_id = … ORDER BY id) TO STDOUT (FORMAT csv, HEADER)` of
+the entity's table on one owner connection. Each entity's whole-file median is
+reported as a ratio to both medians.
+
+Budgets: first byte ≤ 200 ms, whole file ≤ 3 s, RSS growth ≤ 30 MB.
 Then `baton.ops.backup.backup` of the whole database and `restore` into a fresh one:
 time and size.
 """
@@ -41,6 +51,7 @@ import httpx
 from sqlalchemy.engine import URL, make_url
 
 from bench.harness import free_port
+from bench.reference import ReferenceMover, machine_factor
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-exports-secret-key-" + "x" * 32
@@ -113,7 +124,8 @@ def baton(*args: str, env: dict[str, str]) -> None:
 
 
 async def load(url: URL, tenant_id: str, user_id: str, deals: int) -> None:
-    """1 000 accounts and `deals` deals at the pipeline's first step, as the owner."""
+    """1 000 accounts and `deals` deals at the pipeline's first step, as the owner,
+    every trigger on."""
     conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
     try:
         async with conn.transaction():
@@ -157,8 +169,102 @@ async def load(url: URL, tenant_id: str, user_id: str, deals: int) -> None:
         await conn.close()
 
 
-async def raw_copy(url: URL, tenant_id: str) -> float:
-    """The baseline of the same run: seconds to read the same deals as a raw
+# What each export reads (its path) and the table its raw COPY reads.
+ENTITIES = {
+    "accounts": ("/api/v1/exports/accounts", "accounts"),
+    "contacts": ("/api/v1/exports/contacts", "contacts"),
+    "deals": ("/api/v1/exports/deals", "deals"),
+    "leads": ("/api/v1/exports/leads?view=inbox", "leads"),
+    "targets": ("/api/v1/exports/targets", "targets"),
+    "activities": ("/api/v1/exports/activities?view=planner", "activities"),
+    "audit": ("/api/v1/exports/audit", "audit_log"),
+}
+
+
+async def load_lists(url: URL, tenant_id: str, user_id: str, rows: int) -> None:
+    """`rows` - 1 000 more accounts, `rows` contacts, inbox leads, targets and planned
+    activities, with triggers off (see the module)."""
+    conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
+    try:
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")
+
+            async def first_step(entity: str) -> asyncpg.Record:
+                return await conn.fetchrow(
+                    "SELECT s.id, s.workflow_id FROM workflow_steps s JOIN workflows w"
+                    " ON w.tenant_id = s.tenant_id AND w.id = s.workflow_id"
+                    " WHERE s.tenant_id = $1 AND w.entity_type = $2 AND w.published"
+                    " ORDER BY s.position LIMIT 1",
+                    uuid.UUID(tenant_id),
+                    entity,
+                )
+
+            await conn.execute(
+                "INSERT INTO accounts (tenant_id, id, name, domain, industry, owner_id, tags)"
+                " SELECT $1::uuid, gen_random_uuid(), 'Company ' || i || ' =x', 'c' || i ||"
+                " '.example', 'Retail', $2::uuid, ARRAY['a', 'b']"
+                " FROM generate_series(1, $3) i",
+                tenant_id,
+                user_id,
+                rows - 1000,
+            )
+            await conn.execute(
+                "INSERT INTO contacts (tenant_id, id, account_id, first_name, last_name, email,"
+                " phone, title)"
+                " SELECT $1::uuid, gen_random_uuid(), a.id, 'Grace ' || i, 'Hopper, \"G\"',"
+                " 'g' || i || '@example.com', '+49 30 ' || i, 'Admiral'"
+                " FROM generate_series(1, $2) i,"
+                " LATERAL (SELECT (SELECT array_agg(id ORDER BY id) FROM accounts"
+                "   WHERE tenant_id = $1::uuid)[1 + i % 1000] AS id) a",
+                tenant_id,
+                rows,
+            )
+            lead = await first_step("lead")
+            await conn.execute(
+                "INSERT INTO leads (tenant_id, id, company_name, contact_name, email, source,"
+                " need, marketing_owner_id, workflow_id, step_id, entered_step_at, view,"
+                " dedupe_key)"
+                " SELECT $1::uuid, gen_random_uuid(), 'Lead ' || i, 'Ada ' || i,"
+                " 'l' || i || '@example.com', 'fair', 'A CRM', $2::uuid, $3, $4, now(),"
+                " 'inbox', 'lead-' || i FROM generate_series(1, $5) i",
+                tenant_id,
+                user_id,
+                lead["workflow_id"],
+                lead["id"],
+                rows,
+            )
+            target = await first_step("target")
+            await conn.execute(
+                "INSERT INTO targets (tenant_id, id, company_name, contact_name, email, phone,"
+                " owner_id, notes, workflow_id, step_id, entered_step_at, dedupe_key)"
+                " SELECT $1::uuid, gen_random_uuid(), 'Target ' || i, 'Lin ' || i,"
+                " 't' || i || '@example.com', '+1 555 ' || i, $2::uuid, '@note ' || i, $3,"
+                " $4, now(), 'target-' || i FROM generate_series(1, $5) i",
+                tenant_id,
+                user_id,
+                target["workflow_id"],
+                target["id"],
+                rows,
+            )
+            await conn.execute(
+                "INSERT INTO activities (tenant_id, id, type, status, subject, description,"
+                " due_at, owner_id, account_id)"
+                " SELECT $1::uuid, gen_random_uuid(), 'call', 'planned', 'Call ' || i,"
+                " E'Line one\\nline two', now() + (i || ' minutes')::interval, $2::uuid, a.id"
+                " FROM generate_series(1, $3) i,"
+                " LATERAL (SELECT (SELECT array_agg(id ORDER BY id) FROM accounts"
+                "   WHERE tenant_id = $1::uuid)[1 + i % 1000] AS id) a",
+                tenant_id,
+                user_id,
+                rows,
+            )
+        await conn.execute("VACUUM (ANALYZE)")
+    finally:
+        await conn.close()
+
+
+async def raw_copy(url: URL, tenant_id: str, table: str) -> float:
+    """A baseline of the same run: seconds to read the entity's table as a raw
     `COPY (SELECT * …) TO STDOUT (FORMAT csv, HEADER)` on one connection, as the owner."""
     conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
     received = 0
@@ -170,7 +276,7 @@ async def raw_copy(url: URL, tenant_id: str) -> float:
     try:
         began = time.perf_counter()
         await conn.copy_from_query(
-            "SELECT * FROM deals WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY id",
+            f"SELECT * FROM {table} WHERE tenant_id = $1 ORDER BY id",
             uuid.UUID(tenant_id),
             output=sink,
             format="csv",
@@ -179,6 +285,29 @@ async def raw_copy(url: URL, tenant_id: str) -> float:
         return time.perf_counter() - began
     finally:
         await conn.close()
+
+
+async def reference_p50(url: URL, moves: int = 100) -> float:
+    """The reference transaction's p50 (ms) now (`bench.reference`)."""
+    mover = ReferenceMover(
+        {
+            "host": url.host,
+            "port": url.port,
+            "user": url.username,
+            "database": url.database,
+        }
+    )
+    await mover.open()
+    try:
+        timings = sorted([await mover.move_once() / 1e6 for _ in range(moves)])
+    finally:
+        await mover.close()
+    return timings[len(timings) // 2]
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
 
 
 def measure(base: str, token: str, pid: int, path: str) -> dict[str, float]:
@@ -222,12 +351,15 @@ def measure(base: str, token: str, pid: int, path: str) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--deals", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--entities", default=",".join(ENTITIES))
+    parser.add_argument("--formats", default="csv,xlsx")
     parser.add_argument("--no-backup", action="store_true", help="skip backup and restore")
-    parser.add_argument("--no-xlsx", action="store_true", help="skip the XLSX round")
     args = parser.parse_args()
+    entities = [entity for entity in args.entities.split(",") if entity]
+    formats = [fmt for fmt in args.formats.split(",") if fmt]
     cluster = make_url(args.database_url)
     name = "baton_bench_exports"
     url = asyncio.run(recreate(cluster, name))
@@ -258,36 +390,50 @@ def main() -> None:
             },
         ).json()
         token = registered["access_token"]
+        tenant_id, user_id = registered["tenant"]["id"], registered["user"]["id"]
         began = time.perf_counter()
-        asyncio.run(load(url, registered["tenant"]["id"], registered["user"]["id"], args.deals))
-        print(f"loaded {args.deals} deals in {time.perf_counter() - began:.1f} s")
+        asyncio.run(load(url, tenant_id, user_id, args.rows))
+        asyncio.run(load_lists(url, tenant_id, user_id, args.rows))
+        print(f"loaded {args.rows} rows of each list in {time.perf_counter() - began:.1f} s")
         measure(base, token, server.pid, "/api/v1/exports/deals?view=closed")  # warm-up
-        results: dict[str, list[dict[str, float]]] = {"csv": [], "xlsx": []}
-        raw: list[float] = []
+        results: dict[tuple[str, str], list[dict[str, float]]] = {}
+        raw: dict[str, list[float]] = {}
+        reference: list[float] = []
         for round_ in range(args.rounds):
-            # XLSX is slow and its figures vary little: one round.
-            for fmt in ("csv", "xlsx") if round_ == 0 and not args.no_xlsx else ("csv",):
-                figures = measure(base, token, server.pid, f"/api/v1/exports/deals?format={fmt}")
-                results[fmt].append(figures)
-                print(fmt, {key: round(value, 3) for key, value in figures.items()}, flush=True)
-            raw.append(asyncio.run(raw_copy(url, registered["tenant"]["id"])))
-            print(f"raw COPY {raw[-1]:.3f} s", flush=True)
-        raw_median = sorted(raw)[len(raw) // 2]
-        csv_median = sorted(r["whole_s"] for r in results["csv"])[len(results["csv"]) // 2]
+            reference.append(asyncio.run(reference_p50(url)))
+            print(f"round {round_ + 1}: reference transaction p50 {reference[-1]:.2f} ms")
+            for entity in entities:
+                path, table = ENTITIES[entity]
+                for fmt in formats:
+                    joiner = "&" if "?" in path else "?"
+                    figures = measure(base, token, server.pid, f"{path}{joiner}format={fmt}")
+                    results.setdefault((entity, fmt), []).append(figures)
+                    shown = {key: round(value, 3) for key, value in figures.items()}
+                    print(f"  {entity} {fmt}", shown, flush=True)
+                raw.setdefault(entity, []).append(asyncio.run(raw_copy(url, tenant_id, table)))
+                print(f"  {entity} raw COPY {raw[entity][-1]:.3f} s", flush=True)
+        reference_ms = median(reference)
         print(
-            f"raw COPY median {raw_median:.2f} s; CSV export whole / raw COPY (medians)"
-            f" {csv_median / raw_median:.2f}x"
+            f"\nreference transaction p50, median of rounds: {reference_ms:.2f} ms"
+            f" (machine factor {machine_factor(reference_ms):.2f})"
         )
-        for fmt, rounds in results.items():
-            if not rounds:
-                continue
-            best = sorted(rounds, key=lambda r: r["whole_s"])[len(rounds) // 2]
+        print(
+            "| list | format | first byte | whole file | ÷ raw COPY | ÷ reference tx"
+            " | RSS growth (max) | server CPU | size |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
+        for (entity, fmt), rounds in results.items():
+            whole = median([r["whole_s"] for r in rounds])
             print(
-                f"{fmt} median round: first byte {best['first_byte_ms']:.0f} ms,"
-                f" whole {best['whole_s']:.2f} s, RSS growth (max of rounds)"
-                f" {max(r['rss_growth_mb'] for r in rounds):.1f} MB, {best['size_mb']:.1f} MB,"
-                f" server CPU {best['server_cpu_s']:.2f} s"
+                f"| {entity} | {fmt} | {median([r['first_byte_ms'] for r in rounds]):.0f} ms"
+                f" | {whole:.2f} s | {whole / median(raw[entity]):.2f}x"
+                f" | {whole * 1000 / reference_ms:.0f}x"
+                f" | {max(r['rss_growth_mb'] for r in rounds):.1f} MB"
+                f" | {median([r['server_cpu_s'] for r in rounds]):.2f} s"
+                f" | {median([r['size_mb'] for r in rounds]):.1f} MB |"
             )
+        for entity in entities:
+            print(f"raw COPY {entity}: median {median(raw[entity]):.2f} s")
     finally:
         server.terminate()
         server.wait(timeout=30)

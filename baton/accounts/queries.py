@@ -25,6 +25,7 @@ from sqlalchemy import (
     Uuid,
     any_,
     bindparam,
+    false,
     func,
     or_,
     select,
@@ -172,19 +173,36 @@ async def list_accounts(
     without letters or digits matches nothing (and sends no statement). A search picks
     its page first and computes the status of that page's rows only.
     """
+    if q is not None:
+        search.position(page)  # a plain list's cursor is 422, words or not
+        if not search.parse(q).words:
+            return []
+    query = list_statement(page, q=q, owner_id=owner_id, tenure=tenure, activity=activity)
+    return [_account_row(row) for row in (await session.execute(query)).all()]
+
+
+def list_statement(
+    page: PageRequest | None,
+    *,
+    q: str | None = None,
+    owner_id: uuid.UUID | None = None,
+    tenure: Tenure | None = None,
+    activity: ActivityLevel | None = None,
+) -> Select[Any]:
+    """The statement of `list_accounts`; `page` None is the whole list, every row its
+    filters select in its order (an export reads it: `baton.exports.statements`)."""
+    limit = None if page is None else page.limit + 1
     if q is None:
         query = _with_status().where(Account.deleted_at.is_(None)).order_by(Account.id)
-        if page.after is not None:
+        if page is not None and page.after is not None:
             query = query.where(Account.id > page.after)
-        query = _filtered(query, owner_id, tenure, activity).limit(page.limit + 1)
-        return [_account_row(row) for row in (await session.execute(query)).all()]
-    start = search.position(page)
+        return _filtered(query, owner_id, tenure, activity).limit(limit)
+    start = None if page is None else search.position(page)
     wanted = search.parse(q)
     if not wanted.words:
-        return []
+        return _with_status().where(false())
     if owner_id is None and tenure is None and activity is None:
-        chosen = search.first_rows("accounts", wanted, start, page.limit + 1)
-        return await _chosen_accounts(session, chosen)
+        return _chosen_accounts(search.first_rows("accounts", wanted, start, limit))
     found = search.found("accounts", wanted)
     matched: Select[Any] = (
         select(Account.id, found.c.rank.label("search_rank"))
@@ -200,22 +218,21 @@ async def list_accounts(
     chosen = (
         _filtered(matched, owner_id, tenure, activity)
         .order_by(found.c.rank, Account.id)
-        .limit(page.limit + 1)
+        .limit(limit)
         .subquery("chosen")
     )
-    return await _chosen_accounts(session, chosen)
+    return _chosen_accounts(chosen)
 
 
-async def _chosen_accounts(session: AsyncSession, chosen: Any) -> list[AccountRow]:
+def _chosen_accounts(chosen: Any) -> Select[Any]:
     """The accounts of a search's page (`id`, `search_rank`) with their status."""
-    query = (
+    return (
         _with_status()
         .add_columns(chosen.c.search_rank)
         .join(chosen, chosen.c.id == Account.id)
         .where(Account.deleted_at.is_(None))
         .order_by(chosen.c.search_rank, Account.id)
     )
-    return [_account_row(row) for row in (await session.execute(query)).all()]
 
 
 def _filtered(

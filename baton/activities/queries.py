@@ -121,7 +121,20 @@ async def list_view(
     - overdue: planned, due before `now`, oldest first;
     - done: done (system entries left out: they are the records' trail), newest first.
     """
-    after = page.after
+    query = view_statement(view, page, owner_id, now, zone)
+    return list((await session.scalars(query)).all())
+
+
+def view_statement(
+    view: ActivityView,
+    page: ViewPage | None,
+    owner_id: uuid.UUID | None,
+    now: datetime,
+    zone: tzinfo = UTC,
+) -> Select[Activity]:
+    """The statement of `list_view`; `page` None is the whole view, every row in its
+    order (an export reads it: `baton.exports.statements`)."""
+    after = None if page is None else page.after
     if view is ActivityView.DONE:
         done_at = Activity.completed_at
         query = (
@@ -143,10 +156,12 @@ async def list_view(
             query = query.where(
                 or_(tuple_(due, Activity.id) > tuple_(after.at, after.id), due.is_(None))
             )
-    query = query.where(Activity.deleted_at.is_(None)).limit(page.limit + 1)
+    query = query.where(Activity.deleted_at.is_(None)).limit(
+        None if page is None else page.limit + 1
+    )
     if owner_id is not None:
         query = query.where(Activity.owner_id == owner_id)
-    return list((await session.scalars(query)).all())
+    return query
 
 
 def view_next_cursor(view: ActivityView, rows: Sequence[Activity], page: ViewPage) -> str | None:

@@ -4,7 +4,7 @@ Discovery"), a reason code by the label its workflow gives it ("No budget left")
 time in the viewer's zone, an amount as money in the organization's locale.
 
 Used by the record pages' Changes, the audit page and its CSV (`audit.web`) and the
-audit export's readable columns (`exports.sources`). The API keeps the values as
+audit export's record and member names (`exports.statements`, in SQL). The API keeps the values as
 stored. Everything a page of entries needs is looked up once for the page
 (`read_for_people`): members, referenced records, the records themselves, workflows.
 """
@@ -42,7 +42,7 @@ CODE_FIELDS = frozenset({"outcome", "tenure", "activity"})
 # Amounts in the record's currency.
 MONEY_FIELDS = frozenset({"amount"})
 
-_ACTIONS = {"insert": "Created", "update": "Changed", "delete": "Deleted"}
+ACTIONS = {"insert": "Created", "update": "Changed", "delete": "Deleted"}
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class TrailReading:
         (`login.ok` → "Login ok")."""
         if entry.action == "security":
             return code_label((entry.event or "").replace(".", " "))
-        return _ACTIONS.get(entry.action, code_label(entry.action))
+        return ACTIONS.get(entry.action, code_label(entry.action))
 
     def record(self, entry: TrailEntry) -> str:
         """The record's name ("Acme Logistics"); "" for an event or a record gone since."""

@@ -16,7 +16,20 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    DateTime,
+    String,
+    Table,
+    Uuid,
+    bindparam,
+    column,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import TextClause
 
 from baton.accounts.models import Account
@@ -224,22 +237,7 @@ async def read_trail(ctx: Ctx, query: TrailQuery) -> list[TrailEntry]:
     may read it — 404 otherwise, also for another organization's; a type without an
     id, or an id without a type, is 422; the organization's whole trail only for
     admins (403)."""
-    principal = ctx.require_principal()
-    table_name = None
-    if (query.entity_type is None) != (query.entity_id is None):
-        missing = "entity_id" if query.entity_id is None else "entity_type"
-        raise ValidationFailed(
-            "Name the record by its type and id together",
-            errors=[FieldError(missing, "is required with the other")],
-        )
-    if query.entity_type is not None and query.entity_id is not None:
-        table = _TABLES[query.entity_type]
-        seen = await ctx.session.scalar(select(table.c.id).where(table.c.id == query.entity_id))
-        if seen is None:
-            raise NotFound(f"No such {query.entity_type.value}")
-        table_name = table.name
-    elif principal.role != Role.ADMIN.value:
-        raise PermissionDenied("Only admins read the whole organization's trail")
+    table_name = await _trail_table(ctx, query)
     rows = await ctx.session.execute(
         _TRAIL,
         {
@@ -276,3 +274,87 @@ def _row_id(image: dict[str, Any] | None, name: str) -> uuid.UUID | None:
         return uuid.UUID(str((image or {})[name]))
     except (KeyError, ValueError):
         return None
+
+
+async def _trail_table(ctx: Ctx, query: TrailQuery) -> str | None:
+    """`read_trail`'s rules: the table of the one record asked for (None: the whole
+    organization's, admins only)."""
+    principal = ctx.require_principal()
+    table_name = None
+    if (query.entity_type is None) != (query.entity_id is None):
+        missing = "entity_id" if query.entity_id is None else "entity_type"
+        raise ValidationFailed(
+            "Name the record by its type and id together",
+            errors=[FieldError(missing, "is required with the other")],
+        )
+    if query.entity_type is not None and query.entity_id is not None:
+        table = _TABLES[query.entity_type]
+        seen = await ctx.session.scalar(select(table.c.id).where(table.c.id == query.entity_id))
+        if seen is None:
+            raise NotFound(f"No such {query.entity_type.value}")
+        table_name = table.name
+    elif principal.role != Role.ADMIN.value:
+        raise PermissionDenied("Only admins read the whole organization's trail")
+    return table_name
+
+
+# The trail whole, newest first: the function answers at most 200 entries a call, so
+# the statement calls it page after page, each after the last one's oldest entry (a
+# recursive query, evaluated as it is read: the first entries leave before the last
+# page is read). Each page is one row (an array of entries), unnested in order.
+_WHOLE_TRAIL = """
+WITH RECURSIVE trail_pages(entries, oldest) AS (
+    SELECT page.entries, page.oldest FROM (
+        SELECT array_agg(a ORDER BY a.id DESC) AS entries, min(a.id) AS oldest
+        FROM baton_audit_trail(:table_name, :row_id, :actor_id, :since, :until, NULL, 200) a
+    ) page
+  UNION ALL
+    SELECT page.entries, page.oldest FROM trail_pages, LATERAL (
+        SELECT array_agg(a ORDER BY a.id DESC) AS entries, min(a.id) AS oldest
+        FROM baton_audit_trail(
+            :table_name, :row_id, :actor_id, :since, :until, trail_pages.oldest, 200
+        ) a
+    ) page
+    WHERE trail_pages.oldest IS NOT NULL
+)
+SELECT entry.id, entry.at, entry.action, entry.event, entry.table_name, entry.row_id,
+       entry.changed_columns, entry.before, entry.after, entry.details,
+       entry.actor_user_id
+FROM trail_pages CROSS JOIN LATERAL unnest(trail_pages.entries) AS entry
+"""
+
+# What the trail's record types are called (`TrailEntity`), by table.
+ENTITY_NAMES = {table: entity.value for table, entity in _ENTITIES.items()}
+# The fields `read_trail` does not tell as changes.
+UNTOLD_FIELDS = _UNTOLD
+
+
+async def whole_trail(ctx: Ctx, query: TrailQuery) -> Any:
+    """The trail `read_trail` pages, whole (the same rules; `before` and `limit` are
+    not read), newest first, as a FROM item with the columns of `audit_log` (an export
+    selects from it)."""
+    table_name = await _trail_table(ctx, query)
+    return (
+        text(_WHOLE_TRAIL)
+        .bindparams(
+            bindparam("table_name", table_name, type_=String),
+            bindparam("row_id", query.entity_id, type_=Uuid),
+            bindparam("actor_id", query.actor_id, type_=Uuid),
+            bindparam("since", query.since, type_=DateTime(timezone=True)),
+            bindparam("until", query.until, type_=DateTime(timezone=True)),
+        )
+        .columns(
+            column("id", BigInteger),
+            column("at", DateTime(timezone=True)),
+            column("action", String),
+            column("event", String),
+            column("table_name", String),
+            column("row_id", Uuid),
+            column("changed_columns", ARRAY(String)),
+            column("before", JSONB),
+            column("after", JSONB),
+            column("details", JSONB),
+            column("actor_user_id", Uuid),
+        )
+        .subquery("trail")
+    )

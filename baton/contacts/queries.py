@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.accounts.models import Account
@@ -102,32 +102,47 @@ async def list_contacts(
     rank (`baton.db.search`). A `q` without letters or digits matches nothing (and
     sends no statement).
     """
-    query: Any = select(Contact).where(Contact.deleted_at.is_(None)).limit(page.limit + 1)
+    if q is not None:
+        search.position(page)  # a plain list's cursor is 422, words or not
+        if not search.parse(q).words:
+            return []
+    query = list_statement(page, account_id, q)
+    if q is None:
+        return [(contact, None) for contact in (await session.scalars(query)).all()]
+    return [(contact, found) for contact, found in (await session.execute(query)).all()]
+
+
+def list_statement(
+    page: PageRequest | None, account_id: uuid.UUID | None, q: str | None = None
+) -> Any:
+    """The statement of `list_contacts` (the contact, and its rank with `q`); `page`
+    None is the whole list, every row its filters select in its order (an export
+    reads it: `baton.exports.statements`)."""
+    limit = None if page is None else page.limit + 1
+    query: Any = select(Contact).where(Contact.deleted_at.is_(None)).limit(limit)
     if account_id is not None:
         query = query.where(Contact.account_id == account_id)
     if q is None:
         query = query.order_by(Contact.id)
-        if page.after is not None:
+        if page is not None and page.after is not None:
             query = query.where(Contact.id > page.after)
-        return [(contact, None) for contact in (await session.scalars(query)).all()]
-    start = search.position(page)
+        return query
+    start = None if page is None else search.position(page)
     wanted = search.parse(q)
     if not wanted.words:
-        return []
+        return query.add_columns(literal(None).label("rank")).where(false())
     if account_id is None:
         # No other filter: the page is cut on the search's answer first.
-        chosen = search.first_rows("contacts", wanted, start, page.limit + 1)
-        query = (
+        chosen = search.first_rows("contacts", wanted, start, limit)
+        return (
             query.add_columns(chosen.c.search_rank)
             .join(chosen, chosen.c.id == Contact.id)
             .order_by(chosen.c.search_rank, Contact.id)
         )
-    else:
-        found = search.found("contacts", wanted)
-        query = (
-            query.add_columns(found.c.rank)
-            .join(found, found.c.id == Contact.id)
-            .where(search.after(found.c.rank, Contact.id, start))
-            .order_by(found.c.rank, Contact.id)
-        )
-    return [(contact, found) for contact, found in (await session.execute(query)).all()]
+    found = search.found("contacts", wanted)
+    return (
+        query.add_columns(found.c.rank)
+        .join(found, found.c.id == Contact.id)
+        .where(search.after(found.c.rank, Contact.id, start))
+        .order_by(found.c.rank, Contact.id)
+    )

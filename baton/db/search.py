@@ -529,12 +529,23 @@ def found(table: str, search: Search, cap: int | None = None) -> Any:
     )
 
 
-def first_rows(table: str, search: Search, start: tuple[int, uuid.UUID] | None, limit: int) -> Any:
+def first_rows(
+    table: str, search: Search, start: tuple[int, uuid.UUID] | None, limit: int | None
+) -> Any:
     """A page of a search with no other filter, as a FROM item (`id`, `search_rank`):
-    `page`, so only the page's rows are read from the table, however many match. Only
-    for tables whose RLS is the tenant alone (accounts, contacts, targets), which the
-    function already keeps to; the caller still joins the table under RLS."""
-    return page(table, search, start, limit)
+    `page`, so only the page's rows are read from the table, however many match
+    (`limit` None, an export: every match, ranked whole). Only for tables whose RLS is
+    the tenant alone (accounts, contacts, targets), which the function already keeps
+    to; the caller still joins the table under RLS."""
+    if limit is not None:
+        return page(table, search, start, limit)
+    found_rows = found(table, search)
+    return (
+        select(found_rows.c.id, found_rows.c.rank.label("search_rank"))
+        .where(after(found_rows.c.rank, found_rows.c.id, start))
+        .order_by(found_rows.c.rank, found_rows.c.id)
+        .subquery(f"first_{table}")
+    )
 
 
 def after(rank: Any, row_id: Any, cursor: tuple[int, uuid.UUID] | None) -> ColumnElement[bool]:

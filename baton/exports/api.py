@@ -20,11 +20,10 @@ from baton.core.routing import JsonRoute
 from baton.core.schemas import Moment, parse_input
 from baton.deals.schemas import DealListFilters, DealView
 from baton.exports import service
-from baton.exports.columns import ExportEntity
+from baton.exports.filters import ExportEntity, ExportFilters
 from baton.exports.formats import MEDIA_TYPES, ExportFormat
 from baton.exports.models import ExportStatus, TenantExport
 from baton.exports.schemas import ManifestEntry, TenantExportOut
-from baton.exports.sources import ExportFilters
 from baton.leads.schemas import LeadList
 from baton.targets.schemas import StepKey
 
@@ -221,6 +220,7 @@ async def export_list(
     `owner=me`, `tenure`, `activity`; contacts: `q`, `account_id`; deals: `view`,
     `account_id`; leads: `view` (required), `q`; targets: `status`, `q`; activities:
     `view`, `owner`; audit: `entity_type`, `entity_id`, `actor_id`, `from`, `to`),
-    only what the caller may read. Streamed: CSV (UTF-8 with BOM) leaves batch by
-    batch; times are ISO 8601 UTC, amounts decimals, formula-like text prefixed `'`."""
+    only what the caller may read. Streamed as PostgreSQL reads the list: CSV (UTF-8
+    with BOM) or XLSX (typed cells); times are ISO 8601 UTC, amounts decimals,
+    formula-like text prefixed `'`."""
     return streamed(await service.open_export(ctx, entity, filters, format))

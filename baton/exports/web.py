@@ -13,7 +13,7 @@ from baton.core.auth import CtxDep
 from baton.core.request_transaction import StreamedResponse
 from baton.exports import service
 from baton.exports.api import ExportFiltersDep, streamed
-from baton.exports.columns import ExportEntity
+from baton.exports.filters import ExportEntity
 from baton.exports.formats import ExportFormat
 
 router = APIRouter(include_in_schema=False)

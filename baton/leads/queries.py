@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, select, tuple_
+from sqlalchemy import Row, Select, Table, false, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.accounts.models import Account
@@ -137,17 +137,26 @@ async def list_leads(
 ) -> list[LeadRecord]:
     """Live leads of one view in creation order (UUIDv7 ids), `limit + 1` of them;
     `owner_id` keeps one salesperson's leads (the `mine` list)."""
+    query = list_statement(page, view=view, owner_id=owner_id)
+    return [record_of(row) for row in (await session.execute(query)).all()]
+
+
+def list_statement(
+    page: PageRequest | None, *, view: LeadView, owner_id: uuid.UUID | None
+) -> Select[Any]:
+    """The statement of `list_leads`; `page` None is the whole queue (an export reads
+    it: `baton.exports.statements`)."""
     query = (
         _read()
         .where(LEADS.c.view == view.value, LEADS.c.deleted_at.is_(None))
         .order_by(LEADS.c.id)
-        .limit(page.limit + 1)
+        .limit(None if page is None else page.limit + 1)
     )
     if owner_id is not None:
         query = query.where(LEADS.c.sales_owner_id == owner_id)
-    if page.after is not None:
+    if page is not None and page.after is not None:
         query = query.where(LEADS.c.id > page.after)
-    return [record_of(row) for row in (await session.execute(query)).all()]
+    return query
 
 
 @dataclass(frozen=True)
@@ -180,10 +189,30 @@ async def search_leads(
     leads; `owner_names` adds each lead's sales owner's name (the team's list). A `q`
     without letters or digits matches nothing (and sends no statement).
     """
-    start = search.position(page)
+    search.position(page)  # a plain list's cursor is 422, words or not
+    if not search.parse(q).words:
+        return []
+    query = search_statement(page, q, view=view, owner_id=owner_id, owner_names=owner_names)
+    return [
+        FoundLead(record_of(row), row.search_rank, row.owner_name if owner_names else None)
+        for row in (await session.execute(query)).all()
+    ]
+
+
+def search_statement(
+    page: PageRequest | None,
+    q: str,
+    *,
+    view: LeadView,
+    owner_id: uuid.UUID | None,
+    owner_names: bool = False,
+) -> Select[Any]:
+    """The statement of `search_leads` (`owner_name` with `owner_names`); `page` None
+    is every match (an export reads it: `baton.exports.statements`)."""
+    start = None if page is None else search.position(page)
     wanted = search.parse(q)
     if not wanted.words:
-        return []
+        return _read().where(false())
     found = search.found("leads", wanted)
     query = (
         _read()
@@ -195,7 +224,7 @@ async def search_leads(
             search.after(found.c.rank, LEADS.c.id, start),
         )
         .order_by(found.c.rank, LEADS.c.id)
-        .limit(page.limit + 1)
+        .limit(None if page is None else page.limit + 1)
     )
     if owner_id is not None:
         query = query.where(LEADS.c.sales_owner_id == owner_id)
@@ -203,10 +232,7 @@ async def search_leads(
         query = query.add_columns(USERS.c.full_name.label("owner_name")).join(
             USERS, USERS.c.id == LEADS.c.sales_owner_id
         )
-    return [
-        FoundLead(record_of(row), row.search_rank, row.owner_name if owner_names else None)
-        for row in (await session.execute(query)).all()
-    ]
+    return query
 
 
 @dataclass(frozen=True)
@@ -290,6 +316,16 @@ async def team_leads(
     owner name, then owner, then claim order (UUIDv7 ids): `limit + 1` of them, after
     `after` if given. One statement; the claimed leads of one organization are a
     working set (hundreds), so they are sorted rather than read along an index."""
+    query = team_statement(limit, after)
+    return [
+        TeamLead(record_of(row), row.sales_owner_id, row.owner_name)
+        for row in (await session.execute(query)).all()
+    ]
+
+
+def team_statement(limit: int | None, after: TeamCursor | None = None) -> Select[Any]:
+    """The statement of `team_leads`; `limit` None is the whole list (an export reads
+    it: `baton.exports.statements`)."""
     owner_name = USERS.c.full_name
     query = (
         _read()
@@ -297,7 +333,7 @@ async def team_leads(
         .join(USERS, USERS.c.id == LEADS.c.sales_owner_id)
         .where(LEADS.c.view == LeadView.MINE.value, LEADS.c.deleted_at.is_(None))
         .order_by(owner_name, LEADS.c.sales_owner_id, LEADS.c.id)
-        .limit(limit + 1)
+        .limit(None if limit is None else limit + 1)
     )
     if after is not None:
         after_name = select(USERS.c.full_name).where(USERS.c.id == after.owner_id)
@@ -305,10 +341,7 @@ async def team_leads(
             tuple_(owner_name, LEADS.c.sales_owner_id, LEADS.c.id)
             > tuple_(after_name.scalar_subquery(), after.owner_id, after.lead_id)
         )
-    return [
-        TeamLead(record_of(row), row.sales_owner_id, row.owner_name)
-        for row in (await session.execute(query)).all()
-    ]
+    return query
 
 
 def team_page(found: list[TeamLead], limit: int) -> tuple[list[TeamLead], str | None]:

@@ -422,6 +422,27 @@ async def list_team_leads(
     return await queries.team_leads(ctx.session, limit, after)
 
 
+def whole_list_statement(ctx: Ctx, view: LeadView | None, q: str | None) -> Select[Any]:
+    """One queue whole, as its list pages it (`view` None: the team's list), with the
+    same role rules (`list_leads`, `search_leads`, `list_team_leads`): every lead the
+    caller may read of it (RLS decides, as for the list), in its order (an export
+    reads it)."""
+    if view is None:
+        require_role(ctx, *TEAM_READERS)
+        if q is None:
+            return queries.team_statement(None)
+        return queries.search_statement(
+            None, q, view=LeadView.MINE, owner_id=None, owner_names=True
+        )
+    principal = ctx.require_principal()
+    if view not in VIEWS_BY_ROLE.get(principal.role, frozenset()):
+        raise PermissionDenied(f"Role '{principal.role}' does not work the {view.value} list")
+    owner = principal.user_id if view is LeadView.MINE else None
+    if q is None:
+        return queries.list_statement(None, view=view, owner_id=owner)
+    return queries.search_statement(None, q, view=view, owner_id=owner)
+
+
 async def update_lead(
     ctx: Ctx, lead_id: uuid.UUID, data: LeadPatch, expected_version: int | None
 ) -> LeadRecord:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Table, func, select
+from sqlalchemy import Row, Table, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.activities.models import Activity
@@ -57,35 +57,45 @@ async def list_targets(
     a rank, each row with its `search_rank` (`baton.db.search`). A `q` without letters
     or digits matches nothing (and sends no statement).
     """
-    query = _with_steps().where(TARGETS.c.deleted_at.is_(None)).limit(page.limit + 1)
+    if q is not None:
+        search.position(page)  # a plain list's cursor is 422, words or not
+        if not search.parse(q).words:
+            return []
+    query = list_statement(page, status=status, q=q)
+    return list((await session.execute(query)).all())
+
+
+def list_statement(page: PageRequest | None, *, status: str | None, q: str | None) -> Any:
+    """The statement of `list_targets`; `page` None is the whole list, every row its
+    filters select in its order (an export reads it: `baton.exports.statements`)."""
+    limit = None if page is None else page.limit + 1
+    query = _with_steps().where(TARGETS.c.deleted_at.is_(None)).limit(limit)
     if status is not None:
         query = query.where(STEPS.c.key == status)
-    if q is not None:
-        start = search.position(page)
-        wanted = search.parse(q)
-        if not wanted.words:
-            return []
-        if status is None:
-            # No other filter: the page is cut on the search's answer first.
-            chosen = search.first_rows("targets", wanted, start, page.limit + 1)
-            query = (
-                query.add_columns(chosen.c.search_rank)
-                .join(chosen, chosen.c.id == TARGETS.c.id)
-                .order_by(chosen.c.search_rank, TARGETS.c.id)
-            )
-        else:
-            found = search.found("targets", wanted)
-            query = (
-                query.add_columns(found.c.rank.label("search_rank"))
-                .join(found, found.c.id == TARGETS.c.id)
-                .where(search.after(found.c.rank, TARGETS.c.id, start))
-                .order_by(found.c.rank, TARGETS.c.id)
-            )
-    else:
+    if q is None:
         query = query.order_by(TARGETS.c.id)
-        if page.after is not None:
+        if page is not None and page.after is not None:
             query = query.where(TARGETS.c.id > page.after)
-    return list((await session.execute(query)).all())
+        return query
+    start = None if page is None else search.position(page)
+    wanted = search.parse(q)
+    if not wanted.words:
+        return query.where(false())
+    if status is None:
+        # No other filter: the page is cut on the search's answer first.
+        chosen = search.first_rows("targets", wanted, start, limit)
+        return (
+            query.add_columns(chosen.c.search_rank)
+            .join(chosen, chosen.c.id == TARGETS.c.id)
+            .order_by(chosen.c.search_rank, TARGETS.c.id)
+        )
+    found = search.found("targets", wanted)
+    return (
+        query.add_columns(found.c.rank.label("search_rank"))
+        .join(found, found.c.id == TARGETS.c.id)
+        .where(search.after(found.c.rank, TARGETS.c.id, start))
+        .order_by(found.c.rank, TARGETS.c.id)
+    )
 
 
 @dataclass(frozen=True)

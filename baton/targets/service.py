@@ -242,6 +242,18 @@ async def list_targets(
     """Any member lists live targets (`queries.list_targets`: creation order, or best
     matches of `q` first). `status` is a step key of the target workflow (422
     otherwise)."""
+    await _check_status(ctx, status)
+    return await queries.list_targets(ctx.session, page, status=status, q=q)
+
+
+async def whole_list_statement(ctx: Ctx, status: str | None, q: str | None) -> Any:
+    """The targets list whole, as `list_targets` pages it (the same member and
+    `status` rules), every row in its order (an export reads it)."""
+    await _check_status(ctx, status)
+    return queries.list_statement(None, status=status, q=q)
+
+
+async def _check_status(ctx: Ctx, status: str | None) -> None:
     ctx.require_principal()
     if status is not None:
         flow = await target_workflow(ctx)
@@ -250,7 +262,6 @@ async def list_targets(
             raise ValidationFailed(
                 errors=[FieldError("status", f"is not a target status; one of: {keys}")]
             )
-    return await queries.list_targets(ctx.session, page, status=status, q=q)
 
 
 async def summary(ctx: Ctx) -> tuple[uuid.UUID, list[queries.StatusCountRow]]:

@@ -11,7 +11,6 @@ import asyncpg
 import httpx
 import openpyxl
 
-from baton.exports import sources
 from tests.accounts.support import create_account, create_contact, insert_activity, insert_deal
 from tests.factories import Member, add_member, register_tenant
 from tests.targets.support import create_target
@@ -251,67 +250,6 @@ async def test_viewers_export_what_they_read_and_the_export_is_audited(
     assert (await client.get("/api/v1/exports/accounts")).status_code == 401
 
 
-async def test_the_response_starts_before_every_batch_is_read(
-    app: Any, client: httpx.AsyncClient, owner_conn: asyncpg.Connection, monkeypatch: Any
-) -> None:
-    """(The lists read page by page, `sources`.) More rows than a batch: one statement per batch, every row once and in order,
-    and the first bytes go out to the client before the last batch is read (the ASGI
-    messages as a server sees them; httpx's test transport would buffer them)."""
-    admin = await register_tenant(client)
-    account_ids = [(await create_account(client, admin, name=f"A{i}"))["id"] for i in range(7)]
-    monkeypatch.setattr(sources.batches, "__defaults__", (3,))
-    events: list[tuple[str, int]] = []
-    original = sources._READERS[sources.ExportEntity.ACCOUNTS]
-
-    async def counting(ctx: Any, filters: Any, size: int) -> Any:
-        async for rows in original(ctx, filters, size):
-            events.append(("batch", len(rows)))
-            yield rows
-
-    monkeypatch.setitem(sources._READERS, sources.ExportEntity.ACCOUNTS, counting)
-    body = bytearray()
-    status: list[int] = []
-
-    async def receive() -> dict[str, Any]:
-        if not events or events[0] != ("request", 0):
-            events.insert(0, ("request", 0))
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await asyncio.sleep(3600)  # the client stays until the answer is complete
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            status.append(message["status"])
-        elif message["type"] == "http.response.body":
-            body.extend(message.get("body", b""))
-            events.append(("body", len(message.get("body", b""))))
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/api/v1/exports/accounts",
-        "raw_path": b"/api/v1/exports/accounts",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {admin.token}".encode())],
-        "client": ("127.0.0.9", 40000),
-        "server": ("testserver", 80),
-        "app": app,
-    }
-    await asyncio.wait_for(app(scope, receive, send), 30)
-    assert status == [200]
-    batches = [size for kind, size in events if kind == "batch"]
-    assert batches == [3, 3, 1]
-    first_body = next(i for i, (kind, size) in enumerate(events) if kind == "body" and size)
-    last_batch = max(i for i, (kind, _) in enumerate(events) if kind == "batch")
-    assert first_body < last_batch, events
-    ids = [row["ID"] for row in csv.DictReader(io.StringIO(body.decode()[1:]))]
-    assert ids == account_ids
-
-
 async def test_a_client_gone_mid_stream_ends_the_request_quietly(
     app: Any,
     client: httpx.AsyncClient,
@@ -326,7 +264,6 @@ async def test_a_client_gone_mid_stream_ends_the_request_quietly(
     account = await create_account(client, admin, name="Acme")
     for _ in range(7):
         await insert_deal(owner_conn, admin, account["id"])
-    monkeypatch.setattr(sources.batches, "__defaults__", (2,))
     gone = asyncio.Event()
     started = False
     sent: list[str] = []

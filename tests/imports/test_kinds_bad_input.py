@@ -13,6 +13,8 @@ from openpyxl import Workbook
 
 from baton.config import Settings
 from baton.db.engine import Database
+from baton.imports import fields as import_fields
+from baton.imports.models import ImportKind
 from tests.accounts.support import create_account
 from tests.factories import register_tenant
 from tests.imports.support import committed, upload, uploaded
@@ -170,3 +172,29 @@ async def test_a_row_with_a_cell_error_also_reports_its_references(
         (1, "occurred_on"),
         (1, "account"),
     ]
+
+
+def test_a_repeated_cell_reads_as_the_first_time() -> None:
+    """Each distinct value of a field is validated once (`fields._validated`): the
+    second read of a cell, good or bad, answers as the first and as the type does."""
+    specs = {spec.name: spec for spec in import_fields.fields_of(ImportKind.TRANSACTIONS)}
+    for name, cell in [
+        ("account_domain", "https://www.Acme.com/about"),
+        ("account_domain", "not a domain"),
+        ("amount", "1234.5"),
+        ("amount", "12.345"),
+        ("currency", "eur"),
+        ("currency", "EURO"),
+        ("occurred_on", "2026-02-30"),
+    ]:
+        spec = specs[name]
+        first = import_fields.validate_cell(spec, cell)
+        assert import_fields.validate_cell(spec, cell) == first
+        assert spec.adapter is not None
+        cleaned = spec.clean(cell) if spec.clean else cell
+        assert first == import_fields._validated.__wrapped__(spec.adapter, cleaned)
+    assert import_fields.validate_cell(specs["account_domain"], "www.Acme.com") == (
+        "acme.com",
+        None,
+    )
+    assert import_fields.validate_cell(specs["currency"], "EURO")[1] is not None

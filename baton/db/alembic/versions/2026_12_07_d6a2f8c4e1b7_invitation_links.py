@@ -116,7 +116,7 @@ def upgrade() -> None:
         postgresql_where=sa.text("finished_at IS NOT NULL"),
     )
     op.execute(_replace(jobs_ddl.RETENTION_FUNCTION))
-    op.execute(audit_ddl.TRAIL_FUNCTION)
+    op.execute(audit_ddl.TRAIL_FUNCTION_V2)
 
 
 def downgrade() -> None:
