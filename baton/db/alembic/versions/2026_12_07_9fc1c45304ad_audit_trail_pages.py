@@ -7,7 +7,7 @@ by page (an export) was quadratic — a minute for 100 000 entries. Same signatu
 same answers. The downgrade puts the previous body back.
 
 Revision ID: 9fc1c45304ad
-Revises: d6a2f8c4e1b7
+Revises: a6400433877f
 Create Date: 2026-12-07 21:50:00.000000+00:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from baton.audit import ddl as audit_ddl
 
 revision = "9fc1c45304ad"
-down_revision = "d6a2f8c4e1b7"
+down_revision = "a6400433877f"
 branch_labels = None
 depends_on = None
 
