@@ -14,7 +14,7 @@ from baton.imports.models import ImportBatch, ImportFile
 from baton.jobs.models import JobError
 from baton.leads.models import Lead, LeadEscalation, PoolEntry
 from baton.notifications.models import Notification
-from baton.reports.models import open_deal_totals
+from baton.reports.models import open_deal_totals, step_duration_days, workflow_move_days
 from baton.saved_views.models import SavedView
 from baton.targets.models import Target
 from baton.webhooks.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
@@ -71,4 +71,6 @@ __all__ = [
     "WorkflowStep",
     "WorkflowTransition",
     "open_deal_totals",
+    "step_duration_days",
+    "workflow_move_days",
 ]
