@@ -294,10 +294,14 @@ async def step_flow_from_ledger(
 # ledger (the same buckets computed on the fly). `:head_end`/`:tail_start` are the
 # first and last midnights inside the period (both `:until` when there is no whole day).
 _EDGE_MOVES = """
-    SELECT from_step_id, to_step_id, seconds_in_previous_step AS seconds, backwards
+    SELECT from_step_id, to_step_id, baton_duration_bucket(seconds_in_previous_step) AS bucket,
+           backwards
       FROM workflow_history
-     WHERE workflow_id = :workflow_id
-       AND ((at >= :since AND at < :head_end) OR (at >= :tail_start AND at < :until))"""
+     WHERE workflow_id = :workflow_id AND at >= :since AND at < :head_end
+    UNION ALL
+    SELECT from_step_id, to_step_id, baton_duration_bucket(seconds_in_previous_step), backwards
+      FROM workflow_history
+     WHERE workflow_id = :workflow_id AND at >= :tail_start AND at < :until"""
 
 _ROLLED_FLOW = """
 WITH edge AS MATERIALIZED ({edge}
@@ -317,8 +321,8 @@ SELECT step_id, NULL, bucket, sum(n), 0
          WHERE workflow_id = :workflow_id AND span = 1 AND day >= :first_day
            AND day < :last_day
         UNION ALL
-        SELECT from_step_id, baton_duration_coarse(baton_duration_bucket(seconds)), 1
-          FROM edge WHERE from_step_id IS NOT NULL AND seconds IS NOT NULL) AS d
+        SELECT from_step_id, baton_duration_coarse(bucket), 1
+          FROM edge WHERE from_step_id IS NOT NULL AND bucket IS NOT NULL) AS d
  GROUP BY step_id, bucket
 """
 
@@ -331,17 +335,17 @@ WITH wanted AS (
 ), edge AS MATERIALIZED ({edge}
 )
 SELECT step_id, bucket, sum(n) AS n
-  FROM (SELECT s.step_id, s.bucket, s.moves AS n
-          FROM wanted w JOIN step_duration_days s
-            ON s.workflow_id = :workflow_id AND s.step_id = w.step_id AND s.span = 0
-           AND s.bucket >= w.low AND s.bucket < w.high
-           AND s.day >= :first_day AND s.day < :last_day
+  FROM (SELECT w.step_id, s.bucket, s.moves AS n
+          FROM wanted w CROSS JOIN LATERAL (
+              SELECT bucket, moves FROM step_duration_days
+               WHERE workflow_id = :workflow_id AND step_id = w.step_id AND span = 0
+                 AND bucket >= w.low AND bucket < w.high
+                 AND day >= :first_day AND day < :last_day
+              OFFSET 0) AS s  -- kept a subquery: one index range per wanted bucket
         UNION ALL
-        SELECT e.from_step_id, baton_duration_bucket(e.seconds), 1
+        SELECT e.from_step_id, e.bucket, 1
           FROM edge e JOIN wanted w ON w.step_id = e.from_step_id
-         WHERE e.seconds IS NOT NULL
-           AND baton_duration_bucket(e.seconds) >= w.low
-           AND baton_duration_bucket(e.seconds) < w.high) AS d
+         WHERE e.bucket >= w.low AND e.bucket < w.high) AS d
  GROUP BY step_id, bucket
 """
 
