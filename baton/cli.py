@@ -298,7 +298,8 @@ def db_rebuild_rollups(
     tenant: Annotated[str | None, typer.Option(help="Only this organization (slug)")] = None,
 ) -> None:
     """Recompute the reports' rollups from their base rows (idempotent): the repair
-    for what `baton doctor` reports as `open_deal_totals` or `workflow_moves`."""
+    for what `baton doctor` reports as `open_deal_totals`, `workflow_moves` or
+    `activity_days`."""
     from baton.ops.rollups import rebuild_rollups
 
     written = asyncio.run(rebuild_rollups(owner_url(get_settings()), tenant))

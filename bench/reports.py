@@ -237,9 +237,9 @@ async def load_tenant(conn: Any, name: str, deals: int) -> dict[str, float]:
             f" SELECT * FROM ({ddl.OPEN_DEAL_TOTALS_RECOMPUTED}) r WHERE tenant_id = $1",
             tenant,
         )
-        for table in ("workflow_move_days", "step_duration_days"):
+        for table in ("workflow_move_days", "step_duration_days", "activity_days"):
             await conn.execute(f"DELETE FROM {table} WHERE tenant_id = $1", tenant)
-        for statement in ddl.WORKFLOW_MOVES_REBUILD:
+        for statement in (*ddl.WORKFLOW_MOVES_REBUILD, ddl.ACTIVITY_DAYS_REBUILD):
             await conn.execute(statement.replace(":tenant", "$1"), tenant)
         seconds[f"{name} rollups"] = time.perf_counter() - began
     return seconds
@@ -259,6 +259,7 @@ async def load(deployed: Any, deals: int) -> dict[str, float]:
             "open_deal_totals",
             "workflow_move_days",
             "step_duration_days",
+            "activity_days",
         ):
             await conn.execute(f"VACUUM (ANALYZE) {table}")
         seconds["VACUUM ANALYZE"] = time.perf_counter() - began

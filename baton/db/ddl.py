@@ -1014,3 +1014,76 @@ WORKFLOW_MOVES_REBUILD = (
     f"INSERT INTO step_duration_days ({STEP_DURATION_DAYS_KEY}, moves)"
     f" SELECT * FROM ({STEP_DURATION_DAYS_RECOMPUTED}) AS r WHERE tenant_id = :tenant",
 )
+
+
+# The activity report's rollup (`activity_days`; baton/reports/models.py), kept like
+# the others: per statement on activities, net change upserted in key order.
+ACTIVITY_DAYS_KEY = "tenant_id, day, owner_id"
+
+
+def _activity_rows(image: str, sign: str) -> str:
+    return (
+        f"SELECT tenant_id, (completed_at AT TIME ZONE 'UTC')::date AS day, owner_id,"
+        f" {sign}1 AS done, 0 AS planned FROM {image}"
+        f" WHERE status = 'done' AND deleted_at IS NULL AND type <> 'system'"
+        f" AND completed_at IS NOT NULL"
+        f" UNION ALL"
+        f" SELECT tenant_id, (due_at AT TIME ZONE 'UTC')::date, owner_id, 0, {sign}1 FROM {image}"
+        f" WHERE status = 'planned' AND deleted_at IS NULL AND due_at IS NOT NULL"
+    )
+
+
+def _activity_function(name: str, changes: str) -> str:
+    return f"""
+CREATE FUNCTION {name}() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO activity_days AS t ({ACTIVITY_DAYS_KEY}, done, planned)
+    SELECT {ACTIVITY_DAYS_KEY}, sum(done), sum(planned)
+    FROM ({changes}) AS change
+    GROUP BY {ACTIVITY_DAYS_KEY}
+    HAVING sum(done) <> 0 OR sum(planned) <> 0
+    ORDER BY {ACTIVITY_DAYS_KEY}
+    ON CONFLICT ({ACTIVITY_DAYS_KEY}) DO UPDATE
+    SET done = t.done + excluded.done, planned = t.planned + excluded.planned;
+    RETURN NULL;
+END
+$$
+"""
+
+
+ACTIVITY_DAYS_FUNCTIONS = (
+    _activity_function("baton_activity_days_insert", _activity_rows("new_activities", "")),
+    _activity_function(
+        "baton_activity_days_update",
+        f"{_activity_rows('old_activities', '-')} UNION ALL {_activity_rows('new_activities', '')}",
+    ),
+    _activity_function("baton_activity_days_delete", _activity_rows("old_activities", "-")),
+)
+ACTIVITY_DAYS_TRIGGERS = (
+    "CREATE TRIGGER activity_days_insert AFTER INSERT ON activities"
+    " REFERENCING NEW TABLE AS new_activities"
+    " FOR EACH STATEMENT EXECUTE FUNCTION baton_activity_days_insert()",
+    "CREATE TRIGGER activity_days_update AFTER UPDATE ON activities"
+    " REFERENCING OLD TABLE AS old_activities NEW TABLE AS new_activities"
+    " FOR EACH STATEMENT EXECUTE FUNCTION baton_activity_days_update()",
+    "CREATE TRIGGER activity_days_delete AFTER DELETE ON activities"
+    " REFERENCING OLD TABLE AS old_activities"
+    " FOR EACH STATEMENT EXECUTE FUNCTION baton_activity_days_delete()",
+)
+DROP_ACTIVITY_DAYS = (
+    *(f"DROP TRIGGER IF EXISTS activity_days_{event} ON activities" for event in _EVENTS),
+    *(f"DROP FUNCTION IF EXISTS baton_activity_days_{event}()" for event in _EVENTS),
+)
+ACTIVITY_DAYS_RECOMPUTED = f"""
+SELECT {ACTIVITY_DAYS_KEY}, sum(done) AS done, sum(planned) AS planned
+FROM ({_activity_rows("activities", "")}) AS activity
+GROUP BY {ACTIVITY_DAYS_KEY}
+"""
+ACTIVITY_DAYS_BACKFILL = (
+    f"INSERT INTO activity_days ({ACTIVITY_DAYS_KEY}, done, planned) {ACTIVITY_DAYS_RECOMPUTED}"
+)
+ACTIVITY_DAYS_REBUILD = (
+    f"INSERT INTO activity_days ({ACTIVITY_DAYS_KEY}, done, planned)"
+    f" SELECT * FROM ({ACTIVITY_DAYS_RECOMPUTED}) AS r WHERE tenant_id = :tenant"
+)

@@ -51,6 +51,7 @@ LEFT_OUT_TABLES = frozenset(
         "open_deal_totals",
         "workflow_move_days",
         "step_duration_days",
+        "activity_days",
     }
 )
 LEFT_OUT_COLUMNS = frozenset({"tenant_id", "search_doc", "phone_tail"})

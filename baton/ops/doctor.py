@@ -247,6 +247,28 @@ def _workflow_moves_sql() -> str:
     """
 
 
+def _activity_days_sql() -> str:
+    key = ddl.ACTIVITY_DAYS_KEY
+    return f"""
+    WITH stored AS (
+        SELECT {key}, done, planned FROM activity_days
+        WHERE tenant_id IN {_SCOPED_TENANTS} AND (done <> 0 OR planned <> 0)
+    ),
+    recomputed AS (
+        SELECT * FROM ({ddl.ACTIVITY_DAYS_RECOMPUTED}) r WHERE tenant_id IN {_SCOPED_TENANTS}
+    ),
+    wrong AS (
+        (SELECT 'stored' AS side, * FROM stored EXCEPT SELECT 'stored', * FROM recomputed)
+        UNION ALL
+        (SELECT 'recomputed', * FROM recomputed EXCEPT SELECT 'recomputed', * FROM stored)
+    )
+    SELECT t.slug AS tenant, w.owner_id AS id,
+        w.side || ': ' || w.day || ', owner ' || coalesce(w.owner_id::text, 'nobody')
+        || ': ' || w.done || ' done, ' || w.planned || ' planned' AS detail
+    FROM wrong w JOIN tenants t ON t.id = w.tenant_id
+    """
+
+
 def _history_sql() -> str:
     # Replay without trusting timestamps: moves made in one transaction share `at`
     # and their UUIDv7 ids may tie within a millisecond, so an ORDER BY cannot tell
@@ -609,6 +631,13 @@ CHECKS: tuple[Check, ...] = (
         " step_duration_days) must equal a recomputation from the history;"
         " `baton db rebuild-rollups` writes the recomputation back.",
         _workflow_moves_sql(),
+    ),
+    Check(
+        "activity_days",
+        Severity.ERROR,
+        "The activity report's rollup (activity_days) must equal a recomputation from the"
+        " activities; `baton db rebuild-rollups` writes the recomputation back.",
+        _activity_days_sql(),
     ),
 )
 

@@ -57,6 +57,18 @@ async def rebuild_workflow_moves(conn: AsyncConnection, tenant_id: uuid.UUID) ->
     return rows
 
 
+async def rebuild_activity_days(conn: AsyncConnection, tenant_id: uuid.UUID) -> int:
+    """Replace one organization's `activity_days` by the recomputation from its
+    activities, holding them against writes (in `conn`'s transaction, tenant already
+    set); returns the rows written."""
+    await conn.execute(text("LOCK TABLE activities IN SHARE MODE"))
+    await conn.execute(
+        text("DELETE FROM activity_days WHERE tenant_id = :tenant"), {"tenant": tenant_id}
+    )
+    written = await conn.execute(text(ddl.ACTIVITY_DAYS_REBUILD), {"tenant": tenant_id})
+    return written.rowcount
+
+
 async def rebuild_rollups(owner: URL, slug: str | None = None) -> dict[str, dict[str, int]]:
     """Rebuild every organization's rollups (or the one `slug` names), each in its own
     transaction; returns the rows written per organization slug and rollup."""
@@ -77,6 +89,7 @@ async def rebuild_rollups(owner: URL, slug: str | None = None) -> dict[str, dict
                     rows = {
                         "open deal total": await rebuild_open_deal_totals(conn, tenant_id),
                         "workflow move": await rebuild_workflow_moves(conn, tenant_id),
+                        "activity day": await rebuild_activity_days(conn, tenant_id),
                     }
                     name = await conn.scalar(
                         text("SELECT slug FROM tenants WHERE id = :tenant"), {"tenant": tenant_id}

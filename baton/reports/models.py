@@ -138,3 +138,28 @@ step_duration_days = Table(
     ),
     info={"tenancy": "tenant", "audited": False, "app_privileges": ("SELECT", "INSERT", "UPDATE")},
 )
+
+
+# The activity report's rollup, per (owner, UTC day), kept by the `activity_days_*`
+# triggers on activities in the writing transaction: `done` counts activities done
+# (system entries excluded) by the day they were completed, `planned` counts planned
+# activities by the day they are due. A period's whole UTC days come from here, its
+# partial first and last days (and today's overdue part) from the activities.
+activity_days = Table(
+    "activity_days",
+    Base.metadata,
+    Column("tenant_id", Uuid, ForeignKey("tenants.id"), nullable=False),
+    Column("day", Date, nullable=False),
+    # NULL: nobody's (as on the activity).
+    Column("owner_id", Uuid, nullable=True),
+    Column("done", BigInteger, nullable=False),
+    Column("planned", BigInteger, nullable=False),
+    UniqueConstraint(
+        "tenant_id",
+        "day",
+        "owner_id",
+        name="uq_activity_days_key",
+        postgresql_nulls_not_distinct=True,
+    ),
+    info={"tenancy": "tenant", "audited": False, "app_privileges": ("SELECT", "INSERT", "UPDATE")},
+)

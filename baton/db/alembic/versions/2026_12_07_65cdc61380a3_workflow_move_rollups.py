@@ -5,7 +5,9 @@ and backward moves. `step_duration_days`: per (workflow, step left, UTC day) a
 histogram of the time spent in the step at display precision (`baton_duration_bucket`),
 with coarse rows (`baton_duration_coarse`) to find a percentile's bucket quickly.
 Both kept by statement triggers on workflow_history in the writing transaction and
-backfilled here.
+backfilled here. `activity_days`: per (UTC day, owner) the activities done that day
+and the planned ones due that day, for the activity report, kept by statement
+triggers on activities and backfilled the same way.
 
 Revision ID: 65cdc61380a3
 Revises: d6a2f8c4e1b7
@@ -95,8 +97,40 @@ def upgrade() -> None:
     for backfill in ddl.WORKFLOW_MOVES_BACKFILL:
         op.execute(backfill)
 
+    op.create_table(
+        "activity_days",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("owner_id", sa.Uuid(), nullable=True),
+        sa.Column("done", sa.BigInteger(), nullable=False),
+        sa.Column("planned", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_activity_days_tenant_id_tenants")
+        ),
+        sa.UniqueConstraint(
+            "tenant_id",
+            "day",
+            "owner_id",
+            name="uq_activity_days_key",
+            postgresql_nulls_not_distinct=True,
+        ),
+        info=_INFO,
+    )
+    for statement in ddl.enable_tenant_rls("activity_days"):
+        op.execute(statement)
+    for function in ddl.ACTIVITY_DAYS_FUNCTIONS:
+        op.execute(function)
+    for trigger in ddl.ACTIVITY_DAYS_TRIGGERS:
+        op.execute(trigger)
+    op.execute(ddl.ACTIVITY_DAYS_BACKFILL)
+
 
 def downgrade() -> None:
+    for statement in ddl.DROP_ACTIVITY_DAYS:
+        op.execute(statement)
+    for statement in ddl.disable_tenant_rls("activity_days"):
+        op.execute(statement)
+    op.drop_table("activity_days")
     for statement in ddl.DROP_WORKFLOW_MOVES:
         op.execute(statement)
     for statement in ddl.DROP_DURATION_FUNCTIONS:
