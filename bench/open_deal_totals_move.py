@@ -2,8 +2,9 @@
 
     .venv/bin/python -m bench.open_deal_totals_move [--rounds 6] [-n 200] [--rollup NAME]
 
-`--rollup open_deal_totals` (the default: its triggers on deals) or `workflow_moves`
-(the stage-conversion rollups' triggers on workflow_history, which every move writes).
+`--rollup open_deal_totals` (the default: its triggers on deals), `workflow_moves`
+(the stage-conversion rollups' triggers on workflow_history, which every move writes)
+or `activity_days` (the activity report's triggers on activities).
 
 A fresh embedded install with the demo organization; the demo admin moves demo deals
 between Prospecting and Discovery through the service layer, as the move endpoint
@@ -48,6 +49,7 @@ EVENTS = ("insert", "update", "delete")
 ROLLUPS = {
     "open_deal_totals": ("deals", tuple(f"open_deal_totals_{e}" for e in EVENTS)),
     "workflow_moves": ("workflow_history", tuple(f"workflow_moves_{e}" for e in EVENTS)),
+    "activity_days": ("activities", tuple(f"activity_days_{e}" for e in EVENTS)),
 }
 
 
