@@ -298,15 +298,16 @@ def db_rebuild_rollups(
     tenant: Annotated[str | None, typer.Option(help="Only this organization (slug)")] = None,
 ) -> None:
     """Recompute the reports' rollups from their base rows (idempotent): the repair
-    for what `baton doctor` reports as `open_deal_totals`."""
+    for what `baton doctor` reports as `open_deal_totals`, `workflow_moves` or
+    `activity_days`."""
     from baton.ops.rollups import rebuild_rollups
 
     written = asyncio.run(rebuild_rollups(owner_url(get_settings()), tenant))
     if tenant is not None and not written:
         typer.secho(f"error: no organization with slug '{tenant}'", fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
-    for slug, rows in written.items():
-        typer.echo(f"{slug}: {rows} open deal total row(s)")
+    for slug, rollups in written.items():
+        typer.echo(f"{slug}: " + ", ".join(f"{n} {name} row(s)" for name, n in rollups.items()))
 
 
 @db_app.command("revision")

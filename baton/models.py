@@ -14,7 +14,12 @@ from baton.imports.models import ImportBatch, ImportFile
 from baton.jobs.models import JobError
 from baton.leads.models import Lead, LeadEscalation, PoolEntry
 from baton.notifications.models import Notification
-from baton.reports.models import open_deal_totals
+from baton.reports.models import (
+    activity_days,
+    open_deal_totals,
+    step_duration_days,
+    workflow_move_days,
+)
 from baton.saved_views.models import SavedView
 from baton.targets.models import Target
 from baton.webhooks.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
@@ -70,5 +75,8 @@ __all__ = [
     "WorkflowHistory",
     "WorkflowStep",
     "WorkflowTransition",
+    "activity_days",
     "open_deal_totals",
+    "step_duration_days",
+    "workflow_move_days",
 ]

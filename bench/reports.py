@@ -237,6 +237,10 @@ async def load_tenant(conn: Any, name: str, deals: int) -> dict[str, float]:
             f" SELECT * FROM ({ddl.OPEN_DEAL_TOTALS_RECOMPUTED}) r WHERE tenant_id = $1",
             tenant,
         )
+        for table in ("workflow_move_days", "step_duration_days", "activity_days"):
+            await conn.execute(f"DELETE FROM {table} WHERE tenant_id = $1", tenant)
+        for statement in (*ddl.WORKFLOW_MOVES_REBUILD, ddl.ACTIVITY_DAYS_REBUILD):
+            await conn.execute(statement.replace(":tenant", "$1"), tenant)
         seconds[f"{name} rollups"] = time.perf_counter() - began
     return seconds
 
@@ -247,7 +251,16 @@ async def load(deployed: Any, deals: int) -> dict[str, float]:
         seconds = await load_tenant(conn, BIG_TENANT, deals)
         seconds.update(await load_tenant(conn, GROWTH_TENANT, deals // 10))
         began = time.perf_counter()
-        for table in ("deals", "workflow_history", "leads", "activities", "open_deal_totals"):
+        for table in (
+            "deals",
+            "workflow_history",
+            "leads",
+            "activities",
+            "open_deal_totals",
+            "workflow_move_days",
+            "step_duration_days",
+            "activity_days",
+        ):
             await conn.execute(f"VACUUM (ANALYZE) {table}")
         seconds["VACUUM ANALYZE"] = time.perf_counter() - began
         counts = await conn.fetch(

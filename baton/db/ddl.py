@@ -868,3 +868,222 @@ OPEN_DEAL_TOTALS_REBUILD = (
     f"INSERT INTO open_deal_totals ({OPEN_DEAL_TOTALS_KEY}, deal_count, amount_total)"
     f" SELECT * FROM ({OPEN_DEAL_TOTALS_RECOMPUTED}) AS r WHERE tenant_id = :tenant"
 )
+
+
+# The ledger's rollups for the stage-conversion report (`workflow_move_days`,
+# `step_duration_days`; baton/reports/models.py), kept like `open_deal_totals`: per
+# statement on workflow_history, upserts in key order, rows at zero left until a
+# rebuild. Days are UTC days of the move.
+#
+# Durations are bucketed at the precision the pages show them (`charts.duration`:
+# whole seconds below a minute, minutes below an hour, tenths of an hour below a day,
+# tenths of a day beyond, truncated), so a percentile read from cumulative bucket
+# counts is the ledger's exact percentile at that precision. No upper bucket: past a
+# day every tenth of a day is its own bucket (capped at ~31 million years so the
+# bigint holds). A negative duration (a clock step back) counts as 0.
+DURATION_FUNCTIONS = (
+    """
+CREATE FUNCTION baton_duration_bucket(seconds double precision) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (CASE WHEN seconds < 60 THEN floor(greatest(seconds, 0))
+                 WHEN seconds < 3600 THEN floor(seconds / 60) * 60
+                 WHEN seconds < 86400 THEN floor(seconds / 360) * 360
+                 ELSE floor(least(seconds, 1e15) / 8640) * 8640 END)::bigint
+$$
+""",
+    """
+CREATE FUNCTION baton_duration_coarse(bucket bigint) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN bucket < 60 THEN 0
+                WHEN bucket < 3600 THEN 60
+                WHEN bucket < 86400 THEN bucket / 3600 * 3600
+                ELSE bucket / 86400 * 86400 END
+$$
+""",
+)
+DROP_DURATION_FUNCTIONS = (
+    "DROP FUNCTION IF EXISTS baton_duration_coarse(bigint)",
+    "DROP FUNCTION IF EXISTS baton_duration_bucket(double precision)",
+)
+
+WORKFLOW_MOVE_DAYS_KEY = "tenant_id, workflow_id, day, from_step_id, to_step_id"
+# Bucket before day: a percentile reads a few buckets of one step over the period.
+STEP_DURATION_DAYS_KEY = "tenant_id, workflow_id, step_id, span, bucket, day"
+
+
+def _move_rows(image: str, sign: str) -> str:
+    return (
+        f"SELECT tenant_id, workflow_id, (at AT TIME ZONE 'UTC')::date AS day, from_step_id,"
+        f" to_step_id, {sign}1 AS n, {sign}backwards::integer AS back FROM {image}"
+    )
+
+
+def _duration_rows(image: str, sign: str) -> str:
+    return (
+        f"SELECT h.tenant_id, h.workflow_id, h.from_step_id AS step_id, b.span,"
+        f" (h.at AT TIME ZONE 'UTC')::date AS day, b.bucket, {sign}1 AS n FROM {image} h"
+        f" CROSS JOIN LATERAL (SELECT baton_duration_bucket(h.seconds_in_previous_step) AS fine) f"
+        f" CROSS JOIN LATERAL (VALUES (0::smallint, f.fine),"
+        f" (1::smallint, baton_duration_coarse(f.fine))) AS b(span, bucket)"
+        f" WHERE h.from_step_id IS NOT NULL AND h.seconds_in_previous_step IS NOT NULL"
+    )
+
+
+def _moves_function(name: str, moves: str, durations: str) -> str:
+    return f"""
+CREATE FUNCTION {name}() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO workflow_move_days AS t ({WORKFLOW_MOVE_DAYS_KEY}, moves, backwards)
+    SELECT {WORKFLOW_MOVE_DAYS_KEY}, sum(n), sum(back)
+    FROM ({moves}) AS change
+    GROUP BY {WORKFLOW_MOVE_DAYS_KEY}
+    HAVING sum(n) <> 0 OR sum(back) <> 0
+    ORDER BY {WORKFLOW_MOVE_DAYS_KEY}
+    ON CONFLICT ({WORKFLOW_MOVE_DAYS_KEY}) DO UPDATE
+    SET moves = t.moves + excluded.moves, backwards = t.backwards + excluded.backwards;
+    INSERT INTO step_duration_days AS t ({STEP_DURATION_DAYS_KEY}, moves)
+    SELECT {STEP_DURATION_DAYS_KEY}, sum(n)
+    FROM ({durations}) AS change
+    GROUP BY {STEP_DURATION_DAYS_KEY}
+    HAVING sum(n) <> 0
+    ORDER BY {STEP_DURATION_DAYS_KEY}
+    ON CONFLICT ({STEP_DURATION_DAYS_KEY}) DO UPDATE SET moves = t.moves + excluded.moves;
+    RETURN NULL;
+END
+$$
+"""
+
+
+WORKFLOW_MOVES_FUNCTIONS = (
+    _moves_function(
+        "baton_workflow_moves_insert",
+        _move_rows("new_history", ""),
+        _duration_rows("new_history", ""),
+    ),
+    _moves_function(
+        "baton_workflow_moves_update",
+        f"{_move_rows('old_history', '-')} UNION ALL {_move_rows('new_history', '')}",
+        f"{_duration_rows('old_history', '-')} UNION ALL {_duration_rows('new_history', '')}",
+    ),
+    _moves_function(
+        "baton_workflow_moves_delete",
+        _move_rows("old_history", "-"),
+        _duration_rows("old_history", "-"),
+    ),
+)
+WORKFLOW_MOVES_TRIGGERS = (
+    "CREATE TRIGGER workflow_moves_insert AFTER INSERT ON workflow_history"
+    " REFERENCING NEW TABLE AS new_history"
+    " FOR EACH STATEMENT EXECUTE FUNCTION baton_workflow_moves_insert()",
+    "CREATE TRIGGER workflow_moves_update AFTER UPDATE ON workflow_history"
+    " REFERENCING OLD TABLE AS old_history NEW TABLE AS new_history"
+    " FOR EACH STATEMENT EXECUTE FUNCTION baton_workflow_moves_update()",
+    "CREATE TRIGGER workflow_moves_delete AFTER DELETE ON workflow_history"
+    " REFERENCING OLD TABLE AS old_history"
+    " FOR EACH STATEMENT EXECUTE FUNCTION baton_workflow_moves_delete()",
+)
+DROP_WORKFLOW_MOVES = (
+    *(f"DROP TRIGGER IF EXISTS workflow_moves_{event} ON workflow_history" for event in _EVENTS),
+    *(f"DROP FUNCTION IF EXISTS baton_workflow_moves_{event}()" for event in _EVENTS),
+)
+
+# The ledger's rollups recomputed from workflow_history: the backfill, the doctor's
+# comparison and the rebuild.
+WORKFLOW_MOVE_DAYS_RECOMPUTED = f"""
+SELECT {WORKFLOW_MOVE_DAYS_KEY}, count(*) AS moves, count(*) FILTER (WHERE backwards) AS backwards
+FROM (SELECT tenant_id, workflow_id, (at AT TIME ZONE 'UTC')::date AS day, from_step_id,
+             to_step_id, backwards FROM workflow_history) AS move
+GROUP BY {WORKFLOW_MOVE_DAYS_KEY}
+"""
+STEP_DURATION_DAYS_RECOMPUTED = f"""
+SELECT {STEP_DURATION_DAYS_KEY}, count(*) AS moves
+FROM ({_duration_rows("workflow_history", "")}) AS move
+GROUP BY {STEP_DURATION_DAYS_KEY}
+"""
+WORKFLOW_MOVES_BACKFILL = (
+    f"INSERT INTO workflow_move_days ({WORKFLOW_MOVE_DAYS_KEY}, moves, backwards)"
+    f" {WORKFLOW_MOVE_DAYS_RECOMPUTED}",
+    f"INSERT INTO step_duration_days ({STEP_DURATION_DAYS_KEY}, moves)"
+    f" {STEP_DURATION_DAYS_RECOMPUTED}",
+)
+# One organization's rows written back from its ledger (after deleting them).
+WORKFLOW_MOVES_REBUILD = (
+    f"INSERT INTO workflow_move_days ({WORKFLOW_MOVE_DAYS_KEY}, moves, backwards)"
+    f" SELECT * FROM ({WORKFLOW_MOVE_DAYS_RECOMPUTED}) AS r WHERE tenant_id = :tenant",
+    f"INSERT INTO step_duration_days ({STEP_DURATION_DAYS_KEY}, moves)"
+    f" SELECT * FROM ({STEP_DURATION_DAYS_RECOMPUTED}) AS r WHERE tenant_id = :tenant",
+)
+
+
+# The activity report's rollup (`activity_days`; baton/reports/models.py), kept like
+# the others: per statement on activities, net change upserted in key order.
+ACTIVITY_DAYS_KEY = "tenant_id, day, owner_id"
+
+
+def _activity_rows(image: str, sign: str) -> str:
+    return (
+        f"SELECT tenant_id, (completed_at AT TIME ZONE 'UTC')::date AS day, owner_id,"
+        f" {sign}1 AS done, 0 AS planned FROM {image}"
+        f" WHERE status = 'done' AND deleted_at IS NULL AND type <> 'system'"
+        f" AND completed_at IS NOT NULL"
+        f" UNION ALL"
+        f" SELECT tenant_id, (due_at AT TIME ZONE 'UTC')::date, owner_id, 0, {sign}1 FROM {image}"
+        f" WHERE status = 'planned' AND deleted_at IS NULL AND due_at IS NOT NULL"
+    )
+
+
+def _activity_function(name: str, changes: str) -> str:
+    return f"""
+CREATE FUNCTION {name}() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO activity_days AS t ({ACTIVITY_DAYS_KEY}, done, planned)
+    SELECT {ACTIVITY_DAYS_KEY}, sum(done), sum(planned)
+    FROM ({changes}) AS change
+    GROUP BY {ACTIVITY_DAYS_KEY}
+    HAVING sum(done) <> 0 OR sum(planned) <> 0
+    ORDER BY {ACTIVITY_DAYS_KEY}
+    ON CONFLICT ({ACTIVITY_DAYS_KEY}) DO UPDATE
+    SET done = t.done + excluded.done, planned = t.planned + excluded.planned;
+    RETURN NULL;
+END
+$$
+"""
+
+
+ACTIVITY_DAYS_FUNCTIONS = (
+    _activity_function("baton_activity_days_insert", _activity_rows("new_activities", "")),
+    _activity_function(
+        "baton_activity_days_update",
+        f"{_activity_rows('old_activities', '-')} UNION ALL {_activity_rows('new_activities', '')}",
+    ),
+    _activity_function("baton_activity_days_delete", _activity_rows("old_activities", "-")),
+)
+ACTIVITY_DAYS_TRIGGERS = (
+    "CREATE TRIGGER activity_days_insert AFTER INSERT ON activities"
+    " REFERENCING NEW TABLE AS new_activities"
+    " FOR EACH STATEMENT EXECUTE FUNCTION baton_activity_days_insert()",
+    "CREATE TRIGGER activity_days_update AFTER UPDATE ON activities"
+    " REFERENCING OLD TABLE AS old_activities NEW TABLE AS new_activities"
+    " FOR EACH STATEMENT EXECUTE FUNCTION baton_activity_days_update()",
+    "CREATE TRIGGER activity_days_delete AFTER DELETE ON activities"
+    " REFERENCING OLD TABLE AS old_activities"
+    " FOR EACH STATEMENT EXECUTE FUNCTION baton_activity_days_delete()",
+)
+DROP_ACTIVITY_DAYS = (
+    *(f"DROP TRIGGER IF EXISTS activity_days_{event} ON activities" for event in _EVENTS),
+    *(f"DROP FUNCTION IF EXISTS baton_activity_days_{event}()" for event in _EVENTS),
+)
+ACTIVITY_DAYS_RECOMPUTED = f"""
+SELECT {ACTIVITY_DAYS_KEY}, sum(done) AS done, sum(planned) AS planned
+FROM ({_activity_rows("activities", "")}) AS activity
+GROUP BY {ACTIVITY_DAYS_KEY}
+"""
+ACTIVITY_DAYS_BACKFILL = (
+    f"INSERT INTO activity_days ({ACTIVITY_DAYS_KEY}, done, planned) {ACTIVITY_DAYS_RECOMPUTED}"
+)
+ACTIVITY_DAYS_REBUILD = (
+    f"INSERT INTO activity_days ({ACTIVITY_DAYS_KEY}, done, planned)"
+    f" SELECT * FROM ({ACTIVITY_DAYS_RECOMPUTED}) AS r WHERE tenant_id = :tenant"
+)

@@ -44,7 +44,15 @@ from baton.jobs.runtime import describe_error, tenant_task
 ROWS_PER_FETCH = 2000
 # Credentials, and bookkeeping the triggers rebuild from the exported rows.
 LEFT_OUT_TABLES = frozenset(
-    {"access_tokens", "api_keys", "pipeline_column_totals", "open_deal_totals"}
+    {
+        "access_tokens",
+        "api_keys",
+        "pipeline_column_totals",
+        "open_deal_totals",
+        "workflow_move_days",
+        "step_duration_days",
+        "activity_days",
+    }
 )
 LEFT_OUT_COLUMNS = frozenset({"tenant_id", "search_doc", "phone_tail"})
 _EXPORTS: Table = TenantExport.__table__  # type: ignore[assignment]

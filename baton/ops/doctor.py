@@ -201,6 +201,74 @@ def _open_deal_totals_sql() -> str:
     """
 
 
+def _workflow_moves_sql() -> str:
+    # Both ledger rollups against their recomputation; rows at zero are no row.
+    def wrong(table: str, key: str, figures: str, nonzero: str, recomputed: str) -> str:
+        return f"""(
+        WITH stored AS (
+            SELECT {key}, {figures} FROM {table}
+            WHERE tenant_id IN {_SCOPED_TENANTS} AND ({nonzero})
+        ),
+        recomputed AS (
+            SELECT * FROM ({recomputed}) r WHERE tenant_id IN {_SCOPED_TENANTS}
+        )
+        SELECT '{table} stored' AS side, * FROM (
+            SELECT * FROM stored EXCEPT SELECT * FROM recomputed) s
+        UNION ALL
+        SELECT '{table} recomputed', * FROM (
+            SELECT * FROM recomputed EXCEPT SELECT * FROM stored) r)"""
+
+    days = wrong(
+        "workflow_move_days",
+        ddl.WORKFLOW_MOVE_DAYS_KEY,
+        "moves, backwards",
+        "moves <> 0 OR backwards <> 0",
+        ddl.WORKFLOW_MOVE_DAYS_RECOMPUTED,
+    )
+    durations = wrong(
+        "step_duration_days",
+        ddl.STEP_DURATION_DAYS_KEY,
+        "moves",
+        "moves <> 0",
+        ddl.STEP_DURATION_DAYS_RECOMPUTED,
+    )
+    return f"""
+    SELECT t.slug AS tenant, w.workflow_id AS id,
+        w.side || ': ' || w.day || ', from ' || coalesce(w.from_step_id::text, 'creation')
+        || ' to ' || w.to_step_id || ': ' || w.moves || ' moves, ' || w.backwards
+        || ' backwards' AS detail
+    FROM {days} w JOIN tenants t ON t.id = w.tenant_id
+    UNION ALL
+    SELECT t.slug, w.workflow_id,
+        w.side || ': ' || w.day || ', step ' || w.step_id
+        || CASE WHEN w.span = 1 THEN ', coarse bucket ' ELSE ', bucket ' END || w.bucket
+        || ' s: ' || w.moves || ' moves'
+    FROM {durations} w JOIN tenants t ON t.id = w.tenant_id
+    """
+
+
+def _activity_days_sql() -> str:
+    key = ddl.ACTIVITY_DAYS_KEY
+    return f"""
+    WITH stored AS (
+        SELECT {key}, done, planned FROM activity_days
+        WHERE tenant_id IN {_SCOPED_TENANTS} AND (done <> 0 OR planned <> 0)
+    ),
+    recomputed AS (
+        SELECT * FROM ({ddl.ACTIVITY_DAYS_RECOMPUTED}) r WHERE tenant_id IN {_SCOPED_TENANTS}
+    ),
+    wrong AS (
+        (SELECT 'stored' AS side, * FROM stored EXCEPT SELECT 'stored', * FROM recomputed)
+        UNION ALL
+        (SELECT 'recomputed', * FROM recomputed EXCEPT SELECT 'recomputed', * FROM stored)
+    )
+    SELECT t.slug AS tenant, w.owner_id AS id,
+        w.side || ': ' || w.day || ', owner ' || coalesce(w.owner_id::text, 'nobody')
+        || ': ' || w.done || ' done, ' || w.planned || ' planned' AS detail
+    FROM wrong w JOIN tenants t ON t.id = w.tenant_id
+    """
+
+
 def _history_sql() -> str:
     # Replay without trusting timestamps: moves made in one transaction share `at`
     # and their UUIDv7 ids may tie within a millisecond, so an ORDER BY cannot tell
@@ -555,6 +623,21 @@ CHECKS: tuple[Check, ...] = (
         "The reports' rollup of open deals (open_deal_totals) must equal a recomputation"
         " from the deals; `baton db rebuild-rollups` writes the recomputation back.",
         _open_deal_totals_sql(),
+    ),
+    Check(
+        "workflow_moves",
+        Severity.ERROR,
+        "The stage-conversion report's rollups of the workflow history (workflow_move_days,"
+        " step_duration_days) must equal a recomputation from the history;"
+        " `baton db rebuild-rollups` writes the recomputation back.",
+        _workflow_moves_sql(),
+    ),
+    Check(
+        "activity_days",
+        Severity.ERROR,
+        "The activity report's rollup (activity_days) must equal a recomputation from the"
+        " activities; `baton db rebuild-rollups` writes the recomputation back.",
+        _activity_days_sql(),
     ),
 )
 

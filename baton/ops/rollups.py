@@ -40,11 +40,40 @@ async def rebuild_open_deal_totals(conn: AsyncConnection, tenant_id: uuid.UUID) 
     return written.rowcount
 
 
-async def rebuild_rollups(owner: URL, slug: str | None = None) -> dict[str, int]:
+async def rebuild_workflow_moves(conn: AsyncConnection, tenant_id: uuid.UUID) -> int:
+    """Replace one organization's ledger rollups (`workflow_move_days`,
+    `step_duration_days`) by the recomputation from its workflow history, holding the
+    ledger against writes (in `conn`'s transaction, tenant already set); returns the
+    rows written."""
+    await conn.execute(text("LOCK TABLE workflow_history IN SHARE MODE"))
+    rows = 0
+    for delete in (
+        "DELETE FROM workflow_move_days WHERE tenant_id = :tenant",
+        "DELETE FROM step_duration_days WHERE tenant_id = :tenant",
+    ):
+        await conn.execute(text(delete), {"tenant": tenant_id})
+    for statement in ddl.WORKFLOW_MOVES_REBUILD:
+        rows += (await conn.execute(text(statement), {"tenant": tenant_id})).rowcount
+    return rows
+
+
+async def rebuild_activity_days(conn: AsyncConnection, tenant_id: uuid.UUID) -> int:
+    """Replace one organization's `activity_days` by the recomputation from its
+    activities, holding them against writes (in `conn`'s transaction, tenant already
+    set); returns the rows written."""
+    await conn.execute(text("LOCK TABLE activities IN SHARE MODE"))
+    await conn.execute(
+        text("DELETE FROM activity_days WHERE tenant_id = :tenant"), {"tenant": tenant_id}
+    )
+    written = await conn.execute(text(ddl.ACTIVITY_DAYS_REBUILD), {"tenant": tenant_id})
+    return written.rowcount
+
+
+async def rebuild_rollups(owner: URL, slug: str | None = None) -> dict[str, dict[str, int]]:
     """Rebuild every organization's rollups (or the one `slug` names), each in its own
-    transaction; returns the rows written per organization slug."""
+    transaction; returns the rows written per organization slug and rollup."""
     engine = create_async_engine(owner, poolclass=NullPool)
-    written: dict[str, int] = {}
+    written: dict[str, dict[str, int]] = {}
     try:
         async with engine.connect() as conn:
             if slug is None:
@@ -57,7 +86,11 @@ async def rebuild_rollups(owner: URL, slug: str | None = None) -> dict[str, int]
             await conn.rollback()
             for tenant_id in tenants:
                 async with conn.begin():
-                    rows = await rebuild_open_deal_totals(conn, tenant_id)
+                    rows = {
+                        "open deal total": await rebuild_open_deal_totals(conn, tenant_id),
+                        "workflow move": await rebuild_workflow_moves(conn, tenant_id),
+                        "activity day": await rebuild_activity_days(conn, tenant_id),
+                    }
                     name = await conn.scalar(
                         text("SELECT slug FROM tenants WHERE id = :tenant"), {"tenant": tenant_id}
                     )

@@ -9,7 +9,9 @@ each statement keeps to the partial indexes it was written for:
 - open deals: their rollup `open_deal_totals` (`reports.models`, kept by triggers),
   or `ix_deals_open_pipeline` (workflow, step; covering what the forecast reads by
   day); closed deals: `ix_deals_closed` (closed_at);
-- the ledger: `ix_workflow_history_workflow_at`;
+- the ledger: its rollups `workflow_move_days` and `step_duration_days` per UTC day
+  (`reports.models`, kept by triggers) plus the period's partial first and last days
+  from `ix_workflow_history_flow`; with an owner filter the ledger itself;
 - leads: `ix_leads_created` (created_at);
 - activities: `ix_activities_done` (completed_at), `ix_activities_planned_due`
   (due_at), `ix_activities_cadence_due` (cadence steps by due_at).
@@ -21,10 +23,12 @@ result is exact: Σ amount * p / 100 over a group is p / 100 * Σ amount.
 
 from __future__ import annotations
 
+import math
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -232,24 +236,235 @@ async def closed_deals(
 # Which column names a governed record's owner, per entity type, for the owner filter.
 OWNER_COLUMNS = {"deal": ("deals", "owner_id"), "lead": ("leads", "sales_owner_id")}
 
-# The period's moves read once (along `ix_workflow_history_flow`, which covers them):
-# per (from, to) the move count; per from step the time spent in it (median and 90th
-# percentile in one sort) and the moves back.
-_FLOW = """
+# The ledger read row by row (along `ix_workflow_history_flow`, which covers it): per
+# (from, to) the move count; per from step the backward moves and the time spent in
+# it, median and 90th percentile as `percentile_disc` (the lower one: a duration the
+# ledger holds) bucketed at display precision (`baton_duration_bucket`). This is the
+# owner filter's path and the reference the rollups are tested against.
+_LEDGER_FLOW = """
 WITH moves AS MATERIALIZED (
     SELECT h.from_step_id, h.to_step_id, h.seconds_in_previous_step AS seconds, h.backwards
       FROM workflow_history h{join}
      WHERE h.workflow_id = :workflow_id AND h.at >= :since AND h.at < :until{owner}
+), per_step AS (
+    SELECT from_step_id, count(*) FILTER (WHERE backwards) AS backwards,
+           percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY seconds) AS times
+      FROM moves WHERE from_step_id IS NOT NULL GROUP BY from_step_id
 )
 SELECT from_step_id, to_step_id, false AS per_step, count(*) AS n,
        NULL::float8[] AS times, 0::bigint AS backwards
   FROM moves GROUP BY from_step_id, to_step_id
 UNION ALL
-SELECT from_step_id, NULL, true, count(*),
-       percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY seconds),
-       count(*) FILTER (WHERE backwards)
-  FROM moves WHERE from_step_id IS NOT NULL GROUP BY from_step_id
+SELECT from_step_id, NULL, true, 0,
+       ARRAY[baton_duration_bucket(times[1]), baton_duration_bucket(times[2])]::float8[],
+       backwards
+  FROM per_step
 """
+
+
+async def step_flow_from_ledger(
+    session: AsyncSession,
+    workflow_id: uuid.UUID,
+    entity_type: str,
+    owner_id: uuid.UUID | None,
+    since: datetime,
+    until: datetime,
+) -> StepFlow:
+    """The stage-conversion figures from the ledger's rows, optionally for the records
+    one member owns today (joined to the record's table: RLS on it applies too)."""
+    join = owner = ""
+    if owner_id is not None:
+        table, column = OWNER_COLUMNS[entity_type]
+        join = f" JOIN {table} r ON r.id = h.record_id AND r.tenant_id = h.tenant_id"
+        owner = f" AND r.{column} = :owner_id"
+    params = {"workflow_id": workflow_id, "owner_id": owner_id, "since": since, "until": until}
+    edges: dict[tuple[uuid.UUID | None, uuid.UUID], int] = {}
+    times: dict[uuid.UUID, tuple[float | None, float | None, int]] = {}
+    for r in await session.execute(text(_LEDGER_FLOW.format(join=join, owner=owner)), params):
+        if not r.per_step:
+            edges[(r.from_step_id, r.to_step_id)] = int(r.n)
+        else:
+            median, p90 = r.times if r.times else (None, None)
+            times[r.from_step_id] = (median, p90, int(r.backwards))
+    return StepFlow(edges=edges, time_in_step=times)
+
+
+# The rollups' path: the period's whole UTC days from `workflow_move_days` and the
+# coarse rows of `step_duration_days`, its partial first and last days from the
+# ledger (the same buckets computed on the fly). `:head_end`/`:tail_start` are the
+# first and last midnights inside the period (both `:until` when there is no whole day).
+_EDGE_MOVES = """
+    SELECT from_step_id, to_step_id, baton_duration_bucket(seconds_in_previous_step) AS bucket,
+           backwards
+      FROM workflow_history
+     WHERE workflow_id = :workflow_id AND at >= :since AND at < :head_end
+    UNION ALL
+    SELECT from_step_id, to_step_id, baton_duration_bucket(seconds_in_previous_step), backwards
+      FROM workflow_history
+     WHERE workflow_id = :workflow_id AND at >= :tail_start AND at < :until"""
+
+_ROLLED_FLOW = """
+WITH edge AS MATERIALIZED ({edge}
+)
+SELECT from_step_id AS step_id, to_step_id, NULL::bigint AS bucket, sum(n) AS n,
+       sum(back) AS backwards
+  FROM (SELECT from_step_id, to_step_id, moves AS n, backwards AS back
+          FROM workflow_move_days
+         WHERE workflow_id = :workflow_id AND day >= :first_day AND day < :last_day
+        UNION ALL
+        SELECT from_step_id, to_step_id, 1, backwards::integer FROM edge) AS m
+ GROUP BY from_step_id, to_step_id
+UNION ALL
+SELECT step_id, NULL, bucket, sum(n), 0
+  FROM (SELECT step_id, bucket, moves AS n
+          FROM step_duration_days
+         WHERE workflow_id = :workflow_id AND span = 1 AND day >= :first_day
+           AND day < :last_day
+        UNION ALL
+        SELECT from_step_id, baton_duration_coarse(bucket), 1
+          FROM edge WHERE from_step_id IS NOT NULL AND bucket IS NOT NULL) AS d
+ GROUP BY step_id, bucket
+"""
+
+# The display buckets inside the coarse buckets that hold a percentile (`:steps`,
+# `:lows`, `:highs`: one coarse bucket per element).
+_ROLLED_BUCKETS = """
+WITH wanted AS (
+    SELECT * FROM unnest(CAST(:steps AS uuid[]), CAST(:lows AS bigint[]),
+                         CAST(:highs AS bigint[])) AS w(step_id, low, high)
+), edge AS MATERIALIZED ({edge}
+)
+SELECT step_id, bucket, sum(n) AS n
+  FROM (SELECT w.step_id, s.bucket, s.moves AS n
+          FROM wanted w CROSS JOIN LATERAL (
+              SELECT bucket, moves FROM step_duration_days
+               WHERE workflow_id = :workflow_id AND step_id = w.step_id AND span = 0
+                 AND bucket >= w.low AND bucket < w.high
+                 AND day >= :first_day AND day < :last_day
+              OFFSET 0) AS s  -- kept a subquery: one index range per wanted bucket
+        UNION ALL
+        SELECT e.from_step_id, e.bucket, 1
+          FROM edge e JOIN wanted w ON w.step_id = e.from_step_id
+         WHERE e.bucket >= w.low AND e.bucket < w.high) AS d
+ GROUP BY step_id, bucket
+"""
+
+PERCENTILES = (0.5, 0.9)
+
+
+def coarse_end(low: int) -> int:
+    """Where the coarse bucket starting at `low` ends (`baton_duration_coarse`)."""
+    if low < 60:
+        return 60
+    if low < 3600:
+        return 3600
+    if low < 86400:
+        return low + 3600
+    return low + 86400
+
+
+def _rank(fraction: float, count: int) -> int:
+    # percentile_disc's row: the first whose position reaches fraction * count.
+    return max(1, math.ceil(fraction * count))
+
+
+def _crossing(histogram: list[tuple[int, int]], rank: int, before: int) -> tuple[int, int]:
+    """The bucket of `histogram` (ascending) where the running count, starting at
+    `before`, reaches `rank`; and the running count before that bucket."""
+    running = before
+    for bucket, n in histogram:
+        if running + n >= rank:
+            return bucket, running
+        running += n
+    raise AssertionError("a rank beyond the histogram's count")
+
+
+def utc_midnight_after(moment: datetime) -> datetime:
+    day = datetime.combine(moment.astimezone(UTC).date(), time(), tzinfo=UTC)
+    return day if day == moment else day + timedelta(days=1)
+
+
+def utc_midnight_before(moment: datetime) -> datetime:
+    return datetime.combine(moment.astimezone(UTC).date(), time(), tzinfo=UTC)
+
+
+async def step_flow_from_rollups(
+    session: AsyncSession, workflow_id: uuid.UUID, since: datetime, until: datetime
+) -> StepFlow:
+    """The stage-conversion figures from the ledger's rollups: equal to
+    `step_flow_from_ledger` without an owner (the tests hold them to it), reading per
+    whole UTC day a few rows instead of every move (2 statements)."""
+    head_end, tail_start = utc_midnight_after(since), utc_midnight_before(until)
+    if head_end >= tail_start:
+        # No whole day: the ledger alone.
+        head_end = tail_start = until
+    params = {
+        "workflow_id": workflow_id,
+        "since": since,
+        "until": until,
+        "head_end": head_end,
+        "tail_start": tail_start,
+        "first_day": head_end.date(),
+        "last_day": tail_start.date(),
+    }
+    edges: dict[tuple[uuid.UUID | None, uuid.UUID], int] = {}
+    backwards: dict[uuid.UUID, int] = defaultdict(int)
+    coarse: dict[uuid.UUID, list[tuple[int, int]]] = defaultdict(list)
+    for r in await session.execute(text(_ROLLED_FLOW.format(edge=_EDGE_MOVES)), params):
+        if not r.n:
+            continue  # rows a delete brought to zero are no moves
+        if r.to_step_id is not None:
+            edges[(r.step_id, r.to_step_id)] = int(r.n)
+            if r.step_id is not None:
+                backwards[r.step_id] += int(r.backwards)
+        else:
+            coarse[r.step_id].append((int(r.bucket), int(r.n)))
+    # Per step and percentile: its rank, the coarse bucket holding it, and the moves
+    # counted below that bucket.
+    found: dict[tuple[uuid.UUID, float], tuple[int, int, int]] = {}
+    for step_id, histogram in coarse.items():
+        histogram.sort()
+        total = sum(n for _, n in histogram)
+        for fraction in PERCENTILES:
+            rank = _rank(fraction, total)
+            found[(step_id, fraction)] = (rank, *_crossing(histogram, rank, 0))
+    fine: dict[tuple[uuid.UUID, int], list[tuple[int, int]]] = defaultdict(list)
+    wanted = sorted({(step_id, low) for (step_id, _), (_, low, _) in found.items()})
+    if wanted:
+        rows = await session.execute(
+            text(_ROLLED_BUCKETS.format(edge=_EDGE_MOVES)),
+            {
+                **params,
+                "steps": [step_id for step_id, _ in wanted],
+                "lows": [low for _, low in wanted],
+                "highs": [coarse_end(low) for _, low in wanted],
+            },
+        )
+        for r in rows:
+            fine[(r.step_id, coarse_of(int(r.bucket)))].append((int(r.bucket), int(r.n)))
+    times: dict[uuid.UUID, tuple[float | None, float | None, int]] = {}
+    for step_id in {*backwards, *coarse}:
+        values: list[float | None] = []
+        for fraction in PERCENTILES:
+            if (step_id, fraction) not in found:
+                values.append(None)
+                continue
+            rank, low, before = found[(step_id, fraction)]
+            histogram = sorted(fine[(step_id, low)])
+            values.append(float(_crossing(histogram, rank, before)[0]))
+        times[step_id] = (values[0], values[1], backwards.get(step_id, 0))
+    return StepFlow(edges=edges, time_in_step=times)
+
+
+def coarse_of(bucket: int) -> int:
+    """`baton_duration_coarse`: the coarse bucket a display bucket belongs to."""
+    if bucket < 60:
+        return 0
+    if bucket < 3600:
+        return 60
+    if bucket < 86400:
+        return bucket // 3600 * 3600
+    return bucket // 86400 * 86400
 
 
 async def step_flow(
@@ -260,23 +475,14 @@ async def step_flow(
     since: datetime,
     until: datetime,
 ) -> StepFlow:
-    """`workflow.queries.step_flow` in one statement, optionally for the records one
-    member owns today (joined to the record's table: RLS on it applies too)."""
-    join = owner = ""
+    """Moves between steps in the period: from the rollups, or with an owner filter
+    (the records one member owns *today*, which no per-day row can know) from the
+    ledger."""
     if owner_id is not None:
-        table, column = OWNER_COLUMNS[entity_type]
-        join = f" JOIN {table} r ON r.id = h.record_id AND r.tenant_id = h.tenant_id"
-        owner = f" AND r.{column} = :owner_id"
-    params = {"workflow_id": workflow_id, "owner_id": owner_id, "since": since, "until": until}
-    edges: dict[tuple[uuid.UUID | None, uuid.UUID], int] = {}
-    times: dict[uuid.UUID, tuple[float | None, float | None, int]] = {}
-    for r in await session.execute(text(_FLOW.format(join=join, owner=owner)), params):
-        if not r.per_step:
-            edges[(r.from_step_id, r.to_step_id)] = int(r.n)
-        else:
-            median, p90 = r.times or (None, None)
-            times[r.from_step_id] = (median, p90, int(r.backwards))
-    return StepFlow(edges=edges, time_in_step=times)
+        return await step_flow_from_ledger(
+            session, workflow_id, entity_type, owner_id, since, until
+        )
+    return await step_flow_from_rollups(session, workflow_id, since, until)
 
 
 # ------------------------------------------------------------------ leads
@@ -445,7 +651,7 @@ SELECT owner_id, count(*) FILTER (WHERE due_at < :now) AS overdue,
 """
 
 
-async def activity_counts(
+async def activity_counts_from_rows(
     session: AsyncSession,
     owner_id: uuid.UUID | None,
     since: datetime,
@@ -453,6 +659,8 @@ async def activity_counts(
     now: datetime,
     today: tuple[datetime, datetime],
 ) -> list[ActivityCounts]:
+    """Done in the period and planned now overdue or due today, per owner, from the
+    activities row by row: the reference `activity_counts` is held to in the tests."""
     owner = _owner("owner_id", owner_id)
     params = {
         "owner_id": owner_id,
@@ -470,6 +678,83 @@ async def activity_counts(
         counts["overdue"] = int(row.overdue)
         counts["due_today"] = int(row.due_today)
     return [ActivityCounts(owner_id=key, **counts) for key, counts in found.items()]
+
+
+# The rollup's path: done on the period's whole UTC days and planned due before today
+# (UTC) from `activity_days`; done on its partial first and last days, and planned due
+# from UTC midnight on (today's overdue part and the caller's today) from the rows.
+_ACTIVITY_ROLLED = """
+SELECT owner_id, sum(done) AS done, sum(overdue) AS overdue, sum(due_today) AS due_today
+  FROM (SELECT owner_id, done, 0 AS overdue, 0 AS due_today
+          FROM activity_days
+         WHERE day >= :first_day AND day < :last_day AND done <> 0{owner}
+        UNION ALL
+        SELECT owner_id, 1, 0, 0
+          FROM activities
+         WHERE status = 'done' AND deleted_at IS NULL AND type <> 'system'
+           AND completed_at >= :since AND completed_at < :head_end{owner}
+        UNION ALL
+        SELECT owner_id, 1, 0, 0
+          FROM activities
+         WHERE status = 'done' AND deleted_at IS NULL AND type <> 'system'
+           AND completed_at >= :tail_start AND completed_at < :until{owner}
+        UNION ALL
+        SELECT owner_id, 0, planned, 0
+          FROM activity_days
+         WHERE day < :utc_today AND planned <> 0{owner}
+        UNION ALL
+        SELECT owner_id, 0,
+               (due_at >= :utc_midnight AND due_at < :now)::integer,
+               (due_at >= :day_start)::integer
+          FROM activities
+         WHERE status = 'planned' AND deleted_at IS NULL
+           AND due_at >= least(CAST(:utc_midnight AS timestamptz), :day_start)
+           AND due_at < :day_end{owner}) AS counted
+ GROUP BY owner_id
+HAVING sum(done) <> 0 OR sum(overdue) <> 0 OR sum(due_today) <> 0
+"""
+
+
+async def activity_counts(
+    session: AsyncSession,
+    owner_id: uuid.UUID | None,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    today: tuple[datetime, datetime],
+) -> list[ActivityCounts]:
+    """`activity_counts_from_rows` read from the `activity_days` rollup: a few rows
+    per owner and day instead of every activity of the period (one statement)."""
+    head_end, tail_start = utc_midnight_after(since), utc_midnight_before(until)
+    if head_end >= tail_start:
+        head_end = tail_start = until
+    utc_midnight = utc_midnight_before(now)
+    params = {
+        "owner_id": owner_id,
+        "since": since,
+        "until": until,
+        "head_end": head_end,
+        "tail_start": tail_start,
+        "first_day": head_end.date(),
+        "last_day": tail_start.date(),
+        "utc_today": utc_midnight.date(),
+        "utc_midnight": utc_midnight,
+        "now": now,
+        "day_start": today[0],
+        "day_end": today[1],
+    }
+    rows = await session.execute(
+        text(_ACTIVITY_ROLLED.format(owner=_owner("owner_id", owner_id))), params
+    )
+    return [
+        ActivityCounts(
+            owner_id=r.owner_id,
+            done=int(r.done),
+            overdue=int(r.overdue),
+            due_today=int(r.due_today),
+        )
+        for r in rows
+    ]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ the template only prints them. Pure functions, so the layout is unit-tested.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -122,11 +123,15 @@ def time_in_step(steps: Sequence[tuple[str, float | None, float | None]]) -> Bar
 
 
 def duration(seconds: float) -> str:
-    """A compact human duration: 40s, 12m, 5.5h, 3.2d."""
+    """A compact human duration, truncated (never rounded up): 40s, 12m, 5.5h, 3.2d.
+
+    Truncated so that it reads the same for every duration of one bucket of the
+    stage-conversion rollup (`baton_duration_bucket`): the report's percentiles,
+    exact to these units, show exactly what the ledger's durations would."""
     if seconds < 60:
-        return f"{seconds:.0f}s"
+        return f"{math.floor(max(seconds, 0))}s"
     if seconds < 3600:
-        return f"{seconds / 60:.0f}m"
+        return f"{math.floor(seconds / 60)}m"
     if seconds < 86400:
-        return f"{seconds / 3600:.1f}h"
-    return f"{seconds / 86400:.1f}d"
+        return f"{math.floor(seconds / 360) / 10:.1f}h"
+    return f"{math.floor(seconds / 8640) / 10:.1f}d"

@@ -62,6 +62,10 @@ async def rebuild_rollups(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> Non
         f" SELECT * FROM ({ddl.OPEN_DEAL_TOTALS_RECOMPUTED}) r WHERE tenant_id = $1",
         tenant_id,
     )
+    for table in ("workflow_move_days", "step_duration_days", "activity_days"):
+        await conn.execute(f"DELETE FROM {table} WHERE tenant_id = $1", tenant_id)
+    for statement in (*ddl.WORKFLOW_MOVES_REBUILD, ddl.ACTIVITY_DAYS_REBUILD):
+        await conn.execute(statement.replace(":tenant", "$1"), tenant_id)
 
 
 async def open_totals_disagreement(

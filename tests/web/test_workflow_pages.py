@@ -427,7 +427,17 @@ def test_empty_and_invalid_charts() -> None:
 
 
 @pytest.mark.parametrize(
-    ("seconds", "shown"), [(5, "5s"), (600, "10m"), (5400, "1.5h"), (3 * 86400, "3.0d")]
+    ("seconds", "shown"),
+    [
+        (5, "5s"),
+        (59.9, "59s"),
+        (600, "10m"),
+        (3599, "59m"),
+        (5400, "1.5h"),
+        (5759, "1.5h"),
+        (3 * 86400, "3.0d"),
+        (3 * 86400 + 8639, "3.0d"),
+    ],
 )
 def test_durations_read_compactly(seconds: float, shown: str) -> None:
     assert charts.duration(seconds) == shown
