@@ -22,7 +22,7 @@ from tests.deals.conftest import NEXT_WEEK
 from tests.deals.test_stage_conversion_rollups import ledger_rollups_disagreement
 from tests.factories import register_tenant, unique
 
-BEFORE = "d6a2f8c4e1b7"
+BEFORE = "9fc1c45304ad"
 
 
 @pytest.mark.xdist_group("migrations")
