@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import itertools
 import json
 import random
@@ -80,8 +81,9 @@ def migration_head() -> str:
     return head_revision()
 
 
-def cache_dir(deals: int) -> Path:
-    return CACHE_ROOT / f"sales-{migration_head()}-g{GENERATOR_VERSION}-{deals}"
+def cache_dir(deals: int, history_per_deal: int = 0) -> Path:
+    padded = f"-h{history_per_deal}" if history_per_deal else ""
+    return CACHE_ROOT / f"sales-{migration_head()}-g{GENERATOR_VERSION}-{deals}{padded}"
 
 
 def owner_kwargs(deployed: Deployment) -> dict[str, Any]:
@@ -91,30 +93,49 @@ def owner_kwargs(deployed: Deployment) -> dict[str, Any]:
 
 
 class CachedDeployment(Deployment):
-    """An embedded install on a copy of the cached data dir (same secret key)."""
+    """An embedded install on a copy of the cached data dir (same secret key).
 
-    def __init__(self, source: Path) -> None:
+    `copy=False` runs on the cached data dir itself (a data set too big to copy on the
+    disk at hand): the run's writes then stay in the cache, and it is not deleted.
+    """
+
+    def __init__(self, source: Path, *, copy: bool = True) -> None:
         super().__init__("embedded")
         shutil.rmtree(self.data_dir, ignore_errors=True)
-        # `cp -a` keeps the data dir's permissions (PostgreSQL wants 0700 on pgdata).
-        subprocess.run(["cp", "-a", str(source / "data"), str(self.data_dir)], check=True)  # noqa: S603, S607
+        self.in_place = not copy
+        if copy:
+            # `cp -a` keeps the data dir's permissions (PostgreSQL wants 0700 on pgdata).
+            subprocess.run(["cp", "-a", str(source / "data"), str(self.data_dir)], check=True)  # noqa: S603, S607
+        else:
+            self.data_dir = source / "data"
         self.secret_key = (source / "secret_key").read_text().strip()
         self.env.update(BATON_DATA_DIR=str(self.data_dir), BATON_SECRET_KEY=self.secret_key)
 
+    def close(self) -> None:
+        if self.in_place:
+            self.wait_postgres_stopped(timeout=30)
+            return
+        super().close()
+
 
 @contextlib.contextmanager
-def cached_deployment(deals: int, *, regenerate: bool = False) -> Any:
+def cached_deployment(
+    deals: int, *, regenerate: bool = False, history_per_deal: int = 0, copy: bool = True
+) -> Any:
     """The cached data set (generated first if missing), as a throw-away copy."""
-    target = cache_dir(deals)
+    target = cache_dir(deals, history_per_deal)
     if regenerate and target.exists():
         shutil.rmtree(target)
     if not target.exists():
-        generate(target, deals)
+        generate(target, deals, history_per_deal=history_per_deal)
     else:
         print(f"[sales] cached data set: {target}")
     started = time.perf_counter()
-    deployed = CachedDeployment(target)
-    print(f"[sales] copied the cached data dir in {time.perf_counter() - started:.1f} s")
+    deployed = CachedDeployment(target, copy=copy)
+    if copy:
+        print(f"[sales] copied the cached data dir in {time.perf_counter() - started:.1f} s")
+    else:
+        print("[sales] working on the cached data dir itself (no copy)")
     try:
         yield deployed
     finally:
@@ -144,8 +165,12 @@ def register(port: int, organization: str, email: str) -> None:
         client.close()
 
 
-def generate(target: Path, deals: int) -> None:
-    """Build the data set in a fresh install and keep its stopped data dir at `target`."""
+def generate(target: Path, deals: int, *, history_per_deal: int = 0) -> None:
+    """Build the data set in a fresh install and keep its stopped data dir at `target`.
+
+    With `history_per_deal`, the two big tenants' stage history is padded by COPY to
+    that many rows per deal (`pad_history`).
+    """
     started = time.perf_counter()
     deployed = Deployment("embedded")
     try:
@@ -154,7 +179,7 @@ def generate(target: Path, deals: int) -> None:
         with serving(deployed) as server:
             register(server.port, TEMPLATE_TENANT, TEMPLATE_EMAIL)
             register(server.port, GROWTH_TENANT, GROWTH_EMAIL)
-            timings = asyncio.run(_load(deployed, deals))
+            timings = asyncio.run(_load(deployed, deals, history_per_deal))
         deployed.wait_postgres_stopped()
         partial = target.with_name(target.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
@@ -172,7 +197,7 @@ def generate(target: Path, deals: int) -> None:
         deployed.close()
 
 
-async def _load(deployed: Deployment, deals: int) -> dict[str, float]:
+async def _load(deployed: Deployment, deals: int, history_per_deal: int) -> dict[str, float]:
     conn = await asyncpg.connect(**owner_kwargs(deployed), command_timeout=3600)
     timings: dict[str, float] = {}
     try:
@@ -193,6 +218,12 @@ async def _load(deployed: Deployment, deals: int) -> dict[str, float]:
             f"{GROWTH_TENANT}: {deals // 10} deals",
             load_tenant(conn, GROWTH_TENANT, deals // 10, seed=2),
         )
+        if history_per_deal:
+            for name, count in ((BIG_TENANT, deals), (GROWTH_TENANT, deals // 10)):
+                await step(
+                    f"{name}: stage history to {history_per_deal * count} rows (COPY)",
+                    pad_history(conn, name, history_per_deal, seed=3),
+                )
         await step("VACUUM ANALYZE", conn.execute("VACUUM (ANALYZE)"))
         await step("CHECKPOINT", conn.execute("CHECKPOINT"))
         sizes = await conn.fetch(
@@ -515,3 +546,87 @@ async def _move(
     )
     if int(status.split()[-1]) != len(ids):
         raise RuntimeError(f"moved {status} of {len(ids)} deals {source} → {target}")
+
+
+HISTORY_BATCH = 200_000
+
+
+async def pad_history(conn: Any, name: str, per_deal: int, *, seed: int) -> None:
+    """Earlier moves, by COPY, until the tenant's deals have `per_deal` history rows each.
+
+    The rows are a past back-and-forth between Prospecting and Discovery (each deal's
+    extra moves dated a week apart before it entered its current step), with the
+    columns the move trigger writes. Nothing reads them back as the deal's state: they
+    are the volume a tenant with years of history has in `workflow_history`, its indexes
+    and the planner's statistics. The history table has no triggers (it is the trail
+    itself), so COPY adds exactly these rows.
+    """
+    from baton.core.ids import uuid7
+
+    shape = await tenant_shape(conn, name)
+    deals = await conn.fetch(
+        "SELECT id, owner_id, entered_step_at FROM deals WHERE tenant_id = $1 ORDER BY id",
+        shape.tenant_id,
+    )
+    have = await conn.fetchval(
+        "SELECT count(*) FROM workflow_history WHERE tenant_id = $1 AND entity_type = 'deal'",
+        shape.tenant_id,
+    )
+    missing = per_deal * len(deals) - have
+    if missing <= 0 or not deals:
+        return
+    each, extra = divmod(missing, len(deals))
+    rng = random.Random(seed)
+    forward = (shape.steps["prospecting"], shape.steps["discovery"])
+    columns = (
+        "tenant_id",
+        "id",
+        "entity_type",
+        "record_id",
+        "workflow_id",
+        "from_step_id",
+        "to_step_id",
+        "actor_id",
+        "reason",
+        "notes",
+        "fields",
+        "at",
+        "seconds_in_previous_step",
+        "backwards",
+    )
+    week = datetime.timedelta(days=7)
+    batch: list[tuple[Any, ...]] = []
+    async with conn.transaction():
+        for index, deal in enumerate(deals):
+            count = each + (1 if index < extra else 0)
+            began = (
+                deal["entered_step_at"]
+                - week * (count + 1)
+                - datetime.timedelta(minutes=rng.randrange(10_000))
+            )
+            for k in range(count):
+                back = k % 2 == 1
+                source, target = (forward[1], forward[0]) if back else forward
+                batch.append(
+                    (
+                        shape.tenant_id,
+                        uuid7(),
+                        "deal",
+                        deal["id"],
+                        shape.workflow_id,
+                        source,
+                        target,
+                        deal["owner_id"],
+                        None,
+                        None,
+                        "{}",
+                        began + week * k,
+                        604_800.0 if k else None,
+                        back,
+                    )
+                )
+            if len(batch) >= HISTORY_BATCH:
+                await conn.copy_records_to_table("workflow_history", records=batch, columns=columns)
+                batch = []
+        if batch:
+            await conn.copy_records_to_table("workflow_history", records=batch, columns=columns)
