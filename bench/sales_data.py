@@ -169,7 +169,7 @@ def generate(target: Path, deals: int, *, history_per_deal: int = 0) -> None:
     """Build the data set in a fresh install and keep its stopped data dir at `target`.
 
     With `history_per_deal`, the two big tenants' stage history is padded by COPY to
-    that many rows per deal (`pad_history`).
+    that many rows per deal (`copy_tenant`: COPY, triggers off, rollups rebuilt).
     """
     started = time.perf_counter()
     deployed = Deployment("embedded")
@@ -210,20 +210,14 @@ async def _load(deployed: Deployment, deals: int, history_per_deal: int) -> dict
 
         await step("clone tenants", clone_tenants(conn, TENANTS - 3))
         await step("clone tenants' records", clone_records(conn))
-        await step(
-            f"{BIG_TENANT}: {deals} deals",
-            load_tenant(conn, BIG_TENANT, deals, seed=1),
-        )
-        await step(
-            f"{GROWTH_TENANT}: {deals // 10} deals",
-            load_tenant(conn, GROWTH_TENANT, deals // 10, seed=2),
-        )
-        if history_per_deal:
-            for name, count in ((BIG_TENANT, deals), (GROWTH_TENANT, deals // 10)):
+        for name, count, seed in ((BIG_TENANT, deals, 1), (GROWTH_TENANT, deals // 10, 2)):
+            if history_per_deal:
                 await step(
-                    f"{name}: stage history to {history_per_deal * count} rows (COPY)",
-                    pad_history(conn, name, history_per_deal, seed=3),
+                    f"{name}: {count} deals, {history_per_deal * count} history rows (COPY)",
+                    copy_tenant(conn, name, count, history_per_deal, seed=seed),
                 )
+            else:
+                await step(f"{name}: {count} deals", load_tenant(conn, name, count, seed=seed))
         await step("VACUUM ANALYZE", conn.execute("VACUUM (ANALYZE)"))
         await step("CHECKPOINT", conn.execute("CHECKPOINT"))
         sizes = await conn.fetch(
@@ -548,85 +542,251 @@ async def _move(
         raise RuntimeError(f"moved {status} of {len(ids)} deals {source} → {target}")
 
 
-HISTORY_BATCH = 200_000
+COPY_BATCH = 200_000
+HISTORY_COLUMNS = (
+    "tenant_id",
+    "id",
+    "entity_type",
+    "record_id",
+    "workflow_id",
+    "from_step_id",
+    "to_step_id",
+    "actor_id",
+    "reason",
+    "notes",
+    "fields",
+    "at",
+    "seconds_in_previous_step",
+    "backwards",
+)
+DEAL_COLUMNS = (
+    "tenant_id",
+    "id",
+    "name",
+    "account_id",
+    "owner_id",
+    "amount",
+    "currency",
+    "expected_close_date",
+    "next_step",
+    "next_step_due_date",
+    "outcome",
+    "win_reason",
+    "loss_reason",
+    "closed_at",
+    "workflow_id",
+    "step_id",
+    "entered_step_at",
+    "rank",
+    "created_at",
+    "updated_at",
+    "version",
+)
+ACCOUNT_COLUMNS = ("tenant_id", "id", "name", "domain", "industry", "owner_id", "tags")
 
 
-async def pad_history(conn: Any, name: str, per_deal: int, *, seed: int) -> None:
-    """Earlier moves, by COPY, until the tenant's deals have `per_deal` history rows each.
+class Copier:
+    """Rows of one table sent by COPY in batches (binary, `copy_records_to_table`)."""
 
-    The rows are a past back-and-forth between Prospecting and Discovery (each deal's
-    extra moves dated a week apart before it entered its current step), with the
-    columns the move trigger writes. Nothing reads them back as the deal's state: they
-    are the volume a tenant with years of history has in `workflow_history`, its indexes
-    and the planner's statistics. The history table has no triggers (it is the trail
-    itself), so COPY adds exactly these rows.
+    def __init__(self, conn: Any, table: str, columns: tuple[str, ...]) -> None:
+        self.conn, self.table, self.columns = conn, table, columns
+        self.rows: list[tuple[Any, ...]] = []
+        self.sent = 0
+
+    async def add(self, row: tuple[Any, ...]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= COPY_BATCH:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if self.rows:
+            await self.conn.copy_records_to_table(
+                self.table, records=self.rows, columns=self.columns
+            )
+            self.sent += len(self.rows)
+            self.rows = []
+
+
+def visits_of(final: str, lost_from: str) -> list[str]:
+    """The steps a deal entered after Prospecting on its way to `final`."""
+    if final == "won":
+        return [*PATH[1:], "won"]
+    if final == "lost":
+        return [*PATH[1 : PATH.index(lost_from) + 1], "lost"]
+    return list(PATH[1 : PATH.index(final) + 1])
+
+
+async def copy_tenant(
+    conn: Any, name: str, deals: int, history_per_deal: int, *, seed: int
+) -> None:
+    """`deals` accounts and deals and their stage history by COPY, 5 activities a deal
+    by one INSERT … SELECT, with triggers off; then the deals' rollups rebuilt.
+
+    The same shape as `load_tenant` (the board's column mix, owners, amounts, ranks,
+    win and loss reasons), but the deals are written in their final state and their
+    history directly: the trail the move trigger would have written (created in
+    Prospecting, then each step on the way to the final column, a week apart), after
+    a back-and-forth between Prospecting and Discovery as long as it takes for
+    `history_per_deal` rows a deal (in pairs: the tenant's total is within one row of
+    `history_per_deal` times `deals`). Days in the current step vary (0 to 59 days).
+
+    Triggers off (`session_replication_role = replica`): no audit rows, no step or
+    outcome checks (the rows are made to satisfy them), no foreign-key checks (the ids
+    are consistent by construction), and no rollup maintenance: the board's
+    `pipeline_column_totals` and the reports' `open_deal_totals` of the tenant are
+    recomputed from its deals at the end, as `baton db rebuild-rollups` does.
     """
+    from decimal import Decimal
+
     from baton.core.ids import uuid7
+    from baton.db import ddl
+    from baton.deals import ranks
 
     shape = await tenant_shape(conn, name)
-    deals = await conn.fetch(
-        "SELECT id, owner_id, entered_step_at FROM deals WHERE tenant_id = $1 ORDER BY id",
-        shape.tenant_id,
-    )
-    have = await conn.fetchval(
-        "SELECT count(*) FROM workflow_history WHERE tenant_id = $1 AND entity_type = 'deal'",
-        shape.tenant_id,
-    )
-    missing = per_deal * len(deals) - have
-    if missing <= 0 or not deals:
-        return
-    each, extra = divmod(missing, len(deals))
     rng = random.Random(seed)
-    forward = (shape.steps["prospecting"], shape.steps["discovery"])
-    columns = (
-        "tenant_id",
-        "id",
-        "entity_type",
-        "record_id",
-        "workflow_id",
-        "from_step_id",
-        "to_step_id",
-        "actor_id",
-        "reason",
-        "notes",
-        "fields",
-        "at",
-        "seconds_in_previous_step",
-        "backwards",
-    )
+    now = datetime.datetime.now(datetime.UTC)
+    today = now.date()
     week = datetime.timedelta(days=7)
-    batch: list[tuple[Any, ...]] = []
+    account_ids = [uuid7() for _ in range(deals)]
+    deal_ids = [uuid7() for _ in range(deals)]
+    finals = [FINAL_MIX[rng.randrange(len(FINAL_MIX))] for _ in range(deals)]
+    lost_from = [PATH[rng.randrange(len(PATH))] for _ in range(deals)]
+    by_column: dict[str, list[int]] = {}
+    for index, final in enumerate(finals):
+        by_column.setdefault(final, []).append(index)
+    rank_of: list[str] = [""] * deals
+    for indexes in by_column.values():
+        for index, position in zip(indexes, ranks.evenly_spaced(len(indexes)), strict=True):
+            rank_of[index] = ranks.rank_of(position, deal_ids[index])
+    paths = [visits_of(finals[i], lost_from[i]) for i in range(deals)]
+    bounce_pairs = max(0, history_per_deal * deals - sum(1 + len(p) for p in paths)) // 2
+    each_pairs, extra_pairs = divmod(bounce_pairs, deals)
+    tag = name.lower().replace(" ", "-")
+    industries = ("Logistics", "Retail", "Software", "Health", "Food")
+    currencies = ("EUR", "EUR", "EUR", "USD", "GBP")
+    writers = shape.writers
+    steps = shape.steps
+
     async with conn.transaction():
-        for index, deal in enumerate(deals):
-            count = each + (1 if index < extra else 0)
-            began = (
-                deal["entered_step_at"]
-                - week * (count + 1)
-                - datetime.timedelta(minutes=rng.randrange(10_000))
+        await _settings(conn, shape.tenant_id, shape.admin_id)
+        await conn.execute("SET LOCAL session_replication_role = replica")
+        accounts = Copier(conn, "accounts", ACCOUNT_COLUMNS)
+        for g, account_id in enumerate(account_ids, 1):
+            await accounts.add(
+                (
+                    shape.tenant_id,
+                    account_id,
+                    f"Bench account {g}",
+                    f"acct{g}.{tag}.example",
+                    industries[g % 5],
+                    writers[g % len(writers)],
+                    [],
+                )
             )
-            for k in range(count):
-                back = k % 2 == 1
-                source, target = (forward[1], forward[0]) if back else forward
-                batch.append(
+        await accounts.flush()
+        deal_rows = Copier(conn, "deals", DEAL_COLUMNS)
+        history = Copier(conn, "workflow_history", HISTORY_COLUMNS)
+        for i in range(deals):
+            g = i + 1
+            owner = writers[g % len(writers)]
+            pairs = each_pairs + (1 if i < extra_pairs else 0)
+            # Prospecting, the back-and-forth, then the way to the final column.
+            visited = ["prospecting", *(["discovery", "prospecting"] * pairs), *paths[i]]
+            entered = now - datetime.timedelta(days=rng.randrange(60), minutes=rng.randrange(1440))
+            created = entered - week * (len(visited) - 1)
+            final = finals[i]
+            reason = ""
+            if final == "won":
+                reason = WIN_REASONS[i % len(WIN_REASONS)]
+            elif final == "lost":
+                reason = LOSS_REASONS[i % len(LOSS_REASONS)]
+            for k, key in enumerate(visited):
+                previous = visited[k - 1] if k else None
+                await history.add(
                     (
                         shape.tenant_id,
                         uuid7(),
                         "deal",
-                        deal["id"],
+                        deal_ids[i],
                         shape.workflow_id,
-                        source,
-                        target,
-                        deal["owner_id"],
-                        None,
+                        steps[previous] if previous else None,
+                        steps[key],
+                        owner,
+                        reason if k == len(visited) - 1 and reason else None,
                         None,
                         "{}",
-                        began + week * k,
+                        created + week * k,
                         604_800.0 if k else None,
-                        back,
+                        previous == "discovery" and key == "prospecting",
                     )
                 )
-            if len(batch) >= HISTORY_BATCH:
-                await conn.copy_records_to_table("workflow_history", records=batch, columns=columns)
-                batch = []
-        if batch:
-            await conn.copy_records_to_table("workflow_history", records=batch, columns=columns)
+            await deal_rows.add(
+                (
+                    shape.tenant_id,
+                    deal_ids[i],
+                    f"Bench deal {g}",
+                    account_ids[i],
+                    owner,
+                    Decimal(1000 + (g * 7919) % 200000),
+                    currencies[g % 5],
+                    today + datetime.timedelta(days=g % 120),
+                    "Call back",
+                    today + datetime.timedelta(days=g % 60 - 20),
+                    final if final in ("won", "lost") else None,
+                    reason if final == "won" else None,
+                    reason if final == "lost" else None,
+                    entered if final in ("won", "lost") else None,
+                    shape.workflow_id,
+                    steps[final],
+                    entered,
+                    rank_of[i],
+                    created,
+                    entered,
+                    len(visited),
+                )
+            )
+        await deal_rows.flush()
+        await history.flush()
+        await conn.execute(
+            """
+            INSERT INTO activities (tenant_id, id, type, status, subject, due_at, completed_at,
+                                    outcome, owner_id, created_by, deal_id, account_id)
+            SELECT d.tenant_id, baton_uuid7(),
+                   (ARRAY['call', 'email', 'meeting', 'note', 'task'])[k],
+                   CASE WHEN k = 5 AND d.outcome IS NULL THEN 'planned' ELSE 'done' END,
+                   (ARRAY['Call', 'Email', 'Meeting', 'Note', 'Follow-up'])[k] || ': ' || d.name,
+                   CASE WHEN k = 5 AND d.outcome IS NULL
+                        THEN d.next_step_due_date::timestamptz + interval '10 hours' END,
+                   CASE WHEN k = 5 AND d.outcome IS NULL THEN NULL
+                        ELSE now() - ((k * 7 + (hashtext(d.id::text) & 63)) * interval '1 day') END,
+                   CASE WHEN k = 1 THEN 'Reached them' END,
+                   d.owner_id, d.owner_id, d.id, d.account_id
+            FROM deals d CROSS JOIN generate_series(1, $2::integer) AS k
+            WHERE d.tenant_id = $1
+            """,
+            shape.tenant_id,
+            ACTIVITIES_PER_DEAL,
+        )
+        await conn.execute("SET LOCAL session_replication_role = origin")
+        # The rollups the triggers would have kept: recomputed from the deals.
+        await conn.execute(
+            "DELETE FROM pipeline_column_totals WHERE tenant_id = $1", shape.tenant_id
+        )
+        await conn.execute(
+            ddl.PIPELINE_TOTALS_BACKFILL.replace(
+                "WHERE deleted_at IS NULL", "WHERE deleted_at IS NULL AND tenant_id = $1"
+            ),
+            shape.tenant_id,
+        )
+        await conn.execute("DELETE FROM open_deal_totals WHERE tenant_id = $1", shape.tenant_id)
+        await conn.execute(ddl.OPEN_DEAL_TOTALS_REBUILD.replace(":tenant", "$1"), shape.tenant_id)
+        wrong = await conn.fetchval(
+            "SELECT count(*) FROM deals d JOIN workflow_steps s"
+            " ON s.tenant_id = d.tenant_id AND s.id = d.step_id"
+            " JOIN statuses st ON st.tenant_id = s.tenant_id AND st.id = s.status_id"
+            " WHERE d.tenant_id = $1 AND d.outcome IS DISTINCT FROM"
+            " (CASE WHEN st.category IN ('won', 'lost') THEN st.category END)",
+            shape.tenant_id,
+        )
+        if wrong:
+            raise RuntimeError(f"{wrong} deals' outcomes do not match their steps")
