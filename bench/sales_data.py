@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import itertools
 import json
 import random
@@ -80,8 +81,9 @@ def migration_head() -> str:
     return head_revision()
 
 
-def cache_dir(deals: int) -> Path:
-    return CACHE_ROOT / f"sales-{migration_head()}-g{GENERATOR_VERSION}-{deals}"
+def cache_dir(deals: int, history_per_deal: int = 0) -> Path:
+    padded = f"-h{history_per_deal}" if history_per_deal else ""
+    return CACHE_ROOT / f"sales-{migration_head()}-g{GENERATOR_VERSION}-{deals}{padded}"
 
 
 def owner_kwargs(deployed: Deployment) -> dict[str, Any]:
@@ -91,30 +93,49 @@ def owner_kwargs(deployed: Deployment) -> dict[str, Any]:
 
 
 class CachedDeployment(Deployment):
-    """An embedded install on a copy of the cached data dir (same secret key)."""
+    """An embedded install on a copy of the cached data dir (same secret key).
 
-    def __init__(self, source: Path) -> None:
+    `copy=False` runs on the cached data dir itself (a data set too big to copy on the
+    disk at hand): the run's writes then stay in the cache, and it is not deleted.
+    """
+
+    def __init__(self, source: Path, *, copy: bool = True) -> None:
         super().__init__("embedded")
         shutil.rmtree(self.data_dir, ignore_errors=True)
-        # `cp -a` keeps the data dir's permissions (PostgreSQL wants 0700 on pgdata).
-        subprocess.run(["cp", "-a", str(source / "data"), str(self.data_dir)], check=True)  # noqa: S603, S607
+        self.in_place = not copy
+        if copy:
+            # `cp -a` keeps the data dir's permissions (PostgreSQL wants 0700 on pgdata).
+            subprocess.run(["cp", "-a", str(source / "data"), str(self.data_dir)], check=True)  # noqa: S603, S607
+        else:
+            self.data_dir = source / "data"
         self.secret_key = (source / "secret_key").read_text().strip()
         self.env.update(BATON_DATA_DIR=str(self.data_dir), BATON_SECRET_KEY=self.secret_key)
 
+    def close(self) -> None:
+        if self.in_place:
+            self.wait_postgres_stopped(timeout=30)
+            return
+        super().close()
+
 
 @contextlib.contextmanager
-def cached_deployment(deals: int, *, regenerate: bool = False) -> Any:
+def cached_deployment(
+    deals: int, *, regenerate: bool = False, history_per_deal: int = 0, copy: bool = True
+) -> Any:
     """The cached data set (generated first if missing), as a throw-away copy."""
-    target = cache_dir(deals)
+    target = cache_dir(deals, history_per_deal)
     if regenerate and target.exists():
         shutil.rmtree(target)
     if not target.exists():
-        generate(target, deals)
+        generate(target, deals, history_per_deal=history_per_deal)
     else:
         print(f"[sales] cached data set: {target}")
     started = time.perf_counter()
-    deployed = CachedDeployment(target)
-    print(f"[sales] copied the cached data dir in {time.perf_counter() - started:.1f} s")
+    deployed = CachedDeployment(target, copy=copy)
+    if copy:
+        print(f"[sales] copied the cached data dir in {time.perf_counter() - started:.1f} s")
+    else:
+        print("[sales] working on the cached data dir itself (no copy)")
     try:
         yield deployed
     finally:
@@ -144,8 +165,12 @@ def register(port: int, organization: str, email: str) -> None:
         client.close()
 
 
-def generate(target: Path, deals: int) -> None:
-    """Build the data set in a fresh install and keep its stopped data dir at `target`."""
+def generate(target: Path, deals: int, *, history_per_deal: int = 0) -> None:
+    """Build the data set in a fresh install and keep its stopped data dir at `target`.
+
+    With `history_per_deal`, the two big tenants' stage history is padded by COPY to
+    that many rows per deal (`copy_tenant`: COPY, triggers off, rollups rebuilt).
+    """
     started = time.perf_counter()
     deployed = Deployment("embedded")
     try:
@@ -154,7 +179,7 @@ def generate(target: Path, deals: int) -> None:
         with serving(deployed) as server:
             register(server.port, TEMPLATE_TENANT, TEMPLATE_EMAIL)
             register(server.port, GROWTH_TENANT, GROWTH_EMAIL)
-            timings = asyncio.run(_load(deployed, deals))
+            timings = asyncio.run(_load(deployed, deals, history_per_deal))
         deployed.wait_postgres_stopped()
         partial = target.with_name(target.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
@@ -172,7 +197,7 @@ def generate(target: Path, deals: int) -> None:
         deployed.close()
 
 
-async def _load(deployed: Deployment, deals: int) -> dict[str, float]:
+async def _load(deployed: Deployment, deals: int, history_per_deal: int) -> dict[str, float]:
     conn = await asyncpg.connect(**owner_kwargs(deployed), command_timeout=3600)
     timings: dict[str, float] = {}
     try:
@@ -185,14 +210,14 @@ async def _load(deployed: Deployment, deals: int) -> dict[str, float]:
 
         await step("clone tenants", clone_tenants(conn, TENANTS - 3))
         await step("clone tenants' records", clone_records(conn))
-        await step(
-            f"{BIG_TENANT}: {deals} deals",
-            load_tenant(conn, BIG_TENANT, deals, seed=1),
-        )
-        await step(
-            f"{GROWTH_TENANT}: {deals // 10} deals",
-            load_tenant(conn, GROWTH_TENANT, deals // 10, seed=2),
-        )
+        for name, count, seed in ((BIG_TENANT, deals, 1), (GROWTH_TENANT, deals // 10, 2)):
+            if history_per_deal:
+                await step(
+                    f"{name}: {count} deals, {history_per_deal * count} history rows (COPY)",
+                    copy_tenant(conn, name, count, history_per_deal, seed=seed),
+                )
+            else:
+                await step(f"{name}: {count} deals", load_tenant(conn, name, count, seed=seed))
         await step("VACUUM ANALYZE", conn.execute("VACUUM (ANALYZE)"))
         await step("CHECKPOINT", conn.execute("CHECKPOINT"))
         sizes = await conn.fetch(
@@ -515,3 +540,253 @@ async def _move(
     )
     if int(status.split()[-1]) != len(ids):
         raise RuntimeError(f"moved {status} of {len(ids)} deals {source} → {target}")
+
+
+COPY_BATCH = 200_000
+HISTORY_COLUMNS = (
+    "tenant_id",
+    "id",
+    "entity_type",
+    "record_id",
+    "workflow_id",
+    "from_step_id",
+    "to_step_id",
+    "actor_id",
+    "reason",
+    "notes",
+    "fields",
+    "at",
+    "seconds_in_previous_step",
+    "backwards",
+)
+DEAL_COLUMNS = (
+    "tenant_id",
+    "id",
+    "name",
+    "account_id",
+    "owner_id",
+    "amount",
+    "currency",
+    "expected_close_date",
+    "next_step",
+    "next_step_due_date",
+    "outcome",
+    "win_reason",
+    "loss_reason",
+    "closed_at",
+    "workflow_id",
+    "step_id",
+    "entered_step_at",
+    "rank",
+    "created_at",
+    "updated_at",
+    "version",
+)
+ACCOUNT_COLUMNS = ("tenant_id", "id", "name", "domain", "industry", "owner_id", "tags")
+
+
+class Copier:
+    """Rows of one table sent by COPY in batches (binary, `copy_records_to_table`)."""
+
+    def __init__(self, conn: Any, table: str, columns: tuple[str, ...]) -> None:
+        self.conn, self.table, self.columns = conn, table, columns
+        self.rows: list[tuple[Any, ...]] = []
+        self.sent = 0
+
+    async def add(self, row: tuple[Any, ...]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= COPY_BATCH:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if self.rows:
+            await self.conn.copy_records_to_table(
+                self.table, records=self.rows, columns=self.columns
+            )
+            self.sent += len(self.rows)
+            self.rows = []
+
+
+def visits_of(final: str, lost_from: str) -> list[str]:
+    """The steps a deal entered after Prospecting on its way to `final`."""
+    if final == "won":
+        return [*PATH[1:], "won"]
+    if final == "lost":
+        return [*PATH[1 : PATH.index(lost_from) + 1], "lost"]
+    return list(PATH[1 : PATH.index(final) + 1])
+
+
+async def copy_tenant(
+    conn: Any, name: str, deals: int, history_per_deal: int, *, seed: int
+) -> None:
+    """`deals` accounts and deals and their stage history by COPY, 5 activities a deal
+    by one INSERT … SELECT, with triggers off; then the deals' rollups rebuilt.
+
+    The same shape as `load_tenant` (the board's column mix, owners, amounts, ranks,
+    win and loss reasons), but the deals are written in their final state and their
+    history directly: the trail the move trigger would have written (created in
+    Prospecting, then each step on the way to the final column, a week apart), after
+    a back-and-forth between Prospecting and Discovery as long as it takes for
+    `history_per_deal` rows a deal (in pairs: the tenant's total is within one row of
+    `history_per_deal` times `deals`). Days in the current step vary (0 to 59 days).
+
+    Triggers off (`session_replication_role = replica`): no audit rows, no step or
+    outcome checks (the rows are made to satisfy them), no foreign-key checks (the ids
+    are consistent by construction), and no rollup maintenance: the board's
+    `pipeline_column_totals` and the reports' `open_deal_totals` of the tenant are
+    recomputed from its deals at the end, as `baton db rebuild-rollups` does.
+    """
+    from decimal import Decimal
+
+    from baton.core.ids import uuid7
+    from baton.db import ddl
+    from baton.deals import ranks
+
+    shape = await tenant_shape(conn, name)
+    rng = random.Random(seed)
+    now = datetime.datetime.now(datetime.UTC)
+    today = now.date()
+    week = datetime.timedelta(days=7)
+    account_ids = [uuid7() for _ in range(deals)]
+    deal_ids = [uuid7() for _ in range(deals)]
+    finals = [FINAL_MIX[rng.randrange(len(FINAL_MIX))] for _ in range(deals)]
+    lost_from = [PATH[rng.randrange(len(PATH))] for _ in range(deals)]
+    by_column: dict[str, list[int]] = {}
+    for index, final in enumerate(finals):
+        by_column.setdefault(final, []).append(index)
+    rank_of: list[str] = [""] * deals
+    for indexes in by_column.values():
+        for index, position in zip(indexes, ranks.evenly_spaced(len(indexes)), strict=True):
+            rank_of[index] = ranks.rank_of(position, deal_ids[index])
+    paths = [visits_of(finals[i], lost_from[i]) for i in range(deals)]
+    bounce_pairs = max(0, history_per_deal * deals - sum(1 + len(p) for p in paths)) // 2
+    each_pairs, extra_pairs = divmod(bounce_pairs, deals)
+    tag = name.lower().replace(" ", "-")
+    industries = ("Logistics", "Retail", "Software", "Health", "Food")
+    currencies = ("EUR", "EUR", "EUR", "USD", "GBP")
+    writers = shape.writers
+    steps = shape.steps
+
+    async with conn.transaction():
+        await _settings(conn, shape.tenant_id, shape.admin_id)
+        await conn.execute("SET LOCAL session_replication_role = replica")
+        accounts = Copier(conn, "accounts", ACCOUNT_COLUMNS)
+        for g, account_id in enumerate(account_ids, 1):
+            await accounts.add(
+                (
+                    shape.tenant_id,
+                    account_id,
+                    f"Bench account {g}",
+                    f"acct{g}.{tag}.example",
+                    industries[g % 5],
+                    writers[g % len(writers)],
+                    [],
+                )
+            )
+        await accounts.flush()
+        deal_rows = Copier(conn, "deals", DEAL_COLUMNS)
+        history = Copier(conn, "workflow_history", HISTORY_COLUMNS)
+        for i in range(deals):
+            g = i + 1
+            owner = writers[g % len(writers)]
+            pairs = each_pairs + (1 if i < extra_pairs else 0)
+            # Prospecting, the back-and-forth, then the way to the final column.
+            visited = ["prospecting", *(["discovery", "prospecting"] * pairs), *paths[i]]
+            entered = now - datetime.timedelta(days=rng.randrange(60), minutes=rng.randrange(1440))
+            created = entered - week * (len(visited) - 1)
+            final = finals[i]
+            reason = ""
+            if final == "won":
+                reason = WIN_REASONS[i % len(WIN_REASONS)]
+            elif final == "lost":
+                reason = LOSS_REASONS[i % len(LOSS_REASONS)]
+            for k, key in enumerate(visited):
+                previous = visited[k - 1] if k else None
+                await history.add(
+                    (
+                        shape.tenant_id,
+                        uuid7(),
+                        "deal",
+                        deal_ids[i],
+                        shape.workflow_id,
+                        steps[previous] if previous else None,
+                        steps[key],
+                        owner,
+                        reason if k == len(visited) - 1 and reason else None,
+                        None,
+                        "{}",
+                        created + week * k,
+                        604_800.0 if k else None,
+                        previous == "discovery" and key == "prospecting",
+                    )
+                )
+            await deal_rows.add(
+                (
+                    shape.tenant_id,
+                    deal_ids[i],
+                    f"Bench deal {g}",
+                    account_ids[i],
+                    owner,
+                    Decimal(1000 + (g * 7919) % 200000),
+                    currencies[g % 5],
+                    today + datetime.timedelta(days=g % 120),
+                    "Call back",
+                    today + datetime.timedelta(days=g % 60 - 20),
+                    final if final in ("won", "lost") else None,
+                    reason if final == "won" else None,
+                    reason if final == "lost" else None,
+                    entered if final in ("won", "lost") else None,
+                    shape.workflow_id,
+                    steps[final],
+                    entered,
+                    rank_of[i],
+                    created,
+                    entered,
+                    len(visited),
+                )
+            )
+        await deal_rows.flush()
+        await history.flush()
+        await conn.execute(
+            """
+            INSERT INTO activities (tenant_id, id, type, status, subject, due_at, completed_at,
+                                    outcome, owner_id, created_by, deal_id, account_id)
+            SELECT d.tenant_id, baton_uuid7(),
+                   (ARRAY['call', 'email', 'meeting', 'note', 'task'])[k],
+                   CASE WHEN k = 5 AND d.outcome IS NULL THEN 'planned' ELSE 'done' END,
+                   (ARRAY['Call', 'Email', 'Meeting', 'Note', 'Follow-up'])[k] || ': ' || d.name,
+                   CASE WHEN k = 5 AND d.outcome IS NULL
+                        THEN d.next_step_due_date::timestamptz + interval '10 hours' END,
+                   CASE WHEN k = 5 AND d.outcome IS NULL THEN NULL
+                        ELSE now() - ((k * 7 + (hashtext(d.id::text) & 63)) * interval '1 day') END,
+                   CASE WHEN k = 1 THEN 'Reached them' END,
+                   d.owner_id, d.owner_id, d.id, d.account_id
+            FROM deals d CROSS JOIN generate_series(1, $2::integer) AS k
+            WHERE d.tenant_id = $1
+            """,
+            shape.tenant_id,
+            ACTIVITIES_PER_DEAL,
+        )
+        await conn.execute("SET LOCAL session_replication_role = origin")
+        # The rollups the triggers would have kept: recomputed from the deals.
+        await conn.execute(
+            "DELETE FROM pipeline_column_totals WHERE tenant_id = $1", shape.tenant_id
+        )
+        await conn.execute(
+            ddl.PIPELINE_TOTALS_BACKFILL.replace(
+                "WHERE deleted_at IS NULL", "WHERE deleted_at IS NULL AND tenant_id = $1"
+            ),
+            shape.tenant_id,
+        )
+        await conn.execute("DELETE FROM open_deal_totals WHERE tenant_id = $1", shape.tenant_id)
+        await conn.execute(ddl.OPEN_DEAL_TOTALS_REBUILD.replace(":tenant", "$1"), shape.tenant_id)
+        wrong = await conn.fetchval(
+            "SELECT count(*) FROM deals d JOIN workflow_steps s"
+            " ON s.tenant_id = d.tenant_id AND s.id = d.step_id"
+            " JOIN statuses st ON st.tenant_id = s.tenant_id AND st.id = s.status_id"
+            " WHERE d.tenant_id = $1 AND d.outcome IS DISTINCT FROM"
+            " (CASE WHEN st.category IN ('won', 'lost') THEN st.category END)",
+            shape.tenant_id,
+        )
+        if wrong:
+            raise RuntimeError(f"{wrong} deals' outcomes do not match their steps")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Annotated
 
 from fastapi import Query
-from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy import Select, or_, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baton.accounts.models import Account
@@ -147,6 +147,8 @@ def view_statement(
         )
         if after is not None:
             query = query.where(tuple_(done_at, Activity.id) < tuple_(after.at, after.id))
+    elif view is ActivityView.PLANNER:
+        return list((await session.scalars(_planner(page, owner_id, now, zone))).all())
     else:
         due = Activity.due_at
         query = _planned_view(view, now, zone).order_by(due.asc().nulls_last(), Activity.id)
@@ -162,6 +164,46 @@ def view_statement(
     if owner_id is not None:
         query = query.where(Activity.owner_id == owner_id)
     return query
+
+
+def _planner(
+    page: ViewPage, owner_id: uuid.UUID | None, now: datetime, zone: tzinfo
+) -> Select[Activity]:
+    """The planner's page: the dated rows from today on, then the undated ones.
+
+    Two parts, each cut to the page on its own and then merged: as one condition
+    (`due_at >= today OR due_at IS NULL`) the planned-due index could only be read
+    from its start, every overdue row read and dropped before today's (250 000 of
+    them in a tenant with 1 000 000 deals: 1.9 s). Each part is one range of the
+    index (`ix_activities_planned_due`, which holds the id for that), in its order.
+    """
+    day = now.astimezone(zone).date()
+    today = datetime.combine(day, time(), tzinfo=zone)
+    due, after = Activity.due_at, page.after
+    live = [
+        Activity.status == ActivityStatus.PLANNED.value,
+        Activity.deleted_at.is_(None),
+        *([Activity.owner_id == owner_id] if owner_id is not None else []),
+    ]
+    parts = []
+    if after is None or after.at is not None:
+        dated = select(Activity.id, due).where(*live, due >= today)
+        if after is not None:
+            dated = dated.where(tuple_(due, Activity.id) > tuple_(after.at, after.id))
+        parts.append(dated.order_by(due, Activity.id).limit(page.limit + 1))
+    undated = select(Activity.id, due).where(*live, due.is_(None))
+    if after is not None and after.at is None:
+        undated = undated.where(Activity.id > after.id)
+    # Ordered as the index is (due_at is NULL throughout): one range of it, not the
+    # tenant's activities read in id order.
+    parts.append(undated.order_by(due, Activity.id).limit(page.limit + 1))
+    chosen = union_all(*(part.subquery().select() for part in parts)).subquery("planner_page")
+    return (
+        select(Activity)
+        .join(chosen, chosen.c.id == Activity.id)
+        .order_by(chosen.c.due_at.asc().nulls_last(), chosen.c.id)
+        .limit(page.limit + 1)
+    )
 
 
 def view_next_cursor(view: ActivityView, rows: Sequence[Activity], page: ViewPage) -> str | None:

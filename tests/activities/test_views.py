@@ -172,3 +172,40 @@ async def test_views_take_two_statements_whatever_the_page_size(
             counts.append(len(statements))
         # authentication, the view itself
         assert counts == [2, 2], (view, counts)
+
+
+async def test_planner_pages_run_from_today_to_the_undated_and_skip_overdue(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    await _not_near_midnight()
+    team = await org(client)
+    me = team.sales
+    overdue = [
+        await plan(client, me, subject=f"o{n}", due=timedelta(days=-1 - n)) for n in range(3)
+    ]
+    dated = [await plan(client, me, subject=f"d{n}", due=timedelta(days=5 - n)) for n in range(4)]
+    undated = sorted(str(uuid7()) for _ in range(3))
+    for activity_id in undated:
+        await owner_conn.execute(
+            "INSERT INTO activities (tenant_id, id, type, status, subject, owner_id)"
+            " VALUES ($1, $2, 'task', 'planned', 'someday', $3)",
+            me.tenant_id,
+            activity_id,
+            me.user_id,
+        )
+    expected = [d["id"] for d in reversed(dated)] + undated
+    for size in (1, 2, 3, 50):
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"view": "planner", "limit": size}
+            if cursor:
+                params["cursor"] = cursor
+            page = await client.get(API, headers=me.headers, params=params)
+            assert page.status_code == 200, page.text
+            seen += ids(page)
+            cursor = page.json()["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == expected, size
+    assert not {o["id"] for o in overdue} & set(seen)
