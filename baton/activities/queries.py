@@ -147,8 +147,10 @@ def view_statement(
         )
         if after is not None:
             query = query.where(tuple_(done_at, Activity.id) < tuple_(after.at, after.id))
-    elif view is ActivityView.PLANNER:
-        return list((await session.scalars(_planner(page, owner_id, now, zone))).all())
+    elif view is ActivityView.PLANNER and page is not None:
+        # A page: two index ranges (`_planner`). The whole view (an export) reads
+        # every row anyway, as one condition below.
+        return _planner(page, owner_id, now, zone)
     else:
         due = Activity.due_at
         query = _planned_view(view, now, zone).order_by(due.asc().nulls_last(), Activity.id)
