@@ -15,6 +15,7 @@ The period is September and October 2026 (UTC, the organization's zone here):
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -404,8 +405,18 @@ async def build_stranger(client: httpx.AsyncClient, conn: asyncpg.Connection) ->
 
 
 @pytest.fixture
-async def org(client: httpx.AsyncClient, owner_conn: asyncpg.Connection) -> Org:
-    return await build(client, owner_conn)
+async def org(client: httpx.AsyncClient, owner_conn: asyncpg.Connection) -> AsyncIterator[Org]:
+    built = await build(client, owner_conn)
+    yield built
+    # The cadence steps' enrolment ids were made up (triggers and foreign keys off):
+    # left behind, they would break whatever later reads the whole database as
+    # consistent (the backup drill's restore re-creates the foreign keys).
+    await owner_conn.execute(
+        "DELETE FROM activities a WHERE a.tenant_id = $1 AND a.enrollment_id IS NOT NULL"
+        " AND NOT EXISTS (SELECT FROM cadence_enrollments e"
+        " WHERE e.tenant_id = a.tenant_id AND e.id = a.enrollment_id)",
+        built.admin.tenant_id,
+    )
 
 
 @pytest.fixture
