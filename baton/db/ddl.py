@@ -7,6 +7,8 @@ so a change here needs a migration that re-applies it to existing tables.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 # `nullif(…, '')` because a custom setting reverts to '' (not NULL) after a
 # transaction that set it ends; ''::uuid would raise instead of showing nothing.
 CURRENT_TENANT = "nullif(current_setting('baton.tenant_id', true), '')::uuid"
@@ -797,6 +799,50 @@ OPEN_DEAL_TOTALS_KEY = (
 )
 
 
+def _net_change_functions(
+    prefix: str,
+    rollup: str,
+    key: str,
+    measures: dict[str, str],
+    rows: Callable[[str, str], str],
+    table: str,
+) -> tuple[str, str, str]:
+    """The insert, update and delete statement-trigger functions of an exact rollup:
+    the rows `rows(transition table, sign)` makes of the changed `table` rows (old
+    ones negated), summed per `key` and added to `rollup` in key order (so two
+    writers lock its rows in one order), each `measures` column from its change
+    column."""
+    columns = ", ".join(measures)
+    sums = ", ".join(f"sum({change})" for change in measures.values())
+    moved = " OR ".join(f"sum({change}) <> 0" for change in measures.values())
+    added = ", ".join(f"{column} = t.{column} + excluded.{column}" for column in measures)
+    new, old = f"new_{table}", f"old_{table}"
+
+    def function(event: str, changes: str) -> str:
+        return f"""
+CREATE FUNCTION {prefix}_{event}() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO {rollup} AS t ({key}, {columns})
+    SELECT {key}, {sums}
+    FROM ({changes}) AS change
+    GROUP BY {key}
+    HAVING {moved}
+    ORDER BY {key}
+    ON CONFLICT ({key}) DO UPDATE
+    SET {added};
+    RETURN NULL;
+END
+$$
+"""
+
+    return (
+        function("insert", rows(new, "")),
+        function("update", f"{rows(old, '-')} UNION ALL {rows(new, '')}"),
+        function("delete", rows(old, "-")),
+    )
+
+
 def _open_totals_rows(image: str, sign: str) -> str:
     return (
         f"SELECT tenant_id, workflow_id, step_id, owner_id, currency, probability,"
@@ -806,33 +852,13 @@ def _open_totals_rows(image: str, sign: str) -> str:
     )
 
 
-def _open_totals_function(name: str, changes: str) -> str:
-    return f"""
-CREATE FUNCTION {name}() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO open_deal_totals AS t ({OPEN_DEAL_TOTALS_KEY}, deal_count, amount_total)
-    SELECT {OPEN_DEAL_TOTALS_KEY}, sum(n), sum(total)
-    FROM ({changes}) AS change
-    GROUP BY {OPEN_DEAL_TOTALS_KEY}
-    HAVING sum(n) <> 0 OR sum(total) <> 0
-    ORDER BY {OPEN_DEAL_TOTALS_KEY}
-    ON CONFLICT ({OPEN_DEAL_TOTALS_KEY}) DO UPDATE
-    SET deal_count = t.deal_count + excluded.deal_count,
-        amount_total = t.amount_total + excluded.amount_total;
-    RETURN NULL;
-END
-$$
-"""
-
-
-OPEN_DEAL_TOTALS_FUNCTIONS = (
-    _open_totals_function("baton_open_deal_totals_insert", _open_totals_rows("new_deals", "")),
-    _open_totals_function(
-        "baton_open_deal_totals_update",
-        f"{_open_totals_rows('old_deals', '-')} UNION ALL {_open_totals_rows('new_deals', '')}",
-    ),
-    _open_totals_function("baton_open_deal_totals_delete", _open_totals_rows("old_deals", "-")),
+OPEN_DEAL_TOTALS_FUNCTIONS = _net_change_functions(
+    "baton_open_deal_totals",
+    "open_deal_totals",
+    OPEN_DEAL_TOTALS_KEY,
+    {"deal_count": "n", "amount_total": "total"},
+    _open_totals_rows,
+    "deals",
 )
 OPEN_DEAL_TOTALS_TRIGGERS = (
     "CREATE TRIGGER open_deal_totals_insert AFTER INSERT ON deals"
@@ -1033,32 +1059,13 @@ def _activity_rows(image: str, sign: str) -> str:
     )
 
 
-def _activity_function(name: str, changes: str) -> str:
-    return f"""
-CREATE FUNCTION {name}() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO activity_days AS t ({ACTIVITY_DAYS_KEY}, done, planned)
-    SELECT {ACTIVITY_DAYS_KEY}, sum(done), sum(planned)
-    FROM ({changes}) AS change
-    GROUP BY {ACTIVITY_DAYS_KEY}
-    HAVING sum(done) <> 0 OR sum(planned) <> 0
-    ORDER BY {ACTIVITY_DAYS_KEY}
-    ON CONFLICT ({ACTIVITY_DAYS_KEY}) DO UPDATE
-    SET done = t.done + excluded.done, planned = t.planned + excluded.planned;
-    RETURN NULL;
-END
-$$
-"""
-
-
-ACTIVITY_DAYS_FUNCTIONS = (
-    _activity_function("baton_activity_days_insert", _activity_rows("new_activities", "")),
-    _activity_function(
-        "baton_activity_days_update",
-        f"{_activity_rows('old_activities', '-')} UNION ALL {_activity_rows('new_activities', '')}",
-    ),
-    _activity_function("baton_activity_days_delete", _activity_rows("old_activities", "-")),
+ACTIVITY_DAYS_FUNCTIONS = _net_change_functions(
+    "baton_activity_days",
+    "activity_days",
+    ACTIVITY_DAYS_KEY,
+    {"done": "done", "planned": "planned"},
+    _activity_rows,
+    "activities",
 )
 ACTIVITY_DAYS_TRIGGERS = (
     "CREATE TRIGGER activity_days_insert AFTER INSERT ON activities"
