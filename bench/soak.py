@@ -678,14 +678,20 @@ def run(seconds: float, users_count: int) -> tuple[list[Result], bool]:
         # What the server logged as errors, by exception (the 5xx answers' causes):
         # JSON lines in production, each traceback's last line in `exception`.
         logged: Counter[str] = Counter()
+        # The first whole traceback of each kind: a cause seen only under a soak's load
+        # (e.g. a driver's "another operation is in progress") needs more than its last line.
+        first_traceback: dict[str, str] = {}
         for line in server.log_path.read_text(errors="replace").splitlines():
             with contextlib.suppress(ValueError):
                 entry = json.loads(line)
                 if isinstance(entry, dict) and entry.get("exception"):
                     last = str(entry["exception"]).strip().splitlines()[-1]
-                    logged[f"{entry.get('event')} {entry.get('path', '')}: {last[:160]}"] += 1
+                    key = f"{entry.get('event')} {entry.get('path', '')}: {last[:160]}"
+                    logged[key] += 1
+                    first_traceback.setdefault(key, str(entry["exception"]))
         for name, count in logged.most_common(8):
             print(f"[soak] server logged {count} x {name}")
+            print(f"[soak] its first traceback:\n{first_traceback[name]}")
 
         answers = ledger.answers
         in_window = [a for a in answers if any(w.holds(a.at) for w in faults.windows)]
