@@ -295,6 +295,11 @@ class RequestTransaction:
             except NeedsSessionTransaction:
                 await _end(transaction)
                 return None
+            except (asyncpg.InterfaceError, asyncpg.InternalClientError) as error:
+                await _end(transaction)
+                if isinstance(error, asyncpg.DataError):  # a bad argument: our bug, a 500
+                    return await _failed(ctx, scope, error)
+                return _lost_connection(connection, scope, error)
             except Exception as error:
                 await _end(transaction)
                 return await _failed(ctx, scope, error)
@@ -459,6 +464,25 @@ async def _failed(ctx: Ctx, scope: Scope, error: Exception) -> BufferedResponse:
     # security headers; nothing was committed.
     log.exception("unhandled error", path=scope["path"])
     return _error_response(InternalError(), scope)
+
+
+def _lost_connection(
+    connection: asyncpg.Connection, scope: Scope, error: Exception
+) -> BufferedResponse:
+    """The answer when the driver's connection broke under the request: 503, as for any
+    database that cannot be reached, and the connection closed so its pool makes a new one.
+
+    asyncpg does not say "the server cut this connection" in one way: the pool detaches
+    a connection that closed mid-request ("released back to the pool"), and one that
+    still reads the server's farewell — a restart's or `pg_terminate_backend`'s FATAL,
+    arriving while it sat idle in the pool — refuses the next statement ("another
+    operation is in progress"). The soak saw both (docs/benchmarks.md); they were 500s.
+    Logged with the traceback: these errors can also mean a misused connection.
+    """
+    log.warning("driver connection lost", path=scope["path"], exc_info=error)
+    with contextlib.suppress(Exception):
+        connection.terminate()
+    return _error_response(DatabaseUnavailable(), scope)
 
 
 async def _end(transaction: asyncpg.transaction.Transaction) -> None:
