@@ -624,7 +624,7 @@ class MemoryWatch:
         for pid, samples in self.samples.items():
             late = [rss for at, rss in samples if at >= half]
             # Only processes alive through the whole last half (not the one killed).
-            if len(late) < 2 or samples[0][0] > half or samples[-1][0] < ended - 2:
+            if len(late) < 2 or samples[0][0] > half or samples[-1][0] < ended - 5:
                 continue
             growth[pid] = late[-1] / late[0] - 1
         return growth
@@ -671,6 +671,8 @@ def run(seconds: float, users_count: int) -> tuple[list[Result], bool]:
             thread.start()
         time.sleep(seconds)
         stop.set()
+        # The memory watch ends here; the clients' last requests may take seconds more.
+        stopped = time.monotonic()
         for thread in [*threads, *helpers]:
             thread.join(90)
         ended = time.monotonic()
@@ -708,7 +710,7 @@ def run(seconds: float, users_count: int) -> tuple[list[Result], bool]:
             text=True,
             check=False,
         )
-        growth = memory.growth_in_last_half(started, ended)
+        growth = memory.growth_in_last_half(started, stopped)
         statuses = Counter(a.status for a in answers)
         print(f"[soak] answers by status: {dict(sorted(statuses.items()))}")
         print(f"[soak] actions: {dict(Counter(a.action for a in answers).most_common())}")
