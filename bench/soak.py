@@ -37,6 +37,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -64,6 +65,8 @@ from bench.harness import (
 )
 
 BENCH = "soak"
+# Record ids in a logged path, so one route's errors count as one kind.
+_RECORD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ROLES = [
     ("sales1@acme.example", "sales"),
     ("sales2@acme.example", "sales"),
@@ -688,7 +691,8 @@ def run(seconds: float, users_count: int) -> tuple[list[Result], bool]:
                 entry = json.loads(line)
                 if isinstance(entry, dict) and entry.get("exception"):
                     last = str(entry["exception"]).strip().splitlines()[-1]
-                    key = f"{entry.get('event')} {entry.get('path', '')}: {last[:160]}"
+                    path = _RECORD_ID.sub("{id}", str(entry.get("path", "")))
+                    key = f"{entry.get('event')} {path}: {last[:160]}"
                     logged[key] += 1
                     first_traceback.setdefault(key, str(entry["exception"]))
         for name, count in logged.most_common(8):
