@@ -798,8 +798,11 @@ async def cadence_adherence(
 
 # ------------------------------------------------------------------ Home's lists
 
-_WAITING_FIRST_CONTACT = """
-SELECT l.id, l.company_name, l.claimed_at
+# A member's claimed leads with no done activity (on the lead, or on the deal it became)
+# since the claim. Home shows how many and the oldest few: the count and the list are
+# two statements, the list stopping at its limit along `ix_leads_sales_owner`'s order
+# instead of returning every such lead.
+_WAITING = """
   FROM leads l
  WHERE l.view = 'mine' AND l.deleted_at IS NULL AND l.sales_owner_id = :owner_id
    AND NOT EXISTS (
@@ -810,13 +813,26 @@ SELECT l.id, l.company_name, l.claimed_at
        SELECT 1 FROM activities a
         WHERE a.deal_id = l.deal_id AND a.status = 'done' AND a.type <> 'system'
           AND a.deleted_at IS NULL AND a.completed_at >= l.claimed_at)
- ORDER BY l.claimed_at, l.id
 """
 
+_WAITING_COUNT = "SELECT count(*)" + _WAITING
 
-async def waiting_for_first_contact(session: AsyncSession, owner_id: uuid.UUID) -> Sequence[Any]:
-    """A member's claimed leads nobody has been in touch with since the claim."""
-    return (await session.execute(text(_WAITING_FIRST_CONTACT), {"owner_id": owner_id})).all()
+_WAITING_FIRST_CONTACT = (
+    "SELECT l.id, l.company_name, l.claimed_at"
+    + _WAITING
+    + " ORDER BY l.claimed_at, l.id LIMIT :limit"
+)
+
+
+async def waiting_for_first_contact(
+    session: AsyncSession, owner_id: uuid.UUID, limit: int
+) -> tuple[int, Sequence[Any]]:
+    """How many of a member's claimed leads nobody has been in touch with since the
+    claim, and the `limit` claimed longest ago."""
+    params = {"owner_id": owner_id, "limit": limit}
+    count = await session.scalar(text(_WAITING_COUNT), params)
+    rows = (await session.execute(text(_WAITING_FIRST_CONTACT), params)).all()
+    return int(count or 0), rows
 
 
 _NEAR_CLAIM_DUE = """
