@@ -11,7 +11,9 @@ rows of a 90-day period were 25 000 heap visits):
   the key, so Home's first five are the index's first entries, deal_id included;
 - `ix_leads_rejected` (new, small: only leads sales sent back): rejected reasons by
   time, which read the whole table before;
-- `ix_activities_cadence_due` (cadence adherence): status, completion and owner.
+- `ix_activities_cadence_due` (cadence adherence): status, completion and owner;
+- `ix_deals_closed` (win rate, the forecast's won months): what they group and sum
+  (at 100 000 deals the win rate's 6 171 closes of 90 days: 6 201 buffers → 102).
 
 Revision ID: 8d3f2b6a1e74
 Revises: 5d2b8e7f1c30
@@ -30,9 +32,28 @@ depends_on = None
 
 _LIVE = sa.text("deleted_at IS NULL")
 _VISIBILITY = ["view", "sales_owner_id", "rejected_by", "marketing_owner_id"]
+_CLOSED = sa.text("outcome IS NOT NULL AND deleted_at IS NULL")
+_CLOSED_INCLUDED = [
+    "workflow_id",
+    "outcome",
+    "owner_id",
+    "currency",
+    "amount",
+    "win_reason",
+    "loss_reason",
+    "created_at",
+]
 
 
 def upgrade() -> None:
+    op.drop_index("ix_deals_closed", table_name="deals")
+    op.create_index(
+        "ix_deals_closed",
+        "deals",
+        ["tenant_id", "closed_at"],
+        postgresql_include=_CLOSED_INCLUDED,
+        postgresql_where=_CLOSED,
+    )
     op.drop_index("ix_leads_created", table_name="leads")
     op.create_index(
         "ix_leads_created",
@@ -103,4 +124,8 @@ def downgrade() -> None:
     op.drop_index("ix_leads_created", table_name="leads")
     op.create_index(
         "ix_leads_created", "leads", ["tenant_id", "created_at"], postgresql_where=_LIVE
+    )
+    op.drop_index("ix_deals_closed", table_name="deals")
+    op.create_index(
+        "ix_deals_closed", "deals", ["tenant_id", "closed_at"], postgresql_where=_CLOSED
     )
