@@ -799,10 +799,14 @@ async def cadence_adherence(
 # ------------------------------------------------------------------ Home's lists
 
 # A member's claimed leads with no done activity (on the lead, or on the deal it became)
-# since the claim. Home shows how many and the oldest few: the count and the list are
-# two statements, the list stopping at its limit along `ix_leads_sales_owner`'s order
-# instead of returning every such lead.
-_WAITING = """
+# since the claim. Home shows how many and the oldest few, in two statements over
+# `ix_leads_sales_owner` (which holds claimed_at and id in its key). The count is an
+# anti-join. The list tests each lead with a probe that stops at the first contact
+# (`ix_activities_lead_id`, `ix_activities_deal_id`) as it walks the index in claim
+# order, so it stops after `limit` leads; written as NOT EXISTS it became the same
+# anti-join, which sorts every claimed lead first (row estimates under RLS are low).
+_WAITING_COUNT = """
+SELECT count(*)
   FROM leads l
  WHERE l.view = 'mine' AND l.deleted_at IS NULL AND l.sales_owner_id = :owner_id
    AND NOT EXISTS (
@@ -815,13 +819,23 @@ _WAITING = """
           AND a.deleted_at IS NULL AND a.completed_at >= l.claimed_at)
 """
 
-_WAITING_COUNT = "SELECT count(*)" + _WAITING
-
-_WAITING_FIRST_CONTACT = (
-    "SELECT l.id, l.company_name, l.claimed_at"
-    + _WAITING
-    + " ORDER BY l.claimed_at, l.id LIMIT :limit"
-)
+_WAITING_FIRST_CONTACT = """
+SELECT l.id, l.company_name, l.claimed_at
+  FROM leads l
+ WHERE l.view = 'mine' AND l.deleted_at IS NULL AND l.sales_owner_id = :owner_id
+   AND (SELECT count(*) FROM (
+            SELECT 1 FROM activities a
+             WHERE a.lead_id = l.id AND a.status = 'done' AND a.type <> 'system'
+               AND a.deleted_at IS NULL AND a.completed_at >= l.claimed_at
+             LIMIT 1) AS contact) = 0
+   AND (SELECT count(*) FROM (
+            SELECT 1 FROM activities a
+             WHERE a.deal_id = l.deal_id AND a.status = 'done' AND a.type <> 'system'
+               AND a.deleted_at IS NULL AND a.completed_at >= l.claimed_at
+             LIMIT 1) AS contact) = 0
+ ORDER BY l.claimed_at, l.id
+ LIMIT :limit
+"""
 
 
 async def waiting_for_first_contact(
