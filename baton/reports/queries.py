@@ -8,13 +8,15 @@ each statement keeps to the partial indexes it was written for:
 
 - open deals: their rollup `open_deal_totals` (`reports.models`, kept by triggers),
   or `ix_deals_open_pipeline` (workflow, step; covering what the forecast reads by
-  day); closed deals: `ix_deals_closed` (closed_at);
+  day); closed deals: `ix_deals_closed` (closed_at, covering);
 - the ledger: its rollups `workflow_move_days` and `step_duration_days` per UTC day
   (`reports.models`, kept by triggers) plus the period's partial first and last days
   from `ix_workflow_history_flow`; with an owner filter the ledger itself;
-- leads: `ix_leads_created` (created_at);
+- leads: `ix_leads_created` (created_at), `ix_leads_rejected` (rejected_at),
+  `ix_leads_view` (the nurture backlog), each covering what is read here and what
+  `lead_visibility` tests, so they are index-only scans;
 - activities: `ix_activities_done` (completed_at), `ix_activities_planned_due`
-  (due_at), `ix_activities_cadence_due` (cadence steps by due_at).
+  (due_at), `ix_activities_cadence_due` (cadence steps by due_at, covering).
 
 Weighted amounts are summed per (step, currency, probability override) group first
 and only then multiplied, so the per-deal probability costs nothing per row and the
