@@ -106,11 +106,13 @@ class Activity(TenantKeyed, Timestamped, Versioned, Base):
             "completed_at",
             postgresql_where=text("status = 'done' AND deleted_at IS NULL"),
         ),
-        # The reports' cadence adherence (baton/reports): cadence steps by due time.
+        # The reports' cadence adherence (baton/reports): cadence steps by due time,
+        # with what it counts (read from the index alone).
         Index(
             "ix_activities_cadence_due",
             "tenant_id",
             "due_at",
+            postgresql_include=["status", "completed_at", "owner_id"],
             postgresql_where=text("enrollment_id IS NOT NULL AND deleted_at IS NULL"),
         ),
         # A restore finds what one deletion took.

@@ -47,6 +47,19 @@ from baton.db.base import (
 RANK_PATTERN = "^[0-9a-z]{1,64}$"
 
 
+# What the win-rate and forecast reports read of a closed deal (`ix_deals_closed`).
+CLOSED_INCLUDED = [
+    "workflow_id",
+    "outcome",
+    "owner_id",
+    "currency",
+    "amount",
+    "win_reason",
+    "loss_reason",
+    "created_at",
+]
+
+
 class DealOutcome(StrEnum):
     WON = "won"
     LOST = "lost"
@@ -149,10 +162,14 @@ class Deal(TenantKeyed, Timestamped, Versioned, Base):
             ],
             postgresql_where=text("outcome IS NULL AND deleted_at IS NULL"),
         ),
+        # Closed deals by when (win rate, the forecast's won months), with what those
+        # group and sum: read from the index alone. Open deals have no entry, so a
+        # move of one writes nothing here.
         Index(
             "ix_deals_closed",
             "tenant_id",
             "closed_at",
+            postgresql_include=CLOSED_INCLUDED,
             postgresql_where=text("outcome IS NOT NULL AND deleted_at IS NULL"),
         ),
         # The deals list's sorts on the deal's own columns (queries.SORT_KEYS), ties by

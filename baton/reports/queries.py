@@ -8,13 +8,15 @@ each statement keeps to the partial indexes it was written for:
 
 - open deals: their rollup `open_deal_totals` (`reports.models`, kept by triggers),
   or `ix_deals_open_pipeline` (workflow, step; covering what the forecast reads by
-  day); closed deals: `ix_deals_closed` (closed_at);
+  day); closed deals: `ix_deals_closed` (closed_at, covering);
 - the ledger: its rollups `workflow_move_days` and `step_duration_days` per UTC day
   (`reports.models`, kept by triggers) plus the period's partial first and last days
   from `ix_workflow_history_flow`; with an owner filter the ledger itself;
-- leads: `ix_leads_created` (created_at);
+- leads: `ix_leads_created` (created_at), `ix_leads_rejected` (rejected_at),
+  `ix_leads_view` (the nurture backlog), each covering what is read here and what
+  `lead_visibility` tests, so they are index-only scans;
 - activities: `ix_activities_done` (completed_at), `ix_activities_planned_due`
-  (due_at), `ix_activities_cadence_due` (cadence steps by due_at).
+  (due_at), `ix_activities_cadence_due` (cadence steps by due_at, covering).
 
 Weighted amounts are summed per (step, currency, probability override) group first
 and only then multiplied, so the per-deal probability costs nothing per row and the
@@ -798,8 +800,15 @@ async def cadence_adherence(
 
 # ------------------------------------------------------------------ Home's lists
 
-_WAITING_FIRST_CONTACT = """
-SELECT l.id, l.company_name, l.claimed_at
+# A member's claimed leads with no done activity (on the lead, or on the deal it became)
+# since the claim. Home shows how many and the oldest few, in two statements over
+# `ix_leads_sales_owner` (which holds claimed_at and id in its key). The count is an
+# anti-join. The list tests each lead with a probe that stops at the first contact
+# (`ix_activities_lead_id`, `ix_activities_deal_id`) as it walks the index in claim
+# order, so it stops after `limit` leads; written as NOT EXISTS it became the same
+# anti-join, which sorts every claimed lead first (row estimates under RLS are low).
+_WAITING_COUNT = """
+SELECT count(*)
   FROM leads l
  WHERE l.view = 'mine' AND l.deleted_at IS NULL AND l.sales_owner_id = :owner_id
    AND NOT EXISTS (
@@ -810,13 +819,36 @@ SELECT l.id, l.company_name, l.claimed_at
        SELECT 1 FROM activities a
         WHERE a.deal_id = l.deal_id AND a.status = 'done' AND a.type <> 'system'
           AND a.deleted_at IS NULL AND a.completed_at >= l.claimed_at)
+"""
+
+_WAITING_FIRST_CONTACT = """
+SELECT l.id, l.company_name, l.claimed_at
+  FROM leads l
+ WHERE l.view = 'mine' AND l.deleted_at IS NULL AND l.sales_owner_id = :owner_id
+   AND (SELECT count(*) FROM (
+            SELECT 1 FROM activities a
+             WHERE a.lead_id = l.id AND a.status = 'done' AND a.type <> 'system'
+               AND a.deleted_at IS NULL AND a.completed_at >= l.claimed_at
+             LIMIT 1) AS contact) = 0
+   AND (SELECT count(*) FROM (
+            SELECT 1 FROM activities a
+             WHERE a.deal_id = l.deal_id AND a.status = 'done' AND a.type <> 'system'
+               AND a.deleted_at IS NULL AND a.completed_at >= l.claimed_at
+             LIMIT 1) AS contact) = 0
  ORDER BY l.claimed_at, l.id
+ LIMIT :limit
 """
 
 
-async def waiting_for_first_contact(session: AsyncSession, owner_id: uuid.UUID) -> Sequence[Any]:
-    """A member's claimed leads nobody has been in touch with since the claim."""
-    return (await session.execute(text(_WAITING_FIRST_CONTACT), {"owner_id": owner_id})).all()
+async def waiting_for_first_contact(
+    session: AsyncSession, owner_id: uuid.UUID, limit: int
+) -> tuple[int, Sequence[Any]]:
+    """How many of a member's claimed leads nobody has been in touch with since the
+    claim, and the `limit` claimed longest ago."""
+    params = {"owner_id": owner_id, "limit": limit}
+    count = await session.scalar(text(_WAITING_COUNT), params)
+    rows = (await session.execute(text(_WAITING_FIRST_CONTACT), params)).all()
+    return int(count or 0), rows
 
 
 _NEAR_CLAIM_DUE = """

@@ -665,6 +665,7 @@ LISTED = 5
 
 @dataclass(frozen=True)
 class SalesDesk:
+    waiting_count: int
     waiting: list[Any]
     near_due_count: int
     near_due: list[Any]
@@ -673,13 +674,16 @@ class SalesDesk:
 async def sales_desk(ctx: Ctx) -> SalesDesk:
     """A salesperson's lists on Home: their claimed leads nobody has contacted since
     the claim, and the pool leads whose claim falls due within 4 hours (or already
-    did)."""
+    did): how many of each, and the first `LISTED` (the oldest claims, the soonest
+    dues)."""
     principal = ctx.require_principal()
-    waiting = await queries.waiting_for_first_contact(ctx.session, principal.user_id)
+    waiting_count, waiting = await queries.waiting_for_first_contact(
+        ctx.session, principal.user_id, LISTED
+    )
     count, near = await queries.near_claim_due(
         ctx.session, datetime.now(UTC) + NEAR_CLAIM_DUE, LISTED
     )
-    return SalesDesk(list(waiting), count, list(near))
+    return SalesDesk(waiting_count, list(waiting), count, list(near))
 
 
 @dataclass(frozen=True)

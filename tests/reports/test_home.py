@@ -6,15 +6,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+import uuid
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 import pytest
 
 from baton.reports.web import period_of
 from tests.factories import PASSWORD, Member
-from tests.reports.conftest import Org
+from tests.reports.conftest import Loader, Org, at, rebuild_rollups
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
@@ -60,6 +62,56 @@ async def test_sales_home_links_each_figure_to_its_list(
     assert '<desc id="pipeline-chart-desc">4 open deals worth €8,000.00' in page
     # L2 is claimed by sales 2; sales 1's L1 is converted: nothing waits for contact.
     assert "Everyone you claimed has been contacted." in page
+
+
+async def test_sales_home_counts_every_lead_waiting_and_lists_the_oldest_five(
+    client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
+) -> None:
+    """Sales 2 claimed L2 (never contacted) and seven more: W1 was called after its
+    claim (contacted), W2 only before it and W3 only by a system entry (both still
+    waiting), W4 was contacted on the deal it became. Home counts the seven waiting
+    and lists the five claimed longest ago; the link says how many there are."""
+    s2 = org.sales2
+    async with owner_conn.transaction():
+        await owner_conn.execute("SET LOCAL session_replication_role = replica")
+        load = Loader(owner_conn, org, uuid.uuid4())
+        deal = org.deals["d3"]
+        claimed = {}
+        for n in range(1, 8):
+            claimed[n] = f"2026-09-1{n}T09:00:00"
+            await load.lead(
+                f"W{n}", "mine", "2026-09-10T00:00:00", sales_owner_id=s2.user_id,
+                qualified_at="2026-09-10T01:00:00", handed_over_at="2026-09-10T01:00:00",
+                claimed_at=claimed[n], deal_id=deal if n == 4 else None,
+            )  # fmt: skip
+        done = (
+            ("W1", "lead_id", "task", "2026-09-11T10:00:00"),
+            ("W2", "lead_id", "task", "2026-09-12T08:00:00"),
+            ("W3", "lead_id", "system", "2026-09-13T10:00:00"),
+            ("W4", "deal_id", "task", "2026-09-14T10:00:00"),
+        )
+        for label, column, kind, when in done:
+            record = deal if column == "deal_id" else org.leads[label]
+            await owner_conn.execute(
+                f"INSERT INTO activities (tenant_id, id, type, status, subject, completed_at,"
+                f" owner_id, {column}) VALUES ($1, $2, $3, 'done', 'Call', $4, $5, $6)",
+                s2.tenant_id,
+                uuid.uuid4(),
+                kind,
+                at(when),
+                s2.user_id,
+                record,
+            )
+    await rebuild_rollups(owner_conn, s2.tenant_id)
+    page = await home(client, s2)
+    assert re.search(
+        r'href="/leads/mine" data-stat="waiting"><span class="stat-value">6</span>', page
+    )
+    listed = re.findall(r'<a href="/leads/([0-9a-f-]{36})">', page)
+    oldest = ["L2", "W2", "W3", "W5", "W6"]
+    assert listed[:5] == [str(org.leads[label]) for label in oldest]
+    assert str(org.leads["W7"]) not in listed
+    assert '<a href="/leads/mine">All 6 in My Leads</a>' in page
 
 
 async def test_manager_home_has_the_teams_reports(client: httpx.AsyncClient, org: Org) -> None:
