@@ -25,9 +25,8 @@ from starlette.datastructures import FormData
 
 from baton.activities import queries as activity_queries
 from baton.activities import service as activity_service
-from baton.activities.models import ActivityStatus
 from baton.activities.schemas import NewActivityType
-from baton.activities.web import default_due, logged_activity
+from baton.activities.web import default_due, logged_activity, planned_first
 from baton.audit.trail import TrailEntity
 from baton.audit.web import changes_context
 from baton.cadences import queries as cadence_queries
@@ -799,13 +798,9 @@ async def deal_page(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Respon
         else []
     )
     history = await _history(ctx, deal_id)
-    timeline = await activity_queries.for_record(ctx.session, EntityType.DEAL, deal_id)
-    # What is planned comes first, soonest due on top; then what happened, newest first.
-    planned = sorted(
-        (a for a in timeline if a.status == ActivityStatus.PLANNED.value),
-        key=lambda a: (a.due_at is None, a.due_at, a.id),
+    activities = planned_first(
+        await activity_queries.for_record(ctx.session, EntityType.DEAL, deal_id)
     )
-    activities = planned + [a for a in timeline if a.status != ActivityStatus.PLANNED.value]
     refs = await queries.references(ctx.session, deal.id, deal.account_id, deal.contact_id)
     names = await member_names(
         ctx.session,
