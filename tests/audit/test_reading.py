@@ -20,6 +20,7 @@ import openpyxl
 
 from baton.audit.reading import RECORD_KINDS, record_kind
 from baton.web.formatting import code_label
+from tests.cadences import support as cadence_support
 from tests.deals.conftest import Org as DealOrg
 from tests.deals.conftest import insert_account, pipeline_steps
 from tests.factories import add_member, register_tenant
@@ -247,3 +248,34 @@ async def test_the_audit_page_names_a_tables_entries_in_the_singular(
     assert "Deal Cold chain rollout" in records, records
     plurals = {code_label(table) for table in RECORD_KINDS}
     assert not plurals & set(records), sorted(plurals & set(records))
+
+
+async def test_id_fields_read_as_what_they_point_at(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """A change of an id field names what it points at on the audit page — a cadence
+    enrolment by its cadence, a deal by its name — never a bare uuid."""
+    team = await cadence_support.org(client)
+    account_id = await cadence_support.account(owner_conn, team.sales, "Nordlicht Logistik")
+    deal_id = await cadence_support.deal(owner_conn, team.sales, account_id, name="Kühlkette")
+    outreach = await cadence_support.cadence(client, team.manager, name="Winter outreach")
+    enrolled = await cadence_support.enroll(client, team.sales, outreach["id"], deal_id=deal_id)
+    assert enrolled.status_code == 201, enrolled.text
+    enrolment = enrolled.json()["id"]
+    first = (await cadence_support.enrollment_activities(owner_conn, enrolment))[0]
+    # The step is taken off its enrolment and put on no deal (as a person would read it).
+    await owner_conn.execute(
+        "UPDATE activities SET enrollment_id = NULL, deal_id = NULL WHERE id = $1", first["id"]
+    )
+    await _sign_in(client, team.admin)
+    audit = await client.get("/audit")
+    assert audit.status_code == 200
+    changes = [
+        _text(cell).strip()
+        for cell in re.findall(r'<td data-label="Changes">(.*?)</td>', audit.text, re.S)
+    ]
+    change = next(text for text in changes if "Cadence enrolment" in text)
+    assert "Cadence enrolment: Winter outreach → —" in change, change
+    assert "Deal: Kühlkette → —" in change, change
+    assert enrolment not in audit.text
+    assert " id:" not in " ".join(changes)
