@@ -103,7 +103,8 @@ ACCOUNT_TABLES = """() => [...document.querySelectorAll("#contacts table, #deals
 
 
 def test_an_accounts_contacts_and_deals_fit_a_phone(web: WatchedPage) -> None:
-    """On a phone the account's contacts, open and closed deals are stacked rows with
+    """On a phone the account's contacts, open and closed deals (and a contact's deals
+    on its page) are stacked rows with
     labelled values ("Amount: $260,000.00"), not tables whose Owner and Next step hide
     behind a sideways scroll; the log form offers activity types in words."""
     page = web.page
@@ -127,4 +128,11 @@ def test_an_accounts_contacts_and_deals_fit_a_phone(web: WatchedPage) -> None:
         == '"Amount: "'
     )
     expect(page.locator("#log-type option").first).to_have_text("Call")
+    # The contact's own page lists the same deals as stacked rows too.
+    page.locator("#contacts tbody a[href^='/contacts/']").first.click()
+    page.wait_for_url(re.compile(r"/contacts/[0-9a-f-]{36}$"))
+    deals = page.locator("table[data-contact-deals]")
+    expect(deals.locator("tbody tr").first).to_be_visible()
+    assert deals.evaluate("(table) => table.scrollWidth <= table.clientWidth + 1")
+    expect(deals.locator("td[data-label=Owner]").first).to_be_visible()
     web.assert_clean()
