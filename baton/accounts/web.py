@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from baton.accounts import queries, service
@@ -47,13 +48,17 @@ from baton.core.errors import DomainError, NotFound
 from baton.core.pagination import next_page, page_of
 from baton.core.schemas import parse_input
 from baton.deals import service as deal_service
+from baton.deals.models import Deal
 from baton.deals.schemas import DealIn
 from baton.identity.access import WRITERS
 from baton.identity.queries import default_currency, member_names, members_with_roles
 from baton.saved_views.models import ListKind
 from baton.saved_views.web import view_tabs
-from baton.web.formatting import typed_amount
+from baton.web.formatting import code_label, typed_amount
 from baton.web.rendering import render, viewer_locale, viewer_zone
+from baton.workflow import engine
+from baton.workflow import service as workflow_service
+from baton.workflow.models import Workflow
 from baton.workflow.web import form_error, is_htmx, optional, redirect, text, version_of
 
 router = APIRouter(include_in_schema=False)
@@ -232,6 +237,7 @@ async def _render_overview(
         upcoming=await _activity_rows(ctx, ref, overview.upcoming_activities, owners, now),
         recent=await _activity_rows(ctx, ref, overview.recent_activities, owners, now),
         owners=owners,
+        reason_labels=await _reason_labels(ctx, overview.closed_deals),
         can_write=writes,
         cadences=await cadence_queries.cadence_choices(ctx.session) if writes else [],
         default_currency=await default_currency(ctx.session) if writes else "",
@@ -242,6 +248,38 @@ async def _render_overview(
         **LABELS,
         **extra,
     )
+
+
+async def _reason_labels(ctx: Ctx, closed: list[dict[str, Any]]) -> dict[uuid.UUID, str]:
+    """Each closed deal's win or loss reason as its workflow labels it ("Budget frozen
+    this year"), or in words when the workflow gives it no label (`no_budget` → "No
+    budget"). One query for the deals' workflows, then each compiled workflow once."""
+    coded = {deal["id"]: deal["win_reason"] or deal["loss_reason"] for deal in closed}
+    wanted = [deal_id for deal_id, code in coded.items() if code]
+    if not wanted:
+        return {}
+    rows = (
+        await ctx.session.execute(
+            select(Deal.id, Deal.workflow_id, Workflow.version)
+            .join(
+                Workflow,
+                (Workflow.tenant_id == Deal.tenant_id) & (Workflow.id == Deal.workflow_id),
+            )
+            .where(Deal.id.in_(wanted))
+        )
+    ).all()
+    flows: dict[uuid.UUID, engine.CompiledWorkflow | None] = {}
+    labels: dict[uuid.UUID, str] = {}
+    for deal_id, workflow_id, version in rows:
+        if workflow_id not in flows:
+            try:
+                flows[workflow_id] = await workflow_service.compiled(ctx, workflow_id, version)
+            except DomainError:
+                flows[workflow_id] = None
+        flow = flows[workflow_id]
+        code = str(coded[deal_id])
+        labels[deal_id] = (flow.reason_label(code) if flow else "") or code_label(code)
+    return labels
 
 
 async def _after_change(request: Request, ctx: Ctx, account_id: uuid.UUID, notice: str) -> Response:

@@ -59,6 +59,18 @@ def can_write(principal: Principal) -> bool:
     return principal.role in WRITERS
 
 
+def planned_first(timeline: Iterable[Activity]) -> list[Activity]:
+    """A record's timeline as its page lists it: what is planned first, soonest due on
+    top (not the furthest-future meeting), then what happened, newest first (the
+    order `queries.for_record` gives)."""
+    entries = list(timeline)
+    planned = sorted(
+        (a for a in entries if a.status == ActivityStatus.PLANNED.value),
+        key=lambda a: (a.due_at is None, a.due_at, a.id),
+    )
+    return planned + [a for a in entries if a.status != ActivityStatus.PLANNED.value]
+
+
 def safe_path(target: str, default: str) -> str:
     """Only same-site paths: a form's `return_to` must never leave Baton."""
     if target.startswith("/") and not target.startswith("//"):

@@ -44,6 +44,55 @@ MONEY_FIELDS = frozenset({"amount"})
 
 ACTIONS = {"insert": "Created", "update": "Changed", "delete": "Deleted"}
 
+# What one row of each audited table is called on the audit page ("Activity", not the
+# table's "Activities"); tests/audit/test_reading.py holds every audited table to a name.
+RECORD_KINDS = {
+    "access_tokens": "Session or API token",
+    "account_transactions": "Account ledger line",
+    "account_winbacks": "Win-back",
+    "accounts": "Account",
+    "activities": "Activity",
+    "api_keys": "API key",
+    "cadence_enrollments": "Cadence enrolment",
+    "cadence_steps": "Cadence step",
+    "cadences": "Cadence",
+    "contacts": "Contact",
+    "deals": "Deal",
+    "import_batches": "Import",
+    "invitations": "Invitation",
+    "lead_escalations": "Lead escalation",
+    "lead_pool": "Sales Inbox entry",
+    "leads": "Lead",
+    "memberships": "Membership",
+    "next_step_digests": "Next-step digest",
+    "project_types": "Project type",
+    "saved_views": "Saved view",
+    "statuses": "Status",
+    "targets": "Target",
+    "tenant_settings": "Organization settings",
+    "tenants": "Organization",
+    "users": "User",
+    "webhook_endpoints": "Webhook",
+    "work_items": "Work item",
+    "workflow_steps": "Workflow step",
+    "workflow_transitions": "Workflow transition",
+    "workflows": "Workflow",
+}
+
+
+def record_kind(table_name: str) -> str:
+    """What one row of an audited table is called; a table added since without a name
+    here reads as its name made singular ("work_orders" → "Work order")."""
+    if table_name in RECORD_KINDS:
+        return RECORD_KINDS[table_name]
+    if table_name.endswith("ies"):
+        singular = table_name[:-3] + "y"
+    elif table_name.endswith(("ses", "xes")):
+        singular = table_name[:-2]
+    else:
+        singular = table_name.removesuffix("s")
+    return code_label(singular)
+
 
 @dataclass(frozen=True)
 class TrailReading:
@@ -72,6 +121,11 @@ class TrailReading:
         if entry.action == "security":
             return code_label((entry.event or "").replace(".", " "))
         return ACTIONS.get(entry.action, code_label(entry.action))
+
+    def kind(self, entry: TrailEntry) -> str:
+        """What kind of record the entry is about ("Deal", "Activity"); "" for an
+        event of no table."""
+        return record_kind(entry.table_name) if entry.table_name else ""
 
     def record(self, entry: TrailEntry) -> str:
         """The record's name ("Acme Logistics"); "" for an event or a record gone since."""

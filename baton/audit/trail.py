@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import TextClause
 
 from baton.accounts.models import Account
+from baton.cadences.models import Cadence, CadenceEnrollment
 from baton.contacts.models import Contact
 from baton.core.context import Ctx
 from baton.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
@@ -41,7 +42,8 @@ from baton.identity.models import Role
 from baton.identity.queries import member_names
 from baton.leads.models import Lead
 from baton.targets.models import Target
-from baton.workflow.models import Workflow, WorkflowStep
+from baton.workflow.models import Status, Workflow, WorkflowStep
+from baton.workitems.models import WorkItem
 
 PAGE_LIMIT = 50
 
@@ -143,6 +145,13 @@ class Referent(StrEnum):
     ACCOUNT = "account"
     CONTACT = "contact"
     DEAL = "deal"
+    LEAD = "lead"
+    TARGET = "target"
+    CADENCE = "cadence"
+    # A cadence enrolment, named by its cadence (a win-back's "Enrolment: Win-back").
+    ENROLMENT = "enrolment"
+    WORK_ITEM = "work_item"
+    STATUS = "status"
 
 
 # The id fields of the trail's records, each with the words a page names it by and
@@ -161,6 +170,17 @@ REFERENCES: dict[str, tuple[str, Referent]] = {
     "contact_id": ("Contact", Referent.CONTACT),
     "deal_id": ("Deal", Referent.DEAL),
     "converted_deal_id": ("Converted to deal", Referent.DEAL),
+    "from_step_id": ("From stage", Referent.STEP),
+    "to_step_id": ("To stage", Referent.STEP),
+    "default_workflow_id": ("Default workflow", Referent.WORKFLOW),
+    "user_id": ("Member", Referent.MEMBER),
+    "lead_id": ("Lead", Referent.LEAD),
+    "target_id": ("Target", Referent.TARGET),
+    "cadence_id": ("Cadence", Referent.CADENCE),
+    "winback_cadence_id": ("Win-back cadence", Referent.CADENCE),
+    "enrollment_id": ("Cadence enrolment", Referent.ENROLMENT),
+    "work_item_id": ("Work item", Referent.WORK_ITEM),
+    "status_id": ("Status", Referent.STATUS),
 }
 
 
@@ -168,7 +188,10 @@ def change_field(field: str) -> str:
     """A changed field as a page names it: an id field by what it points at ("Stage"),
     any other in words ("Expected close date")."""
     reference = REFERENCES.get(field)
-    return reference[0] if reference else field.replace("_", " ").capitalize()
+    if reference:
+        return reference[0]
+    # Any other id field by what it is of ("Import batch"), not "Import batch id".
+    return field.removesuffix("_id").replace("_", " ").capitalize()
 
 
 def _name_queries() -> dict[Referent, Any]:
@@ -177,6 +200,12 @@ def _name_queries() -> dict[Referent, Any]:
     accounts: Table = Account.__table__  # type: ignore[assignment]
     contacts: Table = Contact.__table__  # type: ignore[assignment]
     deals: Table = Deal.__table__  # type: ignore[assignment]
+    leads: Table = Lead.__table__  # type: ignore[assignment]
+    targets: Table = Target.__table__  # type: ignore[assignment]
+    cadences: Table = Cadence.__table__  # type: ignore[assignment]
+    enrolments: Table = CadenceEnrollment.__table__  # type: ignore[assignment]
+    work_items: Table = WorkItem.__table__  # type: ignore[assignment]
+    statuses: Table = Status.__table__  # type: ignore[assignment]
     return {
         Referent.STEP: select(steps.c.id, steps.c.name),
         Referent.WORKFLOW: select(workflows.c.id, workflows.c.name),
@@ -185,20 +214,29 @@ def _name_queries() -> dict[Referent, Any]:
             contacts.c.id, func.concat_ws(" ", contacts.c.first_name, contacts.c.last_name)
         ),
         Referent.DEAL: select(deals.c.id, deals.c.name),
+        Referent.LEAD: select(leads.c.id, leads.c.company_name),
+        Referent.TARGET: select(targets.c.id, targets.c.company_name),
+        Referent.CADENCE: select(cadences.c.id, cadences.c.name),
+        Referent.ENROLMENT: select(enrolments.c.id, cadences.c.name).join_from(
+            enrolments,
+            cadences,
+            (cadences.c.tenant_id == enrolments.c.tenant_id)
+            & (cadences.c.id == enrolments.c.cadence_id),
+        ),
+        Referent.WORK_ITEM: select(work_items.c.id, work_items.c.name),
+        Referent.STATUS: select(statuses.c.id, statuses.c.name),
     }
 
 
 def record_label_queries() -> dict[str, Any]:
     """How each kind of record of the trail is named, by its entity type: `id, label`."""
     queries = _name_queries()
-    leads: Table = Lead.__table__  # type: ignore[assignment]
-    targets: Table = Target.__table__  # type: ignore[assignment]
     return {
         TrailEntity.DEAL.value: queries[Referent.DEAL],
         TrailEntity.ACCOUNT.value: queries[Referent.ACCOUNT],
         TrailEntity.CONTACT.value: queries[Referent.CONTACT],
-        TrailEntity.LEAD.value: select(leads.c.id, leads.c.company_name),
-        TrailEntity.TARGET.value: select(targets.c.id, targets.c.company_name),
+        TrailEntity.LEAD.value: queries[Referent.LEAD],
+        TrailEntity.TARGET.value: queries[Referent.TARGET],
     }
 
 

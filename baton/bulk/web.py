@@ -31,7 +31,7 @@ from baton.core.auth import CtxDep
 from baton.core.context import Ctx
 from baton.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from baton.core.schemas import parse_input
-from baton.deals.schemas import DealListFilters
+from baton.deals.schemas import AMOUNT_FILTERS, DealListFilters
 from baton.web.formatting import plain_amount
 from baton.web.rendering import render, viewer_locale
 from baton.workflow.web import form_error, is_htmx, text, texts
@@ -196,7 +196,7 @@ async def deals_bulk(request: Request, ctx: CtxDep) -> Response:
     sent = _kept({name: text(form, name)[:400] for name in _DEAL_FILTERS})
     # The amount bounds as the filter form shows them: typed in the organization's
     # locale (`1.250,50`); one that is no amount goes on for the schema to name.
-    for name in ("amount_min", "amount_max"):
+    for name in AMOUNT_FILTERS:
         if name in sent:
             sent[name] = plain_amount(sent[name], viewer_locale(ctx)) or sent[name]
 

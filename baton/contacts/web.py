@@ -17,8 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from baton.activities.models import ActivityStatus
-from baton.activities.web import can_write
+from baton.activities.web import can_write, planned_first
 from baton.audit.trail import TrailEntity
 from baton.audit.web import changes_context
 from baton.cadences import queries as cadence_queries
@@ -108,18 +107,13 @@ async def contact_page(request: Request, ctx: CtxDep, contact_id: uuid.UUID) -> 
     principal = ctx.require_principal()
     contact = await service.get_contact(ctx, contact_id)
     record = await queries.contact_record(ctx.session, contact)
-    planned = sorted(
-        (a for a in record.activities if a.status == ActivityStatus.PLANNED.value),
-        key=lambda a: (a.due_at is None, a.due_at, a.id),
-    )
-    done = [a for a in record.activities if a.status != ActivityStatus.PLANNED.value]
     writes = can_write(principal)
     return render(
         request,
         "contacts/detail.html",
         contact=contact,
         record=record,
-        activities=planned + done,
+        activities=planned_first(record.activities),
         names=await member_names(
             ctx.session,
             [*(d.owner_id for d in record.deals), *(a.owner_id for a in record.activities)],

@@ -84,6 +84,10 @@ FilterAmount = Annotated[
     MoneyText(),
 ]
 
+# The list's amount bounds, by filter name, as the deals list's form labels them and
+# its messages name them (the list page and the bulk bar read both from here).
+AMOUNT_FILTERS = {"amount_min": "Amount from", "amount_max": "Amount to"}
+
 
 class DealListFilters(BaseModel):
     """Which deals the list shows and in what order: the query parameters of

@@ -11,8 +11,8 @@ parse the form, call one service function and render.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -25,9 +25,8 @@ from starlette.datastructures import FormData
 
 from baton.activities import queries as activity_queries
 from baton.activities import service as activity_service
-from baton.activities.models import ActivityStatus
 from baton.activities.schemas import NewActivityType
-from baton.activities.web import default_due, logged_activity
+from baton.activities.web import default_due, logged_activity, planned_first
 from baton.audit.trail import TrailEntity
 from baton.audit.web import changes_context
 from baton.cadences import queries as cadence_queries
@@ -38,12 +37,26 @@ from baton.core.pagination import sorted_page_of
 from baton.core.schemas import parse_input
 from baton.deals import queries, service
 from baton.deals.models import Deal, DealOutcome
-from baton.deals.schemas import CloseIn, DealIn, DealListFilters, DealMoveIn, DealPatch, DealView
+from baton.deals.schemas import (
+    AMOUNT_FILTERS,
+    CloseIn,
+    DealIn,
+    DealListFilters,
+    DealMoveIn,
+    DealPatch,
+    DealView,
+)
 from baton.identity.access import WRITERS
 from baton.identity.queries import default_currency, member_names, members_with_roles
 from baton.saved_views.models import ListKind
 from baton.saved_views.web import view_tabs
-from baton.web.formatting import amount_example, amount_text, plain_amount, typed_amount
+from baton.web.formatting import (
+    amount_example,
+    amount_text,
+    month_label,
+    plain_amount,
+    typed_amount,
+)
 from baton.web.rendering import render, viewer_locale, viewer_zone
 from baton.workflow import charts, engine
 from baton.workflow import queries as workflow_queries
@@ -217,6 +230,25 @@ LIST_COLUMNS: tuple[tuple[str | None, str], ...] = (
     ("days_in_stage", "Days in stage"),
 )
 LIST_VIEWS = {"": "All deals", "pipeline": "Open", "closed": "Closed"}
+# The "Closes in" choices: this many months before and after the viewer's current one.
+CLOSE_MONTHS_BACK = 12
+CLOSE_MONTHS_AHEAD = 24
+
+
+def close_month_choices(today: date, chosen: str | None, locale: str) -> list[tuple[str, str]]:
+    """The months the list's "Closes in" offers, oldest first, as (`YYYY-MM`, "March
+    2027" in the locale): a choice, not a month input, which browsers draw as dashes
+    or take as bare text. A month the link asks for outside the range is offered too."""
+    start = today.year * 12 + today.month - 1 - CLOSE_MONTHS_BACK
+    months = [
+        date(index // 12, index % 12 + 1, 1)
+        for index in range(start, start + CLOSE_MONTHS_BACK + CLOSE_MONTHS_AHEAD + 1)
+    ]
+    if chosen:
+        extra = date(int(chosen[:4]), int(chosen[5:7]), 1)
+        if extra not in months:
+            months = sorted([*months, extra])
+    return [(f"{month:%Y-%m}", month_label(month, locale)) for month in months]
 
 
 @dataclass(frozen=True)
@@ -226,9 +258,12 @@ class DealList:
 
     params: dict[str, str]
     sort: str | None
+    # Amount bounds the list left out, as the URL carried them: links keep them, so
+    # the address bar (and a reload) still has what the user typed, and its message.
+    refused_amounts: dict[str, str] = field(default_factory=dict)
 
     def link(self, **changes: str | None) -> str:
-        params = {**self.params, **changes}
+        params = {**self.params, **self.refused_amounts, **changes}
         kept = {key: value for key, value in params.items() if value}
         return "/deals" + (f"?{urlencode(sorted(kept.items()))}" if kept else "")
 
@@ -253,10 +288,6 @@ class DealList:
         return None
 
 
-# The list's amount bounds, as its filter form labels them.
-AMOUNT_FILTERS = {"amount_min": "Amount from", "amount_max": "Amount to"}
-
-
 @dataclass(frozen=True)
 class AmountRefusal:
     """An amount bound the list could not use: what was typed, and why in words."""
@@ -264,6 +295,9 @@ class AmountRefusal:
     label: str
     typed: str
     message: str
+    # The value as the URL carries it: what was typed when it is no amount, else the
+    # plain decimal it was read as.
+    sent: str
 
 
 # Why an amount bound was refused, by the schema's error type (`DealListFilters`).
@@ -297,7 +331,9 @@ def _list_filters(
         plain = plain_amount(params[key][:40], locale)
         if plain is None:
             typed = params.pop(key)[:40]
-            amounts[key] = AmountRefusal(label, typed, f"type an amount such as {example}")
+            amounts[key] = AmountRefusal(
+                label, typed, f"type an amount such as {example}", sent=typed
+            )
         else:
             params[key] = plain
     try:
@@ -309,7 +345,7 @@ def _list_filters(
             if key in AMOUNT_FILTERS and key not in amounts:
                 problem = _AMOUNT_PROBLEMS.get(err["type"], f"type an amount such as {example}")
                 typed = amount_text(params[key], locale)
-                amounts[key] = AmountRefusal(AMOUNT_FILTERS[key], typed, problem)
+                amounts[key] = AmountRefusal(AMOUNT_FILTERS[key], typed, problem, params[key])
         kept = {key: value for key, value in params.items() if key not in refused}
         try:
             return DealListFilters.model_validate(kept), kept, refused | set(amounts), amounts
@@ -328,7 +364,11 @@ async def deals_list_page(
     rows = await service.list_deals(ctx, page, filters)
     shown = rows[:LIST_PAGE_SIZE]
     following = queries.next_list_cursor(rows, page)
-    listing = DealList(params, filters.sort)
+    listing = DealList(
+        params,
+        filters.sort,
+        {key: refusal.sent for key, refusal in amount_refusals.items()},
+    )
     more_url = None
     if following is not None:
         more_url = listing.link(cursor=following, part="rows")
@@ -374,6 +414,8 @@ async def deals_list_page(
         list_views=LIST_VIEWS,
         stages=stages,
         members=members,
+        amount_filters=AMOUNT_FILTERS,
+        close_months=close_month_choices(context["today"], params.get("close_month"), locale),
     )
 
 
@@ -756,13 +798,9 @@ async def deal_page(request: Request, ctx: CtxDep, deal_id: uuid.UUID) -> Respon
         else []
     )
     history = await _history(ctx, deal_id)
-    timeline = await activity_queries.for_record(ctx.session, EntityType.DEAL, deal_id)
-    # What is planned comes first, soonest due on top; then what happened, newest first.
-    planned = sorted(
-        (a for a in timeline if a.status == ActivityStatus.PLANNED.value),
-        key=lambda a: (a.due_at is None, a.due_at, a.id),
+    activities = planned_first(
+        await activity_queries.for_record(ctx.session, EntityType.DEAL, deal_id)
     )
-    activities = planned + [a for a in timeline if a.status != ActivityStatus.PLANNED.value]
     refs = await queries.references(ctx.session, deal.id, deal.account_id, deal.contact_id)
     names = await member_names(
         ctx.session,

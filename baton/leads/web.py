@@ -44,7 +44,7 @@ from starlette.datastructures import FormData
 from baton.activities import queries as activity_queries
 from baton.activities.queries import ViewPage
 from baton.activities.schemas import ActivityView
-from baton.activities.web import rows_of
+from baton.activities.web import planned_first, rows_of
 from baton.audit.trail import TrailEntity
 from baton.audit.web import changes_context
 from baton.core.auth import CtxDep
@@ -461,7 +461,9 @@ async def lead_page(request: Request, ctx: CtxDep, lead_id: uuid.UUID) -> Respon
     record = await service.get_lead(ctx, lead_id)
     lead = record.lead
     flow = await _lead_flow(ctx)
-    timeline = await activity_queries.for_record(ctx.session, EntityType.LEAD, lead_id)
+    timeline = planned_first(
+        await activity_queries.for_record(ctx.session, EntityType.LEAD, lead_id)
+    )
     role = principal.role
     # The list the lead is on, for the way back: a colleague's claimed lead is on the
     # team's list, not "My Leads".

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton
 from babel.numbers import NumberFormatError, format_currency, format_decimal, parse_decimal
 
 from baton.core.locales import DEFAULT_LOCALE, babel_locale
@@ -36,6 +37,11 @@ def whole_number(value: float, locale: str = DEFAULT_LOCALE) -> str:
     """A number in whole units with the locale's grouping: `8,000` / `8.000` (a chart's
     bar label, where the title names the currency)."""
     return format_decimal(round(value), format="#,##0", locale=babel_locale(locale))
+
+
+def month_label(month: date, locale: str = DEFAULT_LOCALE) -> str:
+    """A calendar month as the locale names it: `March 2027`, `März 2027`."""
+    return format_skeleton("yMMMM", month, locale=babel_locale(locale))
 
 
 def amount_example(locale: str = DEFAULT_LOCALE) -> str:

@@ -18,6 +18,9 @@ import asyncpg
 import httpx
 import openpyxl
 
+from baton.audit.reading import RECORD_KINDS, record_kind
+from baton.web.formatting import code_label
+from tests.cadences import support as cadence_support
 from tests.deals.conftest import Org as DealOrg
 from tests.deals.conftest import insert_account, pipeline_steps
 from tests.factories import add_member, register_tenant
@@ -196,3 +199,83 @@ async def test_the_audit_export_names_people_and_records_beside_their_ids(
         params={"format": "csv", "entity_type": "deal", "entity_id": deal["id"]},
     )
     assert foreign.status_code == 404
+
+
+async def test_every_audited_table_is_named_by_its_record_kind(
+    owner_conn: asyncpg.Connection,
+) -> None:
+    """The audit page calls an entry of a table without a record label by what one row
+    is ("Activity"), never by the table's plural ("Activities"): every table the audit
+    trigger watches has its singular name."""
+    audited = {
+        row["table"]
+        for row in await owner_conn.fetch(
+            "SELECT DISTINCT event_object_table AS table FROM information_schema.triggers"
+            " WHERE action_statement LIKE 'EXECUTE FUNCTION baton_audit(%'"
+        )
+    }
+    assert {"activities", "deals", "leads", "tenant_settings"} <= audited
+    assert audited <= set(RECORD_KINDS), sorted(audited - set(RECORD_KINDS))
+    for table in audited:
+        kind = record_kind(table)
+        assert kind[0].isupper(), (table, kind)
+        assert "_" not in kind, (table, kind)
+        assert kind.lower() != code_label(table).lower() or not table.endswith("s"), (table, kind)
+    # A table added later without a name reads as its name made singular.
+    assert record_kind("work_orders") == "Work order"
+    assert record_kind("categories") == "Category"
+    assert record_kind("mailboxes") == "Mailbox"
+
+
+async def test_the_audit_page_names_a_tables_entries_in_the_singular(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    deals, deal = await _closed_deal(client, owner_conn)
+    noted = await client.post(
+        "/api/v1/activities",
+        headers=deals.sales.headers,
+        json={"type": "note", "subject": "Called back", "deal_id": deal["id"]},
+    )
+    assert noted.status_code == 201, noted.text
+    await _sign_in(client, deals.admin)
+    audit = await client.get("/audit")
+    assert audit.status_code == 200
+    records = [
+        _text(cell).strip()
+        for cell in re.findall(r'<td data-label="Record">(.*?)</td>', audit.text, re.S)
+    ]
+    assert "Activity" in records, records
+    assert "Deal Cold chain rollout" in records, records
+    plurals = {code_label(table) for table in RECORD_KINDS}
+    assert not plurals & set(records), sorted(plurals & set(records))
+
+
+async def test_id_fields_read_as_what_they_point_at(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """A change of an id field names what it points at on the audit page — a cadence
+    enrolment by its cadence, a deal by its name — never a bare uuid."""
+    team = await cadence_support.org(client)
+    account_id = await cadence_support.account(owner_conn, team.sales, "Nordlicht Logistik")
+    deal_id = await cadence_support.deal(owner_conn, team.sales, account_id, name="Kühlkette")
+    outreach = await cadence_support.cadence(client, team.manager, name="Winter outreach")
+    enrolled = await cadence_support.enroll(client, team.sales, outreach["id"], deal_id=deal_id)
+    assert enrolled.status_code == 201, enrolled.text
+    enrolment = enrolled.json()["id"]
+    first = (await cadence_support.enrollment_activities(owner_conn, enrolment))[0]
+    # The step is taken off its enrolment and put on no deal (as a person would read it).
+    await owner_conn.execute(
+        "UPDATE activities SET enrollment_id = NULL, deal_id = NULL WHERE id = $1", first["id"]
+    )
+    await _sign_in(client, team.admin)
+    audit = await client.get("/audit")
+    assert audit.status_code == 200
+    changes = [
+        _text(cell).strip()
+        for cell in re.findall(r'<td data-label="Changes">(.*?)</td>', audit.text, re.S)
+    ]
+    change = next(text for text in changes if "Cadence enrolment" in text)
+    assert "Cadence enrolment: Winter outreach → —" in change, change
+    assert "Deal: Kühlkette → —" in change, change
+    assert enrolment not in audit.text
+    assert " id:" not in " ".join(changes)

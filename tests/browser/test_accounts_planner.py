@@ -94,3 +94,45 @@ def test_sales_searches_an_account_logs_work_and_completes_it_in_the_planner(
     expect(page.locator(f'#recent li[data-activity="{subject}"]')).to_be_visible()
     expect(page.locator(f'#upcoming li[data-activity="{subject}"]')).to_have_count(0)
     web.assert_clean()
+
+
+# The account page's record tables: do any scroll sideways, and what its log form offers.
+ACCOUNT_TABLES = """() => [...document.querySelectorAll("#contacts table, #deals table, #closed-deals table")]
+  .map((table) => ({scrolls: table.scrollWidth > table.clientWidth + 1,
+                    right: table.getBoundingClientRect().right}))"""
+
+
+def test_an_accounts_contacts_and_deals_fit_a_phone(web: WatchedPage) -> None:
+    """On a phone the account's contacts, open and closed deals (and a contact's deals
+    on its page) are stacked rows with
+    labelled values ("Amount: $260,000.00"), not tables whose Owner and Next step hide
+    behind a sideways scroll; the log form offers activity types in words."""
+    page = web.page
+    web.goto("/login")
+    web.log_in(SALES, DEMO_PASSWORD)
+    page.wait_for_url(f"{web.base_url}/")
+    web.goto("/accounts?q=Nordhafen")
+    page.locator("#account-results tbody tr[data-account] a").first.click()
+    page.wait_for_url(re.compile(r"/accounts/[0-9a-f-]{36}$"))
+    for width in (1440, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        tables = page.evaluate(ACCOUNT_TABLES)
+        assert len(tables) >= 2, tables
+        assert not [t for t in tables if t["scrolls"] or t["right"] > width], (width, tables)
+    amount = page.locator("#deals tbody tr").first.locator("td[data-label=Amount]")
+    expect(amount).to_be_visible()
+    assert (
+        page.evaluate(
+            "(cell) => getComputedStyle(cell, '::before').content", amount.element_handle()
+        )
+        == '"Amount: "'
+    )
+    expect(page.locator("#log-type option").first).to_have_text("Call")
+    # The contact's own page lists the same deals as stacked rows too.
+    page.locator("#contacts tbody a[href^='/contacts/']").first.click()
+    page.wait_for_url(re.compile(r"/contacts/[0-9a-f-]{36}$"))
+    deals = page.locator("table[data-contact-deals]")
+    expect(deals.locator("tbody tr").first).to_be_visible()
+    assert deals.evaluate("(table) => table.scrollWidth <= table.clientWidth + 1")
+    expect(deals.locator("td[data-label=Owner]").first).to_be_visible()
+    web.assert_clean()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -81,4 +82,35 @@ def test_the_deals_list_fits_a_desktop_and_a_phone(web: WatchedPage) -> None:
         if shots:
             Path(shots).mkdir(parents=True, exist_ok=True)
             page.screenshot(path=f"{shots}/deals-list-{width}.png", full_page=False)
+    web.assert_clean()
+
+
+def test_closes_in_is_a_choice_of_named_months(web: WatchedPage) -> None:
+    """Chromium draws an empty month input as dashes: the list offers the months by
+    name instead, and the choice filters by `close_month` as before."""
+    page = web.page
+    _sign_in(web)
+    web.goto("/deals")
+    closes_in = page.get_by_label("Closes in")
+    expect(closes_in).to_have_js_property("tagName", "SELECT")
+    expect(closes_in.locator("option:checked")).to_have_text("Any month")
+    today = datetime.now(UTC).date()
+    month = date(today.year + (today.month == 12), today.month % 12 + 1, 1)
+    name = f"{month:%B %Y}"  # the demo organization writes en-US
+    closes_in.select_option(label=name)
+    page.wait_for_url(re.compile(rf"/deals\?close_month={month:%Y-%m}$"))
+    closes = page.locator("table.deals-list td[data-label='Expected close']")
+    expect(page.locator("#deal-results")).to_be_visible()
+    assert all(text.startswith(f"{month:%Y-%m}") for text in closes.all_inner_texts())
+    page.reload()
+    expect(page.get_by_label("Closes in").locator("option:checked")).to_have_text(name)
+    shots = os.environ.get("BATON_SCREENSHOTS")
+    for width in (1440, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        box = page.get_by_label("Closes in").bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= width, (width, box)
+        if shots:
+            Path(shots).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=f"{shots}/deals-list-closes-in-{width}.png", full_page=False)
     web.assert_clean()

@@ -1,7 +1,8 @@
 """The deals list's amount filters in a de-DE organization, in a browser (issue 14):
 whatever the browser's own locale, the boxes take `1.234,50` as the organization
 writes it, show it back that way after a reload, and name an entry that is no
-amount with an example; the list fits 1440 and 390 px.
+amount with an example, which the address bar keeps (a reload names it again); the
+list fits 1440 and 390 px.
 
 BATON_SCREENSHOTS=<dir> keeps the list with a refused amount at both widths."""
 
@@ -83,18 +84,26 @@ def test_amount_filters_read_and_write_the_organizations_locale(web: WatchedPage
     expect(page.get_by_label("Amount from")).to_have_value("1.234,50")
     expect(rows).to_have_count(2)
 
-    high = page.get_by_label("to", exact=True)
+    high = page.get_by_label("Amount to", exact=True)
     high.fill("zwölf")
     high.press("Enter")
     error = page.locator("[data-field-error=amount_max]")
-    expect(error).to_have_text("Amount to: “zwölf” is left out — type an amount such as 1.250,50.")
+    refusal = "Amount to: “zwölf” is left out — type an amount such as 1.250,50."
+    expect(error).to_have_text(refusal)
+    expect(rows).to_have_count(2)
+    # The address bar keeps what was typed: a reload (or the link) names it again.
+    page.wait_for_url(re.compile(r"/deals\?amount_max=zw%C3%B6lf&amount_min=1234\.5$"))
+    page.reload()
+    expect(page.locator("[data-field-error=amount_max]")).to_have_text(refusal)
+    expect(page.get_by_label("Amount to", exact=True)).to_have_value("zwölf")
+    expect(page.get_by_label("Amount from")).to_have_value("1.234,50")
     expect(rows).to_have_count(2)
 
     shots = os.environ.get("BATON_SCREENSHOTS")
     for width in (1440, 390):
         page.set_viewport_size({"width": width, "height": 900})
         expect(page.locator("[data-field-error=amount_max]")).to_be_visible()
-        expect(page.get_by_label("to", exact=True)).to_have_value("zwölf")
+        expect(page.get_by_label("Amount to", exact=True)).to_have_value("zwölf")
         measured = page.evaluate(OVERFLOW)
         assert measured["scrollWidth"] <= width, (width, measured)
         if shots:

@@ -89,3 +89,47 @@ def test_every_roles_home_fits_a_phone_and_a_desktop(web: WatchedPage, role: str
             Path(shots).mkdir(parents=True, exist_ok=True)
             page.screenshot(path=f"{shots}/home-{role}-{width}.png", full_page=True)
     web.assert_clean()
+
+
+# Each figures table on the page: does it scroll sideways, does it stick out of its
+# card, are its column headings shown, and the label a phone shows before a figure.
+FIGURES = """() => [...document.querySelectorAll("main table.figures")].map((table) => {
+  const card = table.closest(".card").getBoundingClientRect();
+  const cell = table.querySelector("td[data-label]");
+  return {
+    scrolls: table.scrollWidth > table.clientWidth + 1,
+    spills: table.getBoundingClientRect().right > card.right + 1,
+    headings: table.querySelector("thead").getBoundingClientRect().height > 1,
+    label: cell ? getComputedStyle(cell, "::before").content : null,
+  };
+})"""
+# Figure boxes ("$281,000.00 won") whose figure broke over more than one line.
+BROKEN_STATS = """() => [...document.querySelectorAll("main .stat-value")]
+  .filter((el) => el.getBoundingClientRect().height > parseFloat(getComputedStyle(el).lineHeight) * 1.5)
+  .map((el) => el.textContent)"""
+
+
+@pytest.mark.parametrize("role", ["sales", "manager"])
+def test_homes_figures_fit_a_phone_as_labelled_rows(web: WatchedPage, role: str) -> None:
+    """The stage, forecast and owner tables fit a 390 px card as rows of labelled
+    figures ("Amount: $70,000.00"), nothing hidden behind a sideways scroll, and no
+    figure box breaks its amount in two; on a desktop they stay tables."""
+    sign_in(web, ROLES[role])
+    page = web.page
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.reload()
+    tables = page.evaluate(FIGURES)
+    assert len(tables) >= (1 if role == "sales" else 5), tables
+    for table in tables:
+        assert not table["scrolls"], tables
+        assert not table["spills"], tables
+        assert not table["headings"], tables
+    assert '"Deals: "' in {table["label"] for table in tables}, tables
+    pipeline = page.locator("table[data-pipeline] tbody tr").first
+    expect(pipeline.locator("td[data-label=Amount]")).to_be_visible()
+    assert page.evaluate(BROKEN_STATS) == []
+    page.set_viewport_size({"width": 1440, "height": 900})
+    for table in page.evaluate(FIGURES):
+        assert table["headings"], table
+        assert not table["scrolls"], table
+    web.assert_clean()

@@ -54,7 +54,9 @@ async def test_sales_home_links_each_figure_to_its_list(
     assert 'href="/leads/pool"' in page
     # My open pipeline: 4 deals, 8 000 EUR, 3 500 weighted; counts open my board.
     assert re.search(
-        r'<th scope="row">Total</th><td>4</td><td>€8,000.00</td><td>€3,500.00</td>', page
+        r'<th scope="row">Total</th><td data-label="Deals">4</td><td data-label="Amount">€8,000.00</td>'
+        r'<td data-label="Weighted">€3,500.00</td>',
+        page,
     )
     assert 'href="/pipeline?view=mine"' in page
     # Its chart is SVG with a title and a description, and nobody else's deals.
@@ -128,7 +130,9 @@ async def test_manager_home_has_the_teams_reports(client: httpx.AsyncClient, org
     ):
         assert heading in page
     assert re.search(
-        r'<th scope="row">Total</th><td>6</td><td>€15,000.00</td><td>€8,600.00</td>', page
+        r'<th scope="row">Total</th><td data-label="Deals">6</td><td data-label="Amount">€15,000.00</td>'
+        r'<td data-label="Weighted">€8,600.00</td>',
+        page,
     )
     assert "1 deals in USD are not included" in page
     for name in ("pipeline", "forecast", "win-rate", "stage-conversion", "lead-funnel"):
@@ -136,7 +140,8 @@ async def test_manager_home_has_the_teams_reports(client: httpx.AsyncClient, org
     # The owner filter narrows the team's figures to one member.
     narrowed = await client.get(f"/?period=this_year&owner={org.sales1.user_id}")
     assert re.search(
-        r'<th scope="row">Total</th><td>4</td><td>€8,000.00</td><td>€3,500.00</td>',
+        r'<th scope="row">Total</th><td data-label="Deals">4</td><td data-label="Amount">€8,000.00</td>'
+        r'<td data-label="Weighted">€3,500.00</td>',
         narrowed.text,
     )
 

@@ -13,6 +13,7 @@ import pytest
 
 from baton.accounts import web as account_pages
 from tests.activities.records import account, contact, soft_delete
+from tests.audit.test_reading import _closed_deal as closed_deal_with_a_labelled_reason
 from tests.factories import Member, add_member, register_tenant, unique
 from tests.web.test_workflow_pages import HTMX, _sign_in
 
@@ -389,3 +390,19 @@ async def test_search_finds_a_word_in_the_middle_and_loads_more_in_rank_order(
     whole = await client.get("/accounts", params={"q": "feinkost " + "x" * 2000})
     assert whole.status_code == 200
     assert "No account matches" in whole.text
+
+
+async def test_closed_deals_name_their_reason_as_the_workflow_labels_it(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """The organization labels `no_budget` "Budget frozen this year" on its pipeline:
+    the account's closed deals say that, not the code or "No budget"."""
+    deals, deal = await closed_deal_with_a_labelled_reason(client, owner_conn)
+    await _sign_in(client, deals.sales)
+    page = await client.get(f"/accounts/{deals.account_id}")
+    assert page.status_code == 200, page.text
+    closed = page.text.split('id="closed-deals"', 1)[1].split("</section>", 1)[0]
+    assert deal["name"] in closed
+    assert '<td data-label="Reason">Budget frozen this year</td>' in closed
+    assert "no_budget" not in closed
+    assert '<td data-label="Outcome"><span class="tag cat-lost">Lost</span></td>' in closed

@@ -676,3 +676,27 @@ async def test_pages_speak_to_people_not_in_codes(
     page = (await client.get(f"/deals/{deal['id']}")).text
     assert "Lost</span> · No budget" in page
     assert "No budget" in (await client.get(f"/accounts/{pipe.account_id}")).text
+
+
+async def test_a_move_names_only_the_fields_the_deal_still_lacks(
+    client: httpx.AsyncClient, pipe: Pipeline
+) -> None:
+    """Proposal needs an amount and an expected close date: a deal that has both is
+    not told it "needs" them (there is nothing to fill in); one without an amount is
+    told exactly that, with the box to type it."""
+    ready = await pipe.create(client, amount="1200.00", expected_close_date=NEXT_WEEK)
+    ready = await pipe.walk(client, ready, "discovery")
+    lacking = await pipe.create(client, expected_close_date=NEXT_WEEK)
+    lacking = await pipe.walk(client, lacking, "discovery")
+    await _sign_in(client, pipe.sales)
+
+    def proposal_form(page: str) -> str:
+        return page.split('data-to="proposal"', 1)[1].split("</form>", 1)[0]
+
+    form = proposal_form((await client.get(f"/deals/{ready['id']}")).text)
+    assert "Needs" not in form
+    assert 'name="field.amount"' not in form
+    form = proposal_form((await client.get(f"/deals/{lacking['id']}")).text)
+    assert '<span class="hint">Needs amount</span>' in form
+    assert 'name="field.amount"' in form
+    assert 'name="field.expected_close_date"' not in form

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, date, datetime
 
 import asyncpg
 import httpx
@@ -185,3 +186,79 @@ async def test_amount_filters_take_and_show_the_organizations_locale(
         below.text
     )
     assert _deals(below.text) == ["Huge"]
+    # The address bar keeps what was refused, as sent: a reload names it again.
+    assert below.headers["HX-Push-Url"] == "/deals?amount_max=1000&amount_min=2000"
+    typed = await client.get("/deals", params={"amount_max": "zwölf"}, headers=HTMX)
+    assert typed.headers["HX-Push-Url"] == "/deals?amount_max=zw%C3%B6lf"
+    reloaded = await client.get(typed.headers["HX-Push-Url"])
+    assert "Amount to: “zwölf” is left out — type an amount such as 1.250,50." in html.unescape(
+        reloaded.text
+    )
+    assert 'value="zwölf" aria-invalid="true"' in html.unescape(reloaded.text)
+    # Headings keep it too; the export (which would refuse it) does not carry it.
+    assert 'href="/deals?amount_max=zw%C3%B6lf&amp;sort=name"' in reloaded.text
+    assert "/exports/deals?format=csv&amp;amount_max" not in reloaded.text
+    assert 'href="/deals">Clear</a>' in reloaded.text
+
+
+async def test_closes_in_offers_months_by_name_in_the_organizations_locale(
+    client: httpx.AsyncClient, org: Org
+) -> None:
+    settings = await client.get("/api/v1/settings", headers=org.admin.headers)
+    localized = await client.patch(
+        "/api/v1/settings",
+        headers=org.admin.headers,
+        json={"locale": "de-DE", "version": settings.json()["version"]},
+    )
+    assert localized.status_code == 200, localized.text
+    # Two and three months from now (the sales member reads UTC, the default).
+    today = datetime.now(UTC).date()
+    soon, later = (_month_after(today, 2), _month_after(today, 3))
+    await org.create(client, name="Soon", amount="10.00", expected_close_date=f"{soon}-15")
+    await org.create(client, name="Later", amount="10.00", expected_close_date=f"{later}-01")
+    await _sign_in(client, org.sales)
+    page = await client.get("/deals", params={"close_month": soon})
+    assert page.status_code == 200
+    assert _deals(page.text) == ["Soon"]
+    form = page.text.split('name="close_month"', 1)[1].split("</select>", 1)[0]
+    # A choice of months by name, not a month input (drawn as dashes by Chromium).
+    assert 'type="month"' not in page.text
+    assert '<option value="">Any month</option>' in form
+    assert f'<option value="{soon}" selected>{_german(soon)}</option>' in form
+    assert f'<option value="{later}">{_german(later)}</option>' in form
+    months = re.findall(r'<option value="(\d{4}-\d{2})"', form)
+    # A year back and two ahead of this month, oldest first.
+    assert months[0] == _month_after(today, -12)
+    assert months[-1] == _month_after(today, 24)
+    assert months == sorted(months)
+    assert len(months) == 37
+    # A month of an old link outside the offered range is offered, and chosen.
+    old = await client.get("/deals", params={"close_month": "2019-07"})
+    form = old.text.split('name="close_month"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="2019-07" selected>Juli 2019</option>' in form
+    assert _deals(old.text) == []
+
+
+GERMAN_MONTHS = (
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+)
+
+
+def _month_after(day: date, months: int) -> str:
+    index = day.year * 12 + day.month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _german(month: str) -> str:
+    return f"{GERMAN_MONTHS[int(month[5:]) - 1]} {month[:4]}"

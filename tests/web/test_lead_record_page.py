@@ -6,6 +6,10 @@ is 404, and so is a lead the caller's role does not see."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
 import httpx
 
 from tests.factories import register_tenant
@@ -137,3 +141,41 @@ async def test_viewers_read_without_actions_and_other_organizations_get_404(
     stranger = await register_tenant(client)
     await _sign_in(client, stranger)
     assert (await client.get(f"/leads/{lead['id']}")).status_code == 404
+
+
+async def test_the_lead_timeline_lists_the_soonest_planned_work_first(
+    client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
+) -> None:
+    """A claimed lead's cadence plans calls days and weeks ahead: its page lists what
+    is due next on top, not the furthest-future meeting (created last), then what was
+    done, newest first — as the deal and contact pages do."""
+    lead = await org.pooled(client)
+    now = datetime.now(UTC)
+    # Created in this order: the nearest due first, so creation order is not due order.
+    for subject, status, due_in_days, created_ago in (
+        ("Intro call", "done", None, 30),
+        ("Second call", "planned", 2, 20),
+        ("Follow-up email", "done", None, 10),
+        ("Meeting on site", "planned", 20, 5),
+        ("Check-in email", "planned", 9, 1),
+    ):
+        await owner_conn.execute(
+            "INSERT INTO activities (tenant_id, id, type, status, subject, due_at,"
+            " completed_at, owner_id, created_by, lead_id, created_at)"
+            " VALUES ($1, $2, 'call', $3, $4, $5, $6, $7, $7, $8, $9)",
+            org.admin.tenant_id,
+            uuid.uuid4(),
+            status,
+            subject,
+            now + timedelta(days=due_in_days) if due_in_days else None,
+            now - timedelta(days=created_ago) if status == "done" else None,
+            org.marketing.user_id,
+            uuid.UUID(lead["id"]),
+            now - timedelta(days=created_ago),
+        )
+    await _sign_in(client, org.marketing)
+    page = await client.get(f"/leads/{lead['id']}")
+    assert page.status_code == 200, page.text
+    subjects = ("Second call", "Check-in email", "Meeting on site", "Follow-up email", "Intro call")
+    places = [page.text.index(subject) for subject in subjects]
+    assert places == sorted(places), dict(zip(subjects, places, strict=True))
