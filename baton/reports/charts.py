@@ -102,12 +102,8 @@ def forecast_chart(report: dict[str, Any], locale: str = DEFAULT_LOCALE) -> Char
 
 
 def reasons_chart(reasons: list[dict[str, Any]], what: str) -> Chart:
-    from baton.web.formatting import code_label
-
-    bars = horizontal_bars(
-        [(code_label(r["reason"]), [float(r["count"])]) for r in reasons], (what,), _count
-    )
-    listed = ", ".join(f"{code_label(r['reason'])} {r['count']}" for r in reasons) or "none"
+    bars = horizontal_bars([(r["label"], [float(r["count"])]) for r in reasons], (what,), _count)
+    listed = ", ".join(f"{r['label']} {r['count']}" for r in reasons) or "none"
     return Chart(bars, f"{what} by reason", f"{what} by reason: {listed}.")
 
 

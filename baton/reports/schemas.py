@@ -12,6 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from pydantic import Field
+
 from baton.core.schemas import Schema
 from baton.workflow.schemas import StepAnalyticsOut
 
@@ -90,7 +92,10 @@ class OwnerWinFigures(WinFigures):
 
 
 class ReasonCount(Schema):
-    reason: str
+    reason: str = Field(description="The reason's code, as recorded on the move")
+    label: str = Field(
+        description="What people read: the workflow's label for the code, else the code in words"
+    )
     count: int
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -44,6 +45,7 @@ from baton.identity.access import require_role
 from baton.identity.models import Role
 from baton.leads import service as leads_service
 from baton.reports import queries
+from baton.web.formatting import code_label
 from baton.workflow import engine
 from baton.workflow import queries as workflow_queries
 from baton.workflow import service as workflow_service
@@ -395,16 +397,23 @@ async def win_rate(ctx: Ctx, params: ReportParams) -> dict[str, Any]:
             key=lambda row: (row["name"], str(row["owner_id"])),
         ),
         "total": line(total),
-        "win_reasons": _reasons(reasons, "won"),
-        "loss_reasons": _reasons(reasons, "lost"),
+        "win_reasons": _labelled_reasons(
+            flow, [(reason, n) for (kind, reason), n in reasons.items() if kind == "won"]
+        ),
+        "loss_reasons": _labelled_reasons(
+            flow, [(reason, n) for (kind, reason), n in reasons.items() if kind == "lost"]
+        ),
     }
 
 
-def _reasons(reasons: dict[tuple[str, str], int], outcome: str) -> list[dict[str, Any]]:
-    found = [(reason, n) for (kind, reason), n in reasons.items() if kind == outcome]
+def _labelled_reasons(
+    flow: engine.CompiledWorkflow, counts: Iterable[tuple[str, int]]
+) -> list[dict[str, Any]]:
+    """Reason codes with their counts, most frequent first, each with the label its
+    workflow gives it (the code in words when it gives none): what people read."""
     return [
-        {"reason": reason, "count": n}
-        for reason, n in sorted(found, key=lambda pair: (-pair[1], pair[0]))
+        {"reason": reason, "label": flow.reason_label(reason) or code_label(reason), "count": n}
+        for reason, n in sorted(counts, key=lambda pair: (-pair[1], pair[0]))
     ]
 
 
@@ -459,6 +468,7 @@ async def lead_funnel(ctx: Ctx, params: ReportParams) -> dict[str, Any]:
     rejected = await queries.rejected_reasons(
         ctx.session, "sales_owner_id", params.owner_id, since, until
     )
+    lead_flow = await _workflow(ctx, None, EntityType.LEAD)
     stages = (
         ("created", funnel.created, None),
         ("qualified", funnel.qualified, funnel.median_to_qualified),
@@ -480,7 +490,7 @@ async def lead_funnel(ctx: Ctx, params: ReportParams) -> dict[str, Any]:
         "claim_sla_hours": org.claim_sla_hours,
         "claimed_within_sla": funnel.claimed_within_sla,
         "claimed_within_sla_rate": rate(funnel.claimed_within_sla, funnel.claimed),
-        "rejected_reasons": [{"reason": r, "count": n} for r, n in rejected],
+        "rejected_reasons": _labelled_reasons(lead_flow, rejected),
     }
 
 
@@ -511,6 +521,7 @@ async def sources(ctx: Ctx, params: ReportParams) -> dict[str, Any]:
     rejected = await queries.rejected_reasons(
         ctx.session, "marketing_owner_id", params.owner_id, since, until
     )
+    lead_flow = await _workflow(ctx, None, EntityType.LEAD)
     zone = zone_named(org.timezone)
     weeks = _weeks(
         since.astimezone(zone).date(), (until - timedelta(microseconds=1)).astimezone(zone).date()
@@ -549,7 +560,7 @@ async def sources(ctx: Ctx, params: ReportParams) -> dict[str, Any]:
         },
         "median_triage_seconds": found.median_triage_seconds,
         "triaged": found.triaged,
-        "rejected_reasons": [{"reason": r, "count": n} for r, n in rejected],
+        "rejected_reasons": _labelled_reasons(lead_flow, rejected),
         "nurture_backlog": found.nurture_backlog,
     }
 

@@ -202,3 +202,24 @@ def test_preset_periods(key: str, first: str, last: str) -> None:
     assert chosen.since.astimezone(berlin) == datetime.combine(chosen.first, time(), berlin)
     end = chosen.last + timedelta(days=1)
     assert chosen.until.astimezone(berlin) == datetime.combine(end, time(), berlin)
+
+
+async def test_loss_reasons_read_as_the_workflow_labels_them_on_home_and_in_the_api(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """The organization labels `no_budget` "Budget frozen this year": the win-rate
+    report gives that label beside the code, and the manager's Home, its loss chart
+    included, says it — not the code, not "No budget"."""
+    from tests.audit.test_reading import _closed_deal
+
+    deals, _ = await _closed_deal(client, owner_conn)
+    report = await client.get("/api/v1/reports/win-rate", headers=deals.admin.headers)
+    assert report.status_code == 200, report.text
+    assert report.json()["loss_reasons"] == [
+        {"reason": "no_budget", "label": "Budget frozen this year", "count": 1}
+    ]
+    page = await home(client, deals.admin)
+    assert "Budget frozen this year: 1" in page
+    assert "Lost deals by reason: Budget frozen this year 1." in page
+    assert "No budget" not in page
+    assert "no_budget" not in page

@@ -147,12 +147,12 @@ async def test_win_rate_and_cycle_by_owner(
         "average_cycle_days": 30.0,
     }
     assert body["win_reasons"] == [
-        {"reason": "price", "count": 1},
-        {"reason": "product_fit", "count": 1},
+        {"reason": "price", "label": "Price", "count": 1},
+        {"reason": "product_fit", "label": "Product fit", "count": 1},
     ]
     assert body["loss_reasons"] == [
-        {"reason": "competitor", "count": 2},
-        {"reason": "price", "count": 1},
+        {"reason": "competitor", "label": "Competitor", "count": 2},
+        {"reason": "price", "label": "Price", "count": 1},
     ]
     assert len(body["owners"]) == 2  # the other organization's closer is not here
 
@@ -207,7 +207,7 @@ async def test_lead_funnel(client: httpx.AsyncClient, org: Org, stranger: Member
     ]  # fmt: skip
     assert (body["claim_sla_hours"], body["claimed_within_sla"]) == (24, 1)
     assert body["claimed_within_sla_rate"] == 0.5
-    assert body["rejected_reasons"] == [{"reason": "duplicate", "count": 1}]
+    assert body["rejected_reasons"] == [{"reason": "duplicate", "label": "Duplicate", "count": 1}]
 
     claimed_by_two = await get(
         client, org.manager, "lead-funnel", owner_id=str(org.sales2.user_id), **PERIOD
@@ -234,7 +234,7 @@ async def test_sources(client: httpx.AsyncClient, org: Org, stranger: Member) ->
     # Triage: 2 h (L1), 4 h (L2), 6 h (L3), 1 h (L4 disqualified): median 3 h.
     assert (body["median_triage_seconds"], body["triaged"]) == (3 * H, 4)
     assert body["nurture_backlog"] == 1
-    assert body["rejected_reasons"] == [{"reason": "duplicate", "count": 1}]
+    assert body["rejected_reasons"] == [{"reason": "duplicate", "label": "Duplicate", "count": 1}]
     # Marketing reads only the leads its lists show: not L1 (converted) nor L2 (claimed).
     marketing = await get(client, org.marketing, "sources", **PERIOD)
     assert [(s["source"], s["created"]) for s in marketing["sources"]] == [("event", 2), (None, 1)]
