@@ -199,6 +199,10 @@ class ExportStatement:
 
     listed: Select[Any]
     columns: tuple[SqlColumn, ...]
+    # The list's order is an index's, its filter the index's leading columns (a lead
+    # queue: `ix_leads_view`): the export is planned without a Sort
+    # (`service.planner_settings`).
+    index_ordered: bool = False
 
     def headers(self) -> list[str]:
         return [column.header for column in self.columns]
@@ -526,7 +530,11 @@ async def _contacts(ctx: Ctx, filters: ExportFilters) -> ExportStatement:
 async def _leads(ctx: Ctx, filters: ExportFilters) -> ExportStatement:
     view = filters.lead_view or LeadList.POOL
     queue = None if view is LeadList.TEAM else LeadView(view.value)
-    return ExportStatement(leads.whole_list_statement(ctx, queue, filters.q), LEAD_COLUMNS)
+    listed = leads.whole_list_statement(ctx, queue, filters.q)
+    # A queue in creation order reads `ix_leads_view` (tenant, view, id); the team's
+    # list (by owner name) and a search (by rank) are sorted.
+    index_ordered = queue is not None and filters.q is None
+    return ExportStatement(listed, LEAD_COLUMNS, index_ordered=index_ordered)
 
 
 async def _targets(ctx: Ctx, filters: ExportFilters) -> ExportStatement:

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import text
-
 from baton.config import Settings
 from baton.core.context import AuthMethod, Ctx, Principal
 from baton.db.driver import DriverStatement
 from baton.db.engine import Database
+from baton.exports.service import use_planner_settings
+from baton.exports.statements import ExportStatement
 from tests.factories import Member
 
 
@@ -45,11 +45,13 @@ async def member_ctx(database: Database, settings: Settings, member: Member) -> 
         )
 
 
-async def plan_of(ctx: Ctx, query: Any, *, analyse: bool = False) -> dict[str, Any]:
-    """The plan's root node of `query` as the export runs it (JIT off, in `ctx`'s
-    transaction: RLS as the member)."""
+async def plan_of(
+    ctx: Ctx, chosen: ExportStatement, query: Any, *, analyse: bool = False
+) -> dict[str, Any]:
+    """The plan's root node of `query` (`chosen`'s CSV or XLSX) as the export runs it:
+    with the export's planner settings, in `ctx`'s transaction (RLS as the member)."""
     statement = DriverStatement.of(query)
-    await ctx.session.execute(text("SELECT set_config('jit', 'off', true)"))
+    await use_planner_settings(ctx, chosen)
     connection = await ctx.session.connection()
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
