@@ -3,7 +3,7 @@ DESIGN §7).
 
     .venv/bin/python -m bench.exports [--rows 100000] [--rounds 3] [--database-url URL]
         [--entities accounts,contacts,deals,leads,targets,activities,audit]
-        [--formats csv,xlsx] [--no-backup]
+        [--formats csv,xlsx] [--no-backup] [--baseline SRC] [--database NAME [--keep]]
 
 One organization in a throw-away database on the PostgreSQL at `--database-url`
 (default: the local server on 127.0.0.1:5432): 1 000 accounts and `--rows` deals
@@ -27,6 +27,13 @@ transaction (`bench.reference`, 100 moves per round, p50) and a raw `COPY (SELEC
 FROM <the table> WHERE tenant_id = … ORDER BY id) TO STDOUT (FORMAT csv, HEADER)` of
 the entity's table on one owner connection. Each entity's whole-file median is
 reported as a ratio to both medians.
+
+`--baseline SRC` also serves the same database from another source tree (`git archive
+main | tar -x -C SRC`: the code before a change) as a second `baton serve`; each round
+measures every export on both servers, one after the other, so before and after share
+the run's load and its reference transaction. `--database NAME` names the scratch
+database; with `--keep` it is left for the next run, which reuses its data (same
+`--rows`) instead of loading it again (no backup then).
 
 Budgets: first byte ≤ 200 ms, whole file ≤ 3 s, RSS growth ≤ 30 MB.
 Then `baton.ops.backup.backup` of the whole database and `restore` into a fresh one:
@@ -97,15 +104,15 @@ async def drop(cluster: URL, name: str) -> None:
         await conn.close()
 
 
-async def drop_role(cluster: URL) -> None:
+async def drop_role(cluster: URL, role: str) -> None:
     conn = await asyncpg.connect(cluster.set(drivername="postgresql").render_as_string(False))
     try:
-        await conn.execute(f'DROP ROLE IF EXISTS "{APP_ROLE}"')
+        await conn.execute(f'DROP ROLE IF EXISTS "{role}"')
     finally:
         await conn.close()
 
 
-def env_for(url: URL) -> dict[str, str]:
+def env_for(url: URL, role: str = APP_ROLE) -> dict[str, str]:
     return {
         **os.environ,
         "BATON_DATABASE_URL": url.set(drivername="postgresql").render_as_string(False),
@@ -115,7 +122,7 @@ def env_for(url: URL) -> dict[str, str]:
         "BATON_LOG_LEVEL": "WARNING",
         "BATON_API_RATE_PER_MINUTE": "100000",
         # The bench's own app role: the cluster's `baton_app` (the tests') is untouched.
-        "BATON_APP_DB_ROLE": APP_ROLE,
+        "BATON_APP_DB_ROLE": role,
     }
 
 
@@ -349,6 +356,46 @@ def measure(base: str, token: str, pid: int, path: str) -> dict[str, float]:
     }
 
 
+def serve(env: dict[str, str], source: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`baton serve --workers 1` from `source`, once it answers `/readyz`."""
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "baton", "serve", "--port", str(port), "--workers", "1"],
+        env={**env, "PYTHONPATH": str(source)},
+        cwd=source,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            if httpx.get(f"{base}/readyz").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    return server, base
+
+
+async def loaded(url: URL) -> tuple[str, str] | None:
+    """The bench organization's tenant and admin of a kept database, or None."""
+    conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
+    try:
+        row = await conn.fetchrow(
+            "SELECT m.tenant_id::text, m.user_id::text FROM memberships m"
+            " JOIN users u ON u.id = m.user_id WHERE u.email = 'bench@exports.example'"
+        )
+        return (row[0], row[1]) if row else None
+    finally:
+        await conn.close()
+
+
+async def exists(cluster: URL, name: str) -> bool:
+    conn = await asyncpg.connect(cluster.set(drivername="postgresql").render_as_string(False))
+    try:
+        return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
+    finally:
+        await conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -357,46 +404,52 @@ def main() -> None:
     parser.add_argument("--entities", default=",".join(ENTITIES))
     parser.add_argument("--formats", default="csv,xlsx")
     parser.add_argument("--no-backup", action="store_true", help="skip backup and restore")
+    parser.add_argument("--baseline", type=Path, help="a source tree to compare with")
+    parser.add_argument("--database", default="baton_bench_exports")
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the database")
     args = parser.parse_args()
     entities = [entity for entity in args.entities.split(",") if entity]
     formats = [fmt for fmt in args.formats.split(",") if fmt]
     cluster = make_url(args.database_url)
-    name = "baton_bench_exports"
-    url = asyncio.run(recreate(cluster, name))
-    env = env_for(url)
+    name = args.database
+    reused = args.keep and asyncio.run(exists(cluster, name))
+    url = cluster.set(database=name) if reused else asyncio.run(recreate(cluster, name))
+    # A database of its own has an app role of its own (another run's end drops its).
+    role = APP_ROLE if name == "baton_bench_exports" else f"{name}_app"
+    env = env_for(url, role)
     baton("db", "upgrade", env=env)
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "baton", "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        cwd=ROOT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    servers = {"after": serve(env, ROOT)}
+    if args.baseline is not None:
+        servers["before"] = serve(env, args.baseline.resolve())
+    base = servers["after"][1]
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        registered = httpx.post(
-            f"{base}/api/v1/auth/register",
-            json={
-                "organization_name": "Export Bench",
-                "full_name": "Bench Admin",
-                "email": "bench@exports.example",
-                "password": PASSWORD,
-            },
-        ).json()
-        token = registered["access_token"]
-        tenant_id, user_id = registered["tenant"]["id"], registered["user"]["id"]
-        began = time.perf_counter()
-        asyncio.run(load(url, tenant_id, user_id, args.rows))
-        asyncio.run(load_lists(url, tenant_id, user_id, args.rows))
-        print(f"loaded {args.rows} rows of each list in {time.perf_counter() - began:.1f} s")
-        measure(base, token, server.pid, "/api/v1/exports/deals?view=closed")  # warm-up
-        results: dict[tuple[str, str], list[dict[str, float]]] = {}
+        found = asyncio.run(loaded(url)) if reused else None
+        if found is None:
+            registered = httpx.post(
+                f"{base}/api/v1/auth/register",
+                json={
+                    "organization_name": "Export Bench",
+                    "full_name": "Bench Admin",
+                    "email": "bench@exports.example",
+                    "password": PASSWORD,
+                },
+            ).json()
+            token = registered["access_token"]
+            tenant_id, user_id = registered["tenant"]["id"], registered["user"]["id"]
+            began = time.perf_counter()
+            asyncio.run(load(url, tenant_id, user_id, args.rows))
+            asyncio.run(load_lists(url, tenant_id, user_id, args.rows))
+            print(f"loaded {args.rows} rows of each list in {time.perf_counter() - began:.1f} s")
+        else:
+            tenant_id, user_id = found
+            token = httpx.post(
+                f"{base}/api/v1/auth/login",
+                json={"email": "bench@exports.example", "password": PASSWORD},
+            ).json()["access_token"]
+            print(f"reusing the data set in {name}")
+        for server, served in servers.values():
+            measure(served, token, server.pid, "/api/v1/exports/deals?view=closed")  # warm-up
+        results: dict[tuple[str, str, str], list[dict[str, float]]] = {}
         raw: dict[str, list[float]] = {}
         reference: list[float] = []
         for round_ in range(args.rounds):
@@ -406,10 +459,11 @@ def main() -> None:
                 path, table = ENTITIES[entity]
                 for fmt in formats:
                     joiner = "&" if "?" in path else "?"
-                    figures = measure(base, token, server.pid, f"{path}{joiner}format={fmt}")
-                    results.setdefault((entity, fmt), []).append(figures)
-                    shown = {key: round(value, 3) for key, value in figures.items()}
-                    print(f"  {entity} {fmt}", shown, flush=True)
+                    for label, (server, served) in servers.items():
+                        figures = measure(served, token, server.pid, f"{path}{joiner}format={fmt}")
+                        results.setdefault((entity, fmt, label), []).append(figures)
+                        shown = {key: round(value, 3) for key, value in figures.items()}
+                        print(f"  {entity} {fmt} {label}", shown, flush=True)
                 raw.setdefault(entity, []).append(asyncio.run(raw_copy(url, tenant_id, table)))
                 print(f"  {entity} raw COPY {raw[entity][-1]:.3f} s", flush=True)
         reference_ms = median(reference)
@@ -418,32 +472,46 @@ def main() -> None:
             f" (machine factor {machine_factor(reference_ms):.2f})"
         )
         print(
-            "| list | format | first byte | whole file | ÷ raw COPY | ÷ reference tx"
+            "| list | format | code | first byte | whole file | ÷ raw COPY | ÷ reference tx"
             " | RSS growth (max) | server CPU | size |"
         )
-        print("|---|---|---|---|---|---|---|---|---|")
-        for (entity, fmt), rounds in results.items():
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for (entity, fmt, label), rounds in results.items():
             whole = median([r["whole_s"] for r in rounds])
             print(
-                f"| {entity} | {fmt} | {median([r['first_byte_ms'] for r in rounds]):.0f} ms"
+                f"| {entity} | {fmt} | {label}"
+                f" | {median([r['first_byte_ms'] for r in rounds]):.0f} ms"
                 f" | {whole:.2f} s | {whole / median(raw[entity]):.2f}x"
                 f" | {whole * 1000 / reference_ms:.0f}x"
                 f" | {max(r['rss_growth_mb'] for r in rounds):.1f} MB"
                 f" | {median([r['server_cpu_s'] for r in rounds]):.2f} s"
                 f" | {median([r['size_mb'] for r in rounds]):.1f} MB |"
             )
+        if "before" in servers:
+            for entity in entities:
+                for fmt in formats:
+                    before, after = (results[(entity, fmt, label)] for label in ("before", "after"))
+                    first = [median([r["first_byte_ms"] for r in x]) for x in (before, after)]
+                    wholes = [median([r["whole_s"] for r in x]) for x in (before, after)]
+                    print(
+                        f"{entity} {fmt}: first byte after/before {first[1] / first[0]:.2f}x,"
+                        f" whole file after/before {wholes[1] / wholes[0]:.2f}x"
+                    )
         for entity in entities:
             print(f"raw COPY {entity}: median {median(raw[entity]):.2f} s")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for server, _ in servers.values():
+            server.terminate()
+            server.wait(timeout=30)
+    if args.keep:
+        return
     if not args.no_backup:
-        backup_restore(cluster, url)
+        backup_restore(cluster, url, role)
     asyncio.run(drop(cluster, name))
-    asyncio.run(drop_role(cluster))
+    asyncio.run(drop_role(cluster, role))
 
 
-def backup_restore(cluster: URL, url: URL) -> None:
+def backup_restore(cluster: URL, url: URL, role: str) -> None:
     from baton.ops import backup as backups
 
     owner = url.set(drivername="postgresql+asyncpg")
@@ -463,7 +531,7 @@ def backup_restore(cluster: URL, url: URL) -> None:
             backups.restore(
                 bundle,
                 target.set(drivername="postgresql+asyncpg"),
-                app_role=APP_ROLE,
+                app_role=role,
                 app_password=None,
             )
         )

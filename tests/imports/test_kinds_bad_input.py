@@ -16,7 +16,7 @@ from baton.db.engine import Database
 from baton.imports import fields as import_fields
 from baton.imports.models import ImportKind
 from tests.accounts.support import create_account
-from tests.factories import register_tenant
+from tests.factories import Member, register_tenant
 from tests.imports.support import committed, upload, uploaded
 
 KINDS = ("accounts", "contacts", "transactions", "deals")
@@ -171,6 +171,75 @@ async def test_a_row_with_a_cell_error_also_reports_its_references(
     assert [(e["row"], e["field"]) for e in ledger["errors"]] == [
         (1, "occurred_on"),
         (1, "account"),
+    ]
+
+
+async def error_lines(client: httpx.AsyncClient, member: Member, batch_id: str) -> list[str]:
+    response = await client.get(f"/api/v1/imports/{batch_id}/errors.csv", headers=member.headers)
+    assert response.status_code == 200, response.text
+    return response.text.lstrip("\ufeff").splitlines()
+
+
+async def test_every_error_of_a_row_in_the_contacts_preview_and_both_error_files(
+    client: httpx.AsyncClient, settings: Settings, database: Database
+) -> None:
+    """A contact row with a bad email and an unknown account lists both, in the
+    preview and in the error file (one `error` cell naming each); so does a deal row
+    with a bad amount, an unknown account and an unknown stage. The valid rows import
+    alone with `valid_rows_only`, the others are counted failed."""
+    admin = await register_tenant(client)
+    await create_account(client, admin, name="Acme", domain="acme.example")
+    contacts = await uploaded(
+        client,
+        admin,
+        "Company,First Name,Email\n"
+        "Nowhere Ltd,Ada,not-an-email\n"
+        "Acme,Grace,also bad\n"
+        "Nowhere Ltd,Linus,linus@example.com\n"
+        "acme.example,Margaret,margaret@acme.example\n",
+        kind="contacts",
+    )
+    assert [(e["row"], e["field"]) for e in contacts["errors"]] == [
+        (1, "email"),
+        (1, "account"),
+        (2, "email"),
+        (3, "account"),
+    ]
+    assert contacts["errors"][1]["message"] == (
+        "'Nowhere Ltd' is not an account of the organization"
+    )
+    assert (contacts["error_count"], contacts["rows_with_errors"]) == (4, 3)
+    assert (contacts["would_create"], contacts["would_skip"]) == (1, 0)
+    lines = await error_lines(client, admin, contacts["id"])
+    assert lines[0] == "Company,First Name,Email,error"
+    assert len(lines) == 4
+    email_error = next(e["message"] for e in contacts["errors"] if e["field"] == "email")
+    assert lines[1] == (
+        f"Nowhere Ltd,Ada,not-an-email,email: {email_error}; account:"
+        " 'Nowhere Ltd' is not an account of the organization"
+    )
+    assert lines[2] == f"Acme,Grace,also bad,email: {email_error}"
+    assert lines[3].startswith("Nowhere Ltd,Linus,linus@example.com,account: ")
+    done = await committed(client, admin, contacts, settings, database, valid_rows_only=True)
+    assert (done["status"], done["created"], done["failed"]) == ("completed", 1, 3)
+
+    deals = await uploaded(
+        client,
+        admin,
+        "Deal name,Company,Stage,Amount\nFirst,Nowhere Ltd,nope,lots\nSecond,Acme,discovery,100\n",
+        kind="deals",
+    )
+    assert [(e["row"], e["field"]) for e in deals["errors"]] == [
+        (1, "amount"),
+        (1, "account"),
+        (1, "step"),
+    ]
+    lines = await error_lines(client, admin, deals["id"])
+    assert lines[0] == "Deal name,Company,Stage,Amount,error"
+    assert lines[1:] == [
+        "First,Nowhere Ltd,nope,lots,amount: is not an amount (digits and a decimal point);"
+        " account: 'Nowhere Ltd' is not an account of the organization;"
+        " step: 'nope' is not a step of the sales pipeline"
     ]
 
 
