@@ -296,10 +296,17 @@ def _list_values(
 
 
 def _keys(
-    page: SortedPageRequest, filters: DealListFilters, *, user_id: uuid.UUID, today: date
+    page: SortedPageRequest,
+    filters: DealListFilters,
+    *,
+    user_id: uuid.UUID,
+    today: date,
+    on_step: Any = None,
 ) -> Any:
     """The ids and sort values of the deals after the page's cursor, in order, without
-    a limit: the deals with only the joins the sort and filters read."""
+    a limit: the deals with only the joins the sort and filters read. `on_step`: a
+    step (a `workflow_steps` alias of the enclosing query) whose deals alone are
+    listed, in place of the stage filter (`_stage_keys`)."""
     sort = sort_of(page.sort) if page.sort else None
     joins = set(sort[0].joins) if sort else set()
     conditions: list[Any] = [DEALS.c.deleted_at.is_(None)]
@@ -329,7 +336,9 @@ def _keys(
         conditions.append(DEALS.c.account_id == bindparam("account_id", filters.account_id))
     if filters.owner_id is not None:
         conditions.append(DEALS.c.owner_id == bindparam("owner_id", filters.owner_id))
-    if filters.stage is not None:
+    if on_step is not None:
+        conditions += [DEALS.c.tenant_id == on_step.c.tenant_id, DEALS.c.step_id == on_step.c.id]
+    elif filters.stage is not None:
         joins.add(Joined.STEPS)
         conditions.append(STEPS.c.key == bindparam("stage", filters.stage))
     if filters.amount_min is not None:
@@ -374,10 +383,48 @@ def list_statement(
     open with the next step's due date before today; closed: won or lost. The other
     filters narrow by owner, step key, amount range and expected-close month.
     """
-    keys = _keys(page, filters, user_id=user_id, today=today).limit(
-        bindparam("limit", page.limit + 1, type_=Integer)
-    )
+    limit = bindparam("limit", page.limit + 1, type_=Integer)
+    if filters.stage is not None:
+        keys = _stage_keys(page, filters, user_id=user_id, today=today, limit=limit)
+    else:
+        keys = _keys(page, filters, user_id=user_id, today=today).limit(limit)
     return _shown_page(keys.subquery("page_keys"), page.sort, shown_as)
+
+
+def _stage_keys(
+    page: SortedPageRequest,
+    filters: DealListFilters,
+    *,
+    user_id: uuid.UUID,
+    today: date,
+    limit: BindParameter[int],
+) -> Any:
+    """`_keys` of a list filtered by stage, cut to the page: per step with the stage's
+    key (one per workflow version holding it), its first `limit` deals in the list's
+    order, then the first `limit` of those.
+
+    Why per step: joined by key, the planner neither knows which step nor how many
+    deals it holds, and read every deal of the step to sort them (190 ms at 1 000 000
+    deals, 11.9 times the 100 000-deal tenant's). With the step fixed in each part,
+    each part is one range of a step-led index in the list's order (`ix_deals_step_*`,
+    `ix_deals_step_id` for creation order) and stops at the page; the key
+    stays a bound parameter, so the statement is the same for every stage."""
+    step = STEPS.alias("stage_step")
+    per_step = (
+        _keys(page, filters, user_id=user_id, today=today, on_step=step)
+        .limit(limit)
+        .lateral("step_keys")
+    )
+    merged = (
+        select(per_step.c.id, per_step.c.sort_value)
+        .select_from(step)
+        .join(per_step, true())
+        .where(step.c.key == bindparam("stage", filters.stage))
+    )
+    if page.sort is None:
+        return merged.order_by(per_step.c.id).limit(limit)
+    descending = sort_of(page.sort)[1]
+    return merged.order_by(*_order(per_step.c.sort_value, per_step.c.id, descending)).limit(limit)
 
 
 def whole_list_statement(

@@ -1,0 +1,45 @@
+"""deals list by stage: step-led indexes in each sort's order
+
+The deals list filtered by stage (`stage=proposal`) pages each step holding the
+stage's key on its own (`baton.deals.queries._stage_keys`), in the list's order. These
+indexes give each sort on a deal column, and creation order, that order within a step,
+so the page is one index range per step and stops at the page whatever the step holds
+(it read and sorted the whole step: 190 ms at 1 000 000 deals, 11.9 times the
+100 000-deal tenant's).
+
+Revision ID: a5b7c9e1d3f2
+Revises: 5d2b8e7f1c30
+Create Date: 2026-12-08 01:30:00.000000+00:00
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "a5b7c9e1d3f2"
+down_revision = "5d2b8e7f1c30"
+branch_labels = None
+depends_on = None
+
+# (index name, its columns after tenant_id and step_id): as `ix_deals_list_*`, per step.
+STEP_SORT_INDEXES = (
+    ("ix_deals_step_id", "id"),
+    ("ix_deals_step_name", "name, id"),
+    ("ix_deals_step_amount", "amount, id"),
+    ("ix_deals_step_amount_desc", "amount DESC NULLS LAST, id DESC"),
+    ("ix_deals_step_expected_close", "expected_close_date, id"),
+    ("ix_deals_step_next_step_due", "next_step_due_date, id"),
+    ("ix_deals_step_entered_step", "entered_step_at, id"),
+)
+
+
+def upgrade() -> None:
+    for name, columns in STEP_SORT_INDEXES:
+        op.execute(
+            f"CREATE INDEX {name} ON deals (tenant_id, step_id, {columns}) WHERE deleted_at IS NULL"
+        )
+
+
+def downgrade() -> None:
+    for name, _columns in STEP_SORT_INDEXES:
+        op.drop_index(name, table_name="deals")
