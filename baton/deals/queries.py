@@ -158,9 +158,16 @@ def _typed_after(key: SortKey, value: str) -> Any:
         raise ValidationFailed(errors=[FieldError("cursor", "is not a valid cursor")]) from exc
 
 
-def _order(expression: Any, id_column: Any, descending: bool) -> list[Any]:
-    ordered = expression.desc() if descending else expression.asc()
-    return [ordered.nulls_last(), id_column.desc() if descending else id_column]
+def _order(expression: Any, id_column: Any, descending: bool, nullable: bool = True) -> list[Any]:
+    """`(expression NULLS LAST, id)`, both descending or both ascending. A column that
+    is never null descends without `NULLS LAST` (the same order): PostgreSQL does not
+    know the column has no nulls, and only `DESC` (nulls first) is the backward order
+    of its ascending index — with `NULLS LAST` every row was sorted (`-name`,
+    `days_in_stage`)."""
+    if descending:
+        ordered = expression.desc() if not nullable else expression.desc().nulls_last()
+        return [ordered, id_column.desc()]
+    return [expression.asc().nulls_last(), id_column]
 
 
 def sort_value(row: Row[Any] | ListedShown) -> str | None:
@@ -337,7 +344,7 @@ def _keys(
     if filters.owner_id is not None:
         conditions.append(DEALS.c.owner_id == bindparam("owner_id", filters.owner_id))
     if on_step is not None:
-        conditions += [DEALS.c.tenant_id == on_step.c.tenant_id, DEALS.c.step_id == on_step.c.id]
+        conditions.append(DEALS.c.step_id == on_step.c.id)
     elif filters.stage is not None:
         joins.add(Joined.STEPS)
         conditions.append(STEPS.c.key == bindparam("stage", filters.stage))
@@ -358,7 +365,7 @@ def _keys(
     else:
         key, descending = sort
         keys = select(DEALS.c.id, key.expression.label("sort_value")).order_by(
-            *_order(key.expression, DEALS.c.id, descending)
+            *_order(key.expression, DEALS.c.id, descending, key.nullable)
         )
         if page.after is not None:
             conditions.append(_after(key, descending, page.after_value, page.after))
@@ -423,8 +430,9 @@ def _stage_keys(
     )
     if page.sort is None:
         return merged.order_by(per_step.c.id).limit(limit)
-    descending = sort_of(page.sort)[1]
-    return merged.order_by(*_order(per_step.c.sort_value, per_step.c.id, descending)).limit(limit)
+    key, descending = sort_of(page.sort)
+    ordered = _order(per_step.c.sort_value, per_step.c.id, descending, key.nullable)
+    return merged.order_by(*ordered).limit(limit)
 
 
 def whole_list_statement(
@@ -472,7 +480,7 @@ def _shown_page(keys: Any, sort_name: str | None, shown_as: Any = None) -> Selec
     )
     if sort is None:
         return query.order_by(DEALS.c.id)
-    return query.order_by(*_order(sort[0].expression, DEALS.c.id, sort[1]))
+    return query.order_by(*_order(sort[0].expression, DEALS.c.id, sort[1], sort[0].nullable))
 
 
 def _shown(keys: Any, sort_name: str | None) -> Select[Any]:
@@ -493,7 +501,7 @@ def _shown(keys: Any, sort_name: str | None) -> Select[Any]:
     )
     if sort is None:
         return query.order_by(keys.c.id)
-    return query.order_by(*_order(keys.c.sort_value, keys.c.id, sort[1]))
+    return query.order_by(*_order(keys.c.sort_value, keys.c.id, sort[1], sort[0].nullable))
 
 
 @dataclass(frozen=True)
