@@ -2,10 +2,10 @@
 
 The deals list filtered by stage (`stage=proposal`) pages each step holding the
 stage's key on its own (`baton.deals.queries._stage_keys`), in the list's order. These
-indexes give each sort on a deal column, and creation order, that order within a step,
-so the page is one index range per step and stops at the page whatever the step holds
-(it read and sorted the whole step: 190 ms at 1 000 000 deals, 11.9 times the
-100 000-deal tenant's).
+indexes give creation order and the sorts by expected close, days in stage and amount
+(descending) that order within a step, so the page is one index range per step and
+stops at the page whatever the step holds (it read and sorted the whole step: 190 ms
+at 1 000 000 deals, 11.9 times the 100 000-deal tenant's).
 
 Revision ID: a5b7c9e1d3f2
 Revises: 5d2b8e7f1c30
@@ -21,15 +21,17 @@ down_revision = "5d2b8e7f1c30"
 branch_labels = None
 depends_on = None
 
-# (index name, its columns after tenant_id and step_id): as `ix_deals_list_*`, per step.
+# (index name, its columns after tenant_id and step_id): as `ix_deals_list_*`, per step,
+# for the orders a stage is most often read in — creation order (the default), closing
+# soonest, longest (or shortest) in the stage, biggest first. Not for name, amount
+# ascending or next step due: a move changes indexed columns (no HOT update), so every
+# index on deals costs each move an insert (~0.13 ms an index at 1 000 000 deals on a
+# loaded host, docs/benchmarks.md); those sorts read and sort the step's deals.
 STEP_SORT_INDEXES = (
     ("ix_deals_step_id", "id"),
-    ("ix_deals_step_name", "name, id"),
-    ("ix_deals_step_amount", "amount, id"),
-    ("ix_deals_step_amount_desc", "amount DESC NULLS LAST, id DESC"),
     ("ix_deals_step_expected_close", "expected_close_date, id"),
-    ("ix_deals_step_next_step_due", "next_step_due_date, id"),
     ("ix_deals_step_entered_step", "entered_step_at, id"),
+    ("ix_deals_step_amount_desc", "amount DESC NULLS LAST, id DESC"),
 )
 
 
