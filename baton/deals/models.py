@@ -196,6 +196,31 @@ class Deal(TenantKeyed, Timestamped, Versioned, Base):
             text("id DESC"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
+        # Some of those orders (and creation order) within one step: the deals list
+        # filtered by stage pages each step on its own (queries._stage_keys). Only
+        # the orders a stage is most read in: each index costs every move an insert.
+        *(
+            Index(
+                f"ix_deals_step_{name}",
+                "tenant_id",
+                "step_id",
+                *columns,
+                postgresql_where=text("deleted_at IS NULL"),
+            )
+            for name, columns in (
+                ("id", ("id",)),
+                ("expected_close", ("expected_close_date", "id")),
+                ("entered_step", ("entered_step_at", "id")),
+            )
+        ),
+        Index(
+            "ix_deals_step_amount_desc",
+            "tenant_id",
+            "step_id",
+            text("amount DESC NULLS LAST"),
+            text("id DESC"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
         # A restore finds what one deletion took.
         Index(
             "ix_deals_deletion",

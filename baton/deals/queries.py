@@ -158,9 +158,16 @@ def _typed_after(key: SortKey, value: str) -> Any:
         raise ValidationFailed(errors=[FieldError("cursor", "is not a valid cursor")]) from exc
 
 
-def _order(expression: Any, id_column: Any, descending: bool) -> list[Any]:
-    ordered = expression.desc() if descending else expression.asc()
-    return [ordered.nulls_last(), id_column.desc() if descending else id_column]
+def _order(expression: Any, id_column: Any, descending: bool, nullable: bool = True) -> list[Any]:
+    """`(expression NULLS LAST, id)`, both descending or both ascending. A column that
+    is never null descends without `NULLS LAST` (the same order): PostgreSQL does not
+    know the column has no nulls, and only `DESC` (nulls first) is the backward order
+    of its ascending index — with `NULLS LAST` every row was sorted (`-name`,
+    `days_in_stage`)."""
+    if descending:
+        ordered = expression.desc() if not nullable else expression.desc().nulls_last()
+        return [ordered, id_column.desc()]
+    return [expression.asc().nulls_last(), id_column]
 
 
 def sort_value(row: Row[Any] | ListedShown) -> str | None:
@@ -296,10 +303,17 @@ def _list_values(
 
 
 def _keys(
-    page: SortedPageRequest, filters: DealListFilters, *, user_id: uuid.UUID, today: date
+    page: SortedPageRequest,
+    filters: DealListFilters,
+    *,
+    user_id: uuid.UUID,
+    today: date,
+    on_step: Any = None,
 ) -> Any:
     """The ids and sort values of the deals after the page's cursor, in order, without
-    a limit: the deals with only the joins the sort and filters read."""
+    a limit: the deals with only the joins the sort and filters read. `on_step`: a
+    step (a `workflow_steps` alias of the enclosing query) whose deals alone are
+    listed, in place of the stage filter (`_stage_keys`)."""
     sort = sort_of(page.sort) if page.sort else None
     joins = set(sort[0].joins) if sort else set()
     conditions: list[Any] = [DEALS.c.deleted_at.is_(None)]
@@ -329,7 +343,9 @@ def _keys(
         conditions.append(DEALS.c.account_id == bindparam("account_id", filters.account_id))
     if filters.owner_id is not None:
         conditions.append(DEALS.c.owner_id == bindparam("owner_id", filters.owner_id))
-    if filters.stage is not None:
+    if on_step is not None:
+        conditions.append(DEALS.c.step_id == on_step.c.id)
+    elif filters.stage is not None:
         joins.add(Joined.STEPS)
         conditions.append(STEPS.c.key == bindparam("stage", filters.stage))
     if filters.amount_min is not None:
@@ -349,7 +365,7 @@ def _keys(
     else:
         key, descending = sort
         keys = select(DEALS.c.id, key.expression.label("sort_value")).order_by(
-            *_order(key.expression, DEALS.c.id, descending)
+            *_order(key.expression, DEALS.c.id, descending, key.nullable)
         )
         if page.after is not None:
             conditions.append(_after(key, descending, page.after_value, page.after))
@@ -374,10 +390,58 @@ def list_statement(
     open with the next step's due date before today; closed: won or lost. The other
     filters narrow by owner, step key, amount range and expected-close month.
     """
-    keys = _keys(page, filters, user_id=user_id, today=today).limit(
-        bindparam("limit", page.limit + 1, type_=Integer)
-    )
+    limit = bindparam("limit", page.limit + 1, type_=Integer)
+    if filters.stage is not None and page.sort in STEP_ORDERED:
+        keys = _stage_keys(page, filters, user_id=user_id, today=today, limit=limit)
+    else:
+        keys = _keys(page, filters, user_id=user_id, today=today).limit(limit)
     return _shown_page(keys.subquery("page_keys"), page.sort, shown_as)
+
+
+# The orders a step-led index gives (`ix_deals_step_*`; None: creation order): a list
+# filtered by stage in one of them is paged step by step (`_stage_keys`). In the
+# others, the stage stays a join on its key, where the planner reads the sort's own
+# index and drops the other steps' deals (or, for a small step, sorts the step's).
+STEP_ORDERED: frozenset[str | None] = frozenset(
+    {None, "expected_close", "days_in_stage", "-days_in_stage", "-amount"}
+)
+
+
+def _stage_keys(
+    page: SortedPageRequest,
+    filters: DealListFilters,
+    *,
+    user_id: uuid.UUID,
+    today: date,
+    limit: BindParameter[int],
+) -> Any:
+    """`_keys` of a list filtered by stage, cut to the page: per step with the stage's
+    key (one per workflow version holding it), its first `limit` deals in the list's
+    order, then the first `limit` of those.
+
+    Why per step: joined by key, the planner neither knows which step nor how many
+    deals it holds, and read every deal of the step to sort them (190 ms at 1 000 000
+    deals, 11.9 times the 100 000-deal tenant's). With the step fixed in each part,
+    each part is one range of a step-led index in the list's order and stops at the
+    page (`STEP_ORDERED`); the key stays a bound parameter, so the statement is the
+    same for every stage."""
+    step = STEPS.alias("stage_step")
+    per_step = (
+        _keys(page, filters, user_id=user_id, today=today, on_step=step)
+        .limit(limit)
+        .lateral("step_keys")
+    )
+    merged = (
+        select(per_step.c.id, per_step.c.sort_value)
+        .select_from(step)
+        .join(per_step, true())
+        .where(step.c.key == bindparam("stage", filters.stage))
+    )
+    if page.sort is None:
+        return merged.order_by(per_step.c.id).limit(limit)
+    key, descending = sort_of(page.sort)
+    ordered = _order(per_step.c.sort_value, per_step.c.id, descending, key.nullable)
+    return merged.order_by(*ordered).limit(limit)
 
 
 def whole_list_statement(
@@ -425,7 +489,7 @@ def _shown_page(keys: Any, sort_name: str | None, shown_as: Any = None) -> Selec
     )
     if sort is None:
         return query.order_by(DEALS.c.id)
-    return query.order_by(*_order(sort[0].expression, DEALS.c.id, sort[1]))
+    return query.order_by(*_order(sort[0].expression, DEALS.c.id, sort[1], sort[0].nullable))
 
 
 def _shown(keys: Any, sort_name: str | None) -> Select[Any]:
@@ -446,7 +510,7 @@ def _shown(keys: Any, sort_name: str | None) -> Select[Any]:
     )
     if sort is None:
         return query.order_by(keys.c.id)
-    return query.order_by(*_order(keys.c.sort_value, keys.c.id, sort[1]))
+    return query.order_by(*_order(keys.c.sort_value, keys.c.id, sort[1], sort[0].nullable))
 
 
 @dataclass(frozen=True)

@@ -301,3 +301,119 @@ async def test_the_export_takes_the_lists_filters_and_sort(
     )
     assert refused.status_code == 422, refused.text
     assert [error["field"] for error in refused.json()["errors"]] == ["sort"]
+
+
+async def _publish_next_version(client: httpx.AsyncClient, org: Org) -> dict[str, uuid.UUID]:
+    """Publish a new version of the Sales pipeline (one edge's effects cleared): deals
+    created from now on run on its steps, which share the keys of the first version's.
+    Its step ids by key."""
+    admin = org.admin
+    listed = await client.get("/api/v1/workflow/workflows", headers=admin.headers)
+    [summary] = [w for w in listed.json() if w["entity_type"] == "deal" and w["published"]]
+    workflow = (
+        await client.get(f"/api/v1/workflow/workflows/{summary['id']}", headers=admin.headers)
+    ).json()
+    [edge] = [
+        t
+        for t in workflow["transitions"]
+        if (t["from_step_id"], t["to_step_id"])
+        == (str(org.steps["prospecting"]), str(org.steps["discovery"]))
+    ]
+    edited = await client.patch(
+        f"/api/v1/workflow/transitions/{edge['id']}",
+        headers=admin.headers,
+        json={"effects": [], "version": edge["version"]},
+    )
+    assert edited.status_code == 200, edited.text
+    published = await client.post(
+        f"/api/v1/workflow/workflows/{edited.json()['id']}/publish", headers=admin.headers
+    )
+    assert published.status_code == 200, published.text
+    return {s["key"]: uuid.UUID(s["id"]) for s in published.json()["steps"]}
+
+
+@pytest.fixture
+async def two_versions(
+    client: httpx.AsyncClient, org: Org, owner_conn: asyncpg.Connection
+) -> set[str]:
+    """Proposal deals on two versions of the pipeline (so the stage is two steps), with
+    deals on other steps of both around them; the Proposal deals' names.
+
+    Each deal's sort values are set directly: names, amounts (one without), expected
+    closes (one without, two equal), next steps due and days in stage all differ in
+    order from creation order and from version to version."""
+    first = await org.create(client, name="Kilo")
+    first = await org.walk(client, first, "discovery", "proposal")
+    second = await org.walk(client, await org.create(client, name="Golf"), "discovery")
+    third = await org.walk(client, await org.create(client, name="Mike"), "discovery", "proposal")
+    steps = await _publish_next_version(client, org)
+    assert steps["proposal"] != org.steps["proposal"]
+    later = Org(org.admin, org.sales, org.account_id, steps)
+    fourth = await later.walk(
+        client, await later.create(client, name="India"), "discovery", "proposal"
+    )
+    fifth = await later.walk(client, await later.create(client, name="Hotel"), "discovery")
+    sixth = await later.walk(
+        client, await later.create(client, name="Juliet"), "discovery", "proposal"
+    )
+    values = (
+        (first, "2500.00", FAR, 3, 40),
+        (second, "10.00", NEXT_MONTH, 1, 2),
+        (third, None, NEXT_MONTH, 7, 12),
+        (fourth, "900.00", None, 2, 25),
+        (fifth, "99999.00", TODAY, 0, 60),
+        (sixth, "2500.00", NEXT_MONTH, 5, 3),
+    )
+    for deal, amount, close, due_in, days in values:
+        await owner_conn.execute(
+            "UPDATE deals SET amount = $2::numeric, expected_close_date = $3,"
+            " next_step_due_date = current_date + $4::int, entered_step_at = now() - make_interval("
+            "days => $5::int) WHERE id = $1",
+            uuid.UUID(deal["id"]),
+            amount,
+            close,
+            due_in,
+            days,
+        )
+    return {"Kilo", "Mike", "India", "Juliet"}
+
+
+@pytest.mark.parametrize("sort", [None, *SORTED])
+async def test_a_stage_over_two_versions_lists_in_every_sort_and_pages_follow_it(
+    client: httpx.AsyncClient, org: Org, two_versions: set[str], sort: str | None
+) -> None:
+    """Filtered by stage, the list pages each step holding the key on its own and merges
+    them (`queries._stage_keys`): the same deals in the same order as the whole list's,
+    page after page."""
+    sorted_by = {"sort": sort} if sort else {}
+    whole = await _all_pages(client, org, **sorted_by)
+    expected = [name for name in whole if name in two_versions]
+    assert len(expected) == 4
+    assert await _all_pages(client, org, stage="proposal", **sorted_by) == expected
+    assert _names(await _list(client, org, stage="proposal", **sorted_by)) == expected
+    # With another filter too (the same statement shape, the values bound).
+    owned = await _all_pages(
+        client, org, stage="proposal", owner_id=str(org.sales.user_id), **sorted_by
+    )
+    assert owned == expected
+    assert _names(await _list(client, org, stage="discovery", **sorted_by)) == [
+        name for name in whole if name in {"Golf", "Hotel"}
+    ]
+
+
+async def test_a_stage_list_is_two_statements_and_one_step_never_shows_anothers_deals(
+    client: httpx.AsyncClient, org: Org, two_versions: set[str], database: Database
+) -> None:
+    from tests.factories import register_tenant
+
+    params = {"stage": "proposal", "sort": "expected_close", "limit": "50"}
+    with counted(database) as statements:
+        response = await client.get("/api/v1/deals", headers=org.sales.headers, params=params)
+    assert response.status_code == 200, response.text
+    assert {item["name"] for item in response.json()["items"]} == two_versions
+    # Authenticate, then the page (the steps resolved inside it).
+    assert len(statements) == 2, statements
+    stranger = await register_tenant(client)
+    theirs = await client.get("/api/v1/deals", headers=stranger.headers, params=params)
+    assert theirs.status_code == 200, theirs.text
+    assert theirs.json()["items"] == []
