@@ -66,6 +66,9 @@ PAGE = 50
 BUDGET_MS = 15.0
 ACCOUNTS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/accounts"}
 TARGETS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/targets"}
+CONTACTS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/contacts"}
+DEALS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/deals"}
+WORK_ITEMS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/work-items"}
 
 PLACES = [
     "Nordhafen",
@@ -222,6 +225,8 @@ FIRST = [
     "Finn",
 ]
 AREAS = ("30", "40", "89", "221", "69", "421", "511", "341")
+# What a deal sells: the words after its company's name.
+DEAL_KINDS = ("rollout", "renewal", "pilot", "expansion", "framework", "service contract")
 
 
 def slug(text: str) -> str:
@@ -292,6 +297,7 @@ async def load(deployed: Any, token: str) -> DataSet:
             target_flow,
         )
 
+        account_ids = [uuid7() for _ in range(ROWS)]
         names, domains = [], []
         for n in range(ROWS):
             name, words = company(rng)
@@ -309,12 +315,109 @@ async def load(deployed: Any, token: str) -> DataSet:
                      AS a(id, name, domain, g)
                 """,
                 tenant_id,
-                [uuid7() for _ in range(ROWS)],
+                account_ids,
                 names,
                 domains,
                 owners,
             )
         seconds["100 000 accounts"] = time.perf_counter() - started
+
+        # One contact per account: a person's name, an email at the company's
+        # domain, a phone written one of three ways.
+        firsts, lasts, c_emails, c_phones = [], [], [], []
+        for n in range(ROWS):
+            first, last = rng.choice(FIRST), rng.choice(FAMILIES)
+            firsts.append(first)
+            lasts.append(last)
+            c_emails.append(f"{slug(first)}.{slug(last)}@{slug(names[n])}-{n}.de")
+            c_phones.append(phone(rng)[0])
+        started = time.perf_counter()
+        async with conn.transaction():
+            await _settings(conn, tenant_id, admin_id)
+            await conn.execute(
+                """
+                INSERT INTO contacts (tenant_id, id, account_id, first_name, last_name, email,
+                                      phone)
+                SELECT $1, c.id, c.account_id, c.first, c.last, c.email, c.phone
+                FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+                            $7::text[]) AS c(id, account_id, first, last, email, phone)
+                """,
+                tenant_id,
+                [uuid7() for _ in range(ROWS)],
+                account_ids,
+                firsts,
+                lasts,
+                c_emails,
+                c_phones,
+            )
+        seconds["100 000 contacts"] = time.perf_counter() - started
+
+        # Deals named after their company and what is sold ("Nordhafen Feinkost GmbH
+        # rollout"), all on the first step, evenly ranked; work items named likewise.
+        from baton.deals import ranks
+
+        deal_ids = [uuid7() for _ in range(ROWS)]
+        deal_names = [f"{names[n]} {rng.choice(DEAL_KINDS)}" for n in range(ROWS)]
+        deal_ranks = [
+            ranks.rank_of(position, deal_ids[n])
+            for n, position in enumerate(ranks.evenly_spaced(ROWS))
+        ]
+        shape = await tenant_shape(conn, BIG_TENANT)
+        started = time.perf_counter()
+        async with conn.transaction():
+            await _settings(conn, tenant_id, admin_id)
+            await conn.execute(
+                """
+                INSERT INTO deals (tenant_id, id, name, account_id, owner_id, next_step,
+                                   next_step_due_date, workflow_id, step_id, entered_step_at,
+                                   rank)
+                SELECT $1, d.id, d.name, d.account_id,
+                       ($5::uuid[])[1 + d.g % cardinality($5)], 'Call back',
+                       current_date + 7, $6, $7, now(), d.rank
+                FROM unnest($2::uuid[], $3::text[], $4::uuid[], $8::text[]) WITH ORDINALITY
+                     AS d(id, name, account_id, rank, g)
+                """,
+                tenant_id,
+                deal_ids,
+                deal_names,
+                account_ids,
+                owners,
+                shape.workflow_id,
+                shape.steps["prospecting"],
+                deal_ranks,
+            )
+        seconds["100 000 deals"] = time.perf_counter() - started
+        ticket_type, ticket_flow = await conn.fetchrow(
+            "SELECT id, default_workflow_id FROM project_types"
+            " WHERE tenant_id = $1 AND entity_type = 'work_item' ORDER BY created_at, id LIMIT 1",
+            tenant_id,
+        )
+        ticket_step = await conn.fetchval(
+            "SELECT id FROM workflow_steps WHERE tenant_id = $1 AND workflow_id = $2"
+            " AND is_initial",
+            tenant_id,
+            ticket_flow,
+        )
+        started = time.perf_counter()
+        async with conn.transaction():
+            await _settings(conn, tenant_id, admin_id)
+            await conn.execute(
+                """
+                INSERT INTO work_items (tenant_id, id, project_type_id, name, owner_id,
+                                        workflow_id, step_id, entered_step_at)
+                SELECT $1, w.id, $4, w.name, ($5::uuid[])[1 + w.g % cardinality($5)], $6, $7,
+                       now()
+                FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS w(id, name, g)
+                """,
+                tenant_id,
+                [uuid7() for _ in range(ROWS)],
+                deal_names,
+                ticket_type,
+                owners,
+                ticket_flow,
+                ticket_step,
+            )
+        seconds["100 000 work items"] = time.perf_counter() - started
 
         t_names, contacts, emails, phones, keys = [], [], [], [], []
         parts: list[tuple[str, str]] = []
@@ -356,8 +459,8 @@ async def load(deployed: Any, token: str) -> DataSet:
             )
         seconds["100 000 targets"] = time.perf_counter() - started
         started = time.perf_counter()
-        await conn.execute("VACUUM (ANALYZE) accounts")
-        await conn.execute("VACUUM (ANALYZE) targets")
+        for table in ("accounts", "contacts", "targets", "deals", "work_items"):
+            await conn.execute(f"VACUUM (ANALYZE) {table}")
         seconds["vacuum analyze"] = time.perf_counter() - started
     finally:
         await conn.close()
@@ -401,8 +504,22 @@ def searches(data: DataSet) -> dict[str, tuple[str, str | None]]:
         "targets, miss 'zyxwv'": ("targets", "zyxwv"),
         "targets, worst case 'gmbh' (most rows)": ("targets", "gmbh"),
         "targets, worst case one letter 'n'": ("targets", "n"),
+        "contacts, no q (creation order)": ("contacts", None),
+        "contacts, name 'jörg krüger'": ("contacts", "jörg krüger"),
+        f"contacts, email '{data.email_fragment}'": ("contacts", data.email_fragment),
+        f"contacts, phone's last digits '{data.phone_last4}'": ("contacts", data.phone_last4),
+        "contacts, worst case one letter 'n'": ("contacts", "n"),
+        "deals, no q (creation order)": ("deals", None),
+        "deals, word in the middle 'feinkost'": ("deals", "feinkost"),
+        "deals, worst case 'gmbh' (most rows)": ("deals", "gmbh"),
+        "deals, 'feinkost' in the open deals (view=pipeline)": ("deals open", "feinkost"),
+        "deals, 'gmbh' sorted by name": ("deals sorted", "gmbh"),
+        "work items, no q (creation order)": ("work_items", None),
+        "work items, word in the middle 'feinkost'": ("work_items", "feinkost"),
+        "work items, worst case 'gmbh' (most rows)": ("work_items", "gmbh"),
         f"accounts, worst case 'gmbh', page {DEEP + 1}": ("accounts", "gmbh"),
         f"targets, worst case 'gmbh', page {DEEP + 1}": ("targets", "gmbh"),
+        f"deals, worst case 'gmbh', page {DEEP + 1}": ("deals", "gmbh"),
     }
 
 
@@ -449,6 +566,33 @@ async def _read_page(
         async with request_ctx(runtime, headers, ACCOUNTS_SCOPE) as ctx:
             rows = await account_queries.list_accounts(ctx.session, page, q=q)
         return [(row.account.id, row.rank) for row in rows]
+    if kind == "contacts":
+        from baton.contacts import service as contact_service
+
+        async with request_ctx(runtime, headers, CONTACTS_SCOPE) as ctx:
+            contacts = await contact_service.list_contacts(ctx, page, None, q)
+        return [(contact.id, rank) for contact, rank in contacts]
+    if kind.startswith("deals"):
+        from baton.core.pagination import SortedPageRequest
+        from baton.deals import service as deal_service
+        from baton.deals.schemas import DealListFilters, DealView
+
+        sort = "name" if kind == "deals sorted" else None
+        filters = DealListFilters(
+            q=q, view=DealView.PIPELINE if kind == "deals open" else None, sort=sort
+        )
+        deal_page = SortedPageRequest(
+            limit=PAGE, sort=sort, after=page.after, after_rank=page.after_rank
+        )
+        async with request_ctx(runtime, headers, DEALS_SCOPE) as ctx:
+            deals = await deal_service.list_deals(ctx, deal_page, filters)
+        return [(row.id, row._mapping.get("search_rank")) for row in deals]
+    if kind == "work_items":
+        from baton.workitems import queries as item_queries
+
+        async with request_ctx(runtime, headers, WORK_ITEMS_SCOPE) as ctx:
+            items = await item_queries.list_items(ctx.session, page, None, None, q)
+        return [(item.id, rank) for item, rank in items]
     async with request_ctx(runtime, headers, TARGETS_SCOPE) as ctx:
         found = await target_service.list_targets(ctx, page, None, q)
     return [(row.id, row._mapping.get("search_rank")) for row in found]
@@ -475,7 +619,8 @@ async def total_matches(deployed: Any, data: DataSet, kind: str, q: str) -> int:
 
     from baton.db import search
 
-    statement = select(func.count()).select_from(search.found(kind, search.parse(q)))
+    table = kind.split()[0]
+    statement = select(func.count()).select_from(search.found(table, search.parse(q)))
     sql = str(
         statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     )
@@ -491,10 +636,12 @@ async def total_matches(deployed: Any, data: DataSet, kind: str, q: str) -> int:
     return found
 
 
-def run(rounds: int, requests: int, *, quiet_wait: float) -> list[Result]:
+def run(
+    rounds: int, requests: int, *, quiet_wait: float, backend: str = "embedded"
+) -> list[Result]:
     results: list[Result] = []
     plans: list[Plan] = []
-    with deployment("embedded") as deployed, serving(deployed) as server:
+    with deployment(backend) as deployed, serving(deployed) as server:
         token = login(server.port, DEMO_EMAIL, DEMO_PASSWORD)
         began = time.perf_counter()
         data = asyncio.run(load(deployed, token))
@@ -602,7 +749,7 @@ def run(rounds: int, requests: int, *, quiet_wait: float) -> list[Result]:
                 capture.on = True
                 runner.run(one_page(app.runtime, headers, kind, q, cursors.get(name)))
                 capture.on = False
-                sent = [s for s in capture.sent if f"FROM {kind}" in s.sql][-1]
+                sent = [s for s in capture.sent if f"FROM {kind.split()[0]}" in s.sql][-1]
                 ms, scans = runner.run(
                     explain(deployed, sent, data.tenant_id, data.admin_id, "admin")
                 )
@@ -626,7 +773,7 @@ def main() -> None:
     parser = common_args(__doc__.splitlines()[0], rounds=3, requests=200)
     args = parser.parse_args()
     print_machine()
-    results = run(args.rounds, args.requests, quiet_wait=args.quiet_wait)
+    results = run(args.rounds, args.requests, quiet_wait=args.quiet_wait, backend=args.backend)
     finish(results, "List search (embedded PostgreSQL)", args.json)
     sys.exit(0)
 

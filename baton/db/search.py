@@ -228,6 +228,8 @@ FUNCTIONS = (
         " tsquery, integer, uuid, integer, integer)"
         for table in PAGED
     ),
+    "baton_search_filtered_leads(tsquery, tsquery, tsquery, text, text, tsquery, tsquery,"
+    " tsquery, integer, uuid, integer, integer, text, uuid)",
 )
 
 # The searched tables. The migration that made their columns holds its own copy of the
@@ -357,7 +359,16 @@ def capped_function_sql(table: str, *, phone: bool) -> str:
     return body.replace("\n$$", "\n    LIMIT cap\n$$").replace(" ROWS 100 AS $$", " ROWS 200 AS $$")
 
 
-def page_function_sql(table: str, *, phone: bool) -> str:
+# The lists that page a search within a filter of their own (`page_function_sql`'s
+# `filtered`): the leads, by queue (`view`) and, for `mine`, sales owner. Row-level
+# security decides which leads a role sees; within each queue a role may list
+# (`baton.leads.service.VIEWS_BY_ROLE`) it sees every lead of the queue (and of its
+# own `mine`), so the function's page is the one the caller's query keeps.
+FILTERED = {"leads": "t.view = in_view AND (in_owner IS NULL OR t.sales_owner_id = in_owner)"}
+FILTERED_ARGUMENTS = "in_view text, in_owner uuid"
+
+
+def page_function_sql(table: str, *, phone: bool, filtered: bool = False) -> str:
     """SQL text of `baton_search_page_<table>(…, after_rank, after_id, lim, probe)`: the
     next `lim` rows of a search in (rank, id) order after the cursor's (rank, id) — a
     page of exactly the order `function_sql` ranks, without ranking every match.
@@ -386,6 +397,14 @@ def page_function_sql(table: str, *, phone: bool) -> str:
     """
     tail = " OR (t.phone_tail ~>=~ tail_from AND t.phone_tail ~<~ tail_to)" if phone else ""
     live = f"FROM {table} t WHERE t.tenant_id = tenant AND t.deleted_at IS NULL"
+    name = f"baton_search_page_{table}"
+    arguments = "    after_rank integer, after_id uuid, lim integer, probe integer"
+    if filtered:
+        # `baton_search_filtered_<table>`: the rows of the list's own filter only (its
+        # index serves the walk: `ix_leads_view` is in id order within a queue).
+        live += f" AND {FILTERED[table]}"
+        name = f"baton_search_filtered_{table}"
+        arguments += f",\n    {FILTERED_ARGUMENTS}"
     doc = "(t.search_doc || ''::tsvector)"
     exact = {
         0: f"{doc} @@ start",
@@ -398,10 +417,10 @@ def page_function_sql(table: str, *, phone: bool) -> str:
         2: f"(t.search_doc @@ other_hint{tail}) AND NOT {doc} @@ in_name",
     }
     lines = [
-        f"CREATE FUNCTION baton_search_page_{table}(",
+        f"CREATE FUNCTION {name}(",
         "    query tsquery, in_name tsquery, start tsquery, tail_from text, tail_to text,",
         "    name_hint tsquery, start_hint tsquery, other_hint tsquery,",
-        "    after_rank integer, after_id uuid, lim integer, probe integer",
+        arguments,
         ") RETURNS TABLE (id uuid, rank integer)",
         "LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public",
         "SET plan_cache_mode = force_custom_plan SET enable_seqscan = off",
@@ -529,11 +548,13 @@ def page(
     probe: int = PROBE,
     *,
     bind: str | None = None,
+    within: tuple[str, uuid.UUID | None] | None = None,
 ) -> Any:
     """The next `limit` rows of a search after `start` in (rank, id) order
     (`page_function_sql`): a FROM item with the columns `id` and `search_rank`. `probe`:
     the most rows of a rank read whole (`PROBE`; tests lower it to walk small ranks).
-    `bind`: every argument a named parameter (`bound_values`)."""
+    `bind`: every argument a named parameter (`bound_values`). `within`: the list's
+    own filter (`FILTERED`; the leads' queue and sales owner)."""
     arguments = [
         *_common(search, bind),
         cast(_value(search.name_hint(), Text, bind, "name_hint"), TSQUERY),
@@ -544,8 +565,12 @@ def page(
         _value(limit, Integer, bind, "limit"),
         _value(probe, Integer, bind, "probe"),
     ]
+    name = f"baton_search_page_{table}"
+    if within is not None:
+        name = f"baton_search_filtered_{table}"
+        arguments += [literal(within[0], Text), literal(within[1], Uuid)]
     rows = (
-        getattr(func, f"baton_search_page_{table}")(*arguments)
+        getattr(func, name)(*arguments)
         .table_valued(column("id", Uuid), column("rank", Integer))
         .alias(f"page_{table}")
     )

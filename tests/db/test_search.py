@@ -36,6 +36,9 @@ def test_the_migration_holds_the_modules_sql() -> None:
         expected = search.page_function_sql(table, phone=False)
         assert MORE_PAGES.PAGES.PAGE_FUNCTION.strip().replace("{table}", table) == expected
     assert {*PAGES.PAGED, *MORE_PAGES.TABLES} == set(search.PAGED)
+    assert MORE_PAGES.LEADS_PAGE.strip() == search.page_function_sql(
+        "leads", phone=True, filtered=True
+    )
     assert ONE_BOX.FUNCTION.strip().replace("{table}", "deals") == search.function_sql(
         "deals", phone=False
     )
