@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import sys
 import time
@@ -61,7 +62,8 @@ from bench.sales_data import BIG_TENANT, _settings, owner_kwargs, tenant_shape
 from bench.work_item_move import InProcessApp
 
 TAG = "search"
-ROWS = 100_000
+# BATON_BENCH_SEARCH_ROWS: fewer rows for a trial run of the script itself.
+ROWS = int(os.environ.get("BATON_BENCH_SEARCH_ROWS", "100000"))
 PAGE = 50
 BUDGET_MS = 15.0
 ACCOUNTS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/accounts"}
@@ -69,6 +71,7 @@ TARGETS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/targets"}
 CONTACTS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/contacts"}
 DEALS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/deals"}
 WORK_ITEMS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/work-items"}
+LEADS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/leads"}
 
 PLACES = [
     "Nordhafen",
@@ -368,11 +371,11 @@ async def load(deployed: Any, token: str) -> DataSet:
             await _settings(conn, tenant_id, admin_id)
             await conn.execute(
                 """
-                INSERT INTO deals (tenant_id, id, name, account_id, owner_id, next_step,
-                                   next_step_due_date, workflow_id, step_id, entered_step_at,
-                                   rank)
+                INSERT INTO deals (tenant_id, id, name, account_id, owner_id, currency,
+                                   next_step, next_step_due_date, workflow_id, step_id,
+                                   entered_step_at, rank)
                 SELECT $1, d.id, d.name, d.account_id,
-                       ($5::uuid[])[1 + d.g % cardinality($5)], 'Call back',
+                       ($5::uuid[])[1 + d.g % cardinality($5)], 'EUR', 'Call back',
                        current_date + 7, $6, $7, now(), d.rank
                 FROM unnest($2::uuid[], $3::text[], $4::uuid[], $8::text[]) WITH ORDINALITY
                      AS d(id, name, account_id, rank, g)
@@ -404,9 +407,9 @@ async def load(deployed: Any, token: str) -> DataSet:
             await conn.execute(
                 """
                 INSERT INTO work_items (tenant_id, id, project_type_id, name, owner_id,
-                                        workflow_id, step_id, entered_step_at)
+                                        workflow_id, step_id, entered_step_at, metadata)
                 SELECT $1, w.id, $4, w.name, ($5::uuid[])[1 + w.g % cardinality($5)], $6, $7,
-                       now()
+                       now(), '{}'::jsonb
                 FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS w(id, name, g)
                 """,
                 tenant_id,
@@ -418,6 +421,56 @@ async def load(deployed: Any, token: str) -> DataSet:
                 ticket_step,
             )
         seconds["100 000 work items"] = time.perf_counter() - started
+
+        # Leads as the targets are made, all in the inbox ('new': a record starts at its
+        # workflow's initial step, and no transition leads from it to another queue).
+        lead_flow = await conn.fetchval(
+            "SELECT default_workflow_id FROM project_types"
+            " WHERE tenant_id = $1 AND entity_type = 'lead' ORDER BY created_at, id LIMIT 1",
+            tenant_id,
+        )
+        lead_steps = [
+            await conn.fetchval(
+                "SELECT id FROM workflow_steps WHERE tenant_id = $1 AND workflow_id = $2"
+                " AND key = $3",
+                tenant_id,
+                lead_flow,
+                key,
+            )
+            for key in ("new",)
+        ]
+        l_names, l_contacts, l_emails, l_phones = [], [], [], []
+        for n in range(ROWS):
+            name, words = company(rng)
+            first, last = rng.choice(FIRST), rng.choice(FAMILIES)
+            l_names.append(name)
+            l_contacts.append(f"{first} {last}")
+            l_emails.append(f"{slug(first)}.{slug(last)}@{slug(words)}-{n}.de")
+            l_phones.append(phone(rng)[0])
+        started = time.perf_counter()
+        async with conn.transaction():
+            await _settings(conn, tenant_id, admin_id)
+            await conn.execute(
+                """
+                INSERT INTO leads (tenant_id, id, company_name, contact_name, email, phone,
+                                   marketing_owner_id, workflow_id, step_id, entered_step_at,
+                                   dedupe_key)
+                SELECT $1, l.id, l.name, l.contact, l.email, l.phone, $7, $8,
+                       ($9::uuid[])[1], now(), l.email
+                FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
+                     WITH ORDINALITY AS l(id, name, contact, email, phone, g)
+                """,
+                tenant_id,
+                [uuid7() for _ in range(ROWS)],
+                l_names,
+                l_contacts,
+                l_emails,
+                l_phones,
+                admin_id,
+                lead_flow,
+                lead_steps,
+            )
+        seconds["100 000 leads"] = time.perf_counter() - started
 
         t_names, contacts, emails, phones, keys = [], [], [], [], []
         parts: list[tuple[str, str]] = []
@@ -459,7 +512,7 @@ async def load(deployed: Any, token: str) -> DataSet:
             )
         seconds["100 000 targets"] = time.perf_counter() - started
         started = time.perf_counter()
-        for table in ("accounts", "contacts", "targets", "deals", "work_items"):
+        for table in ("accounts", "contacts", "targets", "deals", "work_items", "leads"):
             await conn.execute(f"VACUUM (ANALYZE) {table}")
         seconds["vacuum analyze"] = time.perf_counter() - started
     finally:
@@ -517,9 +570,22 @@ def searches(data: DataSet) -> dict[str, tuple[str, str | None]]:
         "work items, no q (creation order)": ("work_items", None),
         "work items, word in the middle 'feinkost'": ("work_items", "feinkost"),
         "work items, worst case 'gmbh' (most rows)": ("work_items", "gmbh"),
+        # A lead queue: every match ranked (as before this change), then the page
+        # function within the queue (after), in the same rounds.
+        "leads inbox, 'feinkost', every match ranked (before)": ("leads ranked", "feinkost"),
+        "leads inbox, 'feinkost', paged (after)": ("leads", "feinkost"),
+        "leads inbox, 'gmbh' (most rows), every match ranked (before)": ("leads ranked", "gmbh"),
+        "leads inbox, 'gmbh' (most rows), paged (after)": ("leads", "gmbh"),
+        "leads inbox, one letter 'n', every match ranked (before)": ("leads ranked", "n"),
+        "leads inbox, one letter 'n', paged (after)": ("leads", "n"),
+        f"leads inbox, email '{data.email_fragment}', paged (after)": (
+            "leads",
+            data.email_fragment,
+        ),
         f"accounts, worst case 'gmbh', page {DEEP + 1}": ("accounts", "gmbh"),
         f"targets, worst case 'gmbh', page {DEEP + 1}": ("targets", "gmbh"),
         f"deals, worst case 'gmbh', page {DEEP + 1}": ("deals", "gmbh"),
+        f"leads inbox, 'gmbh', page {DEEP + 1}, paged (after)": ("leads", "gmbh"),
     }
 
 
@@ -587,6 +653,17 @@ async def _read_page(
         async with request_ctx(runtime, headers, DEALS_SCOPE) as ctx:
             deals = await deal_service.list_deals(ctx, deal_page, filters)
         return [(row.id, row._mapping.get("search_rank")) for row in deals]
+    if kind == "leads":
+        from baton.leads import service as lead_service
+        from baton.leads.models import LeadView
+
+        async with request_ctx(runtime, headers, LEADS_SCOPE) as ctx:
+            leads = await lead_service.search_leads(ctx, LeadView.INBOX, page, q or "")
+        return [(row.record.lead.id, row.rank) for row in leads]
+    if kind == "leads ranked":
+        async with request_ctx(runtime, headers, LEADS_SCOPE) as ctx:
+            rows = (await ctx.session.execute(_ranked_leads(page, q or ""))).all()
+        return [(row.id, row.search_rank) for row in rows]
     if kind == "work_items":
         from baton.workitems import queries as item_queries
 
@@ -596,6 +673,28 @@ async def _read_page(
     async with request_ctx(runtime, headers, TARGETS_SCOPE) as ctx:
         found = await target_service.list_targets(ctx, page, None, q)
     return [(row.id, row._mapping.get("search_rank")) for row in found]
+
+
+def _ranked_leads(page: Any, q: str) -> Any:
+    """The inbox searched as before `baton_search_filtered_leads`: every match of the
+    tenant ranked (`search.found`), then the queue's page cut from them."""
+    from baton.db import search
+    from baton.leads.queries import LEADS, _read
+
+    start = search.position(page)
+    found = search.found("leads", search.parse(q))
+    return (
+        _read()
+        .add_columns(found.c.rank.label("search_rank"))
+        .join(found, found.c.id == LEADS.c.id)
+        .where(
+            LEADS.c.view == "inbox",
+            LEADS.c.deleted_at.is_(None),
+            search.after(found.c.rank, LEADS.c.id, start),
+        )
+        .order_by(found.c.rank, LEADS.c.id)
+        .limit(page.limit + 1)
+    )
 
 
 async def deep_cursor(
