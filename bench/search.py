@@ -2,7 +2,10 @@
 
     .venv/bin/python -m bench.search [--rounds 3] [-n 200] [--json out.json]
 
-One tenant (the demo organization) gets 100 000 accounts and 100 000 targets, inserted
+One tenant (the demo organization) gets 100 000 accounts and 100 000 targets — and, for
+the lists searched since, 100 000 contacts (one per account), deals (each named after an
+account and what it sells: "Nordhafen Feinkost GmbH rollout"), work items (named as the
+deals) and inbox leads (made as the targets) — inserted
 in bulk as the database owner with every trigger on (audit rows included), with names
 made of a place or a family name, a trade and a legal form ("Nordhafen Feinkost GmbH",
 "Müller & Söhne Druckerei KG"), 70 % of the accounts with a domain, every target with
@@ -18,7 +21,11 @@ two words ("nordhafen feinkost"), a prefix ("nordh"), a domain fragment, an emai
 fragment, a phone fragment as dialled nationally, the last four digits of a phone, a
 miss, and the worst cases — a legal form most names end with ("gmbh", 57 % of the
 rows), a one-letter prefix ("n"), and "gmbh"'s page 20 (the cursor found once by
-paging through pages 1 to 19). The unsearched first page is measured beside them, and
+paging through pages 1 to 19). Deals are searched alone (the page function), within the
+open deals (`view=pipeline`: every match ranked) and sorted by name (the search only
+narrows); the lead inbox both as before `baton_search_filtered_leads` (every match of
+the tenant ranked, then cut to the queue) and as now (the page function within the
+queue), in the same rounds. The unsearched first page is measured beside them, and
 DESIGN §7's reference transaction (`bench.reference`, raw asyncpg) in every round: each
 search's p50 is also reported as a multiple of the reference's p50 of the same round
 (the median of the rounds' ratios), which the machine's load moves less than the
