@@ -2,7 +2,10 @@
 
     .venv/bin/python -m bench.search [--rounds 3] [-n 200] [--json out.json]
 
-One tenant (the demo organization) gets 100 000 accounts and 100 000 targets, inserted
+One tenant (the demo organization) gets 100 000 accounts and 100 000 targets — and, for
+the lists searched since, 100 000 contacts (one per account), deals (each named after an
+account and what it sells: "Nordhafen Feinkost GmbH rollout"), work items (named as the
+deals) and inbox leads (made as the targets) — inserted
 in bulk as the database owner with every trigger on (audit rows included), with names
 made of a place or a family name, a trade and a legal form ("Nordhafen Feinkost GmbH",
 "Müller & Söhne Druckerei KG"), 70 % of the accounts with a domain, every target with
@@ -18,7 +21,11 @@ two words ("nordhafen feinkost"), a prefix ("nordh"), a domain fragment, an emai
 fragment, a phone fragment as dialled nationally, the last four digits of a phone, a
 miss, and the worst cases — a legal form most names end with ("gmbh", 57 % of the
 rows), a one-letter prefix ("n"), and "gmbh"'s page 20 (the cursor found once by
-paging through pages 1 to 19). The unsearched first page is measured beside them, and
+paging through pages 1 to 19). Deals are searched alone (the page function), within the
+open deals (`view=pipeline`: every match ranked) and sorted by name (the search only
+narrows); the lead inbox both as before `baton_search_filtered_leads` (every match of
+the tenant ranked, then cut to the queue) and as now (the page function within the
+queue), in the same rounds. The unsearched first page is measured beside them, and
 DESIGN §7's reference transaction (`bench.reference`, raw asyncpg) in every round: each
 search's p50 is also reported as a multiple of the reference's p50 of the same round
 (the median of the rounds' ratios), which the machine's load moves less than the
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import sys
 import time
@@ -61,11 +69,16 @@ from bench.sales_data import BIG_TENANT, _settings, owner_kwargs, tenant_shape
 from bench.work_item_move import InProcessApp
 
 TAG = "search"
-ROWS = 100_000
+# BATON_BENCH_SEARCH_ROWS: fewer rows for a trial run of the script itself.
+ROWS = int(os.environ.get("BATON_BENCH_SEARCH_ROWS", "100000"))
 PAGE = 50
 BUDGET_MS = 15.0
 ACCOUNTS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/accounts"}
 TARGETS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/targets"}
+CONTACTS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/contacts"}
+DEALS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/deals"}
+WORK_ITEMS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/work-items"}
+LEADS_SCOPE = {"type": "http", "method": "GET", "path": "/api/v1/leads"}
 
 PLACES = [
     "Nordhafen",
@@ -222,6 +235,8 @@ FIRST = [
     "Finn",
 ]
 AREAS = ("30", "40", "89", "221", "69", "421", "511", "341")
+# What a deal sells: the words after its company's name.
+DEAL_KINDS = ("rollout", "renewal", "pilot", "expansion", "framework", "service contract")
 
 
 def slug(text: str) -> str:
@@ -292,6 +307,7 @@ async def load(deployed: Any, token: str) -> DataSet:
             target_flow,
         )
 
+        account_ids = [uuid7() for _ in range(ROWS)]
         names, domains = [], []
         for n in range(ROWS):
             name, words = company(rng)
@@ -309,12 +325,159 @@ async def load(deployed: Any, token: str) -> DataSet:
                      AS a(id, name, domain, g)
                 """,
                 tenant_id,
-                [uuid7() for _ in range(ROWS)],
+                account_ids,
                 names,
                 domains,
                 owners,
             )
         seconds["100 000 accounts"] = time.perf_counter() - started
+
+        # One contact per account: a person's name, an email at the company's
+        # domain, a phone written one of three ways.
+        firsts, lasts, c_emails, c_phones = [], [], [], []
+        for n in range(ROWS):
+            first, last = rng.choice(FIRST), rng.choice(FAMILIES)
+            firsts.append(first)
+            lasts.append(last)
+            c_emails.append(f"{slug(first)}.{slug(last)}@{slug(names[n])}-{n}.de")
+            c_phones.append(phone(rng)[0])
+        started = time.perf_counter()
+        async with conn.transaction():
+            await _settings(conn, tenant_id, admin_id)
+            await conn.execute(
+                """
+                INSERT INTO contacts (tenant_id, id, account_id, first_name, last_name, email,
+                                      phone)
+                SELECT $1, c.id, c.account_id, c.first, c.last, c.email, c.phone
+                FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+                            $7::text[]) AS c(id, account_id, first, last, email, phone)
+                """,
+                tenant_id,
+                [uuid7() for _ in range(ROWS)],
+                account_ids,
+                firsts,
+                lasts,
+                c_emails,
+                c_phones,
+            )
+        seconds["100 000 contacts"] = time.perf_counter() - started
+
+        # Deals named after their company and what is sold ("Nordhafen Feinkost GmbH
+        # rollout"), all on the first step, evenly ranked; work items named likewise.
+        from baton.deals import ranks
+
+        deal_ids = [uuid7() for _ in range(ROWS)]
+        deal_names = [f"{names[n]} {rng.choice(DEAL_KINDS)}" for n in range(ROWS)]
+        deal_ranks = [
+            ranks.rank_of(position, deal_ids[n])
+            for n, position in enumerate(ranks.evenly_spaced(ROWS))
+        ]
+        shape = await tenant_shape(conn, BIG_TENANT)
+        started = time.perf_counter()
+        async with conn.transaction():
+            await _settings(conn, tenant_id, admin_id)
+            await conn.execute(
+                """
+                INSERT INTO deals (tenant_id, id, name, account_id, owner_id, currency,
+                                   next_step, next_step_due_date, workflow_id, step_id,
+                                   entered_step_at, rank)
+                SELECT $1, d.id, d.name, d.account_id,
+                       ($5::uuid[])[1 + d.g % cardinality($5)], 'EUR', 'Call back',
+                       current_date + 7, $6, $7, now(), d.rank
+                FROM unnest($2::uuid[], $3::text[], $4::uuid[], $8::text[]) WITH ORDINALITY
+                     AS d(id, name, account_id, rank, g)
+                """,
+                tenant_id,
+                deal_ids,
+                deal_names,
+                account_ids,
+                owners,
+                shape.workflow_id,
+                shape.steps["prospecting"],
+                deal_ranks,
+            )
+        seconds["100 000 deals"] = time.perf_counter() - started
+        ticket_type, ticket_flow = await conn.fetchrow(
+            "SELECT id, default_workflow_id FROM project_types"
+            " WHERE tenant_id = $1 AND entity_type = 'work_item' ORDER BY created_at, id LIMIT 1",
+            tenant_id,
+        )
+        ticket_step = await conn.fetchval(
+            "SELECT id FROM workflow_steps WHERE tenant_id = $1 AND workflow_id = $2"
+            " AND is_initial",
+            tenant_id,
+            ticket_flow,
+        )
+        started = time.perf_counter()
+        async with conn.transaction():
+            await _settings(conn, tenant_id, admin_id)
+            await conn.execute(
+                """
+                INSERT INTO work_items (tenant_id, id, project_type_id, name, owner_id,
+                                        workflow_id, step_id, entered_step_at, metadata)
+                SELECT $1, w.id, $4, w.name, ($5::uuid[])[1 + w.g % cardinality($5)], $6, $7,
+                       now(), '{}'::jsonb
+                FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS w(id, name, g)
+                """,
+                tenant_id,
+                [uuid7() for _ in range(ROWS)],
+                deal_names,
+                ticket_type,
+                owners,
+                ticket_flow,
+                ticket_step,
+            )
+        seconds["100 000 work items"] = time.perf_counter() - started
+
+        # Leads as the targets are made, all in the inbox ('new': a record starts at its
+        # workflow's initial step, and no transition leads from it to another queue).
+        lead_flow = await conn.fetchval(
+            "SELECT default_workflow_id FROM project_types"
+            " WHERE tenant_id = $1 AND entity_type = 'lead' ORDER BY created_at, id LIMIT 1",
+            tenant_id,
+        )
+        lead_steps = [
+            await conn.fetchval(
+                "SELECT id FROM workflow_steps WHERE tenant_id = $1 AND workflow_id = $2"
+                " AND key = $3",
+                tenant_id,
+                lead_flow,
+                key,
+            )
+            for key in ("new",)
+        ]
+        l_names, l_contacts, l_emails, l_phones = [], [], [], []
+        for n in range(ROWS):
+            name, words = company(rng)
+            first, last = rng.choice(FIRST), rng.choice(FAMILIES)
+            l_names.append(name)
+            l_contacts.append(f"{first} {last}")
+            l_emails.append(f"{slug(first)}.{slug(last)}@{slug(words)}-{n}.de")
+            l_phones.append(phone(rng)[0])
+        started = time.perf_counter()
+        async with conn.transaction():
+            await _settings(conn, tenant_id, admin_id)
+            await conn.execute(
+                """
+                INSERT INTO leads (tenant_id, id, company_name, contact_name, email, phone,
+                                   marketing_owner_id, workflow_id, step_id, entered_step_at,
+                                   dedupe_key)
+                SELECT $1, l.id, l.name, l.contact, l.email, l.phone, $7, $8,
+                       ($9::uuid[])[1], now(), l.email
+                FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
+                     WITH ORDINALITY AS l(id, name, contact, email, phone, g)
+                """,
+                tenant_id,
+                [uuid7() for _ in range(ROWS)],
+                l_names,
+                l_contacts,
+                l_emails,
+                l_phones,
+                admin_id,
+                lead_flow,
+                lead_steps,
+            )
+        seconds["100 000 leads"] = time.perf_counter() - started
 
         t_names, contacts, emails, phones, keys = [], [], [], [], []
         parts: list[tuple[str, str]] = []
@@ -356,8 +519,8 @@ async def load(deployed: Any, token: str) -> DataSet:
             )
         seconds["100 000 targets"] = time.perf_counter() - started
         started = time.perf_counter()
-        await conn.execute("VACUUM (ANALYZE) accounts")
-        await conn.execute("VACUUM (ANALYZE) targets")
+        for table in ("accounts", "contacts", "targets", "deals", "work_items", "leads"):
+            await conn.execute(f"VACUUM (ANALYZE) {table}")
         seconds["vacuum analyze"] = time.perf_counter() - started
     finally:
         await conn.close()
@@ -401,8 +564,35 @@ def searches(data: DataSet) -> dict[str, tuple[str, str | None]]:
         "targets, miss 'zyxwv'": ("targets", "zyxwv"),
         "targets, worst case 'gmbh' (most rows)": ("targets", "gmbh"),
         "targets, worst case one letter 'n'": ("targets", "n"),
+        "contacts, no q (creation order)": ("contacts", None),
+        "contacts, name 'jörg krüger'": ("contacts", "jörg krüger"),
+        f"contacts, email '{data.email_fragment}'": ("contacts", data.email_fragment),
+        f"contacts, phone's last digits '{data.phone_last4}'": ("contacts", data.phone_last4),
+        "contacts, worst case one letter 'n'": ("contacts", "n"),
+        "deals, no q (creation order)": ("deals", None),
+        "deals, word in the middle 'feinkost'": ("deals", "feinkost"),
+        "deals, worst case 'gmbh' (most rows)": ("deals", "gmbh"),
+        "deals, 'feinkost' in the open deals (view=pipeline)": ("deals open", "feinkost"),
+        "deals, 'gmbh' sorted by name": ("deals sorted", "gmbh"),
+        "work items, no q (creation order)": ("work_items", None),
+        "work items, word in the middle 'feinkost'": ("work_items", "feinkost"),
+        "work items, worst case 'gmbh' (most rows)": ("work_items", "gmbh"),
+        # A lead queue: every match ranked (as before this change), then the page
+        # function within the queue (after), in the same rounds.
+        "leads inbox, 'feinkost', every match ranked (before)": ("leads ranked", "feinkost"),
+        "leads inbox, 'feinkost', paged (after)": ("leads", "feinkost"),
+        "leads inbox, 'gmbh' (most rows), every match ranked (before)": ("leads ranked", "gmbh"),
+        "leads inbox, 'gmbh' (most rows), paged (after)": ("leads", "gmbh"),
+        "leads inbox, one letter 'n', every match ranked (before)": ("leads ranked", "n"),
+        "leads inbox, one letter 'n', paged (after)": ("leads", "n"),
+        f"leads inbox, email '{data.email_fragment}', paged (after)": (
+            "leads",
+            data.email_fragment,
+        ),
         f"accounts, worst case 'gmbh', page {DEEP + 1}": ("accounts", "gmbh"),
         f"targets, worst case 'gmbh', page {DEEP + 1}": ("targets", "gmbh"),
+        f"deals, worst case 'gmbh', page {DEEP + 1}": ("deals", "gmbh"),
+        f"leads inbox, 'gmbh', page {DEEP + 1}, paged (after)": ("leads", "gmbh"),
     }
 
 
@@ -449,9 +639,69 @@ async def _read_page(
         async with request_ctx(runtime, headers, ACCOUNTS_SCOPE) as ctx:
             rows = await account_queries.list_accounts(ctx.session, page, q=q)
         return [(row.account.id, row.rank) for row in rows]
+    if kind == "contacts":
+        from baton.contacts import service as contact_service
+
+        async with request_ctx(runtime, headers, CONTACTS_SCOPE) as ctx:
+            contacts = await contact_service.list_contacts(ctx, page, None, q)
+        return [(contact.id, rank) for contact, rank in contacts]
+    if kind.startswith("deals"):
+        from baton.core.pagination import SortedPageRequest
+        from baton.deals import service as deal_service
+        from baton.deals.schemas import DealListFilters, DealView
+
+        sort = "name" if kind == "deals sorted" else None
+        filters = DealListFilters(
+            q=q, view=DealView.PIPELINE if kind == "deals open" else None, sort=sort
+        )
+        deal_page = SortedPageRequest(
+            limit=PAGE, sort=sort, after=page.after, after_rank=page.after_rank
+        )
+        async with request_ctx(runtime, headers, DEALS_SCOPE) as ctx:
+            deals = await deal_service.list_deals(ctx, deal_page, filters)
+        return [(row.id, row._mapping.get("search_rank")) for row in deals]
+    if kind == "leads":
+        from baton.leads import service as lead_service
+        from baton.leads.models import LeadView
+
+        async with request_ctx(runtime, headers, LEADS_SCOPE) as ctx:
+            leads = await lead_service.search_leads(ctx, LeadView.INBOX, page, q or "")
+        return [(row.record.lead.id, row.rank) for row in leads]
+    if kind == "leads ranked":
+        async with request_ctx(runtime, headers, LEADS_SCOPE) as ctx:
+            rows = (await ctx.session.execute(_ranked_leads(page, q or ""))).all()
+        return [(row.id, row.search_rank) for row in rows]
+    if kind == "work_items":
+        from baton.workitems import queries as item_queries
+
+        async with request_ctx(runtime, headers, WORK_ITEMS_SCOPE) as ctx:
+            items = await item_queries.list_items(ctx.session, page, None, None, q)
+        return [(item.id, rank) for item, rank in items]
     async with request_ctx(runtime, headers, TARGETS_SCOPE) as ctx:
         found = await target_service.list_targets(ctx, page, None, q)
     return [(row.id, row._mapping.get("search_rank")) for row in found]
+
+
+def _ranked_leads(page: Any, q: str) -> Any:
+    """The inbox searched as before `baton_search_filtered_leads`: every match of the
+    tenant ranked (`search.found`), then the queue's page cut from them."""
+    from baton.db import search
+    from baton.leads.queries import LEADS, _read
+
+    start = search.position(page)
+    found = search.found("leads", search.parse(q))
+    return (
+        _read()
+        .add_columns(found.c.rank.label("search_rank"))
+        .join(found, found.c.id == LEADS.c.id)
+        .where(
+            LEADS.c.view == "inbox",
+            LEADS.c.deleted_at.is_(None),
+            search.after(found.c.rank, LEADS.c.id, start),
+        )
+        .order_by(found.c.rank, LEADS.c.id)
+        .limit(page.limit + 1)
+    )
 
 
 async def deep_cursor(
@@ -475,7 +725,8 @@ async def total_matches(deployed: Any, data: DataSet, kind: str, q: str) -> int:
 
     from baton.db import search
 
-    statement = select(func.count()).select_from(search.found(kind, search.parse(q)))
+    table = kind.split()[0]
+    statement = select(func.count()).select_from(search.found(table, search.parse(q)))
     sql = str(
         statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     )
@@ -491,10 +742,12 @@ async def total_matches(deployed: Any, data: DataSet, kind: str, q: str) -> int:
     return found
 
 
-def run(rounds: int, requests: int, *, quiet_wait: float) -> list[Result]:
+def run(
+    rounds: int, requests: int, *, quiet_wait: float, backend: str = "embedded"
+) -> list[Result]:
     results: list[Result] = []
     plans: list[Plan] = []
-    with deployment("embedded") as deployed, serving(deployed) as server:
+    with deployment(backend) as deployed, serving(deployed) as server:
         token = login(server.port, DEMO_EMAIL, DEMO_PASSWORD)
         began = time.perf_counter()
         data = asyncio.run(load(deployed, token))
@@ -602,7 +855,7 @@ def run(rounds: int, requests: int, *, quiet_wait: float) -> list[Result]:
                 capture.on = True
                 runner.run(one_page(app.runtime, headers, kind, q, cursors.get(name)))
                 capture.on = False
-                sent = [s for s in capture.sent if f"FROM {kind}" in s.sql][-1]
+                sent = [s for s in capture.sent if f"FROM {kind.split()[0]}" in s.sql][-1]
                 ms, scans = runner.run(
                     explain(deployed, sent, data.tenant_id, data.admin_id, "admin")
                 )
@@ -626,7 +879,7 @@ def main() -> None:
     parser = common_args(__doc__.splitlines()[0], rounds=3, requests=200)
     args = parser.parse_args()
     print_machine()
-    results = run(args.rounds, args.requests, quiet_wait=args.quiet_wait)
+    results = run(args.rounds, args.requests, quiet_wait=args.quiet_wait, backend=args.backend)
     finish(results, "List search (embedded PostgreSQL)", args.json)
     sys.exit(0)
 

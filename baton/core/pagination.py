@@ -115,6 +115,8 @@ class SortedPageRequest:
     sort: str | None
     after: uuid.UUID | None
     after_value: str | None = None
+    # Unsorted, a search's cursor carries the last row's rank (`PageRequest`).
+    after_rank: int | None = None
 
 
 def encode_sorted_cursor(sort: str, value: str | None, last_id: uuid.UUID) -> str:
@@ -130,7 +132,10 @@ def sorted_page_of(limit: int, cursor: str | None, sort: str | None) -> SortedPa
     if not cursor:
         return SortedPageRequest(limit=limit, sort=sort, after=None)
     if sort is None:
-        return SortedPageRequest(limit=limit, sort=None, after=page_of(limit, cursor).after)
+        unsorted = page_of(limit, cursor)
+        return SortedPageRequest(
+            limit=limit, sort=None, after=unsorted.after, after_rank=unsorted.after_rank
+        )
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         cursor_sort, value, last_hex = orjson.loads(raw)

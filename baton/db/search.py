@@ -63,6 +63,8 @@ from sqlalchemy import (
     Text,
     Uuid,
     and_,
+    bindparam,
+    case,
     cast,
     column,
     func,
@@ -212,7 +214,7 @@ class Fields:
 SEARCHED = ("accounts", "contacts", "targets", "leads", "deals", "work_items")
 # The tables whose lists page a search with `page_function_sql` (their documents have
 # the marked lexemes).
-PAGED = ("accounts", "contacts", "targets")
+PAGED = ("accounts", "contacts", "targets", "deals", "work_items")
 # The search functions' signatures (`function_sql`, `capped_function_sql`), for the
 # app role's grants.
 FUNCTIONS = (
@@ -226,6 +228,8 @@ FUNCTIONS = (
         " tsquery, integer, uuid, integer, integer)"
         for table in PAGED
     ),
+    "baton_search_filtered_leads(tsquery, tsquery, tsquery, text, text, tsquery, tsquery,"
+    " tsquery, integer, uuid, integer, integer, text, uuid)",
 )
 
 # The searched tables. The migration that made their columns holds its own copy of the
@@ -355,7 +359,16 @@ def capped_function_sql(table: str, *, phone: bool) -> str:
     return body.replace("\n$$", "\n    LIMIT cap\n$$").replace(" ROWS 100 AS $$", " ROWS 200 AS $$")
 
 
-def page_function_sql(table: str, *, phone: bool) -> str:
+# The lists that page a search within a filter of their own (`page_function_sql`'s
+# `filtered`): the leads, by queue (`view`) and, for `mine`, sales owner. Row-level
+# security decides which leads a role sees; within each queue a role may list
+# (`baton.leads.service.VIEWS_BY_ROLE`) it sees every lead of the queue (and of its
+# own `mine`), so the function's page is the one the caller's query keeps.
+FILTERED = {"leads": "t.view = in_view AND (in_owner IS NULL OR t.sales_owner_id = in_owner)"}
+FILTERED_ARGUMENTS = "in_view text, in_owner uuid"
+
+
+def page_function_sql(table: str, *, phone: bool, filtered: bool = False) -> str:
     """SQL text of `baton_search_page_<table>(…, after_rank, after_id, lim, probe)`: the
     next `lim` rows of a search in (rank, id) order after the cursor's (rank, id) — a
     page of exactly the order `function_sql` ranks, without ranking every match.
@@ -384,6 +397,14 @@ def page_function_sql(table: str, *, phone: bool) -> str:
     """
     tail = " OR (t.phone_tail ~>=~ tail_from AND t.phone_tail ~<~ tail_to)" if phone else ""
     live = f"FROM {table} t WHERE t.tenant_id = tenant AND t.deleted_at IS NULL"
+    name = f"baton_search_page_{table}"
+    arguments = "    after_rank integer, after_id uuid, lim integer, probe integer"
+    if filtered:
+        # `baton_search_filtered_<table>`: the rows of the list's own filter only (its
+        # index serves the walk: `ix_leads_view` is in id order within a queue).
+        live += f" AND {FILTERED[table]}"
+        name = f"baton_search_filtered_{table}"
+        arguments += f",\n    {FILTERED_ARGUMENTS}"
     doc = "(t.search_doc || ''::tsvector)"
     exact = {
         0: f"{doc} @@ start",
@@ -396,10 +417,10 @@ def page_function_sql(table: str, *, phone: bool) -> str:
         2: f"(t.search_doc @@ other_hint{tail}) AND NOT {doc} @@ in_name",
     }
     lines = [
-        f"CREATE FUNCTION baton_search_page_{table}(",
+        f"CREATE FUNCTION {name}(",
         "    query tsquery, in_name tsquery, start tsquery, tail_from text, tail_to text,",
         "    name_hint tsquery, start_hint tsquery, other_hint tsquery,",
-        "    after_rank integer, after_id uuid, lim integer, probe integer",
+        arguments,
         ") RETURNS TABLE (id uuid, rank integer)",
         "LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public",
         "SET plan_cache_mode = force_custom_plan SET enable_seqscan = off",
@@ -470,54 +491,99 @@ def page_function_sql(table: str, *, phone: bool) -> str:
     return "\n".join(lines)
 
 
+def _value(value: Any, type_: Any, bind: str | None, name: str) -> Any:
+    """A search's argument: a literal, or with `bind` the named parameter
+    `<bind>_<name>` (`bound_values` gives its value for another search)."""
+    if bind is None:
+        return literal(value, type_)
+    return bindparam(f"{bind}_{name}", value, type_=type_)
+
+
+def _common(search: Search, bind: str | None) -> list[Any]:
+    """The arguments every search function takes first: query, in_name, start, the
+    phone tail's range."""
+    simple: Any = literal_column("'simple'")
+    tail_from, tail_to = search.tail_range()
+    return [
+        func.to_tsquery(simple, _value(search.tsquery(), Text, bind, "query")),
+        func.to_tsquery(simple, _value(search.tsquery("A"), Text, bind, "in_name")),
+        cast(_value(search.start(), Text, bind, "start"), TSQUERY),
+        _value(tail_from, Text, bind, "tail_from"),
+        _value(tail_to, Text, bind, "tail_to"),
+    ]
+
+
+def bound_values(
+    search: Search,
+    bind: str,
+    start: tuple[int, uuid.UUID] | None = None,
+    limit: int | None = None,
+    probe: int = PROBE,
+) -> dict[str, Any]:
+    """The values of the named parameters a statement built with `bind` holds
+    (`found`, `page`, `rank_of`, `after`): a statement compiled once serves every
+    search of its shape (`baton.deals.queries.list_shown`)."""
+    tail_from, tail_to = search.tail_range()
+    return {
+        f"{bind}_query": search.tsquery(),
+        f"{bind}_in_name": search.tsquery("A"),
+        f"{bind}_start": search.start(),
+        f"{bind}_tail_from": tail_from,
+        f"{bind}_tail_to": tail_to,
+        f"{bind}_name_hint": search.name_hint(),
+        f"{bind}_start_hint": search.start_hint(),
+        f"{bind}_other_hint": search.other_hint(),
+        f"{bind}_after_rank": None if start is None else start[0],
+        f"{bind}_after_id": None if start is None else start[1],
+        f"{bind}_limit": limit,
+        f"{bind}_probe": probe,
+    }
+
+
 def page(
     table: str,
     search: Search,
     start: tuple[int, uuid.UUID] | None,
     limit: int,
     probe: int = PROBE,
+    *,
+    bind: str | None = None,
+    within: tuple[str, uuid.UUID | None] | None = None,
 ) -> Any:
     """The next `limit` rows of a search after `start` in (rank, id) order
     (`page_function_sql`): a FROM item with the columns `id` and `search_rank`. `probe`:
-    the most rows of a rank read whole (`PROBE`; tests lower it to walk small ranks)."""
-    simple: Any = literal_column("'simple'")
-    tail_from, tail_to = search.tail_range()
+    the most rows of a rank read whole (`PROBE`; tests lower it to walk small ranks).
+    `bind`: every argument a named parameter (`bound_values`). `within`: the list's
+    own filter (`FILTERED`; the leads' queue and sales owner)."""
     arguments = [
-        func.to_tsquery(simple, search.tsquery()),
-        func.to_tsquery(simple, search.tsquery("A")),
-        cast(literal(search.start()), TSQUERY),
-        literal(tail_from, Text),
-        literal(tail_to, Text),
-        cast(literal(search.name_hint()), TSQUERY),
-        cast(literal(search.start_hint()), TSQUERY),
-        cast(literal(search.other_hint()), TSQUERY),
-        literal(None if start is None else start[0], Integer),
-        literal(None if start is None else start[1], Uuid),
-        literal(limit, Integer),
-        literal(probe, Integer),
+        *_common(search, bind),
+        cast(_value(search.name_hint(), Text, bind, "name_hint"), TSQUERY),
+        cast(_value(search.start_hint(), Text, bind, "start_hint"), TSQUERY),
+        cast(_value(search.other_hint(), Text, bind, "other_hint"), TSQUERY),
+        _value(None if start is None else start[0], Integer, bind, "after_rank"),
+        _value(None if start is None else start[1], Uuid, bind, "after_id"),
+        _value(limit, Integer, bind, "limit"),
+        _value(probe, Integer, bind, "probe"),
     ]
+    name = f"baton_search_page_{table}"
+    if within is not None:
+        name = f"baton_search_filtered_{table}"
+        arguments += [literal(within[0], Text), literal(within[1], Uuid)]
     rows = (
-        getattr(func, f"baton_search_page_{table}")(*arguments)
+        getattr(func, name)(*arguments)
         .table_valued(column("id", Uuid), column("rank", Integer))
         .alias(f"page_{table}")
     )
     return select(rows.c.id, rows.c.rank.label("search_rank")).subquery(f"first_{table}")
 
 
-def found(table: str, search: Search, cap: int | None = None) -> Any:
+def found(table: str, search: Search, cap: int | None = None, *, bind: str | None = None) -> Any:
     """The rows of `table` a search finds (`function_sql`): a FROM item with the columns
     `id` and `rank`, to join to the table and order by (rank, id). With `cap`, only the
     first `cap` matches are ranked (`capped_function_sql`). Only for a search with
-    words (`Search.words`): one without matches nothing."""
-    simple: Any = literal_column("'simple'")
-    tail_from, tail_to = search.tail_range()
-    arguments = [
-        func.to_tsquery(simple, search.tsquery()),
-        func.to_tsquery(simple, search.tsquery("A")),
-        cast(literal(search.start()), TSQUERY),
-        literal(tail_from, Text),
-        literal(tail_to, Text),
-    ]
+    words (`Search.words`): one without matches nothing. `bind`: every argument a
+    named parameter (`bound_values`)."""
+    arguments = _common(search, bind)
     name = f"baton_search_{table}"
     if cap is not None:
         name = f"baton_search_capped_{table}"
@@ -548,11 +614,29 @@ def first_rows(
     )
 
 
-def after(rank: Any, row_id: Any, cursor: tuple[int, uuid.UUID] | None) -> ColumnElement[bool]:
+def after(
+    rank: Any, row_id: Any, cursor: tuple[int, uuid.UUID] | None, *, bind: str | None = None
+) -> ColumnElement[bool]:
     """Keyset condition: rows after the cursor's (rank, id) in (rank, id) order."""
     if cursor is None:
         return literal(True)
-    return and_(tuple_(rank, row_id) > tuple_(literal(cursor[0]), literal(cursor[1])))
+    return and_(
+        tuple_(rank, row_id)
+        > tuple_(
+            _value(cursor[0], Integer, bind, "after_rank"),
+            _value(cursor[1], Uuid, bind, "after_id"),
+        )
+    )
+
+
+def rank_of(document: Any, search: Search, *, bind: str | None = None) -> Any:
+    """A found row's rank computed again from its document (`function_sql`'s CASE),
+    for the few rows of a page: 0 the name starts with the words, 1 every word in the
+    name, else 2. The tail match of a phone query is rank 2 too."""
+    simple: Any = literal_column("'simple'")
+    start = cast(_value(search.start(), Text, bind, "start"), TSQUERY)
+    in_name = func.to_tsquery(simple, _value(search.tsquery("A"), Text, bind, "in_name"))
+    return case((document.op("@@")(start), 0), (document.op("@@")(in_name), 1), else_=2)
 
 
 def position(page: PageRequest) -> tuple[int, uuid.UUID] | None:

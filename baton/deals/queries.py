@@ -31,6 +31,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    false,
     func,
     literal_column,
     or_,
@@ -196,10 +197,53 @@ def _joined(query: Any, joins: Iterable[Joined]) -> Any:
 
 
 def list_cursor(row: Row[Any] | ListedShown, sort: str | None) -> str:
-    """The cursor of the page that continues after `row` in the order of `sort`."""
+    """The cursor of the page that continues after `row` in the order of `sort`; a
+    search's (no sort) carries the row's rank."""
     if sort is None:
-        return encode_cursor(row.id)
+        rank = row.search_rank if isinstance(row, ListedShown) else row._mapping.get("search_rank")
+        return encode_cursor(row.id, rank)
     return encode_sorted_cursor(sort, sort_value(row), row.id)
+
+
+# The named parameters of a search's arguments (`search.bound_values`).
+SEARCH_BIND = "q"
+
+
+@dataclass(frozen=True)
+class _Searched:
+    """The list's search, when it has a `q` with words: what it looks for, where a
+    ranked page starts (None: first page, or sorted by a column), and whether it is
+    ranked (no `sort`) or only narrows a sorted list."""
+
+    wanted: search.Search
+    start: tuple[int, uuid.UUID] | None
+    ranked: bool
+    # No filter besides `q`: a ranked page is read by the page function.
+    alone: bool
+
+
+def _searched(page: SortedPageRequest, filters: DealListFilters) -> _Searched | None:
+    """The search of a request (None without `q`). A ranked search continues only from
+    a search's cursor: a plain list's is 422, as on the other lists."""
+    if filters.q is None:
+        return None
+    ranked = page.sort is None
+    start = None
+    if ranked and page.after is not None:
+        if page.after_rank is None:
+            raise ValidationFailed(
+                errors=[FieldError("cursor", "is not a valid cursor for this search")]
+            )
+        start = (page.after_rank, page.after)
+    others = filters.model_dump(exclude={"q", "sort"}, exclude_none=True)
+    return _Searched(search.parse(filters.q), start, ranked, alone=not others)
+
+
+def searches_nothing(page: SortedPageRequest, filters: DealListFilters) -> bool:
+    """A `q` without letters or digits: the list is empty, without a statement (its
+    cursor is still checked, as on the other lists)."""
+    found = _searched(page, filters)
+    return found is not None and not found.wanted.words
 
 
 def next_list_cursor(rows: Sequence[Row[Any] | ListedShown], page: SortedPageRequest) -> str | None:
@@ -220,16 +264,20 @@ async def list_deals(
     """Live deals in the filters' order (creation order without a sort), `limit + 1`
     rows, each with its step, its account's and owner's names, its weighted amount
     and the value it is sorted by (one query: `list_statement`)."""
+    if searches_nothing(page, filters):
+        return []
     query = list_statement(page, filters, user_id=user_id, today=today)
     return list((await session.execute(query)).all())
 
 
 class ListedShown(NamedTuple):
-    """A row of `list_shown`: the deal's id, its sort value and what it shows."""
+    """A row of `list_shown`: the deal's id, its sort value and what it shows (and in
+    a ranked search its rank)."""
 
     id: uuid.UUID
     sort_value: Any
     shown: Any
+    search_rank: int | None = None
 
 
 # `list_shown`'s statements compiled for the driver, by the shape of the request:
@@ -257,6 +305,8 @@ async def list_shown(
     and pages, the statement compiled once per shape of request and sent on the
     driver (SQLAlchemy's cache key alone, over a statement writing JSON, cost more
     than the rest of the Python around it)."""
+    if searches_nothing(page, filters):
+        return []
     shape = (
         tuple(
             (name, value if name in _SHAPING_FILTERS else value is None) for name, value in filters
@@ -274,7 +324,10 @@ async def list_shown(
             _SHOWN_LISTS[shape] = statement
     rows = await statement.fetch(session, _list_values(page, filters, user_id, today))
     # asyncpg's ids are `uuid.UUID`s (a subclass).
-    return [ListedShown(row["id"], row["sort_value"], row["shown"]) for row in rows]
+    return [
+        ListedShown(row["id"], row["sort_value"], row["shown"], row.get("search_rank"))
+        for row in rows
+    ]
 
 
 def _list_values(
@@ -299,6 +352,9 @@ def _list_values(
     }
     if page.sort and page.after_value is not None:
         values["after_value"] = _typed_after(sort_of(page.sort)[0], page.after_value)
+    searched = _searched(page, filters)
+    if searched is not None:
+        values |= search.bound_values(searched.wanted, SEARCH_BIND, searched.start, page.limit + 1)
     return values
 
 
@@ -309,11 +365,15 @@ def _keys(
     user_id: uuid.UUID,
     today: date,
     on_step: Any = None,
+    paged: bool = True,
 ) -> Any:
     """The ids and sort values of the deals after the page's cursor, in order, without
     a limit: the deals with only the joins the sort and filters read. `on_step`: a
     step (a `workflow_steps` alias of the enclosing query) whose deals alone are
-    listed, in place of the stage filter (`_stage_keys`)."""
+    listed, in place of the stage filter (`_stage_keys`). Searched (`q`, no sort): in
+    (rank, id) order, each with its `search_rank`; `paged` False (the whole list),
+    every match."""
+    searched = _searched(page, filters)
     sort = sort_of(page.sort) if page.sort else None
     joins = set(sort[0].joins) if sort else set()
     conditions: list[Any] = [DEALS.c.deleted_at.is_(None)]
@@ -358,6 +418,40 @@ def _keys(
             DEALS.c.expected_close_date >= bindparam("month_first", month[0]),
             DEALS.c.expected_close_date <= bindparam("month_last", month[1]),
         ]
+    if searched is not None and not searched.wanted.words:
+        # Nothing to look for matches nothing (`searches_nothing`: no statement is sent).
+        conditions.append(false())
+        searched = None
+    if searched is not None and searched.ranked:
+        unsorted: Any = literal_column("NULL").label("sort_value")
+        if searched.alone and paged:
+            # Only the page's rows are read, however many match (`search.page`).
+            first = search.page(
+                "deals", searched.wanted, searched.start, page.limit + 1, bind=SEARCH_BIND
+            )
+            keys = (
+                select(DEALS.c.id, first.c.search_rank, unsorted)
+                .select_from(DEALS)
+                .join(first, first.c.id == DEALS.c.id)
+                .order_by(first.c.search_rank, DEALS.c.id)
+            )
+        else:
+            found = search.found("deals", searched.wanted, bind=SEARCH_BIND)
+            keys = (
+                select(DEALS.c.id, found.c.rank.label("search_rank"), unsorted)
+                .select_from(DEALS)
+                .join(found, found.c.id == DEALS.c.id)
+                .order_by(found.c.rank, DEALS.c.id)
+            )
+            if searched.start is not None:
+                conditions.append(
+                    search.after(found.c.rank, DEALS.c.id, searched.start, bind=SEARCH_BIND)
+                )
+        return _joined(keys, joins).where(*conditions)
+    if searched is not None:
+        # Sorted by a column: the search only narrows the list.
+        found = search.found("deals", searched.wanted, bind=SEARCH_BIND)
+        conditions.append(DEALS.c.id.in_(select(found.c.id)))
     if sort is None:
         keys = select(DEALS.c.id, literal_column("NULL").label("sort_value")).order_by(DEALS.c.id)
         if page.after is not None:
@@ -391,11 +485,17 @@ def list_statement(
     filters narrow by owner, step key, amount range and expected-close month.
     """
     limit = bindparam("limit", page.limit + 1, type_=Integer)
-    if filters.stage is not None and page.sort in STEP_ORDERED:
+    searched = _searched(page, filters)
+    ranked = None
+    if searched is not None and searched.ranked and searched.wanted.words:
+        ranked = searched.wanted
+    if filters.stage is not None and page.sort in STEP_ORDERED and searched is None:
         keys = _stage_keys(page, filters, user_id=user_id, today=today, limit=limit)
     else:
+        # A search keeps the stage a join: its keys come in (rank, id) order or narrow
+        # the sort's own read (`_keys`).
         keys = _keys(page, filters, user_id=user_id, today=today).limit(limit)
-    return _shown_page(keys.subquery("page_keys"), page.sort, shown_as)
+    return _shown_page(keys.subquery("page_keys"), page.sort, shown_as, ranked)
 
 
 # The orders a step-led index gives (`ix_deals_step_*`; None: creation order): a list
@@ -452,11 +552,15 @@ def whole_list_statement(
     from it: `baton.exports.statements`)."""
     whole = SortedPageRequest(limit=0, sort=filters.sort, after=None)
     # The keys' own order is the outer statement's: no sort in the subquery.
-    keys = _keys(whole, filters, user_id=user_id, today=today).order_by(None)
-    return _shown(keys.subquery("keys"), filters.sort)
+    keys = _keys(whole, filters, user_id=user_id, today=today, paged=False).order_by(None)
+    searched = _searched(whole, filters)
+    ranked = searched is not None and searched.ranked and bool(searched.wanted.words)
+    return _shown(keys.subquery("keys"), filters.sort, ranked=ranked)
 
 
-def _shown_page(keys: Any, sort_name: str | None, shown_as: Any = None) -> Select[Any]:
+def _shown_page(
+    keys: Any, sort_name: str | None, shown_as: Any = None, ranked: search.Search | None = None
+) -> Select[Any]:
     """What each deal of one page of `keys` shows, in the page's order.
 
     The page's ids go in as one array, computed once (`deals.id = ANY(…)`), not as a
@@ -465,7 +569,8 @@ def _shown_page(keys: Any, sort_name: str | None, shown_as: Any = None) -> Selec
     reading the page's keys again for every deal (200 times 200 rows for a board of 200
     on a table not yet analyzed: 15 ms of a 20 ms statement). Each id is now one
     index lookup whatever the estimate; the sort value is computed again on the
-    page's rows, over the same joins."""
+    page's rows, over the same joins; so is a search's rank (`ranked`), the page then
+    in (rank, id) order."""
     sort = sort_of(sort_name) if sort_name else None
     # An array value (the cast says so): `= ANY (SELECT …)` would compare each id
     # with the subquery's rows instead.
@@ -487,14 +592,18 @@ def _shown_page(keys: Any, sort_name: str | None, shown_as: Any = None) -> Selec
         STATUSES,
         (STATUSES.c.tenant_id == STEPS.c.tenant_id) & (STATUSES.c.id == STEPS.c.status_id),
     )
+    if ranked is not None:
+        rank = search.rank_of(DEALS.c.search_doc, ranked, bind=SEARCH_BIND)
+        return query.add_columns(rank.label("search_rank")).order_by(rank, DEALS.c.id)
     if sort is None:
         return query.order_by(DEALS.c.id)
     return query.order_by(*_order(sort[0].expression, DEALS.c.id, sort[1], sort[0].nullable))
 
 
-def _shown(keys: Any, sort_name: str | None) -> Select[Any]:
+def _shown(keys: Any, sort_name: str | None, *, ranked: bool = False) -> Select[Any]:
     """What each of the `keys` rows shows, in their order: the deal, its step,
-    status, account, owner and weighted amount joined in."""
+    status, account, owner and weighted amount joined in (`ranked`: a search's keys,
+    in (rank, id) order)."""
     sort = sort_of(sort_name) if sort_name else None
     shown = select(
         *search.answered_columns(DEALS),
@@ -508,6 +617,8 @@ def _shown(keys: Any, sort_name: str | None) -> Select[Any]:
         STATUSES,
         (STATUSES.c.tenant_id == STEPS.c.tenant_id) & (STATUSES.c.id == STEPS.c.status_id),
     )
+    if ranked:
+        return query.order_by(keys.c.search_rank, keys.c.id)
     if sort is None:
         return query.order_by(keys.c.id)
     return query.order_by(*_order(keys.c.sort_value, keys.c.id, sort[1], sort[0].nullable))

@@ -64,6 +64,9 @@ DEAL_SORT_KEYS = (
 )
 DEAL_SORT_PATTERN = "^-?(" + "|".join(DEAL_SORT_KEYS) + ")$"
 StageKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,64}$")]
+# A list's search text, as `baton.core.pagination.SearchQuery` takes it (no NUL:
+# PostgreSQL text cannot hold one).
+SearchText = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
 Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 
 
@@ -97,6 +100,14 @@ class DealListFilters(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
+    q: SearchText | None = Field(
+        None,
+        description="Words found anywhere in the deal's name (each the start of a word; "
+        "case, accents and punctuation ignored), combined with the other filters. Without "
+        "`sort`, best matches first (the name starting with `q`, then every word in the "
+        "name) and a page continues only with a cursor of the same search; with `sort`, "
+        "in that order. A `q` without letters or digits matches nothing",
+    )
     view: DealView | None = Field(
         None,
         description="`pipeline` (open), `mine` (open, yours), "

@@ -230,6 +230,8 @@ LIST_COLUMNS: tuple[tuple[str | None, str], ...] = (
     ("days_in_stage", "Days in stage"),
 )
 LIST_VIEWS = {"": "All deals", "pipeline": "Open", "closed": "Closed"}
+# The search box's text, as the API's `q` takes it (longer text is cut, not refused).
+MAX_QUERY = 200
 # The "Closes in" choices: this many months before and after the viewer's current one.
 CLOSE_MONTHS_BACK = 12
 CLOSE_MONTHS_AHEAD = 24
@@ -319,10 +321,13 @@ def _list_filters(
     the filters, the URL's readable params, the names of those left out, and why each
     left-out amount was."""
     params = {
-        key: value.strip()
+        # No NUL (PostgreSQL text cannot hold one), as the accounts' search box reads it.
+        key: value.replace("\x00", "").strip()
         for key, value in request.query_params.items()
-        if key in DealListFilters.model_fields and value.strip()
+        if key in DealListFilters.model_fields and value.replace("\x00", "").strip()
     }
+    if "q" in params:
+        params["q"] = params["q"][:MAX_QUERY]
     example = amount_example(locale)
     amounts: dict[str, AmountRefusal] = {}
     for key, label in AMOUNT_FILTERS.items():

@@ -217,10 +217,10 @@ async def export_list(
     format: ExportFormat = ExportFormat.CSV,
 ) -> StreamedResponse:
     """The list `entity` as a file, with the filters its list takes (accounts: `q`,
-    `owner=me`, `tenure`, `activity`; contacts: `q`, `account_id`; deals: `view`,
-    `account_id`; leads: `view` (required), `q`; targets: `status`, `q`; activities:
-    `view`, `owner`; audit: `entity_type`, `entity_id`, `actor_id`, `from`, `to`),
-    only what the caller may read. Streamed as PostgreSQL reads the list: CSV (UTF-8
-    with BOM) or XLSX (typed cells); times are ISO 8601 UTC, amounts decimals,
-    formula-like text prefixed `'`."""
+    `owner=me`, `tenure`, `activity`; contacts: `q`, `account_id`; deals: `q`, `view`,
+    `account_id` and the deals list's other filters; leads: `view` (required), `q`;
+    targets: `status`, `q`; activities: `view`, `owner`; audit: `entity_type`,
+    `entity_id`, `actor_id`, `from`, `to`), only what the caller may read. Streamed as
+    PostgreSQL reads the list: CSV (UTF-8 with BOM) or XLSX (typed cells); times are
+    ISO 8601 UTC, amounts decimals, formula-like text prefixed `'`."""
     return streamed(await service.open_export(ctx, entity, filters, format))

@@ -494,6 +494,7 @@ def _audit_columns(entries: Any) -> tuple[SqlColumn, ...]:
 def deal_list_filters(filters: ExportFilters, caller_id: uuid.UUID) -> DealListFilters:
     """The deals list's filters an export was asked for (`owner=me`: the caller)."""
     return DealListFilters(
+        q=filters.q,
         view=filters.deal_view,
         account_id=filters.account_id,
         owner_id=caller_id if filters.owner_me else filters.owner_id,

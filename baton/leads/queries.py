@@ -213,17 +213,24 @@ def search_statement(
     wanted = search.parse(q)
     if not wanted.words:
         return _read().where(false())
-    found = search.found("leads", wanted)
+    if page is not None:
+        # The page's rows only, within the queue (and owner), however many match
+        # (`search.FILTERED`): RLS still applies to the join, as for any read.
+        chosen = search.page("leads", wanted, start, page.limit + 1, within=(view.value, owner_id))
+        rank = chosen.c.search_rank
+        query = _read().join(chosen, chosen.c.id == LEADS.c.id)
+    else:
+        found = search.found("leads", wanted)
+        rank = found.c.rank
+        query = _read().join(found, found.c.id == LEADS.c.id)
     query = (
-        _read()
-        .add_columns(found.c.rank.label("search_rank"))
-        .join(found, found.c.id == LEADS.c.id)
+        query.add_columns(rank.label("search_rank"))
         .where(
             LEADS.c.view == view.value,
             LEADS.c.deleted_at.is_(None),
-            search.after(found.c.rank, LEADS.c.id, start),
+            search.after(rank, LEADS.c.id, start),
         )
-        .order_by(found.c.rank, LEADS.c.id)
+        .order_by(rank, LEADS.c.id)
         .limit(None if page is None else page.limit + 1)
     )
     if owner_id is not None:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, status
 from baton.activities import queries as activity_queries
 from baton.activities.schemas import ActivityOut
 from baton.core.auth import CtxDep, IfMatchDep, VersionQuery, get_principal
-from baton.core.pagination import PageRequest, next_cursor, page_request
+from baton.core.pagination import PageRequest, SearchQuery, next_page, page_request
 from baton.core.routing import JsonRoute
 from baton.core.schemas import Page
 from baton.core.versioning import expected_version
@@ -69,12 +69,18 @@ async def list_work_items(
     project_type_id: uuid.UUID | None = None,
     step_id: uuid.UUID | None = None,
     page: PageRequest = Depends(page_request),
+    q: SearchQuery = None,
 ) -> Page[WorkItemOut]:
-    rows = await queries.list_items(ctx.session, page, project_type_id, step_id)
-    shown = rows[: page.limit]
+    """Live work items, filtered by project type and step. Without `q`, in creation
+    order. `q`: words found anywhere in the name (each the start of a word; case,
+    accents and punctuation ignored), best matches first — the name starting with `q`,
+    then the rest — and a page continues only with a cursor of the same search
+    (`baton.db.search`); a `q` without letters or digits matches nothing."""
+    rows = await queries.list_items(ctx.session, page, project_type_id, step_id, q)
+    shown = [item for item, _ in rows[: page.limit]]
     steps = await workflow_queries.steps_by_id(ctx.session, {item.step_id for item in shown})
     items = [item_out(item, StepRef.stored(*steps[item.step_id])) for item in shown]
-    return Page(items=items, next_cursor=next_cursor(rows, page, shown[-1].id if shown else None))
+    return Page(items=items, next_cursor=next_page(((item.id, rank) for item, rank in rows), page))
 
 
 @router.get("/board")

@@ -17,6 +17,9 @@ ONE_BOX = importlib.import_module(
 PAGES = importlib.import_module(
     "baton.db.alembic.versions.2026_12_07_a6400433877f_list_search_pages"
 )
+MORE_PAGES = importlib.import_module(
+    "baton.db.alembic.versions.2026_12_08_7c1e4a9d2b50_deal_and_work_item_search_pages"
+)
 
 
 def test_the_migration_holds_the_modules_sql() -> None:
@@ -29,7 +32,13 @@ def test_the_migration_holds_the_modules_sql() -> None:
     for table, shape in PAGES.PAGED.items():
         expected = search.page_function_sql(table, phone=table != "accounts")
         assert shape.strip().replace("{table}", table) == expected
-    assert set(PAGES.PAGED) == set(search.PAGED)
+    for table in MORE_PAGES.TABLES:
+        expected = search.page_function_sql(table, phone=False)
+        assert MORE_PAGES.PAGES.PAGE_FUNCTION.strip().replace("{table}", table) == expected
+    assert {*PAGES.PAGED, *MORE_PAGES.TABLES} == set(search.PAGED)
+    assert MORE_PAGES.LEADS_PAGE.strip() == search.page_function_sql(
+        "leads", phone=True, filtered=True
+    )
     assert ONE_BOX.FUNCTION.strip().replace("{table}", "deals") == search.function_sql(
         "deals", phone=False
     )

@@ -134,3 +134,43 @@ async def test_load_more_keeps_the_search(
     assert "Nordhafen Feinkost" in rest.text
     assert "Other" not in rest.text
     assert "Load more" not in rest.text
+
+
+async def test_a_queues_pages_are_its_one_big_page_cut(client: httpx.AsyncClient, org: Org) -> None:
+    """A queue searched page by page (the page function within the queue and owner) is
+    its single big page: other queues' and other owners' matches never fill a page."""
+    for n in range(3):
+        await org.create(client, company_name=f"Gmbh Inbox {n}")
+        await org.pooled(client, company_name=f"Nordhafen Pool {n} GmbH")
+        await org.pooled(client, company_name=f"Gmbh Pool start {n}")
+    for n in range(2):
+        mine = await org.pooled(client, company_name=f"Gmbh Claimed {n}")
+        assert (await org.action(client, mine, "claim")).status_code == 200
+        theirs = await org.pooled(client, company_name=f"Gmbh Theirs {n}")
+        claimed = await org.action(client, theirs, "claim", member=org.other_sales)
+        assert claimed.status_code == 200, claimed.text
+
+    async def pages(member: Any, view: str, size: int) -> list[str]:
+        seen: list[str] = []
+        cursor = None
+        for _ in range(30):
+            params: dict[str, Any] = {"view": view, "q": "gmbh", "limit": size}
+            if cursor:
+                params["cursor"] = cursor
+            response = await client.get("/api/v1/leads", headers=member.headers, params=params)
+            assert response.status_code == 200, response.text
+            seen += [item["company_name"] for item in response.json()["items"]]
+            cursor = response.json()["next_cursor"]
+            if cursor is None:
+                return seen
+        raise AssertionError("the pages never ended")
+
+    pool = await pages(org.sales, "pool", 200)
+    assert pool == [f"Gmbh Pool start {n}" for n in range(3)] + [
+        f"Nordhafen Pool {n} GmbH" for n in range(3)
+    ]
+    for size in (1, 2, 4):
+        assert await pages(org.sales, "pool", size) == pool, size
+        assert await pages(org.marketing, "inbox", size) == [f"Gmbh Inbox {n}" for n in range(3)]
+        assert await pages(org.sales, "mine", size) == ["Gmbh Claimed 0", "Gmbh Claimed 1"]
+        assert await pages(org.other_sales, "mine", size) == ["Gmbh Theirs 0", "Gmbh Theirs 1"]
