@@ -20,6 +20,9 @@ PAGES = importlib.import_module(
 MORE_PAGES = importlib.import_module(
     "baton.db.alembic.versions.2026_12_08_7c1e4a9d2b50_deal_and_work_item_search_pages"
 )
+BITMAP_PAGES = importlib.import_module(
+    "baton.db.alembic.versions.2026_12_08_b3d5f7a9c1e2_search_pages_bounded_walk"
+)
 
 
 def test_the_migration_holds_the_modules_sql() -> None:
@@ -29,14 +32,14 @@ def test_the_migration_holds_the_modules_sql() -> None:
     assert search.LEADS.document == PAGES.LEADS_DOCUMENT
     assert search.DEALS.document == PAGES.NAME_DOCUMENT
     assert search.WORK_ITEMS.document == PAGES.NAME_DOCUMENT
-    for table, shape in PAGES.PAGED.items():
-        expected = search.page_function_sql(table, phone=table != "accounts")
+    # The page functions as the latest revision that made them (b3d5f7a9c1e2) has them.
+    for table, phone in BITMAP_PAGES.PHONES.items():
+        shape = BITMAP_PAGES.PAGE_FUNCTION_WITH_PHONE if phone else BITMAP_PAGES.PAGE_FUNCTION
+        expected = search.page_function_sql(table, phone=phone)
         assert shape.strip().replace("{table}", table) == expected
-    for table in MORE_PAGES.TABLES:
-        expected = search.page_function_sql(table, phone=False)
-        assert MORE_PAGES.PAGES.PAGE_FUNCTION.strip().replace("{table}", table) == expected
+    assert set(BITMAP_PAGES.PHONES) == set(search.PAGED)
     assert {*PAGES.PAGED, *MORE_PAGES.TABLES} == set(search.PAGED)
-    assert MORE_PAGES.LEADS_PAGE.strip() == search.page_function_sql(
+    assert BITMAP_PAGES.LEADS_PAGE.strip() == search.page_function_sql(
         "leads", phone=True, filtered=True
     )
     assert ONE_BOX.FUNCTION.strip().replace("{table}", "deals") == search.function_sql(
