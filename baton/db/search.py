@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -371,6 +372,18 @@ FILTERED = {"leads": "t.view = in_view AND (in_owner IS NULL OR t.sales_owner_id
 FILTERED_ARGUMENTS = "in_view text, in_owner uuid"
 
 
+def _by_rank(indent: str, lines_of: Callable[[int], tuple[str, ...]]) -> list[str]:
+    """PL/pgSQL running `lines_of(rank)` for the loop's `bucket` (0, 1 or 2): the statements
+    differ by rank only in their conditions, which must be literal for the planner."""
+    lines: list[str] = []
+    for rank in (0, 1, 2):
+        opening = ("IF", "ELSIF", "ELSE")[rank] + (f" bucket = {rank} THEN" if rank < 2 else "")
+        lines.append(indent + opening)
+        lines += [f"{indent}    {line}" for line in lines_of(rank)]
+    lines.append(f"{indent}END IF;")
+    return lines
+
+
 def page_function_sql(table: str, *, phone: bool, filtered: bool = False) -> str:
     """SQL text of `baton_search_page_<table>(…, after_rank, after_id, lim, probe)`: the
     next `lim` rows of a search in (rank, id) order after the cursor's (rank, id) — a
@@ -461,18 +474,13 @@ def page_function_sql(table: str, *, phone: bool, filtered: bool = False) -> str
         "        IF (plan->0->'Plan'->>'Plan Rows')::numeric <= probe THEN",
         "            PERFORM set_config('enable_bitmapscan', 'on', true),",
         "                    set_config('enable_sort', 'on', true);",
-        *(
-            line
-            for bucket in (0, 1, 2)
-            for line in (
-                f"            {'IF' if bucket == 0 else 'ELSIF'} bucket = {bucket} THEN"
-                if bucket < 2
-                else "            ELSE",
-                f"                ids := ARRAY(SELECT t.id {live}",
-                f"                    AND {hinted[bucket]} LIMIT probe + 1);",
-            )
+        *_by_rank(
+            "            ",
+            lambda rank: (
+                f"ids := ARRAY(SELECT t.id {live}",
+                f"    AND {hinted[rank]} LIMIT probe + 1);",
+            ),
         ),
-        "            END IF;",
         "            IF cardinality(ids) > probe THEN",
         "                ids := NULL;",
         "            ELSE",
@@ -483,18 +491,13 @@ def page_function_sql(table: str, *, phone: bool, filtered: bool = False) -> str
         "        IF ids IS NULL THEN",
         "            PERFORM set_config('enable_bitmapscan', 'off', true),",
         "                    set_config('enable_sort', 'off', true);",
-        *(
-            line
-            for bucket in (0, 1, 2)
-            for line in (
-                f"            {'IF' if bucket == 0 else 'ELSIF'} bucket = {bucket} THEN"
-                if bucket < 2
-                else "            ELSE",
-                f"                ids := ARRAY(SELECT t.id FROM ({window}) t",  # noqa: S608
-                f"                    WHERE {exact[bucket]} LIMIT wanted);",
-            )
+        *_by_rank(
+            "            ",
+            lambda rank: (
+                f"ids := ARRAY(SELECT t.id FROM ({window}) t",  # noqa: S608
+                f"    WHERE {exact[rank]} LIMIT wanted);",
+            ),
         ),
-        "            END IF;",
         "            IF cardinality(ids) < wanted THEN",
         # The walk's last row, when it read all `walk_rows` (none: the rows ran out).
         f"                edge := (SELECT t.id {live} AND t.id > since",
@@ -503,19 +506,13 @@ def page_function_sql(table: str, *, phone: bool, filtered: bool = False) -> str
         "                    PERFORM set_config('enable_bitmapscan', 'on', true),",
         "                            set_config('enable_indexscan', 'off', true),",
         "                            set_config('enable_sort', 'on', true);",
-        *(
-            line
-            for bucket in (0, 1, 2)
-            for line in (
-                f"                    {'IF' if bucket == 0 else 'ELSIF'} bucket = {bucket} THEN"
-                if bucket < 2
-                else "                    ELSE",
-                f"                        ids := ids || ARRAY(SELECT t.id {live} AND t.id > edge",
-                f"                            AND {hinted[bucket]}"
-                " ORDER BY t.id LIMIT wanted - cardinality(ids));",
-            )
+        *_by_rank(
+            "                    ",
+            lambda rank: (
+                f"ids := ids || ARRAY(SELECT t.id {live} AND t.id > edge",
+                f"    AND {hinted[rank]} ORDER BY t.id LIMIT wanted - cardinality(ids));",
+            ),
         ),
-        "                    END IF;",
         "                    PERFORM set_config('enable_indexscan', 'on', true);",
         "                END IF;",
         "            END IF;",

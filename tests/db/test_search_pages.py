@@ -37,12 +37,26 @@ async def _ranked(conn: asyncpg.Connection, table: str, q: str) -> list[tuple[uu
     return [(row["id"], row["rank"]) for row in rows]
 
 
+def _searched(q: str) -> tuple[Any, ...]:
+    """A page function's first eight arguments for the query `q`."""
+    wanted = search.parse(q)
+    tail_from, tail_to = wanted.tail_range()
+    return (
+        wanted.tsquery(),
+        wanted.tsquery("A"),
+        wanted.start(),
+        tail_from,
+        tail_to,
+        wanted.name_hint(),
+        wanted.start_hint(),
+        wanted.other_hint(),
+    )
+
+
 async def _paged(
     conn: asyncpg.Connection, table: str, q: str, *, size: int, probe: int
 ) -> list[tuple[uuid.UUID, int]]:
     """Page after page of `size`, each after the last one's (rank, id), concatenated."""
-    wanted = search.parse(q)
-    tail_from, tail_to = wanted.tail_range()
     seen: list[tuple[uuid.UUID, int]] = []
     after: tuple[int, uuid.UUID] | None = None
     for _ in range(100):
@@ -50,14 +64,7 @@ async def _paged(
             f"SELECT id, rank FROM baton_search_page_{table}("
             "to_tsquery('simple', $1), to_tsquery('simple', $2), $3::tsquery, $4, $5,"
             " $6::tsquery, $7::tsquery, $8::tsquery, $9, $10, $11, $12)",
-            wanted.tsquery(),
-            wanted.tsquery("A"),
-            wanted.start(),
-            tail_from,
-            tail_to,
-            wanted.name_hint(),
-            wanted.start_hint(),
-            wanted.other_hint(),
+            *_searched(q),
             None if after is None else after[0],
             None if after is None else after[1],
             size,
@@ -235,20 +242,11 @@ async def test_a_word_nothing_holds_is_never_walked_whatever_the_estimate(
         # A word every row holds, with the lists' own probe: at most `probe` + 1 rows to
         # learn the rank is big, then about a page walked.
         before = await app_conn.fetchval(_ROWS_READ)
-        wanted = search.parse("gmbh")
-        tail_from, tail_to = wanted.tail_range()
         first = await app_conn.fetch(
             "SELECT id FROM baton_search_page_accounts(to_tsquery('simple', $1),"
             " to_tsquery('simple', $2), $3::tsquery, $4, $5, $6::tsquery, $7::tsquery,"
             " $8::tsquery, NULL, NULL, 20, $9)",
-            wanted.tsquery(),
-            wanted.tsquery("A"),
-            wanted.start(),
-            tail_from,
-            tail_to,
-            wanted.name_hint(),
-            wanted.start_hint(),
-            wanted.other_hint(),
+            *_searched("gmbh"),
             search.PROBE,
         )
         assert len(first) == 20
