@@ -25,7 +25,9 @@ SALES = "sales1@acme.example"
 
 
 def _deals(web: WatchedPage, names: list[str]) -> list[str]:
-    """Deals added through the API as the demo salesperson, on a new account; their ids."""
+    """Deals added through the API as the demo salesperson, on a new account; their ids.
+    The demo organization is every browser test's: no name here may hold a word another
+    test searches the demo's records for (the exports test finds one "Nordhafen")."""
     api = web.page.context.request
     signed_in = api.post(
         f"{web.base_url}/api/v1/auth/login", data={"email": SALES, "password": DEMO_PASSWORD}
@@ -59,7 +61,7 @@ def _sign_in(web: WatchedPage) -> None:
 
 def test_typing_in_the_search_box_finds_words_anywhere_best_first(web: WatchedPage) -> None:
     tag = uuid.uuid4().hex[:8]
-    in_name, starts = f"Nordhafen Feinkost{tag} renewal", f"Feinkost{tag} Meyer pilot"
+    in_name, starts = f"Harbour Feinkost{tag} renewal", f"Feinkost{tag} Meyer pilot"
     _deals(web, [in_name, starts, f"Other {tag} deal"])
     page = web.page
     _sign_in(web)
