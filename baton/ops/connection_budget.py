@@ -11,21 +11,17 @@ At its peak a server holds all of that at once, so it must fit in the database's
 `reserved_connections`, and `BATON_DB_CONNECTION_RESERVE` (migrations, `baton doctor`,
 psql, backups, separate `baton worker` processes). A server that did not fit would
 start, then fail under load with "too many clients"; it refuses to start instead.
-Behind a transaction-mode pooler (`?pooler=transaction` on the app-role URL) the pools
-connect to the pooler, so only the inline worker's direct connections count here; the
-pooler's own pool size is what must fit (docs/operations.md §3).
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 import asyncpg
 from sqlalchemy.engine import URL
 
 from baton.config import Settings, WorkerMode
-from baton.db.urls import app_url, libpq_dsn, through_pooler
+from baton.db.urls import libpq_dsn
 
 # The pools of one process that take their size from the pool settings.
 POOLS_PER_PROCESS = 3
@@ -66,12 +62,7 @@ class ConnectionBudgetExceeded(Exception):
 
 
 def pool_connections(settings: Settings) -> int:
-    """The most connections to the database one server process's pools hold (the inline
-    worker's aside). 0 when the app role goes through a transaction-mode pooler
-    (`?pooler=transaction`): the pools then connect to the pooler, whose own pool size
-    (PgBouncer's `default_pool_size`) decides the server connections they take."""
-    if through_pooler(app_url(settings)):
-        return 0
+    """The most connections one server process's pools hold (the inline worker's aside)."""
     return POOLS_PER_PROCESS * (settings.db_pool_size + settings.db_max_overflow)
 
 
@@ -102,12 +93,9 @@ def budget(settings: Settings, limits: ServerLimits, processes: int) -> Connecti
 
 
 def most_processes(settings: Settings, limits: ServerLimits) -> int:
-    """How many server processes fit (0: not even one; no bound behind a pooler)."""
+    """How many server processes fit (0: not even one)."""
     spare = available_connections(settings, limits) - inline_worker_connections(settings)
-    per_process = pool_connections(settings)
-    if spare < 0:
-        return 0
-    return spare // per_process if per_process else sys.maxsize
+    return max(0, spare // pool_connections(settings))
 
 
 def require_fit(settings: Settings, limits: ServerLimits, processes: int) -> ConnectionBudget:

@@ -70,37 +70,6 @@ def test_when_not_even_one_process_fits_fewer_cannot_help(settings: Settings) ->
     assert "not even one fits" in str(refused.value)
 
 
-def test_behind_a_transaction_pooler_only_the_inline_workers_direct_connections_count(
-    settings: Settings,
-) -> None:
-    pooled = _settings(
-        settings,
-        app_database_url="postgresql://baton_app@127.0.0.1:6432/baton?pooler=transaction",
-        worker=WorkerMode.INLINE,
-        worker_concurrency=4,
-    )
-    limits = ServerLimits(max_connections=20, superuser_reserved=3)
-    # 20 - 3 - 5 = 12 for the server: the pools go to the pooler, the worker's 4 + 2 fit.
-    planned = require_fit(pooled, limits, 16)
-    assert (planned.per_process, planned.needed, planned.available) == (0, 6, 12)
-    assert most_processes(pooled, limits) > 16
-    # The same pools straight to PostgreSQL: not even one process fits.
-    direct = _settings(settings, worker=WorkerMode.INLINE, worker_concurrency=4)
-    assert most_processes(direct, limits) == 0
-    # Behind the pooler the worker still connects directly: too big a worker is refused.
-    with pytest.raises(ConnectionBudgetExceeded, match="inline job worker"):
-        require_fit(
-            _settings(
-                settings,
-                app_database_url=pooled.app_database_url,
-                worker=WorkerMode.INLINE,
-                worker_concurrency=20,
-            ),
-            limits,
-            1,
-        )
-
-
 def test_a_real_start_with_too_many_workers_exits_with_the_message(settings: Settings) -> None:
     # The suite's database URL is in the environment (the owner_url fixture).
     started = subprocess.run(
